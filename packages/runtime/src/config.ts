@@ -1,0 +1,55 @@
+import { z } from 'zod'
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/**
+ * Parses environment variables once, at start. Empty strings count as unset (docker-compose passes
+ * `VAR=` for blanks). One error lists every bad variable by name, so a deploy is fixed in one go.
+ */
+export function parseEnv<S extends z.ZodObject>(schema: S, env: Record<string, string | undefined> = process.env): z.infer<S> {
+  const cleaned: Record<string, string> = {}
+  for (const key of Object.keys(schema.shape)) {
+    const v = env[key]
+    if (v !== undefined && v.trim() !== '') cleaned[key] = v.trim()
+  }
+  const result = schema.safeParse(cleaned)
+  if (result.success) return result.data
+  const lines = result.error.issues.map((i) => {
+    const name = String(i.path[0] ?? '(env)')
+    const got = cleaned[name]
+    return `  ${name}: ${i.message}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`
+  })
+  throw new ConfigError(`invalid environment:\n${lines.join('\n')}`, { cause: result.error })
+}
+
+/** Reusable env field types. Every option states its unit and default where it is declared. */
+export const env = {
+  port: (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback),
+  optionalPort: () => z.coerce.number().int().min(0).max(65_535).optional(),
+  bool: (fallback: boolean) =>
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { message: 'expected true or false' })
+      .default(fallback ? 'true' : 'false')
+      .transform((v) => ['true', '1', 'yes', 'on'].includes(v)),
+  int: (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(fallback),
+  url: () => z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).optional(),
+  logLevel: () => z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+}
+
+/** Variables every service shares; each service extends this with its own. */
+export const commonEnv = z.object({
+  /** Where SQLite files, dead letters and generated demo secrets live. Default ./data. */
+  DATA_DIR: z.string().default('./data'),
+  LOG_LEVEL: env.logLevel(),
+  /** When set, InfluxDB (v1-compatible HTTP API) stores readings instead of SQLite. */
+  INFLUX_URL: env.url(),
+  /** InfluxDB database (1.x) or bucket mapped through DBRP (2.x/3.x). Default mytho. */
+  INFLUX_DB: z.string().default('mytho'),
+  /** 2.x/3.x token (sent as `Authorization: Token …`); leave unset for 1.x without auth. */
+  INFLUX_TOKEN: z.string().optional(),
+  INFLUX_USERNAME: z.string().optional(),
+  INFLUX_PASSWORD: z.string().optional(),
+})
+export type CommonEnv = z.infer<typeof commonEnv>

@@ -1,0 +1,7 @@
+export * from './kinds.ts'
+export * from './readings.ts'
+export * from './stored-reading.ts'
+export * from './rejection.ts'
+export * from './topics.ts'
+export * from './registry.ts'
+export * from './seed-fleet.ts'

@@ -1,0 +1,75 @@
+import { z } from 'zod'
+import { DeviceKind, Ward } from './kinds.ts'
+import { DEVICE_ID_PATTERN } from './topics.ts'
+
+/** Mỹ Tho's area (district polygon bbox in ../shared/data/mytho-facts.md §0, widened to take the Rạch Miễu spans). */
+export const CITY_BOUNDS = { south: 10.3, north: 10.42, west: 106.28, east: 106.44 } as const
+
+export const DeviceRecord = z
+  .strictObject({
+    id: z.string().regex(DEVICE_ID_PATTERN, 'lower-case letters, digits and dashes, 3–64 characters'),
+    kind: DeviceKind,
+    /** Vietnamese name first: it is what operators read. */
+    nameVi: z.string().min(1),
+    nameEn: z.string().min(1),
+    lat: z.number().min(CITY_BOUNDS.south).max(CITY_BOUNDS.north),
+    lon: z.number().min(CITY_BOUNDS.west).max(CITY_BOUNDS.east),
+    ward: Ward,
+    /** Nominal seconds between readings; "silent" alerts are multiples of it. */
+    intervalS: z.number().int().min(1).max(86_400),
+    batteryPowered: z.boolean(),
+    /** Water-level gauges: on the Tiền River or on a canal (Bảo Định). */
+    waterBody: z.enum(['river', 'canal']).optional(),
+    /** Traffic counters: the road segment alerts group by. */
+    road: z.string().optional(),
+    /** A gateway device allowed to publish this device's readings. */
+    gatewayId: z.string().regex(DEVICE_ID_PATTERN).optional(),
+    /** Confidence of the coordinates as in the facts sheet (A dataset, B single source, C estimate). */
+    locationConfidence: z.enum(['A', 'B', 'C']),
+  })
+  .refine((d) => (d.kind === 'water_level') === (d.waterBody !== undefined), {
+    message: 'waterBody is required for water_level gauges and only for them',
+    path: ['waterBody'],
+  })
+export type DeviceRecord = z.infer<typeof DeviceRecord>
+
+export const DeviceRegistryFile = z
+  .array(DeviceRecord)
+  .min(1)
+  .superRefine((devices, ctx) => {
+    const seen = new Set<string>()
+    devices.forEach((d, i) => {
+      if (seen.has(d.id)) ctx.addIssue({ code: 'custom', message: `duplicate device id ${d.id}`, path: [i, 'id'] })
+      seen.add(d.id)
+    })
+    const ids = new Set(devices.map((d) => d.id))
+    devices.forEach((d, i) => {
+      if (d.gatewayId !== undefined && !ids.has(d.gatewayId))
+        ctx.addIssue({ code: 'custom', message: `gatewayId ${d.gatewayId} is not a device in the registry`, path: [i, 'gatewayId'] })
+    })
+  })
+
+export class RegistryError extends Error {
+  override name = 'RegistryError'
+}
+
+/** Validates a registry document; the error names the entry and field that is wrong. */
+export function parseRegistry(json: unknown, source = 'registry'): DeviceRecord[] {
+  const result = DeviceRegistryFile.safeParse(json)
+  if (!result.success) throw new RegistryError(`${source} is invalid:\n${z.prettifyError(result.error)}`, { cause: result.error })
+  return result.data
+}
+
+/** Lookup by id, built once; the hot path of ingest asks it for every message. */
+export class DeviceRegistry {
+  readonly #byId: Map<string, DeviceRecord>
+  constructor(readonly devices: readonly DeviceRecord[]) {
+    this.#byId = new Map(devices.map((d) => [d.id, d]))
+  }
+  get(id: string): DeviceRecord | undefined {
+    return this.#byId.get(id)
+  }
+  get size(): number {
+    return this.#byId.size
+  }
+}

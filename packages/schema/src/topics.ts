@@ -1,0 +1,38 @@
+/**
+ * Topic scheme. Every device speaks under its own id, so the broker can authorize by topic alone:
+ *   mytho/v1/devices/{deviceId}/readings   device → platform, JSON reading or array of readings, QoS 1
+ *   mytho/v1/devices/{deviceId}/status     retained "online" / "offline" (the Last Will sets "offline")
+ *   mytho/v1/devices/{deviceId}/commands   platform → device
+ */
+export const TOPIC_ROOT = 'mytho/v1/devices'
+export const topicSuffixes = ['readings', 'status', 'commands'] as const
+export type TopicSuffix = (typeof topicSuffixes)[number]
+
+/** Device ids: lower-case ASCII, digits and dashes, 3–64 characters; safe in topics, tags and URLs. */
+export const DEVICE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$/
+
+export const readingsTopic = (deviceId: string): string => `${TOPIC_ROOT}/${deviceId}/readings`
+export const statusTopic = (deviceId: string): string => `${TOPIC_ROOT}/${deviceId}/status`
+export const commandsTopic = (deviceId: string): string => `${TOPIC_ROOT}/${deviceId}/commands`
+
+export const ALL_READINGS_FILTER = `${TOPIC_ROOT}/+/readings`
+export const ALL_STATUS_FILTER = `${TOPIC_ROOT}/+/status`
+
+export interface ParsedTopic {
+  deviceId: string
+  suffix: TopicSuffix
+}
+
+/** Splits a device topic; undefined for anything outside the scheme. */
+export function parseDeviceTopic(topic: string): ParsedTopic | undefined {
+  if (!topic.startsWith(TOPIC_ROOT + '/')) return undefined
+  const rest = topic.slice(TOPIC_ROOT.length + 1).split('/')
+  if (rest.length !== 2) return undefined
+  const [deviceId, suffix] = rest as [string, string]
+  if (!DEVICE_ID_PATTERN.test(deviceId)) return undefined
+  if (!(topicSuffixes as readonly string[]).includes(suffix)) return undefined
+  return { deviceId, suffix: suffix as TopicSuffix }
+}
+
+export const deviceStatuses = ['online', 'offline'] as const
+export type DeviceConnectionStatus = (typeof deviceStatuses)[number]

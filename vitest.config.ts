@@ -1,0 +1,28 @@
+import { defineConfig } from 'vitest/config'
+
+const project = (name: string, root: string) => ({
+  extends: true as const,
+  test: { name, include: [`${root}/**/*.test.ts`], exclude: ['**/node_modules/**'] },
+})
+
+export default defineConfig({
+  test: {
+    globalSetup: ['packages/testing/src/global-setup.ts'],
+    // Integration tests start real processes (influxd, brokers); two cores, so run files two at a time.
+    maxWorkers: 2,
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    reporters: ['default', './packages/testing/src/summary-reporter.ts'],
+    projects: [
+      project('schema', 'packages/schema'),
+      project('runtime', 'packages/runtime'),
+      project('storage', 'packages/storage'),
+      project('testing', 'packages/testing'),
+      project('broker', 'broker'),
+      project('ingest', 'ingest'),
+      project('api', 'api'),
+      project('web', 'web'),
+      project('devices-sim', 'devices-sim'),
+    ],
+  },
+})
