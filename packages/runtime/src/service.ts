@@ -48,3 +48,13 @@ export async function runMain<T>(name: string, logger: Logger, build: () => Serv
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
 }
+
+/** For main.ts: parse config, or print which variables are wrong and exit 2 (no stack trace for a typo). */
+export function configOrExit<T>(name: string, load: () => T): T {
+  try {
+    return load()
+  } catch (err) {
+    process.stderr.write(`${name}: ${(err as Error).message}\n`)
+    process.exit(2)
+  }
+}

@@ -79,14 +79,13 @@ export const DeviceReading = z.discriminatedUnion('kind', [
 export type DeviceReading = z.infer<typeof DeviceReading>
 
 /**
- * One element of a published message. A gateway (or a device flushing its own buffer) may send a JSON
- * array of these; `deviceId` names the device when a gateway speaks for another one.
- * `rxTs` is stamped by our broker on readings without `ts`, so a redelivered copy keeps the same key.
+ * Envelope keys a published element may carry besides the reading itself. A gateway (or a device
+ * flushing its own buffer) may send a JSON array of readings; `deviceId` names the device when a
+ * gateway speaks for another one. `rxTs` is stamped by our broker on readings without `ts`, so a
+ * redelivered copy keeps the same storage key.
  */
-export const PublishedReading = z.intersection(
-  DeviceReading,
-  z.object({ deviceId: z.string().optional(), rxTs: EpochMs.optional() }),
-)
+export const ReadingEnvelope = z.object({ deviceId: z.string().optional(), rxTs: EpochMs.optional() })
+export type ReadingEnvelope = z.infer<typeof ReadingEnvelope>
 
 /** Numeric fields a reading may carry per kind (what storage keeps and history queries ask for). */
 export const metricsByKind = {

@@ -12,6 +12,8 @@ export const rejectReasons = [
   'kind_mismatch',
   'not_gateway',
   'future_timestamp',
+  /** Storage refused the point itself (e.g. a field type conflict); retrying cannot help. */
+  'storage_rejected',
 ] as const
 export const RejectReason = z.enum(rejectReasons)
 export type RejectReason = z.infer<typeof RejectReason>

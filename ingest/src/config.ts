@@ -1,0 +1,26 @@
+import { z } from 'zod'
+import { commonEnv, env, parseEnv } from '@mytho/runtime'
+
+export const ingestEnv = commonEnv.extend({
+  /** Broker to subscribe to. Default mqtt://127.0.0.1:1883. */
+  MQTT_URL: z.string().regex(/^(mqtt|tcp):\/\/[^/]+$/, 'expected mqtt://host:port').default('mqtt://127.0.0.1:1883'),
+  /** Service account. Default svc-ingest. */
+  INGEST_MQTT_USERNAME: z.string().default('svc-ingest'),
+  /** Its password; unset in a demo start: read from DATA_DIR/secrets/demo-secrets.json. */
+  INGEST_MQTT_PASSWORD: z.string().optional(),
+  /** Persistent-session client id; one per ingest worker. Default mytho-ingest. */
+  INGEST_CLIENT_ID: z.string().min(1).max(23).default('mytho-ingest'),
+  /** Readings per storage write, at most. Default 5,000 (InfluxDB's sweet spot). */
+  INGEST_BATCH_MAX: env.int(5000, 1, 100_000),
+  /** Longest a reading waits for its batch to fill, ms. Default 100. */
+  INGEST_BATCH_WAIT_MS: env.int(100, 0, 600_000),
+  /** Largest payload accepted, bytes. Default 65,536. */
+  INGEST_MAX_PAYLOAD_BYTES: env.int(65_536, 64, 16 * 1024 * 1024),
+  /** Unacknowledged messages held before reading pauses (backpressure to the broker). Default 50,000. */
+  INGEST_MAX_INFLIGHT: env.int(50_000, 1, 1_000_000),
+  /** Optional registry file; default the seed fleet. */
+  DEVICE_REGISTRY_FILE: z.string().optional(),
+})
+export type IngestConfig = z.infer<typeof ingestEnv>
+
+export const loadIngestConfig = (e: Record<string, string | undefined> = process.env): IngestConfig => parseEnv(ingestEnv, e)

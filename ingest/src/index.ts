@@ -1,0 +1,5 @@
+export * from './config.ts'
+export * from './ingest.ts'
+export * from './validate-message.ts'
+export * from './batch-writer.ts'
+export * from './mqtt-session.ts'

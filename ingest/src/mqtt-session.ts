@@ -1,0 +1,248 @@
+import { connect as netConnect, type Socket } from 'node:net'
+import mqttPacket, { type Packet } from 'mqtt-packet'
+import type { Logger } from '@mytho/runtime'
+
+/*
+ * A persistent-session MQTT 3.1.1 subscriber whose acknowledgements the caller controls.
+ *
+ * Why not MQTT.js: it handles incoming QoS 1 publishes one at a time and sends PUBACK as soon as its
+ * handler returns, so acknowledging only after a batch is durably written would stall the stream at
+ * one message per write. Here every PUBLISH is handed over at once with an `ack()` that sends the
+ * PUBACK later; many messages stay in flight while a batch is written.
+ */
+
+export interface IncomingMessage {
+  topic: string
+  payload: Buffer
+  qos: 0 | 1 | 2
+  /** True when the broker says this is a redelivery [MQTT-3.3.1-1]. */
+  dup: boolean
+  /** Sends PUBACK on the connection that delivered it; a no-op after that connection is gone (the broker redelivers). */
+  ack(): void
+}
+
+export interface MqttSessionOptions {
+  url: string
+  clientId: string
+  username?: string | undefined
+  /** Read at every (re)connect, so a password written after start (demo secrets) is picked up. */
+  password?: (() => string | undefined) | undefined
+  subscriptions: readonly string[]
+  /** Seconds; PINGREQ after this much silence, connection dropped after 1.5× with no answer. Default 30. */
+  keepaliveS?: number
+  /** Unacknowledged messages held before the socket is paused, so the broker's queue holds the rest. Default 50,000. */
+  maxInflight?: number
+  /** First and largest reconnect delay, ms. Defaults 250 and 10,000. */
+  reconnectMinMs?: number
+  reconnectMaxMs?: number
+}
+
+export class MqttSessionError extends Error {
+  override name = 'MqttSessionError'
+}
+
+const connackReasons: Record<number, string> = {
+  1: 'unacceptable protocol version',
+  2: 'client identifier rejected',
+  3: 'server unavailable',
+  4: 'bad user name or password',
+  5: 'not authorized',
+}
+
+export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: IncomingMessage) => void, logger: Logger) {
+  const u = new URL(opts.url)
+  if (u.protocol !== 'mqtt:' && u.protocol !== 'tcp:') throw new MqttSessionError(`unsupported MQTT URL ${opts.url}: use mqtt://host:port`)
+  const host = u.hostname || '127.0.0.1'
+  const port = Number(u.port || 1883)
+  const keepaliveS = opts.keepaliveS ?? 30
+  const maxInflight = opts.maxInflight ?? 50_000
+  const minDelay = opts.reconnectMinMs ?? 250
+  const maxDelay = opts.reconnectMaxMs ?? 10_000
+
+  let socket: Socket | undefined
+  let generation = 0
+  let inflight = 0
+  let stopped = false
+  let connected = false
+  let delay = minDelay
+  let reconnectTimer: NodeJS.Timeout | undefined
+  let pingTimer: NodeJS.Timeout | undefined
+  let lastSent = 0
+  let lastHeard = 0
+  let firstReady: { resolve: () => void; reject: (e: Error) => void } | undefined
+  const stats = { connects: 0, disconnects: 0, received: 0, acked: 0, redelivered: 0 }
+
+  const send = (s: Socket, packet: Packet) => {
+    lastSent = Date.now()
+    s.write(mqttPacket.generate(packet))
+  }
+
+  const scheduleReconnect = () => {
+    if (stopped || reconnectTimer) return
+    const wait = delay
+    delay = Math.min(maxDelay, delay * 2)
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = undefined
+      open()
+    }, wait)
+  }
+
+  const open = () => {
+    const gen = ++generation
+    inflight = 0
+    const s = netConnect({ host, port })
+    socket = s
+    s.setNoDelay(true)
+    const parser = mqttPacket.parser({ protocolVersion: 4 })
+    let subscribed = false
+
+    parser.on('packet', (packet: Packet) => {
+      lastHeard = Date.now()
+      switch (packet.cmd) {
+        case 'connack': {
+          if (packet.returnCode !== 0) {
+            const reason = connackReasons[packet.returnCode ?? -1] ?? `code ${packet.returnCode}`
+            logger.error('broker refused the connection', { reason, clientId: opts.clientId })
+            s.destroy()
+            return
+          }
+          send(s, { cmd: 'subscribe', messageId: 1, subscriptions: opts.subscriptions.map((topic) => ({ topic, qos: 1 })) })
+          return
+        }
+        case 'suback': {
+          const refused = packet.granted.map((g, i) => (g === 128 ? opts.subscriptions[i] : undefined)).filter(Boolean)
+          if (refused.length > 0) {
+            logger.error('broker refused subscriptions', { refused })
+            firstReady?.reject(new MqttSessionError(`broker refused subscriptions: ${refused.join(', ')}`))
+            firstReady = undefined
+            return
+          }
+          subscribed = true
+          connected = true
+          delay = minDelay
+          stats.connects++
+          logger.info('subscribed', { url: opts.url, clientId: opts.clientId, subscriptions: opts.subscriptions })
+          firstReady?.resolve()
+          firstReady = undefined
+          return
+        }
+        case 'publish': {
+          stats.received++
+          if (packet.dup) stats.redelivered++
+          const messageId = packet.messageId
+          let acked = false
+          const qos = packet.qos
+          if (qos > 0) {
+            inflight++
+            if (inflight >= maxInflight && !s.isPaused()) s.pause()
+          }
+          onMessage({
+            topic: packet.topic,
+            payload: typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
+            qos,
+            dup: packet.dup,
+            ack: () => {
+              if (acked || qos === 0) return
+              acked = true
+              if (gen !== generation || s.destroyed) return
+              inflight--
+              stats.acked++
+              // QoS 2 is never granted (we subscribe at 1), but answer it correctly if a broker sends it.
+              send(s, qos === 2 ? { cmd: 'pubrec', messageId: messageId! } : { cmd: 'puback', messageId: messageId! })
+              if (s.isPaused() && inflight < maxInflight / 2) s.resume()
+            },
+          })
+          return
+        }
+        case 'pubrel':
+          send(s, { cmd: 'pubcomp', messageId: packet.messageId! })
+          return
+        default:
+          return
+      }
+    })
+    parser.on('error', (err: Error) => {
+      logger.error('malformed packet from broker', { err })
+      s.destroy()
+    })
+
+    s.on('connect', () => {
+      const password = opts.password?.()
+      send(s, {
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        // A persistent session: while we are away the broker keeps our QoS 1 messages [MQTT-3.1.2-4].
+        clean: false,
+        clientId: opts.clientId,
+        keepalive: keepaliveS,
+        ...(opts.username !== undefined ? { username: opts.username } : {}),
+        ...(password !== undefined ? { password: Buffer.from(password) } : {}),
+      })
+    })
+    s.on('data', (chunk: Buffer) => parser.parse(chunk))
+    s.on('error', (err) => logger.warn('broker connection error', { err: err.message, url: opts.url }))
+    s.on('close', () => {
+      if (gen !== generation) return
+      if (connected) stats.disconnects++
+      connected = false
+      if (!stopped) {
+        logger.warn('broker connection closed; reconnecting', { subscribed, inflight })
+        scheduleReconnect()
+      }
+    })
+  }
+
+  const keepalive = () => {
+    const s = socket
+    if (!s || !connected) return
+    const now = Date.now()
+    if (now - lastHeard > keepaliveS * 1500) {
+      logger.warn('broker silent past keepalive; reconnecting')
+      s.destroy()
+    } else if (now - lastSent > (keepaliveS * 1000) / 2) {
+      send(s, { cmd: 'pingreq' })
+    }
+  }
+
+  return {
+    stats,
+    get connected() {
+      return connected
+    },
+    get inflight() {
+      return inflight
+    },
+    /** Resolves once connected and subscribed; keeps retrying while the broker is unreachable. */
+    start(): Promise<void> {
+      stopped = false
+      pingTimer = setInterval(keepalive, Math.max(250, (keepaliveS * 1000) / 4))
+      pingTimer.unref()
+      const ready = new Promise<void>((resolve, reject) => (firstReady = { resolve, reject }))
+      open()
+      return ready
+    },
+    /** Stops reading new messages; what is in flight stays unacknowledged until ack() or close. */
+    pause(): void {
+      socket?.pause()
+    },
+    /** Sends DISCONNECT and closes; unacknowledged messages stay with the broker for redelivery. */
+    async stop(): Promise<void> {
+      if (stopped) return
+      stopped = true
+      clearTimeout(reconnectTimer)
+      clearInterval(pingTimer)
+      const s = socket
+      firstReady?.reject(new MqttSessionError('stopped before connecting'))
+      firstReady = undefined
+      if (!s || s.destroyed) return
+      await new Promise<void>((resolve) => {
+        s.once('close', () => resolve())
+        if (connected) s.end(mqttPacket.generate({ cmd: 'disconnect' }))
+        else s.destroy()
+        setTimeout(() => s.destroy(), 1000).unref()
+      })
+    },
+  }
+}
+export type MqttSession = ReturnType<typeof createMqttSession>
