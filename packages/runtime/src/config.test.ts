@@ -9,7 +9,8 @@ describe('parseEnv', () => {
     const cfg = parseEnv(schema, { MQTT_PORT: '', INFLUX_URL: '  ' })
     expect(cfg.MQTT_PORT).toBe(1883)
     expect(cfg.INFLUX_URL).toBeUndefined()
-    expect(cfg.DATA_DIR).toBe('./data')
+    expect(cfg.DATA_DIR).toMatch(/\/data$/)
+    expect(parseEnv(schema, { DATA_DIR: '/srv/mytho' }).DATA_DIR).toBe('/srv/mytho')
     expect(cfg.MQTT_ALLOW_ANONYMOUS).toBe(false)
   })
 

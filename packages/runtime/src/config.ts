@@ -1,3 +1,4 @@
+import { resolve } from 'node:path'
 import { z } from 'zod'
 
 export class ConfigError extends Error {
@@ -40,8 +41,15 @@ export const env = {
 
 /** Variables every service shares; each service extends this with its own. */
 export const commonEnv = z.object({
-  /** Where SQLite files, dead letters and generated demo secrets live. Default ./data. */
-  DATA_DIR: z.string().default('./data'),
+  /**
+   * Where SQLite files, dead letters and generated demo secrets live. Default ./data. A relative path is
+   * taken from where `npm` was invoked (INIT_CWD), so `npm start -w broker` and `npm start -w ingest`
+   * run from the repo root share one folder instead of each getting its own under its workspace.
+   */
+  DATA_DIR: z
+    .string()
+    .default('./data')
+    .transform((p) => resolve(process.env['INIT_CWD'] ?? process.cwd(), p)),
   LOG_LEVEL: env.logLevel(),
   /** When set, InfluxDB (v1-compatible HTTP API) stores readings instead of SQLite. */
   INFLUX_URL: env.url(),
