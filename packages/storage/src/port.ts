@@ -3,31 +3,48 @@ import type { DeadLetterQuery, HistoryQuery, HistorySeries, Rejection, StoredRea
 /**
  * The storage port. Ingest, API and alerts talk only to this; the InfluxDB and SQLite adapters
  * implement it and one contract suite (contract.test-suite.ts) holds both to the same behaviour.
+ *
+ * Every failure is a StorageError: `retryable` says whether the same call may succeed later (ingest keeps
+ * the batch unacknowledged and retries), and input no adapter can store is refused with retryable=false.
  */
 export interface ReadingStore {
-  /** Creates the database/tables if absent. Safe to call again. */
+  /** Creates the database/tables if absent. Safe to call again. Call once before use (SQLite also migrates lazily). */
   init(): Promise<void>
   /**
    * Writes a batch durably: when the promise resolves the readings survive a crash.
-   * Idempotent by (deviceId, ts): writing the same reading again never makes a second point.
+   * Idempotent by (deviceId, ts): writing the same reading again never makes a second point. Which copy
+   * survives when two differ is the adapter's: SQLite keeps the first, InfluxDB the last written field values.
+   * Device ids must match DEVICE_ID_PATTERN and field names be identifiers (letters and digits) holding finite
+   * numbers; otherwise the whole batch is refused (retryable=false) and nothing of it is written.
+   * Metric values are stored as floats: an integer-looking value reads back as the same JS number.
    */
   writeReadings(readings: readonly StoredReading[]): Promise<void>
-  /** The newest reading of each device (all devices when `deviceIds` is absent). */
+  /** The newest reading (largest ts) of each device, sorted by deviceId (all devices when `deviceIds` is absent). */
   latest(deviceIds?: readonly string[]): Promise<StoredReading[]>
-  /** One metric over a time range [from, to), raw or aggregated in windows (mean/min/max/count). */
+  /**
+   * One metric over a time range [from, to), raw or aggregated in windows (mean/min/max/count).
+   * One series per distinct requested device id, in request order (empty `points` when it has none);
+   * points oldest first; readings without the metric are skipped; a window is labelled by its start
+   * (UTC ms), 1d windows starting at local midnight (UTC+7), shorter ones aligned to the UTC epoch;
+   * empty windows are left out.
+   */
   history(query: HistoryQuery): Promise<HistorySeries[]>
-  /** Keeps rejected messages with their reason; durable when the promise resolves. */
+  /**
+   * Keeps rejected messages with their reason; durable when the promise resolves. Not idempotent: a dead
+   * letter written twice is kept twice (two in the same ms are never merged). Any text round-trips exactly.
+   */
   writeDeadLetters(rejections: readonly Rejection[]): Promise<void>
-  /** Newest first. */
+  /** Newest first (order within one ms unspecified); `from`/`to` filter receivedAt as [from, to). */
   deadLetters(query?: DeadLetterQuery): Promise<Rejection[]>
   /** Count of dead letters by reason code. */
   deadLetterCounts(): Promise<Record<string, number>>
+  /** Releases files/sockets, aborting requests in flight. Safe to call twice; later calls fail non-retryable. */
   close(): Promise<void>
 }
 
 export class StorageError extends Error {
   override name = 'StorageError'
-  /** True when the same call may succeed later (server down, 5xx, 429, timeout). */
+  /** True when the same call may succeed later (server down, 5xx, 429, timeout, database locked). */
   readonly retryable: boolean
   /** Milliseconds the server asked us to wait (Retry-After), if it said. */
   readonly retryAfterMs: number | undefined

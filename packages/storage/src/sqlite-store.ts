@@ -1,0 +1,298 @@
+import type { HistoryPoint, HistoryQuery, HistorySeries, Rejection, StoredReading } from '@mytho/schema'
+import { LOCAL_UTC_OFFSET_MS, windowMs } from '@mytho/schema'
+import Database from 'better-sqlite3'
+import { StorageError, type ReadingStore } from './port.ts'
+import { checkReadings, isStorableDeviceId, parseDeadLetterQuery, parseHistoryQuery, type DeadLetterFilter } from './validate.ts'
+
+export interface SqliteStoreOptions {
+  /** File path of the database; created if absent. `:memory:` works for throwaway use. */
+  path: string
+  /** How long a write waits for another process's write lock before failing retryable, ms. Default 5,000. */
+  busyTimeoutMs?: number
+}
+
+/*
+ * The SQLite adapter: one file, no server, for a laptop demo or a small deployment.
+ *
+ * Durability: WAL with synchronous=FULL fsyncs the WAL on every commit, so a resolved write survives
+ * power loss. synchronous=NORMAL in WAL mode only survives a process crash (the last commits can be
+ * lost when the OS goes down), which breaks the port's "durable when resolved" promise.
+ *
+ * Dedup: readings are keyed by (device_id, ts) and written with INSERT OR IGNORE, so a redelivered
+ * reading keeps the first stored copy.
+ *
+ * latest(): a small `latest` table (device → newest ts) is updated in the same transaction as the
+ * readings; latest() is then one primary-key lookup per device instead of a scan for max(ts).
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS readings (
+  device_id   TEXT    NOT NULL,
+  ts          INTEGER NOT NULL,
+  kind        TEXT    NOT NULL,
+  ward        TEXT    NOT NULL,
+  ts_source   TEXT    NOT NULL,
+  received_at INTEGER NOT NULL,
+  seq         INTEGER,
+  fields      TEXT    NOT NULL, -- JSON object of numbers, as in StoredReading.fields
+  PRIMARY KEY (device_id, ts)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS latest (
+  device_id TEXT    NOT NULL PRIMARY KEY,
+  ts        INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS dead_letters (
+  id          INTEGER PRIMARY KEY,
+  received_at INTEGER NOT NULL,
+  code        TEXT    NOT NULL,
+  device_id   TEXT,
+  topic       TEXT    NOT NULL,
+  message     TEXT    NOT NULL,
+  issues      TEXT, -- JSON array, when the schema said no
+  raw         TEXT    NOT NULL,
+  raw_bytes   INTEGER NOT NULL
+) STRICT;
+-- The rowid is implicitly the last column of every index, so each of these also serves ORDER BY received_at DESC, id DESC.
+CREATE INDEX IF NOT EXISTS dead_letters_by_device ON dead_letters (device_id, received_at);
+CREATE INDEX IF NOT EXISTS dead_letters_by_code ON dead_letters (code, received_at);
+CREATE INDEX IF NOT EXISTS dead_letters_by_time ON dead_letters (received_at);
+`
+
+const READING_COLUMNS = 'r.device_id, r.ts, r.kind, r.ward, r.ts_source, r.received_at, r.seq, r.fields'
+
+interface ReadingRow {
+  device_id: string
+  ts: number
+  kind: StoredReading['kind']
+  ward: StoredReading['ward']
+  ts_source: StoredReading['tsSource']
+  received_at: number
+  seq: number | null
+  fields: string
+}
+
+interface DeadLetterRow {
+  received_at: number
+  code: Rejection['code']
+  device_id: string | null
+  topic: string
+  message: string
+  issues: string | null
+  raw: string
+  raw_bytes: number
+}
+
+/** SQLite result codes a later attempt can get past: another writer holds the lock, or the disk is full or failing. */
+const RETRYABLE_SQLITE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN)/
+
+function toStorageError(err: unknown, what: string): StorageError {
+  if (err instanceof StorageError) return err
+  const code = (err as { code?: unknown })?.code
+  const retryable = typeof code === 'string' && RETRYABLE_SQLITE.test(code)
+  return new StorageError(`sqlite ${what} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err, retryable })
+}
+
+export function createSqliteStore(opts: SqliteStoreOptions): ReadingStore {
+  let db: Database.Database | undefined
+  let stmts: ReturnType<typeof prepare> | undefined
+  let closed = false
+
+  /** Opens and migrates on first use, so a store works whether or not the caller ran init() first. */
+  function ready(): ReturnType<typeof prepare> {
+    if (closed) throw new StorageError(`sqlite store ${opts.path} is closed`, { retryable: false })
+    if (stmts) return stmts
+    const d = openDatabase(opts.path, opts.busyTimeoutMs)
+    try {
+      stmts = prepare(d)
+    } catch (err) {
+      d.close()
+      throw err
+    }
+    db = d
+    return stmts
+  }
+
+  /** Runs a synchronous database call as the async port method, every failure as a StorageError. */
+  async function run<T>(what: string, fn: (s: ReturnType<typeof prepare>) => T): Promise<T> {
+    try {
+      return fn(ready())
+    } catch (err) {
+      throw toStorageError(err, what)
+    }
+  }
+
+  return {
+    init: () => run('init', () => undefined),
+
+    writeReadings: (readings) =>
+      run('writeReadings', (s) => {
+        if (readings.length === 0) return
+        checkReadings(readings)
+        s.writeReadings(readings)
+      }),
+
+    latest: (deviceIds) =>
+      run('latest', (s) => {
+        const rows = deviceIds === undefined ? s.latestAll.all() : s.latestSome.all(JSON.stringify(deviceIds.filter(isStorableDeviceId)))
+        return rows.map(toReading)
+      }),
+
+    history: (query) =>
+      run('history', (s) => {
+        const q = parseHistoryQuery(query)
+        return q.deviceIds.map((deviceId) => seriesOf(s, q, deviceId))
+      }),
+
+    writeDeadLetters: (rejections) =>
+      run('writeDeadLetters', (s) => {
+        if (rejections.length > 0) s.writeDeadLetters(rejections)
+      }),
+
+    deadLetters: (query) =>
+      run('deadLetters', (s) => {
+        const q = parseDeadLetterQuery(query)
+        return s.deadLetters(q).map(toRejection)
+      }),
+
+    deadLetterCounts: () =>
+      run('deadLetterCounts', (s) => {
+        const counts: Record<string, number> = {}
+        for (const row of s.deadLetterCounts.all()) counts[row.code] = row.n
+        return counts
+      }),
+
+    async close() {
+      closed = true
+      stmts = undefined
+      db?.close()
+      db = undefined
+    },
+  }
+}
+
+/** Opens the file with the durability settings above and creates the tables if absent. */
+export function openDatabase(path: string, busyTimeoutMs = 5_000): Database.Database {
+  const db = new Database(path, { timeout: busyTimeoutMs })
+  try {
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = FULL')
+    db.exec(SCHEMA)
+    return db
+  } catch (err) {
+    db.close()
+    throw err
+  }
+}
+
+function prepare(db: Database.Database) {
+  const insertReading = db.prepare<[string, number, string, string, string, number, number | null, string]>(
+    'INSERT OR IGNORE INTO readings (device_id, ts, kind, ward, ts_source, received_at, seq, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  )
+  const bumpLatest = db.prepare<[string, number]>(
+    'INSERT INTO latest (device_id, ts) VALUES (?, ?) ON CONFLICT (device_id) DO UPDATE SET ts = excluded.ts WHERE excluded.ts > latest.ts',
+  )
+  const insertDeadLetter = db.prepare<[number, string, string | null, string, string, string | null, string, number]>(
+    'INSERT INTO dead_letters (received_at, code, device_id, topic, message, issues, raw, raw_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  )
+  return {
+    writeReadings: db.transaction((readings: readonly StoredReading[]) => {
+      for (const r of readings) {
+        const { changes } = insertReading.run(r.deviceId, r.ts, r.kind, r.ward, r.tsSource, r.receivedAt, r.seq ?? null, JSON.stringify(r.fields))
+        if (changes > 0) bumpLatest.run(r.deviceId, r.ts)
+      }
+    }),
+    writeDeadLetters: db.transaction((rejections: readonly Rejection[]) => {
+      for (const r of rejections)
+        insertDeadLetter.run(r.receivedAt, r.code, r.deviceId ?? null, r.topic, r.message, r.issues === undefined ? null : JSON.stringify(r.issues), r.raw, r.rawBytes)
+    }),
+    latestAll: db.prepare<[], ReadingRow>(
+      `SELECT ${READING_COLUMNS} FROM latest l JOIN readings r ON r.device_id = l.device_id AND r.ts = l.ts ORDER BY l.device_id`,
+    ),
+    latestSome: db.prepare<[string], ReadingRow>(
+      `SELECT ${READING_COLUMNS} FROM latest l JOIN readings r ON r.device_id = l.device_id AND r.ts = l.ts
+       WHERE l.device_id IN (SELECT value FROM json_each(?)) ORDER BY l.device_id`,
+    ),
+    raw: db.prepare<[{ path: string; deviceId: string; from: number; to: number }], { ts: number; v: number }>(
+      `SELECT ts, v FROM (SELECT ts, json_extract(fields, :path) AS v FROM readings WHERE device_id = :deviceId AND ts >= :from AND ts < :to)
+       WHERE v IS NOT NULL ORDER BY ts`,
+    ),
+    windows: db.prepare<
+      [{ offset: number; width: number; path: string; deviceId: string; from: number; to: number }],
+      { bucket: number; mean: number; min: number; max: number; count: number }
+    >(
+      // Numbers bind as REAL in better-sqlite3; the casts keep the window arithmetic in integers.
+      `SELECT (ts + CAST(:offset AS INTEGER)) / CAST(:width AS INTEGER) AS bucket, avg(v) AS mean, min(v) AS min, max(v) AS max, count(v) AS count
+       FROM (SELECT ts, json_extract(fields, :path) AS v FROM readings WHERE device_id = :deviceId AND ts >= :from AND ts < :to)
+       WHERE v IS NOT NULL GROUP BY bucket ORDER BY bucket`,
+    ),
+    deadLetters: deadLetterQueries(db),
+    deadLetterCounts: db.prepare<[], { code: string; n: number }>('SELECT code, count(*) AS n FROM dead_letters GROUP BY code'),
+  }
+}
+
+/**
+ * Dead-letter queries, one prepared statement per combination of filters (16 at most): a fixed statement
+ * with `(:x IS NULL OR col = :x)` would keep SQLite from using the indexes.
+ */
+function deadLetterQueries(db: Database.Database) {
+  const cache = new Map<string, Database.Statement<[Record<string, string | number>], DeadLetterRow>>()
+  return (q: DeadLetterFilter): DeadLetterRow[] => {
+    const where: string[] = []
+    const params: Record<string, string | number> = { limit: q.limit }
+    const filters = { deviceId: 'device_id = :deviceId', code: 'code = :code', from: 'received_at >= :from', to: 'received_at < :to' } as const
+    for (const key of ['deviceId', 'code', 'from', 'to'] as const) {
+      const value = q[key]
+      if (value === undefined) continue
+      where.push(filters[key])
+      params[key] = value
+    }
+    const sql = `SELECT received_at, code, device_id, topic, message, issues, raw, raw_bytes FROM dead_letters
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at DESC, id DESC LIMIT :limit`
+    let stmt = cache.get(sql)
+    if (!stmt) cache.set(sql, (stmt = db.prepare<[Record<string, string | number>], DeadLetterRow>(sql)))
+    return stmt.all(params)
+  }
+}
+
+function seriesOf(s: ReturnType<typeof prepare>, q: HistoryQuery, deviceId: string): HistorySeries {
+  const base = { path: `$.${q.metric}`, deviceId, from: q.from, to: q.to }
+  let points: HistoryPoint[]
+  if (q.window === 'raw') {
+    points = s.raw.all(base).map(({ ts, v }) => ({ ts, mean: v, min: v, max: v, count: 1 }))
+  } else {
+    const width = windowMs[q.window]
+    // 1d windows start at local midnight (UTC+7); shorter ones are aligned to the UTC epoch, as InfluxDB's GROUP BY time().
+    const offset = q.window === '1d' ? LOCAL_UTC_OFFSET_MS : 0
+    points = s.windows.all({ ...base, offset, width }).map(({ bucket, mean, min, max, count }) => ({ ts: bucket * width - offset, mean, min, max, count }))
+  }
+  return { deviceId, metric: q.metric, window: q.window, points }
+}
+
+function toReading(row: ReadingRow): StoredReading {
+  const r: StoredReading = {
+    deviceId: row.device_id,
+    kind: row.kind,
+    ward: row.ward,
+    ts: row.ts,
+    tsSource: row.ts_source,
+    receivedAt: row.received_at,
+    fields: JSON.parse(row.fields) as Record<string, number>,
+  }
+  if (row.seq !== null) r.seq = row.seq
+  return r
+}
+
+function toRejection(row: DeadLetterRow): Rejection {
+  const r: Rejection = {
+    code: row.code,
+    message: row.message,
+    raw: row.raw,
+    rawBytes: row.raw_bytes,
+    topic: row.topic,
+    receivedAt: row.received_at,
+  }
+  if (row.issues !== null) r.issues = JSON.parse(row.issues) as unknown[]
+  if (row.device_id !== null) r.deviceId = row.device_id
+  return r
+}
