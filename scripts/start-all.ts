@@ -1,0 +1,77 @@
+/*
+ * npm start — the whole platform in one process on the embedded default (SQLite in DATA_DIR):
+ * broker, ingest, API + map and the device simulator, each configured from the same environment
+ * variables it reads when started alone. Prints where to look.
+ */
+import { join } from 'node:path'
+import { z } from 'zod'
+import { createApi, loadApiConfig } from '@mytho/api'
+import { createBroker, loadBrokerConfig } from '@mytho/broker'
+import { createSimulator, loadSimConfig } from '@mytho/devices-sim'
+import { createIngest, loadIngestConfig } from '@mytho/ingest'
+import { loadRegistryFile } from '@mytho/schema'
+import { configOrExit, createLogger, demoSecretsPath, env, parseEnv, runMain, type Service } from '@mytho/runtime'
+import { createStoreFromConfig, SQLITE_FILE } from '@mytho/storage'
+
+const startEnv = z.object({
+  /** Run the device simulator with the platform. Default true. */
+  START_SIMULATOR: env.bool(true),
+})
+
+const configs = configOrExit('start', () => ({
+  start: parseEnv(startEnv),
+  broker: loadBrokerConfig(),
+  ingest: loadIngestConfig(),
+  api: loadApiConfig(),
+  sim: loadSimConfig(),
+}))
+const logger = createLogger(configs.broker.LOG_LEVEL, { service: 'platform' })
+
+function platform(): Service<string> {
+  const registry = loadRegistryFile(configs.broker.DEVICE_REGISTRY_FILE)
+  const store = createStoreFromConfig(configs.api)
+  const stops: (() => Promise<void>)[] = []
+  return {
+    async start() {
+      const broker = await createBroker(configs.broker, { registry, logger: logger.child({ part: 'broker' }) })
+      stops.unshift(() => broker.stop())
+      const { mqttPort, wsPort } = await broker.start()
+      const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`
+
+      const ingest = createIngest({ ...configs.ingest, MQTT_URL: mqttUrl }, { store, registry, logger: logger.child({ part: 'ingest' }) })
+      stops.unshift(() => ingest.stop())
+      await ingest.start()
+
+      const api = createApi(configs.api, { store, registry, logger: logger.child({ part: 'api' }) })
+      stops.unshift(() => api.stop())
+      const { port: httpPort } = await api.start()
+
+      let simLine = 'off (START_SIMULATOR=false)'
+      if (configs.start.START_SIMULATOR) {
+        const sim = createSimulator({ ...configs.sim, MQTT_URL: mqttUrl }, { registry, logger: logger.child({ part: 'devices-sim' }) })
+        stops.unshift(() => sim.stop())
+        const { devices } = await sim.start()
+        simLine = `${devices} devices of the seed fleet publishing (SIM_SPEED=${configs.sim.SIM_SPEED})`
+      }
+      stops.push(() => store.close())
+
+      const storage = configs.api.INFLUX_URL ? `InfluxDB ${configs.api.INFLUX_URL} db ${configs.api.INFLUX_DB}` : `SQLite ${join(configs.api.DATA_DIR, SQLITE_FILE)}`
+      return [
+        '',
+        'Mỹ Tho telemetry platform is running',
+        `  MQTT        mqtt://localhost:${mqttPort}${wsPort !== undefined ? `   (WebSocket ws://localhost:${wsPort}/mqtt)` : ''}`,
+        `  Map + API   http://localhost:${httpPort}/   (API http://localhost:${httpPort}/api/v1/devices)`,
+        `  Simulator   ${simLine}`,
+        `  Storage     ${storage}`,
+        `  Secrets     ${demoSecretsPath(configs.broker.DATA_DIR)} (demo device passwords, never commit)`,
+        'Ctrl+C stops everything.',
+        '',
+      ].join('\n')
+    },
+    async stop() {
+      for (const stop of stops.splice(0)) await stop().catch((err: unknown) => logger.error('stop failed', { err }))
+    },
+  }
+}
+
+await runMain('platform', logger, platform, (banner) => process.stdout.write(banner))
