@@ -1,0 +1,196 @@
+import type { EventEmitter } from 'node:events'
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
+import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net'
+import { Aedes } from 'aedes'
+import { createWebSocketStream, WebSocketServer } from 'ws'
+import { once, silentLogger, type Logger } from '@mytho/runtime'
+import { loadRegistryFile, type DeviceRegistry } from '@mytho/schema'
+import { createAuthenticationHooks } from './authenticate.ts'
+import { createAuthorizationHooks } from './authorize.ts'
+import type { BrokerConfig } from './config.ts'
+import { openCredentialStore, type CredentialStore } from './credential-store.ts'
+import { guardConnection, type GuardedConnection } from './guarded-connection.ts'
+import type { PacketLimits, PacketRefusedError } from './packet-guard.ts'
+import { deliverAtHighestGrant, downgradeToGrantedQos } from './qos-downgrade.ts'
+import { markRedeliveries } from './redelivery-dup.ts'
+import { count, createStats, type BrokerStats } from './refusals.ts'
+import { seedCredentials } from './seed-credentials.ts'
+
+export type BrokerOptions = Pick<
+  BrokerConfig,
+  | 'DATA_DIR'
+  | 'MQTT_PORT'
+  | 'MQTT_HOST'
+  | 'MQTT_WS_PORT'
+  | 'MQTT_ALLOW_ANONYMOUS'
+  | 'MQTT_MAX_PACKET_BYTES'
+  | 'MQTT_MAX_PRECONNECT_BYTES'
+  | 'MQTT_MAX_TOPIC_LENGTH'
+  | 'MQTT_MAX_TOPIC_LEVELS'
+  | 'SEED_DEMO_SECRETS'
+  | 'INGEST_MQTT_PASSWORD'
+  | 'API_MQTT_PASSWORD'
+  | 'DEVICE_REGISTRY_FILE'
+>
+
+export interface BrokerDeps {
+  /** Default: silent. */
+  logger?: Logger
+  /** Default: the file DEVICE_REGISTRY_FILE names, else the seed fleet. */
+  registry?: DeviceRegistry
+  /** Default: `${DATA_DIR}/meta.sqlite`, opened and closed by the broker. One passed in is left open. */
+  credentials?: CredentialStore
+  /** Receive time for `rxTs`, epoch ms. Default Date.now. */
+  clock?: () => number
+}
+
+export interface BrokerAddresses {
+  mqttPort: number
+  /** Undefined when MQTT_WS_PORT=off. */
+  wsPort: number | undefined
+}
+
+export interface Broker {
+  start(): Promise<BrokerAddresses>
+  stop(): Promise<void>
+  readonly aedes: Aedes
+  readonly stats: BrokerStats
+}
+
+/** The subprotocol names MQTT over WebSocket uses: `mqtt` (3.1.1), `mqttv3.1` (3.1). */
+const MQTT_SUBPROTOCOLS = ['mqtt', 'mqttv3.1']
+
+/**
+ * The city's MQTT broker: Aedes on TCP and WebSocket, every connection behind the packet guard,
+ * devices authenticated against the credential store and authorized by topic.
+ *
+ * Aedes is created here (its heartbeat timer runs from now on); start() seeds credentials and
+ * listens; stop() closes listeners, drops every client, closes Aedes and the credential store.
+ */
+export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {}): Promise<Broker> {
+  const logger = deps.logger ?? silentLogger
+  const clock = deps.clock ?? Date.now
+  const registry = deps.registry ?? loadRegistryFile(config.DEVICE_REGISTRY_FILE)
+  const stats = createStats()
+  const credentials = deps.credentials ?? openCredentialStore(config.DATA_DIR)
+  const limits: PacketLimits = {
+    maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
+    maxPreconnectBytes: config.MQTT_MAX_PRECONNECT_BYTES,
+    maxTopicBytes: config.MQTT_MAX_TOPIC_LENGTH,
+    maxTopicLevels: config.MQTT_MAX_TOPIC_LEVELS,
+  }
+
+  let aedes: Aedes
+  try {
+    const authentication = createAuthenticationHooks({ allowAnonymous: config.MQTT_ALLOW_ANONYMOUS }, { registry, credentials, stats, logger })
+    aedes = await Aedes.createBroker({
+      ...authentication,
+      preConnect(client, packet, callback) {
+        deliverAtHighestGrant(client)
+        authentication.preConnect(client, packet, callback)
+      },
+      ...createAuthorizationHooks({ maxTopicBytes: limits.maxTopicBytes, maxTopicLevels: limits.maxTopicLevels }, { stats, logger, clock }),
+      authorizeForward: downgradeToGrantedQos,
+    })
+  } catch (err) {
+    if (!deps.credentials) credentials.close()
+    throw err
+  }
+  markRedeliveries(aedes)
+  aedes.on('clientError', (client, err) => logger.debug('client error', { clientId: client.id, err: err.message }))
+  aedes.on('connectionError', (_client, err) => logger.debug('connection error', { err: err.message }))
+  aedes.on('client', (client) => logger.debug('client connected', { clientId: client.id }))
+  aedes.on('clientDisconnect', (client) => logger.debug('client disconnected', { clientId: client.id }))
+  // Aedes emits 'error' for persistence failures; unheard, it would end the process.
+  ;(aedes as EventEmitter).on('error', (err: unknown) => logger.error('aedes error', { err }))
+
+  const onRefused = (err: PacketRefusedError, conn: GuardedConnection) => {
+    count(err.beforeConnect ? stats.connectionsRefused : stats.packetsRefused, err.reason)
+    const clientId = (conn as GuardedConnection & { client?: { id: string | null } }).client?.id ?? undefined
+    logger.warn('connection closed by packet guard', { reason: err.reason, detail: err.message, remote: conn.remoteAddress, clientId })
+  }
+
+  // TCP. Sockets are tracked so stop() can drop those that never sent CONNECT (Aedes only knows clients).
+  const sockets = new Set<Socket>()
+  const tcp: TcpServer = createTcpServer((socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+    socket.setNoDelay(true)
+    aedes.handle(guardConnection(socket, limits, `${socket.remoteAddress}:${socket.remotePort}`, onRefused))
+  })
+
+  // WebSocket. maxPayload caps one WebSocket message at the MQTT packet limit, checked on the frame
+  // header: ws buffers a whole message before the guard sees any of it. (A client that batches
+  // several packets into one message must keep the batch under the limit too; MQTT.js sends one
+  // message per write.)
+  let http: HttpServer | undefined
+  let wss: WebSocketServer | undefined
+  if (config.MQTT_WS_PORT !== undefined) {
+    http = createHttpServer((_req, res) => {
+      res.writeHead(426, { 'content-type': 'text/plain; charset=utf-8', upgrade: 'websocket' })
+      res.end('MQTT over WebSocket: connect to /mqtt with subprotocol "mqtt"\n')
+    })
+    wss = new WebSocketServer({
+      server: http,
+      path: '/mqtt',
+      maxPayload: config.MQTT_MAX_PACKET_BYTES,
+      handleProtocols: (offered) => MQTT_SUBPROTOCOLS.find((p) => offered.has(p)) ?? false,
+    })
+    wss.on('error', (err) => logger.error('websocket server error', { err }))
+    wss.on('connection', (ws, req) => {
+      const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`
+      const conn = guardConnection(createWebSocketStream(ws), limits, remote, onRefused)
+      ws.on('error', (err: Error & { code?: string }) => {
+        if (err.code !== 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || conn.refused) return
+        count(conn.sessionStarted ? stats.packetsRefused : stats.connectionsRefused, 'packet-too-large')
+        logger.warn('connection closed by packet guard', { reason: 'packet-too-large', detail: `WebSocket message over ${config.MQTT_MAX_PACKET_BYTES} bytes`, remote })
+      })
+      aedes.handle(conn, req)
+    })
+  }
+
+  return {
+    aedes,
+    stats,
+
+    async start() {
+      await seedCredentials(
+        { dataDir: config.DATA_DIR, seedDemoSecrets: config.SEED_DEMO_SECRETS, ingestPassword: config.INGEST_MQTT_PASSWORD, apiPassword: config.API_MQTT_PASSWORD },
+        registry,
+        credentials,
+        logger,
+      )
+      const mqttPort = await listen(tcp, config.MQTT_PORT, config.MQTT_HOST)
+      const wsPort = http ? await listen(http, config.MQTT_WS_PORT!, config.MQTT_HOST) : undefined
+      logger.info('broker listening', { mqttPort, wsPort, host: config.MQTT_HOST, devices: registry.size, anonymous: config.MQTT_ALLOW_ANONYMOUS })
+      return { mqttPort, wsPort }
+    },
+
+    stop: once(async () => {
+      const closed = [closeServer(tcp), ...(http ? [closeServer(http)] : [])]
+      wss?.close()
+      for (const ws of wss?.clients ?? []) ws.terminate()
+      await new Promise<void>((resolve) => aedes.close(() => resolve()))
+      for (const s of sockets) s.destroy()
+      http?.closeAllConnections()
+      await Promise.all(closed)
+      if (!deps.credentials) credentials.close()
+    }),
+  }
+}
+
+function listen(server: TcpServer | HttpServer, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err)
+    server.once('error', onError)
+    server.listen(port, host, () => {
+      server.off('error', onError)
+      resolve((server.address() as AddressInfo).port)
+    })
+  })
+}
+
+/** Resolves once the server is closed, or at once when it never listened. */
+function closeServer(server: TcpServer | HttpServer): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()))
+}

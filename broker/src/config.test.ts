@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest'
+import { loadBrokerConfig } from './config.ts'
+
+describe('broker config', () => {
+  it('has the documented defaults', () => {
+    const c = loadBrokerConfig({})
+    expect({ ...c, DATA_DIR: undefined }).toEqual({
+      DATA_DIR: undefined,
+      LOG_LEVEL: 'info',
+      INFLUX_DB: 'mytho',
+      MQTT_PORT: 1883,
+      MQTT_HOST: '0.0.0.0',
+      MQTT_WS_PORT: 8083,
+      MQTT_ALLOW_ANONYMOUS: false,
+      MQTT_MAX_PACKET_BYTES: 262_144,
+      MQTT_MAX_PRECONNECT_BYTES: 65_536,
+      MQTT_MAX_TOPIC_LENGTH: 256,
+      MQTT_MAX_TOPIC_LEVELS: 8,
+      SEED_DEMO_SECRETS: true,
+    })
+  })
+
+  it('turns the WebSocket listener off with MQTT_WS_PORT=off, and takes 0 for a free port', () => {
+    expect(loadBrokerConfig({ MQTT_WS_PORT: 'off' }).MQTT_WS_PORT).toBeUndefined()
+    expect(loadBrokerConfig({ MQTT_WS_PORT: '0' }).MQTT_WS_PORT).toBe(0)
+    expect(loadBrokerConfig({ MQTT_WS_PORT: '' }).MQTT_WS_PORT).toBe(8083)
+  })
+
+  it('names every bad variable', () => {
+    expect(() => loadBrokerConfig({ MQTT_WS_PORT: 'none', MQTT_PORT: '70000', MQTT_MAX_TOPIC_LEVELS: '101', MQTT_ALLOW_ANONYMOUS: 'sure' })).toThrowErrorMatchingInlineSnapshot(`
+      [ConfigError: invalid environment:
+        MQTT_PORT: Too big: expected number to be <=65535 (got "70000")
+        MQTT_WS_PORT: expected a port number or off (got "none")
+        MQTT_ALLOW_ANONYMOUS: expected true or false (got "sure")
+        MQTT_MAX_TOPIC_LEVELS: Too big: expected number to be <=100 (got "101")]
+    `)
+  })
+})

@@ -1,0 +1,150 @@
+import { createHash, randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+
+export type CredentialRole = 'device' | 'service'
+export type VerifyResult = 'ok' | 'bad' | 'unknown' | 'disabled'
+
+export interface CredentialStore {
+  /** Stores the scrypt hash of `secret` (never the secret); re-enables nothing, keeps `disabled` as it was. */
+  setSecret(username: string, role: CredentialRole, secret: string): Promise<void>
+  verify(username: string, password: string | Buffer | undefined): Promise<VerifyResult>
+  has(username: string): boolean
+  close(): void
+  /** scrypt verifications run, and logins answered from the cache instead. */
+  readonly stats: { scryptRuns: number; cacheHits: number }
+}
+
+export interface CredentialStoreOptions {
+  /** Most recent successful logins remembered, entries. Default 50,000 (about 10 MB). */
+  cacheEntries?: number
+}
+
+export class CredentialStoreError extends Error {
+  override name = 'CredentialStoreError'
+}
+
+// scrypt cost: N=2^14, r=8, p=1 (16 MiB, ~50 ms a run): the usual interactive-login setting.
+const N = 16_384
+const R = 8
+const P = 1
+const KEY_BYTES = 32
+const SALT_BYTES = 16
+const MAXMEM = 64 * 1024 * 1024
+
+function scryptAsync(secret: string | Buffer, salt: Buffer, n: number, r: number, p: number, keyLength: number): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scrypt(secret, salt, keyLength, { N: n, r, p, maxmem: MAXMEM }, (err, key) => (err ? reject(err) : resolve(key))),
+  )
+}
+
+/** `scrypt$N$r$p$salt$hash`, salt and hash in base64; the parameters travel with the hash so they can change later. */
+export async function hashSecret(secret: string): Promise<string> {
+  const salt = randomBytes(SALT_BYTES)
+  const key = await scryptAsync(secret, salt, N, R, P, KEY_BYTES)
+  return `scrypt$${N}$${R}$${P}$${salt.toString('base64')}$${key.toString('base64')}`
+}
+
+export async function verifySecret(encoded: string, secret: string | Buffer): Promise<boolean> {
+  const parts = encoded.split('$')
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false
+  const [n, r, p] = [Number(parts[1]), Number(parts[2]), Number(parts[3])]
+  const salt = Buffer.from(parts[4]!, 'base64')
+  const expected = Buffer.from(parts[5]!, 'base64')
+  if (!Number.isInteger(n) || !Number.isInteger(r) || !Number.isInteger(p) || expected.length === 0) return false
+  const key = await scryptAsync(secret, salt, n, r, p, expected.length)
+  return timingSafeEqual(key, expected)
+}
+
+const sha256 = (v: string | Buffer): Buffer => createHash('sha256').update(v).digest()
+
+interface Row {
+  scrypt_hash: string
+  disabled: number
+}
+
+/**
+ * Device and service-account credentials in `${dataDir}/meta.sqlite` (WAL, so the API can provision
+ * devices from another process while the broker reads).
+ *
+ * A reconnect storm (a cell tower comes back and thousands of devices log in at once) must not cost
+ * thousands of scrypt runs, so successful logins are remembered as username → sha256(password),
+ * together with the hash row they were checked against: a changed or removed row (new secret,
+ * disabled device) is seen on the next login because the row is read every time (one indexed
+ * SELECT), and the cached entry no longer matches it. Only successes are cached; a wrong password
+ * always pays for scrypt.
+ */
+export function openCredentialStore(dataDir: string, options: CredentialStoreOptions = {}): CredentialStore {
+  const maxEntries = options.cacheEntries ?? 50_000
+  mkdirSync(dataDir, { recursive: true })
+  const db = new Database(join(dataDir, 'meta.sqlite'))
+  db.pragma('journal_mode = WAL')
+  db.pragma('busy_timeout = 5000')
+  db.exec(`CREATE TABLE IF NOT EXISTS credentials (
+    username    TEXT PRIMARY KEY,
+    role        TEXT NOT NULL CHECK (role IN ('device', 'service')),
+    scrypt_hash TEXT NOT NULL,
+    disabled    INTEGER NOT NULL DEFAULT 0,
+    updated_at  INTEGER NOT NULL
+  )`)
+  const select = db.prepare<[string], Row>('SELECT scrypt_hash, disabled FROM credentials WHERE username = ?')
+  const exists = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM credentials WHERE username = ?')
+  const upsert = db.prepare<[string, CredentialRole, string, number]>(
+    `INSERT INTO credentials (username, role, scrypt_hash, disabled, updated_at) VALUES (?, ?, ?, 0, ?)
+     ON CONFLICT (username) DO UPDATE SET role = excluded.role, scrypt_hash = excluded.scrypt_hash, updated_at = excluded.updated_at`,
+  )
+  /** Insertion order is recency order: a hit is deleted and re-set, the oldest entry goes first. */
+  const cache = new Map<string, { hash: string; digest: Buffer }>()
+  let closed = false
+  const stats = { scryptRuns: 0, cacheHits: 0 }
+
+  const remember = (username: string, hash: string, digest: Buffer) => {
+    cache.delete(username)
+    cache.set(username, { hash, digest })
+    if (cache.size > maxEntries) cache.delete(cache.keys().next().value!)
+  }
+
+  return {
+    stats,
+
+    async setSecret(username, role, secret) {
+      const hash = await hashSecret(secret)
+      if (closed) throw new CredentialStoreError(`credential store is closed; secret for ${username} not stored`)
+      upsert.run(username, role, hash, Date.now())
+      cache.delete(username)
+    },
+
+    async verify(username, password) {
+      const row = select.get(username)
+      if (!row) {
+        cache.delete(username)
+        return 'unknown'
+      }
+      if (row.disabled) return 'disabled'
+      if (password === undefined) return 'bad'
+      const digest = sha256(password)
+      const hit = cache.get(username)
+      if (hit && hit.hash === row.scrypt_hash && timingSafeEqual(hit.digest, digest)) {
+        remember(username, row.scrypt_hash, digest)
+        stats.cacheHits++
+        return 'ok'
+      }
+      stats.scryptRuns++
+      if (!(await verifySecret(row.scrypt_hash, password))) return 'bad'
+      remember(username, row.scrypt_hash, digest)
+      return 'ok'
+    },
+
+    has(username) {
+      return exists.get(username) !== undefined
+    },
+
+    close() {
+      if (closed) return
+      closed = true
+      cache.clear()
+      db.close()
+    },
+  }
+}

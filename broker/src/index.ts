@@ -1,0 +1,8 @@
+export { createBroker, type Broker, type BrokerAddresses, type BrokerDeps, type BrokerOptions } from './broker.ts'
+export { brokerEnv, loadBrokerConfig, type BrokerConfig } from './config.ts'
+export { openCredentialStore, hashSecret, verifySecret, CredentialStoreError, type CredentialStore, type CredentialRole, type VerifyResult } from './credential-store.ts'
+export { canPublish, canSubscribe } from './authorize.ts'
+export { principalOf, type Principal, type ServiceAccount } from './principal.ts'
+export { stampReceiveTime } from './stamp-receive-time.ts'
+export { createPacketScanner, checkMqttString, PacketRefusedError, type PacketLimits, type GuardReason } from './packet-guard.ts'
+export type { BrokerStats, RefusalReason, RefusalCounts } from './refusals.ts'
