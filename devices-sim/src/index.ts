@@ -1,0 +1,7 @@
+export * from './config.ts'
+export * from './simulator.ts'
+export * from './generators/index.ts'
+export { type SimStats } from './device-runner.ts'
+export { createSimClock, type SimClock } from './sim-clock.ts'
+export { hash32, mulberry32, rngFor, type Rng } from './prng.ts'
+export { ENV_OPTIONS, helpText, parseCliArgs, type CliArgs } from './cli-help.ts'

@@ -1,0 +1,180 @@
+import { DeviceRegistry, type DeviceReading, type DeviceRecord, loadRegistryFile } from '@mytho/schema'
+import { type Logger, demoSecretsPath, once, readDemoSecrets, silentLogger } from '@mytho/runtime'
+import type { SimConfig } from './config.ts'
+import { type ConnectionFailure, type DeviceRunner, type SimStats, createDeviceRunner } from './device-runner.ts'
+import { initialState, nextReading } from './generators/index.ts'
+import { createLimiter } from './limiter.ts'
+import { rngFor } from './prng.ts'
+import { createSimClock } from './sim-clock.ts'
+
+export class SimulatorError extends Error {
+  override name = 'SimulatorError'
+}
+
+/** The env-shaped part of the configuration the simulator reads (see config.ts for units and defaults). */
+export type SimulatorConfig = Pick<SimConfig, 'MQTT_URL' | 'SIM_DEVICES' | 'SIM_SPEED' | 'SIM_SEED' | 'DATA_DIR'> &
+  Partial<Pick<SimConfig, 'SIM_START' | 'SIM_CONNECT_CONCURRENCY' | 'DEVICE_REGISTRY_FILE'>> &
+  SimulatorOptions
+
+/** Library-only knobs (no env variable): tests and the later load mode tune them. */
+export interface SimulatorOptions {
+  /** Multiplies every real interval after SIM_SPEED (0.1 = ten times as often, simulated clock unchanged). Default 1. */
+  intervalScale?: number
+  /** Shortest real time between two readings of one device, ms. Default 100. */
+  minIntervalMs?: number
+  /** MQTT keep-alive, s. Default 60. */
+  keepaliveS?: number
+  /** Time an attempt may take until CONNACK, ms. Default 10,000. */
+  connectTimeoutMs?: number
+  /** First retry wait after a refusal or a drop, ms; doubled per failure up to the max. Defaults 500 and 30,000. */
+  reconnectMinMs?: number
+  reconnectMaxMs?: number
+  /** Unacknowledged readings per device before readings are skipped. Default 100. */
+  maxInflightPerDevice?: number
+  /** Per device, how long stop() waits for a clean goodbye, ms. Default 5,000. */
+  stopTimeoutMs?: number
+  /** How often to log the counters, ms; 0 = never. Default 60,000. */
+  statsLogEveryMs?: number
+}
+
+export interface SimulatorDeps {
+  /** Devices to choose from. Default: DEVICE_REGISTRY_FILE, else the seed fleet. */
+  registry?: DeviceRegistry | readonly DeviceRecord[]
+  /** Device id → MQTT password. Default: DATA_DIR/secrets/demo-secrets.json, re-read while ids are missing. */
+  secrets?: Readonly<Record<string, string>>
+  logger?: Logger
+  /** Real clock, ms UTC; stamps `ts` and drives the simulated clock. Default Date.now. */
+  now?: () => number
+}
+
+/**
+ * The city's device fleet on MQTT: one connection per device, its own username, password and Last
+ * Will, publishing generated readings at its interval (SIM_SPEED faster), values deterministic in
+ * SIM_SEED and the simulated time.
+ */
+export function createSimulator(config: SimulatorConfig, deps: SimulatorDeps = {}) {
+  const log = deps.logger ?? silentLogger
+  const now = deps.now ?? Date.now
+  const speed = config.SIM_SPEED
+  const seed = config.SIM_SEED
+  const intervalScale = config.intervalScale ?? 1
+  const minIntervalMs = config.minIntervalMs ?? 100
+  const stats: SimStats = { devices: 0, connected: 0, published: 0, acked: 0, errors: 0, reconnects: 0 }
+  let runners: DeviceRunner[] = []
+  let statsTimer: NodeJS.Timeout | undefined
+  let stopping = false
+
+  const selectDevices = (): DeviceRecord[] => {
+    const reg = deps.registry ?? loadRegistryFile(config.DEVICE_REGISTRY_FILE)
+    const registry = reg instanceof DeviceRegistry ? reg : new DeviceRegistry(reg)
+    if (config.SIM_DEVICES === 'all') return [...registry.devices]
+    const unknown = config.SIM_DEVICES.filter((id) => !registry.get(id))
+    if (unknown.length > 0) throw new SimulatorError(`SIM_DEVICES names devices not in the registry: ${unknown.join(', ')}`)
+    return config.SIM_DEVICES.map((id) => registry.get(id)!)
+  }
+
+  /** Passwords: given ones, else the demo secrets file, re-read (at most every 2 s) while an id has none. */
+  const passwordSource = (): ((id: string) => string | undefined) => {
+    if (deps.secrets) {
+      const given = deps.secrets
+      return (id) => given[id]
+    }
+    let loaded = readDemoSecrets(config.DATA_DIR)?.devices ?? {}
+    if (Object.keys(loaded).length === 0)
+      log.warn('no demo secrets yet: devices connect without passwords until the broker writes them', { path: demoSecretsPath(config.DATA_DIR) })
+    let loadedAt = Date.now()
+    return (id) => {
+      if (loaded[id] === undefined && Date.now() - loadedAt > 2000) {
+        loadedAt = Date.now()
+        try {
+          loaded = readDemoSecrets(config.DATA_DIR)?.devices ?? loaded
+        } catch (err) {
+          log.error('cannot read demo secrets', { err })
+        }
+      }
+      return loaded[id]
+    }
+  }
+
+  /*
+   * Connection failures and losses, summarised: when the broker goes down all devices fail at once;
+   * one warning per reason every 10 s (with how many devices and attempts) says so without a flood.
+   */
+  const failureLog = new Map<string, { lastAt: number; attempts: number; devices: Set<string> }>()
+  const onConnectionFailure = (f: ConnectionFailure) => {
+    const key = String(f.code ?? f.reason)
+    const entry = failureLog.get(key) ?? { lastAt: -Infinity, attempts: 0, devices: new Set<string>() }
+    failureLog.set(key, entry)
+    entry.attempts++
+    entry.devices.add(f.deviceId)
+    const t = Date.now()
+    if (t - entry.lastAt < 10_000) return
+    log.warn('device connections failing; retrying with backoff', {
+      reason: f.reason,
+      ...(f.code !== undefined ? { code: f.code } : {}),
+      devices: entry.devices.size,
+      attempts: entry.attempts,
+      example: f.deviceId,
+    })
+    entry.lastAt = t
+    entry.attempts = 0
+    entry.devices.clear()
+  }
+
+  return {
+    /** Live counters (read-only view). */
+    get stats(): Readonly<SimStats> {
+      return { ...stats }
+    },
+    /** Opens every device's connection (bounded concurrency) and resolves with how many are live after the first attempt. */
+    async start(): Promise<{ devices: number }> {
+      if (runners.length > 0 || stopping) throw new SimulatorError('simulator already started')
+      const devices = selectDevices()
+      const password = passwordSource()
+      const clock = createSimClock({ speed, startMs: config.SIM_START, now })
+      const gate = createLimiter(config.SIM_CONNECT_CONCURRENCY ?? 20)
+      stats.devices = devices.length
+      runners = devices.map((device) => {
+        let state = initialState(seed)
+        const jitter = rngFor(seed, 'jitter', device.id)
+        const baseMs = (device.intervalS * 1000 * intervalScale) / speed
+        return createDeviceRunner({
+          url: config.MQTT_URL,
+          device,
+          password: () => password(device.id),
+          makeReading: (): DeviceReading => {
+            const next = nextReading(device, clock.simNow(), state)
+            state = next.state
+            // ts is real time even when the simulated clock runs ahead (ingest's 5-minute future limit).
+            return { ...next.reading, ts: Math.round(clock.realNow()) }
+          },
+          // ±10 % jitter, so devices started together drift apart as real ones do.
+          nextDelayMs: () => Math.max(minIntervalMs, baseMs * (0.9 + 0.2 * jitter())),
+          gate,
+          stats,
+          log: log.child({ deviceId: device.id }),
+          keepaliveS: config.keepaliveS ?? 60,
+          connectTimeoutMs: config.connectTimeoutMs ?? 10_000,
+          reconnectMinMs: config.reconnectMinMs ?? 500,
+          reconnectMaxMs: config.reconnectMaxMs ?? 30_000,
+          maxInflight: config.maxInflightPerDevice ?? 100,
+          stopTimeoutMs: config.stopTimeoutMs ?? 5_000,
+          onConnectionFailure,
+        })
+      })
+      const logEvery = config.statsLogEveryMs ?? 60_000
+      if (logEvery > 0) statsTimer = setInterval(() => log.info('simulator stats', { ...stats }), logEvery).unref()
+      log.info('simulator starting', { devices: devices.length, url: config.MQTT_URL, speed, seed, simStart: new Date(clock.simNow()).toISOString() })
+      const results = await Promise.all(runners.map((r) => r.start()))
+      return { devices: results.filter(Boolean).length }
+    },
+    /** Says `offline` for every device, disconnects cleanly, clears every timer. Safe to call twice. */
+    stop: once(async () => {
+      stopping = true
+      clearInterval(statsTimer)
+      await Promise.all(runners.map((r) => r.stop()))
+      log.info('simulator stopped', { ...stats })
+    }),
+  }
+}
+export type Simulator = ReturnType<typeof createSimulator>
