@@ -1,6 +1,6 @@
 import type { AedesOptions, Client } from 'aedes'
 import { SERVICE_ACCOUNTS, type Logger } from '@mytho/runtime'
-import { parseDeviceTopic, TOPIC_ROOT } from '@mytho/schema'
+import { parseDeviceTopic, PLATFORM_ROOT, TOPIC_ROOT } from '@mytho/schema'
 import { describePrincipal, principalOf, type Principal } from './principal.ts'
 import { count, type BrokerStats } from './refusals.ts'
 import { stampReceiveTime } from './stamp-receive-time.ts'
@@ -9,7 +9,8 @@ import { stampReceiveTime } from './stamp-receive-time.ts'
  * Topic rules, decided by topic alone (every device speaks under its own id):
  *   device d      publish  mytho/v1/devices/d/readings, mytho/v1/devices/d/status (its Will included)
  *                 subscribe mytho/v1/devices/d/commands
- *   svc-ingest    subscribe mytho/v1/devices/{+|id}/readings and /status; publish commands only
+ *   svc-ingest    subscribe mytho/v1/devices/{+|id}/readings and /status; publish commands and
+ *                 mytho/v1/platform/… (what it stored, for the API's live push)
  *   svc-api       subscribe anything under mytho/v1/; publish mytho/v1/devices/{id}/commands
  *   anonymous     everything (MQTT_ALLOW_ANONYMOUS, development and interoperability tests only)
  * $SYS/ is the broker's own: nobody publishes there (aedes#597).
@@ -28,6 +29,7 @@ export function canPublish(p: Principal, topic: string): boolean {
       return t !== undefined && t.deviceId === p.deviceId && (t.suffix === 'readings' || t.suffix === 'status')
     }
     case 'service':
+      if (p.name === SERVICE_ACCOUNTS.ingest && topic.startsWith(PLATFORM_ROOT + '/')) return true
       return parseDeviceTopic(topic)?.suffix === 'commands'
   }
 }

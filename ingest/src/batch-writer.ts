@@ -16,6 +16,8 @@ export interface BatchWriterOptions {
   /** Backoff bounds while storage is unavailable, ms. */
   retryMinMs?: number
   retryMaxMs?: number
+  /** Called with what was durably stored, after each batch (live push to the API). */
+  onStored?: (readings: readonly StoredReading[]) => void
 }
 
 interface Pending {
@@ -94,8 +96,10 @@ export function createBatchWriter(store: ReadingStore, opts: BatchWriterOptions,
     if (batch.readings.length > 0) {
       const res = await withRetry('readings', () => store.writeReadings(batch.readings))
       if (res === 'closed') return
-      if (res === 'ok') stats.written += batch.readings.length
-      else if ((await writeOneByOne(batch.readings, batch.rejections)) === 'closed') return
+      if (res === 'ok') {
+        stats.written += batch.readings.length
+        opts.onStored?.(batch.readings)
+      } else if ((await writeOneByOne(batch.readings, batch.rejections)) === 'closed') return
     }
     if (batch.rejections.length > 0) {
       const res = await withRetry('dead letters', () => store.writeDeadLetters(batch.rejections))

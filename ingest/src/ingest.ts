@@ -1,4 +1,4 @@
-import { ALL_READINGS_FILTER, type DeviceRegistry, type RejectReason } from '@mytho/schema'
+import { ALL_READINGS_FILTER, PLATFORM_READINGS_CHUNK, PLATFORM_READINGS_TOPIC, type DeviceRegistry, type RejectReason, type StoredReading } from '@mytho/schema'
 import { once, servicePassword, type Logger } from '@mytho/runtime'
 import type { ReadingStore } from '@mytho/storage'
 import { createBatchWriter } from './batch-writer.ts'
@@ -27,7 +27,12 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
   const clock = deps.clock ?? Date.now
   const log = deps.logger
   const counters = { received: 0, accepted: 0, rejected: 0, rejectedByReason: {} as Partial<Record<RejectReason, number>> }
-  const writer = createBatchWriter(deps.store, { maxReadings: config.INGEST_BATCH_MAX, maxWaitMs: config.INGEST_BATCH_WAIT_MS }, log)
+  // Only what is durably stored is announced, so the map never shows a reading history will not have.
+  const announce = (readings: readonly StoredReading[]) => {
+    for (let i = 0; i < readings.length; i += PLATFORM_READINGS_CHUNK)
+      session.publish(PLATFORM_READINGS_TOPIC, JSON.stringify(readings.slice(i, i + PLATFORM_READINGS_CHUNK)))
+  }
+  const writer = createBatchWriter(deps.store, { maxReadings: config.INGEST_BATCH_MAX, maxWaitMs: config.INGEST_BATCH_WAIT_MS, onStored: announce }, log)
   const limits = { maxPayloadBytes: config.INGEST_MAX_PAYLOAD_BYTES, maxReadingsPerMessage: 500, futureToleranceMs: 5 * 60_000 }
 
   const session = createMqttSession(

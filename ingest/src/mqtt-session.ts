@@ -222,6 +222,13 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
       open()
       return ready
     },
+    /** Fire-and-forget QoS 0 publish on the current connection; false when not connected (nothing queued). */
+    publish(topic: string, payload: Buffer | string): boolean {
+      const s = socket
+      if (!s || !connected || s.destroyed) return false
+      send(s, { cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false })
+      return true
+    },
     /** Stops reading new messages; what is in flight stays unacknowledged until ack() or close. */
     pause(): void {
       socket?.pause()

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readingsTopic } from '@mytho/schema'
+import mqtt from 'mqtt'
+import { PLATFORM_READINGS_TOPIC, readingsTopic, type StoredReading } from '@mytho/schema'
 import { createInfluxStore, type ReadingStore } from '@mytho/storage'
 import { startInfluxd, waitFor } from '@mytho/testing'
 import { connectDevice, publishReading, startBroker, startIngest } from './pipeline.ts'
@@ -72,5 +73,21 @@ describe('device → broker → ingest → InfluxDB', () => {
     expect(latest!.tsSource).toBe('broker')
     expect(latest!.ts).toBeGreaterThanOrEqual(before)
     await device.endAsync()
+  })
+
+  it('announces what it stored to the API service account, after the write', async () => {
+    const api = await mqtt.connectAsync(pipeline.mqttUrl, { username: 'svc-api', password: pipeline.secrets.services['svc-api']!, reconnectPeriod: 0 })
+    const seen: StoredReading[] = []
+    api.on('message', (_t, payload) => seen.push(...(JSON.parse(payload.toString()) as StoredReading[])))
+    await api.subscribeAsync(PLATFORM_READINGS_TOPIC, { qos: 0 })
+    const id = 'tc-cau-quay'
+    const device = await connectDevice(pipeline.mqttUrl, id, pipeline.secrets.devices[id]!)
+    const ts = Date.now() - 100
+    await publishReading(device, id, { kind: 'traffic', ts, intervalS: 60, vehicleCount: 31, avgSpeedKmh: 24, occupancyPct: 18 })
+    const announced = await waitFor(() => seen.find((r) => r.deviceId === id), { what: 'the announced reading' })
+    expect(announced).toMatchObject({ ts, ward: 'my-tho', fields: { vehicleCount: 31 } })
+    expect((await store.latest([id]))[0]?.ts).toBe(ts)
+    await device.endAsync()
+    await api.endAsync()
   })
 })

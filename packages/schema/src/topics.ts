@@ -34,5 +34,15 @@ export function parseDeviceTopic(topic: string): ParsedTopic | undefined {
   return { deviceId, suffix: suffix as TopicSuffix }
 }
 
+/**
+ * Platform topics, published by our own services, never by devices:
+ *   mytho/v1/platform/readings   ingest → API: JSON array of StoredReading, published after the batch is
+ *                                durably stored (QoS 0: the API re-reads storage after a reconnect)
+ */
+export const PLATFORM_ROOT = 'mytho/v1/platform'
+export const PLATFORM_READINGS_TOPIC = `${PLATFORM_ROOT}/readings`
+/** Stored readings per platform message, so a 5,000-reading batch stays far below the broker's packet limit. */
+export const PLATFORM_READINGS_CHUNK = 500
+
 export const deviceStatuses = ['online', 'offline'] as const
 export type DeviceConnectionStatus = (typeof deviceStatuses)[number]
