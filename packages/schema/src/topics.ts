@@ -44,5 +44,5 @@ export const PLATFORM_READINGS_TOPIC = `${PLATFORM_ROOT}/readings`
 /** Stored readings per platform message, so a 5,000-reading batch stays far below the broker's packet limit. */
 export const PLATFORM_READINGS_CHUNK = 500
 
-export const deviceStatuses = ['online', 'offline'] as const
-export type DeviceConnectionStatus = (typeof deviceStatuses)[number]
+export const connectionStatuses = ['online', 'offline'] as const
+export type DeviceConnectionStatus = (typeof connectionStatuses)[number]
