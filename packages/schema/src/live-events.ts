@@ -43,11 +43,24 @@ export const LiveDeviceState = z.object({
 })
 export type LiveDeviceState = z.infer<typeof LiveDeviceState>
 
+/**
+ * Whether the server itself is receiving the live stream. When its broker link is down, device states stop
+ * changing for a reason that is not the devices: the map must say so instead of showing them as live.
+ */
+export const LiveFeedStatus = z.object({
+  connected: z.boolean(),
+  /** Since when (UTC ms) the feed has been in this state. */
+  since: z.number().int(),
+})
+export type LiveFeedStatus = z.infer<typeof LiveFeedStatus>
+
 export interface ServerToClientEvents {
   /** Everything in view, sent after each `view` (also after a reconnect, so no page reload is needed). */
   snapshot: (devices: LiveDeviceState[]) => void
   /** Changed devices in view since the last batch, coalesced per device (latest wins). */
   updates: (devices: LiveDeviceState[]) => void
+  /** The server's own link to the live stream; sent on connect and whenever it changes. */
+  feed: (status: LiveFeedStatus) => void
 }
 
 export interface ClientToServerEvents {

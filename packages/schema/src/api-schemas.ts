@@ -1,0 +1,83 @@
+import { z } from 'zod'
+import { connectionStatuses } from './topics.ts'
+import { DeviceStatus } from './live-events.ts'
+import { DeviceRecord } from './registry.ts'
+import { RejectReason } from './rejection.ts'
+import { AggregationWindow, HistorySeries, StoredReading } from './stored-reading.ts'
+
+/*
+ * REST shapes of the API under /api/v1: query parameters as they arrive (strings, coerced here) and the
+ * bodies the API answers with. The API validates with them and generates its OpenAPI document from them,
+ * and the map can parse responses with them, so no shape is written twice.
+ */
+
+/** Metric names are field names of the device contract (`waterLevelCm`), never free text that reaches a query. */
+export const MetricName = z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, 'a metric name such as waterLevelCm')
+
+/** Most devices one history request may name. */
+export const HISTORY_MAX_DEVICES = 100
+
+const epochMsParam = z.coerce.number().int().describe('UTC milliseconds since the epoch')
+
+export const DeviceIdPath = z.object({ id: z.string().describe('device id, e.g. wl-hydro-station') })
+
+export const DeviceHistoryParams = z.object({
+  metric: MetricName,
+  from: epochMsParam.optional().describe('start, inclusive, UTC ms; default `to` minus 24 h'),
+  to: epochMsParam.optional().describe('end, exclusive, UTC ms; default now'),
+  window: AggregationWindow.default('raw').describe('aggregation window; 1d windows start at local midnight (Asia/Ho_Chi_Minh)'),
+})
+
+export const HistoryParams = DeviceHistoryParams.extend({
+  deviceIds: z
+    .string()
+    .describe(`comma-separated device ids, at most ${HISTORY_MAX_DEVICES}`)
+    .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''))
+    .pipe(z.array(z.string()).min(1, 'at least one device id').max(HISTORY_MAX_DEVICES, `at most ${HISTORY_MAX_DEVICES} device ids`)),
+})
+
+export const DeadLetterParams = z.object({
+  deviceId: z.string().optional(),
+  code: RejectReason.optional().describe('reject reason'),
+  from: epochMsParam.optional().describe('receivedAt from, inclusive, UTC ms'),
+  to: epochMsParam.optional().describe('receivedAt to, exclusive, UTC ms'),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+})
+
+/** A registry device with what the platform knows of it now (served from memory, not storage). */
+export const DeviceView = z.object({
+  ...DeviceRecord.shape,
+  status: DeviceStatus,
+  /** When the platform last heard from it (UTC ms); null when never. */
+  lastSeen: z.number().int().nullable(),
+  /** Retained MQTT connection status, when known. */
+  connection: z.enum(connectionStatuses).nullable(),
+  lastReading: StoredReading.nullable(),
+})
+export type DeviceView = z.infer<typeof DeviceView>
+
+export const DeviceFeatureCollection = z.object({
+  type: z.literal('FeatureCollection'),
+  features: z.array(
+    z.object({
+      type: z.literal('Feature'),
+      id: z.string(),
+      geometry: z.object({ type: z.literal('Point'), coordinates: z.tuple([z.number(), z.number()]).describe('[lon, lat]') }),
+      properties: DeviceView.omit({ lat: true, lon: true }),
+    }),
+  ),
+})
+
+export const HistoryResponse = z.array(HistorySeries)
+
+export const HealthResponse = z.object({ status: z.literal('ok'), uptimeS: z.number() })
+
+export const ReadyResponse = z.object({
+  status: z.enum(['ready', 'not_ready']),
+  storage: z.string().describe('ok, or the error'),
+  feed: z.enum(['connected', 'disconnected', 'disabled']),
+  hydrated: z.boolean(),
+})
+export type ReadyResponse = z.infer<typeof ReadyResponse>
+
+export const ErrorResponse = z.object({ error: z.string(), details: z.unknown().optional() })
