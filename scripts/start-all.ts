@@ -42,7 +42,7 @@ function platform(): Service<string> {
       stops.unshift(() => ingest.stop())
       await ingest.start()
 
-      const api = createApi(configs.api, { store, registry, logger: logger.child({ part: 'api' }) })
+      const api = createApi({ ...configs.api, MQTT_URL: mqttUrl }, { store, registry, logger: logger.child({ part: 'api' }) })
       stops.unshift(() => api.stop())
       const { port: httpPort } = await api.start()
 

@@ -8,6 +8,16 @@ export const apiEnv = commonEnv.extend({
   HTTP_HOST: z.string().default('0.0.0.0'),
   /** Optional registry file; default the seed fleet. */
   DEVICE_REGISTRY_FILE: z.string().optional(),
+  /** Broker the live feed subscribes to (stored readings, device status). Default mqtt://127.0.0.1:1883. */
+  MQTT_URL: z.string().regex(/^(mqtt|tcp):\/\/[^/]+$/, 'expected mqtt://host:port').default('mqtt://127.0.0.1:1883'),
+  /** Service account of the live feed. Default svc-api. */
+  API_MQTT_USERNAME: z.string().default('svc-api'),
+  /** Its password; unset in a demo start: read from DATA_DIR/secrets/demo-secrets.json. */
+  API_MQTT_PASSWORD: z.string().optional(),
+  /** How often changed devices are pushed to browsers, ms (one array per browser per interval). Default 50. */
+  LIVE_FLUSH_MS: env.int(50, 5, 5_000),
+  /** How often silent devices are re-checked so they turn offline without new data, ms. Default 1,000. */
+  LIVE_STATUS_CHECK_MS: env.int(1_000, 50, 600_000),
 })
 export type ApiConfig = z.infer<typeof apiEnv>
 export const loadApiConfig = (e: Record<string, string | undefined> = process.env): ApiConfig => parseEnv(apiEnv, e)

@@ -40,7 +40,8 @@ describe('REST API over a real SQLite store', () => {
     expect(status).toBe(200)
     expect(body.length).toBe(loadRegistryFile().size)
     const g = body.find((d: { id: string }) => d.id === gauge)
-    expect(g).toMatchObject({ status: 'ok', lastSeen: now - 1000, lastReading: { fields: { waterLevelCm: 162 } }, nameVi: expect.stringContaining('Mực nước') })
+    expect(g).toMatchObject({ status: 'alarm', connection: null, lastSeen: now - 1000, lastReading: { fields: { waterLevelCm: 162 } }, nameVi: expect.stringContaining('Mực nước') })
+    // 162 cm is above BĐ III (160 cm)
     expect(body.find((d: { id: string }) => d.id === 'tc-cau-quay').status).toBe('never_seen')
   })
 
@@ -74,8 +75,12 @@ describe('REST API over a real SQLite store', () => {
     expect((await get('/dead-letters/counts')).body).toEqual({ not_json: 1 })
   })
 
-  it('reports health and serves the map page', async () => {
-    expect(await get('/health')).toEqual({ status: 200, body: { status: 'ok', storage: 'ok' } })
+  it('reports liveness, and readiness (storage reachable, state loaded; no live feed configured here)', async () => {
+    expect(await get('/health')).toEqual({ status: 200, body: { status: 'ok', uptimeS: expect.any(Number) } })
+    expect(await get('/ready')).toEqual({ status: 200, body: { status: 'ready', storage: 'ok', feed: 'disabled', hydrated: true } })
+  })
+
+  it('serves the map page', async () => {
     const page = await fetch(base.replace('/api/v1', '/'))
     expect(page.status).toBe(200)
     expect(await page.text()).toContain('lang="vi"')

@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto'
+import mqtt, { type MqttClient } from 'mqtt'
+import { z } from 'zod'
+import { ALL_STATUS_FILTER, connectionStatuses, parseDeviceTopic, PLATFORM_READINGS_TOPIC, StoredReading, type DeviceConnectionStatus } from '@mytho/schema'
+import { once, type Logger } from '@mytho/runtime'
+
+/*
+ * The API's view of the live stream: what ingest durably stored (mytho/v1/platform/readings) and the devices'
+ * retained connection status (their Last Will sets `offline`). A clean session at QoS 0: nothing is queued for
+ * us while we are away, so after every (re)connect the owner re-reads storage (`onConnect`).
+ */
+
+const PlatformReadings = z.array(StoredReading)
+const ConnectionStatus = z.enum(connectionStatuses)
+
+export interface LiveFeedOptions {
+  url: string
+  username: string
+  /** Read at every (re)connect, so demo secrets written after our start (broker started later) are picked up. */
+  password: () => string | undefined
+  /** First reconnect delay, ms. Default 1000. */
+  reconnectPeriodMs?: number
+}
+
+export interface LiveFeedDeps {
+  logger: Logger
+  onReadings(readings: StoredReading[]): void
+  onConnection(deviceId: string, status: DeviceConnectionStatus): void
+  /** After each (re)connect and subscription; the owner catches up from storage. */
+  onConnect(): void
+  /** Whenever the link goes up or down. */
+  onLink?(connected: boolean): void
+}
+
+export class LiveFeedError extends Error {
+  override name = 'LiveFeedError'
+}
+
+export function createLiveFeed(opts: LiveFeedOptions, deps: LiveFeedDeps) {
+  const log = deps.logger
+  const stats = { messages: 0, readings: 0, statuses: 0, bad: 0, connects: 0 }
+  let client: MqttClient | undefined
+  let connected = false
+
+  const setLink = (up: boolean) => {
+    if (up === connected) return
+    connected = up
+    deps.onLink?.(up)
+  }
+
+  const onMessage = (topic: string, payload: Buffer) => {
+    stats.messages++
+    if (topic === PLATFORM_READINGS_TOPIC) {
+      let json: unknown
+      try {
+        json = JSON.parse(payload.toString('utf8'))
+      } catch {
+        stats.bad++
+        return
+      }
+      const r = PlatformReadings.safeParse(json)
+      if (!r.success) {
+        stats.bad++
+        log.warn('bad platform readings message', { issues: r.error.issues.slice(0, 3) })
+        return
+      }
+      stats.readings += r.data.length
+      deps.onReadings(r.data)
+      return
+    }
+    const t = parseDeviceTopic(topic)
+    const s = ConnectionStatus.safeParse(payload.toString('utf8'))
+    if (t?.suffix !== 'status' || !s.success) {
+      stats.bad++
+      return
+    }
+    stats.statuses++
+    deps.onConnection(t.deviceId, s.data)
+  }
+
+  return {
+    stats,
+    get connected() {
+      return connected
+    },
+    /** Resolves on the first subscription; a refused login or subscription fails the start. */
+    async start(): Promise<void> {
+      const c = mqtt.connect(opts.url, {
+        clientId: `mytho-api-${randomBytes(4).toString('hex')}`,
+        username: opts.username,
+        ...(opts.password() !== undefined ? { password: opts.password()! } : {}),
+        clean: true,
+        reconnectPeriod: opts.reconnectPeriodMs ?? 1000,
+        // We subscribe ourselves on every connect: with a clean session the broker forgot us [MQTT-3.1.2-6].
+        resubscribe: false,
+      })
+      client = c
+      c.on('message', onMessage)
+      c.on('reconnect', () => {
+        const p = opts.password()
+        if (p !== undefined) c.options.password = p
+      })
+      c.on('close', () => setLink(false))
+      c.on('error', (err) => log.warn('live feed error', { err: err.message }))
+      await new Promise<void>((resolve, reject) => {
+        let first = true
+        c.on('connect', () => {
+          c.subscribe(
+            { [PLATFORM_READINGS_TOPIC]: { qos: 0 }, [ALL_STATUS_FILTER]: { qos: 0 } },
+            (err, granted) => {
+              const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? []
+              if (err || refused.length > 0) {
+                const e = new LiveFeedError(`broker refused the live feed subscription ${refused.join(', ') || err?.message}`, { cause: err })
+                log.error('live feed subscription refused', { err: e.message })
+                if (first) ((first = false), reject(e))
+                return
+              }
+              stats.connects++
+              setLink(true)
+              log.info('live feed subscribed', { url: opts.url })
+              deps.onConnect()
+              if (first) ((first = false), resolve())
+            },
+          )
+        })
+        c.once('error', (err) => {
+          // A refused login is not worth retrying at start: say so instead of hanging.
+          if (first && (err as { code?: number }).code !== undefined && [4, 5, 134, 135].includes((err as { code: number }).code)) {
+            first = false
+            reject(new LiveFeedError(`broker refused the API's login as ${opts.username}: ${err.message}`, { cause: err }))
+          }
+        })
+      })
+    },
+    stop: once(async () => {
+      const c = client
+      if (!c) return
+      await c.endAsync(true)
+      setLink(false)
+    }),
+  }
+}
+export type LiveFeed = ReturnType<typeof createLiveFeed>

@@ -1,0 +1,35 @@
+import { Router } from 'express'
+import type { ReadyResponse } from '@mytho/schema'
+import type { ReadingStore } from '@mytho/storage'
+
+export interface Readiness {
+  /** undefined when the API runs without a live feed (MQTT_URL not given to createApi). */
+  feedConnected: () => boolean | undefined
+  hydrated: () => boolean
+}
+
+/**
+ * /health is liveness (the process answers; a storage outage must not get it restarted), /ready is
+ * readiness: storage reachable, live feed subscribed, device state loaded.
+ */
+export function healthRouter(store: ReadingStore, readiness: Readiness, uptimeS: () => number): Router {
+  const r = Router()
+  r.get('/health', (_req, res) => {
+    res.json({ status: 'ok', uptimeS: uptimeS() })
+  })
+  r.get('/ready', async (_req, res) => {
+    let storage = 'ok'
+    try {
+      await store.latest(['__ready__'])
+    } catch (err) {
+      storage = (err as Error).message
+    }
+    const fc = readiness.feedConnected()
+    const feed = fc === undefined ? 'disabled' : fc ? 'connected' : 'disconnected'
+    const hydrated = readiness.hydrated()
+    const ready = storage === 'ok' && feed !== 'disconnected' && hydrated
+    const body: ReadyResponse = { status: ready ? 'ready' : 'not_ready', storage, feed, hydrated }
+    res.status(ready ? 200 : 503).json(body)
+  })
+  return r
+}

@@ -1,0 +1,77 @@
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { LOCAL_UTC_OFFSET_MS, loadRegistryFile, type StoredReading } from '@mytho/schema'
+import { silentLogger } from '@mytho/runtime'
+import { createSqliteStore, type ReadingStore } from '@mytho/storage'
+import { makeTempDir } from '@mytho/testing'
+import { createApi, type Api } from '../src/api.ts'
+
+// 25 Nov 2026 00:00 in Mỹ Tho is 24 Nov 17:00 UTC.
+const localMidnight = Date.UTC(2026, 10, 25) - LOCAL_UTC_OFFSET_MS
+const hour = 3_600_000
+const reading = (deviceId: string, ts: number, cm: number): StoredReading => ({ deviceId, kind: 'water_level', ward: 'my-tho', ts, tsSource: 'device', receivedAt: ts, fields: { waterLevelCm: cm } })
+
+describe('history for one or many devices', () => {
+  const tmp = makeTempDir('mytho-api-history-')
+  let store: ReadingStore
+  let api: Api
+  let base: string
+
+  beforeAll(async () => {
+    store = createSqliteStore({ path: join(tmp.path, 'readings.sqlite') })
+    await store.init()
+    await store.writeReadings([
+      // 23:30 and 00:30 local: the same UTC day (24 Nov), but two local days.
+      reading('wl-hydro-station', localMidnight - hour / 2, 100),
+      reading('wl-hydro-station', localMidnight + hour / 2, 150),
+      reading('wl-hydro-station', localMidnight + 2 * hour, 170),
+      reading('wl-tan-long', localMidnight + hour, 120),
+    ])
+    api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1' }, { store, registry: loadRegistryFile(), logger: silentLogger, clock: () => localMidnight + 12 * hour })
+    base = `http://127.0.0.1:${(await api.start()).port}/api/v1`
+  })
+  afterAll(async () => {
+    await api?.stop()
+    await store?.close()
+    tmp.cleanup()
+  })
+
+  const get = async (path: string) => {
+    const res = await fetch(base + path)
+    return { status: res.status, body: (await res.json()) as any }
+  }
+
+  it('cuts 1d windows at local midnight (Asia/Ho_Chi_Minh), not UTC', async () => {
+    const { body } = await get(`/devices/wl-hydro-station/history?metric=waterLevelCm&from=${localMidnight - 86_400_000}&to=${localMidnight + 86_400_000}&window=1d`)
+    expect(body.points).toEqual([
+      { ts: localMidnight - 86_400_000, mean: 100, min: 100, max: 100, count: 1 },
+      { ts: localMidnight, mean: 160, min: 150, max: 170, count: 2 },
+    ])
+  })
+
+  it('answers one series per device, in request order, empty when a device has no data', async () => {
+    const { status, body } = await get(`/history?deviceIds=wl-tan-long,wl-hydro-station,wl-tourist-wharf&metric=waterLevelCm&from=${localMidnight}&to=${localMidnight + 86_400_000}&window=1h`)
+    expect(status).toBe(200)
+    expect(body.map((s: { deviceId: string; points: unknown[] }) => [s.deviceId, s.points.length])).toEqual([
+      ['wl-tan-long', 1],
+      ['wl-hydro-station', 2],
+      ['wl-tourist-wharf', 0],
+    ])
+    expect(body[1].points[1]).toEqual({ ts: localMidnight + 2 * hour, mean: 170, min: 170, max: 170, count: 1 })
+  })
+
+  it('defaults to the last 24 hours, raw', async () => {
+    const { body } = await get('/history?deviceIds=wl-hydro-station&metric=waterLevelCm')
+    expect(body[0]).toMatchObject({ window: 'raw', points: [{ mean: 100 }, { mean: 150 }, { mean: 170 }] })
+  })
+
+  it('names the bad parameter', async () => {
+    expect(await get('/history?metric=waterLevelCm')).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^invalid query parameter deviceIds/) } })
+    expect(await get('/history?deviceIds=,&metric=waterLevelCm')).toMatchObject({ status: 400, body: { error: 'invalid query parameter deviceIds: at least one device id' } })
+    expect(await get('/history?deviceIds=wl-tan-long,nope&metric=waterLevelCm')).toMatchObject({ status: 400, body: { error: 'invalid query parameter deviceIds: no device nope' } })
+    expect(await get('/history?deviceIds=wl-tan-long&metric=waterLevelCm&window=2d')).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^invalid query parameter window/) } })
+    expect(await get(`/history?deviceIds=wl-tan-long&metric=waterLevelCm&from=${localMidnight}&to=${localMidnight}`)).toMatchObject({ status: 400, body: { error: expect.stringMatching(/parameter from/) } })
+    const many = Array.from({ length: 101 }, () => 'wl-tan-long').join(',')
+    expect(await get(`/history?deviceIds=${many}&metric=waterLevelCm`)).toMatchObject({ status: 400, body: { error: 'invalid query parameter deviceIds: at most 100 device ids' } })
+  })
+})

@@ -1,0 +1,64 @@
+import { z } from 'zod'
+import { DeviceKind } from './kinds.ts'
+
+/** Severity an operator sorts by; a closed set. */
+export const severities = ['info', 'warning', 'critical'] as const
+export const Severity = z.enum(severities)
+export type Severity = z.infer<typeof Severity>
+export const severityRank: Record<Severity, number> = { info: 1, warning: 2, critical: 3 }
+
+/**
+ * raised → acknowledged → cleared → closed. Clearing is automatic (condition ended, after the clear hold);
+ * an incident closes once it is both cleared and acknowledged, so nobody loses sight of an alarm that
+ * came and went while the room was busy.
+ */
+export const incidentStates = ['open', 'acknowledged', 'cleared', 'closed'] as const
+export const IncidentState = z.enum(incidentStates)
+export type IncidentState = z.infer<typeof IncidentState>
+
+export const LocalizedText = z.object({ vi: z.string(), en: z.string() })
+export type LocalizedText = z.infer<typeof LocalizedText>
+
+export const IncidentEvent = z.object({
+  at: z.number().int(),
+  type: z.enum(['raised', 'escalated', 'deescalated', 'acknowledged', 'cleared', 'closed', 'reminded', 'reopened']),
+  level: z.number().int().min(0),
+  value: z.number().nullable(),
+  by: z.string().optional(),
+  note: z.string().optional(),
+})
+export type IncidentEvent = z.infer<typeof IncidentEvent>
+
+export const Incident = z.object({
+  id: z.string(),
+  ruleId: z.string(),
+  /** What the incident is about: a device id, or a road segment for traffic rules grouped by road. */
+  subject: z.string(),
+  subjectType: z.enum(['device', 'road']),
+  deviceIds: z.array(z.string()),
+  kind: DeviceKind.nullable(),
+  /** Current level within the rule (e.g. 1..3 for BĐ I..III); 0 once cleared. */
+  level: z.number().int().min(0),
+  peakLevel: z.number().int().min(1),
+  severity: Severity,
+  title: LocalizedText,
+  state: IncidentState,
+  metric: z.string().nullable(),
+  lastValue: z.number().nullable(),
+  peakValue: z.number().nullable(),
+  raisedAt: z.number().int(),
+  updatedAt: z.number().int(),
+  acknowledgedAt: z.number().int().nullable(),
+  acknowledgedBy: z.string().nullable(),
+  ackNote: z.string().nullable(),
+  clearedAt: z.number().int().nullable(),
+  closedAt: z.number().int().nullable(),
+  events: z.array(IncidentEvent),
+})
+export type Incident = z.infer<typeof Incident>
+
+export const AcknowledgeRequest = z.strictObject({
+  by: z.string().min(1).max(100),
+  note: z.string().max(2000).optional(),
+})
+export type AcknowledgeRequest = z.infer<typeof AcknowledgeRequest>
