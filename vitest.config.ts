@@ -17,6 +17,7 @@ export default defineConfig({
       project('schema', 'packages/schema'),
       project('runtime', 'packages/runtime'),
       project('storage', 'packages/storage'),
+      project('alerts', 'packages/alerts'),
       project('testing', 'packages/testing'),
       project('broker', 'broker'),
       project('ingest', 'ingest'),

@@ -1,0 +1,249 @@
+import { randomBytes } from 'node:crypto'
+import { severityRank, type DeviceRecord, type DeviceRegistry, type Incident, type IncidentEvent, type LocalizedText, type Severity, type StoredReading } from '@mytho/schema'
+import { silentLogger, type Logger } from '@mytho/runtime'
+import { initialHold, stepHold, wantedLevel, type HoldState } from './hold-machine.ts'
+import type { HoldRecord, IncidentStore } from './incident-store.ts'
+import type { AlertRule, ConditionRuleT, SilentRuleT, ThresholdRuleT } from './rules.ts'
+
+/*
+ * Evaluates the alert rules on the stream of stored readings (not by polling the database) and on a
+ * clock tick for silence and reminders. For each (rule, subject) a hold machine decides the level in force;
+ * a change of level raises, escalates, de-escalates or clears one incident. Every change is written to the
+ * incident store before it is announced, so a restart resumes exactly where it stopped.
+ */
+
+export interface IncidentChange {
+  incident: Incident
+  event: IncidentEvent
+}
+
+export interface AlertEngineOptions {
+  rules: readonly AlertRule[]
+  registry: DeviceRegistry
+  store: IncidentStore
+  clock?: () => number
+  logger?: Logger
+  /** Readings older than this (ms behind the clock) are history being backfilled, not news. Default 1 h. */
+  maxReadingAgeMs?: number
+  /** Called after each durable change (live push, notifications). Must not throw. */
+  onChange?: (change: IncidentChange) => void
+}
+
+interface LevelDef {
+  name: LocalizedText
+  severity: Severity
+}
+
+const newIncidentId = (at: number) => `inc-${at.toString(36)}-${randomBytes(4).toString('hex')}`
+
+export function createAlertEngine(opts: AlertEngineOptions) {
+  const clock = opts.clock ?? Date.now
+  const log = opts.logger ?? silentLogger
+  const maxAge = opts.maxReadingAgeMs ?? 3_600_000
+  const store = opts.store
+  const lastSeen = new Map<string, number>()
+  const lastWillOffline = new Set<string>()
+  const holds = new Map<string, HoldRecord>()
+  const stats = { evaluations: 0, changes: 0, skippedStale: 0 }
+
+  const applies = (rule: AlertRule, d: DeviceRecord) => rule.kinds.includes(d.kind) && (!rule.devices || rule.devices.includes(d.id))
+
+  const holdOf = (ruleId: string, subject: string): HoldRecord => {
+    const key = `${ruleId}\u0000${subject}`
+    let h = holds.get(key)
+    if (!h) {
+      h = store.getHold(ruleId, subject) ?? { hold: initialHold(), incidentId: null, extra: {} }
+      holds.set(key, h)
+    }
+    return h
+  }
+
+  /** Moves one (rule, subject) to `wanted` at time `at`, persisting the hold and any incident change together. */
+  function advance(
+    rule: AlertRule,
+    subject: string,
+    subjectType: 'device' | 'road',
+    device: DeviceRecord | undefined,
+    wanted: number,
+    at: number,
+    value: number | null,
+    levelDef: (level: number) => LevelDef,
+    metric: string | null,
+    extra?: Record<string, unknown>,
+  ): void {
+    stats.evaluations++
+    const rec = holdOf(rule.id, subject)
+    const prev: HoldState = rec.hold
+    const { state, changed } = stepHold(prev, wanted, at, rule.raiseHoldS * 1000, rule.clearHoldS * 1000)
+    const holdChanged = changed !== null || state.pendingLevel !== prev.pendingLevel || state.pendingSince !== prev.pendingSince || extra !== undefined
+    rec.hold = state
+    if (extra) rec.extra = extra
+    if (!changed) {
+      // lastAt moves on every evaluation; persisting it only with real changes keeps the hot path light.
+      if (holdChanged) store.putHold(rule.id, subject, rec)
+      if (rec.incidentId && value !== null && rule.type === 'threshold') store.touchValue(rec.incidentId, value, rule.direction, at)
+      return
+    }
+    stats.changes++
+    let change: IncidentChange | undefined
+    store.transaction(() => {
+      const now = at
+      if (changed.from === 0) {
+        const def = levelDef(changed.to)
+        const id = newIncidentId(now)
+        const event: IncidentEvent = { at: now, type: 'raised', level: changed.to, value }
+        store.create(
+          {
+            id,
+            ruleId: rule.id,
+            subject,
+            subjectType,
+            deviceIds: device ? [device.id] : [],
+            kind: device?.kind ?? null,
+            level: changed.to,
+            peakLevel: changed.to,
+            severity: def.severity,
+            title: titleOf(rule, def),
+            state: 'open',
+            metric,
+            lastValue: value,
+            peakValue: value,
+            raisedAt: now,
+            updatedAt: now,
+          },
+          event,
+        )
+        rec.incidentId = id
+        change = { incident: store.get(id)!, event }
+      } else if (rec.incidentId) {
+        const id = rec.incidentId
+        const cleared = changed.to === 0
+        const def = cleared ? levelDef(changed.from) : levelDef(changed.to)
+        const before = store.get(id)
+        // A worse severity needs a fresh acknowledgement: escalation reopens an acknowledged incident.
+        const reopen = !cleared && changed.to > changed.from && before !== undefined && severityWorse(def.severity, before.severity)
+        const type: IncidentEvent['type'] = cleared ? 'cleared' : changed.to > changed.from ? 'escalated' : 'deescalated'
+        const event: IncidentEvent = { at: now, type, level: changed.to, value }
+        store.update(id, { level: changed.to, severity: def.severity, title: titleOf(rule, def), value, at: now, cleared, reopen }, event)
+        if (cleared) rec.incidentId = null
+        change = { incident: store.get(id)!, event }
+      }
+      store.putHold(rule.id, subject, rec)
+    })
+    if (change) {
+      log.info('incident', { id: change.incident.id, rule: rule.id, subject, event: change.event.type, level: change.event.level })
+      try {
+        opts.onChange?.(change)
+      } catch (err) {
+        log.error('incident listener failed', { err })
+      }
+    }
+  }
+
+  function evalThreshold(rule: ThresholdRuleT, d: DeviceRecord, r: StoredReading): void {
+    const raw = r.fields[rule.metric]
+    if (raw === undefined) return
+    const levels = rule.overrides?.[d.id]?.levels ?? rule.levels
+    const rec = holdOf(rule.id, d.id)
+    let value = raw
+    let extra: Record<string, unknown> | undefined
+    if (rule.meanOverS !== undefined) {
+      // A window of (ts, value) pairs kept with the hold, so the mean survives a restart too.
+      const window = ((rec.extra['window'] as [number, number][] | undefined) ?? []).filter(([t]) => t > r.ts - rule.meanOverS! * 1000)
+      window.push([r.ts, raw])
+      value = window.reduce((s, [, v]) => s + v, 0) / window.length
+      extra = { window }
+    }
+    const wanted = wantedLevel(levels, rule.direction, rec.hold.level, value)
+    advance(rule, d.id, 'device', d, wanted, r.ts, value, (n) => levels[n - 1] ?? levels[levels.length - 1]!, rule.metric, extra)
+  }
+
+  function evalCondition(rule: ConditionRuleT, d: DeviceRecord, r: StoredReading): void {
+    const subject = rule.groupBy === 'road' ? (d.road ?? d.id) : d.id
+    const rec = holdOf(rule.id, subject)
+    const active = { ...((rec.extra['active'] as Record<string, boolean> | undefined) ?? {}) }
+    const wasActive = active[d.id] === true
+    const results = rule.conditions.map((c) => {
+      const v = r.fields[c.metric]
+      if (v === undefined) return undefined
+      return wantedLevel([{ set: c.set, clear: c.clear }], c.op, wasActive ? 1 : 0, v) === 1
+    })
+    if (results.every((x) => x === undefined)) return
+    const met = rule.match === 'all' ? results.every((x) => x === true) : results.some((x) => x === true)
+    active[d.id] = met
+    const wanted = Object.values(active).some(Boolean) ? 1 : 0
+    const first = rule.conditions[0]!
+    advance(rule, subject, rule.groupBy, d, wanted, r.ts, r.fields[first.metric] ?? null, () => ({ name: rule.levelName, severity: rule.severity }), first.metric, { active })
+    // Every counter that is congested while the road's incident is open belongs to it.
+    if (rec.incidentId) for (const [id, on] of Object.entries(active)) if (on) store.addDevice(rec.incidentId, id)
+  }
+
+  function evalSilent(rule: SilentRuleT, d: DeviceRecord, now: number): void {
+    const seen = lastSeen.get(d.id)
+    const silentFor = seen === undefined ? 0 : now - seen
+    const offline = rule.onLastWill && lastWillOffline.has(d.id)
+    const wanted = offline || (seen !== undefined && silentFor > rule.intervalMultiple * d.intervalS * 1000) ? 1 : 0
+    if (wanted === 0 && holdOf(rule.id, d.id).hold.level === 0 && holdOf(rule.id, d.id).hold.pendingLevel === null) return
+    advance(rule, d.id, 'device', d, wanted, now, seen === undefined ? null : Math.round(silentFor / 1000), () => ({
+      name: offline ? { vi: 'Mất kết nối (Last Will)', en: 'Disconnected (Last Will)' } : { vi: 'Không có số liệu', en: 'No readings' },
+      severity: rule.severity,
+    }), null)
+  }
+
+  const silentRules = opts.rules.filter((r): r is SilentRuleT => r.type === 'silent')
+
+  return {
+    stats,
+    /** Seeds last-seen times from storage at start, so silence is measured across a restart. */
+    hydrate(latest: readonly StoredReading[]): void {
+      for (const r of latest) lastSeen.set(r.deviceId, Math.max(lastSeen.get(r.deviceId) ?? 0, r.receivedAt))
+    },
+    /** Evaluates one durably stored reading. */
+    onReading(r: StoredReading): void {
+      const d = opts.registry.get(r.deviceId)
+      if (!d) return
+      lastSeen.set(d.id, Math.max(lastSeen.get(d.id) ?? 0, r.receivedAt))
+      lastWillOffline.delete(d.id)
+      for (const rule of silentRules) if (applies(rule, d)) evalSilent(rule, d, r.receivedAt)
+      if (clock() - r.ts > maxAge) {
+        stats.skippedStale++
+        return
+      }
+      for (const rule of opts.rules) {
+        if (!applies(rule, d)) continue
+        if (rule.type === 'threshold') evalThreshold(rule, d, r)
+        else if (rule.type === 'condition') evalCondition(rule, d, r)
+      }
+    },
+    /** The device's retained status topic: its Last Will says `offline`. */
+    onConnection(deviceId: string, status: 'online' | 'offline', at: number): void {
+      const d = opts.registry.get(deviceId)
+      if (!d) return
+      if (status === 'offline') lastWillOffline.add(deviceId)
+      else return
+      for (const rule of silentRules) if (applies(rule, d)) evalSilent(rule, d, at)
+    },
+    /** Silence checks and reminders; call every few seconds. */
+    tick(now: number = clock()): void {
+      for (const rule of silentRules) for (const d of opts.registry.devices) if (applies(rule, d)) evalSilent(rule, d, now)
+      for (const rule of opts.rules) {
+        if (rule.reminderS <= 0) continue
+        for (const inc of store.list({ ruleId: rule.id, state: 'open', severity: 'critical' })) {
+          const last = Math.max(store.lastEventAt(inc.id, 'reminded') ?? 0, inc.updatedAt)
+          if (now - last < rule.reminderS * 1000) continue
+          const event: IncidentEvent = { at: now, type: 'reminded', level: inc.level, value: inc.lastValue }
+          store.recordEvent(inc.id, event)
+          try {
+            opts.onChange?.({ incident: store.get(inc.id)!, event })
+          } catch (err) {
+            log.error('incident listener failed', { err })
+          }
+        }
+      }
+    },
+  }
+}
+export type AlertEngine = ReturnType<typeof createAlertEngine>
+
+const titleOf = (rule: AlertRule, def: LevelDef): LocalizedText => ({ vi: `${rule.title.vi}: ${def.name.vi}`, en: `${rule.title.en}: ${def.name.en}` })
+const severityWorse = (a: Severity, b: Severity) => severityRank[a] > severityRank[b]

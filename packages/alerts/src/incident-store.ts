@@ -1,0 +1,231 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
+import Database from 'better-sqlite3'
+import type { Incident, IncidentEvent, IncidentState, Severity } from '@mytho/schema'
+import type { HoldState } from './hold-machine.ts'
+
+/*
+ * Incidents and the rule engine's hold state in one SQLite file (DATA_DIR/alerts.sqlite, WAL), so active
+ * incidents, hold timers in progress and acknowledgements survive a restart of any process. The ingest's
+ * engine writes levels and states; the API writes acknowledgements. Each side updates only its own columns,
+ * and events are append-only rows, so the two processes never overwrite each other.
+ */
+
+export interface HoldRecord {
+  hold: HoldState
+  incidentId: string | null
+  /** Rule-specific memory (e.g. which counters on a road are congested, a mean window). */
+  extra: Record<string, unknown>
+}
+
+export type NewIncident = Omit<Incident, 'events' | 'acknowledgedAt' | 'acknowledgedBy' | 'ackNote' | 'clearedAt' | 'closedAt'>
+
+export interface IncidentQuery {
+  active?: boolean
+  deviceId?: string
+  ruleId?: string
+  severity?: Severity
+  state?: IncidentState
+  from?: number
+  to?: number
+  limit?: number
+}
+
+export class IncidentStoreError extends Error {
+  override name = 'IncidentStoreError'
+}
+
+interface Row {
+  id: string
+  rule_id: string
+  subject: string
+  subject_type: 'device' | 'road'
+  device_ids: string
+  kind: Incident['kind']
+  level: number
+  peak_level: number
+  severity: Severity
+  title: string
+  state: IncidentState
+  metric: string | null
+  last_value: number | null
+  peak_value: number | null
+  raised_at: number
+  updated_at: number
+  acknowledged_at: number | null
+  acknowledged_by: string | null
+  ack_note: string | null
+  cleared_at: number | null
+  closed_at: number | null
+}
+
+export function openIncidentStore(path: string) {
+  mkdirSync(dirname(path), { recursive: true })
+  const db = new Database(path)
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = FULL')
+  db.pragma('busy_timeout = 5000')
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS incidents (
+      id TEXT PRIMARY KEY, rule_id TEXT NOT NULL, subject TEXT NOT NULL, subject_type TEXT NOT NULL,
+      device_ids TEXT NOT NULL, kind TEXT, level INTEGER NOT NULL, peak_level INTEGER NOT NULL, severity TEXT NOT NULL,
+      title TEXT NOT NULL, state TEXT NOT NULL, metric TEXT, last_value REAL, peak_value REAL,
+      raised_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+      acknowledged_at INTEGER, acknowledged_by TEXT, ack_note TEXT, cleared_at INTEGER, closed_at INTEGER);
+    CREATE INDEX IF NOT EXISTS incidents_state ON incidents (state, raised_at);
+    CREATE INDEX IF NOT EXISTS incidents_subject ON incidents (subject, raised_at);
+    CREATE TABLE IF NOT EXISTS incident_devices (incident_id TEXT NOT NULL, device_id TEXT NOT NULL, PRIMARY KEY (device_id, incident_id));
+    CREATE TABLE IF NOT EXISTS incident_events (
+      incident_id TEXT NOT NULL, seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, type TEXT NOT NULL,
+      level INTEGER NOT NULL, value REAL, by TEXT, note TEXT);
+    CREATE INDEX IF NOT EXISTS incident_events_incident ON incident_events (incident_id, seq);
+    CREATE TABLE IF NOT EXISTS rule_holds (rule_id TEXT NOT NULL, subject TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (rule_id, subject));
+  `)
+
+  const st = {
+    getHold: db.prepare<[string, string], { record: string }>('SELECT record FROM rule_holds WHERE rule_id = ? AND subject = ?'),
+    putHold: db.prepare('INSERT INTO rule_holds (rule_id, subject, record) VALUES (?, ?, ?) ON CONFLICT (rule_id, subject) DO UPDATE SET record = excluded.record'),
+    insert: db.prepare(`INSERT INTO incidents (id, rule_id, subject, subject_type, device_ids, kind, level, peak_level, severity, title, state, metric, last_value, peak_value, raised_at, updated_at)
+      VALUES (@id, @ruleId, @subject, @subjectType, @deviceIds, @kind, @level, @peakLevel, @severity, @title, @state, @metric, @lastValue, @peakValue, @raisedAt, @updatedAt)`),
+    insertDevice: db.prepare('INSERT OR IGNORE INTO incident_devices (incident_id, device_id) VALUES (?, ?)'),
+    event: db.prepare('INSERT INTO incident_events (incident_id, at, type, level, value, by, note) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    get: db.prepare<[string], Row>('SELECT * FROM incidents WHERE id = ?'),
+    events: db.prepare<[string], { at: number; type: IncidentEvent['type']; level: number; value: number | null; by: string | null; note: string | null }>(
+      'SELECT at, type, level, value, by, note FROM incident_events WHERE incident_id = ? ORDER BY seq',
+    ),
+    lastEventAt: db.prepare<[string, string], { at: number | null }>('SELECT max(at) AS at FROM incident_events WHERE incident_id = ? AND type = ?'),
+  }
+
+  const toIncident = (r: Row): Incident => ({
+    id: r.id,
+    ruleId: r.rule_id,
+    subject: r.subject,
+    subjectType: r.subject_type,
+    deviceIds: JSON.parse(r.device_ids) as string[],
+    kind: r.kind,
+    level: r.level,
+    peakLevel: r.peak_level,
+    severity: r.severity,
+    title: JSON.parse(r.title) as Incident['title'],
+    state: r.state,
+    metric: r.metric,
+    lastValue: r.last_value,
+    peakValue: r.peak_value,
+    raisedAt: r.raised_at,
+    updatedAt: r.updated_at,
+    acknowledgedAt: r.acknowledged_at,
+    acknowledgedBy: r.acknowledged_by,
+    ackNote: r.ack_note,
+    clearedAt: r.cleared_at,
+    closedAt: r.closed_at,
+    events: st.events.all(r.id).map((e) => ({
+      at: e.at,
+      type: e.type,
+      level: e.level,
+      value: e.value,
+      ...(e.by !== null ? { by: e.by } : {}),
+      ...(e.note !== null ? { note: e.note } : {}),
+    })),
+  })
+
+  const get = (id: string): Incident | undefined => {
+    const r = st.get.get(id)
+    return r ? toIncident(r) : undefined
+  }
+
+  let closed = false
+  return {
+    path,
+    getHold(ruleId: string, subject: string): HoldRecord | undefined {
+      const r = st.getHold.get(ruleId, subject)
+      return r ? (JSON.parse(r.record) as HoldRecord) : undefined
+    },
+    putHold(ruleId: string, subject: string, record: HoldRecord): void {
+      st.putHold.run(ruleId, subject, JSON.stringify(record))
+    },
+    /** Runs several writes as one durable transaction. */
+    transaction<T>(fn: () => T): T {
+      return db.transaction(fn)()
+    },
+    create(inc: NewIncident, event: IncidentEvent): void {
+      st.insert.run({ ...inc, deviceIds: JSON.stringify(inc.deviceIds), title: JSON.stringify(inc.title) })
+      for (const d of inc.deviceIds) st.insertDevice.run(inc.id, d)
+      st.event.run(inc.id, event.at, event.type, event.level, event.value, event.by ?? null, event.note ?? null)
+    },
+    /** The engine's update: level, value and state changes. `reopen` clears the acknowledgement (escalation). */
+    update(id: string, patch: { level: number; severity: Severity; title: Incident['title']; value: number | null; at: number; cleared?: boolean; reopen?: boolean }, event: IncidentEvent): void {
+      db.prepare(
+        `UPDATE incidents SET level = @level, title = @title, peak_level = max(peak_level, @level), severity = @severity, last_value = @value,
+           peak_value = CASE WHEN @value IS NULL THEN peak_value WHEN peak_value IS NULL OR (@level >= peak_level AND abs(@value) > abs(peak_value)) THEN @value ELSE peak_value END,
+           updated_at = @at,
+           acknowledged_at = CASE WHEN @reopen THEN NULL ELSE acknowledged_at END,
+           acknowledged_by = CASE WHEN @reopen THEN NULL ELSE acknowledged_by END,
+           ack_note = CASE WHEN @reopen THEN NULL ELSE ack_note END,
+           cleared_at = CASE WHEN @cleared THEN @at ELSE cleared_at END,
+           state = CASE
+             WHEN @cleared AND acknowledged_at IS NOT NULL AND NOT @reopen THEN 'closed'
+             WHEN @cleared THEN 'cleared'
+             WHEN @reopen OR acknowledged_at IS NULL THEN 'open'
+             ELSE 'acknowledged' END,
+           closed_at = CASE WHEN @cleared AND acknowledged_at IS NOT NULL AND NOT @reopen THEN @at ELSE closed_at END
+         WHERE id = @id`,
+      ).run({ id, level: patch.level, title: JSON.stringify(patch.title), severity: patch.severity, value: patch.value, at: patch.at, cleared: patch.cleared ? 1 : 0, reopen: patch.reopen ? 1 : 0 })
+      st.event.run(id, event.at, event.type, event.level, event.value, event.by ?? null, event.note ?? null)
+    },
+    /** The operator's acknowledgement; a cleared incident closes with it. Undefined when there is no such incident. */
+    acknowledge(id: string, by: string, note: string | undefined, at: number): Incident | undefined {
+      return db.transaction(() => {
+        const row = st.get.get(id)
+        if (!row) return undefined
+        if (row.state === 'closed' || row.acknowledged_at !== null) return toIncident(row)
+        const closes = row.state === 'cleared'
+        db.prepare(
+          `UPDATE incidents SET acknowledged_at = ?, acknowledged_by = ?, ack_note = ?, updated_at = ?, state = ?, closed_at = ? WHERE id = ?`,
+        ).run(at, by, note ?? null, at, closes ? 'closed' : 'acknowledged', closes ? at : null, id)
+        st.event.run(id, at, 'acknowledged', row.level, null, by, note ?? null)
+        if (closes) st.event.run(id, at, 'closed', 0, null, null, null)
+        return get(id)
+      })()
+    },
+    /** Tracks the latest and the worst value while an incident is open (no event: levels did not change). */
+    touchValue(id: string, value: number, direction: 'above' | 'below', at: number): void {
+      db.prepare(
+        `UPDATE incidents SET last_value = @value, updated_at = max(updated_at, @at),
+           peak_value = CASE WHEN peak_value IS NULL OR (@above AND @value > peak_value) OR (NOT @above AND @value < peak_value) THEN @value ELSE peak_value END
+         WHERE id = @id`,
+      ).run({ id, value, at, above: direction === 'above' ? 1 : 0 })
+    },
+    /** Adds a device to an incident about a road segment (idempotent). */
+    addDevice(id: string, deviceId: string): void {
+      if (st.insertDevice.run(id, deviceId).changes === 0) return
+      db.prepare(`UPDATE incidents SET device_ids = (SELECT json_group_array(device_id) FROM incident_devices WHERE incident_id = ?) WHERE id = ?`).run(id, id)
+    },
+    recordEvent(id: string, event: IncidentEvent): void {
+      st.event.run(id, event.at, event.type, event.level, event.value, event.by ?? null, event.note ?? null)
+    },
+    lastEventAt(id: string, type: IncidentEvent['type']): number | undefined {
+      return st.lastEventAt.get(id, type)?.at ?? undefined
+    },
+    get,
+    list(q: IncidentQuery = {}): Incident[] {
+      const where: string[] = []
+      const params: Record<string, unknown> = {}
+      if (q.active) where.push(`state IN ('open', 'acknowledged', 'cleared')`)
+      if (q.state) (where.push('state = @state'), (params['state'] = q.state))
+      if (q.ruleId) (where.push('rule_id = @ruleId'), (params['ruleId'] = q.ruleId))
+      if (q.severity) (where.push('severity = @severity'), (params['severity'] = q.severity))
+      if (q.deviceId) (where.push('id IN (SELECT incident_id FROM incident_devices WHERE device_id = @deviceId)'), (params['deviceId'] = q.deviceId))
+      if (q.from !== undefined) (where.push('raised_at >= @from'), (params['from'] = q.from))
+      if (q.to !== undefined) (where.push('raised_at < @to'), (params['to'] = q.to))
+      const sql = `SELECT * FROM incidents ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+        ORDER BY CASE severity WHEN 'critical' THEN 3 WHEN 'warning' THEN 2 ELSE 1 END DESC, raised_at ASC LIMIT ${Math.min(Math.max(q.limit ?? 200, 1), 1000)}`
+      return db.prepare<Record<string, unknown>, Row>(sql).all(params).map(toIncident)
+    },
+    close(): void {
+      if (closed) return
+      closed = true
+      db.close()
+    },
+  }
+}
+export type IncidentStore = ReturnType<typeof openIncidentStore>

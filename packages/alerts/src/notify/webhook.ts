@@ -1,0 +1,50 @@
+import { createHmac } from 'node:crypto'
+import type { Logger } from '@mytho/runtime'
+import type { IncidentChange } from '../engine.ts'
+import { createDeliveryQueue, DeliveryError } from './delivery-queue.ts'
+
+export const SIGNATURE_HEADER = 'x-mytho-signature'
+
+/** `sha256=<hex HMAC of the raw body>`, as GitHub-style receivers verify it. */
+export const signBody = (body: string, secret: string): string => 'sha256=' + createHmac('sha256', secret).update(body).digest('hex')
+
+function retryAfterMs(h: string | null): number | undefined {
+  if (!h) return undefined
+  const s = Number(h)
+  if (Number.isFinite(s)) return Math.max(0, s * 1000)
+  const t = Date.parse(h)
+  return Number.isFinite(t) ? Math.max(0, t - Date.now()) : undefined
+}
+
+/** Posts each incident change as JSON, signed with the shared secret; 5xx/429/network errors are retried. */
+export function createWebhookNotifier(o: { url: string; secret: string; timeoutMs?: number; logger: Logger; retryMinMs?: number }) {
+  const queue = createDeliveryQueue({
+    name: 'webhook',
+    logger: o.logger,
+    ...(o.retryMinMs !== undefined ? { retryMinMs: o.retryMinMs } : {}),
+    send: async (body) => {
+      let res: Response
+      try {
+        res = await fetch(o.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signBody(body, o.secret) },
+          body,
+          signal: AbortSignal.timeout(o.timeoutMs ?? 10_000),
+        })
+      } catch (err) {
+        throw new DeliveryError(`webhook unreachable: ${(err as Error).message}`, true)
+      }
+      await res.arrayBuffer().catch(() => undefined)
+      if (res.ok) return
+      const retryable = res.status >= 500 || res.status === 429 || res.status === 408
+      throw new DeliveryError(`webhook answered ${res.status}`, retryable, retryAfterMs(res.headers.get('retry-after')))
+    },
+  })
+  return {
+    stats: queue.stats,
+    notify(change: IncidentChange): void {
+      queue.enqueue(JSON.stringify({ type: `incident.${change.event.type}`, event: change.event, incident: change.incident }))
+    },
+    stop: () => queue.stop(),
+  }
+}
