@@ -1,6 +1,7 @@
 import mqtt, { type MqttClient } from 'mqtt'
-import { type DeviceReading, type DeviceRecord, readingsTopic, statusTopic } from '@mytho/schema'
+import { type DeviceRecord, statusTopic } from '@mytho/schema'
 import type { Logger } from '@mytho/runtime'
+import type { Publication } from './faults/apply.ts'
 import type { Limiter } from './limiter.ts'
 
 /** Counters shared by every device of a simulator; `connected` is a gauge, the rest only grow. */
@@ -24,10 +25,12 @@ export interface DeviceRunnerOptions {
   device: DeviceRecord
   /** Read at every attempt, so a secret written after start (demo secrets) is picked up. */
   password: () => string | undefined
-  /** The next reading, `ts` included; called once per reading. */
-  makeReading: () => DeviceReading
+  /** The messages of the next reading (usually one; faults may make it none, two or a wrong topic); called once per reading. */
+  nextMessages: () => Publication[]
   /** Real ms until the next reading (interval, speed and jitter applied). */
   nextDelayMs: () => number
+  /** false: no readings of its own; someone else calls publishNow() (load mode's token bucket). Default true. */
+  selfPaced?: boolean
   /** Connection attempts go through it (bounded concurrency). */
   gate: Limiter
   stats: SimStats
@@ -78,7 +81,6 @@ const describe = (err: Error | undefined): { reason: string; code?: unknown } =>
 export function createDeviceRunner(o: DeviceRunnerOptions) {
   const { device, stats, log } = o
   const status = statusTopic(device.id)
-  const topic = readingsTopic(device.id)
   let client: MqttClient | undefined
   let connected = false
   let stopped = false
@@ -88,6 +90,8 @@ export function createDeviceRunner(o: DeviceRunnerOptions) {
   let readingTimer: NodeJS.Timeout | undefined
   let retryTimer: NodeJS.Timeout | undefined
   let lastError: Error | undefined
+  /** Real ms before which no reconnection is attempted (a scripted outage). */
+  let offlineUntil = 0
 
   /** One connection attempt; resolves true once CONNACK accepted it, false on any failure. */
   const attempt = (): Promise<boolean> =>
@@ -179,7 +183,7 @@ export function createDeviceRunner(o: DeviceRunnerOptions) {
       }
     })
     // One reading at once, so a freshly opened map has data without waiting an interval.
-    tick()
+    if (o.selfPaced !== false) tick()
   }
 
   const onLost = (c: MqttClient) => {
@@ -204,7 +208,9 @@ export function createDeviceRunner(o: DeviceRunnerOptions) {
     if (stopped || retryTimer) return
     const cap = Math.min(o.reconnectMaxMs, o.reconnectMinMs * 2 ** Math.min(20, Math.max(0, failures - 1)))
     // "Equal jitter": half fixed, half random, so devices that dropped together come back spread out.
-    const wait = cap / 2 + (Math.random() * cap) / 2
+    const wait = Math.max(cap / 2 + (Math.random() * cap) / 2, offlineUntil - Date.now())
+    // Offline for good (until stop()); setTimeout would turn Infinity into 1 ms.
+    if (!Number.isFinite(wait)) return
     retryTimer = setTimeout(() => {
       retryTimer = undefined
       attempt().then(
@@ -220,34 +226,58 @@ export function createDeviceRunner(o: DeviceRunnerOptions) {
     }, wait)
   }
 
-  const tick = () => {
-    readingTimer = undefined
+  /** Sends the next reading's messages now; false when not connected or too many are unacknowledged. */
+  const publishNow = (): boolean => {
     const c = client
-    if (stopped || !connected || !c) return
-    readingTimer = setTimeout(tick, o.nextDelayMs())
-    let reading: DeviceReading
+    if (stopped || !connected || !c) return false
+    if (inflight >= o.maxInflight) {
+      stats.errors++
+      log.debug('reading skipped: too many unacknowledged', { inflight })
+      return false
+    }
+    let messages: Publication[]
     try {
-      reading = o.makeReading()
+      messages = o.nextMessages()
     } catch (err) {
       // A generator bug must not take the fleet down from inside a timer: count it, try again next interval.
       stats.errors++
       log.error('cannot generate a reading', { err })
-      return
+      return false
     }
-    if (inflight >= o.maxInflight) {
-      stats.errors++
-      log.debug('reading skipped: too many unacknowledged', { inflight })
-    } else {
+    for (const m of messages) {
       inflight++
       stats.published++
-      c.publish(topic, JSON.stringify(reading), { qos: 1 }, (err) => {
+      c.publish(m.topic, m.payload, { qos: 1 }, (err) => {
         if (client === c) inflight = Math.max(0, inflight - 1)
         if (err) {
           stats.errors++
-          log.debug('reading not acknowledged', { err: err.message, seq: reading.seq })
+          log.debug('message not acknowledged', { err: err.message, topic: m.topic })
         } else stats.acked++
       })
     }
+    return true
+  }
+
+  const tick = () => {
+    readingTimer = undefined
+    if (stopped || !connected || !client) return
+    readingTimer = setTimeout(tick, o.nextDelayMs())
+    publishNow()
+  }
+
+  /**
+   * A scripted outage: `will` cuts the socket (the broker publishes the Last Will `offline`);
+   * otherwise a clean DISCONNECT without saying `offline`, so the Will is discarded
+   * [MQTT-3.1.2-10] and the retained status still says `online`: only silence tells. The device
+   * comes back after `offlineMs` (Infinity: not before stop()).
+   */
+  const drop = (opts: { will: boolean; offlineMs: number }): boolean => {
+    const c = client
+    if (stopped || !connected || !c) return false
+    offlineUntil = Date.now() + opts.offlineMs
+    if (opts.will) c.stream?.destroy()
+    else c.end(false)
+    return true
   }
 
   /** Ends the connection cleanly: retained `offline` (a clean DISCONNECT discards the Will [MQTT-3.1.2-10]), then DISCONNECT. */
@@ -272,6 +302,8 @@ export function createDeviceRunner(o: DeviceRunnerOptions) {
 
   return {
     device,
+    publishNow,
+    drop,
     get connected() {
       return connected
     },

@@ -2,7 +2,12 @@ import { DeviceRegistry, type DeviceReading, type DeviceRecord, loadRegistryFile
 import { type Logger, demoSecretsPath, once, readDemoSecrets, silentLogger } from '@mytho/runtime'
 import type { SimConfig } from './config.ts'
 import { type ConnectionFailure, type DeviceRunner, type SimStats, createDeviceRunner } from './device-runner.ts'
+import { clockSkewMs } from './clock-skew.ts'
+import { type FaultMemory, applyFault } from './faults/apply.ts'
+import type { FaultMix } from './faults/kinds.ts'
+import { type FaultCounts, faultFor, zeroFaultCounts } from './faults/plan.ts'
 import { initialState, nextReading } from './generators/index.ts'
+import type { ScenarioBase } from './scenarios/types.ts'
 import { createLimiter } from './limiter.ts'
 import { rngFor } from './prng.ts'
 import { createSimClock } from './sim-clock.ts'
@@ -35,6 +40,14 @@ export interface SimulatorOptions {
   stopTimeoutMs?: number
   /** How often to log the counters, ms; 0 = never. Default 60,000. */
   statsLogEveryMs?: number
+  /** Per-message faults (faults/kinds.ts); default none. */
+  faults?: FaultMix | undefined
+  /** A scenario's change to each generated reading (e.g. king-tide surge). */
+  adjust?: ScenarioBase['adjust']
+  /** Give a few devices a skewed clock (clock-skew.ts). Default true. */
+  clockSkew?: boolean
+  /** false: devices publish only when publishNow() is called (load mode). Default true. */
+  selfPaced?: boolean
 }
 
 export interface SimulatorDeps {
@@ -60,6 +73,9 @@ export function createSimulator(config: SimulatorConfig, deps: SimulatorDeps = {
   const intervalScale = config.intervalScale ?? 1
   const minIntervalMs = config.minIntervalMs ?? 100
   const stats: SimStats = { devices: 0, connected: 0, published: 0, acked: 0, errors: 0, reconnects: 0 }
+  const faultCounts = zeroFaultCounts()
+  /** Readings generated per device (seq 0 … n−1): what fault expectations are computed from. */
+  const sent = new Map<string, number>()
   let runners: DeviceRunner[] = []
   let statsTimer: NodeJS.Timeout | undefined
   let stopping = false
@@ -126,6 +142,30 @@ export function createSimulator(config: SimulatorConfig, deps: SimulatorDeps = {
     get stats(): Readonly<SimStats> {
       return { ...stats }
     },
+    /** Faults injected so far, by kind. */
+    get faultCounts(): Readonly<FaultCounts> {
+      return { ...faultCounts }
+    },
+    /** Readings generated per device id (their seqs are 0 … n−1). */
+    get sentPerDevice(): ReadonlyMap<string, number> {
+      return new Map(sent)
+    },
+    /** The device connections, in registry order (load mode publishes through them). */
+    get runners(): readonly DeviceRunner[] {
+      return runners
+    },
+    /**
+     * Takes devices offline for `offlineMs` (Infinity: until stop): with their Last Will (socket
+     * cut) or without (clean DISCONNECT, status stays `online`). Returns how many were dropped.
+     */
+    drop(ids: readonly string[] | 'all', opts: { will: boolean; offlineMs: number }): number {
+      const set = ids === 'all' ? undefined : new Set(ids)
+      return runners.filter((r) => !set || set.has(r.device.id)).filter((r) => r.drop(opts)).length
+    },
+    /** Every connection cut at once; devices come back through the connect gate with backoff. */
+    reconnectStorm(): number {
+      return this.drop('all', { will: true, offlineMs: 0 })
+    },
     /** Opens every device's connection (bounded concurrency) and resolves with how many are live after the first attempt. */
     async start(): Promise<{ devices: number }> {
       if (runners.length > 0 || stopping) throw new SimulatorError('simulator already started')
@@ -138,16 +178,25 @@ export function createSimulator(config: SimulatorConfig, deps: SimulatorDeps = {
         let state = initialState(seed)
         const jitter = rngFor(seed, 'jitter', device.id)
         const baseMs = (device.intervalS * 1000 * intervalScale) / speed
+        const skew = config.clockSkew === false ? 0 : clockSkewMs(seed, device.id)
+        const memory: FaultMemory = {}
         return createDeviceRunner({
           url: config.MQTT_URL,
           device,
           password: () => password(device.id),
-          makeReading: (): DeviceReading => {
-            const next = nextReading(device, clock.simNow(), state)
+          nextMessages: () => {
+            const t = clock.simNow()
+            const next = nextReading(device, t, state)
             state = next.state
             // ts is real time even when the simulated clock runs ahead (ingest's 5-minute future limit).
-            return { ...next.reading, ts: Math.round(clock.realNow()) }
+            let reading: DeviceReading = { ...next.reading, ts: Math.round(clock.realNow()) + skew }
+            if (config.adjust) reading = config.adjust(device, t, reading)
+            sent.set(device.id, (sent.get(device.id) ?? 0) + 1)
+            const fault = config.faults ? faultFor(seed, device.id, reading.seq ?? 0, config.faults) : undefined
+            if (fault) faultCounts[fault]++
+            return applyFault(device.id, reading, fault, memory)
           },
+          ...(config.selfPaced === false ? { selfPaced: false } : {}),
           // ±10 % jitter, so devices started together drift apart as real ones do.
           nextDelayMs: () => Math.max(minIntervalMs, baseMs * (0.9 + 0.2 * jitter())),
           gate,

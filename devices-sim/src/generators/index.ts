@@ -13,9 +13,9 @@ export { airQualityGenerator, pm25Level } from './air-quality.ts'
 export { batteryVoltage } from './battery.ts'
 export { rainGenerator } from './rain.ts'
 export { salinityGenerator, salinityGL } from './salinity.ts'
-export { demandShape, roadClass, trafficGenerator, type RoadClass } from './traffic.ts'
-export { gaugeSite, waterLevelGenerator } from './water-level.ts'
-export { astronomicalLevelCm, meanSeaLevelCm, riverLevelCm, springness } from './tide.ts'
+export { demandShape, ROAD_PROFILES, roadClass, TRAFFIC_SPEED_NOISE, trafficGenerator, trafficModel, type RoadClass, type TrafficModel } from './traffic.ts'
+export { gaugeSite, WATER_NOISE_CM, waterLevelGenerator, waterLevelModelCm } from './water-level.ts'
+export { astronomicalLevelCm, meanSeaLevelCm, riverLevelCm, springness, surgeCm } from './tide.ts'
 export { cloudiness, rainBetweenMm, rainRateMmH, stormsOfDay } from './weather.ts'
 
 /** One generator per kind; a new kind fails to compile until it has one. */

@@ -83,18 +83,35 @@ function speedAtLoad(p: RoadProfile, load: number): number {
   return p.peakKmh * (1 - 0.8 * clamp(load - 1, 0, 0.3))
 }
 
-export const trafficGenerator: Generator<'traffic'> = (device, t, state, rng) => {
-  const cls = roadClass(device)
-  const p = ROAD_PROFILES[cls]
-  const intervalS = coveredSeconds(device, t, state)
+export interface TrafficModel {
+  /** Expected vehicles per minute per lane. */
+  perLaneMin: number
+  /** Mean speed before sensor noise, km/h. */
+  speedKmh: number
+}
+
+/** Flow and speed at a counter before counting noise: what the rush-hour scenario's expectations are computed from. */
+export function trafficModel(device: DeviceRecord, t: number, seed: number): TrafficModel {
+  const p = ROAD_PROFILES[roadClass(device)]
   // Each site is a little busier or quieter than its class (±15 %, fixed per seed); the Trung Lương
   // roundabout is the recurring congestion point (§3).
-  const site = 0.85 + ((hash32(state.seed, 'traffic-site', device.id) % 1000) / 1000) * 0.3
+  const site = 0.85 + ((hash32(seed, 'traffic-site', device.id) % 1000) / 1000) * 0.3
   const busy = device.id.includes('trung-luong') ? 1.05 : 1
-  const rain = rainRateMmH(state.seed, device.ward, t)
+  const rain = rainRateMmH(seed, device.ward, t)
   const rainFlow = rain > 10 ? 0.85 : 1
-  const demand = demandShape(device, t)
-  const perLaneMin = p.peak * demand * site * busy * rainFlow
+  const perLaneMin = p.peak * demandShape(device, t) * site * busy * rainFlow
+  // Speed falls as flow nears the usual peak; heavy rain slows everyone by a fifth.
+  const speedKmh = speedAtLoad(p, perLaneMin / p.peak) * (rain > 10 ? 0.8 : 1)
+  return { perLaneMin, speedKmh }
+}
+
+/** Speed scatter between intervals (1 σ, share of the mean). */
+export const TRAFFIC_SPEED_NOISE = 0.05
+
+export const trafficGenerator: Generator<'traffic'> = (device, t, state, rng) => {
+  const p = ROAD_PROFILES[roadClass(device)]
+  const { perLaneMin, speedKmh } = trafficModel(device, t, state.seed)
+  const intervalS = coveredSeconds(device, t, state)
   const expected = (perLaneMin * p.lanes * intervalS) / 60
   const vehicleCount = Math.max(0, Math.round(expected + Math.sqrt(expected) * gaussian(rng)))
 
@@ -104,10 +121,7 @@ export const trafficGenerator: Generator<'traffic'> = (device, t, state, rng) =>
   const truckBusCount = Math.min(vehicleCount - carCount, Math.round(vehicleCount * truckShare))
   const motorbikeCount = vehicleCount - carCount - truckBusCount
 
-  // Speed falls as flow nears the usual peak; heavy rain slows everyone by a fifth.
-  const load = perLaneMin / p.peak
-  const speed = speedAtLoad(p, load) * (rain > 10 ? 0.8 : 1)
-  const avgSpeedKmh = round(clamp(speed * (1 + 0.05 * gaussian(rng)), 3, p.freeKmh * 1.2), 1)
+  const avgSpeedKmh = round(clamp(speedKmh * (1 + TRAFFIC_SPEED_NOISE * gaussian(rng)), 3, p.freeKmh * 1.2), 1)
 
   const flowPerLaneS = vehicleCount / p.lanes / intervalS
   const meanLengthM =

@@ -1,6 +1,6 @@
 import type { DeviceRecord } from '@mytho/schema'
 import { gaussian, hash32 } from '../prng.ts'
-import { meanSeaLevelCm, riverLevelCm } from './tide.ts'
+import { astronomicalLevelCm, meanSeaLevelCm, surgeCm } from './tide.ts'
 import { clamp, distanceKm, round } from './time.ts'
 import type { Generator } from './types.ts'
 import { recentRainMm } from './weather.ts'
@@ -39,14 +39,25 @@ export function gaugeSite(device: DeviceRecord): GaugeSite {
   return { lagMs: 1.5 * kmUpstream * 60_000, damping: 1, rainCmPerMm: 0.03 }
 }
 
-export const waterLevelGenerator: Generator<'water_level'> = (device, t, state, rng) => {
+/**
+ * The gauge's level before sensor noise, cm. `surge` is the weather term on top of the tide (default
+ * the seeded day-to-day surge); the king-tide scenario passes its scripted one instead.
+ */
+export function waterLevelModelCm(device: DeviceRecord, t: number, seed: number, surge: (t: number) => number = (tt) => surgeCm(tt, seed)): number {
   const site = gaugeSite(device)
   const tt = t - site.lagMs
-  const river = riverLevelCm(tt, state.seed)
   const msl = meanSeaLevelCm(tt)
+  const river = astronomicalLevelCm(tt) + surge(tt)
   // Each gauge sits a few centimetres off the others (siting, datum transfer): ±3 cm, fixed per seed.
-  const offset = ((hash32(state.seed, 'gauge-offset', device.id) % 1000) / 1000 - 0.5) * 6
-  const rain = site.rainCmPerMm * recentRainMm(state.seed, device.ward, t, CANAL_DRAIN_TAU_H)
-  const level = msl + (river - msl) * site.damping + offset + rain + 1.0 * gaussian(rng)
+  const offset = ((hash32(seed, 'gauge-offset', device.id) % 1000) / 1000 - 0.5) * 6
+  const rain = site.rainCmPerMm * recentRainMm(seed, device.ward, t, CANAL_DRAIN_TAU_H)
+  return msl + (river - msl) * site.damping + offset + rain
+}
+
+/** Sensor noise of the ultrasonic gauges, cm (1 σ). */
+export const WATER_NOISE_CM = 1
+
+export const waterLevelGenerator: Generator<'water_level'> = (device, t, state, rng) => {
+  const level = waterLevelModelCm(device, t, state.seed) + WATER_NOISE_CM * gaussian(rng)
   return { kind: 'water_level', waterLevelCm: round(clamp(level, -400, 600), 1) }
 }

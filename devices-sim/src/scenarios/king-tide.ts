@@ -1,0 +1,91 @@
+import { type DeviceReading, type DeviceRecord, WATER_LEVEL_ALARMS_CM } from '@mytho/schema'
+import { WATER_NOISE_CM, astronomicalLevelCm, surgeCm, waterLevelModelCm } from '../generators/index.ts'
+import { HOUR_MS, clamp, localTime, round } from '../generators/time.ts'
+import { realOffset } from './timeline.ts'
+import type { BuildOptions, ScenarioBase, WaterExpectation } from './types.ts'
+
+/*
+ * King tide (triều cường) of the 8th lunar month: full moon on 7 Oct 2025, spring high waters in the
+ * late afternoon, the Mekong flood raising the mean (../shared/data/mytho-facts.md §2 "When": the
+ * year's highest in lunar months 8–10; Sept 2024 bulletins: Mỹ Tho 1.75–1.85 m, 15–25 cm over BĐ III).
+ * On top of the astronomical tide, a scripted surge (upstream flood plus north-east wind set-up)
+ * replaces the seeded day-to-day one. It is fitted so the afternoon highs at the Mỹ Tho station
+ * (riverside downtown) are 148, 157 and 172 cm on 5, 6 and 7 Oct: through BĐ I, BĐ II and BĐ III on
+ * successive afternoons whatever the seed (gauge offsets are ±3 cm); canal gauges follow with
+ * their lag, damped.
+ */
+export const KING_TIDE_START_MS = localTime(2025, 10, 5, 12)
+export const KING_TIDE_DURATION_MS = 72 * HOUR_MS
+/** Default speed: the three days in six minutes. */
+export const KING_TIDE_SPEED = 720
+/** Afternoon high waters at the Mỹ Tho station, cm, on 5, 6 and 7 Oct 2025. */
+export const KING_TIDE_PEAKS_CM = [148, 157, 172] as const
+
+/** Surge anchors (time of each afternoon high, surge making it the target), fitted once. */
+const anchors: ReadonlyArray<{ t: number; cm: number }> = KING_TIDE_PEAKS_CM.map((target, day) => {
+  let best = -Infinity
+  let at = 0
+  for (let t = localTime(2025, 10, 5 + day, 12); t < localTime(2025, 10, 5 + day, 22); t += 60_000) {
+    const v = astronomicalLevelCm(t)
+    if (v > best) [best, at] = [v, t]
+  }
+  return { t: at, cm: target - best }
+})
+
+/** The scripted surge at simulated t, cm: linear between the afternoon highs, flat outside. */
+export function kingTideSurgeCm(t: number): number {
+  const first = anchors[0]!
+  const last = anchors[anchors.length - 1]!
+  if (t <= first.t) return first.cm
+  if (t >= last.t) return last.cm
+  const i = anchors.findIndex((a) => a.t > t)
+  const a = anchors[i - 1]!
+  const b = anchors[i]!
+  return a.cm + ((b.cm - a.cm) * (t - a.t)) / (b.t - a.t)
+}
+
+/** Margin over a threshold before a station counts as having reached it: ≥ 3 σ of gauge noise. */
+const MARGIN_CM = 3 * WATER_NOISE_CM + 0.5
+
+export interface KingTideScenario extends ScenarioBase {
+  name: 'king-tide'
+  expectations: WaterExpectation[]
+}
+
+/** When each water-level gauge first reaches each alarm level (noise-free model + margin), within the scenario. */
+export function waterExpectations(gauges: readonly DeviceRecord[], seed: number, speed: number): WaterExpectation[] {
+  const out: WaterExpectation[] = []
+  const stepMs = 60_000
+  for (const device of gauges) {
+    const pending = [...WATER_LEVEL_ALARMS_CM]
+    for (let t = KING_TIDE_START_MS; t <= KING_TIDE_START_MS + KING_TIDE_DURATION_MS && pending.length > 0; t += stepMs) {
+      const level = waterLevelModelCm(device, t, seed, kingTideSurgeCm)
+      while (pending[0] && level >= pending[0].min + MARGIN_CM) {
+        const step = pending.shift()!
+        out.push({ deviceId: device.id, level: step.level, min: step.min, by: t, realOffsetMs: realOffset(KING_TIDE_START_MS, t, speed) })
+      }
+    }
+  }
+  return out.sort((a, b) => a.by - b.by || a.deviceId.localeCompare(b.deviceId))
+}
+
+export function kingTide(opts: BuildOptions): KingTideScenario {
+  const speed = opts.speed ?? KING_TIDE_SPEED
+  const gauges = opts.fleet.filter((d) => d.kind === 'water_level')
+  return {
+    name: 'king-tide',
+    summary: 'Triều cường 5–8 Oct 2025: river stations cross BĐ I, II, III on successive afternoons; Bảo Định canal follows with a lag',
+    startMs: KING_TIDE_START_MS,
+    speed,
+    durationMs: KING_TIDE_DURATION_MS,
+    // Every device plays (the city goes on); the water gauges carry the story.
+    devices: 'all',
+    adjust: (device: DeviceRecord, t: number, reading: DeviceReading): DeviceReading => {
+      if (reading.kind !== 'water_level') return reading
+      // Swap the seeded surge for the scripted one, at the gauge's lagged time, damping included.
+      const delta = waterLevelModelCm(device, t, opts.seed, kingTideSurgeCm) - waterLevelModelCm(device, t, opts.seed, (tt) => surgeCm(tt, opts.seed))
+      return { ...reading, waterLevelCm: round(clamp(reading.waterLevelCm + delta, -400, 600), 1) }
+    },
+    expectations: waterExpectations(gauges, opts.seed, speed),
+  }
+}

@@ -1,0 +1,84 @@
+import type { RejectReason } from '@mytho/schema'
+import { FAULT_OUTCOMES, type FaultKind, type FaultMix, faultKinds } from '../faults/kinds.ts'
+import { type FaultCounts, countFaults } from '../faults/plan.ts'
+import type { BuildOptions, ScenarioBase } from './types.ts'
+
+/*
+ * Misbehaving devices: each message of the playing devices carries a fault with the mix's rate.
+ * Faults are a function of (seed, device, seq) (faults/plan.ts), so for the messages a run actually
+ * sent the platform's counts are exact: dead letters by reason, publishes the broker refused, and
+ * readings stored once despite duplicates and reordering.
+ */
+export const SENSOR_FAULTS_MIX: FaultMix = {
+  not_json: 0.02,
+  wrong_type: 0.02,
+  out_of_range: 0.02,
+  non_finite: 0.01,
+  future_timestamp: 0.01,
+  stuck: 0.02,
+  spike: 0.01,
+  duplicate: 0.03,
+  out_of_order: 0.02,
+  // Each refused publish costs the device its connection: keep it rare.
+  wrong_topic: 0.005,
+}
+
+/** Real time at speed 60: an hour a minute, every device on its interval. */
+export const SENSOR_FAULTS_SPEED = 60
+
+export interface FaultExpectation {
+  /** Injected faults by kind. */
+  faults: FaultCounts
+  /** Dead letters ingest should hold, by reason. */
+  deadLetters: Partial<Record<RejectReason, number>>
+  /** Publishes the broker refuses (stats.packetsRefused['publish-denied']); each also drops the device once. */
+  brokerRefusals: number
+  /** Well-formed faulty readings that are stored (stuck, spike, duplicate counted once, out_of_order). */
+  storedFaulty: number
+}
+
+/** What the platform should show after each device sent messages seq 0 … n−1. */
+export function faultExpectation(seed: number, sentPerDevice: ReadonlyMap<string, number> | Record<string, number>, mix: FaultMix): FaultExpectation {
+  const faults = countFaults(seed, sentPerDevice, mix)
+  const deadLetters: Partial<Record<RejectReason, number>> = {}
+  let brokerRefusals = 0
+  let storedFaulty = 0
+  for (const kind of faultKinds) {
+    const n = faults[kind]
+    const o = FAULT_OUTCOMES[kind]
+    if (o.where === 'dead_letter') deadLetters[o.reason] = (deadLetters[o.reason] ?? 0) + n
+    else if (o.where === 'broker_refusal') brokerRefusals += n
+    else storedFaulty += n
+  }
+  return { faults, deadLetters, brokerRefusals, storedFaulty }
+}
+
+/** Expected count and a ±4 σ binomial band for n messages at a rate: what an approximate check allows. */
+export function expectedBand(n: number, rate: number): { expected: number; min: number; max: number } {
+  const expected = n * rate
+  const sd = Math.sqrt(n * rate * (1 - rate))
+  return { expected, min: Math.max(0, Math.floor(expected - 4 * sd)), max: Math.ceil(expected + 4 * sd) }
+}
+
+export interface SensorFaultsScenario extends ScenarioBase {
+  name: 'sensor-faults'
+  faults: FaultMix
+  /** Exact platform counts for what was sent (pass `simulator.sentPerDevice`). */
+  expect(sentPerDevice: ReadonlyMap<string, number> | Record<string, number>): FaultExpectation
+}
+
+export function sensorFaults(opts: BuildOptions & { mix?: FaultMix }): SensorFaultsScenario {
+  const mix = opts.mix ?? SENSOR_FAULTS_MIX
+  return {
+    name: 'sensor-faults',
+    summary: `every device misbehaves at the given rates (${Object.entries(mix).map(([k, r]) => `${k} ${((r ?? 0) * 100).toFixed(1)} %`).join(', ')})`,
+    startMs: undefined,
+    speed: opts.speed ?? SENSOR_FAULTS_SPEED,
+    durationMs: undefined,
+    devices: 'all',
+    faults: mix,
+    expect: (sent) => faultExpectation(opts.seed, sent, mix),
+  }
+}
+
+export type { FaultKind }
