@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
@@ -29,7 +31,12 @@ export interface ApiDeps {
 export type ApiOptions = Pick<ApiConfig, 'HTTP_PORT' | 'HTTP_HOST'> &
   Partial<Pick<ApiConfig, 'MQTT_URL' | 'API_MQTT_USERNAME' | 'API_MQTT_PASSWORD' | 'DATA_DIR' | 'LIVE_FLUSH_MS' | 'LIVE_STATUS_CHECK_MS'>>
 
-export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/public', import.meta.url))
+/** The built map (web/dist, `npm run build -w @mytho/web`) when it exists, else the placeholder page in web/public. */
+export function chooseWebRoot(): string {
+  const built = fileURLToPath(new URL('../../web/dist', import.meta.url))
+  return existsSync(join(built, 'index.html')) ? built : fileURLToPath(new URL('../../web/public', import.meta.url))
+}
+export const DEFAULT_WEB_ROOT = chooseWebRoot()
 
 export function createApi(config: ApiOptions, deps: ApiDeps) {
   const clock = deps.clock ?? Date.now

@@ -1,0 +1,69 @@
+import type { LiveDeviceState } from './schema.ts'
+import { primaryMetric } from './alarm-levels.ts'
+import { formatLocalTime, formatValue } from './format.ts'
+import { getLang, t, tx } from './i18n/index.ts'
+import { statusColors } from './status.ts'
+import type { DeviceStore } from './store.ts'
+
+/** Lines kept in the live feed. */
+export const FEED_LINES = 40
+
+/**
+ * The last updates, newest first. At most one DOM rewrite per animation frame, and only of the newest
+ * FEED_LINES devices of the batch: 10,000 updates a second must not become 10,000 DOM nodes.
+ */
+export function createFeed(host: HTMLElement, store: DeviceStore, onPick: (id: string) => void) {
+  let items: LiveDeviceState[] = []
+  let frame = 0
+  const list = document.createElement('ol')
+  list.className = 'feed-list'
+  host.replaceChildren(list)
+
+  const render = () => {
+    frame = 0
+    const lang = getLang()
+    if (items.length === 0) {
+      const li = document.createElement('li')
+      li.className = 'feed-empty'
+      li.textContent = t('feedEmpty')
+      list.replaceChildren(li)
+      return
+    }
+    list.replaceChildren(
+      ...items.map((d) => {
+        const li = document.createElement('li')
+        li.dataset['deviceId'] = d.deviceId
+        const dot = document.createElement('i')
+        dot.className = 'swatch'
+        dot.style.background = statusColors[d.status]
+        dot.title = tx(`status_${d.status}`)
+        const time = document.createElement('time')
+        time.textContent = d.lastSeen != null ? formatLocalTime(d.lastSeen, false) : '—'
+        const name = document.createElement('span')
+        name.className = 'feed-name'
+        name.textContent = store.name(d.deviceId, lang)
+        const value = document.createElement('span')
+        value.className = 'feed-value'
+        const metric = primaryMetric[d.kind]
+        const v = d.lastReading?.fields[metric]
+        value.textContent = v !== undefined ? formatValue(metric, v) : tx(`status_${d.status}`)
+        li.append(dot, time, name, value)
+        li.addEventListener('click', () => onPick(d.deviceId))
+        return li
+      }),
+    )
+  }
+  const schedule = () => {
+    if (!frame) frame = requestAnimationFrame(render)
+  }
+  render()
+  return {
+    push(devices: LiveDeviceState[]): void {
+      const fresh = devices.slice(-FEED_LINES).reverse()
+      const ids = new Set(fresh.map((d) => d.deviceId))
+      items = [...fresh, ...items.filter((d) => !ids.has(d.deviceId))].slice(0, FEED_LINES)
+      schedule()
+    },
+    relabel: schedule,
+  }
+}

@@ -1,0 +1,70 @@
+import { io, type Socket } from 'socket.io-client'
+import type { ClientToServerEvents, LiveDeviceState, ServerToClientEvents, ViewSubscription } from './schema.ts'
+import type { DeviceStore } from './store.ts'
+
+export type LinkState = 'connecting' | 'live' | 'down'
+
+export interface LiveClientOptions {
+  store: DeviceStore
+  /** The current view; asked on every (re)connect and whenever sendView() is called. */
+  view: () => ViewSubscription
+  onLink: (s: LinkState) => void
+  onUpdates?: (devices: LiveDeviceState[]) => void
+  /** Socket.IO server; default the page's origin (the API serves the map). */
+  url?: string
+}
+
+/**
+ * The Socket.IO link to the API, typed with the shared events. On every connect the view is sent and the
+ * server answers with a snapshot, so a reconnect restores the current state without a reload. While the link
+ * is down the store is marked not live (the map dims it and shows the banner).
+ */
+export function createLiveClient(o: LiveClientOptions) {
+  const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(o.url ?? '', {
+    path: '/socket.io',
+    transports: ['websocket', 'polling'],
+    reconnectionDelay: 500,
+    reconnectionDelayMax: 5000,
+  })
+  let viewTimer: ReturnType<typeof setTimeout> | undefined
+  o.onLink('connecting')
+
+  const sendView = () => {
+    clearTimeout(viewTimer)
+    viewTimer = undefined
+    if (socket.connected) socket.emit('view', o.view())
+  }
+
+  socket.on('connect', () => sendView())
+  socket.on('snapshot', (devices) => {
+    o.store.snapshot(devices, true)
+    o.onLink('live')
+  })
+  socket.on('updates', (devices) => {
+    if (!o.store.live) return // between a reconnect and its snapshot; the snapshot will carry these
+    o.store.update(devices)
+    o.onUpdates?.(devices)
+  })
+  socket.on('disconnect', () => {
+    o.store.setLive(false)
+    o.onLink('down')
+  })
+  socket.on('connect_error', () => {
+    o.store.setLive(false)
+    o.onLink('down')
+  })
+
+  return {
+    socket,
+    /** Sends the view soon; panning fires many moveends, the server needs only the last. */
+    viewChanged(delayMs = 150): void {
+      clearTimeout(viewTimer)
+      viewTimer = setTimeout(sendView, delayMs)
+    },
+    close(): void {
+      clearTimeout(viewTimer)
+      socket.close()
+    },
+  }
+}
+export type LiveClient = ReturnType<typeof createLiveClient>

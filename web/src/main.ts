@@ -1,0 +1,305 @@
+import 'leaflet/dist/leaflet.css'
+import 'uplot/dist/uPlot.min.css'
+import './styles.css'
+import * as L from 'leaflet'
+import { CITY_BOUNDS, deviceStatuses, type LiveDeviceState, type ViewSubscription } from './schema.ts'
+import { ClusterLayer } from './cluster-layer.ts'
+import { loadConfig, localConfig, type MapConfig } from './config.ts'
+import { formatHash, parseHash } from './deeplink.ts'
+import { createFeed } from './feed.ts'
+import { accepts, allFilters, renderFilters } from './filters.ts'
+import { formatLocalTime } from './format.ts'
+import { applyStatic, getLang, onLangChange, setLang, t, tx } from './i18n/index.ts'
+import { createLiveClient, type LinkState } from './live-client.ts'
+import { addOutline } from './outline.ts'
+import { createPopupContent, type PopupContent } from './popup.ts'
+import { createSearch } from './search.ts'
+import { statusColors } from './status.ts'
+import { DeviceStore, type DeviceMeta } from './store.ts'
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T
+
+document.documentElement.lang = getLang()
+applyStatic()
+
+const t0 = performance.now()
+const store = new DeviceStore()
+const filters = allFilters()
+const link = parseHash(location.hash)
+if (link.kinds) filters.kinds = new Set(link.kinds)
+if (link.statuses) filters.statuses = new Set(link.statuses)
+if (link.wards) filters.wards = new Set(link.wards)
+
+// ---- map, tiles, outline --------------------------------------------------------------------------
+const map = L.map($('map'), { zoomControl: true, minZoom: 10, maxZoom: 19, worldCopyJump: false })
+const cityBounds = L.latLngBounds([CITY_BOUNDS.south, CITY_BOUNDS.west], [CITY_BOUNDS.north, CITY_BOUNDS.east])
+if (link.lat !== undefined && link.lon !== undefined) map.setView([link.lat, link.lon], link.zoom ?? 14)
+else map.fitBounds(cityBounds)
+map.attributionControl.setPrefix(false)
+
+const addTiles = (c: MapConfig) =>
+  // a tile server that cannot be reached only leaves the background: devices and the outline are ours
+  L.tileLayer(c.tileUrl, { attribution: c.tileAttribution, maxZoom: 19, crossOrigin: false }).addTo(map)
+const local = localConfig()
+if (local) addTiles(local)
+else void loadConfig().then(addTiles)
+const outline = addOutline(map)
+
+// ---- selection and popup --------------------------------------------------------------------------
+let selected: string | undefined
+let popup: PopupContent | undefined
+const leafletPopup = L.popup({ maxWidth: 340, minWidth: 260, autoPanPadding: [20, 60], className: 'mytho-popup' })
+leafletPopup.on('remove', () => {
+  popup?.destroy()
+  popup = undefined
+  if (selected !== undefined) {
+    selected = undefined
+    cluster.selected = undefined
+    cluster.scheduleDraw()
+    writeHash()
+  }
+})
+
+function positionOf(id: string): L.LatLngExpression | undefined {
+  const d = store.devices.get(id) ?? store.meta.get(id)
+  return d ? [d.lat, d.lon] : undefined
+}
+
+/** Opens a device: centres it, draws it on top, shows the popup with its values and 24 h chart. */
+function select(id: string, pan = true): boolean {
+  const at = positionOf(id)
+  if (!at) return false
+  selected = id
+  cluster.selected = id
+  popup?.destroy()
+  popup = createPopupContent(store, id)
+  if (pan) map.setView(at, Math.max(map.getZoom(), 15), { animate: false })
+  leafletPopup.setLatLng(at).setContent(popup.root).openOn(map)
+  popup.drawChart()
+  cluster.scheduleDraw()
+  writeHash()
+  if (window.matchMedia('(max-width: 720px)').matches) document.body.classList.remove('panel-open')
+  return true
+}
+
+// ---- clusters -------------------------------------------------------------------------------------
+const cluster = new ClusterLayer({
+  store,
+  accept: (d) => accepts(filters, d),
+  onSelect: (id) => select(id, false),
+  onHoverCluster: (counts, at) => showClusterTip(counts, at),
+})
+cluster.addTo(map)
+
+const tip = $('cluster-tip')
+function showClusterTip(counts: number[] | undefined, at: L.Point): void {
+  if (!counts) {
+    tip.hidden = true
+    return
+  }
+  tip.replaceChildren(
+    ...deviceStatuses.flatMap((s, i) => {
+      const n = counts[i] ?? 0
+      if (!n) return []
+      const row = document.createElement('div')
+      const sw = document.createElement('i')
+      sw.className = 'swatch'
+      sw.style.background = statusColors[s]
+      const label = document.createElement('span')
+      label.textContent = `${tx(`status_${s}`)}: ${n}`
+      row.append(sw, label)
+      return [row]
+    }),
+  )
+  const box = $('map').getBoundingClientRect()
+  tip.style.left = `${box.left + at.x + 16}px`
+  tip.style.top = `${box.top + at.y + 8}px`
+  tip.hidden = false
+}
+
+// ---- header: counts, link state, clock ------------------------------------------------------------
+const countsEl = $('counts')
+function renderCounts(): void {
+  const c = store.countByStatus()
+  const parts: HTMLElement[] = []
+  const total = document.createElement('span')
+  total.textContent = `${store.devices.size} ${t('devices')}`
+  parts.push(total)
+  for (const s of ['alarm', 'warning', 'offline'] as const) {
+    if (!c[s]) continue
+    const chip = document.createElement('span')
+    chip.className = 'count-chip'
+    chip.style.background = statusColors[s]
+    chip.dataset['status'] = s
+    chip.textContent = `${c[s]} ${tx(`status_${s}`).toLowerCase()}`
+    parts.push(chip)
+  }
+  countsEl.replaceChildren(...parts)
+}
+let countsFrame = 0
+const scheduleCounts = () => {
+  if (!countsFrame)
+    countsFrame = requestAnimationFrame(() => {
+      countsFrame = 0
+      renderCounts()
+    })
+}
+
+let linkState: LinkState = 'connecting'
+function renderLink(): void {
+  const el = $('link')
+  el.className = `link ${linkState}`
+  el.textContent = linkState === 'live' ? t('live') : linkState === 'down' ? t('disconnected') : t('connecting')
+  const banner = $('banner')
+  banner.hidden = linkState !== 'down'
+  banner.textContent = linkState === 'down' ? `${t('disconnected')} ${t('staleNote')}` : ''
+  cluster.dimmed = linkState !== 'live'
+  document.body.classList.toggle('not-live', linkState !== 'live')
+  cluster.scheduleDraw()
+  popup?.refresh()
+}
+const tick = () => ($('clock').textContent = formatLocalTime(Date.now()))
+tick()
+setInterval(tick, 1000)
+
+// ---- panels -----------------------------------------------------------------------------------------
+const onFilterChange = () => {
+  cluster.rebuild()
+  live.viewChanged(0)
+  writeHash()
+}
+const filterPanel = renderFilters($('filters'), filters, onFilterChange)
+const feed = createFeed($('feed'), store, (id) => select(id))
+const search = createSearch($<HTMLInputElement>('search'), $('search-results'), store, (id) => select(id))
+$('panel-toggle').addEventListener('click', () => document.body.classList.toggle('panel-open'))
+$('lang').addEventListener('click', () => setLang(getLang() === 'vi' ? 'en' : 'vi'))
+onLangChange(() => {
+  filterPanel.relabel()
+  outline.relabel()
+  feed.relabel()
+  search.relabel()
+  popup?.relabel()
+  renderCounts()
+  renderLink()
+  tick()
+})
+
+// ---- deep links -------------------------------------------------------------------------------------
+let writingHash = false
+function writeHash(): void {
+  const h = formatHash(map.getCenter(), map.getZoom(), selected, filters)
+  if (h === location.hash) return
+  writingHash = true
+  history.replaceState(null, '', h)
+  writingHash = false
+}
+window.addEventListener('hashchange', () => {
+  if (writingHash) return
+  const s = parseHash(location.hash)
+  const all = allFilters()
+  filters.kinds = new Set(s.kinds ?? all.kinds)
+  filters.statuses = new Set(s.statuses ?? all.statuses)
+  filters.wards = new Set(s.wards ?? all.wards)
+  filterPanel.sync()
+  if (s.lat !== undefined && s.lon !== undefined) map.setView([s.lat, s.lon], s.zoom ?? map.getZoom())
+  cluster.rebuild()
+  live.viewChanged(0)
+  if (s.selected && s.selected !== selected) select(s.selected, s.lat === undefined)
+})
+
+// ---- live link ----------------------------------------------------------------------------------------
+function currentView(): ViewSubscription {
+  // half a screen around the view, so a short pan already has its devices
+  const b = map.getBounds().pad(0.5)
+  const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v))
+  const v: ViewSubscription = {
+    bbox: [clamp(b.getWest(), -180, 180), clamp(b.getSouth(), -90, 90), clamp(b.getEast(), -180, 180), clamp(b.getNorth(), -90, 90)],
+    zoom: clamp(Math.round(map.getZoom()), 0, 22),
+  }
+  const all = allFilters()
+  if (filters.kinds.size < all.kinds.size) v.kinds = [...filters.kinds]
+  if (filters.wards.size < all.wards.size) v.wards = [...filters.wards]
+  return v
+}
+
+/** Update lag samples (ms from the device's lastSeen stamp to the painted frame), newest last. */
+const lagSamples: number[] = []
+let pendingLagStamps: number[] = []
+cluster.afterDraw = () => {
+  if (!pendingLagStamps.length) return
+  const now = Date.now()
+  for (const s of pendingLagStamps) lagSamples.push(now - s)
+  if (lagSamples.length > 20_000) lagSamples.splice(0, lagSamples.length - 20_000)
+  pendingLagStamps = []
+}
+let firstRenderMs: number | undefined
+
+const live = createLiveClient({
+  store,
+  view: currentView,
+  onLink: (s) => {
+    linkState = s
+    renderLink()
+  },
+  onUpdates: (devices: LiveDeviceState[]) => {
+    let newest = 0
+    for (const d of devices) if (d.lastSeen != null && d.lastSeen > newest) newest = d.lastSeen
+    if (newest) pendingLagStamps.push(newest)
+    feed.push(devices)
+  },
+})
+store.on((e) => {
+  if (e.type === 'snapshot') {
+    cluster.rebuild()
+    firstRenderMs ??= store.live ? performance.now() - t0 : undefined
+    popup?.refresh()
+  } else {
+    cluster.changed()
+    if (selected !== undefined && e.devices.some((d) => d.deviceId === selected)) popup?.refresh()
+  }
+  scheduleCounts()
+})
+map.on('moveend', () => {
+  live.viewChanged()
+  writeHash()
+  tip.hidden = true
+})
+
+// Registry names (the live events carry none) and, until the live snapshot arrives, the REST state shown as not live.
+void fetch('/api/v1/devices')
+  .then((r) => (r.ok ? (r.json() as Promise<(DeviceMeta & Omit<LiveDeviceState, 'deviceId' | 'connection'>)[]>) : []))
+  .then((list) => {
+    store.setMeta(list)
+    if (!store.live && store.devices.size === 0)
+      store.snapshot(
+        list.map((d) => ({ deviceId: d.id, kind: d.kind, ward: d.ward, lat: d.lat, lon: d.lon, status: d.status, lastSeen: d.lastSeen, connection: null, lastReading: d.lastReading })),
+        false,
+      )
+    else popup?.refresh()
+    if (link.selected && selected === undefined) select(link.selected, link.lat === undefined)
+    feed.relabel()
+  })
+  .catch(() => undefined)
+
+// ---- test and benchmark hook (canvas has no DOM per marker) ---------------------------------------------
+declare global {
+  interface Window {
+    __mytho?: unknown
+  }
+}
+window.__mytho = {
+  map,
+  store,
+  select,
+  stats: () => ({
+    devices: store.devices.size,
+    live: store.live,
+    link: linkState,
+    byStatus: store.countByStatus(),
+    ...cluster.stats,
+    firstRenderMs,
+  }),
+  lagSamples,
+  resetLag: () => (lagSamples.length = 0),
+}
+renderCounts()

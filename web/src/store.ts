@@ -1,0 +1,78 @@
+import type { DeviceKind, DeviceStatus, LiveDeviceState, Ward } from './schema.ts'
+
+/** Registry facts the live events do not carry (names), from GET /api/v1/devices. */
+export interface DeviceMeta {
+  id: string
+  kind: DeviceKind
+  ward: Ward
+  nameVi: string
+  nameEn: string
+  lat: number
+  lon: number
+}
+
+export type StoreEvent =
+  | { type: 'snapshot' }
+  | { type: 'updates'; devices: LiveDeviceState[]; statusChanged: boolean }
+
+/**
+ * Live state keyed by deviceId. A snapshot replaces everything (it is the whole view, also after a reconnect);
+ * updates overwrite single devices. `live` is false until the first snapshot of the current connection, and
+ * again once the link drops, so nothing is shown as live that is not.
+ */
+export class DeviceStore {
+  readonly devices = new Map<string, LiveDeviceState>()
+  readonly meta = new Map<string, DeviceMeta>()
+  live = false
+  /** Bumped whenever the set of devices or any status changes: the cluster index must be rebuilt. */
+  structureVersion = 0
+  readonly #listeners = new Set<(e: StoreEvent) => void>()
+
+  on(f: (e: StoreEvent) => void): () => void {
+    this.#listeners.add(f)
+    return () => this.#listeners.delete(f)
+  }
+  #emit(e: StoreEvent): void {
+    for (const f of this.#listeners) f(e)
+  }
+
+  setMeta(list: readonly DeviceMeta[]): void {
+    for (const m of list) this.meta.set(m.id, m)
+  }
+
+  snapshot(list: readonly LiveDeviceState[], live: boolean): void {
+    this.devices.clear()
+    for (const d of list) this.devices.set(d.deviceId, d)
+    this.live = live
+    this.structureVersion++
+    this.#emit({ type: 'snapshot' })
+  }
+
+  update(list: LiveDeviceState[]): void {
+    let statusChanged = false
+    for (const d of list) {
+      const prev = this.devices.get(d.deviceId)
+      if (!prev || prev.status !== d.status || prev.lat !== d.lat || prev.lon !== d.lon) statusChanged = true
+      this.devices.set(d.deviceId, d)
+    }
+    if (statusChanged) this.structureVersion++
+    this.#emit({ type: 'updates', devices: list, statusChanged })
+  }
+
+  setLive(live: boolean): void {
+    if (this.live === live) return
+    this.live = live
+    this.#emit({ type: 'snapshot' })
+  }
+
+  name(id: string, lang: 'vi' | 'en'): string {
+    const m = this.meta.get(id)
+    return m ? (lang === 'vi' ? m.nameVi : m.nameEn) : id
+  }
+
+  countByStatus(): Record<DeviceStatus, number> {
+    const c: Record<DeviceStatus, number> = { ok: 0, warning: 0, alarm: 0, offline: 0, never_seen: 0 }
+    for (const d of this.devices.values()) c[d.status]++
+    return c
+  }
+}
