@@ -20,7 +20,26 @@ export const ingestEnv = commonEnv.extend({
   INGEST_MAX_INFLIGHT: env.int(50_000, 1, 1_000_000),
   /** Optional registry file; default the seed fleet. */
   DEVICE_REGISTRY_FILE: z.string().optional(),
+  /** Evaluate alert rules on the stream. Default true. */
+  ALERTS_ENABLED: env.bool(true),
+  /** Alert rules JSON; default the built-in rules (packages/alerts/src/default-rules.ts). */
+  ALERT_RULES_FILE: z.string().optional(),
+  /** How often silence and reminders are checked, ms. Default 5,000. */
+  ALERT_TICK_MS: env.int(5000, 100, 600_000),
+  /** Incident notifications as signed JSON POSTs to this URL. */
+  WEBHOOK_URL: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).optional(),
+  /** Shared secret for the webhook's HMAC-SHA256 signature (x-mytho-signature); required with WEBHOOK_URL. */
+  WEBHOOK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  /** Telegram bot token and chat id for incident messages (both or neither). */
+  TELEGRAM_BOT_TOKEN: z.string().optional(),
+  TELEGRAM_CHAT_ID: z.string().optional(),
+  /** Bot API base URL. Default https://api.telegram.org. */
+  TELEGRAM_API_URL: z.url().optional(),
+  /** Language of chat messages: vi or en. Default vi. */
+  NOTIFY_LANGUAGE: z.enum(['vi', 'en']).default('vi'),
 })
+  .refine((c) => c.WEBHOOK_URL === undefined || c.WEBHOOK_SECRET !== undefined, { message: 'required when WEBHOOK_URL is set', path: ['WEBHOOK_SECRET'] })
+  .refine((c) => (c.TELEGRAM_BOT_TOKEN === undefined) === (c.TELEGRAM_CHAT_ID === undefined), { message: 'set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID together', path: ['TELEGRAM_CHAT_ID'] })
 export type IngestConfig = z.infer<typeof ingestEnv>
 
 export const loadIngestConfig = (e: Record<string, string | undefined> = process.env): IngestConfig => parseEnv(ingestEnv, e)

@@ -1,6 +1,17 @@
-import { ALL_READINGS_FILTER, PLATFORM_READINGS_CHUNK, PLATFORM_READINGS_TOPIC, type DeviceRegistry, type RejectReason, type StoredReading } from '@mytho/schema'
+import {
+  ALL_READINGS_FILTER,
+  ALL_STATUS_FILTER,
+  parseDeviceTopic,
+  PLATFORM_INCIDENTS_TOPIC,
+  PLATFORM_READINGS_CHUNK,
+  PLATFORM_READINGS_TOPIC,
+  type DeviceRegistry,
+  type RejectReason,
+  type StoredReading,
+} from '@mytho/schema'
 import { once, servicePassword, type Logger } from '@mytho/runtime'
 import type { ReadingStore } from '@mytho/storage'
+import { createAlerting, type AlertingOptions } from './alerting.ts'
 import { createBatchWriter } from './batch-writer.ts'
 import type { IngestConfig } from './config.ts'
 import { createMqttSession } from './mqtt-session.ts'
@@ -16,7 +27,9 @@ export interface IngestDeps {
 export type IngestOptions = Pick<
   IngestConfig,
   'MQTT_URL' | 'INGEST_MQTT_USERNAME' | 'INGEST_MQTT_PASSWORD' | 'INGEST_CLIENT_ID' | 'INGEST_BATCH_MAX' | 'INGEST_BATCH_WAIT_MS' | 'INGEST_MAX_PAYLOAD_BYTES' | 'INGEST_MAX_INFLIGHT' | 'DATA_DIR'
->
+> &
+  Partial<Pick<IngestConfig, 'ALERTS_ENABLED'>> &
+  Partial<Omit<AlertingOptions, 'DATA_DIR'>>
 
 /**
  * The ingest worker: subscribes with a persistent session, validates every message against the
@@ -27,10 +40,18 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
   const clock = deps.clock ?? Date.now
   const log = deps.logger
   const counters = { received: 0, accepted: 0, rejected: 0, rejectedByReason: {} as Partial<Record<RejectReason, number>> }
-  // Only what is durably stored is announced, so the map never shows a reading history will not have.
+  const alerting =
+    config.ALERTS_ENABLED === false
+      ? undefined
+      : createAlerting(
+          { ALERT_TICK_MS: 5000, NOTIFY_LANGUAGE: 'vi', ...config },
+          { registry: deps.registry, logger: log, clock, announce: (change) => session.publish(PLATFORM_INCIDENTS_TOPIC, JSON.stringify(change)) },
+        )
+  // Only what is durably stored is announced and judged, so the map never shows a reading history will not have.
   const announce = (readings: readonly StoredReading[]) => {
     for (let i = 0; i < readings.length; i += PLATFORM_READINGS_CHUNK)
       session.publish(PLATFORM_READINGS_TOPIC, JSON.stringify(readings.slice(i, i + PLATFORM_READINGS_CHUNK)))
+    alerting?.onStored(readings)
   }
   const writer = createBatchWriter(deps.store, { maxReadings: config.INGEST_BATCH_MAX, maxWaitMs: config.INGEST_BATCH_WAIT_MS, onStored: announce }, log)
   const limits = { maxPayloadBytes: config.INGEST_MAX_PAYLOAD_BYTES, maxReadingsPerMessage: 500, futureToleranceMs: 5 * 60_000 }
@@ -41,10 +62,18 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
       clientId: config.INGEST_CLIENT_ID,
       username: config.INGEST_MQTT_USERNAME,
       password: () => servicePassword(config.DATA_DIR, 'ingest', config.INGEST_MQTT_PASSWORD),
-      subscriptions: [ALL_READINGS_FILTER],
+      subscriptions: alerting ? [ALL_READINGS_FILTER, ALL_STATUS_FILTER] : [ALL_READINGS_FILTER],
       maxInflight: config.INGEST_MAX_INFLIGHT,
     },
     (msg) => {
+      const topic = parseDeviceTopic(msg.topic)
+      if (topic?.suffix === 'status') {
+        // The retained online/offline a device's Last Will sets: news for the silence rule, not a reading.
+        const status = msg.payload.toString('utf8').trim()
+        if (status === 'offline' || status === 'online') alerting?.engine.onConnection(topic.deviceId, status, clock())
+        msg.ack()
+        return
+      }
       counters.received++
       const { readings, rejections } = validateMessage(msg.topic, msg.payload, clock(), deps.registry, limits)
       counters.accepted += readings.length
@@ -66,8 +95,10 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
     get connected() {
       return session.connected
     },
+    incidents: alerting?.store,
     async start(): Promise<{ subscribed: true }> {
       await deps.store.init()
+      alerting?.start(await deps.store.latest())
       await session.start()
       return { subscribed: true }
     },
@@ -77,6 +108,7 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
       await Promise.race([writer.flush(), new Promise((r) => setTimeout(r, 10_000).unref())])
       writer.close()
       await session.stop()
+      alerting?.stop()
     }),
   }
 }

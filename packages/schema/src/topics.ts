@@ -38,9 +38,12 @@ export function parseDeviceTopic(topic: string): ParsedTopic | undefined {
  * Platform topics, published by our own services, never by devices:
  *   mytho/v1/platform/readings   ingest → API: JSON array of StoredReading, published after the batch is
  *                                durably stored (QoS 0: the API re-reads storage after a reconnect)
+ *   mytho/v1/platform/incidents  ingest → API: one JSON {incident, event} per incident change, after it is
+ *                                written to the incident store (QoS 0: the API re-reads the store on reconnect)
  */
 export const PLATFORM_ROOT = 'mytho/v1/platform'
 export const PLATFORM_READINGS_TOPIC = `${PLATFORM_ROOT}/readings`
+export const PLATFORM_INCIDENTS_TOPIC = `${PLATFORM_ROOT}/incidents`
 /** Stored readings per platform message, so a 5,000-reading batch stays far below the broker's packet limit. */
 export const PLATFORM_READINGS_CHUNK = 500
 

@@ -1,0 +1,66 @@
+import mqtt, { type MqttClient } from 'mqtt'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { IncidentChange } from '@mytho/alerts'
+import { PLATFORM_INCIDENTS_TOPIC } from '@mytho/schema'
+import { createSqliteStore, type ReadingStore } from '@mytho/storage'
+import { waitFor } from '@mytho/testing'
+import { connectDevice, publishReading, startBroker, startIngest } from './pipeline.ts'
+
+/** Alert rules evaluated on the live stream, through a real broker, ingest and storage. */
+describe('alerts on the stream', () => {
+  let pipeline: Awaited<ReturnType<typeof startBroker>>
+  let store: ReadingStore
+  let ingest: ReturnType<typeof startIngest>
+  let api: MqttClient
+  const seen: IncidentChange[] = []
+
+  beforeAll(async () => {
+    pipeline = await startBroker()
+    store = createSqliteStore({ path: join(pipeline.dataDir, 'readings.sqlite') })
+    ingest = startIngest(store, pipeline.mqttUrl, pipeline.dataDir, { ALERT_TICK_MS: '100' })
+    await ingest.start()
+    api = await mqtt.connectAsync(pipeline.mqttUrl, { username: 'svc-api', password: pipeline.secrets.services['svc-api']!, reconnectPeriod: 0 })
+    api.on('message', (_t, p) => seen.push(JSON.parse(p.toString()) as IncidentChange))
+    await api.subscribeAsync(PLATFORM_INCIDENTS_TOPIC)
+  })
+  afterAll(async () => {
+    await api?.endAsync()
+    await ingest?.stop()
+    await store?.close()
+    await pipeline?.cleanup()
+  })
+
+  it('a river gauge above BĐ III for the raise hold raises one critical flood incident', async () => {
+    const id = 'wl-tourist-wharf'
+    const device = await connectDevice(pipeline.mqttUrl, id, pipeline.secrets.devices[id]!)
+    const t = Date.now()
+    // Device timestamps 6 and 0.5 minutes ago: the 5-minute raise hold is met by the second reading.
+    await publishReading(device, id, [
+      { kind: 'water_level', ts: t - 6 * 60_000, waterLevelCm: 162 },
+      { kind: 'water_level', ts: t - 30_000, waterLevelCm: 164 },
+    ])
+    const change = await waitFor(() => seen.find((c) => c.incident.ruleId === 'flood' && c.incident.subject === id), { what: 'the flood incident' })
+    expect(change.event).toMatchObject({ type: 'raised', level: 3, value: 164 })
+    expect(change.incident).toMatchObject({ severity: 'critical', state: 'open', title: { vi: 'Ngập do triều cường / lũ: Báo động III' } })
+    expect(ingest.incidents!.list({ active: true, deviceId: id })).toHaveLength(1)
+    await device.endAsync()
+  })
+
+  it("a device's Last Will raises a silent-device incident; its next reading clears it", async () => {
+    const id = 'rg-thoi-son'
+    const device = await connectDevice(pipeline.mqttUrl, id, pipeline.secrets.devices[id]!)
+    await publishReading(device, id, { kind: 'rain', ts: Date.now() - 1000, rainMm: 0 })
+    await waitFor(async () => (await store.latest([id])).length === 1, { what: 'first reading' })
+    ;(device as unknown as { stream: { destroy(): void } }).stream.destroy()
+    const raised = await waitFor(() => seen.find((c) => c.incident.ruleId === 'device-silent' && c.incident.subject === id), { what: 'the silent incident' })
+    expect(raised.incident.title.en).toBe('Device silent: Disconnected (Last Will)')
+    device.end(true)
+
+    const again = await connectDevice(pipeline.mqttUrl, id, pipeline.secrets.devices[id]!)
+    await publishReading(again, id, { kind: 'rain', ts: Date.now(), rainMm: 0.2 })
+    await waitFor(() => seen.find((c) => c.incident.subject === id && c.event.type === 'cleared'), { what: 'the clear' })
+    expect(ingest.incidents!.get(raised.incident.id)).toMatchObject({ state: 'cleared', level: 0 })
+    await again.endAsync()
+  })
+})
