@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { parseAlertRules } from '../src/rules.ts'
+import { fileURLToPath } from 'node:url'
+import { defaultAlertRules } from '../src/default-rules.ts'
+import { loadAlertRulesFile, parseAlertRules } from '../src/rules.ts'
 
 describe('alert rules file', () => {
   it('names the rule and the field that is wrong', () => {
@@ -15,5 +17,10 @@ describe('alert rules file', () => {
         rule "jam" field conditions: Too small: expected array to have >=1 items
         rule "jam" field severity: Invalid option: expected one of "info"|"warning"|"critical"]
     `)
+  })
+
+  it('the example rules file is the built-in rules, so operators start from what runs', () => {
+    const example = fileURLToPath(new URL('../../../config/alert-rules.example.json', import.meta.url))
+    expect(loadAlertRulesFile(example)).toEqual(defaultAlertRules)
   })
 })
