@@ -1,15 +1,5 @@
+import { DEFAULT_ALARMS, PM25_24H_LIMIT_UG_M3 } from '@mytho/schema/alarm-levels'
 import type { DeviceKind } from './schema.ts'
-import type { DictKey } from './i18n/index.ts'
-
-/**
- * Alarm levels drawn on the 24 h charts. Kept here until packages/schema has a shared alarm-levels module
- * (the alert rules in ingest should use the same numbers; move them there when alerts land).
- */
-export interface AlarmLevel {
-  value: number
-  label: DictKey
-  color: string
-}
 
 /** The metric a popup charts for each kind, and that the live feed shows. */
 export const primaryMetric: Record<DeviceKind, string> = {
@@ -20,20 +10,24 @@ export const primaryMetric: Record<DeviceKind, string> = {
   air_quality: 'pm25UgM3',
 }
 
-export const alarmLevels: Partial<Record<string, AlarmLevel[]>> = {
-  // ../shared/data/mytho-facts.md §2: BĐ III at Mỹ Tho station = 160 cm (sourced); BĐ I 140 / BĐ II 150 cm are the
-  // facts sheet's *suggestion* (10 cm steps as at neighbouring stations), not yet verified against QĐ 05/2020/QĐ-TTg.
-  waterLevelCm: [
-    { value: 140, label: 'alarm_bd1', color: '#e6b800' },
-    { value: 150, label: 'alarm_bd2', color: '#f07f00' },
-    { value: 160, label: 'alarm_bd3', color: '#d7191c' },
-  ],
-  // §4: drinking-water plants pump only below 0.25 g/L; agencies report the 1 g/L and 4 g/L isohalines.
-  salinityGL: [
-    { value: 0.25, label: 'alarm_drinking', color: '#e6b800' },
-    { value: 1, label: 'alarm_1gl', color: '#f07f00' },
-    { value: 4, label: 'alarm_4gl', color: '#d7191c' },
-  ],
-  // §4: QCVN 05 24-hour limit for PM2.5, 50 µg/m³.
-  pm25UgM3: [{ value: 50, label: 'alarm_qcvn', color: '#d7191c' }],
+export interface ChartLevel {
+  value: number
+  labelVi: string
+  labelEn: string
+  color: string
+}
+
+const ladderColors = ['#e6b800', '#f07f00', '#d7191c']
+const ladder = (steps: readonly { min: number; labelVi: string; labelEn: string }[]): ChartLevel[] =>
+  steps.map((s, i) => ({ value: s.min, labelVi: s.labelVi, labelEn: s.labelEn, color: ladderColors[Math.min(i, 2) + 3 - Math.min(steps.length, 3)] ?? '#d7191c' }))
+
+/**
+ * Alarm levels drawn as lines on the 24 h charts, from the shared ladders (packages/schema/src/alarm-levels.ts,
+ * sourced in ../shared/data/mytho-facts.md §2 and §4). Rain classes are 24 h accumulations, not per-reading
+ * amounts, so the rain chart has no lines.
+ */
+export const chartLevels: Partial<Record<string, ChartLevel[]>> = {
+  waterLevelCm: ladder(DEFAULT_ALARMS.water_level.steps),
+  salinityGL: ladder(DEFAULT_ALARMS.salinity.steps),
+  pm25UgM3: [{ value: PM25_24H_LIMIT_UG_M3, labelVi: DEFAULT_ALARMS.air_quality.steps[0].labelVi, labelEn: DEFAULT_ALARMS.air_quality.steps[0].labelEn, color: '#d7191c' }],
 }

@@ -1,8 +1,8 @@
 import uPlot from 'uplot'
 import { HistorySeries } from './schema.ts'
-import { alarmLevels } from './alarm-levels.ts'
+import { chartLevels } from './alarm-levels.ts'
 import { formatLocalTime, formatValue } from './format.ts'
-import { t } from './i18n/index.ts'
+import { getLang, t } from './i18n/index.ts'
 
 const DAY_MS = 24 * 3_600_000
 
@@ -33,7 +33,8 @@ export async function renderChart(el: HTMLElement, deviceId: string, metric: str
   }
   const xs = series.points.map((p) => p.ts / 1000)
   const ys = series.points.map((p) => p.mean)
-  const levels = alarmLevels[metric] ?? []
+  const levels = chartLevels[metric] ?? []
+  const label = (l: { labelVi: string; labelEn: string }) => (getLang() === 'vi' ? l.labelVi : l.labelEn)
   const data: uPlot.AlignedData = [xs, ys, ...levels.map((l) => xs.map(() => l.value))]
   const opts: uPlot.Options = {
     width: Math.max(220, el.clientWidth || 260),
@@ -50,7 +51,7 @@ export async function renderChart(el: HTMLElement, deviceId: string, metric: str
     series: [
       { value: (_u, v) => (v == null ? '' : formatLocalTime(v * 1000)) },
       { stroke: '#0b4f6c', width: 1.5, value: (_u, v) => (v == null ? '' : formatValue(metric, v)) },
-      ...levels.map((l) => ({ label: t(l.label), stroke: l.color, width: 1, dash: [5, 4], points: { show: false } })),
+      ...levels.map((l) => ({ label: label(l), stroke: l.color, width: 1, dash: [5, 4], points: { show: false } })),
     ],
   }
   status.remove()
@@ -61,7 +62,7 @@ export async function renderChart(el: HTMLElement, deviceId: string, metric: str
     for (const l of levels) {
       const item = document.createElement('span')
       item.style.setProperty('--c', l.color)
-      item.textContent = `${t(l.label)} ${formatValue(metric, l.value)}`
+      item.textContent = `${label(l)} ${formatValue(metric, l.value)}`
       legend.append(item)
     }
     el.append(legend)

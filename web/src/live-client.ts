@@ -2,7 +2,8 @@ import { io, type Socket } from 'socket.io-client'
 import type { ClientToServerEvents, LiveDeviceState, ServerToClientEvents, ViewSubscription } from './schema.ts'
 import type { DeviceStore } from './store.ts'
 
-export type LinkState = 'connecting' | 'live' | 'down'
+/** `feed_down`: our link is up but the server has lost its own live stream (its broker link). */
+export type LinkState = 'connecting' | 'live' | 'down' | 'feed_down'
 
 export interface LiveClientOptions {
   store: DeviceStore
@@ -36,16 +37,26 @@ export function createLiveClient(o: LiveClientOptions) {
   }
 
   socket.on('connect', () => sendView())
+  let feedUp = true
+  socket.on('feed', (status) => {
+    feedUp = status.connected
+    if (!socket.connected) return
+    o.store.setLive(feedUp && snapshotSeen)
+    o.onLink(feedUp ? (snapshotSeen ? 'live' : 'connecting') : 'feed_down')
+  })
+  let snapshotSeen = false
   socket.on('snapshot', (devices) => {
-    o.store.snapshot(devices, true)
-    o.onLink('live')
+    snapshotSeen = true
+    o.store.snapshot(devices, feedUp)
+    o.onLink(feedUp ? 'live' : 'feed_down')
   })
   socket.on('updates', (devices) => {
-    if (!o.store.live) return // between a reconnect and its snapshot; the snapshot will carry these
+    if (!snapshotSeen) return // between a reconnect and its snapshot; the snapshot will carry these
     o.store.update(devices)
     o.onUpdates?.(devices)
   })
   socket.on('disconnect', () => {
+    snapshotSeen = false
     o.store.setLive(false)
     o.onLink('down')
   })

@@ -149,10 +149,10 @@ let linkState: LinkState = 'connecting'
 function renderLink(): void {
   const el = $('link')
   el.className = `link ${linkState}`
-  el.textContent = linkState === 'live' ? t('live') : linkState === 'down' ? t('disconnected') : t('connecting')
+  el.textContent = linkState === 'live' ? t('live') : linkState === 'down' ? t('disconnected') : linkState === 'feed_down' ? t('feedDown') : t('connecting')
   const banner = $('banner')
-  banner.hidden = linkState !== 'down'
-  banner.textContent = linkState === 'down' ? `${t('disconnected')} ${t('staleNote')}` : ''
+  banner.hidden = linkState !== 'down' && linkState !== 'feed_down'
+  banner.textContent = banner.hidden ? '' : `${linkState === 'down' ? t('disconnected') : t('feedDown')} ${t('staleNote')}`
   cluster.dimmed = linkState !== 'live'
   document.body.classList.toggle('not-live', linkState !== 'live')
   cluster.scheduleDraw()

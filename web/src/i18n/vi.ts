@@ -7,6 +7,7 @@ export const vi = {
   connecting: 'Đang kết nối…',
   live: 'Trực tiếp',
   disconnected: 'Mất kết nối — đang kết nối lại…',
+  feedDown: 'Máy chủ mất luồng dữ liệu trực tiếp',
   staleNote: 'Dữ liệu dưới đây có thể đã cũ, không phải trực tiếp.',
   notLive: 'chưa trực tiếp',
   search: 'Tìm thiết bị (mã hoặc tên)…',
@@ -31,7 +32,7 @@ export const vi = {
   connection: 'Kết nối',
   online: 'trực tuyến',
   offlineConn: 'ngoại tuyến',
-  timeZone: 'giờ Việt Nam (UTC+7)',
+  timeZone: 'giờ Việt Nam, UTC+7',
   outline: 'Ranh giới gần đúng khu vực Mỹ Tho',
   river: 'Sông Tiền (gần đúng)',
   kind_traffic: 'Giao thông',
@@ -61,13 +62,6 @@ export const vi = {
   field_pm10UgM3: 'PM10',
   field_tempC: 'Nhiệt độ',
   field_humidityPct: 'Độ ẩm',
-  alarm_bd1: 'BĐ I',
-  alarm_bd2: 'BĐ II',
-  alarm_bd3: 'BĐ III',
-  alarm_drinking: 'Ngưỡng lấy nước sinh hoạt',
-  alarm_1gl: 'Đường đẳng mặn 1 g/L',
-  alarm_4gl: 'Đường đẳng mặn 4 g/L',
-  alarm_qcvn: 'QCVN 05 (24 giờ)',
 } as const
 export type DictKey = keyof typeof vi
 export type Dict = Record<DictKey, string>

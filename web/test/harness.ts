@@ -1,0 +1,118 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import mqtt, { type MqttClient } from 'mqtt'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { build } from 'vite'
+import { createApi } from '@mytho/api'
+import { createBroker, loadBrokerConfig } from '@mytho/broker'
+import { createIngest, loadIngestConfig } from '@mytho/ingest'
+import { DeviceRegistry, loadRegistryFile, parseRegistry, readingsTopic, statusTopic, type DeviceRecord } from '@mytho/schema'
+import { readDemoSecrets, silentLogger } from '@mytho/runtime'
+import { createSqliteStore } from '@mytho/storage'
+import { makeTempDir } from '@mytho/testing'
+
+const WEB_DIR = fileURLToPath(new URL('..', import.meta.url))
+/** A tile server nobody listens on: the map must still draw devices and the outline (and the browser reaches only 127.0.0.1). */
+export const DEAD_TILES = 'http://127.0.0.1:9/{z}/{x}/{y}.png'
+
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+export const launchChromium = (): Promise<Browser> => chromium.launch({ executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium', args: CHROMIUM_ARGS })
+
+/** Builds the map from source into outDir (each test file its own, so parallel files do not race on web/dist). */
+export async function buildWeb(outDir: string): Promise<string> {
+  await build({ root: WEB_DIR, configFile: join(WEB_DIR, 'vite.config.ts'), logLevel: 'silent', build: { outDir, emptyOutDir: true } })
+  return outDir
+}
+
+export interface PlatformOptions {
+  /** Change the seed fleet before it is written as this platform's registry file. */
+  editRegistry?: (devices: DeviceRecord[]) => DeviceRecord[]
+  /** Start the device simulator with these settings (screenshot script). */
+  afterStart?: (p: { mqttUrl: string; registry: DeviceRegistry }) => Promise<() => Promise<void>>
+}
+
+/** The whole platform as `npm start` wires it (broker on port 0, ingest, SQLite, API with live push) serving a fresh build of the map. */
+export async function startPlatform(o: PlatformOptions = {}) {
+  const tmp = makeTempDir('mytho-web-')
+  const cleanups: (() => Promise<void> | void)[] = [() => tmp.cleanup()]
+  const stop = async () => {
+    for (const c of cleanups.splice(0)) await c()
+  }
+  try {
+    const seed = [...loadRegistryFile().devices]
+    const devices = o.editRegistry ? o.editRegistry(seed) : seed
+    const registryFile = join(tmp.path, 'registry.json')
+    writeFileSync(registryFile, JSON.stringify(devices))
+    const registry = new DeviceRegistry(parseRegistry(devices, registryFile))
+    const webRoot = await buildWeb(join(tmp.path, 'web-dist'))
+    mkdirSync(join(tmp.path, 'data'), { recursive: true })
+    const dataDir = join(tmp.path, 'data')
+
+    const broker = await createBroker(loadBrokerConfig({ DATA_DIR: dataDir, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', DEVICE_REGISTRY_FILE: registryFile }), { registry, logger: silentLogger })
+    const { mqttPort } = await broker.start()
+    cleanups.unshift(() => broker.stop())
+    const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`
+    const secrets = readDemoSecrets(dataDir)
+    if (!secrets) throw new Error('broker did not write demo secrets')
+
+    const store = createSqliteStore({ path: join(dataDir, 'readings.sqlite') })
+    cleanups.unshift(() => store.close())
+    const ingest = createIngest(loadIngestConfig({ MQTT_URL: mqttUrl, DATA_DIR: dataDir, INGEST_BATCH_WAIT_MS: '10', DEVICE_REGISTRY_FILE: registryFile }), { store, registry, logger: silentLogger })
+    await ingest.start()
+    cleanups.unshift(() => ingest.stop())
+
+    const api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', MQTT_URL: mqttUrl, DATA_DIR: dataDir }, { store, registry, logger: silentLogger, webRoot })
+    const { port } = await api.start()
+    cleanups.unshift(() => api.stop())
+    const url = `http://127.0.0.1:${port}`
+    if (o.afterStart) cleanups.unshift(await o.afterStart({ mqttUrl, registry }))
+
+    return {
+      url,
+      mqttUrl,
+      registry,
+      /** The map URL with the dead tile server and an optional hash (deep link). */
+      mapUrl: (hash = '') => `${url}/?tiles=${encodeURIComponent(DEAD_TILES)}${hash}`,
+      async device(deviceId: string): Promise<MqttClient> {
+        const c = await mqtt.connectAsync(mqttUrl, {
+          clientId: deviceId,
+          username: deviceId,
+          password: secrets.devices[deviceId]!,
+          reconnectPeriod: 0,
+          will: { topic: statusTopic(deviceId), payload: Buffer.from('offline'), qos: 1, retain: true },
+        })
+        cleanups.unshift(() => c.endAsync(true))
+        return c
+      },
+      publish: (c: MqttClient, deviceId: string, body: unknown) => c.publishAsync(readingsTopic(deviceId), JSON.stringify(body), { qos: 1 }),
+      stop,
+    }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
+export type Platform = Awaited<ReturnType<typeof startPlatform>>
+
+export interface MapStats {
+  devices: number
+  live: boolean
+  link: string
+  byStatus: Record<string, number>
+  indexed: number
+  drawnPoints: number
+  drawnClusters: number
+  clusteredDevices: number
+}
+export const mapStats = (page: Page): Promise<MapStats> => page.evaluate(() => (window as unknown as { __mytho: { stats(): MapStats } }).__mytho.stats())
+
+/** Fails the test on any page error or console error (a test fails on unexpected console output). */
+export function watchPage(page: Page): string[] {
+  const problems: string[] = []
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`))
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/127\.0\.0\.1:9\/|ERR_CONNECTION_REFUSED/.test(m.text() + (m.location().url ?? ''))) problems.push(`console: ${m.text()}`)
+  })
+  return problems
+}
