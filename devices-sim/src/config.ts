@@ -1,7 +1,9 @@
 import { z } from 'zod'
 import { commonEnv, env, parseEnv } from '@mytho/runtime'
 import { DEVICE_ID_PATTERN } from '@mytho/schema'
+import { FaultMixError, type FaultMix, parseFaultMix } from './faults/kinds.ts'
 import { LOCAL_OFFSET_MS } from './generators/time.ts'
+import { scenarioNames } from './scenarios/types.ts'
 
 /** Device selection: every device of the registry, or the listed ids. */
 export type DeviceSelection = 'all' | readonly string[]
@@ -41,6 +43,23 @@ export const simEnv = commonEnv.extend({
   SIM_START: simStart,
   /** Device connections opened at a time, so the broker's password hashing is not stampeded. Default 20. */
   SIM_CONNECT_CONCURRENCY: env.int(20, 1, 1000),
+  /** Named scenario (README "Scenarios"): city, king-tide, rush-hour, sensor-faults, load. Default city. */
+  SIM_SCENARIO: z.enum(scenarioNames).default('city'),
+  /** Per-message fault rates, e.g. `not_json=0.01,duplicate=0.02` (faults/kinds.ts); default none (a scenario's own). */
+  SIM_FAULTS: z
+    .string()
+    .optional()
+    .transform((v, ctx): FaultMix | undefined => {
+      if (v === undefined) return undefined
+      try {
+        return parseFaultMix(v)
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: err instanceof FaultMixError ? err.message : String(err) })
+        return undefined
+      }
+    }),
+  /** Hours of history published (device timestamps, grid-aligned, idempotent) before live readings start; 0 = none. Default 24. */
+  SIM_BACKFILL_HOURS: z.coerce.number().min(0).max(24 * 31).default(24),
   /** Registry file to simulate; default the seed fleet (packages/schema/data/seed-fleet.json). */
   DEVICE_REGISTRY_FILE: z.string().optional(),
 })

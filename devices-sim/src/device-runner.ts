@@ -23,6 +23,8 @@ export interface SimStats {
 export interface DeviceRunnerOptions {
   url: string
   device: DeviceRecord
+  /** Connect without user name and password (a broker with MQTT_ALLOW_ANONYMOUS=true, for pure broker load). Default false. */
+  anonymous?: boolean
   /** Read at every attempt, so a secret written after start (demo secrets) is picked up. */
   password: () => string | undefined
   /** The messages of the next reading (usually one; faults may make it none, two or a wrong topic); called once per reading. */
@@ -153,8 +155,7 @@ export function createDeviceRunner(o: DeviceRunnerOptions) {
   const connectClient = (password: string | undefined): MqttClient =>
     mqtt.connect(o.url, {
       clientId: device.id, // ids may exceed 23 bytes; servers may allow longer ones [MQTT-3.1.3-5], Aedes does
-      username: device.id,
-      ...(password !== undefined ? { password } : {}),
+      ...(o.anonymous ? {} : { username: device.id, ...(password !== undefined ? { password } : {}) }),
       protocolVersion: 4,
       clean: true,
       keepalive: o.keepaliveS,

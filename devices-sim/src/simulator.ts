@@ -48,6 +48,8 @@ export interface SimulatorOptions {
   clockSkew?: boolean
   /** false: devices publish only when publishNow() is called (load mode). Default true. */
   selfPaced?: boolean
+  /** Connect without credentials (broker with MQTT_ALLOW_ANONYMOUS=true). Default false. */
+  anonymous?: boolean
 }
 
 export interface SimulatorDeps {
@@ -197,6 +199,7 @@ export function createSimulator(config: SimulatorConfig, deps: SimulatorDeps = {
             return applyFault(device.id, reading, fault, memory)
           },
           ...(config.selfPaced === false ? { selfPaced: false } : {}),
+          ...(config.anonymous ? { anonymous: true } : {}),
           // ±10 % jitter, so devices started together drift apart as real ones do.
           nextDelayMs: () => Math.max(minIntervalMs, baseMs * (0.9 + 0.2 * jitter())),
           gate,

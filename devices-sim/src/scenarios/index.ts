@@ -10,6 +10,7 @@ export * from './city.ts'
 export * from './king-tide.ts'
 export * from './rush-hour.ts'
 export * from './sensor-faults.ts'
+export * from './script.ts'
 
 export type Scenario = CityScenario | KingTideScenario | RushHourScenario | SensorFaultsScenario
 

@@ -1,6 +1,7 @@
 import type { RejectReason } from '@mytho/schema'
 import { FAULT_OUTCOMES, type FaultKind, type FaultMix, faultKinds } from '../faults/kinds.ts'
 import { type FaultCounts, countFaults } from '../faults/plan.ts'
+import type { ScriptStep } from './script.ts'
 import type { BuildOptions, ScenarioBase } from './types.ts'
 
 /*
@@ -63,6 +64,14 @@ export function expectedBand(n: number, rate: number): { expected: number; min: 
 export interface SensorFaultsScenario extends ScenarioBase {
   name: 'sensor-faults'
   faults: FaultMix
+  /** Where each fault kind shows on the platform (dead letter by reason, broker refusal, stored). */
+  outcomes: typeof FAULT_OUTCOMES
+  /**
+   * Connection faults, real ms after start: two devices vanish (their Will says `offline`), one
+   * leaves cleanly without a Will (status stays `online`, only its silence shows: the "silent device"
+   * alert), all come back after a minute; then every connection is cut at once (a reconnect storm).
+   */
+  script: ScriptStep[]
   /** Exact platform counts for what was sent (pass `simulator.sentPerDevice`). */
   expect(sentPerDevice: ReadonlyMap<string, number> | Record<string, number>): FaultExpectation
 }
@@ -77,8 +86,19 @@ export function sensorFaults(opts: BuildOptions & { mix?: FaultMix }): SensorFau
     durationMs: undefined,
     devices: 'all',
     faults: mix,
+    outcomes: FAULT_OUTCOMES,
+    script: faultScript(opts),
     expect: (sent) => faultExpectation(opts.seed, sent, mix),
   }
+}
+
+function faultScript(opts: BuildOptions): ScriptStep[] {
+  const pick = (kind: string, n: number) => opts.fleet.filter((d) => d.kind === kind).slice(0, n).map((d) => d.id)
+  return [
+    { atRealMs: 20_000, action: 'offline-with-will', devices: [...pick('traffic', 1), ...pick('water_level', 1)], offlineMs: 60_000 },
+    { atRealMs: 30_000, action: 'offline-without-will', devices: pick('air_quality', 1), offlineMs: 60_000 },
+    { atRealMs: 120_000, action: 'reconnect-storm' },
+  ]
 }
 
 export type { FaultKind }
