@@ -55,7 +55,10 @@ export function createLiveClient(o: LiveClientOptions) {
     o.store.update(devices)
     o.onUpdates?.(devices)
   })
-  socket.on('disconnect', () => {
+  let retry: ReturnType<typeof setTimeout> | undefined
+  socket.on('disconnect', (reason) => {
+    // a server that shuts down disconnects its sockets itself, and Socket.IO does not retry those: we do
+    if (reason === 'io server disconnect') retry = setTimeout(() => socket.connect(), 1000)
     snapshotSeen = false
     o.store.setLive(false)
     o.onLink('down')
@@ -74,6 +77,7 @@ export function createLiveClient(o: LiveClientOptions) {
     },
     close(): void {
       clearTimeout(viewTimer)
+      clearTimeout(retry)
       socket.close()
     },
   }

@@ -62,7 +62,8 @@ export async function startPlatform(o: PlatformOptions = {}) {
     await ingest.start()
     cleanups.unshift(() => ingest.stop())
 
-    const api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', MQTT_URL: mqttUrl, DATA_DIR: dataDir }, { store, registry, logger: silentLogger, webRoot })
+    const newApi = (port: number) => createApi({ HTTP_PORT: port, HTTP_HOST: '127.0.0.1', MQTT_URL: mqttUrl, DATA_DIR: dataDir }, { store, registry, logger: silentLogger, webRoot })
+    let api = newApi(0)
     const { port } = await api.start()
     cleanups.unshift(() => api.stop())
     const url = `http://127.0.0.1:${port}`
@@ -86,6 +87,14 @@ export async function startPlatform(o: PlatformOptions = {}) {
         return c
       },
       publish: (c: MqttClient, deviceId: string, body: unknown) => c.publishAsync(readingsTopic(deviceId), JSON.stringify(body), { qos: 1 }),
+      /** Stops the API (browsers lose their link) and returns a function that starts a new one on the same port. */
+      async stopApi(): Promise<() => Promise<void>> {
+        await api.stop()
+        return async () => {
+          api = newApi(port)
+          await api.start()
+        }
+      },
       stop,
     }
   } catch (err) {

@@ -83,4 +83,23 @@ describe('operator map in headless Chromium against the real platform', () => {
     expect(await page.locator('.filter-kinds label').first().textContent()).toBe('Giao thông')
     expect(problems).toEqual([])
   })
+
+  it('shows a dropped link, dims the data, and gets the current state back on reconnect without a reload', async () => {
+    await page.goto(p.mapUrl(`#d=${GAUGE}`))
+    await page.waitForFunction(() => (window as unknown as { __mytho: { stats(): { live: boolean } } }).__mytho.stats().live)
+    await page.evaluate(() => ((window as unknown as { __marker: number }).__marker = 1)) // gone if the page reloads
+    const restart = await p.stopApi()
+    await page.locator('#banner').waitFor({ state: 'visible' })
+    expect(await page.locator('#banner').textContent()).toContain('Mất kết nối — đang kết nối lại…')
+    expect(await page.locator('.device-popup .popup-stale').isVisible()).toBe(true)
+    expect((await mapStats(page)).live).toBe(false)
+    // a reading arrives while the map is cut off; ingest stores it, the new API reads it back from storage
+    const device = await p.device(GAUGE)
+    await p.publish(device, GAUGE, { kind: 'water_level', ts: Date.now(), waterLevelCm: 99 })
+    await restart()
+    await page.waitForFunction(() => (window as unknown as { __mytho: { stats(): { live: boolean } } }).__mytho.stats().live, undefined, { timeout: 10_000 })
+    await waitFor(async () => (await page.locator('.device-popup tr[data-field="waterLevelCm"] td.value').textContent()) === '99 cm', { what: 'the reading sent while disconnected' })
+    expect(await page.locator('#banner').isHidden()).toBe(true)
+    expect(await page.evaluate(() => (window as unknown as { __marker?: number }).__marker)).toBe(1)
+  })
 })
