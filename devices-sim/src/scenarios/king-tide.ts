@@ -10,7 +10,7 @@ import type { BuildOptions, ScenarioBase, WaterExpectation } from './types.ts'
  * year's highest in lunar months 8–10; Sept 2024 bulletins: Mỹ Tho 1.75–1.85 m, 15–25 cm over BĐ III).
  * On top of the astronomical tide, a scripted surge (upstream flood plus north-east wind set-up)
  * replaces the seeded day-to-day one. It is fitted so the afternoon highs at the Mỹ Tho station
- * (riverside downtown) are 148, 157 and 172 cm on 5, 6 and 7 Oct: through BĐ I, BĐ II and BĐ III on
+ * (riverside downtown) are 147, 157 and 172 cm on 5, 6 and 7 Oct: through BĐ I, BĐ II and BĐ III on
  * successive afternoons whatever the seed (gauge offsets are ±3 cm); canal gauges follow with
  * their lag, damped.
  */
@@ -19,7 +19,7 @@ export const KING_TIDE_DURATION_MS = 72 * HOUR_MS
 /** Default speed: the three days in six minutes. */
 export const KING_TIDE_SPEED = 720
 /** Afternoon high waters at the Mỹ Tho station, cm, on 5, 6 and 7 Oct 2025. */
-export const KING_TIDE_PEAKS_CM = [148, 157, 172] as const
+export const KING_TIDE_PEAKS_CM = [147, 157, 172] as const
 
 /** Surge anchors (time of each afternoon high, surge making it the target), fitted once. */
 const anchors: ReadonlyArray<{ t: number; cm: number }> = KING_TIDE_PEAKS_CM.map((target, day) => {
@@ -58,11 +58,14 @@ export function waterExpectations(gauges: readonly DeviceRecord[], seed: number,
   const stepMs = 60_000
   for (const device of gauges) {
     const pending = [...WATER_LEVEL_ALARMS_CM]
+    const near = new Map<number, number>()
     for (let t = KING_TIDE_START_MS; t <= KING_TIDE_START_MS + KING_TIDE_DURATION_MS && pending.length > 0; t += stepMs) {
       const level = waterLevelModelCm(device, t, seed, kingTideSurgeCm)
+      for (const s of pending) if (!near.has(s.min) && level > s.min - MARGIN_CM) near.set(s.min, t - stepMs)
       while (pending[0] && level >= pending[0].min + MARGIN_CM) {
         const step = pending.shift()!
-        out.push({ deviceId: device.id, level: step.level, min: step.min, by: t, realOffsetMs: realOffset(KING_TIDE_START_MS, t, speed) })
+        const notBefore = Math.max(KING_TIDE_START_MS, near.get(step.min) ?? t)
+        out.push({ deviceId: device.id, level: step.level, min: step.min, notBefore, by: t, realOffsetMs: realOffset(KING_TIDE_START_MS, t, speed) })
       }
     }
   }

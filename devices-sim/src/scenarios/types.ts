@@ -11,12 +11,17 @@ import type { FaultMix } from '../faults/kinds.ts'
 export const scenarioNames = ['city', 'king-tide', 'rush-hour', 'sensor-faults', 'load'] as const
 export type ScenarioName = (typeof scenarioNames)[number]
 
-/** A station's level is expected at or above `level` (threshold `min`, cm) no later than `by`. */
+/**
+ * A station's readings first reach `level` (threshold `min`, cm) between `notBefore` and `by`: by
+ * `by` the level stands ≥ 3 σ of gauge noise above the threshold; before `notBefore` it stays
+ * ≥ 3 σ below it. (A near miss on the previous day's high water widens the window honestly.)
+ */
 export interface WaterExpectation {
   deviceId: string
   level: WaterAlarmLevel
   min: number
   /** Simulated time, ms UTC. */
+  notBefore: number
   by: number
   /** Real ms after the simulator starts at the scenario's speed. */
   realOffsetMs: number
