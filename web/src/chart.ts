@@ -35,25 +35,53 @@ export async function renderChart(el: HTMLElement, deviceId: string, metric: str
   const ys = series.points.map((p) => p.mean)
   const levels = chartLevels[metric] ?? []
   const label = (l: { labelVi: string; labelEn: string }) => (getLang() === 'vi' ? l.labelVi : l.labelEn)
-  const data: uPlot.AlignedData = [xs, ys, ...levels.map((l) => xs.map(() => l.value))]
+  const from = (now - DAY_MS) / 1000
+  const to = now / 1000
   const opts: uPlot.Options = {
-    width: Math.max(220, el.clientWidth || 260),
+    width: Math.max(220, el.clientWidth || 276),
     height: 130,
     legend: { show: false },
-    cursor: { show: true, points: { show: false } },
+    cursor: { points: { show: false } },
     // uPlot formats ticks in the browser's zone; Mỹ Tho time is UTC+7 all year
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Asia/Ho_Chi_Minh'),
-    scales: { x: { time: true } },
+    scales: {
+      x: { time: true, range: [from, to] },
+      // the alarm levels stay in view even when the values are far below them
+      y: {
+        range: (_u, min, max) => {
+          const lo = Math.min(min, ...levels.map((l) => l.value))
+          const hi = Math.max(max, ...levels.map((l) => l.value))
+          const pad = (hi - lo || Math.abs(hi) || 1) * 0.08
+          return [lo - pad, hi + pad]
+        },
+      },
+    },
     axes: [
-      { size: 28, font: '10px system-ui', ticks: { size: 3 } },
+      { size: 28, font: '10px system-ui', ticks: { size: 3 }, values: (_u, splits) => splits.map((v) => formatLocalTime(v * 1000, false).slice(0, 5)) },
       { size: 42, font: '10px system-ui', ticks: { size: 3 } },
     ],
-    series: [
-      { value: (_u, v) => (v == null ? '' : formatLocalTime(v * 1000)) },
-      { stroke: '#0b4f6c', width: 1.5, value: (_u, v) => (v == null ? '' : formatValue(metric, v)) },
-      ...levels.map((l) => ({ label: label(l), stroke: l.color, width: 1, dash: [5, 4], points: { show: false } })),
-    ],
+    series: [{}, { stroke: '#0b4f6c', width: 1.5, points: { show: ys.length < 3, size: 5 } }],
+    hooks: {
+      draw: [
+        (u) => {
+          const c = u.ctx
+          c.save()
+          c.setLineDash([5, 4])
+          c.lineWidth = 1.2 * uPlot.pxRatio
+          for (const l of levels) {
+            const y = Math.round(u.valToPos(l.value, 'y', true))
+            c.strokeStyle = l.color
+            c.beginPath()
+            c.moveTo(u.bbox.left, y)
+            c.lineTo(u.bbox.left + u.bbox.width, y)
+            c.stroke()
+          }
+          c.restore()
+        },
+      ],
+    },
   }
+  const data: uPlot.AlignedData = [xs, ys]
   status.remove()
   const plot = new uPlot(opts, data, el)
   if (levels.length) {

@@ -72,7 +72,7 @@ function select(id: string, pan = true): boolean {
   selected = id
   cluster.selected = id
   popup?.destroy()
-  popup = createPopupContent(store, id)
+  popup = createPopupContent(store, id, () => leafletPopup.update())
   if (pan) map.setView(at, Math.max(map.getZoom(), 15), { animate: false })
   leafletPopup.setLatLng(at).setContent(popup.root).openOn(map)
   popup.drawChart()
@@ -233,6 +233,7 @@ cluster.afterDraw = () => {
   pendingLagStamps = []
 }
 let firstRenderMs: number | undefined
+let fitted = false
 
 const live = createLiveClient({
   store,
@@ -250,6 +251,12 @@ const live = createLiveClient({
 })
 store.on((e) => {
   if (e.type === 'snapshot') {
+    if (!fitted && link.lat === undefined && store.devices.size > 0) {
+      // first data and no position in the link: frame the fleet rather than the whole city box
+      fitted = true
+      const b = L.latLngBounds([...store.devices.values()].map((d) => [d.lat, d.lon] as [number, number]))
+      map.fitBounds(b, { padding: [30, 30], maxZoom: 15, animate: false })
+    }
     cluster.rebuild()
     firstRenderMs ??= store.live ? performance.now() - t0 : undefined
     popup?.refresh()

@@ -19,7 +19,7 @@ const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: 
  * registry and are never parsed as HTML. `refresh()` rewrites the values in place when an update arrives;
  * the chart is drawn once per opening (and again on a language switch).
  */
-export function createPopupContent(store: DeviceStore, deviceId: string) {
+export function createPopupContent(store: DeviceStore, deviceId: string, onResize: () => void = () => undefined) {
   const root = el('div', 'device-popup')
   root.dataset['deviceId'] = deviceId
   const title = el('h3', 'popup-title')
@@ -73,7 +73,10 @@ export function createPopupContent(store: DeviceStore, deviceId: string) {
     const metric = primaryMetric[kind]
     chartTitle.textContent = `${tx(`field_${metric}`)} — ${t('chart24h')}`
     plot?.destroy()
-    void renderChart(chart, deviceId, metric).then((p) => (plot = p))
+    void renderChart(chart, deviceId, metric).then((p) => {
+      plot = p
+      onResize() // the popup grew: let Leaflet re-pan it into view
+    })
   }
 
   refresh()

@@ -29,7 +29,7 @@ export interface PlatformOptions {
   /** Change the seed fleet before it is written as this platform's registry file. */
   editRegistry?: (devices: DeviceRecord[]) => DeviceRecord[]
   /** Start the device simulator with these settings (screenshot script). */
-  afterStart?: (p: { mqttUrl: string; registry: DeviceRegistry }) => Promise<() => Promise<void>>
+  afterStart?: (p: { mqttUrl: string; registry: DeviceRegistry; dataDir: string; registryFile: string }) => Promise<() => Promise<void>>
 }
 
 /** The whole platform as `npm start` wires it (broker on port 0, ingest, SQLite, API with live push) serving a fresh build of the map. */
@@ -67,7 +67,7 @@ export async function startPlatform(o: PlatformOptions = {}) {
     const { port } = await api.start()
     cleanups.unshift(() => api.stop())
     const url = `http://127.0.0.1:${port}`
-    if (o.afterStart) cleanups.unshift(await o.afterStart({ mqttUrl, registry }))
+    if (o.afterStart) cleanups.unshift(await o.afterStart({ mqttUrl, registry, dataDir, registryFile }))
 
     return {
       url,
