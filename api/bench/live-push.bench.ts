@@ -3,7 +3,7 @@
  * → API live feed → in-memory state → Socket.IO → 20 map clients, at 1,000 and 5,000 readings/s over 5,000
  * devices; then GET /devices for 5,000 devices from memory, and a day of 1-minute history for one device.
  *
- *   npx tsx api/bench/live-push.bench.ts            (BENCH_SECONDS=10 per rate, BENCH_CLIENTS=20, LIVE_FLUSH_MS=20)
+ *   npx tsx api/bench/live-push.bench.ts            (BENCH_SECONDS=10 per rate, BENCH_CLIENTS=20, LIVE_FLUSH_MS=10)
  *
  * The clients run in a worker thread so their JSON parsing does not sit on the server's event loop (a browser
  * is another machine); latencies are wall-clock (timeOrigin + now) so both threads share one time base.
@@ -98,7 +98,7 @@ async function main() {
   const { mqttPort } = await broker.start()
   const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`
   const store = createSqliteStore({ path: join(tmp.path, 'readings.sqlite') })
-  const flushMs = Number(process.env['LIVE_FLUSH_MS'] ?? 20)
+  const flushMs = Number(process.env['LIVE_FLUSH_MS'] ?? 10)
   const api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', MQTT_URL: mqttUrl, DATA_DIR: tmp.path, LIVE_FLUSH_MS: flushMs }, { store, registry, logger: silentLogger })
   const { port } = await api.start()
   const url = `http://127.0.0.1:${port}`
