@@ -75,8 +75,6 @@ export class ClusterLayer extends L.Layer {
   selected: string | undefined
   dimmed = false
   readonly stats: ClusterStats = { indexed: 0, drawnPoints: 0, drawnClusters: 0, clusteredDevices: 0, lastRebuildMs: 0, lastDrawMs: 0 }
-  /** Called after each draw (the benchmark measures update lag to the painted frame). */
-  afterDraw: (() => void) | undefined
 
   constructor(o: ClusterLayerOptions) {
     super()
@@ -221,7 +219,6 @@ export class ClusterLayer extends L.Layer {
     }
     this.#drawn = drawn
     Object.assign(this.stats, { drawnPoints: points, drawnClusters: clusters, clusteredDevices: clustered, lastDrawMs: performance.now() - t0 })
-    this.afterDraw?.()
   }
 
   #drawCluster(c: CanvasRenderingContext2D, x: number, y: number, r: number, counts: number[], n: number): void {

@@ -7,20 +7,24 @@ import type { DeviceStore } from './store.ts'
 
 /** Lines kept in the live feed. */
 export const FEED_LINES = 40
+/** The feed is re-rendered at most this often, ms: readable, and cheap under 10,000 updates a second. */
+export const FEED_RENDER_MS = 250
 
 /**
- * The last updates, newest first. At most one DOM rewrite per animation frame, and only of the newest
- * FEED_LINES devices of the batch: 10,000 updates a second must not become 10,000 DOM nodes.
+ * The last updates, newest first. At most one DOM rewrite per FEED_RENDER_MS, and only of the newest
+ * FEED_LINES devices: 10,000 updates a second must not become 10,000 DOM nodes.
  */
 export function createFeed(host: HTMLElement, store: DeviceStore, onPick: (id: string) => void) {
   let items: LiveDeviceState[] = []
-  let frame = 0
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let lastRender = 0
   const list = document.createElement('ol')
   list.className = 'feed-list'
   host.replaceChildren(list)
 
   const render = () => {
-    frame = 0
+    timer = undefined
+    lastRender = performance.now()
     const lang = getLang()
     if (items.length === 0) {
       const li = document.createElement('li')
@@ -54,7 +58,7 @@ export function createFeed(host: HTMLElement, store: DeviceStore, onPick: (id: s
     )
   }
   const schedule = () => {
-    if (!frame) frame = requestAnimationFrame(render)
+    if (timer === undefined) timer = setTimeout(() => requestAnimationFrame(render), Math.max(0, FEED_RENDER_MS - (performance.now() - lastRender)))
   }
   render()
   return {

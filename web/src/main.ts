@@ -22,7 +22,6 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getEl
 document.documentElement.lang = getLang()
 applyStatic()
 
-const t0 = performance.now()
 const store = new DeviceStore()
 const filters = allFilters()
 const link = parseHash(location.hash)
@@ -208,9 +207,12 @@ window.addEventListener('hashchange', () => {
 })
 
 // ---- live link ----------------------------------------------------------------------------------------
+/** What the server was last asked for: panning inside it needs no new snapshot. */
+let subscribed: L.LatLngBounds | undefined
 function currentView(): ViewSubscription {
-  // half a screen around the view, so a short pan already has its devices
-  const b = map.getBounds().pad(0.5)
+  // a screen around the view on every side, so panning rarely needs a new snapshot
+  const b = map.getBounds().pad(1)
+  subscribed = b
   const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, v))
   const v: ViewSubscription = {
     bbox: [clamp(b.getWest(), -180, 180), clamp(b.getSouth(), -90, 90), clamp(b.getEast(), -180, 180), clamp(b.getNorth(), -90, 90)],
@@ -222,11 +224,12 @@ function currentView(): ViewSubscription {
   return v
 }
 
-/** Update lag samples (ms from the device's lastSeen stamp to the painted frame), newest last. */
+/** Update lag samples: ms from the batch's newest lastSeen (the server's stamp) to the frame after it was applied. */
 const lagSamples: number[] = []
 let pendingLagStamps: number[] = []
-cluster.afterDraw = () => {
-  if (!pendingLagStamps.length) return
+let lagFrame = 0
+const recordLag = () => {
+  lagFrame = 0
   const now = Date.now()
   for (const s of pendingLagStamps) lagSamples.push(now - s)
   if (lagSamples.length > 20_000) lagSamples.splice(0, lagSamples.length - 20_000)
@@ -245,7 +248,11 @@ const live = createLiveClient({
   onUpdates: (devices: LiveDeviceState[]) => {
     let newest = 0
     for (const d of devices) if (d.lastSeen != null && d.lastSeen > newest) newest = d.lastSeen
-    if (newest) pendingLagStamps.push(newest)
+    if (newest) {
+      pendingLagStamps.push(newest)
+      // after the cluster layer's frame callback, which was scheduled while the store applied the batch
+      lagFrame ||= requestAnimationFrame(recordLag)
+    }
     feed.push(devices)
   },
 })
@@ -258,16 +265,18 @@ store.on((e) => {
       map.fitBounds(b, { padding: [30, 30], maxZoom: 15, animate: false })
     }
     cluster.rebuild()
-    firstRenderMs ??= store.live ? performance.now() - t0 : undefined
+    // navigation start → first live snapshot drawn (rebuild draws synchronously)
+    if (store.live) firstRenderMs ??= performance.now()
     popup?.refresh()
   } else {
-    cluster.changed()
+    // values alone change nothing on the map; statuses change sprites and cluster colours
+    if (e.statusChanged) cluster.changed()
     if (selected !== undefined && e.devices.some((d) => d.deviceId === selected)) popup?.refresh()
   }
   scheduleCounts()
 })
 map.on('moveend', () => {
-  live.viewChanged()
+  if (!subscribed?.contains(map.getBounds())) live.viewChanged()
   writeHash()
   tip.hidden = true
 })

@@ -27,6 +27,8 @@ export class DeviceStore {
   /** Bumped whenever the set of devices or any status changes: the cluster index must be rebuilt. */
   structureVersion = 0
   readonly #listeners = new Set<(e: StoreEvent) => void>()
+  /** Kept up to date on every change: counting 50,000 devices per frame is not free. */
+  readonly #counts: Record<DeviceStatus, number> = { ok: 0, warning: 0, alarm: 0, offline: 0, never_seen: 0 }
 
   on(f: (e: StoreEvent) => void): () => void {
     this.#listeners.add(f)
@@ -42,7 +44,13 @@ export class DeviceStore {
 
   snapshot(list: readonly LiveDeviceState[], live: boolean): void {
     this.devices.clear()
-    for (const d of list) this.devices.set(d.deviceId, d)
+    for (const k of Object.keys(this.#counts) as DeviceStatus[]) this.#counts[k] = 0
+    for (const d of list) {
+      const prev = this.devices.get(d.deviceId)
+      if (prev) this.#counts[prev.status]--
+      this.devices.set(d.deviceId, d)
+      this.#counts[d.status]++
+    }
     this.live = live
     this.structureVersion++
     this.#emit({ type: 'snapshot' })
@@ -53,6 +61,8 @@ export class DeviceStore {
     for (const d of list) {
       const prev = this.devices.get(d.deviceId)
       if (!prev || prev.status !== d.status || prev.lat !== d.lat || prev.lon !== d.lon) statusChanged = true
+      if (prev) this.#counts[prev.status]--
+      this.#counts[d.status]++
       this.devices.set(d.deviceId, d)
     }
     if (statusChanged) this.structureVersion++
@@ -71,8 +81,6 @@ export class DeviceStore {
   }
 
   countByStatus(): Record<DeviceStatus, number> {
-    const c: Record<DeviceStatus, number> = { ok: 0, warning: 0, alarm: 0, offline: 0, never_seen: 0 }
-    for (const d of this.devices.values()) c[d.status]++
-    return c
+    return { ...this.#counts }
   }
 }
