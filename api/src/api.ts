@@ -4,7 +4,8 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import express from 'express'
-import type { DeviceRegistry } from '@mytho/schema'
+import { openIncidentStore, type IncidentStore } from '@mytho/alerts'
+import type { DeviceRegistry, IncidentChange } from '@mytho/schema'
 import { once, servicePassword, type Logger } from '@mytho/runtime'
 import type { ReadingStore } from '@mytho/storage'
 import type { ApiConfig } from './config.ts'
@@ -17,6 +18,7 @@ import { deadLettersRouter } from './routes/dead-letters.ts'
 import { devicesRouter } from './routes/devices.ts'
 import { healthRouter } from './routes/health.ts'
 import { historyRouter } from './routes/history.ts'
+import { incidentsRouter } from './routes/incidents.ts'
 
 export interface ApiDeps {
   store: ReadingStore
@@ -45,6 +47,8 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
   const state = createLiveState({ registry: deps.registry, store: deps.store, clock })
   let feedSince = clock()
   let push: LivePush | undefined
+  let incidents: IncidentStore | undefined
+  const announceIncident = (change: IncidentChange) => push?.announceIncident(change)
   let resyncing: Promise<void> | undefined
 
   // QoS 0 may have dropped readings while the link was down: after every (re)connect, catch up from storage.
@@ -67,6 +71,7 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
             logger: log.child({ part: 'live-feed' }),
             onReadings: (readings) => state.applyReadings(readings),
             onConnection: (id, status) => state.applyConnection(id, status),
+            onIncident: announceIncident,
             onConnect: rehydrate,
             onLink: (connected) => {
               feedSince = clock()
@@ -83,6 +88,7 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
   v1.use(devicesRouter(state, clock))
   v1.use(historyRouter(deps.registry, deps.store, clock))
   v1.use(deadLettersRouter(deps.store))
+  v1.use(express.json({ limit: '16kb' }), incidentsRouter(() => incidents, clock, announceIncident))
   const doc = openApiDocument()
   v1.get('/openapi.json', (_req, res) => {
     res.json(doc)
@@ -108,12 +114,15 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
     async start(): Promise<{ port: number }> {
       await deps.store.init()
       await state.hydrate()
+      // The ingest's alert engine writes incidents to DATA_DIR/alerts.sqlite; the API reads them and acknowledges.
+      if (config.DATA_DIR !== undefined) incidents = openIncidentStore(join(config.DATA_DIR, 'alerts.sqlite'))
       const s = createServer(app)
       server = s
       push = createLivePush(s, config.LIVE_FLUSH_MS !== undefined ? { flushMs: config.LIVE_FLUSH_MS } : {}, {
         state,
         logger: log.child({ part: 'live-push' }),
         feedStatus: () => ({ connected: feed?.connected ?? false, since: feedSince }),
+        activeIncidents: () => incidents?.list({ active: true }) ?? [],
       })
       statusTimer = setInterval(() => state.refresh(), config.LIVE_STATUS_CHECK_MS ?? 1000)
       statusTimer.unref()
@@ -130,6 +139,7 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
       await feed?.stop()
       await push?.stop()
       await resyncing
+      incidents?.close()
       const s = server
       if (!s) return
       s.closeAllConnections()

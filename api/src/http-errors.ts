@@ -14,12 +14,12 @@ export class HttpError extends Error {
 }
 
 /** Query/param parsing at the edge: a bad input is a 400 whose message names the parameter. */
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown, where: 'query' | 'path'): z.infer<S> {
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, where: 'query' | 'path' | 'body'): z.infer<S> {
   const r = schema.safeParse(input)
   if (r.success) return r.data
   const first = r.error.issues[0]
   const param = first?.path.join('.') || '(input)'
-  throw new HttpError(400, `invalid ${where} parameter ${param}: ${first?.message ?? 'invalid'}`, r.error.issues)
+  throw new HttpError(400, `invalid ${where} ${where === 'body' ? 'field' : 'parameter'} ${param}: ${first?.message ?? 'invalid'}`, r.error.issues)
 }
 
 export const notFound: RequestHandler = (req, _res, next) => next(new HttpError(404, `no route ${req.method} ${req.path}`))

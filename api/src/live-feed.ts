@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import mqtt, { type MqttClient } from 'mqtt'
 import { z } from 'zod'
-import { ALL_STATUS_FILTER, connectionStatuses, parseDeviceTopic, PLATFORM_READINGS_TOPIC, StoredReading, type DeviceConnectionStatus } from '@mytho/schema'
+import { ALL_STATUS_FILTER, connectionStatuses, IncidentChange, parseDeviceTopic, PLATFORM_INCIDENTS_TOPIC, PLATFORM_READINGS_TOPIC, StoredReading, type DeviceConnectionStatus } from '@mytho/schema'
 import { once, type Logger } from '@mytho/runtime'
 
 /*
@@ -26,6 +26,8 @@ export interface LiveFeedDeps {
   logger: Logger
   onReadings(readings: StoredReading[]): void
   onConnection(deviceId: string, status: DeviceConnectionStatus): void
+  /** An incident change the ingest's alert engine announced. */
+  onIncident?(change: IncidentChange): void
   /** After each (re)connect and subscription; the owner catches up from storage. */
   onConnect(): void
   /** Whenever the link goes up or down. */
@@ -68,6 +70,23 @@ export function createLiveFeed(opts: LiveFeedOptions, deps: LiveFeedDeps) {
       deps.onReadings(r.data)
       return
     }
+    if (topic === PLATFORM_INCIDENTS_TOPIC) {
+      let json: unknown
+      try {
+        json = JSON.parse(payload.toString('utf8'))
+      } catch {
+        stats.bad++
+        return
+      }
+      const r = IncidentChange.safeParse(json)
+      if (!r.success) {
+        stats.bad++
+        log.warn('bad platform incident message', { issues: r.error.issues.slice(0, 3) })
+        return
+      }
+      deps.onIncident?.(r.data)
+      return
+    }
     const t = parseDeviceTopic(topic)
     const s = ConnectionStatus.safeParse(payload.toString('utf8'))
     if (t?.suffix !== 'status' || !s.success) {
@@ -106,7 +125,7 @@ export function createLiveFeed(opts: LiveFeedOptions, deps: LiveFeedDeps) {
         let first = true
         c.on('connect', () => {
           c.subscribe(
-            { [PLATFORM_READINGS_TOPIC]: { qos: 0 }, [ALL_STATUS_FILTER]: { qos: 0 } },
+            { [PLATFORM_READINGS_TOPIC]: { qos: 0 }, [PLATFORM_INCIDENTS_TOPIC]: { qos: 0 }, [ALL_STATUS_FILTER]: { qos: 0 } },
             (err, granted) => {
               const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? []
               if (err || refused.length > 0) {

@@ -1,7 +1,7 @@
 import type { Server as HttpServer } from 'node:http'
 import { Server, type Socket } from 'socket.io'
 import { z } from 'zod'
-import { ViewSubscription, type ClientToServerEvents, type DeviceKind, type LiveDeviceState, type LiveFeedStatus, type ServerToClientEvents, type Ward } from '@mytho/schema'
+import { ViewSubscription, type ClientToServerEvents, type DeviceKind, type Incident, type IncidentChange, type LiveDeviceState, type LiveFeedStatus, type ServerToClientEvents, type Ward } from '@mytho/schema'
 import { once, type Logger } from '@mytho/runtime'
 import type { LiveState } from './live-state.ts'
 
@@ -32,6 +32,8 @@ export interface LivePushDeps {
   logger: Logger
   /** The feed's current link, sent to each new socket. */
   feedStatus: () => LiveFeedStatus
+  /** Active incidents, sent to each new socket (also after a reconnect). */
+  activeIncidents?: () => Incident[]
 }
 
 interface View {
@@ -90,6 +92,7 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
   io.on('connection', (socket: LiveSocket) => {
     socket.data = { view: undefined, pending: undefined }
     socket.emit('feed', deps.feedStatus())
+    if (deps.activeIncidents) socket.emit('incidents', deps.activeIncidents())
     socket.on('view', (raw: unknown, ack?: unknown) => {
       const reply = typeof ack === 'function' ? (ack as (r: { ok: true; devices: number } | { ok: false; error: string }) => void) : () => {}
       const parsed = ViewSubscription.safeParse(raw)
@@ -154,6 +157,10 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
   return {
     stats,
     io,
+    /** Incidents go to every browser whatever it views: an alarm is never out of sight. */
+    announceIncident(change: IncidentChange): void {
+      io.emit('incident', change)
+    },
     /** Tells every browser the server's own stream went up or down. */
     announceFeed(status: LiveFeedStatus): void {
       io.emit('feed', status)

@@ -1,6 +1,10 @@
 import { z } from 'zod'
 import {
+  AcknowledgeRequest,
   DeadLetterParams,
+  Incident,
+  IncidentIdPath,
+  IncidentListParams,
   DeviceFeatureCollection,
   DeviceHistoryParams,
   DeviceIdPath,
@@ -21,13 +25,14 @@ import {
  */
 
 export interface RouteDoc {
-  method: 'get'
+  method: 'get' | 'post'
   /** OpenAPI path template relative to /api/v1, e.g. /devices/{id}. */
   path: string
   summary: string
   path_params?: z.ZodObject
   query?: z.ZodObject | z.ZodType
   response: z.ZodType
+  body?: z.ZodType
   contentType?: string
 }
 
@@ -43,6 +48,9 @@ export const routeDocs: RouteDoc[] = [
   { method: 'get', path: '/history', summary: 'History of one metric for one or many devices, one series each in request order', query: HistoryParams, response: HistoryResponse },
   { method: 'get', path: '/dead-letters', summary: 'Rejected messages, newest first, by device and reason', query: DeadLetterParams, response: z.array(Rejection) },
   { method: 'get', path: '/dead-letters/counts', summary: 'Dead letters counted by reason', response: z.record(z.string(), z.number().int()) },
+  { method: 'get', path: '/incidents', summary: 'Incidents, worst severity first then oldest; active ones unless active=false', query: IncidentListParams, response: z.array(Incident) },
+  { method: 'get', path: '/incidents/{id}', summary: 'One incident with its events', path_params: IncidentIdPath, response: Incident },
+  { method: 'post', path: '/incidents/{id}/acknowledge', summary: 'Acknowledge an incident (who, note); a cleared incident closes with it', path_params: IncidentIdPath, body: AcknowledgeRequest, response: Incident },
   { method: 'get', path: '/openapi.json', summary: 'This document', response: z.object({ openapi: z.string() }).loose() },
 ]
 
@@ -71,10 +79,11 @@ export function openApiDocument(): Record<string, unknown> {
     ;(paths[r.path] ??= {})[r.method] = {
       summary: r.summary,
       ...(params.length > 0 ? { parameters: params } : {}),
+      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body, 'input') } } } } : {}),
       responses: {
         '200': { description: 'OK', content: { [r.contentType ?? 'application/json']: { schema: jsonSchema(r.response, 'output') } } },
-        ...(params.length > 0 ? { '400': { description: 'A parameter is invalid; the message names it', ...error } } : {}),
-        ...(r.path_params ? { '404': { description: 'No such device', ...error } } : {}),
+        ...(params.length > 0 || r.body ? { '400': { description: 'A parameter is invalid; the message names it', ...error } } : {}),
+        ...(r.path_params ? { '404': { description: 'Not found', ...error } } : {}),
         ...(r.path === '/ready' ? { '503': { description: 'Not ready', content: { 'application/json': { schema: jsonSchema(ReadyResponse, 'output') } } } } : {}),
       },
     }

@@ -3,7 +3,7 @@ import mqtt, { type MqttClient } from 'mqtt'
 import { io, type Socket } from 'socket.io-client'
 import { createBroker, loadBrokerConfig, type Broker } from '@mytho/broker'
 import { createIngest, loadIngestConfig, type Ingest } from '@mytho/ingest'
-import { loadRegistryFile, readingsTopic, statusTopic, type ClientToServerEvents, type LiveDeviceState, type LiveFeedStatus, type ServerToClientEvents, type ViewSubscription } from '@mytho/schema'
+import { loadRegistryFile, readingsTopic, statusTopic, type ClientToServerEvents, type Incident, type IncidentChange, type LiveDeviceState, type LiveFeedStatus, type ServerToClientEvents, type ViewSubscription } from '@mytho/schema'
 import { readDemoSecrets, silentLogger } from '@mytho/runtime'
 import { createSqliteStore, type ReadingStore } from '@mytho/storage'
 import { makeTempDir, waitFor } from '@mytho/testing'
@@ -74,12 +74,16 @@ export class LiveClient {
   readonly updates: LiveDeviceState[][] = []
   readonly feed: LiveFeedStatus[] = []
   readonly acks: unknown[] = []
+  readonly incidentSnapshots: Incident[][] = []
+  readonly incidentChanges: IncidentChange[] = []
 
   constructor(url: string, view: ViewSubscription) {
     this.socket = io(url, { path: '/socket.io', transports: ['websocket'], reconnectionDelay: 50, reconnectionDelayMax: 200 })
     this.socket.on('snapshot', (d) => this.snapshots.push(d))
     this.socket.on('updates', (d) => this.updates.push(d))
     this.socket.on('feed', (f) => this.feed.push(f))
+    this.socket.on('incidents', (list) => this.incidentSnapshots.push(list))
+    this.socket.on('incident', (c) => this.incidentChanges.push(c))
     this.socket.on('connect', () => this.socket.emit('view', view, (r) => this.acks.push(r)))
   }
   /** Every update entry received for one device, oldest first. */

@@ -62,3 +62,20 @@ export const AcknowledgeRequest = z.strictObject({
   note: z.string().max(2000).optional(),
 })
 export type AcknowledgeRequest = z.infer<typeof AcknowledgeRequest>
+
+/** One change of an incident, as the ingest announces it and the map receives it. */
+export const IncidentChange = z.object({ incident: Incident, event: IncidentEvent })
+export type IncidentChange = z.infer<typeof IncidentChange>
+
+/** GET /api/v1/incidents query. `active=true` (default) lists open, acknowledged and cleared ones. */
+export const IncidentListParams = z.object({
+  active: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  deviceId: z.string().max(64).optional(),
+  ruleId: z.string().max(64).optional(),
+  severity: Severity.optional(),
+  state: IncidentState.optional(),
+  from: z.coerce.number().int().optional(),
+  to: z.coerce.number().int().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(200),
+})
+export const IncidentIdPath = z.object({ id: z.string().min(1).max(64) })

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { DeviceKind, Ward } from './kinds.ts'
+import type { Incident, IncidentChange } from './incidents.ts'
 import { StoredReading } from './stored-reading.ts'
 import { connectionStatuses } from './topics.ts'
 
@@ -61,6 +62,10 @@ export interface ServerToClientEvents {
   updates: (devices: LiveDeviceState[]) => void
   /** The server's own link to the live stream; sent on connect and whenever it changes. */
   feed: (status: LiveFeedStatus) => void
+  /** Every active incident, city-wide (not filtered by view: an alarm is never out of sight); sent on connect. */
+  incidents: (active: Incident[]) => void
+  /** One incident change (raised, escalated, acknowledged, cleared, reminded…), to every client. */
+  incident: (change: IncidentChange) => void
 }
 
 export interface ClientToServerEvents {
