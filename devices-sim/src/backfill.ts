@@ -1,6 +1,7 @@
 import mqtt from 'mqtt'
-import { type DeviceReading, type DeviceRecord, readingsTopic } from '@mytho/schema'
-import { type Logger, silentLogger } from '@mytho/runtime'
+import { type DeviceReading, type DeviceRecord, DeviceRegistry, loadRegistryFile, readingsTopic } from '@mytho/schema'
+import type { SimConfig } from './config.ts'
+import { type Logger, readDemoSecrets, silentLogger } from '@mytho/runtime'
 import { initialState, nextReading } from './generators/index.ts'
 import { createLimiter } from './limiter.ts'
 
@@ -139,4 +140,35 @@ export async function backfill(o: BackfillOptions): Promise<BackfillSummary> {
   summary.ms = Date.now() - started
   log.info('backfill done', { ...summary, from: new Date(o.fromMs).toISOString(), to: new Date(o.toMs).toISOString() })
   return summary
+}
+
+/**
+ * The last SIM_BACKFILL_HOURS of the selected devices, with their demo secrets from DATA_DIR (the
+ * broker must have written them: call it after the broker started). What `npm start` and
+ * `npm start -w devices-sim` run before going live; resolves undefined when there is nothing to do.
+ */
+export async function backfillRecent(
+  config: Pick<SimConfig, 'MQTT_URL' | 'SIM_DEVICES' | 'SIM_SEED' | 'SIM_BACKFILL_HOURS' | 'DATA_DIR' | 'DEVICE_REGISTRY_FILE'>,
+  deps: { registry?: DeviceRegistry | readonly DeviceRecord[]; logger?: Logger; now?: () => number } = {},
+): Promise<BackfillSummary | undefined> {
+  const log = deps.logger ?? silentLogger
+  if (config.SIM_BACKFILL_HOURS <= 0) return undefined
+  const secrets = readDemoSecrets(config.DATA_DIR)?.devices
+  if (!secrets) {
+    log.warn('no demo secrets yet: backfill skipped', { dataDir: config.DATA_DIR })
+    return undefined
+  }
+  const reg = deps.registry ?? loadRegistryFile(config.DEVICE_REGISTRY_FILE)
+  const all = reg instanceof DeviceRegistry ? reg.devices : reg
+  const ids = config.SIM_DEVICES === 'all' ? undefined : new Set(config.SIM_DEVICES)
+  const toMs = (deps.now ?? Date.now)()
+  return backfill({
+    url: config.MQTT_URL,
+    devices: all.filter((d) => !ids || ids.has(d.id)),
+    seed: config.SIM_SEED,
+    fromMs: toMs - config.SIM_BACKFILL_HOURS * 3_600_000,
+    toMs,
+    password: (id) => secrets[id],
+    logger: log,
+  })
 }

@@ -63,6 +63,12 @@ export const simEnv = commonEnv.extend({
   /** Registry file to simulate; default the seed fleet (packages/schema/data/seed-fleet.json). */
   DEVICE_REGISTRY_FILE: z.string().optional(),
 })
-export type SimConfig = z.infer<typeof simEnv>
+export type SimConfig = z.infer<typeof simEnv> & {
+  /** SIM_SPEED was set; when not, a scenario runs at its own speed. */
+  speedExplicit: boolean
+}
 
-export const loadSimConfig = (e: Record<string, string | undefined> = process.env): SimConfig => parseEnv(simEnv, e)
+export const loadSimConfig = (e: Record<string, string | undefined> = process.env): SimConfig => ({
+  ...parseEnv(simEnv, e),
+  speedExplicit: (e['SIM_SPEED'] ?? '').trim() !== '',
+})

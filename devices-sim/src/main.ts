@@ -1,6 +1,6 @@
 import { configOrExit, createLogger, readDemoSecrets, runMain } from '@mytho/runtime'
 import { loadRegistryFile } from '@mytho/schema'
-import { backfill } from './backfill.ts'
+import { backfillRecent } from './backfill.ts'
 import { helpText, parseCliArgs } from './cli-help.ts'
 import { loadSimConfig } from './config.ts'
 import { syntheticFleet } from './load/fleet.ts'
@@ -15,8 +15,7 @@ if (args.help) {
   process.stdout.write(helpText())
   process.exit(0)
 }
-const rawEnv = { ...process.env, ...args.env }
-const config = configOrExit('devices-sim', () => loadSimConfig(rawEnv))
+const config = configOrExit('devices-sim', () => loadSimConfig({ ...process.env, ...args.env }))
 const logger = createLogger(config.LOG_LEVEL, { service: 'devices-sim' })
 
 if (args.writeFleet !== undefined) {
@@ -43,38 +42,22 @@ if (config.SIM_SCENARIO === 'load') {
 }
 
 const registry = loadRegistryFile(config.DEVICE_REGISTRY_FILE)
-const speedGiven = rawEnv['SIM_SPEED'] !== undefined && rawEnv['SIM_SPEED'].trim() !== ''
-const { scenario, config: simConfig } = scenarioSetup(config, registry.devices, { speedGiven })
 if (args.expectations) {
-  const { adjust: _a, ...shown } = scenario
+  const { adjust: _a, ...shown } = scenarioSetup(config, registry.devices).scenario
   process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`)
   process.exit(0)
 }
 
-const simulator = createSimulator(simConfig, { registry, logger })
+const simulator = createSimulator(config, { registry, logger })
+const scenario = simulator.scenario!
 let cancelScript = () => {}
 await runMain(
   'devices-sim',
   logger,
   () => ({
     async start() {
-      if (config.SIM_BACKFILL_HOURS > 0) {
-        const secrets = readDemoSecrets(config.DATA_DIR)?.devices
-        if (!secrets) logger.warn('no demo secrets yet: backfill skipped', { dataDir: config.DATA_DIR })
-        else {
-          const now = Date.now()
-          const ids = simConfig.SIM_DEVICES === 'all' ? undefined : new Set(simConfig.SIM_DEVICES)
-          await backfill({
-            url: config.MQTT_URL,
-            devices: registry.devices.filter((d) => !ids || ids.has(d.id)),
-            seed: config.SIM_SEED,
-            fromMs: now - config.SIM_BACKFILL_HOURS * 3_600_000,
-            toMs: now,
-            password: (id) => secrets[id],
-            logger,
-          })
-        }
-      }
+      // History first, so charts are not empty; idempotent, so every start may do it.
+      await backfillRecent({ ...config, SIM_DEVICES: simulator.config.SIM_DEVICES }, { registry, logger })
       const started = await simulator.start()
       if (scenario.name === 'sensor-faults') cancelScript = runScript(simulator, scenario.script, logger)
       return started
@@ -91,7 +74,7 @@ await runMain(
       live: devices,
       of: simulator.stats.devices,
       mqtt: config.MQTT_URL,
-      speed: simConfig.SIM_SPEED,
+      speed: simulator.config.SIM_SPEED,
       seed: config.SIM_SEED,
       ...('expectations' in scenario ? { expectations: scenario.expectations.length, first: scenario.expectations[0] } : {}),
     }),

@@ -1,20 +1,26 @@
 import type { DeviceRecord } from '@mytho/schema'
 import type { SimConfig } from './config.ts'
+import type { FaultMix } from './faults/kinds.ts'
 import { type Scenario, buildScenario } from './scenarios/index.ts'
-import type { SimulatorConfig } from './simulator.ts'
+import type { ScenarioBase } from './scenarios/types.ts'
+
+/** What a scenario reads from a configuration (env-shaped; see config.ts for units and defaults). */
+export type ScenarioInput = Pick<SimConfig, 'SIM_SEED' | 'SIM_SPEED' | 'SIM_DEVICES'> &
+  Partial<Pick<SimConfig, 'SIM_SCENARIO' | 'SIM_START' | 'SIM_FAULTS' | 'speedExplicit'>>
 
 /**
- * The simulator configuration a scenario asks for: its clock start and speed (SIM_SPEED given
- * explicitly wins, and the expectations are rebuilt for it), its devices unless SIM_DEVICES names
- * some, its faults unless SIM_FAULTS is set, and its change to the world.
+ * The configuration a scenario asks for: its clock start and speed (an explicitly set SIM_SPEED
+ * wins, and the expectations are built for it), its devices unless SIM_DEVICES names some, its
+ * faults unless SIM_FAULTS is set, and its change to the world. `city` changes nothing but faults.
  */
-export function scenarioSetup(
-  config: SimConfig,
+export function scenarioSetup<C extends ScenarioInput>(
+  config: C,
   fleet: readonly DeviceRecord[],
-  opts: { speedGiven: boolean },
-): { scenario: Scenario; config: SimulatorConfig } {
-  if (config.SIM_SCENARIO === 'load') throw new Error('load is a mode of its own: use runLoad')
-  const scenario = buildScenario(config.SIM_SCENARIO, { seed: config.SIM_SEED, fleet, speed: opts.speedGiven || config.SIM_SCENARIO === 'city' ? config.SIM_SPEED : undefined })
+): { scenario: Scenario; config: C & { faults?: FaultMix; adjust?: ScenarioBase['adjust'] } } {
+  const name = config.SIM_SCENARIO ?? 'city'
+  if (name === 'load') throw new Error('load is a mode of its own: use runLoad')
+  const speedGiven = config.speedExplicit !== false || name === 'city'
+  const scenario = buildScenario(name, { seed: config.SIM_SEED, fleet, speed: speedGiven ? config.SIM_SPEED : undefined })
   const faults = config.SIM_FAULTS ?? scenario.faults
   return {
     scenario,

@@ -7,6 +7,8 @@ import { type FaultMemory, applyFault } from './faults/apply.ts'
 import type { FaultMix } from './faults/kinds.ts'
 import { type FaultCounts, faultFor, zeroFaultCounts } from './faults/plan.ts'
 import { initialState, nextReading } from './generators/index.ts'
+import { scenarioSetup } from './run-scenario.ts'
+import type { Scenario } from './scenarios/index.ts'
 import type { ScenarioBase } from './scenarios/types.ts'
 import { createLimiter } from './limiter.ts'
 import { rngFor } from './prng.ts'
@@ -18,7 +20,7 @@ export class SimulatorError extends Error {
 
 /** The env-shaped part of the configuration the simulator reads (see config.ts for units and defaults). */
 export type SimulatorConfig = Pick<SimConfig, 'MQTT_URL' | 'SIM_DEVICES' | 'SIM_SPEED' | 'SIM_SEED' | 'DATA_DIR'> &
-  Partial<Pick<SimConfig, 'SIM_START' | 'SIM_CONNECT_CONCURRENCY' | 'DEVICE_REGISTRY_FILE'>> &
+  Partial<Pick<SimConfig, 'SIM_START' | 'SIM_CONNECT_CONCURRENCY' | 'DEVICE_REGISTRY_FILE' | 'SIM_SCENARIO' | 'SIM_FAULTS' | 'speedExplicit'>> &
   SimulatorOptions
 
 /** Library-only knobs (no env variable): tests and the later load mode tune them. */
@@ -67,9 +69,23 @@ export interface SimulatorDeps {
  * Will, publishing generated readings at its interval (SIM_SPEED faster), values deterministic in
  * SIM_SEED and the simulated time.
  */
-export function createSimulator(config: SimulatorConfig, deps: SimulatorDeps = {}) {
+export function createSimulator(given: SimulatorConfig, deps: SimulatorDeps = {}) {
   const log = deps.logger ?? silentLogger
   const now = deps.now ?? Date.now
+  let loaded: DeviceRegistry | undefined
+  const registry = (): DeviceRegistry => {
+    const reg = deps.registry ?? loadRegistryFile(given.DEVICE_REGISTRY_FILE)
+    return (loaded ??= reg instanceof DeviceRegistry ? reg : new DeviceRegistry(reg))
+  }
+  // SIM_SCENARIO (and SIM_FAULTS) shape the run: start, speed, devices, faults, the world's changes.
+  // Options the caller set itself (faults, adjust) win over the scenario's. Load has its own runner.
+  let scenario: Scenario | undefined
+  let config: SimulatorConfig = given
+  if (given.SIM_SCENARIO !== undefined && given.SIM_SCENARIO !== 'load') {
+    const setup = scenarioSetup(given, registry().devices)
+    scenario = setup.scenario
+    config = { ...setup.config, ...(given.faults ? { faults: given.faults } : {}), ...(given.adjust ? { adjust: given.adjust } : {}) }
+  }
   const speed = config.SIM_SPEED
   const seed = config.SIM_SEED
   const intervalScale = config.intervalScale ?? 1
@@ -83,16 +99,16 @@ export function createSimulator(config: SimulatorConfig, deps: SimulatorDeps = {
   let stopping = false
 
   const selectDevices = (): DeviceRecord[] => {
-    const reg = deps.registry ?? loadRegistryFile(config.DEVICE_REGISTRY_FILE)
-    const registry = reg instanceof DeviceRegistry ? reg : new DeviceRegistry(reg)
-    if (config.SIM_DEVICES === 'all') return [...registry.devices]
-    const unknown = config.SIM_DEVICES.filter((id) => !registry.get(id))
+    const reg = registry()
+    if (config.SIM_DEVICES === 'all') return [...reg.devices]
+    const unknown = config.SIM_DEVICES.filter((id) => !reg.get(id))
     if (unknown.length > 0) throw new SimulatorError(`SIM_DEVICES names devices not in the registry: ${unknown.join(', ')}`)
-    return config.SIM_DEVICES.map((id) => registry.get(id)!)
+    return config.SIM_DEVICES.map((id) => reg.get(id)!)
   }
 
   /** Passwords: given ones, else the demo secrets file, re-read (at most every 2 s) while an id has none. */
   const passwordSource = (): ((id: string) => string | undefined) => {
+    if (config.anonymous) return () => undefined
     if (deps.secrets) {
       const given = deps.secrets
       return (id) => given[id]
@@ -140,6 +156,10 @@ export function createSimulator(config: SimulatorConfig, deps: SimulatorDeps = {
   }
 
   return {
+    /** The scenario played (from SIM_SCENARIO), with its expectations; undefined without one. */
+    scenario,
+    /** The configuration in effect after the scenario. */
+    config,
     /** Live counters (read-only view). */
     get stats(): Readonly<SimStats> {
       return { ...stats }
