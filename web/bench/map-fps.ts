@@ -21,7 +21,9 @@ import { CITY_BOUNDS, deviceKinds, wards, type ClientToServerEvents, type Device
 import { buildWeb, DEAD_TILES, launchChromium } from '../test/harness.ts'
 
 const sizes = (process.argv[2] ?? '10000,50000').split(',').map(Number)
-const UPDATE_EVERY_MS = 5000
+const UPDATE_EVERY_MS = Number(process.env['BENCH_UPDATE_EVERY_MS'] ?? 5000)
+/** Share of updates that change the device's status (a cluster index rebuild each time, throttled). */
+const STATUS_CHANGE_SHARE = Number(process.env['BENCH_STATUS_CHANGE'] ?? 0.01)
 const FLUSH_MS = 50
 
 function rng(seed: number) {
@@ -97,7 +99,7 @@ async function serve(dist: string, devices: LiveDeviceState[]) {
     for (let k = 0; k < perFlush; k++) {
       const i = cursor++ % devices.length
       const d = devices[i]!
-      const status: DeviceStatus = r() < 0.01 ? (['ok', 'warning', 'alarm', 'offline'] as const)[Math.floor(r() * 4)]! : d.status
+      const status: DeviceStatus = r() < STATUS_CHANGE_SHARE ? (['ok', 'warning', 'alarm', 'offline'] as const)[Math.floor(r() * 4)]! : d.status
       const next: LiveDeviceState = { ...d, status, lastSeen: now, lastReading: { deviceId: d.deviceId, kind: d.kind, ward: d.ward, ts: now, tsSource: 'device', receivedAt: now, fields: { value: Math.round(r() * 1000) / 10 } } }
       devices[i] = next
       changed.push(next)
@@ -131,6 +133,12 @@ try {
     await page.goto(`${server.url}/?tiles=${encodeURIComponent(DEAD_TILES)}#lat=10.35500&lon=106.36000&z=14`)
     await page.waitForFunction(() => (window as unknown as { __mytho?: { stats(): { firstRenderMs?: number } } }).__mytho?.stats().firstRenderMs !== undefined, undefined, { timeout: 60_000 })
     const first = await page.evaluate(() => (window as unknown as { __mytho: { stats(): { firstRenderMs: number; devices: number } } }).__mytho.stats())
+    const marks = (await page.evaluate(`(() => {
+      const nav = performance.getEntriesByType('navigation')[0]
+      const m = (name) => performance.getEntriesByName(name)[0]?.startTime.toFixed(0)
+      return { responseEnd: nav.responseEnd.toFixed(0), domContentLoaded: nav.domContentLoadedEventEnd.toFixed(0), connect: m('mytho:connect'), snapshot: m('mytho:snapshot') }
+    })()`)) as Record<string, string>
+    process.stderr.write(`${n}: first render ${first.firstRenderMs.toFixed(0)} ms ${JSON.stringify(marks)}\n`)
     await page.waitForTimeout(1000)
     // a string, not a function: tsx's keep-names helper (__name) does not exist in the page
     await page.evaluate(`(() => {
@@ -170,7 +178,7 @@ try {
     rows.push(
       `| ${n.toLocaleString('en')} | ${fps.toFixed(1)} | ${r.worstGap.toFixed(0)} | ${first.firstRenderMs.toFixed(0)} | ${pct(r.lag, 50).toFixed(0)} | ${pct(r.lag, 95).toFixed(0)} | ${r.lag.length} | ${String(r.stats['lastRebuildMs'] !== undefined ? Number(r.stats['lastRebuildMs']).toFixed(0) : '')} | ${(panMs / 1000).toFixed(1)} |`,
     )
-    process.stderr.write(`${n}: done (${first.devices} devices in the first snapshot)\n`)
+    process.stderr.write(`${n}: done (${first.devices} devices in the first snapshot) ${JSON.stringify(r.stats)}\n`)
     await page.close()
     await server.close()
   }

@@ -3,15 +3,22 @@ import Supercluster from 'supercluster'
 import { deviceStatuses, type LiveDeviceState } from './schema.ts'
 import { buildSprites, MARKER_SIZE, sprite, type SpriteSet } from './icons.ts'
 import { statusColors, statusIndex, worstStatus } from './status.ts'
-import type { DeviceStore } from './store.ts'
+import { clusterChains, type SuperclusterInternals } from './cluster-chains.ts'
+import type { DeviceStore, StatusChange } from './store.ts'
 
 interface PointProps {
   id: string
 }
+/** Devices per status, c0…c4 indexed like deviceStatuses (scalars: supercluster clones props shallowly). */
 interface ClusterProps {
-  /** Devices per status, indexed like deviceStatuses. */
-  c: number[]
+  c0: number
+  c1: number
+  c2: number
+  c3: number
+  c4: number
 }
+const countKeys = ['c0', 'c1', 'c2', 'c3', 'c4'] as const
+
 
 /** A drawn thing, for hit-testing clicks and hovers (canvas has no DOM per marker). */
 interface Drawn {
@@ -30,6 +37,9 @@ export interface ClusterStats {
   clusteredDevices: number
   lastRebuildMs: number
   lastDrawMs: number
+  rebuilds: number
+  draws: number
+  drawMsTotal: number
 }
 
 export interface ClusterLayerOptions {
@@ -40,8 +50,16 @@ export interface ClusterLayerOptions {
   onHoverCluster: (counts: number[] | undefined, at: L.Point) => void
 }
 
-/** Canvas pixels drawn around the view on each side, as a share of the view, so a short pan shows no blank edge. */
-const PADDING = 0.5
+/** Highest zoom at which devices are clustered; above it every device is its own marker. */
+const MAX_ZOOM = 17
+
+/**
+ * Canvas drawn around the view on each side, as a share of the view, so a short pan shows no blank edge. Small on
+ * purpose: with 0.5 (a canvas 4× the screen) Chromium's software compositing fell from 58 to 28 fps at 50,000 devices.
+ */
+const PADDING = 0.15
+/** While dragging, the canvas is re-placed and redrawn at most this often, ms. */
+const DRAG_REDRAW_MS = 150
 
 /**
  * Devices as supercluster clusters and kind icons on one canvas in the overlay pane. The canvas moves with the
@@ -55,26 +73,30 @@ export class ClusterLayer extends L.Layer {
   #sprites: SpriteSet | undefined
   #index = new Supercluster<PointProps, ClusterProps>({
     radius: 60,
-    maxZoom: 17,
+    maxZoom: MAX_ZOOM,
     map: (p) => {
-      const c = [0, 0, 0, 0, 0]
+      const c: ClusterProps = { c0: 0, c1: 0, c2: 0, c3: 0, c4: 0 }
       const d = this.#o.store.devices.get(p.id)
-      if (d) c[statusIndex[d.status]] = 1
-      return { c }
+      if (d) c[countKeys[statusIndex[d.status]]!] = 1
+      return c
     },
     reduce: (acc, p) => {
-      for (let i = 0; i < acc.c.length; i++) acc.c[i]! += p.c[i] ?? 0
+      for (const k of countKeys) acc[k] += p[k]
     },
   })
+  /** Point index of each indexed device. */
+  #pointIndex = new Map<string, number>()
+  /** For point i and zoom z (0…MAX_ZOOM): index into clusterProps of the cluster holding it, or -1. */
+  #chain: Int32Array<ArrayBufferLike> = new Int32Array(0)
+  #needsRebuild = false
   #drawn: Drawn[] = []
   #origin = new L.Point(0, 0)
-  #builtVersion = -1
   #rebuildTimer: ReturnType<typeof setTimeout> | undefined
   #lastRebuildAt = 0
   #frame = 0
   selected: string | undefined
   dimmed = false
-  readonly stats: ClusterStats = { indexed: 0, drawnPoints: 0, drawnClusters: 0, clusteredDevices: 0, lastRebuildMs: 0, lastDrawMs: 0 }
+  readonly stats: ClusterStats = { indexed: 0, drawnPoints: 0, drawnClusters: 0, clusteredDevices: 0, lastRebuildMs: 0, lastDrawMs: 0, rebuilds: 0, draws: 0, drawMsTotal: 0 }
 
   constructor(o: ClusterLayerOptions) {
     super()
@@ -87,6 +109,7 @@ export class ClusterLayer extends L.Layer {
     this.#ctx = canvas.getContext('2d')
     this.#sprites = buildSprites(window.devicePixelRatio || 1)
     map.on('moveend zoomend viewreset resize', this.#reset, this)
+    map.on('move', this.#onDrag, this)
     map.on('click', this.#onClick, this)
     map.on('mousemove', this.#onMove, this)
     this.rebuild()
@@ -95,6 +118,7 @@ export class ClusterLayer extends L.Layer {
 
   override onRemove(map: L.Map): this {
     map.off('moveend zoomend viewreset resize', this.#reset, this)
+    map.off('move', this.#onDrag, this)
     map.off('click', this.#onClick, this)
     map.off('mousemove', this.#onMove, this)
     this.#canvas?.remove()
@@ -112,16 +136,42 @@ export class ClusterLayer extends L.Layer {
     for (const d of this.#o.store.devices.values())
       if (this.#o.accept(d)) points.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [d.lon, d.lat] }, properties: { id: d.deviceId } })
     this.#index.load(points)
-    this.#builtVersion = this.#o.store.structureVersion
+    this.#pointIndex = new Map(points.map((p, i) => [p.properties.id, i]))
+    this.#chain = clusterChains(this.#index as unknown as SuperclusterInternals<ClusterProps>, points.length, MAX_ZOOM)
+    this.#needsRebuild = false
     this.stats.indexed = points.length
     this.stats.lastRebuildMs = performance.now() - t0
+    this.stats.rebuilds++
     this.#lastRebuildAt = performance.now()
     this.#reset()
   }
 
-  /** After updates: redraw on the next frame; rebuild later if statuses or membership changed. */
-  changed(): void {
-    if (this.#o.store.structureVersion !== this.#builtVersion && this.#rebuildTimer === undefined) {
+  /**
+   * After updates that changed a status or a position. A status change of an indexed device that stays in the
+   * filter moves one count in each cluster holding it (at most MAX_ZOOM + 1 of them) and is drawn on the next
+   * frame; a device that enters or leaves the filter, moves or is new needs a rebuild, throttled by its cost.
+   */
+  changed(changes: readonly StatusChange[]): void {
+    const props = (this.#index as unknown as SuperclusterInternals<ClusterProps>).clusterProps
+    for (const { prev, next } of changes) {
+      const i = this.#pointIndex.get(next.deviceId)
+      const was = prev !== undefined && i !== undefined
+      const now = this.#o.accept(next)
+      if (!was || !now || !this.#o.accept(prev) || prev.lat !== next.lat || prev.lon !== next.lon) {
+        if (was || now) this.#needsRebuild = true
+        continue
+      }
+      const from = countKeys[statusIndex[prev.status]]!
+      const to = countKeys[statusIndex[next.status]]!
+      for (let z = 0; z <= MAX_ZOOM; z++) {
+        const p = this.#chain[i * (MAX_ZOOM + 1) + z]!
+        if (p < 0) continue
+        const c = props[p]!
+        c[from]--
+        c[to]++
+      }
+    }
+    if (this.#needsRebuild && this.#rebuildTimer === undefined) {
       // at most ~10 % of the main thread goes to rebuilding, never more often than every 250 ms
       const wait = Math.max(250, this.stats.lastRebuildMs * 10) - (performance.now() - this.#lastRebuildAt)
       this.#rebuildTimer = setTimeout(() => this.rebuild(), Math.max(0, wait))
@@ -140,6 +190,15 @@ export class ClusterLayer extends L.Layer {
   /** Cluster of a device at the current zoom, for a deep link that selects a clustered device. */
   expansionZoomFor(clusterId: number): number {
     return this.#index.getClusterExpansionZoom(clusterId)
+  }
+
+  #lastDragDraw = 0
+  /** A long drag leaves the padded canvas: re-place and redraw it a few times a second while dragging. */
+  #onDrag(): void {
+    const now = performance.now()
+    if (now - this.#lastDragDraw < DRAG_REDRAW_MS) return
+    this.#lastDragDraw = now
+    this.#reset()
   }
 
   #reset(): void {
@@ -190,7 +249,8 @@ export class ClusterLayer extends L.Layer {
       const y = p.y + pad.y
       const props = f.properties
       if ('cluster' in props && props.cluster) {
-        const counts = props.c
+        const cp = props as unknown as ClusterProps
+        const counts = [cp.c0, cp.c1, cp.c2, cp.c3, cp.c4]
         const n = props.point_count
         const r = 13 + Math.min(14, Math.log10(n) * 6)
         this.#drawCluster(c, x, y, r, counts, n)
@@ -218,7 +278,8 @@ export class ClusterLayer extends L.Layer {
       drawn.push({ x: p.x, y: p.y, r: s / 2, id: sel.deviceId })
     }
     this.#drawn = drawn
-    Object.assign(this.stats, { drawnPoints: points, drawnClusters: clusters, clusteredDevices: clustered, lastDrawMs: performance.now() - t0 })
+    const ms = performance.now() - t0
+    Object.assign(this.stats, { drawnPoints: points, drawnClusters: clusters, clusteredDevices: clustered, lastDrawMs: ms, draws: this.stats.draws + 1, drawMsTotal: this.stats.drawMsTotal + ms })
   }
 
   #drawCluster(c: CanvasRenderingContext2D, x: number, y: number, r: number, counts: number[], n: number): void {
@@ -278,3 +339,4 @@ export class ClusterLayer extends L.Layer {
     this.#o.onHoverCluster(hit?.counts, e.containerPoint)
   }
 }
+

@@ -36,7 +36,10 @@ export function createLiveClient(o: LiveClientOptions) {
     if (socket.connected) socket.emit('view', o.view())
   }
 
-  socket.on('connect', () => sendView())
+  socket.on('connect', () => {
+    performance.mark('mytho:connect')
+    sendView()
+  })
   let feedUp = true
   socket.on('feed', (status) => {
     feedUp = status.connected
@@ -46,6 +49,7 @@ export function createLiveClient(o: LiveClientOptions) {
   })
   let snapshotSeen = false
   socket.on('snapshot', (devices) => {
+    performance.mark('mytho:snapshot')
     snapshotSeen = true
     o.store.snapshot(devices, feedUp)
     o.onLink(feedUp ? 'live' : 'feed_down')

@@ -270,7 +270,7 @@ store.on((e) => {
     popup?.refresh()
   } else {
     // values alone change nothing on the map; statuses change sprites and cluster colours
-    if (e.statusChanged) cluster.changed()
+    if (e.changes.length) cluster.changed(e.changes)
     if (selected !== undefined && e.devices.some((d) => d.deviceId === selected)) popup?.refresh()
   }
   scheduleCounts()

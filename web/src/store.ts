@@ -13,7 +13,13 @@ export interface DeviceMeta {
 
 export type StoreEvent =
   | { type: 'snapshot' }
-  | { type: 'updates'; devices: LiveDeviceState[]; statusChanged: boolean }
+  /** `changes`: devices that are new, moved or changed status (what the map must redraw), with their previous state. */
+  | { type: 'updates'; devices: LiveDeviceState[]; changes: StatusChange[] }
+
+export interface StatusChange {
+  prev: LiveDeviceState | undefined
+  next: LiveDeviceState
+}
 
 /**
  * Live state keyed by deviceId. A snapshot replaces everything (it is the whole view, also after a reconnect);
@@ -24,8 +30,6 @@ export class DeviceStore {
   readonly devices = new Map<string, LiveDeviceState>()
   readonly meta = new Map<string, DeviceMeta>()
   live = false
-  /** Bumped whenever the set of devices or any status changes: the cluster index must be rebuilt. */
-  structureVersion = 0
   readonly #listeners = new Set<(e: StoreEvent) => void>()
   /** Kept up to date on every change: counting 50,000 devices per frame is not free. */
   readonly #counts: Record<DeviceStatus, number> = { ok: 0, warning: 0, alarm: 0, offline: 0, never_seen: 0 }
@@ -52,21 +56,19 @@ export class DeviceStore {
       this.#counts[d.status]++
     }
     this.live = live
-    this.structureVersion++
     this.#emit({ type: 'snapshot' })
   }
 
   update(list: LiveDeviceState[]): void {
-    let statusChanged = false
+    const changes: StatusChange[] = []
     for (const d of list) {
       const prev = this.devices.get(d.deviceId)
-      if (!prev || prev.status !== d.status || prev.lat !== d.lat || prev.lon !== d.lon) statusChanged = true
+      if (!prev || prev.status !== d.status || prev.lat !== d.lat || prev.lon !== d.lon) changes.push({ prev, next: d })
       if (prev) this.#counts[prev.status]--
       this.#counts[d.status]++
       this.devices.set(d.deviceId, d)
     }
-    if (statusChanged) this.structureVersion++
-    this.#emit({ type: 'updates', devices: list, statusChanged })
+    this.#emit({ type: 'updates', devices: list, changes })
   }
 
   setLive(live: boolean): void {
