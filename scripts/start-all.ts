@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { z } from 'zod'
 import { createApi, loadApiConfig } from '@mytho/api'
 import { createBroker, loadBrokerConfig } from '@mytho/broker'
-import { createSimulator, loadSimConfig } from '@mytho/devices-sim'
+import { backfillRecent, createSimulator, loadSimConfig } from '@mytho/devices-sim'
 import { createIngest, loadIngestConfig } from '@mytho/ingest'
 import { loadRegistryFile } from '@mytho/schema'
 import { configOrExit, createLogger, demoSecretsPath, env, parseEnv, runMain, type Service } from '@mytho/runtime'
@@ -48,6 +48,8 @@ function platform(): Service<string> {
 
       let simLine = 'off (START_SIMULATOR=false)'
       if (configs.start.START_SIMULATOR) {
+        // Charts have history on first start; the same readings at the same keys, so a rerun stores nothing twice.
+        await backfillRecent({ ...configs.sim, MQTT_URL: mqttUrl }, { registry, logger: logger.child({ part: 'backfill' }) })
         const sim = createSimulator({ ...configs.sim, MQTT_URL: mqttUrl }, { registry, logger: logger.child({ part: 'devices-sim' }) })
         stops.unshift(() => sim.stop())
         const { devices } = await sim.start()

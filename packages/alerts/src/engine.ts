@@ -148,14 +148,26 @@ export function createAlertEngine(opts: AlertEngineOptions) {
     let value = raw
     let extra: Record<string, unknown> | undefined
     if (rule.meanOverS !== undefined) {
-      // A window of (ts, value) pairs kept with the hold, so the mean survives a restart too.
-      const window = ((rec.extra['window'] as [number, number][] | undefined) ?? []).filter(([t]) => t > r.ts - rule.meanOverS! * 1000)
-      window.push([r.ts, raw])
+      const window = pushToWindow(rec, r.ts, raw, rule.meanOverS * 1000)
+      // Judge a 24-h limit only on enough of a day: a quarter of the window, so one busy hour is no alarm.
+      if (window.length === 0 || r.ts - window[0]![0] < (rule.meanOverS * 1000) / 4) {
+        store.putHold(rule.id, d.id, rec)
+        return
+      }
       value = window.reduce((s, [, v]) => s + v, 0) / window.length
       extra = { window }
     }
     const wanted = wantedLevel(levels, rule.direction, rec.hold.level, value)
     advance(rule, d.id, 'device', d, wanted, r.ts, value, (n) => levels[n - 1] ?? levels[levels.length - 1]!, rule.metric, extra)
+  }
+
+  /** A window of (ts, value) pairs kept with the hold, so the mean survives a restart too. */
+  function pushToWindow(rec: HoldRecord, ts: number, value: number, spanMs: number): [number, number][] {
+    const window = ((rec.extra['window'] as [number, number][] | undefined) ?? []).filter(([t]) => t > ts - spanMs)
+    if (!window.some(([t]) => t === ts)) window.push([ts, value])
+    window.sort((a, b) => a[0] - b[0])
+    rec.extra = { ...rec.extra, window }
+    return window
   }
 
   function evalCondition(rule: ConditionRuleT, d: DeviceRecord, r: StoredReading): void {
@@ -207,6 +219,13 @@ export function createAlertEngine(opts: AlertEngineOptions) {
       for (const rule of silentRules) if (applies(rule, d)) evalSilent(rule, d, r.receivedAt)
       if (clock() - r.ts > maxAge) {
         stats.skippedStale++
+        // History is not news, but it belongs in a rolling mean (a backfilled day makes a 24-h mean judgeable at once).
+        for (const rule of opts.rules)
+          if (rule.type === 'threshold' && rule.meanOverS !== undefined && applies(rule, d) && r.fields[rule.metric] !== undefined && clock() - r.ts < rule.meanOverS * 1000) {
+            const rec = holdOf(rule.id, d.id)
+            pushToWindow(rec, r.ts, r.fields[rule.metric]!, rule.meanOverS * 1000)
+            store.putHold(rule.id, d.id, rec)
+          }
         return
       }
       for (const rule of opts.rules) {

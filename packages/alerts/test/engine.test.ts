@@ -154,4 +154,21 @@ describe('other rules', () => {
     expect(types(s.changes, 'pm25')).toEqual(['raised:1'])
     expect(s.changes[0]!.event.at).toBeGreaterThan(T0 + 14 * h)
   })
+
+  it('PM2.5: no verdict on a few busy minutes, but a backfilled day counts toward the mean at once', () => {
+    const fresh = setup()
+    const aq = 'aq-ben-xe-tien-giang'
+    fresh.read(aq, T0, { pm25UgM3: 80 })
+    fresh.read(aq, T0 + 2 * min, { pm25UgM3: 85 })
+    expect(types(fresh.changes, 'pm25')).toEqual([])
+
+    const s = setup()
+    const now = T0 + 24 * 60 * min
+    s.setNow(now)
+    const d = registry.get(aq)!
+    for (let i = 23; i >= 2; i--) s.engine.onReading({ deviceId: aq, kind: d.kind, ward: d.ward, ts: now - i * 60 * min, tsSource: 'device', receivedAt: now, fields: { pm25UgM3: 75 } })
+    expect(s.changes).toEqual([])
+    s.read(aq, now - 1000, { pm25UgM3: 72 })
+    expect(types(s.changes, 'pm25')).toEqual(['raised:1'])
+  })
 })
