@@ -87,7 +87,8 @@ export class ClusterLayer extends L.Layer {
   /** Point index of each indexed device. */
   #pointIndex = new Map<string, number>()
   /** For point i and zoom z (0…MAX_ZOOM): index into clusterProps of the cluster holding it, or -1. */
-  #chain: Int32Array<ArrayBufferLike> = new Int32Array(0)
+  #chain: Int32Array<ArrayBufferLike> | undefined
+  #chainTimer: ReturnType<typeof setTimeout> | undefined
   #needsRebuild = false
   #drawn: Drawn[] = []
   #origin = new L.Point(0, 0)
@@ -123,6 +124,7 @@ export class ClusterLayer extends L.Layer {
     map.off('mousemove', this.#onMove, this)
     this.#canvas?.remove()
     clearTimeout(this.#rebuildTimer)
+    clearTimeout(this.#chainTimer)
     cancelAnimationFrame(this.#frame)
     return this
   }
@@ -137,7 +139,10 @@ export class ClusterLayer extends L.Layer {
       if (this.#o.accept(d)) points.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [d.lon, d.lat] }, properties: { id: d.deviceId } })
     this.#index.load(points)
     this.#pointIndex = new Map(points.map((p, i) => [p.properties.id, i]))
-    this.#chain = clusterChains(this.#index as unknown as SuperclusterInternals<ClusterProps>, points.length, MAX_ZOOM)
+    // the chains are needed only for the first status change: computed after the frame that shows the index
+    this.#chain = undefined
+    clearTimeout(this.#chainTimer)
+    this.#chainTimer = setTimeout(() => this.#chains(), 50)
     this.#needsRebuild = false
     this.stats.indexed = points.length
     this.stats.lastRebuildMs = performance.now() - t0
@@ -153,6 +158,7 @@ export class ClusterLayer extends L.Layer {
    */
   changed(changes: readonly StatusChange[]): void {
     const props = (this.#index as unknown as SuperclusterInternals<ClusterProps>).clusterProps
+    const chain = this.#chains()
     for (const { prev, next } of changes) {
       const i = this.#pointIndex.get(next.deviceId)
       const was = prev !== undefined && i !== undefined
@@ -164,7 +170,7 @@ export class ClusterLayer extends L.Layer {
       const from = countKeys[statusIndex[prev.status]]!
       const to = countKeys[statusIndex[next.status]]!
       for (let z = 0; z <= MAX_ZOOM; z++) {
-        const p = this.#chain[i * (MAX_ZOOM + 1) + z]!
+        const p = chain[i * (MAX_ZOOM + 1) + z]!
         if (p < 0) continue
         const c = props[p]!
         c[from]--
@@ -177,6 +183,11 @@ export class ClusterLayer extends L.Layer {
       this.#rebuildTimer = setTimeout(() => this.rebuild(), Math.max(0, wait))
     }
     this.scheduleDraw()
+  }
+
+  #chains(): Int32Array<ArrayBufferLike> {
+    clearTimeout(this.#chainTimer)
+    return (this.#chain ??= clusterChains(this.#index as unknown as SuperclusterInternals<ClusterProps>, this.stats.indexed, MAX_ZOOM))
   }
 
   scheduleDraw(): void {

@@ -11,8 +11,22 @@ export interface LiveClientOptions {
   view: () => ViewSubscription
   onLink: (s: LinkState) => void
   onUpdates?: (devices: LiveDeviceState[]) => void
-  /** Socket.IO server; default the page's origin (the API serves the map). */
-  url?: string
+  /** An already opened socket (openSocket), so the handshake overlaps the map's setup. */
+  socket?: LiveSocket
+}
+
+export type LiveSocket = Socket<ServerToClientEvents, ClientToServerEvents>
+
+/** Opens the Socket.IO link to the page's origin (the API serves the map). Handlers may be attached later in the same task. */
+export const openSocket = (url = ''): LiveSocket => {
+  const s: LiveSocket = io(url, {
+    path: '/socket.io',
+    transports: ['websocket', 'polling'],
+    reconnectionDelay: 500,
+    reconnectionDelayMax: 5000,
+  })
+  s.io.engine?.on('open', () => performance.mark('mytho:engine-open'))
+  return s
 }
 
 /**
@@ -21,12 +35,7 @@ export interface LiveClientOptions {
  * is down the store is marked not live (the map dims it and shows the banner).
  */
 export function createLiveClient(o: LiveClientOptions) {
-  const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(o.url ?? '', {
-    path: '/socket.io',
-    transports: ['websocket', 'polling'],
-    reconnectionDelay: 500,
-    reconnectionDelayMax: 5000,
-  })
+  const socket = o.socket ?? openSocket()
   let viewTimer: ReturnType<typeof setTimeout> | undefined
   o.onLink('connecting')
 

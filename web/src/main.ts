@@ -10,7 +10,7 @@ import { createFeed } from './feed.ts'
 import { accepts, allFilters, renderFilters } from './filters.ts'
 import { formatLocalTime } from './format.ts'
 import { applyStatic, getLang, onLangChange, setLang, t, tx } from './i18n/index.ts'
-import { createLiveClient, type LinkState } from './live-client.ts'
+import { createLiveClient, openSocket, type LinkState } from './live-client.ts'
 import { addOutline } from './outline.ts'
 import { createPopupContent, type PopupContent } from './popup.ts'
 import { createSearch } from './search.ts'
@@ -19,6 +19,9 @@ import { DeviceStore, type DeviceMeta } from './store.ts'
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T
 
+performance.mark('mytho:main')
+// first: the handshake runs while the map is set up
+const socket = openSocket()
 document.documentElement.lang = getLang()
 applyStatic()
 
@@ -239,6 +242,7 @@ let firstRenderMs: number | undefined
 let fitted = false
 
 const live = createLiveClient({
+  socket,
   store,
   view: currentView,
   onLink: (s) => {
@@ -266,7 +270,11 @@ store.on((e) => {
     }
     cluster.rebuild()
     // navigation start → first live snapshot drawn (rebuild draws synchronously)
-    if (store.live) firstRenderMs ??= performance.now()
+    if (store.live && firstRenderMs === undefined) {
+      firstRenderMs = performance.now()
+      setTimeout(loadMeta, 0)
+    }
+    selectFromLink()
     popup?.refresh()
   } else {
     // values alone change nothing on the map; statuses change sprites and cluster colours
@@ -281,21 +289,38 @@ map.on('moveend', () => {
   tip.hidden = true
 })
 
-// Registry names (the live events carry none) and, until the live snapshot arrives, the REST state shown as not live.
-void fetch('/api/v1/devices')
-  .then((r) => (r.ok ? (r.json() as Promise<(DeviceMeta & Omit<LiveDeviceState, 'deviceId' | 'connection'>)[]>) : []))
-  .then((list) => {
-    store.setMeta(list)
-    if (!store.live && store.devices.size === 0)
-      store.snapshot(
-        list.map((d) => ({ deviceId: d.id, kind: d.kind, ward: d.ward, lat: d.lat, lon: d.lon, status: d.status, lastSeen: d.lastSeen, connection: null, lastReading: d.lastReading })),
-        false,
-      )
-    else popup?.refresh()
-    if (link.selected && selected === undefined) select(link.selected, link.lat === undefined)
-    feed.relabel()
-  })
-  .catch(() => undefined)
+/*
+ * Registry names (the live events carry none), asked for once the first live snapshot is drawn, so that parsing
+ * the whole registry (12 MB at 50,000 devices) does not delay it. If no live snapshot comes within
+ * META_FALLBACK_MS, the REST state is drawn meanwhile, dimmed and marked not live.
+ */
+const META_FALLBACK_MS = 1500
+let metaRequested = false
+function loadMeta(): void {
+  if (metaRequested) return
+  metaRequested = true
+  void fetch('/api/v1/devices')
+    .then((r) => (r.ok ? (r.json() as Promise<(DeviceMeta & Omit<LiveDeviceState, 'deviceId' | 'connection'>)[]>) : []))
+    .then((list) => {
+      store.setMeta(list)
+      if (!store.live && store.devices.size === 0)
+        store.snapshot(
+          list.map((d) => ({ deviceId: d.id, kind: d.kind, ward: d.ward, lat: d.lat, lon: d.lon, status: d.status, lastSeen: d.lastSeen, connection: null, lastReading: d.lastReading })),
+          false,
+        )
+      else popup?.refresh()
+      selectFromLink()
+      feed.relabel()
+    })
+    .catch(() => undefined)
+}
+setTimeout(loadMeta, META_FALLBACK_MS)
+function selectFromLink(): void {
+  if (link.selected && selected === undefined && positionOf(link.selected)) {
+    select(link.selected, link.lat === undefined)
+    delete link.selected
+  }
+}
 
 // ---- test and benchmark hook (canvas has no DOM per marker) ---------------------------------------------
 declare global {
@@ -319,3 +344,5 @@ window.__mytho = {
   resetLag: () => (lagSamples.length = 0),
 }
 renderCounts()
+performance.mark('mytho:main-end')
+setTimeout(() => performance.mark('mytho:idle'), 0)

@@ -1,7 +1,6 @@
 import type uPlot from 'uplot'
 import { metricsByKind, wardNames, type LiveDeviceState } from './schema.ts'
 import { primaryMetric } from './alarm-levels.ts'
-import { renderChart } from './chart.ts'
 import { formatLocalTime, formatValue } from './format.ts'
 import { getLang, t, tx } from './i18n/index.ts'
 import { statusColors } from './status.ts'
@@ -73,7 +72,8 @@ export function createPopupContent(store: DeviceStore, deviceId: string, onResiz
     const metric = primaryMetric[kind]
     chartTitle.textContent = `${tx(`field_${metric}`)} — ${t('chart24h')}`
     plot?.destroy()
-    void renderChart(chart, deviceId, metric).then((p) => {
+    // uPlot and the response schema load with the first popup, not with the map
+    void import('./chart.ts').then(({ renderChart }) => renderChart(chart, deviceId, metric)).then((p) => {
       plot = p
       onResize() // the popup grew: let Leaflet re-pan it into view
     })
