@@ -25,10 +25,12 @@ export async function renderChart(el: HTMLElement, deviceId: string, metric: str
     series = parsed.data
   } catch {
     status.textContent = t('chartError')
+    el.style.minHeight = '0'
     return undefined
   }
   if (series.points.length === 0) {
     status.textContent = t('chartEmpty')
+    el.style.minHeight = '0'
     return undefined
   }
   const xs = series.points.map((p) => p.ts / 1000)

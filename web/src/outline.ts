@@ -38,10 +38,14 @@ export function addOutline(map: L.Map): { relabel(): void } {
     { color: '#0b4f6c', weight: 2, dashArray: '6 6', fill: false, interactive: false },
   ).addTo(map)
   const river = L.polyline(RIVER_BANK, { color: '#3d8fd1', weight: 5, opacity: 0.7, interactive: false }).addTo(map)
+  // labels under the device canvas (overlayPane is 400): devices stay readable where a label overlaps them
+  const pane = map.createPane('mytho-ward-labels')
+  pane.style.zIndex = '350'
+  pane.style.pointerEvents = 'none'
   const labels = wards.map((w) => {
     const el = document.createElement('span')
     el.className = 'ward-label'
-    const m = L.marker(WARD_POINTS[w], { icon: L.divIcon({ html: el, className: 'ward-label-icon', iconSize: [0, 0] }), interactive: false, keyboard: false })
+    const m = L.marker(WARD_POINTS[w], { icon: L.divIcon({ html: el, className: 'ward-label-icon', iconSize: [0, 0] }), interactive: false, keyboard: false, pane: 'mytho-ward-labels' })
     m.addTo(map)
     return { w, el }
   })
