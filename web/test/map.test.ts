@@ -102,4 +102,36 @@ describe('operator map in headless Chromium against the real platform', () => {
     expect(await page.locator('#banner').isHidden()).toBe(true)
     expect(await page.evaluate(() => (window as unknown as { __marker?: number }).__marker)).toBe(1)
   })
+
+  it('filters by kind and status from a deep link, and keeps the filters in the URL', async () => {
+    const gauges = p.registry.devices.filter((d) => d.kind === 'water_level').length
+    await page.goto(p.mapUrl('#k=water_level&s=ok,never_seen,warning,alarm,offline'))
+    await page.waitForFunction(() => (window as unknown as { __mytho: { stats(): { live: boolean } } }).__mytho.stats().live)
+    await waitFor(async () => (await mapStats(page)).indexed === gauges, { what: `only the ${gauges} water-level gauges indexed` })
+    expect(await page.locator('input[name="kinds:traffic"]').isChecked()).toBe(false)
+    expect(await page.locator('input[name="kinds:water_level"]').isChecked()).toBe(true)
+    await page.locator('input[name="kinds:salinity"]').check()
+    const salinity = p.registry.devices.filter((d) => d.kind === 'salinity').length
+    await waitFor(async () => (await mapStats(page)).indexed === gauges + salinity, { what: 'salinity probes added' })
+    expect(new URL(page.url()).hash).toContain('k=water_level,salinity')
+    await page.locator('input[name="statuses:never_seen"]').uncheck()
+    await waitFor(async () => (await mapStats(page)).indexed < gauges + salinity, { what: 'never-seen devices filtered out' })
+  })
+
+  it('uses OpenStreetMap tiles with their attribution by default (requests stopped in the browser)', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } })
+    const tiles: string[] = []
+    await ctx.route(/^https?:\/\/(?!127\.0\.0\.1)/, (route) => {
+      tiles.push(route.request().url())
+      return route.abort()
+    })
+    const osm = await ctx.newPage()
+    await osm.goto(p.url)
+    await waitFor(() => tiles.length > 0, { what: 'a tile request' })
+    expect(tiles.every((u) => u.startsWith('https://tile.openstreetmap.org/'))).toBe(true)
+    expect(await osm.locator('.leaflet-control-attribution').textContent()).toContain('© OpenStreetMap contributors')
+    await osm.waitForFunction(() => (window as unknown as { __mytho: { stats(): { live: boolean } } }).__mytho.stats().live)
+    expect((await mapStats(osm)).indexed).toBe(p.registry.size)
+    await ctx.close()
+  })
 })
