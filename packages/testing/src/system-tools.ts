@@ -5,6 +5,7 @@ import { delimiter, join } from 'node:path'
 export const requiredTools = [
   { bin: 'influxd', pkg: 'influxdb' },
   { bin: 'mosquitto_pub', pkg: 'mosquitto-clients' },
+  { bin: 'chromium', pkg: 'chromium' },
 ] as const
 
 export function which(bin: string): string | undefined {
