@@ -18,7 +18,7 @@ const GAUGE = 'wl-hydro-station'
 const platform = await startPlatform({
   afterStart: async ({ mqttUrl, registry, dataDir, registryFile }) => {
     const sim = createSimulator(
-      loadSimConfig({ MQTT_URL: mqttUrl, DATA_DIR: dataDir, DEVICE_REGISTRY_FILE: registryFile, SIM_SCENARIO: 'king-tide', SIM_SPEED: '720', SIM_BACKFILL_HOURS: '24' }),
+      loadSimConfig({ MQTT_URL: mqttUrl, DATA_DIR: dataDir, DEVICE_REGISTRY_FILE: registryFile, SIM_SCENARIO: process.env['SIM_SCENARIO'] ?? 'king-tide', SIM_SPEED: process.env['SIM_SPEED'] ?? '720', SIM_BACKFILL_HOURS: '24' }),
       { registry, logger: silentLogger },
     )
     await sim.start()
@@ -35,6 +35,7 @@ try {
     const s = await mapStats(page)
     return (s.byStatus['never_seen'] ?? 0) <= 2 && (s.byStatus['alarm'] ?? 0) + (s.byStatus['warning'] ?? 0) > 0
   }, { timeoutMs: 60_000, what: 'the fleet to report and a gauge to alarm' })
+  await page.waitForTimeout(3000) // a few minutes of simulated tide for the chart
   // a river gauge in alarm if there is one, else any device in alarm, else the hydrological station
   const gauge = await page.evaluate((fallback) => {
     const m = (window as unknown as { __mytho: { store: { devices: Map<string, { kind: string; status: string }> }; select(id: string, pan: boolean): boolean } }).__mytho

@@ -5,6 +5,17 @@ import { formatLocalTime, formatValue } from './format.ts'
 import { getLang, t } from './i18n/index.ts'
 
 const DAY_MS = 24 * 3_600_000
+/** Below this many 5-minute means the chart shows the raw readings instead. */
+const MIN_WINDOWED_POINTS = 10
+
+async function fetchSeries(deviceId: string, metric: string, from: number, to: number, window: '5m' | 'raw'): Promise<HistorySeries> {
+  const q = new URLSearchParams({ metric, from: String(from), to: String(to), window })
+  const res = await fetch(`/api/v1/devices/${encodeURIComponent(deviceId)}/history?${q}`)
+  if (!res.ok) throw new Error(`HTTP ${res.status}`)
+  const parsed = HistorySeries.safeParse(await res.json())
+  if (!parsed.success) throw new Error('bad history response')
+  return parsed.data
+}
 
 /**
  * The last 24 h of one metric (5-minute means from the history endpoint) with the metric's alarm levels as
@@ -16,13 +27,14 @@ export async function renderChart(el: HTMLElement, deviceId: string, metric: str
   status.textContent = t('chartLoading')
   el.replaceChildren(status)
   let series: HistorySeries
+  let short = false
   try {
-    const q = new URLSearchParams({ metric, from: String(now - DAY_MS), to: String(now), window: '5m' })
-    const res = await fetch(`/api/v1/devices/${encodeURIComponent(deviceId)}/history?${q}`)
-    if (!res.ok) throw new Error(`HTTP ${res.status}`)
-    const parsed = HistorySeries.safeParse(await res.json())
-    if (!parsed.success) throw new Error('bad history response')
-    series = parsed.data
+    series = await fetchSeries(deviceId, metric, now - DAY_MS, now, '5m')
+    // a device heard for only a few minutes (or a fast simulation) has too few 5-minute means to draw a line
+    if (series.points.length < MIN_WINDOWED_POINTS) {
+      series = await fetchSeries(deviceId, metric, now - DAY_MS, now, 'raw')
+      short = true
+    }
   } catch {
     status.textContent = t('chartError')
     el.style.minHeight = '0'
@@ -37,8 +49,9 @@ export async function renderChart(el: HTMLElement, deviceId: string, metric: str
   const ys = series.points.map((p) => p.mean)
   const levels = chartLevels[metric] ?? []
   const label = (l: { labelVi: string; labelEn: string }) => (getLang() === 'vi' ? l.labelVi : l.labelEn)
-  const from = (now - DAY_MS) / 1000
   const to = now / 1000
+  // raw readings of a short history: the axis spans them (at least 15 minutes), not an almost empty day
+  const from = short ? Math.min(xs[0] ?? to, to - 900) : (now - DAY_MS) / 1000
   const opts: uPlot.Options = {
     width: Math.max(220, el.clientWidth || 276),
     height: 130,
