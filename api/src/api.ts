@@ -8,7 +8,7 @@ import { openIncidentStore, type IncidentStore } from '@mytho/alerts'
 import type { DeviceRegistry, IncidentChange } from '@mytho/schema'
 import { once, servicePassword, type Logger } from '@mytho/runtime'
 import type { ReadingStore } from '@mytho/storage'
-import type { ApiConfig } from './config.ts'
+import { apiEnv, type ApiConfig } from './config.ts'
 import { errorHandler, notFound } from './http-errors.ts'
 import { createLiveFeed, type LiveFeed } from './live-feed.ts'
 import { createLivePush, type LivePush } from './live-push.ts'
@@ -19,6 +19,7 @@ import { devicesRouter } from './routes/devices.ts'
 import { healthRouter } from './routes/health.ts'
 import { historyRouter } from './routes/history.ts'
 import { incidentsRouter } from './routes/incidents.ts'
+import { mapConfigRouter } from './routes/map-config.ts'
 
 export interface ApiDeps {
   store: ReadingStore
@@ -31,7 +32,7 @@ export interface ApiDeps {
 
 /** Without MQTT_URL the API serves REST from storage and memory but has no live feed (REST-only tests). */
 export type ApiOptions = Pick<ApiConfig, 'HTTP_PORT' | 'HTTP_HOST'> &
-  Partial<Pick<ApiConfig, 'MQTT_URL' | 'API_MQTT_USERNAME' | 'API_MQTT_PASSWORD' | 'DATA_DIR' | 'LIVE_FLUSH_MS' | 'LIVE_STATUS_CHECK_MS'>>
+  Partial<Pick<ApiConfig, 'MQTT_URL' | 'API_MQTT_USERNAME' | 'API_MQTT_PASSWORD' | 'DATA_DIR' | 'LIVE_FLUSH_MS' | 'LIVE_STATUS_CHECK_MS' | 'MAP_TILE_URL' | 'MAP_TILE_ATTRIBUTION'>>
 
 /** The built map (web/dist, `npm run build -w @mytho/web`) when it exists, else the placeholder page in web/public. */
 export function chooseWebRoot(): string {
@@ -88,6 +89,12 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
   v1.use(devicesRouter(state, clock))
   v1.use(historyRouter(deps.registry, deps.store, clock))
   v1.use(deadLettersRouter(deps.store))
+  v1.use(
+    mapConfigRouter({
+      tileUrl: config.MAP_TILE_URL ?? apiEnv.shape.MAP_TILE_URL.parse(undefined),
+      tileAttribution: config.MAP_TILE_ATTRIBUTION ?? apiEnv.shape.MAP_TILE_ATTRIBUTION.parse(undefined),
+    }),
+  )
   v1.use(express.json({ limit: '16kb' }), incidentsRouter(() => incidents, clock, announceIncident))
   const doc = openApiDocument()
   v1.get('/openapi.json', (_req, res) => {

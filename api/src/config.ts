@@ -18,6 +18,13 @@ export const apiEnv = commonEnv.extend({
   LIVE_FLUSH_MS: env.int(10, 5, 5_000),
   /** How often silent devices are re-checked so they turn offline without new data, ms. Default 1,000. */
   LIVE_STATUS_CHECK_MS: env.int(1_000, 50, 600_000),
+  /** Map tile URL template ({z}/{x}/{y}); a city tile server or OpenStreetMap. Default OpenStreetMap's. */
+  MAP_TILE_URL: z
+    .string()
+    .regex(/^https?:\/\/.*\{z\}.*\{x\}.*\{y\}/, 'expected an http(s) URL template with {z}, {x} and {y}')
+    .default('https://tile.openstreetmap.org/{z}/{x}/{y}.png'),
+  /** Attribution the tile source requires. Default OpenStreetMap's. */
+  MAP_TILE_ATTRIBUTION: z.string().default('© OpenStreetMap contributors'),
 })
 export type ApiConfig = z.infer<typeof apiEnv>
 export const loadApiConfig = (e: Record<string, string | undefined> = process.env): ApiConfig => parseEnv(apiEnv, e)

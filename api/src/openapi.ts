@@ -5,6 +5,7 @@ import {
   Incident,
   IncidentIdPath,
   IncidentListParams,
+  MapConfigResponse,
   DeviceFeatureCollection,
   DeviceHistoryParams,
   DeviceIdPath,
@@ -51,6 +52,7 @@ export const routeDocs: RouteDoc[] = [
   { method: 'get', path: '/incidents', summary: 'Incidents, worst severity first then oldest; active ones unless active=false', query: IncidentListParams, response: z.array(Incident) },
   { method: 'get', path: '/incidents/{id}', summary: 'One incident with its events', path_params: IncidentIdPath, response: Incident },
   { method: 'post', path: '/incidents/{id}/acknowledge', summary: 'Acknowledge an incident (who, note); a cleared incident closes with it', path_params: IncidentIdPath, body: AcknowledgeRequest, response: Incident },
+  { method: 'get', path: '/config', summary: 'Runtime settings of the map: tile URL template and its attribution', response: MapConfigResponse },
   { method: 'get', path: '/openapi.json', summary: 'This document', response: z.object({ openapi: z.string() }).loose() },
 ]
 

@@ -85,4 +85,8 @@ describe('REST API over a real SQLite store', () => {
     expect(page.status).toBe(200)
     expect(await page.text()).toContain('lang="vi"')
   })
+
+  it('tells the map which tile server to use (OpenStreetMap by default, with its attribution)', async () => {
+    expect(await get('/config')).toEqual({ status: 200, body: { tileUrl: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png', tileAttribution: '© OpenStreetMap contributors' } })
+  })
 })

@@ -81,3 +81,12 @@ export const ReadyResponse = z.object({
 export type ReadyResponse = z.infer<typeof ReadyResponse>
 
 export const ErrorResponse = z.object({ error: z.string(), details: z.unknown().optional() })
+
+/** GET /api/v1/config: runtime settings of the map (the tile server is the city's choice, not the build's). */
+export const MapConfigResponse = z.object({
+  /** Leaflet tile URL template, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png */
+  tileUrl: z.string(),
+  /** Attribution the tile source requires, plain text. */
+  tileAttribution: z.string(),
+})
+export type MapConfigResponse = z.infer<typeof MapConfigResponse>
