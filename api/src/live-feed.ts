@@ -50,41 +50,34 @@ export function createLiveFeed(opts: LiveFeedOptions, deps: LiveFeedDeps) {
     deps.onLink?.(up)
   }
 
+  /** Our own services' messages are still input: a bad one is counted and ignored, never a crash. */
+  const parsePlatform = <S extends z.ZodType>(payload: Buffer, schema: S, what: string): z.infer<S> | undefined => {
+    let json: unknown
+    try {
+      json = JSON.parse(payload.toString('utf8'))
+    } catch {
+      stats.bad++
+      return undefined
+    }
+    const r = schema.safeParse(json)
+    if (r.success) return r.data
+    stats.bad++
+    log.warn(`bad platform ${what} message`, { issues: r.error.issues.slice(0, 3) })
+    return undefined
+  }
+
   const onMessage = (topic: string, payload: Buffer) => {
     stats.messages++
     if (topic === PLATFORM_READINGS_TOPIC) {
-      let json: unknown
-      try {
-        json = JSON.parse(payload.toString('utf8'))
-      } catch {
-        stats.bad++
-        return
-      }
-      const r = PlatformReadings.safeParse(json)
-      if (!r.success) {
-        stats.bad++
-        log.warn('bad platform readings message', { issues: r.error.issues.slice(0, 3) })
-        return
-      }
-      stats.readings += r.data.length
-      deps.onReadings(r.data)
+      const readings = parsePlatform(payload, PlatformReadings, 'readings')
+      if (!readings) return
+      stats.readings += readings.length
+      deps.onReadings(readings)
       return
     }
     if (topic === PLATFORM_INCIDENTS_TOPIC) {
-      let json: unknown
-      try {
-        json = JSON.parse(payload.toString('utf8'))
-      } catch {
-        stats.bad++
-        return
-      }
-      const r = IncidentChange.safeParse(json)
-      if (!r.success) {
-        stats.bad++
-        log.warn('bad platform incident message', { issues: r.error.issues.slice(0, 3) })
-        return
-      }
-      deps.onIncident?.(r.data)
+      const change = parsePlatform(payload, IncidentChange, 'incident')
+      if (change) deps.onIncident?.(change)
       return
     }
     const t = parseDeviceTopic(topic)

@@ -1,9 +1,8 @@
 import { z } from 'zod'
-import { connectionStatuses } from './topics.ts'
-import { DeviceStatus } from './live-events.ts'
+import { deviceNowShape } from './live-events.ts'
 import { DeviceRecord } from './registry.ts'
 import { RejectReason } from './rejection.ts'
-import { AggregationWindow, HistorySeries, StoredReading } from './stored-reading.ts'
+import { AggregationWindow, HistorySeries } from './stored-reading.ts'
 
 /*
  * REST shapes of the API under /api/v1: query parameters as they arrive (strings, coerced here) and the
@@ -45,15 +44,7 @@ export const DeadLetterParams = z.object({
 })
 
 /** A registry device with what the platform knows of it now (served from memory, not storage). */
-export const DeviceView = z.object({
-  ...DeviceRecord.shape,
-  status: DeviceStatus,
-  /** When the platform last heard from it (UTC ms); null when never. */
-  lastSeen: z.number().int().nullable(),
-  /** Retained MQTT connection status, when known. */
-  connection: z.enum(connectionStatuses).nullable(),
-  lastReading: StoredReading.nullable(),
-})
+export const DeviceView = z.object({ ...DeviceRecord.shape, ...deviceNowShape })
 export type DeviceView = z.infer<typeof DeviceView>
 
 export const DeviceFeatureCollection = z.object({

@@ -28,6 +28,16 @@ export const ViewSubscription = z.strictObject({
 })
 export type ViewSubscription = z.infer<typeof ViewSubscription>
 
+/** What the platform knows of a device now: one home for the live state and the REST device view. */
+export const deviceNowShape = {
+  status: DeviceStatus,
+  /** When the platform last heard from it (UTC ms); null when never. */
+  lastSeen: z.number().int().nullable(),
+  /** Retained MQTT status of its connection, when known. */
+  connection: z.enum(connectionStatuses).nullable(),
+  lastReading: StoredReading.nullable(),
+}
+
 /** The live state of one device, as the map draws it. */
 export const LiveDeviceState = z.object({
   deviceId: z.string(),
@@ -35,12 +45,7 @@ export const LiveDeviceState = z.object({
   ward: Ward,
   lat: z.number(),
   lon: z.number(),
-  status: DeviceStatus,
-  /** When the platform last heard from it (UTC ms); null when never. */
-  lastSeen: z.number().int().nullable(),
-  /** Retained MQTT status of its connection, when known. */
-  connection: z.enum(connectionStatuses).nullable(),
-  lastReading: StoredReading.nullable(),
+  ...deviceNowShape,
 })
 export type LiveDeviceState = z.infer<typeof LiveDeviceState>
 
