@@ -63,4 +63,48 @@ describe('alerts on the stream', () => {
     expect(ingest.incidents!.get(raised.incident.id)).toMatchObject({ state: 'cleared', level: 0 })
     await again.endAsync()
   })
+
+  const incidentOf = (ruleId: string, subject: string) => waitFor(() => seen.find((c) => c.incident.ruleId === ruleId && c.incident.subject === subject && c.event.type === 'raised'), { what: `${ruleId} on ${subject}` })
+
+  it('congestion: slow counters on QL1 for the raise hold make one incident for the road', async () => {
+    const a = 'tc-ql1-trung-an'
+    const b = 'tc-ql1-kp2-p10'
+    const t = Date.now()
+    const slow = (ts: number) => ({ kind: 'traffic', ts, intervalS: 60, vehicleCount: 12, avgSpeedKmh: 7, occupancyPct: 62 })
+    const da = await connectDevice(pipeline.mqttUrl, a, pipeline.secrets.devices[a]!)
+    const db = await connectDevice(pipeline.mqttUrl, b, pipeline.secrets.devices[b]!)
+    await publishReading(da, a, [slow(t - 7 * 60_000), slow(t - 60_000)])
+    await publishReading(db, b, [slow(t - 6 * 60_000), slow(t - 30_000)])
+    const change = await incidentOf('congestion', 'QL1')
+    expect(change.incident).toMatchObject({ subjectType: 'road', severity: 'warning', title: { vi: 'Ùn tắc giao thông: Ùn tắc' } })
+    await waitFor(() => ingest.incidents!.get(change.incident.id)!.deviceIds.length === 2, { what: 'both counters on the incident' })
+    expect(seen.filter((c) => c.incident.ruleId === 'congestion' && c.event.type === 'raised')).toHaveLength(1)
+    await da.endAsync()
+    await db.endAsync()
+  })
+
+  it('low battery and salinity above the agencies\' thresholds, from one probe', async () => {
+    const id = 'sal-thu-khoa-huan'
+    const d = await connectDevice(pipeline.mqttUrl, id, pipeline.secrets.devices[id]!)
+    const t = Date.now()
+    await publishReading(d, id, [
+      { kind: 'salinity', ts: t - 40 * 60_000, salinityGL: 1.3, batteryV: 11.6 },
+      { kind: 'salinity', ts: t - 25 * 60_000, salinityGL: 1.4, batteryV: 11.6 },
+      { kind: 'salinity', ts: t - 5 * 60_000, salinityGL: 1.4, batteryV: 11.5 },
+    ])
+    expect((await incidentOf('salinity', id)).incident).toMatchObject({ level: 2, title: { en: 'Salinity intrusion: Fruit-tree irrigation warning' } })
+    expect((await incidentOf('low-battery', id)).incident).toMatchObject({ level: 1, severity: 'info' })
+    await d.endAsync()
+  })
+
+  it('PM2.5 over the 24-hour limit once a day of history is in (backfill), not on one busy minute', async () => {
+    const id = 'aq-dh-tien-giang'
+    const d = await connectDevice(pipeline.mqttUrl, id, pipeline.secrets.devices[id]!)
+    const t = Date.now()
+    const day = Array.from({ length: 23 }, (_, i) => ({ kind: 'air_quality', ts: t - (23 - i) * 3_600_000 + 60_000, pm25UgM3: 68 }))
+    await publishReading(d, id, day)
+    await publishReading(d, id, { kind: 'air_quality', ts: t - 1000, pm25UgM3: 70 })
+    expect((await incidentOf('pm25', id)).incident).toMatchObject({ severity: 'warning', title: { vi: 'Bụi mịn PM2.5 vượt QCVN 05: Vượt trung bình 24 giờ' } })
+    await d.endAsync()
+  })
 })
