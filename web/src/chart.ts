@@ -5,6 +5,12 @@ import { formatLocalTime, formatValue } from './format.ts'
 import { getLang, t } from './i18n/index.ts'
 
 const DAY_MS = 24 * 3_600_000
+
+/** A moment drawn as a vertical line across the chart (an incident raised or cleared). */
+export interface ChartMark {
+  at: number
+  color: string
+}
 /** Below this many 5-minute means the chart shows the raw readings instead. */
 const MIN_WINDOWED_POINTS = 10
 
@@ -21,7 +27,7 @@ async function fetchSeries(deviceId: string, metric: string, from: number, to: n
  * The last 24 h of one metric (5-minute means from the history endpoint) with the metric's alarm levels as
  * horizontal lines. uPlot: ~50 kB, draws 300 points in well under a millisecond.
  */
-export async function renderChart(el: HTMLElement, deviceId: string, metric: string, now = Date.now()): Promise<uPlot | undefined> {
+export async function renderChart(el: HTMLElement, deviceId: string, metric: string, marks: readonly ChartMark[] = [], now = Date.now()): Promise<uPlot | undefined> {
   const status = document.createElement('div')
   status.className = 'chart-status'
   status.textContent = t('chartLoading')
@@ -52,6 +58,8 @@ export async function renderChart(el: HTMLElement, deviceId: string, metric: str
   const to = now / 1000
   // raw readings of a short history: the axis spans them (at least 15 minutes), not an almost empty day
   const from = short ? Math.min(xs[0] ?? to, to - 900) : (now - DAY_MS) / 1000
+  const shownMarks = marks.filter((m) => m.at / 1000 >= from && m.at / 1000 <= to)
+  el.dataset['marks'] = String(shownMarks.length)
   const opts: uPlot.Options = {
     width: Math.max(220, el.clientWidth || 276),
     height: 130,
@@ -89,6 +97,17 @@ export async function renderChart(el: HTMLElement, deviceId: string, metric: str
             c.beginPath()
             c.moveTo(u.bbox.left, y)
             c.lineTo(u.bbox.left + u.bbox.width, y)
+            c.stroke()
+          }
+          // incident raise/clear times: the readings around an incident are the ones next to its lines
+          c.setLineDash([])
+          c.lineWidth = 1.5 * uPlot.pxRatio
+          for (const m of shownMarks) {
+            const x = Math.round(u.valToPos(m.at / 1000, 'x', true))
+            c.strokeStyle = m.color
+            c.beginPath()
+            c.moveTo(x, u.bbox.top)
+            c.lineTo(x, u.bbox.top + u.bbox.height)
             c.stroke()
           }
           c.restore()

@@ -16,8 +16,28 @@ interface ClusterProps {
   c2: number
   c3: number
   c4: number
+  /** Devices with an alarming (critical, not cleared) incident: the cluster gets a red outline. */
+  c5: number
 }
 const countKeys = ['c0', 'c1', 'c2', 'c3', 'c4'] as const
+const ALARM_RED = '#d7191c'
+
+/**
+ * A red halo behind a device with an alarming incident: a soft disc and a solid ring, so it stands out from a
+ * plain alarm-coloured marker. Static (a pulse would need a redraw every frame, which the 50,000-device budget
+ * forbids); the pulse is left to the DOM cue (banner) instead.
+ */
+function drawHalo(c: CanvasRenderingContext2D, x: number, y: number, r: number): void {
+  c.beginPath()
+  c.arc(x, y, r + 9, 0, Math.PI * 2)
+  c.fillStyle = 'rgba(215, 25, 28, 0.28)'
+  c.fill()
+  c.lineWidth = 2.5
+  c.strokeStyle = ALARM_RED
+  c.beginPath()
+  c.arc(x, y, r + 5, 0, Math.PI * 2)
+  c.stroke()
+}
 
 
 /** A drawn thing, for hit-testing clicks and hovers (canvas has no DOM per marker). */
@@ -40,6 +60,8 @@ export interface ClusterStats {
   rebuilds: number
   draws: number
   drawMsTotal: number
+  /** Devices drawn with an alarm halo. */
+  alarmed: number
 }
 
 export interface ClusterLayerOptions {
@@ -75,13 +97,14 @@ export class ClusterLayer extends L.Layer {
     radius: 60,
     maxZoom: MAX_ZOOM,
     map: (p) => {
-      const c: ClusterProps = { c0: 0, c1: 0, c2: 0, c3: 0, c4: 0 }
+      const c: ClusterProps = { c0: 0, c1: 0, c2: 0, c3: 0, c4: 0, c5: this.#alarmed.has(p.id) ? 1 : 0 }
       const d = this.#o.store.devices.get(p.id)
       if (d) c[countKeys[statusIndex[d.status]]!] = 1
       return c
     },
     reduce: (acc, p) => {
       for (const k of countKeys) acc[k] += p[k]
+      acc.c5 += p.c5
     },
   })
   /** Point index of each indexed device. */
@@ -97,7 +120,9 @@ export class ClusterLayer extends L.Layer {
   #frame = 0
   selected: string | undefined
   dimmed = false
-  readonly stats: ClusterStats = { indexed: 0, drawnPoints: 0, drawnClusters: 0, clusteredDevices: 0, lastRebuildMs: 0, lastDrawMs: 0, rebuilds: 0, draws: 0, drawMsTotal: 0 }
+  /** Devices drawn with an alarm halo (set through setAlarmed). */
+  #alarmed = new Set<string>()
+  readonly stats: ClusterStats = { indexed: 0, drawnPoints: 0, drawnClusters: 0, clusteredDevices: 0, lastRebuildMs: 0, lastDrawMs: 0, rebuilds: 0, draws: 0, drawMsTotal: 0, alarmed: 0 }
 
   constructor(o: ClusterLayerOptions) {
     super()
@@ -185,6 +210,29 @@ export class ClusterLayer extends L.Layer {
     this.scheduleDraw()
   }
 
+  /**
+   * Devices with an alarming incident. Like a status change, each device that gains or loses one moves one count
+   * (c5) in each cluster holding it, and the next frame draws it: no index rebuild and no redraw loop.
+   */
+  setAlarmed(ids: ReadonlySet<string>): void {
+    const changed: [string, 1 | -1][] = [...ids].filter((id) => !this.#alarmed.has(id)).map((id) => [id, 1])
+    for (const id of this.#alarmed) if (!ids.has(id)) changed.push([id, -1])
+    if (!changed.length) return
+    this.#alarmed = new Set(ids)
+    const props = (this.#index as unknown as SuperclusterInternals<ClusterProps>).clusterProps
+    const chain = this.#chains()
+    for (const [id, delta] of changed) {
+      const i = this.#pointIndex.get(id)
+      if (i === undefined) continue
+      for (let z = 0; z <= MAX_ZOOM; z++) {
+        const p = chain[i * (MAX_ZOOM + 1) + z]!
+        if (p >= 0) props[p]!.c5 += delta
+      }
+    }
+    this.stats.alarmed = this.#alarmed.size
+    this.scheduleDraw()
+  }
+
   #chains(): Int32Array<ArrayBufferLike> {
     clearTimeout(this.#chainTimer)
     return (this.#chain ??= clusterChains(this.#index as unknown as SuperclusterInternals<ClusterProps>, this.stats.indexed, MAX_ZOOM))
@@ -264,7 +312,7 @@ export class ClusterLayer extends L.Layer {
         const counts = [cp.c0, cp.c1, cp.c2, cp.c3, cp.c4]
         const n = props.point_count
         const r = 13 + Math.min(14, Math.log10(n) * 6)
-        this.#drawCluster(c, x, y, r, counts, n)
+        this.#drawCluster(c, x, y, r, counts, n, cp.c5 > 0)
         drawn.push({ x: p.x, y: p.y, r: r + 4, clusterId: props.cluster_id, counts })
         clusters++
         clustered += n
@@ -274,6 +322,7 @@ export class ClusterLayer extends L.Layer {
         if (!d) continue
         const img = sprite(this.#sprites, d.kind, d.status, false)
         const s = img.width / dpr
+        if (this.#alarmed.has(id)) drawHalo(c, x, y, s / 2)
         c.drawImage(img, x - s / 2, y - s / 2, s, s)
         drawn.push({ x: p.x, y: p.y, r: MARKER_SIZE / 2 + 2, id })
         points++
@@ -285,6 +334,7 @@ export class ClusterLayer extends L.Layer {
       const p = map.latLngToContainerPoint([sel.lat, sel.lon])
       const img = sprite(this.#sprites, sel.kind, sel.status, true)
       const s = img.width / dpr
+      if (this.#alarmed.has(sel.deviceId)) drawHalo(c, p.x + pad.x, p.y + pad.y, s / 2)
       c.drawImage(img, p.x + pad.x - s / 2, p.y + pad.y - s / 2, s, s)
       drawn.push({ x: p.x, y: p.y, r: s / 2, id: sel.deviceId })
     }
@@ -293,7 +343,15 @@ export class ClusterLayer extends L.Layer {
     Object.assign(this.stats, { drawnPoints: points, drawnClusters: clusters, clusteredDevices: clustered, lastDrawMs: ms, draws: this.stats.draws + 1, drawMsTotal: this.stats.drawMsTotal + ms })
   }
 
-  #drawCluster(c: CanvasRenderingContext2D, x: number, y: number, r: number, counts: number[], n: number): void {
+  #drawCluster(c: CanvasRenderingContext2D, x: number, y: number, r: number, counts: number[], n: number, alarmed: boolean): void {
+    if (alarmed) {
+      // outside the status ring: a cluster hiding a device in alarm must not look like its majority
+      c.beginPath()
+      c.arc(x, y, r + 8, 0, Math.PI * 2)
+      c.lineWidth = 3
+      c.strokeStyle = ALARM_RED
+      c.stroke()
+    }
     // ring: one arc per status, proportional to its count
     let a = -Math.PI / 2
     c.lineWidth = 5

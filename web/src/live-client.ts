@@ -1,6 +1,7 @@
 import { io, type Socket } from 'socket.io-client'
 import type { ClientToServerEvents, LiveDeviceState, ServerToClientEvents, ViewSubscription } from './schema.ts'
 import type { DeviceStore } from './store.ts'
+import type { IncidentStore } from './incidents-store.ts'
 
 /** `feed_down`: our link is up but the server has lost its own live stream (its broker link). */
 export type LinkState = 'connecting' | 'live' | 'down' | 'feed_down'
@@ -11,6 +12,8 @@ export interface LiveClientOptions {
   view: () => ViewSubscription
   onLink: (s: LinkState) => void
   onUpdates?: (devices: LiveDeviceState[]) => void
+  /** Fed with the active incidents on each connect and every incident change (city-wide, not view-filtered). */
+  incidents?: IncidentStore
   /** An already opened socket (openSocket), so the handshake overlaps the map's setup. */
   socket?: LiveSocket
 }
@@ -68,6 +71,8 @@ export function createLiveClient(o: LiveClientOptions) {
     o.store.update(devices)
     o.onUpdates?.(devices)
   })
+  socket.on('incidents', (list) => o.incidents?.replaceAll(list))
+  socket.on('incident', (change) => o.incidents?.apply(change))
   let retry: ReturnType<typeof setTimeout> | undefined
   socket.on('disconnect', (reason) => {
     // a server that shuts down disconnects its sockets itself, and Socket.IO does not retry those: we do

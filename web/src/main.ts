@@ -14,6 +14,9 @@ import { createLiveClient, openSocket, type LinkState } from './live-client.ts'
 import { addOutline } from './outline.ts'
 import { createPopupContent, type PopupContent } from './popup.ts'
 import { createSearch } from './search.ts'
+import { createIncidentCue } from './incidents-cue.ts'
+import { createIncidentPanel } from './incidents-panel.ts'
+import { deviceOf, IncidentStore } from './incidents-store.ts'
 import { statusColors } from './status.ts'
 import { DeviceStore, type DeviceMeta } from './store.ts'
 
@@ -175,6 +178,17 @@ const onFilterChange = () => {
 const filterPanel = renderFilters($('filters'), filters, onFilterChange)
 const feed = createFeed($('feed'), store, (id) => select(id))
 const search = createSearch($<HTMLInputElement>('search'), $('search-results'), store, (id) => select(id))
+// ---- incidents: panel, new-severe cue, halos on the map ----------------------------------------------
+const incidents = new IncidentStore()
+const incidentPanel = createIncidentPanel($('incidents'), incidents, store, (id) => select(id))
+const cue = createIncidentCue($('incident-banner'), $<HTMLButtonElement>('sound'), (id) => select(id))
+incidents.on((e) => {
+  cluster.setAlarmed(incidents.alarmedDevices())
+  if (e.type !== 'changed') return
+  if (e.fresh) cue.incident(e.incident)
+  // the open popup's incident list and chart lines follow the device's incidents
+  if (selected !== undefined && deviceOf(e.incident) === selected) popup?.drawChart()
+})
 $('panel-toggle').addEventListener('click', () => document.body.classList.toggle('panel-open'))
 $('lang').addEventListener('click', () => setLang(getLang() === 'vi' ? 'en' : 'vi'))
 onLangChange(() => {
@@ -182,6 +196,8 @@ onLangChange(() => {
   outline.relabel()
   feed.relabel()
   search.relabel()
+  incidentPanel.relabel()
+  cue.relabel()
   popup?.relabel()
   renderCounts()
   renderLink()
@@ -246,6 +262,7 @@ let fitted = false
 const live = createLiveClient({
   socket,
   store,
+  incidents,
   view: currentView,
   onLink: (s) => {
     linkState = s
@@ -313,6 +330,7 @@ function loadMeta(): void {
       else popup?.refresh()
       selectFromLink()
       feed.relabel()
+      incidentPanel.refresh()
     })
     .catch(() => undefined)
 }
@@ -333,6 +351,7 @@ declare global {
 window.__mytho = {
   map,
   store,
+  incidents,
   select,
   stats: () => ({
     devices: store.devices.size,
@@ -341,6 +360,7 @@ window.__mytho = {
     byStatus: store.countByStatus(),
     ...cluster.stats,
     firstRenderMs,
+    incidents: incidents.active.size,
   }),
   lagSamples,
   resetLag: () => (lagSamples.length = 0),

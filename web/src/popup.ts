@@ -5,6 +5,7 @@ import { formatLocalTime, formatValue } from './format.ts'
 import { getLang, t, tx } from './i18n/index.ts'
 import { statusColors } from './status.ts'
 import type { DeviceStore } from './store.ts'
+import { fetchDeviceIncidents, incidentMarks, renderIncidentHistory } from './incidents-history.ts'
 
 const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] => {
   const e = document.createElement(tag)
@@ -29,8 +30,11 @@ export function createPopupContent(store: DeviceStore, deviceId: string, onResiz
   const seen = el('div', 'popup-seen')
   const chartTitle = el('div', 'popup-chart-title')
   const chart = el('div', 'popup-chart')
-  root.append(title, idLine, meta, stale, values, seen, chartTitle, chart)
+  const incidents = el('div', 'popup-incidents')
+  root.append(title, idLine, meta, stale, values, seen, chartTitle, chart, incidents)
   let plot: uPlot | undefined
+  /** Drawings started; a slower earlier one must not replace a newer one. */
+  let drawings = 0
 
   const refresh = () => {
     const lang = getLang()
@@ -72,11 +76,21 @@ export function createPopupContent(store: DeviceStore, deviceId: string, onResiz
     const metric = primaryMetric[kind]
     chartTitle.textContent = `${tx(`field_${metric}`)} — ${t('chart24h')}`
     plot?.destroy()
+    const drawing = ++drawings
+    // the device's incidents: listed below the chart, their raise/clear times drawn on it
+    const history = fetchDeviceIncidents(deviceId).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))
     // uPlot and the response schema load with the first popup, not with the map
-    void import('./chart.ts').then(({ renderChart }) => renderChart(chart, deviceId, metric)).then((p) => {
-      plot = p
-      onResize() // the popup grew: let Leaflet re-pan it into view
-    })
+    void Promise.all([import('./chart.ts'), history])
+      .then(([{ renderChart }, list]) => {
+        if (drawing !== drawings) return undefined
+        renderIncidentHistory(incidents, list)
+        return renderChart(chart, deviceId, metric, list instanceof Error ? [] : incidentMarks(list))
+      })
+      .then((p) => {
+        if (drawing !== drawings) return p?.destroy()
+        plot = p
+        onResize() // the popup grew: let Leaflet re-pan it into view
+      })
   }
 
   refresh()

@@ -1,0 +1,126 @@
+import { Incident, type AcknowledgeRequest } from './schema.ts'
+import { getLang, t } from './i18n/index.ts'
+
+/** localStorage key of the operator's name, asked once and offered again on the next acknowledgement. */
+export const OPERATOR_STORAGE_KEY = 'mytho.operator'
+
+const remembered = (): string => {
+  try {
+    return localStorage.getItem(OPERATOR_STORAGE_KEY) ?? ''
+  } catch {
+    return '' // storage blocked: asked each time
+  }
+}
+
+/**
+ * The acknowledge form, an in-page <dialog> (not window.prompt: it takes a note too, and it can be filled in by a
+ * test). Until operators sign in (issue #6) they name themselves; the name is kept in localStorage. A refusal by
+ * the API is shown as text in the dialog, which stays open.
+ */
+export function createAckDialog(onAcknowledged: (incident: Incident) => void) {
+  const dialog = document.createElement('dialog')
+  dialog.id = 'ack-dialog'
+  dialog.className = 'ack-dialog'
+  const form = document.createElement('form')
+  form.method = 'dialog'
+  const heading = document.createElement('h3')
+  const subject = document.createElement('p')
+  subject.className = 'ack-subject'
+  const nameLabel = document.createElement('label')
+  const nameText = document.createElement('span')
+  const name = document.createElement('input')
+  name.id = 'ack-name'
+  name.name = 'by'
+  name.required = true
+  name.maxLength = 100
+  name.autocomplete = 'name'
+  nameLabel.append(nameText, name)
+  const noteLabel = document.createElement('label')
+  const noteText = document.createElement('span')
+  const note = document.createElement('textarea')
+  note.id = 'ack-note'
+  note.name = 'note'
+  note.maxLength = 2000
+  note.rows = 3
+  noteLabel.append(noteText, note)
+  const error = document.createElement('p')
+  error.id = 'ack-error'
+  error.className = 'ack-error'
+  error.setAttribute('role', 'alert')
+  error.hidden = true
+  const buttons = document.createElement('div')
+  buttons.className = 'ack-buttons'
+  const cancel = document.createElement('button')
+  cancel.type = 'button'
+  cancel.id = 'ack-cancel'
+  const submit = document.createElement('button')
+  submit.type = 'submit'
+  submit.id = 'ack-submit'
+  buttons.append(cancel, submit)
+  form.append(heading, subject, nameLabel, noteLabel, error, buttons)
+  dialog.append(form)
+  document.body.append(dialog)
+
+  let current: Incident | undefined
+  let sending = false
+  const relabel = () => {
+    heading.textContent = t('ackTitle')
+    nameText.textContent = t('ackName')
+    noteText.textContent = t('ackNote')
+    cancel.textContent = t('ackCancel')
+    submit.textContent = sending ? t('ackSending') : t('ackSubmit')
+    if (current) subject.textContent = current.title[getLang()]
+  }
+  const showError = (msg: string) => {
+    error.textContent = `${t('ackFailed')}: ${msg}`
+    error.hidden = false
+  }
+
+  cancel.addEventListener('click', () => dialog.close())
+  form.addEventListener('submit', (e) => {
+    e.preventDefault()
+    const inc = current
+    if (!inc || sending) return
+    const body: AcknowledgeRequest = { by: name.value.trim() }
+    if (!body.by) return showError(t('ackName'))
+    if (note.value.trim()) body.note = note.value.trim()
+    sending = true
+    submit.disabled = true
+    relabel()
+    void fetch(`/api/v1/incidents/${encodeURIComponent(inc.id)}/acknowledge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      .then(async (res) => {
+        const json: unknown = await res.json().catch(() => null)
+        if (!res.ok) throw new Error((json as { error?: unknown } | null)?.error?.toString() ?? `HTTP ${res.status}`)
+        const parsed = Incident.safeParse(json)
+        if (!parsed.success) throw new Error('bad response')
+        try {
+          localStorage.setItem(OPERATOR_STORAGE_KEY, body.by)
+        } catch {
+          /* not remembered */
+        }
+        dialog.close()
+        onAcknowledged(parsed.data)
+      })
+      .catch((err: unknown) => showError(err instanceof Error ? err.message : String(err)))
+      .finally(() => {
+        sending = false
+        submit.disabled = false
+        relabel()
+      })
+  })
+  relabel()
+
+  return {
+    open(incident: Incident): void {
+      current = incident
+      name.value = name.value || remembered()
+      note.value = ''
+      error.hidden = true
+      error.textContent = ''
+      relabel()
+      dialog.showModal()
+      ;(name.value ? note : name).focus()
+    },
+    relabel,
+  }
+}
