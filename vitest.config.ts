@@ -24,6 +24,7 @@ export default defineConfig({
       project('api', 'api'),
       project('web', 'web'),
       project('devices-sim', 'devices-sim'),
+      project('deploy', 'deploy'),
     ],
   },
 })

@@ -1,0 +1,32 @@
+# One image for every part of the platform; docker-compose picks the part with `command`.
+# Build: docker build -t mytho-platform .
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+# better-sqlite3 compiles against Node's headers when no prebuilt binary fits.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+COPY packages/schema/package.json packages/schema/
+COPY packages/runtime/package.json packages/runtime/
+COPY packages/storage/package.json packages/storage/
+COPY packages/alerts/package.json packages/alerts/
+COPY packages/testing/package.json packages/testing/
+COPY broker/package.json broker/
+COPY ingest/package.json ingest/
+COPY api/package.json api/
+COPY web/package.json web/
+COPY devices-sim/package.json devices-sim/
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build:web
+# Production dependencies only in the final image (tsx runs the TypeScript sources; it is a dependency).
+RUN npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production DATA_DIR=/data
+WORKDIR /app
+COPY --from=build /app /app
+RUN mkdir -p /data && chown node:node /data
+USER node
+VOLUME ["/data"]
+# Default: the API and map; compose overrides per service.
+CMD ["node", "--import", "tsx", "api/src/main.ts"]

@@ -1,0 +1,109 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import type { z } from 'zod'
+import { apiEnv } from '@mytho/api'
+import { brokerEnv } from '@mytho/broker'
+import { simEnv } from '@mytho/devices-sim'
+import { ingestEnv } from '@mytho/ingest'
+import { parseEnv } from '@mytho/runtime'
+
+/*
+ * No Docker engine runs on our machines, so the compose file is checked by reading it: every service's
+ * environment against that service's own config schema, ports against the ports it is told to listen on,
+ * volumes, health checks, restart policies, and that each entry command exists in the repo.
+ */
+const root = fileURLToPath(new URL('..', import.meta.url))
+// merge: compose files use YAML merge keys (<<: *platform).
+const compose = parse(readFileSync(root + 'docker-compose.yml', 'utf8'), { merge: true }) as {
+  services: Record<string, Service>
+  volumes: Record<string, unknown>
+}
+interface Service {
+  command?: string[]
+  environment?: Record<string, string>
+  ports?: string[]
+  volumes?: string[]
+  healthcheck?: { test: string[] }
+  restart?: string
+  profiles?: string[]
+  depends_on?: Record<string, unknown>
+  image?: string
+}
+const example = Object.fromEntries(
+  readFileSync(root + '.env.example', 'utf8')
+    .split('\n')
+    .filter((l) => /^[A-Z_]+=/.test(l))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+)
+
+/** Compose's ${VAR}, ${VAR:-default} and ${VAR:?error} against .env.example, as `docker compose config` would. */
+function interpolate(v: string): string {
+  return String(v).replace(/\$\{([A-Z_]+)(?:(:-|:\?)([^}]*))?\}/g, (_m, name: string, op?: string, arg?: string) => {
+    const value = example[name]
+    if (value !== undefined && value !== '') return value
+    if (op === ':-') return arg ?? ''
+    if (op === ':?') throw new Error(`${name} is required by docker-compose.yml but missing from .env.example`)
+    return ''
+  })
+}
+const envOf = (s: Service) => Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, interpolate(v)]))
+
+const platform: Record<string, z.ZodObject> = { broker: brokerEnv, ingest: ingestEnv, api: apiEnv, simulator: simEnv }
+
+describe('docker-compose.yml', () => {
+  it('runs InfluxDB 2.x and every part of the platform', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['api', 'broker', 'influxdb', 'ingest', 'simulator'])
+    expect(compose.services['influxdb']!.image).toMatch(/^influxdb:2\./)
+    expect(compose.services['simulator']!.profiles).toEqual(['demo'])
+  })
+
+  it.each(Object.keys(platform))('%s: its environment is valid for its own config schema', (name) => {
+    const s = compose.services[name]!
+    const env = envOf(s)
+    const schema = platform[name]!
+    const unknown = Object.keys(env).filter((k) => !(k in schema.shape))
+    expect(unknown, `variables ${name} does not read`).toEqual([])
+    expect(() => parseEnv(schema, env)).not.toThrow()
+  })
+
+  it.each(Object.keys(platform))('%s: entry command exists, restart policy, health check, data volume', (name) => {
+    const s = compose.services[name]!
+    expect(s.command?.slice(0, 3)).toEqual(['node', '--import', 'tsx'])
+    expect(existsSync(root + s.command![3]!), s.command![3]).toBe(true)
+    expect(s.restart).toBe('unless-stopped')
+    if (name !== 'simulator') expect(s.healthcheck?.test.length).toBeGreaterThan(1)
+    const dataDir = envOf(s)['DATA_DIR']
+    expect(s.volumes?.some((v) => v.split(':')[1] === dataDir), `DATA_DIR ${dataDir} is a mounted volume`).toBe(true)
+  })
+
+  it('publishes the ports the services listen on, and services reach each other by name', () => {
+    const containerPorts = (s: Service) => (s.ports ?? []).map((p) => Number(interpolate(p).split(':').at(-1)))
+    const broker = parseEnv(brokerEnv, envOf(compose.services['broker']!))
+    expect(containerPorts(compose.services['broker']!).sort()).toEqual([broker.MQTT_PORT, broker.MQTT_WS_PORT].sort())
+    const api = parseEnv(apiEnv, envOf(compose.services['api']!))
+    expect(containerPorts(compose.services['api']!)).toEqual([api.HTTP_PORT])
+    for (const name of ['ingest', 'api', 'simulator']) {
+      const env = envOf(compose.services[name]!)
+      expect(env['MQTT_URL']).toBe(`mqtt://broker:${broker.MQTT_PORT}`)
+      if (env['INFLUX_URL']) expect(new URL(env['INFLUX_URL']).hostname).toBe('influxdb')
+      for (const dep of Object.keys(compose.services[name]!.depends_on ?? {})) expect(compose.services[dep], `${name} depends on ${dep}`).toBeDefined()
+    }
+  })
+
+  it('declares every named volume it uses, and uses every one it declares', () => {
+    const used = new Set(
+      Object.values(compose.services)
+        .flatMap((s) => s.volumes ?? [])
+        .map((v) => v.split(':')[0]!)
+        .filter((v) => !v.startsWith('.') && !v.startsWith('/')),
+    )
+    expect([...used].sort()).toEqual(Object.keys(compose.volumes).sort())
+  })
+
+  it('the ingest and the API share the data volume (incidents, acknowledgements)', () => {
+    const vol = (n: string) => compose.services[n]!.volumes!.find((v) => v.endsWith(':/data'))
+    expect(vol('ingest')).toBe(vol('api'))
+  })
+})
