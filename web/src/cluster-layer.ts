@@ -60,8 +60,10 @@ export interface ClusterStats {
   rebuilds: number
   draws: number
   drawMsTotal: number
-  /** Devices drawn with an alarm halo. */
+  /** Devices with an alarm halo (set through setAlarmed). */
   alarmed: number
+  /** In the last draw: halos plus red-outlined clusters. */
+  drawnAlarms: number
 }
 
 export interface ClusterLayerOptions {
@@ -122,7 +124,7 @@ export class ClusterLayer extends L.Layer {
   dimmed = false
   /** Devices drawn with an alarm halo (set through setAlarmed). */
   #alarmed = new Set<string>()
-  readonly stats: ClusterStats = { indexed: 0, drawnPoints: 0, drawnClusters: 0, clusteredDevices: 0, lastRebuildMs: 0, lastDrawMs: 0, rebuilds: 0, draws: 0, drawMsTotal: 0, alarmed: 0 }
+  readonly stats: ClusterStats = { indexed: 0, drawnPoints: 0, drawnClusters: 0, clusteredDevices: 0, lastRebuildMs: 0, lastDrawMs: 0, rebuilds: 0, draws: 0, drawMsTotal: 0, alarmed: 0, drawnAlarms: 0 }
 
   constructor(o: ClusterLayerOptions) {
     super()
@@ -300,6 +302,7 @@ export class ClusterLayer extends L.Layer {
     let points = 0
     let clusters = 0
     let clustered = 0
+    let alarms = 0
     const store = this.#o.store
     for (const f of items) {
       const [lon, lat] = f.geometry.coordinates as [number, number]
@@ -313,6 +316,7 @@ export class ClusterLayer extends L.Layer {
         const n = props.point_count
         const r = 13 + Math.min(14, Math.log10(n) * 6)
         this.#drawCluster(c, x, y, r, counts, n, cp.c5 > 0)
+        if (cp.c5 > 0) alarms++
         drawn.push({ x: p.x, y: p.y, r: r + 4, clusterId: props.cluster_id, counts })
         clusters++
         clustered += n
@@ -322,7 +326,10 @@ export class ClusterLayer extends L.Layer {
         if (!d) continue
         const img = sprite(this.#sprites, d.kind, d.status, false)
         const s = img.width / dpr
-        if (this.#alarmed.has(id)) drawHalo(c, x, y, s / 2)
+        if (this.#alarmed.has(id)) {
+          drawHalo(c, x, y, s / 2)
+          alarms++
+        }
         c.drawImage(img, x - s / 2, y - s / 2, s, s)
         drawn.push({ x: p.x, y: p.y, r: MARKER_SIZE / 2 + 2, id })
         points++
@@ -340,7 +347,7 @@ export class ClusterLayer extends L.Layer {
     }
     this.#drawn = drawn
     const ms = performance.now() - t0
-    Object.assign(this.stats, { drawnPoints: points, drawnClusters: clusters, clusteredDevices: clustered, lastDrawMs: ms, draws: this.stats.draws + 1, drawMsTotal: this.stats.drawMsTotal + ms })
+    Object.assign(this.stats, { drawnPoints: points, drawnClusters: clusters, clusteredDevices: clustered, drawnAlarms: alarms, lastDrawMs: ms, draws: this.stats.draws + 1, drawMsTotal: this.stats.drawMsTotal + ms })
   }
 
   #drawCluster(c: CanvasRenderingContext2D, x: number, y: number, r: number, counts: number[], n: number, alarmed: boolean): void {
