@@ -60,7 +60,8 @@ export function createAuthenticationHooks(opts: AuthenticationOptions, deps: Aut
       principal = { kind: 'anonymous' }
     } else {
       if (isServiceAccount(username)) principal = { kind: 'service', name: username }
-      else if (registry.get(username)) principal = { kind: 'device', deviceId: username }
+      // A device is known by the registry file or, when an admin provisioned it later, by its credential row.
+      else if (registry.get(username) || credentials.roleOf(username) === 'device') principal = { kind: 'device', deviceId: username }
       else return refusal(client, BAD_USERNAME_OR_PASSWORD, 'unknown-username', `unknown user ${username}`, { username })
       let verdict
       try {

@@ -3,6 +3,8 @@ import { SERVICE_ACCOUNTS, type Logger } from '@mytho/runtime'
 import { parseDeviceTopic, PLATFORM_ROOT, TOPIC_ROOT } from '@mytho/schema'
 import { describePrincipal, principalOf, type Principal } from './principal.ts'
 import { count, type BrokerStats } from './refusals.ts'
+import type { PublishRateLimit } from './publish-rate.ts'
+import { REGISTRY_NOTICE_TOPIC } from './registry-notices.ts'
 import { stampReceiveTime } from './stamp-receive-time.ts'
 
 /*
@@ -11,7 +13,8 @@ import { stampReceiveTime } from './stamp-receive-time.ts'
  *                 subscribe mytho/v1/devices/d/commands
  *   svc-ingest    subscribe mytho/v1/devices/{+|id}/readings and /status; publish commands and
  *                 mytho/v1/platform/… (what it stored, for the API's live push)
- *   svc-api       subscribe anything under mytho/v1/; publish mytho/v1/devices/{id}/commands
+ *   svc-api       subscribe anything under mytho/v1/; publish mytho/v1/devices/{id}/commands and the
+ *                 registry notice mytho/v1/platform/registry (provisioning: drop a disabled device)
  *   anonymous     everything (MQTT_ALLOW_ANONYMOUS, development and interoperability tests only)
  * $SYS/ is the broker's own: nobody publishes there (aedes#597).
  */
@@ -29,6 +32,8 @@ export function canPublish(p: Principal, topic: string): boolean {
       return t !== undefined && t.deviceId === p.deviceId && (t.suffix === 'readings' || t.suffix === 'status')
     }
     case 'service':
+      // The registry notice drops device connections: the API's alone, never the ingest's.
+      if (topic === REGISTRY_NOTICE_TOPIC) return p.name === SERVICE_ACCOUNTS.api
       if (p.name === SERVICE_ACCOUNTS.ingest && topic.startsWith(PLATFORM_ROOT + '/')) return true
       return parseDeviceTopic(topic)?.suffix === 'commands'
   }
@@ -68,6 +73,8 @@ export interface AuthorizationDeps {
   logger: Logger
   /** Receive time for `rxTs`, epoch ms. */
   clock: () => number
+  /** Per-connection publish limit for devices (services are ours and exempt). Default: none. */
+  publishRate?: PublishRateLimit
 }
 
 function levelsOf(topic: string): number {
@@ -90,6 +97,12 @@ export function createAuthorizationHooks(opts: AuthorizationOptions, deps: Autho
         count(stats.packetsRefused, 'publish-denied')
         logger.debug('publish refused', { reason: 'publish-denied', who: describePrincipal(principal), clientId: client?.id, topic: packet.topic, remote: remoteOf(client) })
         return callback(new Error(`${describePrincipal(principal)} may not publish to ${packet.topic}`))
+      }
+      if (client && principal.kind === 'device' && deps.publishRate && !deps.publishRate.take(client)) {
+        // Aedes closes the connection on this error (3.1.1 cannot refuse one PUBLISH): see publish-rate.ts.
+        count(stats.packetsRefused, 'publish-rate-exceeded')
+        logger.warn('publish rate exceeded; connection closed', { who: describePrincipal(principal), clientId: client.id, remote: remoteOf(client) })
+        return callback(new Error(`${describePrincipal(principal)} publishes faster than allowed`))
       }
       if (packet.topic.endsWith('/readings') && packet.payload.length > 0) {
         const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)

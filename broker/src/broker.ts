@@ -1,5 +1,7 @@
 import type { EventEmitter } from 'node:events'
+import { readFileSync } from 'node:fs'
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http'
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls'
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net'
 import { Aedes } from 'aedes'
 import { createWebSocketStream, WebSocketServer } from 'ws'
@@ -13,7 +15,9 @@ import { guardConnection, type GuardedConnection } from './guarded-connection.ts
 import type { PacketLimits, PacketRefusedError } from './packet-guard.ts'
 import { deliverAtHighestGrant, downgradeToGrantedQos } from './qos-downgrade.ts'
 import { markRedeliveries } from './redelivery-dup.ts'
+import { createPublishRateLimit } from './publish-rate.ts'
 import { count, createStats, type BrokerStats } from './refusals.ts'
+import { listenForRegistryNotices } from './registry-notices.ts'
 import { seedCredentials } from './seed-credentials.ts'
 
 export type BrokerOptions = Pick<
@@ -31,7 +35,8 @@ export type BrokerOptions = Pick<
   | 'INGEST_MQTT_PASSWORD'
   | 'API_MQTT_PASSWORD'
   | 'DEVICE_REGISTRY_FILE'
->
+> &
+  Partial<Pick<BrokerConfig, 'MQTT_TLS_PORT' | 'MQTT_TLS_CERT' | 'MQTT_TLS_KEY' | 'MQTT_MAX_PUBLISH_PER_S' | 'MQTT_PUBLISH_BURST'>>
 
 export interface BrokerDeps {
   /** Default: silent. */
@@ -48,6 +53,8 @@ export interface BrokerAddresses {
   mqttPort: number
   /** Undefined when MQTT_WS_PORT=off. */
   wsPort: number | undefined
+  /** MQTT over TLS; undefined unless MQTT_TLS_CERT and MQTT_TLS_KEY are set. */
+  tlsPort?: number | undefined
 }
 
 export interface Broker {
@@ -89,7 +96,10 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
         deliverAtHighestGrant(client)
         authentication.preConnect(client, packet, callback)
       },
-      ...createAuthorizationHooks({ maxTopicBytes: limits.maxTopicBytes, maxTopicLevels: limits.maxTopicLevels }, { stats, logger, clock }),
+      ...createAuthorizationHooks(
+        { maxTopicBytes: limits.maxTopicBytes, maxTopicLevels: limits.maxTopicLevels },
+        { stats, logger, clock, publishRate: createPublishRateLimit(config.MQTT_MAX_PUBLISH_PER_S ?? 0, config.MQTT_PUBLISH_BURST ?? 100) },
+      ),
       authorizeForward: downgradeToGrantedQos,
     })
   } catch (err) {
@@ -118,6 +128,18 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
     socket.setNoDelay(true)
     aedes.handle(guardConnection(socket, limits, `${socket.remoteAddress}:${socket.remotePort}`, onRefused))
   })
+
+  // TLS: the same handler as TCP behind a TLS handshake; only when both PEM files are configured.
+  const tls: TlsServer | undefined =
+    config.MQTT_TLS_CERT !== undefined && config.MQTT_TLS_KEY !== undefined
+      ? createTlsServer({ cert: readFileSync(config.MQTT_TLS_CERT), key: readFileSync(config.MQTT_TLS_KEY) }, (socket) => {
+          sockets.add(socket)
+          socket.once('close', () => sockets.delete(socket))
+          socket.setNoDelay(true)
+          aedes.handle(guardConnection(socket, limits, `${socket.remoteAddress}:${socket.remotePort}`, onRefused))
+        })
+      : undefined
+  tls?.on('tlsClientError', (err) => logger.debug('tls handshake failed', { err: err.message }))
 
   // WebSocket. maxPayload caps one WebSocket message at the MQTT packet limit, checked on the frame
   // header: ws buffers a whole message before the guard sees any of it. (A client that batches
@@ -162,12 +184,14 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
       )
       const mqttPort = await listen(tcp, config.MQTT_PORT, config.MQTT_HOST)
       const wsPort = http ? await listen(http, config.MQTT_WS_PORT!, config.MQTT_HOST) : undefined
+      const tlsPort = tls ? await listen(tls, config.MQTT_TLS_PORT ?? 8883, config.MQTT_HOST) : undefined
+      await listenForRegistryNotices(aedes, { logger })
       logger.info('broker listening', { mqttPort, wsPort, host: config.MQTT_HOST, devices: registry.size, anonymous: config.MQTT_ALLOW_ANONYMOUS })
-      return { mqttPort, wsPort }
+      return { mqttPort, wsPort, ...(tlsPort !== undefined ? { tlsPort } : {}) }
     },
 
     stop: once(async () => {
-      const closed = [closeServer(tcp), ...(http ? [closeServer(http)] : [])]
+      const closed = [closeServer(tcp), ...(http ? [closeServer(http)] : []), ...(tls ? [closeServer(tls)] : [])]
       wss?.close()
       for (const ws of wss?.clients ?? []) ws.terminate()
       await new Promise<void>((resolve) => aedes.close(() => resolve()))
@@ -179,7 +203,7 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
   }
 }
 
-function listen(server: TcpServer | HttpServer, port: number, host: string): Promise<number> {
+function listen(server: TcpServer | HttpServer | TlsServer, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err)
     server.once('error', onError)
@@ -191,6 +215,6 @@ function listen(server: TcpServer | HttpServer, port: number, host: string): Pro
 }
 
 /** Resolves once the server is closed, or at once when it never listened. */
-function closeServer(server: TcpServer | HttpServer): Promise<void> {
+function closeServer(server: TcpServer | HttpServer | TlsServer): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()))
 }

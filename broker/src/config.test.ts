@@ -17,6 +17,9 @@ describe('broker config', () => {
       MQTT_MAX_TOPIC_LENGTH: 256,
       MQTT_MAX_TOPIC_LEVELS: 8,
       SEED_DEMO_SECRETS: true,
+      MQTT_TLS_PORT: 8883,
+      MQTT_MAX_PUBLISH_PER_S: 20,
+      MQTT_PUBLISH_BURST: 100,
     })
   })
 

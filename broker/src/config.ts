@@ -35,7 +35,22 @@ export const brokerEnv = commonEnv.extend({
   API_MQTT_PASSWORD: z.string().optional(),
   /** Optional device registry file; default the seed fleet. */
   DEVICE_REGISTRY_FILE: z.string().optional(),
+  /** MQTT over TLS (mqtts://), listened on only when MQTT_TLS_CERT and MQTT_TLS_KEY are set. Default 8883; 0 picks a free port. */
+  MQTT_TLS_PORT: env.port(8883),
+  /** PEM certificate chain file of the TLS listener. Default unset (no TLS listener). */
+  MQTT_TLS_CERT: z.string().optional(),
+  /** PEM private key file of the TLS listener. Default unset. */
+  MQTT_TLS_KEY: z.string().optional(),
+  /** Publishes a device connection may send per second, sustained; one over closes that connection. 0 = no limit. Default 20. */
+  MQTT_MAX_PUBLISH_PER_S: env.int(20, 0, 1_000_000),
+  /** Publishes a device may send at once above the rate (token bucket size). Default 100. */
+  MQTT_PUBLISH_BURST: env.int(100, 1, 1_000_000),
 })
 export type BrokerConfig = z.infer<typeof brokerEnv>
+
+/** Both or neither: half a TLS setup would silently leave devices on plain TCP. */
+export const checkTlsPair = (c: { MQTT_TLS_CERT?: string | undefined; MQTT_TLS_KEY?: string | undefined }): void => {
+  if ((c.MQTT_TLS_CERT === undefined) !== (c.MQTT_TLS_KEY === undefined)) throw new Error('MQTT_TLS_CERT and MQTT_TLS_KEY: set both or neither')
+}
 
 export const loadBrokerConfig = (e: Record<string, string | undefined> = process.env): BrokerConfig => parseEnv(brokerEnv, e)

@@ -11,6 +11,10 @@ export interface CredentialStore {
   setSecret(username: string, role: CredentialRole, secret: string): Promise<void>
   verify(username: string, password: string | Buffer | undefined): Promise<VerifyResult>
   has(username: string): boolean
+  /** The row's role, or undefined when there is none: a provisioned device is known by its row alone. */
+  roleOf(username: string): CredentialRole | undefined
+  /** Disables or re-enables a row; false when there is none. A disabled login is refused at its next CONNECT. */
+  setDisabled(username: string, disabled: boolean): boolean
   close(): void
   /** scrypt verifications run, and logins answered from the cache instead. */
   readonly stats: { scryptRuns: number; cacheHits: number }
@@ -57,6 +61,15 @@ export async function verifySecret(encoded: string, secret: string | Buffer): Pr
   return timingSafeEqual(key, expected)
 }
 
+/** The credentials table; the device directory (device-directory.ts) joins it in the same file. */
+export const CREDENTIALS_DDL = `CREATE TABLE IF NOT EXISTS credentials (
+    username    TEXT PRIMARY KEY,
+    role        TEXT NOT NULL CHECK (role IN ('device', 'service')),
+    scrypt_hash TEXT NOT NULL,
+    disabled    INTEGER NOT NULL DEFAULT 0,
+    updated_at  INTEGER NOT NULL
+  )`
+
 const sha256 = (v: string | Buffer): Buffer => createHash('sha256').update(v).digest()
 
 interface Row {
@@ -81,15 +94,11 @@ export function openCredentialStore(dataDir: string, options: CredentialStoreOpt
   const db = new Database(join(dataDir, 'meta.sqlite'))
   db.pragma('journal_mode = WAL')
   db.pragma('busy_timeout = 5000')
-  db.exec(`CREATE TABLE IF NOT EXISTS credentials (
-    username    TEXT PRIMARY KEY,
-    role        TEXT NOT NULL CHECK (role IN ('device', 'service')),
-    scrypt_hash TEXT NOT NULL,
-    disabled    INTEGER NOT NULL DEFAULT 0,
-    updated_at  INTEGER NOT NULL
-  )`)
+  db.exec(CREDENTIALS_DDL)
   const select = db.prepare<[string], Row>('SELECT scrypt_hash, disabled FROM credentials WHERE username = ?')
   const exists = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM credentials WHERE username = ?')
+  const role = db.prepare<[string], { role: CredentialRole }>('SELECT role FROM credentials WHERE username = ?')
+  const disable = db.prepare<[number, number, string]>('UPDATE credentials SET disabled = ?, updated_at = ? WHERE username = ?')
   const upsert = db.prepare<[string, CredentialRole, string, number]>(
     `INSERT INTO credentials (username, role, scrypt_hash, disabled, updated_at) VALUES (?, ?, ?, 0, ?)
      ON CONFLICT (username) DO UPDATE SET role = excluded.role, scrypt_hash = excluded.scrypt_hash, updated_at = excluded.updated_at`,
@@ -138,6 +147,15 @@ export function openCredentialStore(dataDir: string, options: CredentialStoreOpt
 
     has(username) {
       return exists.get(username) !== undefined
+    },
+
+    roleOf(username) {
+      return role.get(username)?.role
+    },
+
+    setDisabled(username, disabled) {
+      cache.delete(username)
+      return disable.run(disabled ? 1 : 0, Date.now(), username).changes > 0
     },
 
     close() {

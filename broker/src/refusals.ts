@@ -5,7 +5,7 @@
  * first-packet-not-connect, invalid-utf8, null-character, topic-too-long, topic-too-deep.
  * Authentication (CONNACK refusal): anonymous, unknown-username, bad-password, disabled,
  * client-id-rejected, will-not-allowed, credential-store-error.
- * Authorization: publish-denied (connection closed), subscribe-denied (SUBACK 0x80); topic-too-long
+ * Authorization: publish-denied and publish-rate-exceeded (connection closed), subscribe-denied (SUBACK 0x80); topic-too-long
  * and topic-too-deep on a SUBSCRIBE also answer SUBACK 0x80.
  */
 export type RefusalReason =
@@ -25,6 +25,7 @@ export type RefusalReason =
   | 'will-not-allowed'
   | 'credential-store-error'
   | 'publish-denied'
+  | 'publish-rate-exceeded'
   | 'subscribe-denied'
 
 export type RefusalCounts = Partial<Record<RefusalReason, number>>

@@ -20,6 +20,8 @@ export interface RunningBroker {
   url: string
   wsUrl: string | undefined
   mqttPort: number
+  /** Set when the broker was given MQTT_TLS_CERT/MQTT_TLS_KEY. */
+  tlsPort: number | undefined
   secrets: DemoSecrets
   dataDir: string
 }
@@ -33,11 +35,12 @@ export async function startBroker(env: Record<string, string> = {}, deps: Broker
     await broker.stop()
     dir.cleanup()
   })
-  const { mqttPort, wsPort } = await broker.start()
+  const { mqttPort, wsPort, tlsPort } = await broker.start()
   return {
     broker,
     config,
     mqttPort,
+    tlsPort,
     url: `mqtt://127.0.0.1:${mqttPort}`,
     wsUrl: wsPort === undefined ? undefined : `ws://127.0.0.1:${wsPort}/mqtt`,
     secrets: readDemoSecrets(dir.path) ?? { devices: {}, services: {} },

@@ -1,0 +1,70 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
+import { DeviceRecord } from '@mytho/schema'
+import { CREDENTIALS_DDL } from './credential-store.ts'
+
+/** A device as provisioned: its registry record, and whether its credential is disabled or missing. */
+export type ProvisionedDevice = DeviceRecord & { disabled: boolean; hasSecret: boolean }
+
+export interface DeviceDirectory {
+  /** Copies the registry file's devices in when the table is empty (first start); returns how many. */
+  seedIfEmpty(records: readonly DeviceRecord[]): number
+  list(): ProvisionedDevice[]
+  get(id: string): ProvisionedDevice | undefined
+  /** false when the id is taken. */
+  insert(record: DeviceRecord): boolean
+  close(): void
+}
+
+interface Row {
+  record: string
+  disabled: number | null
+}
+
+/**
+ * The provisioned devices, in the metadata store (`${dataDir}/meta.sqlite`, the credential store's file,
+ * so a device's record and its credential row are read together). The API writes it; the broker
+ * authenticates against the credential rows. Records are stored as validated JSON: the registry's
+ * schema is the one definition of a device.
+ */
+export function openDeviceDirectory(dataDir: string): DeviceDirectory {
+  mkdirSync(dataDir, { recursive: true })
+  const db = new Database(join(dataDir, 'meta.sqlite'))
+  db.pragma('journal_mode = WAL')
+  db.pragma('busy_timeout = 5000')
+  db.exec(CREDENTIALS_DDL)
+  db.exec(`CREATE TABLE IF NOT EXISTS devices (
+    id         TEXT PRIMARY KEY,
+    record     TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  )`)
+  const count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM devices')
+  const insert = db.prepare<[string, string, number]>('INSERT OR IGNORE INTO devices (id, record, created_at) VALUES (?, ?, ?)')
+  const all = db.prepare<[], Row>('SELECT d.record, c.disabled FROM devices d LEFT JOIN credentials c ON c.username = d.id ORDER BY d.id')
+  const one = db.prepare<[string], Row>('SELECT d.record, c.disabled FROM devices d LEFT JOIN credentials c ON c.username = d.id WHERE d.id = ?')
+  const toDevice = (r: Row): ProvisionedDevice => ({ ...(JSON.parse(r.record) as DeviceRecord), disabled: r.disabled === 1, hasSecret: r.disabled !== null })
+  let closed = false
+
+  return {
+    seedIfEmpty(records) {
+      if (count.get()!.n > 0) return 0
+      const now = Date.now()
+      db.transaction(() => records.forEach((r) => insert.run(r.id, JSON.stringify(r), now)))()
+      return records.length
+    },
+    list: () => all.all().map(toDevice),
+    get(id) {
+      const r = one.get(id)
+      return r && toDevice(r)
+    },
+    insert(record) {
+      return insert.run(record.id, JSON.stringify(DeviceRecord.parse(record)), Date.now()).changes > 0
+    },
+    close() {
+      if (closed) return
+      closed = true
+      db.close()
+    },
+  }
+}

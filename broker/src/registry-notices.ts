@@ -1,0 +1,62 @@
+import type { Aedes, Client } from 'aedes'
+import { z } from 'zod'
+import type { Logger } from '@mytho/runtime'
+import { PLATFORM_ROOT } from '@mytho/schema'
+import { principalOf } from './principal.ts'
+
+/**
+ * Provisioning changes reach the broker as a small notice on this topic. The API and the broker are
+ * separate processes in production; the API writes the metadata store first and then publishes here
+ * (only svc-api may, see authorize.ts), and the broker, subscribed in-process, drops the device's live
+ * connections at once. A notice lost while the broker was down loses nothing: every CONNECT reads the
+ * credential row, so a disabled device or an old secret is refused anyway.
+ */
+export const REGISTRY_NOTICE_TOPIC = `${PLATFORM_ROOT}/registry`
+
+export const RegistryNotice = z.object({
+  op: z.enum(['created', 'rotated', 'disabled', 'enabled']),
+  deviceId: z.string().min(1).max(64),
+})
+export type RegistryNotice = z.infer<typeof RegistryNotice>
+
+/** Closes every connection authenticated as `deviceId`; returns how many. */
+export function dropDevice(aedes: Aedes, deviceId: string): number {
+  let dropped = 0
+  // Aedes keeps connected clients by id in `clients` (untyped in its .d.ts).
+  for (const client of Object.values((aedes as unknown as { clients: Record<string, Client> }).clients)) {
+    const p = principalOf(client)
+    if (p?.kind === 'device' && p.deviceId === deviceId) {
+      client.close()
+      dropped++
+    }
+  }
+  return dropped
+}
+
+/** Subscribes inside Aedes (no network hop); resolves once the subscription is in place. */
+export function listenForRegistryNotices(aedes: Aedes, deps: { logger: Logger; onNotice?: (n: RegistryNotice, dropped: number) => void }): Promise<void> {
+  return new Promise((resolve) => {
+    aedes.subscribe(
+      REGISTRY_NOTICE_TOPIC,
+      (packet, done) => {
+        let parsed
+        try {
+          parsed = RegistryNotice.safeParse(JSON.parse(Buffer.from(packet.payload).toString('utf8')))
+        } catch {
+          parsed = undefined
+        }
+        if (!parsed?.success) {
+          deps.logger.warn('ignored a malformed registry notice', { topic: packet.topic })
+          return done()
+        }
+        const n = parsed.data
+        // A rotated secret ends the session that logged in with the old one, as a disabled device's does.
+        const dropped = n.op === 'disabled' || n.op === 'rotated' ? dropDevice(aedes, n.deviceId) : 0
+        deps.logger.info('registry notice', { op: n.op, deviceId: n.deviceId, dropped })
+        deps.onNotice?.(n, dropped)
+        done()
+      },
+      () => resolve(),
+    )
+  })
+}
