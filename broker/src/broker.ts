@@ -14,6 +14,7 @@ import { openCredentialStore, type CredentialStore } from './credential-store.ts
 import { guardConnection, type GuardedConnection } from './guarded-connection.ts'
 import type { PacketLimits, PacketRefusedError } from './packet-guard.ts'
 import { deliverAtHighestGrant, downgradeToGrantedQos } from './qos-downgrade.ts'
+import { openPersistence } from './persistence.ts'
 import { markRedeliveries } from './redelivery-dup.ts'
 import { createPublishRateLimit } from './publish-rate.ts'
 import { count, createStats, type BrokerStats } from './refusals.ts'
@@ -36,7 +37,8 @@ export type BrokerOptions = Pick<
   | 'API_MQTT_PASSWORD'
   | 'DEVICE_REGISTRY_FILE'
 > &
-  Partial<Pick<BrokerConfig, 'MQTT_TLS_PORT' | 'MQTT_TLS_CERT' | 'MQTT_TLS_KEY' | 'MQTT_MAX_PUBLISH_PER_S' | 'MQTT_PUBLISH_BURST'>>
+  Partial<Pick<BrokerConfig, 'MQTT_TLS_PORT' | 'MQTT_TLS_CERT' | 'MQTT_TLS_KEY' | 'MQTT_MAX_PUBLISH_PER_S' | 'MQTT_PUBLISH_BURST'>> &
+  Partial<Pick<BrokerConfig, 'MQTT_PERSISTENCE'>>
 
 export interface BrokerDeps {
   /** Default: silent. */
@@ -88,9 +90,12 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
   }
 
   let aedes: Aedes
+  // Opened before Aedes so a persistent session's queue is there for the first reconnect; closed after it.
+  const sessions = await openPersistence(config.MQTT_PERSISTENCE ?? 'memory', config.DATA_DIR)
   try {
     const authentication = createAuthenticationHooks({ allowAnonymous: config.MQTT_ALLOW_ANONYMOUS }, { registry, credentials, stats, logger })
     aedes = await Aedes.createBroker({
+      ...(sessions.persistence ? { persistence: sessions.persistence } : {}),
       ...authentication,
       preConnect(client, packet, callback) {
         deliverAtHighestGrant(client)
@@ -104,6 +109,7 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
     })
   } catch (err) {
     if (!deps.credentials) credentials.close()
+    await sessions.close()
     throw err
   }
   markRedeliveries(aedes)
@@ -198,6 +204,7 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
       for (const s of sockets) s.destroy()
       http?.closeAllConnections()
       await Promise.all(closed)
+      await sessions.close()
       if (!deps.credentials) credentials.close()
     }),
   }

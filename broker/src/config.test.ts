@@ -20,6 +20,7 @@ describe('broker config', () => {
       MQTT_TLS_PORT: 8883,
       MQTT_MAX_PUBLISH_PER_S: 20,
       MQTT_PUBLISH_BURST: 100,
+      MQTT_PERSISTENCE: 'level',
     })
   })
 

@@ -35,6 +35,8 @@ export const brokerEnv = commonEnv.extend({
   API_MQTT_PASSWORD: z.string().optional(),
   /** Optional device registry file; default the seed fleet. */
   DEVICE_REGISTRY_FILE: z.string().optional(),
+  /** Sessions, QoS 1 queues, retained messages and wills: `level` (on disk, DATA_DIR/broker-sessions) or `memory` (lost on restart). Default level. */
+  MQTT_PERSISTENCE: z.enum(['level', 'memory']).default('level'),
   /** MQTT over TLS (mqtts://), listened on only when MQTT_TLS_CERT and MQTT_TLS_KEY are set. Default 8883; 0 picks a free port. */
   MQTT_TLS_PORT: env.port(8883),
   /** PEM certificate chain file of the TLS listener. Default unset (no TLS listener). */

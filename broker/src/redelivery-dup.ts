@@ -3,7 +3,8 @@ import type { Aedes } from 'aedes'
 
 interface QueuedPacket {
   cmd: string
-  messageId?: number | undefined
+  /** null, not undefined, once a disk persistence has round-tripped the packet (msgpack has no undefined). */
+  messageId?: number | null | undefined
   dup?: boolean
 }
 
@@ -19,5 +20,5 @@ export function markRedeliveries(aedes: Aedes): void {
   const persistence = (aedes as unknown as { persistence: { outgoingStream(client: unknown): Readable } }).persistence
   const outgoingStream = persistence.outgoingStream.bind(persistence)
   persistence.outgoingStream = (client) =>
-    outgoingStream(client).map((p: QueuedPacket) => (p.cmd === 'publish' && p.messageId !== undefined && !p.dup ? { ...p, dup: true } : p))
+    outgoingStream(client).map((p: QueuedPacket) => (p.cmd === 'publish' && p.messageId != null && !p.dup ? { ...p, dup: true } : p))
 }
