@@ -1,0 +1,96 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
+import { once } from './service.ts'
+
+/*
+ * Prometheus metrics for every service: prom-client (the de-facto Node client) owns the exposition format and
+ * process metrics; services describe their own numbers as gauges/counters that read the stats objects they
+ * already keep (`collect`), so nothing on a hot path changes to be observable.
+ */
+
+export type { Registry } from 'prom-client'
+
+export function createMetricsRegistry(service: string): Registry {
+  const registry = new Registry()
+  registry.setDefaultLabels({ service })
+  collectDefaultMetrics({ register: registry, prefix: 'mytho_' })
+  return registry
+}
+
+/** A gauge whose value is read at scrape time; `read` returns one value, or values by label. */
+export function gaugeFrom(registry: Registry, name: string, help: string, read: () => number | Record<string, number>, labelName = 'kind'): void {
+  new Gauge({
+    name,
+    help,
+    labelNames: [labelName],
+    registers: [registry],
+    collect() {
+      const v = read()
+      this.reset()
+      if (typeof v === 'number') this.set(v)
+      else for (const [k, n] of Object.entries(v)) this.set({ [labelName]: k }, n)
+    },
+  })
+}
+
+/**
+ * A monotonically growing count kept elsewhere (a stats object), exposed as a Prometheus counter.
+ * prom-client counters only go up by inc(), so the difference since the last scrape is added.
+ */
+export function counterFrom(registry: Registry, name: string, help: string, read: () => number | Record<string, number>, labelName = 'kind'): void {
+  const last = new Map<string, number>()
+  new Counter({
+    name,
+    help,
+    labelNames: [labelName],
+    registers: [registry],
+    collect() {
+      const v = read()
+      const entries: [string, number][] = typeof v === 'number' ? [['', v]] : Object.entries(v)
+      for (const [k, n] of entries) {
+        const delta = n - (last.get(k) ?? 0)
+        if (delta > 0) k === '' ? this.inc(delta) : this.inc({ [labelName]: k }, delta)
+        last.set(k, n)
+      }
+    },
+  })
+}
+
+/** Serves GET /metrics on its own port, for services without an HTTP server of their own (broker, ingest). */
+export function createMetricsServer(opts: { port: number; host?: string }, registry: Registry) {
+  let server: Server | undefined
+  return {
+    async start(): Promise<{ port: number }> {
+      const s = createServer((req, res) => {
+        if (req.method === 'GET' && req.url?.split('?')[0] === '/metrics') {
+          registry
+            .metrics()
+            .then((text) => {
+              res.setHeader('content-type', registry.contentType)
+              res.end(text)
+            })
+            .catch((err: unknown) => {
+              res.statusCode = 500
+              res.end(String((err as Error).message))
+            })
+          return
+        }
+        res.statusCode = 404
+        res.end('not found: try /metrics\n')
+      })
+      server = s
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject)
+        s.listen(opts.port, opts.host ?? '0.0.0.0', () => resolve())
+      })
+      return { port: (s.address() as AddressInfo).port }
+    },
+    stop: once(async () => {
+      const s = server
+      if (!s) return
+      s.closeAllConnections()
+      await new Promise<void>((resolve) => s.close(() => resolve()))
+    }),
+  }
+}
