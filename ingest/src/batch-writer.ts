@@ -1,13 +1,24 @@
 import type { Rejection, StoredReading } from '@mytho/schema'
 import type { Logger } from '@mytho/runtime'
 import { StorageError, type ReadingStore } from '@mytho/storage'
+import type { Spool } from './spool.ts'
 
 /*
  * Collects validated readings and dead letters with the acknowledgements they owe, and writes them
- * in batches (by count and by time). An acknowledgement is released only after its batch is durably
- * stored, so a crash before that leaves the message with the broker, which redelivers it; storage
- * keys points by (deviceId, ts), so the redelivered copy does not become a second point.
- * One write is in flight at a time: while it runs the next batch fills, which batches harder under load.
+ * in batches (by count and by time). An acknowledgement is released only after its batch is durable:
+ * stored, or (with a spool) appended to the on-disk spool. A crash before that leaves the message with
+ * the broker, which redelivers it; storage keys points by (deviceId, ts), so a redelivered copy, or a
+ * spooled batch written again after a crash between "stored" and "removed from the spool", does not
+ * become a second point.
+ *
+ * With a spool: a batch whose write fails retryably is spooled and acknowledged, and so is every batch
+ * while the spool is not empty, so readings reach storage in arrival order. A drain writes spooled
+ * batches oldest first, backing off (Retry-After when storage gives one) and removing each only once
+ * stored; it starts with whatever a previous run left. When the spool is full the batch waits
+ * unacknowledged, the next ones pile up behind it, and `onBackpressure(true)` lets the caller stop
+ * reading from the broker; nothing is dropped.
+ * Without a spool the batch is retried in place, acknowledgements held (the broker keeps the messages).
+ * One direct write is in flight at a time: while it runs the next batch fills, which batches harder under load.
  */
 
 export interface BatchWriterOptions {
@@ -18,6 +29,10 @@ export interface BatchWriterOptions {
   retryMaxMs?: number
   /** Called with what was durably stored, after each batch (live push to the API). */
   onStored?: (readings: readonly StoredReading[]) => void
+  /** On-disk spool for batches storage cannot take now; without one, acknowledgements wait for storage. */
+  spool?: Spool
+  /** true when the spool is full (stop reading new messages), false once it has room again. */
+  onBackpressure?: (full: boolean) => void
 }
 
 interface Pending {
@@ -35,17 +50,46 @@ export function createBatchWriter(store: ReadingStore, opts: BatchWriterOptions,
   let timer: NodeJS.Timeout | undefined
   let writing: Promise<void> | undefined
   let closed = false
-  let abortRetry: (() => void) | undefined
-  const stats = { batches: 0, written: 0, deadLettered: 0, writeErrors: 0, lastBatchSize: 0, storageDown: false }
+  const spool = opts.spool
+  const sleepers = new Set<() => void>()
+  let draining: Promise<void> | undefined
+  let spoolFull = false
+  let wakeSpoolRoom: (() => void) | undefined
+  const stats = {
+    batches: 0,
+    written: 0,
+    deadLettered: 0,
+    writeErrors: 0,
+    lastBatchSize: 0,
+    storageDown: false,
+    /** Batches and items (readings + dead letters) that went through the spool. */
+    spooledBatches: 0,
+    spooledItems: 0,
+    drainedItems: 0,
+    /** True while the spool is full and acknowledgements are held. */
+    spoolFull: false,
+  }
 
+  /** Sleeps `ms`, or less when close() ends it. */
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms)
-      abortRetry = () => {
+      const wake = () => {
         clearTimeout(t)
+        sleepers.delete(wake)
         resolve()
       }
+      const t = setTimeout(wake, ms)
+      sleepers.add(wake)
     })
+
+  const setFull = (full: boolean) => {
+    if (full === spoolFull) return
+    spoolFull = full
+    stats.spoolFull = full
+    if (full) logger.warn('spool full; holding acknowledgements so the broker keeps the rest', { items: spool?.items })
+    else logger.info('spool has room again; acknowledging')
+    opts.onBackpressure?.(full)
+  }
 
   /** Retries while storage says "later"; returns false if closed meanwhile (the acks stay unsent). */
   async function withRetry(what: string, fn: () => Promise<void>): Promise<'ok' | 'closed' | StorageError> {
@@ -60,7 +104,7 @@ export function createBatchWriter(store: ReadingStore, opts: BatchWriterOptions,
         stats.writeErrors++
         const e = err instanceof StorageError ? err : new StorageError(String((err as Error)?.message ?? err), { cause: err, retryable: true })
         if (!e.retryable) return e
-        if (!stats.storageDown) logger.warn('storage unavailable; holding acknowledgements and retrying', { what, err: e.message })
+        if (!stats.storageDown) logger.warn('storage unavailable; retrying', { what, err: e.message, spooling: spool !== undefined })
         stats.storageDown = true
         if (closed) return 'closed'
         await sleep(e.retryAfterMs ?? delay)
@@ -91,22 +135,99 @@ export function createBatchWriter(store: ReadingStore, opts: BatchWriterOptions,
     return 'ok'
   }
 
+  /** Stores readings then dead letters, retrying while storage says "later"; 'closed' if closed meanwhile. */
+  async function store_(readings: StoredReading[], rejections: Rejection[]): Promise<'ok' | 'closed'> {
+    if (readings.length > 0) {
+      const res = await withRetry('readings', () => store.writeReadings(readings))
+      if (res === 'closed') return 'closed'
+      if (res === 'ok') {
+        stats.written += readings.length
+        opts.onStored?.(readings)
+      } else if ((await writeOneByOne(readings, rejections)) === 'closed') return 'closed'
+    }
+    if (rejections.length > 0) {
+      const res = await withRetry('dead letters', () => store.writeDeadLetters(rejections))
+      if (res === 'closed') return 'closed'
+      if (res !== 'ok') logger.error('storage refused dead letters; acknowledging anyway so the stream moves', { err: res.message, count: rejections.length })
+      else stats.deadLettered += rejections.length
+    }
+    return 'ok'
+  }
+
+  /** One attempt; a retryable failure is returned (the caller spools), anything else is handled here. */
+  async function tryDirect(batch: Pending): Promise<'ok' | 'closed' | 'spool'> {
+    if (batch.readings.length > 0) {
+      try {
+        await store.writeReadings(batch.readings)
+      } catch (err) {
+        const e = err instanceof StorageError ? err : new StorageError(String((err as Error)?.message ?? err), { cause: err, retryable: true })
+        if (e.retryable) {
+          stats.writeErrors++
+          if (!stats.storageDown) logger.warn('storage unavailable; spooling to disk', { err: e.message })
+          stats.storageDown = true
+          return 'spool'
+        }
+        // Refused outright: the old path sorts the good from the bad reading by reading.
+        return store_(batch.readings, batch.rejections)
+      }
+      stats.written += batch.readings.length
+      opts.onStored?.(batch.readings)
+    }
+    return store_([], batch.rejections)
+  }
+
+  /** Appends to the spool, waiting (acknowledgements held, backpressure on) while it is full. */
+  async function spoolBatch(batch: Pending): Promise<'ok' | 'closed'> {
+    const s = spool!
+    for (;;) {
+      if (closed) return 'closed'
+      if (s.append(batch.readings, batch.rejections)) break
+      setFull(true)
+      await new Promise<void>((resolve) => {
+        wakeSpoolRoom = resolve
+        sleepers.add(resolve)
+      })
+      sleepers.delete(wakeSpoolRoom!)
+      wakeSpoolRoom = undefined
+    }
+    setFull(false)
+    stats.spooledBatches++
+    stats.spooledItems += batch.readings.length + batch.rejections.length
+    startDrain()
+    return 'ok'
+  }
+
+  /** Writes spooled batches oldest first until the spool is empty or the writer closes. */
+  function startDrain(): void {
+    if (!spool || draining || closed || spool.batches === 0) return
+    draining = (async () => {
+      for (;;) {
+        // Several small spooled batches make one write: catching up after an outage is write-bound.
+        const next = spool.peek(opts.maxReadings)
+        if (!next || closed) return
+        if ((await store_(next.readings, next.rejections)) === 'closed') return
+        spool.remove(next.id)
+        stats.drainedItems += next.readings.length + next.rejections.length
+        wakeSpoolRoom?.()
+      }
+    })()
+      .catch((err: unknown) => logger.error('spool drain failed', { err }))
+      .finally(() => {
+        draining = undefined
+        if (spool.batches === 0) {
+          setFull(false)
+          logger.info('spool drained')
+        } else if (!closed) setTimeout(startDrain, retryMin).unref()
+      })
+  }
   async function writeBatch(batch: Pending): Promise<void> {
     stats.lastBatchSize = batch.readings.length
-    if (batch.readings.length > 0) {
-      const res = await withRetry('readings', () => store.writeReadings(batch.readings))
-      if (res === 'closed') return
-      if (res === 'ok') {
-        stats.written += batch.readings.length
-        opts.onStored?.(batch.readings)
-      } else if ((await writeOneByOne(batch.readings, batch.rejections)) === 'closed') return
-    }
-    if (batch.rejections.length > 0) {
-      const res = await withRetry('dead letters', () => store.writeDeadLetters(batch.rejections))
-      if (res === 'closed') return
-      if (res !== 'ok') logger.error('storage refused dead letters; acknowledging anyway so the stream moves', { err: res.message, count: batch.rejections.length })
-      else stats.deadLettered += batch.rejections.length
-    }
+    let res: 'ok' | 'closed' | 'spool'
+    if (!spool) res = await store_(batch.readings, batch.rejections)
+    else if (spool.batches > 0) res = 'spool' // storage is behind: keep arrival order through the spool
+    else res = await tryDirect(batch)
+    if (res === 'spool') res = await spoolBatch(batch)
+    if (res === 'closed') return
     stats.batches++
     for (const ack of batch.acks) ack()
   }
@@ -147,11 +268,20 @@ export function createBatchWriter(store: ReadingStore, opts: BatchWriterOptions,
         await writing
       }
     },
-    /** Stops retrying; what is not stored stays unacknowledged (the broker redelivers it). */
-    close(): void {
+    /** Starts draining what a previous run left in the spool. */
+    start(): void {
+      startDrain()
+    },
+    /** Waits until the spool is empty (tests, graceful stop with storage up). */
+    get draining(): Promise<void> | undefined {
+      return draining
+    },
+    /** Stops retrying; what is not stored stays unacknowledged (the broker redelivers it) or spooled. */
+    async close(): Promise<void> {
       closed = true
       clearTimeout(timer)
-      abortRetry?.()
+      for (const wake of [...sleepers]) wake()
+      await draining
     },
   }
 }

@@ -21,6 +21,14 @@ export const ingestEnv = commonEnv.extend({
   INGEST_MAX_PAYLOAD_BYTES: env.int(65_536, 64, 16 * 1024 * 1024),
   /** Unacknowledged messages held before reading pauses (backpressure to the broker). Default 50,000. */
   INGEST_MAX_INFLIGHT: env.int(50_000, 1, 1_000_000),
+  /**
+   * On-disk spool (DATA_DIR/spool.sqlite) for readings accepted while storage is down or slow, in readings +
+   * dead letters. When full, ingest stops acknowledging and reading (the broker holds the rest). 0 turns the
+   * spool off: acknowledgements then wait for storage. Default 2,000,000 (about 400 MB of JSON).
+   */
+  INGEST_SPOOL_MAX_READINGS: env.int(2_000_000, 0, 1_000_000_000),
+  /** How often the pipeline health is announced on mytho/v1/platform/health, ms (also at once on a status change). Default 5,000. */
+  INGEST_HEALTH_INTERVAL_MS: env.int(5000, 100, 600_000),
   /** Optional registry file; default the seed fleet. */
   DEVICE_REGISTRY_FILE: z.string().optional(),
   /** Evaluate alert rules on the stream. Default true. */

@@ -2,6 +2,7 @@ import {
   ALL_READINGS_FILTER,
   ALL_STATUS_FILTER,
   parseDeviceTopic,
+  PLATFORM_HEALTH_TOPIC,
   PLATFORM_INCIDENTS_TOPIC,
   PLATFORM_READINGS_CHUNK,
   PLATFORM_READINGS_TOPIC,
@@ -12,9 +13,12 @@ import {
 import { once, servicePassword, type Logger } from '@mytho/runtime'
 import type { ReadingStore } from '@mytho/storage'
 import { createAlerting, type AlertingOptions } from './alerting.ts'
+import { join } from 'node:path'
 import { createBatchWriter } from './batch-writer.ts'
 import type { IngestConfig } from './config.ts'
+import { createHealth, downHealth } from './health.ts'
 import { createMqttSession } from './mqtt-session.ts'
+import { openSpool } from './spool.ts'
 import { validateMessage } from './validate-message.ts'
 
 export interface IngestDeps {
@@ -28,7 +32,7 @@ export type IngestOptions = Pick<
   IngestConfig,
   'MQTT_URL' | 'INGEST_MQTT_USERNAME' | 'INGEST_MQTT_PASSWORD' | 'INGEST_CLIENT_ID' | 'INGEST_BATCH_MAX' | 'INGEST_BATCH_WAIT_MS' | 'INGEST_MAX_PAYLOAD_BYTES' | 'INGEST_MAX_INFLIGHT' | 'DATA_DIR'
 > &
-  Partial<Pick<IngestConfig, 'ALERTS_ENABLED'>> &
+  Partial<Pick<IngestConfig, 'ALERTS_ENABLED' | 'INGEST_SPOOL_MAX_READINGS' | 'INGEST_HEALTH_INTERVAL_MS'>> &
   Partial<Omit<AlertingOptions, 'DATA_DIR'>>
 
 /**
@@ -53,7 +57,27 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
       session.publish(PLATFORM_READINGS_TOPIC, JSON.stringify(readings.slice(i, i + PLATFORM_READINGS_CHUNK)))
     alerting?.onStored(readings)
   }
-  const writer = createBatchWriter(deps.store, { maxReadings: config.INGEST_BATCH_MAX, maxWaitMs: config.INGEST_BATCH_WAIT_MS, onStored: announce }, log)
+  const spoolCapacity = config.INGEST_SPOOL_MAX_READINGS ?? 0
+  // Opened at start() (it may hold a previous run's batches), closed at stop().
+  let spool: ReturnType<typeof openSpool> | undefined
+  const spoolPath = join(config.DATA_DIR, 'spool.sqlite')
+  if (spoolCapacity > 0) spool = openSpool({ path: spoolPath, maxItems: spoolCapacity })
+  const writer = createBatchWriter(
+    deps.store,
+    {
+      maxReadings: config.INGEST_BATCH_MAX,
+      maxWaitMs: config.INGEST_BATCH_WAIT_MS,
+      onStored: announce,
+      ...(spool ? { spool } : {}),
+      // A full spool: stop reading, so unacknowledged messages stay with the broker instead of our memory.
+      onBackpressure: (full) => {
+        if (full) session.hold()
+        else session.release()
+        publishHealth()
+      },
+    },
+    log,
+  )
   const limits = { maxPayloadBytes: config.INGEST_MAX_PAYLOAD_BYTES, maxReadingsPerMessage: 500, futureToleranceMs: 5 * 60_000 }
 
   const session = createMqttSession(
@@ -64,6 +88,8 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
       password: () => servicePassword(config.DATA_DIR, 'ingest', config.INGEST_MQTT_PASSWORD),
       subscriptions: alerting ? [ALL_READINGS_FILTER, ALL_STATUS_FILTER] : [ALL_READINGS_FILTER],
       maxInflight: config.INGEST_MAX_INFLIGHT,
+      // Its `at` is the connect time of this process, not the death: readers use the retained message's arrival.
+      will: { topic: PLATFORM_HEALTH_TOPIC, payload: JSON.stringify(downHealth(config.INGEST_CLIENT_ID, spoolCapacity, clock())), retain: true },
     },
     (msg) => {
       const topic = parseDeviceTopic(msg.topic)
@@ -88,9 +114,28 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
     log.child({ part: 'mqtt' }),
   )
 
+  const health = createHealth({ clientId: config.INGEST_CLIENT_ID, writer, session, spool, spoolCapacity }, clock)
+  let healthTimer: NodeJS.Timeout | undefined
+  let lastHealth = health.snapshot().health
+  function publishHealth(): void {
+    const { health: h } = health.snapshot()
+    lastHealth = h
+    session.publish(PLATFORM_HEALTH_TOPIC, JSON.stringify(h), true)
+  }
+  const watchHealth = () => {
+    const { changed } = health.snapshot()
+    if (changed) publishHealth()
+  }
+
   return {
     counters,
     writer: writer.stats,
+    /** The latest announced pipeline health, and a fresh one. */
+    get health() {
+      return lastHealth
+    },
+    healthNow: () => health.snapshot().health,
+    spool,
     mqtt: session.stats,
     get connected() {
       return session.connected
@@ -99,15 +144,31 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
     async start(): Promise<{ subscribed: true }> {
       await deps.store.init()
       alerting?.start(await deps.store.latest())
+      writer.start() // what a previous run left in the spool goes first
       await session.start()
+      publishHealth()
+      // Status changes are checked often and announced at once; the full message goes out every interval.
+      let ticks = 0
+      const interval = config.INGEST_HEALTH_INTERVAL_MS ?? 5000
+      const checkMs = Math.min(500, interval)
+      healthTimer = setInterval(() => {
+        ticks++
+        if (ticks * checkMs >= interval) {
+          ticks = 0
+          publishHealth()
+        } else watchHealth()
+      }, checkMs)
+      healthTimer.unref()
       return { subscribed: true }
     },
     /** Graceful: stop reading, store and acknowledge what is in hand, then disconnect. */
     stop: once(async () => {
+      clearInterval(healthTimer)
       session.pause()
       await Promise.race([writer.flush(), new Promise((r) => setTimeout(r, 10_000).unref())])
-      writer.close()
+      await writer.close()
       await session.stop()
+      spool?.close()
       alerting?.stop()
     }),
   }

@@ -35,6 +35,8 @@ export interface MqttSessionOptions {
   /** First and largest reconnect delay, ms. Defaults 250 and 10,000. */
   reconnectMinMs?: number
   reconnectMaxMs?: number
+  /** Last Will, QoS 0: the broker publishes it when this connection dies without DISCONNECT [MQTT-3.1.2-8]. */
+  will?: { topic: string; payload: string; retain: boolean } | undefined
 }
 
 export class MqttSessionError extends Error {
@@ -63,6 +65,7 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
   let generation = 0
   let inflight = 0
   let stopped = false
+  let held = false
   let connected = false
   let delay = minDelay
   let reconnectTimer: NodeJS.Timeout | undefined
@@ -121,6 +124,7 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
           connected = true
           delay = minDelay
           stats.connects++
+          if (held) s.pause()
           logger.info('subscribed', { url: opts.url, clientId: opts.clientId, subscriptions: opts.subscriptions })
           firstReady?.resolve()
           firstReady = undefined
@@ -149,7 +153,7 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
               stats.acked++
               // QoS 2 is never granted (we subscribe at 1), but answer it correctly if a broker sends it.
               send(s, qos === 2 ? { cmd: 'pubrec', messageId: messageId! } : { cmd: 'puback', messageId: messageId! })
-              if (s.isPaused() && inflight < maxInflight / 2) s.resume()
+              if (s.isPaused() && !held && inflight < maxInflight / 2) s.resume()
             },
           })
           return
@@ -176,6 +180,7 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
         clean: false,
         clientId: opts.clientId,
         keepalive: keepaliveS,
+        ...(opts.will ? { will: { topic: opts.will.topic, payload: Buffer.from(opts.will.payload), qos: 0 as const, retain: opts.will.retain } } : {}),
         ...(opts.username !== undefined ? { username: opts.username } : {}),
         ...(password !== undefined ? { password: Buffer.from(password) } : {}),
       })
@@ -197,7 +202,8 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
     const s = socket
     if (!s || !connected) return
     const now = Date.now()
-    if (now - lastHeard > keepaliveS * 1500) {
+    // While held the socket is not read, so the broker's PINGRESP goes unheard: only check a socket we read.
+    if (now - lastHeard > keepaliveS * 1500 && !s.isPaused()) {
       logger.warn('broker silent past keepalive; reconnecting')
       s.destroy()
     } else if (now - lastSent > (keepaliveS * 1000) / 2) {
@@ -223,11 +229,26 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
       return ready
     },
     /** Fire-and-forget QoS 0 publish on the current connection; false when not connected (nothing queued). */
-    publish(topic: string, payload: Buffer | string): boolean {
+    publish(topic: string, payload: Buffer | string, retain = false): boolean {
       const s = socket
       if (!s || !connected || s.destroyed) return false
-      send(s, { cmd: 'publish', topic, payload, qos: 0, retain: false, dup: false })
+      send(s, { cmd: 'publish', topic, payload, qos: 0, retain, dup: false })
       return true
+    },
+    /**
+     * Stops reading new messages until release(), across reconnects (backpressure: the broker keeps the
+     * rest in our session's queue). Acknowledgements still go out; keepalive PINGREQs still go out.
+     */
+    hold(): void {
+      held = true
+      socket?.pause()
+    },
+    release(): void {
+      held = false
+      if (socket?.isPaused() && inflight < maxInflight / 2) socket.resume()
+    },
+    get held() {
+      return held
     },
     /** Stops reading new messages; what is in flight stays unacknowledged until ack() or close. */
     pause(): void {

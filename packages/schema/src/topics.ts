@@ -44,6 +44,8 @@ export function parseDeviceTopic(topic: string): ParsedTopic | undefined {
 export const PLATFORM_ROOT = 'mytho/v1/platform'
 export const PLATFORM_READINGS_TOPIC = `${PLATFORM_ROOT}/readings`
 export const PLATFORM_INCIDENTS_TOPIC = `${PLATFORM_ROOT}/incidents`
+/** ingest → API and map: PipelineHealth JSON (pipeline-health.ts), retained, QoS 0, every few seconds and on change. */
+export const PLATFORM_HEALTH_TOPIC = `${PLATFORM_ROOT}/health`
 /** Stored readings per platform message, so a 5,000-reading batch stays far below the broker's packet limit. */
 export const PLATFORM_READINGS_CHUNK = 500
 
