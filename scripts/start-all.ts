@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path'
 import { z } from 'zod'
-import { createApi, loadApiConfig } from '@mytho/api'
+import { createApi, demoAdminPath, loadApiConfig, openOperatorStore } from '@mytho/api'
 import { createBroker, loadBrokerConfig } from '@mytho/broker'
 import { backfillRecent, createSimulator, loadSimConfig } from '@mytho/devices-sim'
 import { createIngest, loadIngestConfig } from '@mytho/ingest'
@@ -18,11 +18,15 @@ const startEnv = z.object({
   START_SIMULATOR: env.bool(true),
 })
 
+const DEMO = process.env['NODE_ENV'] !== 'production'
 const configs = configOrExit('start', () => ({
   start: parseEnv(startEnv),
   broker: loadBrokerConfig(),
   ingest: loadIngestConfig(),
-  api: loadApiConfig(),
+  // The one-command demo: until the map has its sign-in page, anonymous visitors act as operators
+  // (AUTH_DISABLED) and an admin with a generated password is made for the admin routes. Neither in
+  // NODE_ENV=production, and either can be set explicitly.
+  api: loadApiConfig({ ...(DEMO ? { AUTH_DISABLED: 'true', AUTH_DEMO_ADMIN: 'true' } : {}), ...process.env }),
   sim: loadSimConfig(),
 }))
 const logger = createLogger(configs.broker.LOG_LEVEL, { service: 'platform' })
@@ -42,7 +46,9 @@ function platform(): Service<string> {
       stops.unshift(() => ingest.stop())
       await ingest.start()
 
-      const api = createApi({ ...configs.api, MQTT_URL: mqttUrl }, { store, registry, logger: logger.child({ part: 'api' }) })
+      const operators = openOperatorStore(configs.api.DATA_DIR)
+      stops.unshift(async () => operators.close())
+      const api = createApi({ ...configs.api, MQTT_URL: mqttUrl }, { store, registry, logger: logger.child({ part: 'api' }), operators })
       stops.unshift(() => api.stop())
       const { port: httpPort } = await api.start()
 
@@ -66,6 +72,9 @@ function platform(): Service<string> {
         `  Simulator   ${simLine}`,
         `  Storage     ${storage}`,
         `  Secrets     ${demoSecretsPath(configs.broker.DATA_DIR)} (demo device passwords, never commit)`,
+        configs.api.AUTH_DISABLED
+          ? `  Sign-in     DISABLED (AUTH_DISABLED=true, demo): anyone here acts as an operator; admin ${configs.api.ADMIN_USERNAME}${configs.api.AUTH_DEMO_ADMIN && !configs.api.ADMIN_PASSWORD ? `, password in ${demoAdminPath(configs.api.DATA_DIR)}` : ''}`
+          : `  Sign-in     required (POST /api/v1/auth/login); first admin ${configs.api.ADMIN_USERNAME}${configs.api.AUTH_DEMO_ADMIN && !configs.api.ADMIN_PASSWORD ? `, password in ${demoAdminPath(configs.api.DATA_DIR)}` : ''}`,
         'Ctrl+C stops everything.',
         '',
       ].join('\n')

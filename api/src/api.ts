@@ -1,15 +1,29 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import express from 'express'
+import helmet from 'helmet'
 import { openIncidentStore, type IncidentStore } from '@mytho/alerts'
 import type { DeviceRegistry, IncidentChange } from '@mytho/schema'
 import { once, servicePassword, type Logger } from '@mytho/runtime'
 import type { ReadingStore } from '@mytho/storage'
+import { ensureFirstAdmin } from './auth/first-admin.ts'
+import type { AuditInput, OperatorStore } from './auth/operator-store.ts'
+import { atLeast } from './auth/roles.ts'
+import { callerFrom, clientIp, identify, requireRole, type AuthContext } from './auth/session.ts'
+import { corsPolicy, sameOriginOrListed } from './auth/cors.ts'
+import { createLoginThrottle, createRateLimit } from './auth/throttle.ts'
 import { apiEnv, type ApiConfig } from './config.ts'
-import { errorHandler, notFound } from './http-errors.ts'
+import { openProvisioning, type Provisioning } from './provisioning.ts'
+import { adminDevicesRouter } from './routes/admin-devices.ts'
+import { authRouter } from './routes/auth.ts'
+import { operatorsRouter } from './routes/operators.ts'
+import { REGISTRY_NOTICE_TOPIC } from '@mytho/broker'
+import { errorHandler, HttpError, notFound } from './http-errors.ts'
 import { createLiveFeed, type LiveFeed } from './live-feed.ts'
 import { createLivePush, type LivePush } from './live-push.ts'
 import { createLiveState } from './live-state.ts'
@@ -28,11 +42,53 @@ export interface ApiDeps {
   clock?: () => number
   /** Folder of the built map; default web/public. */
   webRoot?: string
+  /**
+   * Operators, sessions and audit (openOperatorStore(DATA_DIR)); left open at stop. With it, every route
+   * and socket needs a signed-in role unless AUTH_DISABLED. Without it (tests and embedders that predate
+   * sign-in) every caller is an anonymous operator and nobody is admin. The entry points always pass it.
+   */
+  operators?: OperatorStore
 }
 
 /** Without MQTT_URL the API serves REST from storage and memory but has no live feed (REST-only tests). */
 export type ApiOptions = Pick<ApiConfig, 'HTTP_PORT' | 'HTTP_HOST'> &
-  Partial<Pick<ApiConfig, 'MQTT_URL' | 'API_MQTT_USERNAME' | 'API_MQTT_PASSWORD' | 'DATA_DIR' | 'LIVE_FLUSH_MS' | 'LIVE_STATUS_CHECK_MS' | 'MAP_TILE_URL' | 'MAP_TILE_ATTRIBUTION'>>
+  Partial<Pick<ApiConfig, 'MQTT_URL' | 'API_MQTT_USERNAME' | 'API_MQTT_PASSWORD' | 'DATA_DIR' | 'LIVE_FLUSH_MS' | 'LIVE_STATUS_CHECK_MS' | 'MAP_TILE_URL' | 'MAP_TILE_ATTRIBUTION'>> &
+  Partial<
+    Pick<
+      ApiConfig,
+      | 'AUTH_DISABLED'
+      | 'ADMIN_USERNAME'
+      | 'ADMIN_PASSWORD'
+      | 'AUTH_DEMO_ADMIN'
+      | 'SESSION_TTL_H'
+      | 'LOGIN_MAX_FAILURES'
+      | 'LOGIN_LOCKOUT_S'
+      | 'API_RATE_LIMIT_PER_MIN'
+      | 'CORS_ORIGINS'
+      | 'HTTPS_CERT'
+      | 'HTTPS_KEY'
+      | 'BEHIND_PROXY'
+      | 'IMPORT_MAX_BYTES'
+    >
+  >
+
+/** Tiles come from the configured server; Leaflet sets inline styles; the socket is same-origin. */
+function contentSecurityPolicy(tileUrl: string): Record<string, string[]> {
+  // The template's scheme and host; a {s} subdomain becomes a wildcard.
+  const m = /^(https?:)\/\/([^/]+)/.exec(tileUrl)
+  const tiles = m ? [`${m[1]}//${m[2]!.replace(/\{s\}/g, '*')}`] : []
+  return {
+    'default-src': ["'self'"],
+    'img-src': ["'self'", 'data:', 'blob:', ...tiles],
+    'style-src': ["'self'", "'unsafe-inline'"],
+    'connect-src': ["'self'"],
+    'script-src': ["'self'"],
+    'object-src': ["'none'"],
+    'base-uri': ["'self'"],
+    'frame-ancestors': ["'none'"],
+    'form-action': ["'self'"],
+  }
+}
 
 /** The built map (web/dist, `npm run build -w @mytho/web`) when it exists, else the placeholder page in web/public. */
 export function chooseWebRoot(): string {
@@ -82,20 +138,60 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
           },
         )
 
+  // Sign-in (issue #6). Library defaults keep an embedder's old behaviour; env config gives production's.
+  let provisioning: Provisioning | undefined
+  const https = config.HTTPS_CERT !== undefined && config.HTTPS_KEY !== undefined
+  const auth: AuthContext | undefined = deps.operators && {
+    operators: deps.operators,
+    throttle: createLoginThrottle({ maxFailures: config.LOGIN_MAX_FAILURES ?? 5, windowMs: 15 * 60_000, lockoutMs: (config.LOGIN_LOCKOUT_S ?? 900) * 1000 }),
+    anonymousRole: config.AUTH_DISABLED ? 'operator' : undefined,
+    sessionTtlMs: (config.SESSION_TTL_H ?? 12) * 3_600_000,
+    secureCookies: https || (config.BEHIND_PROXY ?? false),
+  }
+  const audit = (entry: AuditInput, now: number) => auth?.operators.audit(entry, now)
+  const corsOrigins = config.CORS_ORIGINS ?? []
+  const rateLimit = createRateLimit(config.API_RATE_LIMIT_PER_MIN ?? 0)
+  const tileUrl = config.MAP_TILE_URL ?? apiEnv.shape.MAP_TILE_URL.parse(undefined)
+
   const app = express()
   app.disable('x-powered-by')
+  if (config.BEHIND_PROXY) app.set('trust proxy', 1)
+  app.use(
+    helmet({
+      contentSecurityPolicy: { useDefaults: false, directives: { ...contentSecurityPolicy(tileUrl), ...(https ? { 'upgrade-insecure-requests': [] } : {}) } },
+      // HSTS only when this server speaks HTTPS itself; behind a proxy the proxy sets it.
+      strictTransportSecurity: https,
+    }),
+  )
+  app.use(corsPolicy(corsOrigins))
   const v1 = express.Router()
+  const jsonBody = express.json({ limit: '16kb' })
+  v1.use(identify(auth, clock))
+  // The import route reads its own (larger) body; everything else is JSON of at most 16 kB.
+  v1.use((req, res, next) => (req.path === '/admin/devices/import' ? next() : jsonBody(req, res, next)))
   v1.use(healthRouter(deps.store, { feedConnected: () => feed?.connected, hydrated: () => state.hydrated }, () => Math.round((Date.now() - startedAt) / 1000)))
+  v1.use((req, res, next) => {
+    const wait = rateLimit.take(clientIp(req), clock())
+    if (wait === 0) return next()
+    res.set('Retry-After', String(wait))
+    next(new HttpError(429, `too many requests; try again in ${wait} s`))
+  })
+  v1.use(authRouter(auth, clock))
+  v1.use(operatorsRouter(auth, clock))
+  v1.use(adminDevicesRouter(() => provisioning, clock, config.IMPORT_MAX_BYTES ?? 5_000_000))
+  // Dead letters show raw device payloads: operators. Everything below needs at least a viewer.
+  v1.use('/dead-letters', requireRole('operator'))
+  v1.use(requireRole('viewer'))
   v1.use(devicesRouter(state, clock))
   v1.use(historyRouter(deps.registry, deps.store, clock))
   v1.use(deadLettersRouter(deps.store))
   v1.use(
     mapConfigRouter({
-      tileUrl: config.MAP_TILE_URL ?? apiEnv.shape.MAP_TILE_URL.parse(undefined),
+      tileUrl,
       tileAttribution: config.MAP_TILE_ATTRIBUTION ?? apiEnv.shape.MAP_TILE_ATTRIBUTION.parse(undefined),
     }),
   )
-  v1.use(express.json({ limit: '16kb' }), incidentsRouter(() => incidents, clock, announceIncident))
+  v1.use(incidentsRouter(() => incidents, clock, announceIncident, audit))
   const doc = openApiDocument()
   v1.get('/openapi.json', (_req, res) => {
     res.json(doc)
@@ -118,18 +214,42 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
     get push() {
       return push
     },
+    get provisioning() {
+      return provisioning
+    },
     async start(): Promise<{ port: number }> {
       await deps.store.init()
       await state.hydrate()
       // The ingest's alert engine writes incidents to DATA_DIR/alerts.sqlite; the API reads them and acknowledges.
       if (config.DATA_DIR !== undefined) incidents = openIncidentStore(join(config.DATA_DIR, 'alerts.sqlite'))
-      const s = createServer(app)
+      if (config.DATA_DIR !== undefined)
+        provisioning = openProvisioning(config.DATA_DIR, deps.registry, {
+          logger: log.child({ part: 'provisioning' }),
+          audit,
+          notify: async (n) => (await feed?.publish(REGISTRY_NOTICE_TOPIC, JSON.stringify(n))) ?? false,
+        })
+      if (auth && config.DATA_DIR !== undefined)
+        await ensureFirstAdmin(
+          auth.operators,
+          { dataDir: config.DATA_DIR, username: config.ADMIN_USERNAME ?? 'admin', password: config.ADMIN_PASSWORD, demo: config.AUTH_DEMO_ADMIN ?? false },
+          log,
+          clock(),
+        )
+      if (auth && config.AUTH_DISABLED) log.warn('AUTH_DISABLED=true: anyone who reaches this API acts as an operator (development only)')
+      if (!auth) log.debug('no operator store: every caller is an anonymous operator')
+      const s = https ? (createHttpsServer({ cert: readFileSync(config.HTTPS_CERT!), key: readFileSync(config.HTTPS_KEY!) }, app) as unknown as Server) : createServer(app)
       server = s
       push = createLivePush(s, config.LIVE_FLUSH_MS !== undefined ? { flushMs: config.LIVE_FLUSH_MS } : {}, {
         state,
         logger: log.child({ part: 'live-push' }),
         feedStatus: () => ({ connected: feed?.connected ?? false, since: feedSince }),
         activeIncidents: () => incidents?.list({ active: true }) ?? [],
+        admit: (req) => {
+          if (!sameOriginOrListed(req, corsOrigins)) return 'forbidden origin'
+          const caller = callerFrom(req, auth, clock())
+          if (caller.role === undefined) return 'sign-in required'
+          return atLeast(caller.role, 'viewer') ? undefined : 'forbidden'
+        },
       })
       statusTimer = setInterval(() => state.refresh(), config.LIVE_STATUS_CHECK_MS ?? 1000)
       statusTimer.unref()
@@ -147,6 +267,7 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
       await push?.stop()
       await resyncing
       incidents?.close()
+      provisioning?.close()
       const s = server
       if (!s) return
       s.closeAllConnections()

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { commonEnv, env, parseEnv } from '@mytho/runtime'
+import { commonEnv, ConfigError, env, parseEnv } from '@mytho/runtime'
 
 export const apiEnv = commonEnv.extend({
   /** HTTP port of the API and the map. Default 8080. */
@@ -25,6 +25,43 @@ export const apiEnv = commonEnv.extend({
     .default('https://tile.openstreetmap.org/{z}/{x}/{y}.png'),
   /** Attribution the tile source requires. Default OpenStreetMap's. */
   MAP_TILE_ATTRIBUTION: z.string().default('© OpenStreetMap contributors'),
+  /**
+   * Development only: callers without a session act as operators (view and acknowledge naming themselves
+   * in \`by\`), as before sign-in existed; admin routes still need an admin's sign-in. Logged loudly.
+   * Default false (sign-in required); npm start's demo defaults it to true outside NODE_ENV=production.
+   */
+  AUTH_DISABLED: env.bool(false),
+  /** Name of the first admin, created at the first start when no operator exists. Default admin. */
+  ADMIN_USERNAME: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,62}[a-z0-9]$/, 'lower-case letters, digits, dot, dash, underscore').default('admin'),
+  /** The first admin's password (first start only; at least 12 characters). Default unset. */
+  ADMIN_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),
+  /** Demo start: with no operator and no ADMIN_PASSWORD, generate the admin's password into DATA_DIR/secrets/demo-admin.json. Default false. */
+  AUTH_DEMO_ADMIN: env.bool(false),
+  /** Session lifetime, hours (absolute; sign in again after). Default 12. */
+  SESSION_TTL_H: env.int(12, 1, 24 * 30),
+  /** Failed sign-ins for one user name within 15 minutes before it is locked (4× that per address). Default 5. */
+  LOGIN_MAX_FAILURES: env.int(5, 1, 1_000),
+  /** How long a locked name or address waits, seconds. Default 900. */
+  LOGIN_LOCKOUT_S: env.int(900, 1, 86_400),
+  /** API requests per minute per client address (token bucket; 429 with Retry-After beyond). 0 = no limit. Default 1,200. */
+  API_RATE_LIMIT_PER_MIN: env.int(1_200, 0, 1_000_000),
+  /** Origins (comma list) whose pages may call the API with credentials. Default none: same origin only. */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((o) => o.trim()).filter((o) => o !== '')),
+  /** PEM certificate and key files: when both are set the API and map are served over HTTPS. Default unset. */
+  HTTPS_CERT: z.string().optional(),
+  HTTPS_KEY: z.string().optional(),
+  /** Behind a TLS-terminating proxy: mark cookies Secure and take the client address from X-Forwarded-For (one hop). Default false. */
+  BEHIND_PROXY: env.bool(false),
+  /** Largest device import (CSV or GeoJSON), bytes. Default 5,000,000. */
+  IMPORT_MAX_BYTES: env.int(5_000_000, 1_000, 100_000_000),
 })
 export type ApiConfig = z.infer<typeof apiEnv>
-export const loadApiConfig = (e: Record<string, string | undefined> = process.env): ApiConfig => parseEnv(apiEnv, e)
+export const loadApiConfig = (e: Record<string, string | undefined> = process.env): ApiConfig => {
+  const c = parseEnv(apiEnv, e)
+  // Half an HTTPS setup would quietly serve passwords over plain HTTP.
+  if ((c.HTTPS_CERT === undefined) !== (c.HTTPS_KEY === undefined)) throw new ConfigError('invalid environment:\n  HTTPS_CERT, HTTPS_KEY: set both or neither')
+  return c
+}

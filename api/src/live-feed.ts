@@ -144,6 +144,18 @@ export function createLiveFeed(opts: LiveFeedOptions, deps: LiveFeedDeps) {
         })
       })
     },
+    /** Publishes one of the API's own messages (the registry notice); false when the link is down or the broker refused it. */
+    async publish(topic: string, payload: string): Promise<boolean> {
+      const c = client
+      if (!c || !connected) return false
+      try {
+        await c.publishAsync(topic, payload, { qos: 1 })
+        return true
+      } catch (err) {
+        log.warn('publish failed', { topic, err: (err as Error).message })
+        return false
+      }
+    },
     stop: once(async () => {
       const c = client
       if (!c) return

@@ -1,4 +1,4 @@
-import type { Server as HttpServer } from 'node:http'
+import type { IncomingMessage, Server as HttpServer } from 'node:http'
 import { Server, type Socket } from 'socket.io'
 import { z } from 'zod'
 import { ViewSubscription, type ClientToServerEvents, type DeviceKind, type Incident, type IncidentChange, type LiveDeviceState, type LiveFeedStatus, type ServerToClientEvents, type Ward } from '@mytho/schema'
@@ -34,6 +34,11 @@ export interface LivePushDeps {
   feedStatus: () => LiveFeedStatus
   /** Active incidents, sent to each new socket (also after a reconnect). */
   activeIncidents?: () => Incident[]
+  /**
+   * Checks a browser's handshake (session cookie, role, origin) before it gets anything; returns why it
+   * is refused (the client's connect_error message: 'sign-in required', 'forbidden'), or undefined. Default: everyone.
+   */
+  admit?: (req: IncomingMessage) => string | undefined
 }
 
 interface View {
@@ -74,6 +79,12 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
   const stats = { batches: 0, updatesSent: 0, snapshotsSent: 0, badViews: 0, skippedBacklogged: 0 }
   const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(http, { path: '/socket.io', serveClient: false })
   let changed = new Set<string>()
+  io.use((socket, next) => {
+    const refused = deps.admit?.(socket.request)
+    if (refused === undefined) return next()
+    log.debug('live socket refused', { reason: refused })
+    next(new Error(refused))
+  })
   const unsubscribe = deps.state.onChange((ids) => {
     for (const id of ids) changed.add(id)
   })

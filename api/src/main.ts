@@ -2,6 +2,7 @@ import { loadRegistryFile } from '@mytho/schema'
 import { configOrExit, createLogger, runMain } from '@mytho/runtime'
 import { createStoreFromConfig } from '@mytho/storage'
 import { createApi } from './api.ts'
+import { openOperatorStore } from './auth/operator-store.ts'
 import { loadApiConfig } from './config.ts'
 
 const config = configOrExit('api', () => loadApiConfig())
@@ -12,14 +13,17 @@ await runMain(
   logger,
   () => {
     const store = createStoreFromConfig(config)
-    const api = createApi(config, { store, registry: loadRegistryFile(config.DEVICE_REGISTRY_FILE), logger })
+    // Sign-in is always on here; AUTH_DISABLED=true (development only) lets anonymous callers act as operators.
+    const operators = openOperatorStore(config.DATA_DIR)
+    const api = createApi(config, { store, registry: loadRegistryFile(config.DEVICE_REGISTRY_FILE), logger, operators })
     return {
       start: () => api.start(),
       stop: async () => {
         await api.stop()
         await store.close()
+        operators.close()
       },
     }
   },
-  ({ port }) => process.stdout.write(`api: map and API on http://localhost:${port}/ (API under /api/v1)\n`),
+  ({ port }) => process.stdout.write(`api: map and API on ${config.HTTPS_CERT && config.HTTPS_KEY ? 'https' : 'http'}://localhost:${port}/ (API under /api/v1)\n`),
 )

@@ -1,4 +1,3 @@
-import { once } from 'node:events'
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -6,7 +5,10 @@ import { describe, expect, it, onTestFinished } from 'vitest'
 import { makeTempDir } from '@mytho/testing'
 import { openCredentialStore } from '../src/credential-store.ts'
 import { REGISTRY_NOTICE_TOPIC } from '../src/registry-notices.ts'
+import type { MqttClient } from 'mqtt'
 import { connect, connectDevice, connectService, deviceA, deviceB, refusalCode, startBroker } from './harness.ts'
+
+const closedOnce = (c: MqttClient) => new Promise<void>((resolve) => c.once('close', () => resolve()))
 
 const BAD_USERNAME_OR_PASSWORD = 4
 const NOT_AUTHORIZED = 5
@@ -28,7 +30,7 @@ describe('device provisioning at the broker', () => {
     const { store, notify } = await apiSide(b)
     const a = await connectDevice(b, deviceA)
     const other = await connectDevice(b, deviceB)
-    const closed = once(a, 'close')
+    const closed = closedOnce(a)
     expect(store.setDisabled(deviceA, true)).toBe(true)
     await notify('disabled', deviceA)
     await closed
@@ -42,7 +44,7 @@ describe('device provisioning at the broker', () => {
     const b = await startBroker()
     const { store, notify } = await apiSide(b)
     const a = await connectDevice(b, deviceA)
-    const closed = once(a, 'close')
+    const closed = closedOnce(a)
     await store.setSecret(deviceA, 'device', 'the-new-secret-0123456789')
     await notify('rotated', deviceA)
     await closed
@@ -58,7 +60,7 @@ describe('device provisioning at the broker', () => {
     await c.publishAsync('mytho/v1/devices/wl-new-gauge-01/status', 'online', { qos: 1 })
     // A device publishing a registry notice is refused (connection closed), so it cannot drop others.
     const other = await connectDevice(b, deviceB)
-    const closed = once(c, 'close')
+    const closed = closedOnce(c)
     c.publish(REGISTRY_NOTICE_TOPIC, JSON.stringify({ op: 'disabled', deviceId: deviceB }), { qos: 0 })
     await closed
     expect(b.broker.stats.packetsRefused['publish-denied']).toBe(1)
@@ -69,7 +71,7 @@ describe('device provisioning at the broker', () => {
     const b = await startBroker({ MQTT_MAX_PUBLISH_PER_S: '1', MQTT_PUBLISH_BURST: '5' })
     const runaway = await connectDevice(b, deviceA)
     const calm = await connectDevice(b, deviceB)
-    const closed = once(runaway, 'close')
+    const closed = closedOnce(runaway)
     for (let i = 0; i < 20; i++) runaway.publish(`mytho/v1/devices/${deviceA}/status`, 'online', { qos: 0 })
     await closed
     expect(b.broker.stats.packetsRefused['publish-rate-exceeded']).toBe(1)

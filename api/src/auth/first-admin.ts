@@ -1,0 +1,48 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { newSecret, type Logger } from '@mytho/runtime'
+import type { OperatorStore } from './operator-store.ts'
+
+export const demoAdminPath = (dataDir: string): string => join(dataDir, 'secrets', 'demo-admin.json')
+
+export interface FirstAdminOptions {
+  dataDir: string
+  username: string
+  /** ADMIN_PASSWORD: used once, when there is no operator yet. */
+  password: string | undefined
+  /** Demo start (npm start): with no ADMIN_PASSWORD, generate one into DATA_DIR/secrets/demo-admin.json. */
+  demo: boolean
+}
+
+/**
+ * The first admin, created at the first start only (an operator table with anyone in it is left alone):
+ * from ADMIN_USERNAME/ADMIN_PASSWORD, or in a demo start with a generated password written next to the
+ * demo device secrets (mode 0600). A production start without either has no operator and says how to
+ * make one; there is never a default password.
+ */
+export async function ensureFirstAdmin(store: OperatorStore, o: FirstAdminOptions, logger: Logger, now: number): Promise<{ created: boolean; file?: string }> {
+  if (store.count() > 0) return { created: false }
+  if (o.password !== undefined) {
+    await store.create(o.username, o.password, 'admin', now)
+    store.audit({ actor: 'system', action: 'operator-create', target: o.username, detail: { role: 'admin', from: 'ADMIN_PASSWORD' } }, now)
+    logger.info('first admin created from ADMIN_USERNAME/ADMIN_PASSWORD', { username: o.username })
+    return { created: true }
+  }
+  if (!o.demo) {
+    logger.warn('no operator exists: set ADMIN_USERNAME and ADMIN_PASSWORD for the first start, or run `npm run create-operator -w @mytho/api -- <name> admin`')
+    return { created: false }
+  }
+  const file = demoAdminPath(o.dataDir)
+  let password: string
+  try {
+    password = (JSON.parse(readFileSync(file, 'utf8')) as { password: string }).password
+  } catch {
+    password = newSecret()
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+    writeFileSync(file, JSON.stringify({ username: o.username, password }, null, 2), { mode: 0o600 })
+  }
+  await store.create(o.username, password, 'admin', now)
+  store.audit({ actor: 'system', action: 'operator-create', target: o.username, detail: { role: 'admin', from: 'demo' } }, now)
+  logger.warn('demo admin created; its password is in the file', { username: o.username, file })
+  return { created: true, file }
+}

@@ -1,0 +1,31 @@
+/*
+ * CLI: create an operator (the first admin of a production install, say).
+ *   npm run create-operator -w @mytho/api -- <username> <viewer|operator|admin>
+ * The password comes from OPERATOR_PASSWORD, or is generated and printed once.
+ */
+import { configOrExit, newSecret } from '@mytho/runtime'
+import { OperatorCreateRequest } from '@mytho/schema'
+import { z } from 'zod'
+import { openOperatorStore } from './auth/operator-store.ts'
+import { loadApiConfig } from './config.ts'
+
+const config = configOrExit('create-operator', () => loadApiConfig())
+const [username, role] = process.argv.slice(2)
+const generated = process.env['OPERATOR_PASSWORD'] === undefined || process.env['OPERATOR_PASSWORD'] === ''
+const parsed = OperatorCreateRequest.safeParse({ username, role, password: generated ? newSecret() : process.env['OPERATOR_PASSWORD'] })
+if (!parsed.success) {
+  process.stderr.write(`usage: create-operator <username> <viewer|operator|admin> (password from OPERATOR_PASSWORD, else generated)\n${z.prettifyError(parsed.error)}\n`)
+  process.exit(2)
+}
+const store = openOperatorStore(config.DATA_DIR)
+try {
+  if (!(await store.create(parsed.data.username, parsed.data.password, parsed.data.role, Date.now()))) {
+    process.stderr.write(`operator ${parsed.data.username} exists\n`)
+    process.exitCode = 1
+  } else {
+    store.audit({ actor: 'cli', action: 'operator-create', target: parsed.data.username, detail: { role: parsed.data.role } }, Date.now())
+    process.stdout.write(`operator ${parsed.data.username} (${parsed.data.role}) created in ${config.DATA_DIR}/meta.sqlite${generated ? `\npassword (shown once): ${parsed.data.password}` : ''}\n`)
+  }
+} finally {
+  store.close()
+}

@@ -1,0 +1,78 @@
+import express, { Router } from 'express'
+import type { Provisioning } from '../provisioning.ts'
+import { DeviceIdPath, DeviceRecord, type ImportReport } from '@mytho/schema'
+import { checkAgainst, ImportFormatError, readCsv, readGeoJson } from '../device-import.ts'
+import { HttpError, parseInput } from '../http-errors.ts'
+import { callerOf, clientIp, requireRole } from '../auth/session.ts'
+
+/**
+ * Device provisioning, admins only: create (the secret is in the answer once), rotate, disable/enable
+ * (the broker drops a disabled device's live connection at once), bulk import with a per-row report.
+ */
+export function adminDevicesRouter(provisioning: () => Provisioning | undefined, clock: () => number, importLimitBytes: number): Router {
+  const r = Router()
+  const admin = requireRole('admin')
+  const p = () => {
+    const v = provisioning()
+    if (!v) throw new HttpError(503, 'device provisioning needs DATA_DIR (the metadata store)')
+    return v
+  }
+  const audit = (req: express.Request, res: express.Response, action: Parameters<Provisioning['audit']>[0]['action'], target: string, detail?: unknown) =>
+    p().audit({ actor: callerOf(res).username ?? 'anonymous', action, target, detail, ip: clientIp(req) }, clock())
+
+  r.get('/admin/devices', admin, (_req, res) => {
+    res.json(p().directory.list())
+  })
+
+  r.post('/admin/devices', admin, async (req, res) => {
+    const record = parseInput(DeviceRecord, req.body ?? {}, 'body')
+    const [row] = checkAgainst([{ row: 1, id: record.id, record, errors: [] }], (id) => p().exists(id), (id) => p().reserved(id))
+    if (row!.errors.length > 0) throw new HttpError(409, row!.errors.join('; '))
+    const [created] = await p().create([record])
+    audit(req, res, 'device-create', record.id, { kind: record.kind })
+    res.status(201).json(created)
+  })
+
+  r.post('/admin/devices/import', admin, express.text({ type: ['text/csv', 'application/geo+json', 'application/json'], limit: importLimitBytes }), async (req, res) => {
+    const type = req.is(['text/csv', 'application/geo+json', 'application/json'])
+    if (!type || typeof req.body !== 'string') throw new HttpError(415, 'send text/csv or application/geo+json')
+    const format = type === 'text/csv' ? 'csv' : 'geojson'
+    let rows
+    try {
+      rows = format === 'csv' ? readCsv(req.body) : readGeoJson(req.body)
+    } catch (err) {
+      if (err instanceof ImportFormatError) throw new HttpError(400, err.message)
+      throw err
+    }
+    checkAgainst(rows, (id) => p().exists(id), (id) => p().reserved(id))
+    const good = rows.filter((x) => x.errors.length === 0).map((x) => x.record!)
+    const created = await p().create(good)
+    const report: ImportReport = {
+      format,
+      total: rows.length,
+      created,
+      failed: rows.filter((x) => x.errors.length > 0).map((x) => ({ row: x.row, ...(x.id !== undefined ? { id: x.id } : {}), errors: x.errors })),
+    }
+    audit(req, res, 'device-import', format, { total: report.total, created: created.map((c) => c.deviceId), failed: report.failed.length })
+    res.json(report)
+  })
+
+  r.post('/admin/devices/:id/rotate-secret', admin, async (req, res) => {
+    const { id } = parseInput(DeviceIdPath, req.params, 'path')
+    const out = await p().rotate(id)
+    if (!out) throw new HttpError(404, `no provisioned device ${id}`)
+    audit(req, res, 'device-rotate', id)
+    res.json(out)
+  })
+
+  for (const [path, disabled] of [['disable', true], ['enable', false]] as const) {
+    r.post(`/admin/devices/:id/${path}`, admin, async (req, res) => {
+      const { id } = parseInput(DeviceIdPath, req.params, 'path')
+      const device = await p().setDisabled(id, disabled)
+      if (!device) throw new HttpError(404, `no provisioned device ${id}`)
+      audit(req, res, disabled ? 'device-disable' : 'device-enable', id)
+      res.json(device)
+    })
+  }
+  return r
+}

@@ -1,0 +1,77 @@
+import { join } from 'node:path'
+import { onTestFinished } from 'vitest'
+import { io, type Socket } from 'socket.io-client'
+import { loadRegistryFile, type Role } from '@mytho/schema'
+import { silentLogger } from '@mytho/runtime'
+import { createSqliteStore } from '@mytho/storage'
+import { makeTempDir } from '@mytho/testing'
+import { createApi, type ApiOptions, type Api } from '../src/api.ts'
+import { openOperatorStore, type OperatorStore } from '../src/auth/operator-store.ts'
+
+export const PASSWORD = 'correct horse battery staple'
+
+/** A signed-in browser: its cookies and CSRF token, sent the way the map must send them. */
+export interface Agent {
+  username: string
+  cookie: string
+  csrf: string
+}
+
+/** The API with sign-in on (as main.ts and npm start run it) over a throwaway DATA_DIR, and one operator per role. */
+export async function startSecuredApi(config: Partial<ApiOptions> = {}, dataDir?: string) {
+  const tmp = dataDir === undefined ? makeTempDir('mytho-api-auth-') : undefined
+  const dir = dataDir ?? tmp!.path
+  const store = createSqliteStore({ path: join(dir, 'readings.sqlite') })
+  const operators: OperatorStore = openOperatorStore(dir)
+  const api: Api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', DATA_DIR: dir, ...config }, { store, registry: loadRegistryFile(), logger: silentLogger, operators })
+  const { port } = await api.start()
+  onTestFinished(async () => {
+    await api.stop()
+    await store.close()
+    operators.close()
+    tmp?.cleanup()
+  })
+  for (const role of ['viewer', 'operator', 'admin'] as const) await operators.create(`${role}1`, PASSWORD, role, Date.now())
+  const url = `http://127.0.0.1:${port}`
+  const base = `${url}/api/v1`
+
+  async function login(username: string, password = PASSWORD): Promise<Response> {
+    return fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) })
+  }
+  async function signIn(role: Role): Promise<Agent> {
+    const res = await login(`${role}1`)
+    if (res.status !== 200) throw new Error(`sign-in of ${role}1 failed: ${res.status} ${await res.text()}`)
+    const body = (await res.json()) as { csrfToken: string }
+    const cookie = res.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ')
+    return { username: `${role}1`, cookie, csrf: body.csrfToken }
+  }
+  /** A request as `who` (undefined: anonymous), JSON in and out; POSTs carry the CSRF header unless told not to. */
+  async function call(who: Agent | undefined, method: 'GET' | 'POST', path: string, body?: unknown, opts: { csrf?: boolean; contentType?: string } = {}) {
+    const headers: Record<string, string> = {}
+    if (who) headers['cookie'] = who.cookie
+    if (who && method === 'POST' && opts.csrf !== false) headers['x-csrf-token'] = who.csrf
+    if (body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json'
+    const res = await fetch(`${base}${path}`, { method, headers, ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}) })
+    const text = await res.text()
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch {
+      json = text
+    }
+    return { status: res.status, body: json as any, headers: res.headers }
+  }
+  /** A browser's socket, with the session cookie of `who`; resolves with 'connected' or the refusal message. */
+  function socket(who: Agent | undefined): Promise<{ outcome: string; socket: Socket }> {
+    const s = io(url, { path: '/socket.io', transports: ['websocket'], reconnection: false, ...(who ? { extraHeaders: { cookie: who.cookie } } : {}) })
+    onTestFinished(() => void s.close())
+    return new Promise((resolve) => {
+      s.once('connect', () => resolve({ outcome: 'connected', socket: s }))
+      s.once('connect_error', (err) => resolve({ outcome: err.message, socket: s }))
+    })
+  }
+  return { api, operators, url, base, dir, login, signIn, call, socket }
+}
