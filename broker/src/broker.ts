@@ -113,6 +113,7 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
     throw err
   }
   markRedeliveries(aedes)
+  sessions.attach(aedes)
   aedes.on('clientError', (client, err) => logger.debug('client error', { clientId: client.id, err: err.message }))
   aedes.on('connectionError', (_client, err) => logger.debug('connection error', { err: err.message }))
   aedes.on('client', (client) => logger.debug('client connected', { clientId: client.id }))

@@ -1,0 +1,154 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { appendFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import mqtt, { type MqttClient } from 'mqtt'
+import { loadRegistryFile, readingsTopic } from '@mytho/schema'
+import type { DemoSecrets } from '@mytho/runtime'
+import { waitFor } from '@mytho/testing'
+
+/*
+ * Steady simulated load and counting for the fault tests (and ingest/bench/fault-soak.ts): real MQTT.js
+ * devices with their own credentials publishing QoS 1 readings with distinct (deviceId, ts) keys, a
+ * reading counted as acknowledged only when MQTT.js's publish callback fires without error; InfluxDB
+ * counted by InfluxQL; real broker and ingest processes that can be SIGKILLed.
+ */
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
+
+/** Devices with a single-field reading kind, so a count over one field is a count of points. */
+const kindField = { air_quality: 'pm25UgM3', water_level: 'waterLevelCm' } as const
+type LoadKind = keyof typeof kindField
+
+export interface LoadStats {
+  published: number
+  acknowledged: number
+  errors: number
+}
+
+export interface Load {
+  stats: LoadStats
+  /** Devices connected right now. */
+  connected(): number
+  /** Publish calls with no callback yet (MQTT.js's in-flight and offline queue). */
+  unacknowledged(): number
+  /** Stops publishing and waits until every publish has its callback, then disconnects. */
+  stop(timeoutMs?: number): Promise<LoadStats>
+  /** When the load began: every reading's ts is at or after it. */
+  t0: number
+}
+
+/**
+ * `devices` seed devices (air-quality and water-level ones) each publishing `ratePerDevice` readings/s.
+ * MQTT.js reconnects every 250 ms and resends publishes still unacknowledged.
+ */
+export async function startLoad(mqttUrl: string, secrets: DemoSecrets, opts: { devices: number; ratePerDevice: number }): Promise<Load> {
+  const registry = loadRegistryFile()
+  const chosen = registry.devices.filter((d) => d.kind in kindField).slice(0, opts.devices)
+  if (chosen.length < opts.devices) throw new Error(`only ${chosen.length} single-field devices in the seed fleet`)
+  const stats: LoadStats = { published: 0, acknowledged: 0, errors: 0 }
+  // Keys start an hour back, 1 ms apart per device: distinct, never "in the future", whatever the rate.
+  const t0 = Date.now() - 3_600_000
+  const clients: MqttClient[] = []
+  let stopped = false
+  const timers: NodeJS.Timeout[] = []
+  const tickMs = 50
+  for (const d of chosen) {
+    const client = await mqtt.connectAsync(mqttUrl, {
+      clientId: d.id,
+      username: d.id,
+      password: secrets.devices[d.id]!,
+      reconnectPeriod: 250,
+      connectTimeout: 5_000,
+    })
+    client.on('error', () => {}) // refused/broken connections are retried by reconnectPeriod
+    clients.push(client)
+    const field = kindField[d.kind as LoadKind]
+    let seq = 0
+    let owed = 0
+    timers.push(
+      setInterval(() => {
+        if (stopped) return
+        owed += (opts.ratePerDevice * tickMs) / 1000
+        for (; owed >= 1; owed--) {
+          const ts = t0 + seq
+          const body = { kind: d.kind, ts, seq: seq++, [field]: 20 + (seq % 100) / 10 }
+          stats.published++
+          client.publish(readingsTopic(d.id), JSON.stringify(body), { qos: 1 }, (err) => {
+            if (err) stats.errors++
+            else stats.acknowledged++
+          })
+        }
+      }, tickMs),
+    )
+  }
+  return {
+    stats,
+    t0,
+    connected: () => clients.filter((c) => c.connected).length,
+    unacknowledged: () => stats.published - stats.acknowledged - stats.errors,
+    async stop(timeoutMs = 30_000) {
+      stopped = true
+      for (const t of timers) clearInterval(t)
+      await waitFor(() => stats.acknowledged + stats.errors === stats.published, { timeoutMs, what: 'every publish to be acknowledged' })
+      await Promise.all(clients.map((c) => c.endAsync()))
+      return { ...stats }
+    },
+  }
+}
+
+/** Points stored since `t0` in the load's measurements, and how many distinct (deviceId, ts) keys they have. */
+export async function countStored(influxUrl: string, t0: number, db = 'mytho'): Promise<{ stored: number; distinct: number }> {
+  let stored = 0
+  let distinct = 0
+  for (const [kind, field] of Object.entries(kindField)) {
+    // count() counts rows; a series is one (deviceId, …) tag set and a row one timestamp in it, so rows are
+    // distinct keys by construction in InfluxDB; `stored` counts every field value written, `distinct` the keys.
+    const q = `SELECT count("${field}") FROM "${kind}" WHERE time >= ${t0}ms GROUP BY "deviceId"`
+    const res = await fetch(`${influxUrl}/query?db=${db}&epoch=ms&q=${encodeURIComponent(q)}`)
+    const body = (await res.json()) as { results: { series?: { values: [number, number][] }[] }[] }
+    for (const s of body.results[0]?.series ?? []) for (const [, n] of s.values) stored += n
+    const q2 = `SELECT count(distinct("seq")) FROM "${kind}" WHERE time >= ${t0}ms GROUP BY "deviceId"`
+    const res2 = await fetch(`${influxUrl}/query?db=${db}&epoch=ms&q=${encodeURIComponent(q2)}`)
+    const body2 = (await res2.json()) as { results: { series?: { values: [number, number][] }[] }[] }
+    for (const s of body2.results[0]?.series ?? []) for (const [, n] of s.values) distinct += n
+  }
+  return { stored, distinct }
+}
+
+export interface Child {
+  child: ChildProcess
+  output(): string
+  exited: Promise<void>
+  kill(signal: NodeJS.Signals): Promise<void>
+}
+
+/** Runs a service's real entry point (`broker/src/main.ts`, `ingest/src/main.ts`) as its own process. */
+export function spawnService(entry: string, env: Record<string, string>): Child {
+  let out = ''
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    cwd: repoRoot,
+    env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  child.stdout!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-200_000)))
+  child.stderr!.on('data', (b: Buffer) => (out = (out + b.toString()).slice(-200_000)))
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  return {
+    child,
+    output: () => out,
+    exited,
+    async kill(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      await exited
+    },
+  }
+}
+
+/** Broker settings for load: no per-device publish rate limit (the load is faster than a real device). */
+export const loadBrokerEnv = { MQTT_MAX_PUBLISH_PER_S: '0', MQTT_WS_PORT: 'off', MQTT_HOST: '127.0.0.1' }
+
+/** Counts for the closing note: appended as a JSON line to $FAULT_COUNTS_FILE when set. */
+export function recordCounts(test: string, counts: Record<string, number | string>): void {
+  const file = process.env['FAULT_COUNTS_FILE']
+  if (file) appendFileSync(file, JSON.stringify({ test, ...counts }) + '\n')
+}

@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createBroker, loadBrokerConfig, type Broker } from '@mytho/broker'
+import { loadRegistryFile } from '@mytho/schema'
+import { readDemoSecrets, silentLogger, type DemoSecrets } from '@mytho/runtime'
+import { createInfluxStore, type ReadingStore } from '@mytho/storage'
+import { makeTempDir, startInfluxd, waitFor, type Influxd } from '@mytho/testing'
+import { createIngest, type Ingest } from '../src/ingest.ts'
+import { ingestConfig } from './pipeline.ts'
+import { countStored, loadBrokerEnv, recordCounts, startLoad } from './fault-load.ts'
+
+/*
+ * InfluxDB stopped for 8 s under steady load (20 devices × 50 readings/s, QoS 1), then started again
+ * (ingest/bench/fault-soak.ts runs the 60 s version): the ingest spools to disk and keeps acknowledging,
+ * then drains, and storage ends with exactly the acknowledged readings.
+ */
+describe('no loss through an InfluxDB outage', () => {
+  const dir = makeTempDir('mytho-outage-')
+  let influxd: Influxd
+  let broker: Broker
+  let store: ReadingStore
+  let ingest: Ingest
+  let mqttUrl: string
+  let secrets: DemoSecrets
+
+  beforeAll(async () => {
+    influxd = await startInfluxd()
+    broker = await createBroker(loadBrokerConfig({ ...loadBrokerEnv, DATA_DIR: dir.path, MQTT_PORT: '0' }), { logger: silentLogger })
+    mqttUrl = `mqtt://127.0.0.1:${(await broker.start()).mqttPort}`
+    secrets = readDemoSecrets(dir.path)!
+    store = createInfluxStore({ url: influxd.url, database: 'mytho', timeoutMs: 2_000 })
+    ingest = createIngest(ingestConfig(mqttUrl, dir.path, { ALERTS_ENABLED: 'false', INGEST_HEALTH_INTERVAL_MS: '500' }), {
+      store,
+      registry: loadRegistryFile(),
+      logger: silentLogger,
+    })
+    await ingest.start()
+  })
+  afterAll(async () => {
+    await ingest?.stop()
+    await store?.close()
+    await broker?.stop()
+    await influxd?.stop()
+    dir.cleanup()
+  })
+
+  it('stores every acknowledged reading exactly once after InfluxDB comes back', async () => {
+    const load = await startLoad(mqttUrl, secrets, { devices: 20, ratePerDevice: 50 })
+    await waitFor(() => ingest.writer.written >= 1000, { timeoutMs: 15_000, what: 'readings flowing into InfluxDB' })
+
+    await influxd.pause()
+    await waitFor(() => ingest.writer.spooledItems >= 2000, { timeoutMs: 15_000, what: 'the ingest to spool while InfluxDB is down' })
+    const degraded = ingest.healthNow()
+    await new Promise((r) => setTimeout(r, 6_000)) // the outage: load keeps running
+    const acknowledgedDuringOutage = load.stats.acknowledged
+    await influxd.resume()
+
+    await new Promise((r) => setTimeout(r, 1_000)) // a little more load after the outage
+    const counts = await load.stop()
+    const { stored, distinct } = await waitFor(
+      async () => {
+        const c = await countStored(influxd.url, load.t0)
+        return c.stored >= counts.acknowledged ? c : undefined
+      },
+      { timeoutMs: 20_000, what: 'the spool to drain into InfluxDB' },
+    )
+    recordCounts('influx-outage-8s', { ...counts, stored, distinct, spooled: ingest.writer.spooledItems, redelivered: ingest.mqtt.redelivered })
+
+    expect(degraded).toMatchObject({ status: 'degraded', storage: { up: false } })
+    expect(degraded.spool.depth).toBeGreaterThan(0)
+    expect(acknowledgedDuringOutage).toBeGreaterThan(0)
+    expect(counts.errors).toBe(0)
+    expect(counts.acknowledged).toBe(counts.published)
+    expect(stored).toBe(counts.acknowledged)
+    expect(distinct).toBe(stored)
+    await waitFor(() => ingest.spool?.items === 0, { what: 'the spool to be empty' })
+    await waitFor(() => (ingest.healthNow().status === 'ok' ? true : undefined), { what: 'health back to ok' })
+  })
+})
