@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { appendFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import mqtt, { type MqttClient } from 'mqtt'
-import { loadRegistryFile, readingsTopic } from '@mytho/schema'
-import type { DemoSecrets } from '@mytho/runtime'
+import { loadRegistryFile, PipelineHealth, PLATFORM_HEALTH_TOPIC, readingsTopic } from '@mytho/schema'
+import { SERVICE_ACCOUNTS, type DemoSecrets } from '@mytho/runtime'
 import { waitFor } from '@mytho/testing'
 
 /*
@@ -151,4 +151,21 @@ export const loadBrokerEnv = { MQTT_MAX_PUBLISH_PER_S: '0', MQTT_WS_PORT: 'off',
 export function recordCounts(test: string, counts: Record<string, number | string>): void {
   const file = process.env['FAULT_COUNTS_FILE']
   if (file) appendFileSync(file, JSON.stringify({ test, ...counts }) + '\n')
+}
+
+/** The latest retained PipelineHealth on the platform topic, read as the API reads it (svc-api). */
+export async function watchHealth(mqttUrl: string, secrets: DemoSecrets): Promise<{ latest(): PipelineHealth | undefined; seen: Set<string>; stop(): Promise<void> }> {
+  const client = await mqtt.connectAsync(mqttUrl, { clientId: `health-watch-${process.pid}`, username: SERVICE_ACCOUNTS.api, password: secrets.services[SERVICE_ACCOUNTS.api]!, reconnectPeriod: 250 })
+  client.on('error', () => {})
+  let latest: PipelineHealth | undefined
+  const seen = new Set<string>()
+  client.on('message', (_topic, payload) => {
+    const parsed = PipelineHealth.safeParse(JSON.parse(payload.toString()))
+    if (parsed.success) {
+      latest = parsed.data
+      seen.add(parsed.data.status)
+    }
+  })
+  await client.subscribeAsync(PLATFORM_HEALTH_TOPIC, { qos: 0 })
+  return { latest: () => latest, seen, stop: () => client.endAsync() }
 }
