@@ -6,7 +6,7 @@
 import { join } from 'node:path'
 import { z } from 'zod'
 import { createApi, demoAdminPath, loadApiConfig, openOperatorStore } from '@mytho/api'
-import { createBroker, loadBrokerConfig } from '@mytho/broker'
+import { createBroker, loadBrokerConfig, loadProvisionedRegistry } from '@mytho/broker'
 import { backfillRecent, createSimulator, loadSimConfig } from '@mytho/devices-sim'
 import { createIngest, loadIngestConfig } from '@mytho/ingest'
 import { loadRegistryFile } from '@mytho/schema'
@@ -32,7 +32,9 @@ const configs = configOrExit('start', () => ({
 const logger = createLogger(configs.broker.LOG_LEVEL, { service: 'platform' })
 
 function platform(): Service<string> {
-  const registry = loadRegistryFile(configs.broker.DEVICE_REGISTRY_FILE)
+  // The simulator plays the file's fleet (it has their demo secrets); the services know every provisioned device.
+  const fleet = loadRegistryFile(configs.broker.DEVICE_REGISTRY_FILE)
+  const registry = loadProvisionedRegistry(configs.broker.DATA_DIR, fleet)
   const store = createStoreFromConfig(configs.api)
   const stops: (() => Promise<void>)[] = []
   return {
@@ -55,8 +57,8 @@ function platform(): Service<string> {
       let simLine = 'off (START_SIMULATOR=false)'
       if (configs.start.START_SIMULATOR) {
         // Charts have history on first start; the same readings at the same keys, so a rerun stores nothing twice.
-        await backfillRecent({ ...configs.sim, MQTT_URL: mqttUrl }, { registry, logger: logger.child({ part: 'backfill' }) })
-        const sim = createSimulator({ ...configs.sim, MQTT_URL: mqttUrl }, { registry, logger: logger.child({ part: 'devices-sim' }) })
+        await backfillRecent({ ...configs.sim, MQTT_URL: mqttUrl }, { registry: fleet, logger: logger.child({ part: 'backfill' }) })
+        const sim = createSimulator({ ...configs.sim, MQTT_URL: mqttUrl }, { registry: fleet, logger: logger.child({ part: 'devices-sim' }) })
         stops.unshift(() => sim.stop())
         const { devices } = await sim.start()
         simLine = `${devices} devices of the seed fleet publishing (SIM_SPEED=${configs.sim.SIM_SPEED})`

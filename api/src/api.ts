@@ -176,8 +176,9 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
     res.set('Retry-After', String(wait))
     next(new HttpError(429, `too many requests; try again in ${wait} s`))
   })
-  v1.use(authRouter(auth, clock))
-  v1.use(operatorsRouter(auth, clock))
+  const sessionsEnded = () => void push?.recheck()
+  v1.use(authRouter(auth, clock, sessionsEnded))
+  v1.use(operatorsRouter(auth, clock, sessionsEnded))
   v1.use(adminDevicesRouter(() => provisioning, clock, config.IMPORT_MAX_BYTES ?? 5_000_000))
   // Dead letters show raw device payloads: operators. Everything below needs at least a viewer.
   v1.use('/dead-letters', requireRole('operator'))

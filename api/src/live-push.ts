@@ -172,6 +172,16 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
     announceIncident(change: IncidentChange): void {
       io.emit('incident', change)
     },
+    /** Runs the handshake check again for every open socket and disconnects those it now refuses (a session ended). */
+    recheck(): number {
+      let dropped = 0
+      for (const socket of io.of('/').sockets.values() as Iterable<LiveSocket>) {
+        if (deps.admit?.(socket.request) === undefined) continue
+        socket.disconnect(true)
+        dropped++
+      }
+      return dropped
+    },
     /** Tells every browser the server's own stream went up or down. */
     announceFeed(status: LiveFeedStatus): void {
       io.emit('feed', status)

@@ -1,3 +1,4 @@
+import { loadProvisionedRegistry } from '@mytho/broker'
 import { loadRegistryFile } from '@mytho/schema'
 import { configOrExit, createLogger, runMain } from '@mytho/runtime'
 import { createStoreFromConfig } from '@mytho/storage'
@@ -15,7 +16,7 @@ await runMain(
     const store = createStoreFromConfig(config)
     // Sign-in is always on here; AUTH_DISABLED=true (development only) lets anonymous callers act as operators.
     const operators = openOperatorStore(config.DATA_DIR)
-    const api = createApi(config, { store, registry: loadRegistryFile(config.DEVICE_REGISTRY_FILE), logger, operators })
+    const api = createApi(config, { store, registry: loadProvisionedRegistry(config.DATA_DIR, loadRegistryFile(config.DEVICE_REGISTRY_FILE)), logger, operators })
     return {
       start: () => api.start(),
       stop: async () => {

@@ -32,9 +32,14 @@ describe('sign-in and roles on every route', () => {
   it('refuses a live socket without a session, and takes a viewer', async () => {
     const api = await startSecuredApi()
     expect((await api.socket(undefined)).outcome).toBe('sign-in required')
-    const { outcome, socket } = await api.socket(await api.signIn('viewer'))
+    const viewer = await api.signIn('viewer')
+    const { outcome, socket } = await api.socket(viewer)
     expect(outcome).toBe('connected')
-    socket.close()
+    // Signing out ends the session's live socket too.
+    const ended = new Promise<string>((resolve) => socket.once('disconnect', (reason) => resolve(reason)))
+    expect((await api.call(viewer, 'POST', '/auth/logout')).status).toBe(200)
+    expect(await ended).toBe('io server disconnect')
+    expect((await api.socket(viewer)).outcome).toBe('sign-in required')
   })
 
   it('a POST without the session CSRF token is refused; sign-out ends the session', async () => {

@@ -1,14 +1,14 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
-import { DeviceRecord } from '@mytho/schema'
+import { DeviceRecord, DeviceRegistry } from '@mytho/schema'
 import { CREDENTIALS_DDL } from './credential-store.ts'
 
 /** A device as provisioned: its registry record, and whether its credential is disabled or missing. */
 export type ProvisionedDevice = DeviceRecord & { disabled: boolean; hasSecret: boolean }
 
 export interface DeviceDirectory {
-  /** Copies the registry file's devices in when the table is empty (first start); returns how many. */
+  /** Adds the registry file's devices that are not in the store yet (all of them at the first start); returns how many. */
   seedIfEmpty(records: readonly DeviceRecord[]): number
   list(): ProvisionedDevice[]
   get(id: string): ProvisionedDevice | undefined
@@ -48,10 +48,11 @@ export function openDeviceDirectory(dataDir: string): DeviceDirectory {
 
   return {
     seedIfEmpty(records) {
-      if (count.get()!.n > 0) return 0
+      // A record already in the store wins: an admin's later change is not undone by the file.
       const now = Date.now()
+      const before = count.get()!.n
       db.transaction(() => records.forEach((r) => insert.run(r.id, JSON.stringify(r), now)))()
-      return records.length
+      return count.get()!.n - before
     },
     list: () => all.all().map(toDevice),
     get(id) {
@@ -66,5 +67,20 @@ export function openDeviceDirectory(dataDir: string): DeviceDirectory {
       closed = true
       db.close()
     },
+  }
+}
+
+/**
+ * The registry the services start with: the provisioned devices in the metadata store, plus any device
+ * of the registry file (`fromFile`) not in it yet (all of them on the very first start). Devices provisioned later are in it from
+ * the next start of each service (the broker needs no restart: it authenticates by credential row).
+ */
+export function loadProvisionedRegistry(dataDir: string, fromFile: DeviceRegistry): DeviceRegistry {
+  const directory = openDeviceDirectory(dataDir)
+  try {
+    directory.seedIfEmpty(fromFile.devices)
+    return new DeviceRegistry(directory.list().map(({ disabled: _d, hasSecret: _h, ...record }) => record))
+  } finally {
+    directory.close()
   }
 }

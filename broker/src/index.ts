@@ -1,7 +1,7 @@
 export { createBroker, type Broker, type BrokerAddresses, type BrokerDeps, type BrokerOptions } from './broker.ts'
 export { brokerEnv, checkTlsPair, loadBrokerConfig, type BrokerConfig } from './config.ts'
 export { REGISTRY_NOTICE_TOPIC, RegistryNotice, dropDevice } from './registry-notices.ts'
-export { openDeviceDirectory, type DeviceDirectory, type ProvisionedDevice } from './device-directory.ts'
+export { loadProvisionedRegistry, openDeviceDirectory, type DeviceDirectory, type ProvisionedDevice } from './device-directory.ts'
 export { openCredentialStore, hashSecret, verifySecret, CredentialStoreError, type CredentialStore, type CredentialRole, type VerifyResult } from './credential-store.ts'
 export { canPublish, canSubscribe } from './authorize.ts'
 export { principalOf, type Principal, type ServiceAccount } from './principal.ts'

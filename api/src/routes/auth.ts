@@ -4,7 +4,7 @@ import { HttpError, parseInput } from '../http-errors.ts'
 import { callerOf, clientIp, CSRF_COOKIE, SESSION_COOKIE, type AuthContext } from '../auth/session.ts'
 
 /** Sign-in, sign-out and who-am-I; the protocol is described in auth/session.ts. */
-export function authRouter(auth: AuthContext | undefined, clock: () => number): Router {
+export function authRouter(auth: AuthContext | undefined, clock: () => number, sessionsEnded: () => void = () => {}): Router {
   const r = Router()
   const ctx = () => {
     if (!auth) throw new HttpError(503, 'sign-in is not configured on this API (no operator store)')
@@ -44,6 +44,8 @@ export function authRouter(auth: AuthContext | undefined, clock: () => number): 
     if (auth && caller.token && caller.username) {
       auth.operators.closeSession(caller.token)
       auth.operators.audit({ actor: caller.username, action: 'sign-out', ip: clientIp(req) }, clock())
+      // Its live sockets end with it.
+      sessionsEnded()
     }
     res.clearCookie(SESSION_COOKIE, { path: '/' })
     res.clearCookie(CSRF_COOKIE, { path: '/' })

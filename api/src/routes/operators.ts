@@ -4,7 +4,7 @@ import { HttpError, parseInput } from '../http-errors.ts'
 import { callerOf, clientIp, requireRole, type AuthContext } from '../auth/session.ts'
 
 /** Admins manage operators and browse the audit log. */
-export function operatorsRouter(auth: AuthContext | undefined, clock: () => number): Router {
+export function operatorsRouter(auth: AuthContext | undefined, clock: () => number, sessionsEnded: () => void = () => {}): Router {
   const r = Router()
   const ops = () => {
     if (!auth) throw new HttpError(503, 'operators are not configured on this API (no operator store)')
@@ -29,6 +29,7 @@ export function operatorsRouter(auth: AuthContext | undefined, clock: () => numb
     const store = ops()
     if (username === callerOf(res).username) throw new HttpError(400, 'an admin cannot disable their own account')
     if (!store.setDisabled(username, true)) throw new HttpError(404, `no operator ${username}`)
+    sessionsEnded()
     store.audit({ actor: callerOf(res).username ?? 'anonymous', action: 'operator-disable', target: username, ip: clientIp(req) }, clock())
     res.json(store.list().find((o) => o.username === username))
   })
