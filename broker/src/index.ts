@@ -8,3 +8,4 @@ export { principalOf, type Principal, type ServiceAccount } from './principal.ts
 export { stampReceiveTime } from './stamp-receive-time.ts'
 export { createPacketScanner, checkMqttString, PacketRefusedError, type PacketLimits, type GuardReason } from './packet-guard.ts'
 export type { BrokerStats, RefusalReason, RefusalCounts } from './refusals.ts'
+export { registerBrokerMetrics } from './metrics.ts'

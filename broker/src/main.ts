@@ -1,6 +1,7 @@
-import { configOrExit, createLogger, runMain } from '@mytho/runtime'
+import { configOrExit, createLogger, runMain, withMetrics } from '@mytho/runtime'
 import { createBroker } from './broker.ts'
 import { checkTlsPair, loadBrokerConfig } from './config.ts'
+import { registerBrokerMetrics } from './metrics.ts'
 
 const config = configOrExit('broker', () => {
   const c = loadBrokerConfig(process.env)
@@ -12,7 +13,10 @@ const logger = createLogger(config.LOG_LEVEL, { service: 'broker' })
 await runMain(
   'broker',
   logger,
-  () => createBroker(config, { logger }),
+  async () => {
+    const broker = await createBroker(config, { logger })
+    return withMetrics('broker', config.METRICS_PORT, broker, (r) => registerBrokerMetrics(r, broker))
+  },
   ({ mqttPort, wsPort, tlsPort }) => {
     const host = config.MQTT_HOST === '0.0.0.0' ? 'localhost' : config.MQTT_HOST
     process.stdout.write(`broker: MQTT mqtt://${host}:${mqttPort}  WebSocket ${wsPort === undefined ? 'off' : `ws://${host}:${wsPort}/mqtt`}${tlsPort === undefined ? '' : `  TLS mqtts://${host}:${tlsPort}`}\n`)

@@ -59,5 +59,7 @@ export const commonEnv = z.object({
   INFLUX_TOKEN: z.string().optional(),
   INFLUX_USERNAME: z.string().optional(),
   INFLUX_PASSWORD: z.string().optional(),
+  /** Serve Prometheus /metrics on this port (its own listener, kept off the public ports). Unset: no metrics server. */
+  METRICS_PORT: env.optionalPort(),
 })
 export type CommonEnv = z.infer<typeof commonEnv>

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
-import { once } from './service.ts'
+import { once, type Service } from './service.ts'
 
 /*
  * Prometheus metrics for every service: prom-client (the de-facto Node client) owns the exposition format and
@@ -92,5 +92,24 @@ export function createMetricsServer(opts: { port: number; host?: string }, regis
       s.closeAllConnections()
       await new Promise<void>((resolve) => s.close(() => resolve()))
     }),
+  }
+}
+
+/** Wraps a service so a metrics server runs beside it when `port` is set (started after, stopped before it). */
+export function withMetrics<T>(name: string, port: number | undefined, service: Service<T>, register: (registry: Registry) => void): Service<T> {
+  if (port === undefined) return service
+  const registry = createMetricsRegistry(name)
+  register(registry)
+  const server = createMetricsServer({ port }, registry)
+  return {
+    async start() {
+      const started = await service.start()
+      await server.start()
+      return started
+    },
+    async stop() {
+      await server.stop()
+      await service.stop()
+    },
   }
 }

@@ -1,0 +1,30 @@
+import { severities } from '@mytho/schema'
+import { counterFrom, gaugeFrom, type Registry } from '@mytho/runtime'
+import type { Ingest } from './ingest.ts'
+
+/** Readings received, accepted, rejected by reason; batches; storage errors; spool; redeliveries; incidents. */
+export function registerIngestMetrics(registry: Registry, ingest: Ingest): void {
+  counterFrom(registry, 'mytho_ingest_messages_received_total', 'MQTT messages received on readings topics', () => ingest.counters.received)
+  counterFrom(registry, 'mytho_ingest_readings_accepted_total', 'Readings that passed validation', () => ingest.counters.accepted)
+  counterFrom(registry, 'mytho_ingest_readings_rejected_total', 'Readings or messages dead-lettered, by reason', () => ({ ...ingest.counters.rejectedByReason }) as Record<string, number>, 'reason')
+  counterFrom(registry, 'mytho_ingest_readings_written_total', 'Readings durably written to storage', () => ingest.writer.written)
+  counterFrom(registry, 'mytho_ingest_batches_total', 'Storage batches written', () => ingest.writer.batches)
+  counterFrom(registry, 'mytho_ingest_storage_errors_total', 'Failed storage writes (retried or spooled)', () => ingest.writer.writeErrors)
+  gaugeFrom(registry, 'mytho_ingest_last_batch_size', 'Readings in the last batch written', () => ingest.writer.lastBatchSize)
+  counterFrom(registry, 'mytho_ingest_redeliveries_total', 'Messages the broker redelivered (DUP)', () => ingest.mqtt.redelivered)
+  gaugeFrom(registry, 'mytho_ingest_unacked_messages', 'Messages received and not yet acknowledged', () => ingest.mqtt.received - ingest.mqtt.acked)
+  gaugeFrom(registry, 'mytho_ingest_spool_depth', 'Readings waiting in the on-disk spool', () => ingest.healthNow().spool.depth)
+  gaugeFrom(registry, 'mytho_ingest_spool_oldest_age_seconds', 'Age of the oldest unsent reading in the spool', () => (ingest.healthNow().spool.oldestAgeMs ?? 0) / 1000)
+  gaugeFrom(registry, 'mytho_ingest_storage_up', '1 while storage accepts writes', () => (ingest.healthNow().storage.up ? 1 : 0))
+  gaugeFrom(
+    registry,
+    'mytho_incidents_active',
+    'Active incidents (open, acknowledged, cleared), by severity',
+    () => {
+      const counts: Record<string, number> = Object.fromEntries(severities.map((s) => [s, 0]))
+      for (const i of ingest.incidents?.list({ active: true, limit: 1000 }) ?? []) counts[i.severity] = (counts[i.severity] ?? 0) + 1
+      return counts
+    },
+    'severity',
+  )
+}
