@@ -2,7 +2,7 @@ import type { HistoryPoint, HistorySeries, Rejection, StoredReading } from '@myt
 import { LOCAL_UTC_OFFSET_MS, deviceKinds, metricsByKind, windowMs } from '@mytho/schema'
 import { createInfluxHttp, toStorageError, type InfluxHttpOptions, type InfluxSeries } from './influx-http.ts'
 import { DEAD_LETTER_MEASUREMENT, deadLetterLine, decodeText, encodeText, ident, literal, readingLine } from './line-protocol.ts'
-import type { ReadingStore } from './port.ts'
+import { StorageError, type ReadingStore } from './port.ts'
 import { checkReadings, isStorableDeviceId, parseDeadLetterQuery, parseHistoryQuery } from './validate.ts'
 
 export interface InfluxStoreOptions extends InfluxHttpOptions {
@@ -38,7 +38,21 @@ export function createInfluxStore(opts: InfluxStoreOptions): ReadingStore {
   const query = (q: string) => http.query(q, db)
 
   return {
-    init: () => wrap('init', async () => void (await http.query(`CREATE DATABASE ${ident(db)}`))),
+    init: () =>
+      wrap('init', async () => {
+        try {
+          await http.query(`CREATE DATABASE ${ident(db)}`)
+        } catch (err) {
+          // InfluxDB 2.x/3.x serve /query read-only: no CREATE there. The bucket (and its database mapping)
+          // exists when SHOW DATABASES lists it; if not, say what to create instead of failing on the write.
+          const e = toStorageError(err, 'init')
+          if (e.retryable) throw e
+          const series = await http.query('SHOW DATABASES')
+          const names = series.flatMap((s) => s.values.map((v) => String(v[0])))
+          if (!names.includes(db))
+            throw new StorageError(`database ${db} does not exist and this server does not create databases over the v1 API (${e.message}); create a bucket named ${db} (InfluxDB 2.x/3.x maps it to database ${db})`, { cause: err, retryable: false })
+        }
+      }),
 
     writeReadings: (readings) =>
       wrap('writeReadings', async () => {

@@ -30,6 +30,8 @@ export interface StartInfluxdOptions {
   bin?: string
   /** How long to wait for /ping to answer 204, ms. Default 20,000. */
   startTimeoutMs?: number
+  /** Require credentials (InfluxDB 1.x `auth-enabled`); the first admin is then created with CREATE USER. Default false. */
+  authEnabled?: boolean
 }
 
 /** Bytes of stderr kept for error messages: enough for influxd's last few log lines. */
@@ -56,7 +58,7 @@ export async function startInfluxd(opts: StartInfluxdOptions = {}): Promise<Infl
     const rpcPort = await freePort()
     const config = join(dir.path, 'influxd.conf')
     for (const sub of ['meta', 'data', 'wal']) mkdirSync(join(dir.path, sub), { recursive: true })
-    writeFileSync(config, configText(dir.path, port, rpcPort))
+    writeFileSync(config, configText(dir.path, port, rpcPort, opts.authEnabled === true))
     return config
   }
 
@@ -129,7 +131,7 @@ export async function startInfluxd(opts: StartInfluxdOptions = {}): Promise<Infl
   }
 }
 
-function configText(dir: string, httpPort: number, rpcPort: number): string {
+function configText(dir: string, httpPort: number, rpcPort: number, authEnabled = false): string {
   const q = (p: string) => JSON.stringify(join(dir, p)) // TOML basic strings share JSON's escapes
   return `reporting-disabled = true
 bind-address = "127.0.0.1:${rpcPort}"
@@ -157,6 +159,7 @@ bind-address = "127.0.0.1:${rpcPort}"
 
 [http]
   bind-address = "127.0.0.1:${httpPort}"
+  auth-enabled = ${authEnabled}
   log-enabled = false
   suppress-write-log = true
   pprof-enabled = false
