@@ -55,8 +55,19 @@ export function createLiveState(deps: LiveStateDeps) {
     return true
   }
 
+  /** A device provisioned after start is looked up in the registry on its first reading and joins the map. */
+  const entryOf = (id: string): Entry | undefined => {
+    const known = entries.get(id)
+    if (known) return known
+    const device = deps.registry.get(id)
+    if (!device) return undefined
+    const e: Entry = { device, lastReading: null, lastSeen: null, connection: null, connectionAt: 0, status: 'never_seen', live: undefined, view: undefined }
+    entries.set(id, e)
+    return e
+  }
+
   const applyReading = (r: StoredReading): Entry | undefined => {
-    const e = entries.get(r.deviceId)
+    const e = entryOf(r.deviceId)
     if (!e) {
       stats.unknownDevice++
       return undefined

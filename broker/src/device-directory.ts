@@ -73,14 +73,20 @@ export function openDeviceDirectory(dataDir: string): DeviceDirectory {
 /**
  * The registry the services start with: the provisioned devices in the metadata store, plus any device
  * of the registry file (`fromFile`) not in it yet (all of them on the very first start). Devices provisioned later are in it from
- * the next start of each service (the broker needs no restart: it authenticates by credential row).
+ * the moment a service first meets them (a lookup in the store), and in the lists from its next start.
  */
 export function loadProvisionedRegistry(dataDir: string, fromFile: DeviceRegistry): DeviceRegistry {
   const directory = openDeviceDirectory(dataDir)
   try {
     directory.seedIfEmpty(fromFile.devices)
-    return new DeviceRegistry(directory.list().map(({ disabled: _d, hasSecret: _h, ...record }) => record))
-  } finally {
+  } catch (err) {
     directory.close()
+    throw err
   }
+  const record = ({ disabled: _d, hasSecret: _h, ...r }: ProvisionedDevice): DeviceRecord => r
+  // The directory stays open for lookups of devices provisioned after start (a read per new id, then cached).
+  return new DeviceRegistry(directory.list().map(record), (id) => {
+    const d = directory.get(id)
+    return d && record(d)
+  })
 }

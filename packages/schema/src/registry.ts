@@ -63,11 +63,38 @@ export function parseRegistry(json: unknown, source = 'registry'): DeviceRecord[
 /** Lookup by id, built once; the hot path of ingest asks it for every message. */
 export class DeviceRegistry {
   readonly #byId: Map<string, DeviceRecord>
-  constructor(readonly devices: readonly DeviceRecord[]) {
+  readonly #devices: DeviceRecord[]
+  readonly #lookup: ((id: string) => DeviceRecord | undefined) | undefined
+  readonly #misses = new Map<string, number>()
+
+  /**
+   * `lookup` is asked for ids not known at start (a device an admin provisioned since), so a running ingest
+   * accepts a new device's first reading instead of dead-lettering it as unknown; a miss is not asked again
+   * for 30 s, so an unknown id cannot turn every message into a database read.
+   */
+  constructor(devices: readonly DeviceRecord[], lookup?: (id: string) => DeviceRecord | undefined) {
+    this.#devices = [...devices]
     this.#byId = new Map(devices.map((d) => [d.id, d]))
+    this.#lookup = lookup
   }
   get(id: string): DeviceRecord | undefined {
-    return this.#byId.get(id)
+    const known = this.#byId.get(id)
+    if (known || !this.#lookup) return known
+    const missedAt = this.#misses.get(id)
+    if (missedAt !== undefined && Date.now() - missedAt < 30_000) return undefined
+    const found = this.#lookup(id)
+    if (!found) {
+      if (this.#misses.size > 10_000) this.#misses.clear()
+      this.#misses.set(id, Date.now())
+      return undefined
+    }
+    this.#byId.set(id, found)
+    this.#devices.push(found)
+    return found
+  }
+  /** Every device known so far (those found by `lookup` included). */
+  get devices(): readonly DeviceRecord[] {
+    return this.#devices
   }
   get size(): number {
     return this.#byId.size
