@@ -1,5 +1,6 @@
-import { Incident, type AcknowledgeRequest } from './schema.ts'
+import { Incident } from './schema.ts'
 import { getLang, t } from './i18n/index.ts'
+import type { Session } from './session.ts'
 
 /** localStorage key of the operator's name, asked once and offered again on the next acknowledgement. */
 export const OPERATOR_STORAGE_KEY = 'mytho.operator'
@@ -14,10 +15,11 @@ const remembered = (): string => {
 
 /**
  * The acknowledge form, an in-page <dialog> (not window.prompt: it takes a note too, and it can be filled in by a
- * test). Until operators sign in (issue #6) they name themselves; the name is kept in localStorage. A refusal by
- * the API is shown as text in the dialog, which stays open.
+ * test). A signed-in operator sends only the note: the API records who is signed in, and the POST carries the
+ * session's CSRF token. Without sign-in (AUTH_DISABLED) operators name themselves; the name is kept in
+ * localStorage. A refusal by the API is shown as text in the dialog, which stays open.
  */
-export function createAckDialog(onAcknowledged: (incident: Incident) => void) {
+export function createAckDialog(session: Session, onAcknowledged: (incident: Incident) => void) {
   const dialog = document.createElement('dialog')
   dialog.id = 'ack-dialog'
   dialog.className = 'ack-dialog'
@@ -81,20 +83,23 @@ export function createAckDialog(onAcknowledged: (incident: Incident) => void) {
     e.preventDefault()
     const inc = current
     if (!inc || sending) return
-    const body: AcknowledgeRequest = { by: name.value.trim() }
-    if (!body.by) return showError(t('ackName'))
+    const signedIn = session.me?.signedIn === true
+    // the API's AcknowledgeBody: `by` only without sign-in
+    const body: { by?: string; note?: string } = signedIn ? {} : { by: name.value.trim() }
+    if (!signedIn && !body.by) return showError(t('ackName'))
     if (note.value.trim()) body.note = note.value.trim()
     sending = true
     submit.disabled = true
     relabel()
-    void fetch(`/api/v1/incidents/${encodeURIComponent(inc.id)}/acknowledge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    void session
+      .post(`/incidents/${encodeURIComponent(inc.id)}/acknowledge`, body)
       .then(async (res) => {
         const json: unknown = await res.json().catch(() => null)
         if (!res.ok) throw new Error((json as { error?: unknown } | null)?.error?.toString() ?? `HTTP ${res.status}`)
         const parsed = Incident.safeParse(json)
         if (!parsed.success) throw new Error('bad response')
         try {
-          localStorage.setItem(OPERATOR_STORAGE_KEY, body.by)
+          if (body.by !== undefined) localStorage.setItem(OPERATOR_STORAGE_KEY, body.by)
         } catch {
           /* not remembered */
         }
@@ -113,13 +118,16 @@ export function createAckDialog(onAcknowledged: (incident: Incident) => void) {
   return {
     open(incident: Incident): void {
       current = incident
+      const signedIn = session.me?.signedIn === true
+      nameLabel.hidden = signedIn
+      name.required = !signedIn
       name.value = name.value || remembered()
       note.value = ''
       error.hidden = true
       error.textContent = ''
       relabel()
       dialog.showModal()
-      ;(name.value ? note : name).focus()
+      ;(signedIn || name.value ? note : name).focus()
     },
     relabel,
   }

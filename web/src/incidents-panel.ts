@@ -3,6 +3,7 @@ import { formatLocalTime } from './format.ts'
 import { getLang, t } from './i18n/index.ts'
 import { createAckDialog } from './incidents-ack.ts'
 import { deviceOf, type IncidentStore } from './incidents-store.ts'
+import type { Session } from './session.ts'
 import type { DeviceStore } from './store.ts'
 
 /** Ages are re-rendered this often, ms ("12 phút trước" changes once a minute). */
@@ -29,10 +30,10 @@ const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: 
  * server (titles, names, who acknowledged) goes in with textContent. The list is small (tens), so it is rebuilt
  * whole, at most once a frame, on each change, on a language switch and once a minute for the ages.
  */
-export function createIncidentPanel(host: HTMLElement, incidents: IncidentStore, devices: DeviceStore, onPick: (deviceId: string) => void) {
+export function createIncidentPanel(host: HTMLElement, incidents: IncidentStore, devices: DeviceStore, session: Session, onPick: (deviceId: string) => void) {
   const list = el('ol', 'incident-list')
   host.replaceChildren(list)
-  const ack = createAckDialog((inc) => incidents.upsert(inc))
+  const ack = createAckDialog(session, (inc) => incidents.upsert(inc))
   let frame = 0
 
   const row = (i: Incident): HTMLLIElement => {
@@ -56,7 +57,8 @@ export function createIncidentPanel(host: HTMLElement, incidents: IncidentStore,
       if (i.ackNote) by.title = i.ackNote
       li.append(by)
     }
-    if (i.acknowledgedAt === null || i.state === 'open') {
+    // viewers see no button: acknowledging needs the operator role
+    if ((i.acknowledgedAt === null || i.state === 'open') && session.canAcknowledge()) {
       const btn = el('button', 'ack-btn', t('acknowledge'))
       btn.type = 'button'
       btn.addEventListener('click', (e) => {
@@ -79,6 +81,7 @@ export function createIncidentPanel(host: HTMLElement, incidents: IncidentStore,
     frame ||= requestAnimationFrame(render)
   }
   incidents.on(schedule)
+  session.onChange(schedule)
   setInterval(schedule, AGE_TICK_MS)
   render()
   return {

@@ -16,7 +16,12 @@ export interface LiveClientOptions {
   incidents?: IncidentStore
   /** An already opened socket (openSocket), so the handshake overlaps the map's setup. */
   socket?: LiveSocket
+  /** The API refused the handshake for want of a session (connect_error `sign-in required`); it is not retried. */
+  onSignInRequired?: () => void
 }
+
+/** The API's connect_error message for a handshake without a session (api/src/api.ts admit). */
+export const SIGN_IN_REQUIRED = 'sign-in required'
 
 export type LiveSocket = Socket<ServerToClientEvents, ClientToServerEvents>
 
@@ -81,9 +86,10 @@ export function createLiveClient(o: LiveClientOptions) {
     o.store.setLive(false)
     o.onLink('down')
   })
-  socket.on('connect_error', () => {
+  socket.on('connect_error', (err) => {
     o.store.setLive(false)
     o.onLink('down')
+    if (err.message === SIGN_IN_REQUIRED) o.onSignInRequired?.()
   })
 
   return {
@@ -92,6 +98,18 @@ export function createLiveClient(o: LiveClientOptions) {
     viewChanged(delayMs = 150): void {
       clearTimeout(viewTimer)
       viewTimer = setTimeout(sendView, delayMs)
+    },
+    /** A new handshake (it carries the cookies the browser holds now), e.g. after signing in. */
+    reconnect(): void {
+      clearTimeout(retry)
+      // the engine's first request carried the old cookies: closing the last socket closes it, connect opens a new one
+      socket.disconnect()
+      socket.connect()
+    },
+    /** Drops the link without retrying (the session ended). */
+    pause(): void {
+      clearTimeout(retry)
+      socket.disconnect()
     },
     close(): void {
       clearTimeout(viewTimer)

@@ -14,6 +14,8 @@ import { createLiveClient, openSocket, type LinkState } from './live-client.ts'
 import { addOutline } from './outline.ts'
 import { createPopupContent, type PopupContent } from './popup.ts'
 import { createSearch } from './search.ts'
+import { createSession } from './session.ts'
+import { createSignIn } from './sign-in.ts'
 import { createIncidentCue } from './incidents-cue.ts'
 import { createIncidentPanel } from './incidents-panel.ts'
 import { deviceOf, IncidentStore } from './incidents-store.ts'
@@ -25,6 +27,9 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getEl
 performance.mark('mytho:main')
 // first: the handshake runs while the map is set up
 const socket = openSocket()
+// who is signing in: asked at once, alongside the handshake (which the API refuses without a session)
+const session = createSession()
+void session.check()
 document.documentElement.lang = getLang()
 applyStatic()
 // a phone opens on the map; the operations-room screen with the panel
@@ -49,7 +54,13 @@ const addTiles = (c: MapConfig) =>
   L.tileLayer(c.tileUrl, { attribution: c.tileAttribution, maxZoom: 19, crossOrigin: false }).addTo(map)
 const local = localConfig()
 if (local) addTiles(local)
-else void loadConfig().then(addTiles)
+// /config needs a role: asked once the API has said who we are (before sign-in it would only be refused)
+let tilesAsked = false
+session.onChange((me) => {
+  if (local || tilesAsked || me.role === null) return
+  tilesAsked = true
+  void loadConfig().then(addTiles)
+})
 const outline = addOutline(map)
 
 // ---- selection and popup --------------------------------------------------------------------------
@@ -180,7 +191,7 @@ const feed = createFeed($('feed'), store, (id) => select(id))
 const search = createSearch($<HTMLInputElement>('search'), $('search-results'), store, (id) => select(id))
 // ---- incidents: panel, new-severe cue, halos on the map ----------------------------------------------
 const incidents = new IncidentStore()
-const incidentPanel = createIncidentPanel($('incidents'), incidents, store, (id) => select(id))
+const incidentPanel = createIncidentPanel($('incidents'), incidents, store, session, (id) => select(id))
 const cue = createIncidentCue($('incident-banner'), $<HTMLButtonElement>('sound'), (id) => select(id))
 incidents.on((e) => {
   cluster.setAlarmed(incidents.alarmedDevices())
@@ -190,8 +201,11 @@ incidents.on((e) => {
   if (selected !== undefined && deviceOf(e.incident) === selected) popup?.drawChart()
 })
 $('panel-toggle').addEventListener('click', () => document.body.classList.toggle('panel-open'))
-$('lang').addEventListener('click', () => setLang(getLang() === 'vi' ? 'en' : 'vi'))
+const toggleLang = () => setLang(getLang() === 'vi' ? 'en' : 'vi')
+$('lang').addEventListener('click', toggleLang)
+$('sign-in-lang').addEventListener('click', toggleLang)
 onLangChange(() => {
+  signIn.relabel()
   filterPanel.relabel()
   outline.relabel()
   feed.relabel()
@@ -268,6 +282,7 @@ const live = createLiveClient({
     linkState = s
     renderLink()
   },
+  onSignInRequired: () => void session.check(),
   onUpdates: (devices: LiveDeviceState[]) => {
     let newest = 0
     for (const d of devices) if (d.lastSeen != null && d.lastSeen > newest) newest = d.lastSeen
@@ -316,10 +331,18 @@ map.on('moveend', () => {
 const META_FALLBACK_MS = 1500
 let metaRequested = false
 function loadMeta(): void {
-  if (metaRequested) return
+  // not before the API has said we may read (a signed-out page holds no device data)
+  if (metaRequested || !session.me?.role) return
   metaRequested = true
   void fetch('/api/v1/devices')
-    .then((r) => (r.ok ? (r.json() as Promise<(DeviceMeta & Omit<LiveDeviceState, 'deviceId' | 'connection'>)[]>) : []))
+    .then((r) => {
+      if (r.status === 401) {
+        // the session ended meanwhile: asked again after the next sign-in's first snapshot
+        metaRequested = false
+        void session.check()
+      }
+      return r.ok ? (r.json() as Promise<(DeviceMeta & Omit<LiveDeviceState, 'deviceId' | 'connection'>)[]>) : []
+    })
     .then((list) => {
       store.setMeta(list)
       if (!store.live && store.devices.size === 0)
@@ -335,6 +358,26 @@ function loadMeta(): void {
     .catch(() => undefined)
 }
 setTimeout(loadMeta, META_FALLBACK_MS)
+
+// ---- sign-in (issue #6) ------------------------------------------------------------------------------
+/*
+ * role null: the sign-in page covers the map and the live link is dropped; the URL hash keeps the view, so
+ * signing in again (after a session ran out) returns to it. Signing in opens a new handshake with the cookie.
+ * Without sign-in (AUTH_DISABLED) /auth/me answers a role and nothing here shows.
+ */
+const signIn = createSignIn(session, () => {
+  live.reconnect()
+  if (store.live || firstRenderMs !== undefined) setTimeout(loadMeta, 0)
+})
+session.onChange((me, why) => {
+  if (me.role !== null) return
+  live.pause()
+  if (!signIn.shown) signIn.show(why === 'expired')
+})
+$('sign-out').addEventListener('click', () => {
+  // a reload empties every store (the screen may be shared); the hash keeps the view for the next operator
+  void session.logout().then(() => location.reload())
+})
 function selectFromLink(): void {
   if (link.selected && selected === undefined && positionOf(link.selected)) {
     select(link.selected, link.lat === undefined)

@@ -4,10 +4,10 @@ import { fileURLToPath } from 'node:url'
 import mqtt, { type MqttClient } from 'mqtt'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { build } from 'vite'
-import { createApi } from '@mytho/api'
+import { createApi, openOperatorStore, type ApiOptions } from '@mytho/api'
 import { createBroker, loadBrokerConfig } from '@mytho/broker'
 import { createIngest, loadIngestConfig } from '@mytho/ingest'
-import { DeviceRegistry, loadRegistryFile, parseRegistry, readingsTopic, statusTopic, type DeviceRecord } from '@mytho/schema'
+import { DeviceRegistry, loadRegistryFile, parseRegistry, readingsTopic, statusTopic, type DeviceRecord, type Role } from '@mytho/schema'
 import { readDemoSecrets, silentLogger } from '@mytho/runtime'
 import { createSqliteStore } from '@mytho/storage'
 import { makeTempDir } from '@mytho/testing'
@@ -30,6 +30,10 @@ export interface PlatformOptions {
   editRegistry?: (devices: DeviceRecord[]) => DeviceRecord[]
   /** Start the device simulator with these settings (screenshot script). */
   afterStart?: (p: { mqttUrl: string; registry: DeviceRegistry; dataDir: string; registryFile: string }) => Promise<() => Promise<void>>
+  /** Sign-in on, as production runs the API (an operator store, AUTH_DISABLED unset), with these operators. Default: off (anonymous operators). */
+  operators?: { username: string; password: string; role: Role }[]
+  /** More API settings (e.g. LOGIN_MAX_FAILURES). */
+  apiConfig?: Partial<ApiOptions>
 }
 
 /** The whole platform as `npm start` wires it (broker on port 0, ingest, SQLite, API with live push) serving a fresh build of the map. */
@@ -62,7 +66,16 @@ export async function startPlatform(o: PlatformOptions = {}) {
     await ingest.start()
     cleanups.unshift(() => ingest.stop())
 
-    const newApi = (port: number) => createApi({ HTTP_PORT: port, HTTP_HOST: '127.0.0.1', MQTT_URL: mqttUrl, DATA_DIR: dataDir }, { store, registry, logger: silentLogger, webRoot })
+    const operators = o.operators && openOperatorStore(dataDir)
+    if (operators) {
+      cleanups.unshift(() => operators.close())
+      for (const u of o.operators!) await operators.create(u.username, u.password, u.role, Date.now())
+    }
+    const newApi = (port: number) =>
+      createApi(
+        { ...o.apiConfig, HTTP_PORT: port, HTTP_HOST: '127.0.0.1', MQTT_URL: mqttUrl, DATA_DIR: dataDir },
+        { store, registry, logger: silentLogger, webRoot, ...(operators ? { operators } : {}) },
+      )
     let api = newApi(0)
     const { port } = await api.start()
     cleanups.unshift(() => api.stop())
@@ -116,12 +129,13 @@ export interface MapStats {
 }
 export const mapStats = (page: Page): Promise<MapStats> => page.evaluate(() => (window as unknown as { __mytho: { stats(): MapStats } }).__mytho.stats())
 
-/** Fails the test on any page error or console error (a test fails on unexpected console output). */
-export function watchPage(page: Page): string[] {
+/** Fails the test on any page error or console error (a test fails on unexpected console output); `expected` matches text + URL of the errors a test provokes. */
+export function watchPage(page: Page, expected?: RegExp): string[] {
   const problems: string[] = []
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`))
   page.on('console', (m) => {
-    if (m.type() === 'error' && !/127\.0\.0\.1:9\/|ERR_CONNECTION_REFUSED/.test(m.text() + (m.location().url ?? ''))) problems.push(`console: ${m.text()}`)
+    const where = m.text() + (m.location().url ?? '')
+    if (m.type() === 'error' && !/127\.0\.0\.1:9\/|ERR_CONNECTION_REFUSED/.test(where) && !expected?.test(where)) problems.push(`console: ${m.text()}`)
   })
   return problems
 }

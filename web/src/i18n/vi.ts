@@ -94,6 +94,22 @@ export const vi = {
   raisedAt: 'Bắt đầu',
   clearedAt: 'Kết thúc',
   ongoing: 'đang diễn ra',
+  signInTitle: 'Đăng nhập',
+  signInHint: 'Trung tâm điều hành đô thị thông minh Mỹ Tho — dành cho cán bộ trực',
+  username: 'Tên đăng nhập',
+  password: 'Mật khẩu',
+  signIn: 'Đăng nhập',
+  signOut: 'Đăng xuất',
+  signInWrong: 'Sai tên đăng nhập hoặc mật khẩu',
+  signInLocked: 'Đăng nhập sai quá nhiều lần. Thử lại sau {wait}.',
+  signInExpired: 'Phiên đăng nhập đã hết hạn. Vui lòng đăng nhập lại.',
+  signInFailed: 'Không đăng nhập được',
+  waitS: '{s} giây',
+  waitM: '{m} phút',
+  waitMS: '{m} phút {s} giây',
+  role_viewer: 'Xem',
+  role_operator: 'Trực ban',
+  role_admin: 'Quản trị',
 } as const
 export type DictKey = keyof typeof vi
 export type Dict = Record<DictKey, string>
