@@ -130,6 +130,7 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
             onConnection: (id, status) => state.applyConnection(id, status),
             onIncident: announceIncident,
             onConnect: rehydrate,
+            onPipeline: (health) => push?.announcePipeline(health),
             onLink: (connected) => {
               feedSince = clock()
               if (!connected) log.warn('live feed disconnected; reconnecting')
@@ -169,7 +170,7 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
   v1.use(identify(auth, clock))
   // The import route reads its own (larger) body; everything else is JSON of at most 16 kB.
   v1.use((req, res, next) => (req.path === '/admin/devices/import' ? next() : jsonBody(req, res, next)))
-  v1.use(healthRouter(deps.store, { feedConnected: () => feed?.connected, hydrated: () => state.hydrated }, () => Math.round((Date.now() - startedAt) / 1000)))
+  v1.use(healthRouter(deps.store, { feedConnected: () => feed?.connected, hydrated: () => state.hydrated, pipeline: () => feed?.pipeline }, () => Math.round((Date.now() - startedAt) / 1000)))
   v1.use((req, res, next) => {
     const wait = rateLimit.take(clientIp(req), clock())
     if (wait === 0) return next()
@@ -245,6 +246,7 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
         logger: log.child({ part: 'live-push' }),
         feedStatus: () => ({ connected: feed?.connected ?? false, since: feedSince }),
         activeIncidents: () => incidents?.list({ active: true }) ?? [],
+        pipeline: () => feed?.pipeline,
         admit: (req) => {
           if (!sameOriginOrListed(req, corsOrigins)) return 'forbidden origin'
           const caller = callerFrom(req, auth, clock())

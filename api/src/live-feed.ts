@@ -1,13 +1,25 @@
 import { randomBytes } from 'node:crypto'
 import mqtt, { type MqttClient } from 'mqtt'
 import { z } from 'zod'
-import { ALL_STATUS_FILTER, connectionStatuses, IncidentChange, parseDeviceTopic, PLATFORM_INCIDENTS_TOPIC, PLATFORM_READINGS_TOPIC, StoredReading, type DeviceConnectionStatus } from '@mytho/schema'
+import {
+  ALL_STATUS_FILTER,
+  connectionStatuses,
+  IncidentChange,
+  parseDeviceTopic,
+  PipelineHealth,
+  PLATFORM_HEALTH_TOPIC,
+  PLATFORM_INCIDENTS_TOPIC,
+  PLATFORM_READINGS_TOPIC,
+  StoredReading,
+  type DeviceConnectionStatus,
+} from '@mytho/schema'
 import { once, type Logger } from '@mytho/runtime'
 
 /*
  * The API's view of the live stream: what ingest durably stored (mytho/v1/platform/readings) and the devices'
  * retained connection status (their Last Will sets `offline`). A clean session at QoS 0: nothing is queued for
- * us while we are away, so after every (re)connect the owner re-reads storage (`onConnect`).
+ * us while we are away, so after every (re)connect the owner re-reads storage (`onConnect`). The ingest's
+ * pipeline health (mytho/v1/platform/health) is retained, so each (re)subscription brings the current one.
  */
 
 const PlatformReadings = z.array(StoredReading)
@@ -32,6 +44,8 @@ export interface LiveFeedDeps {
   onConnect(): void
   /** Whenever the link goes up or down. */
   onLink?(connected: boolean): void
+  /** Each valid PipelineHealth the ingest announces (every few seconds, and its Last Will `down`). */
+  onPipeline?(health: PipelineHealth): void
 }
 
 export class LiveFeedError extends Error {
@@ -40,7 +54,8 @@ export class LiveFeedError extends Error {
 
 export function createLiveFeed(opts: LiveFeedOptions, deps: LiveFeedDeps) {
   const log = deps.logger
-  const stats = { messages: 0, readings: 0, statuses: 0, bad: 0, connects: 0 }
+  const stats = { messages: 0, readings: 0, statuses: 0, bad: 0, connects: 0, health: 0, badHealth: 0 }
+  let pipeline: PipelineHealth | undefined
   let client: MqttClient | undefined
   let connected = false
 
@@ -75,6 +90,14 @@ export function createLiveFeed(opts: LiveFeedOptions, deps: LiveFeedDeps) {
       deps.onReadings(readings)
       return
     }
+    if (topic === PLATFORM_HEALTH_TOPIC) {
+      const health = parsePlatform(payload, PipelineHealth, 'health')
+      if (!health) return void stats.badHealth++
+      stats.health++
+      pipeline = health
+      deps.onPipeline?.(health)
+      return
+    }
     if (topic === PLATFORM_INCIDENTS_TOPIC) {
       const change = parsePlatform(payload, IncidentChange, 'incident')
       if (change) deps.onIncident?.(change)
@@ -94,6 +117,10 @@ export function createLiveFeed(opts: LiveFeedOptions, deps: LiveFeedDeps) {
     stats,
     get connected() {
       return connected
+    },
+    /** The last valid pipeline health the ingest announced, if any. */
+    get pipeline(): PipelineHealth | undefined {
+      return pipeline
     },
     /** Resolves on the first subscription; a refused login or subscription fails the start. */
     async start(): Promise<void> {
@@ -118,7 +145,7 @@ export function createLiveFeed(opts: LiveFeedOptions, deps: LiveFeedDeps) {
         let first = true
         c.on('connect', () => {
           c.subscribe(
-            { [PLATFORM_READINGS_TOPIC]: { qos: 0 }, [PLATFORM_INCIDENTS_TOPIC]: { qos: 0 }, [ALL_STATUS_FILTER]: { qos: 0 } },
+            { [PLATFORM_READINGS_TOPIC]: { qos: 0 }, [PLATFORM_INCIDENTS_TOPIC]: { qos: 0 }, [PLATFORM_HEALTH_TOPIC]: { qos: 0 }, [ALL_STATUS_FILTER]: { qos: 0 } },
             (err, granted) => {
               const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? []
               if (err || refused.length > 0) {

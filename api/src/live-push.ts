@@ -1,7 +1,18 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http'
 import { Server, type Socket } from 'socket.io'
 import { z } from 'zod'
-import { ViewSubscription, type ClientToServerEvents, type DeviceKind, type Incident, type IncidentChange, type LiveDeviceState, type LiveFeedStatus, type ServerToClientEvents, type Ward } from '@mytho/schema'
+import {
+  ViewSubscription,
+  type ClientToServerEvents,
+  type DeviceKind,
+  type Incident,
+  type IncidentChange,
+  type LiveDeviceState,
+  type LiveFeedStatus,
+  type PipelineHealth,
+  type ServerToClientEvents,
+  type Ward,
+} from '@mytho/schema'
 import { once, type Logger } from '@mytho/runtime'
 import type { LiveState } from './live-state.ts'
 
@@ -34,6 +45,8 @@ export interface LivePushDeps {
   feedStatus: () => LiveFeedStatus
   /** Active incidents, sent to each new socket (also after a reconnect). */
   activeIncidents?: () => Incident[]
+  /** The ingest's last pipeline health, sent to each new socket when known. */
+  pipeline?: () => PipelineHealth | undefined
   /**
    * Checks a browser's handshake (session cookie, role, origin) before it gets anything; returns why it
    * is refused (the client's connect_error message: 'sign-in required', 'forbidden'), or undefined. Default: everyone.
@@ -72,6 +85,9 @@ function toView(s: ViewSubscription): View {
   return { key, west, south, east, north, kinds: kinds && new Set(kinds), wards: wards && new Set(wards) }
 }
 
+const pipelineKey = (h: PipelineHealth): string =>
+  JSON.stringify([h.status, h.storage.up, h.spool.depth, h.spool.full, h.spool.oldestAgeMs === null ? null : Math.floor(h.spool.oldestAgeMs / 60_000)])
+
 export function createLivePush(http: HttpServer, options: LivePushOptions, deps: LivePushDeps) {
   const flushMs = options.flushMs ?? 10
   const maxBacklog = options.maxBacklog ?? 64
@@ -79,6 +95,7 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
   const stats = { batches: 0, updatesSent: 0, snapshotsSent: 0, badViews: 0, skippedBacklogged: 0 }
   const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(http, { path: '/socket.io', serveClient: false })
   let changed = new Set<string>()
+  let lastPipelineKey: string | undefined
   io.use((socket, next) => {
     const refused = deps.admit?.(socket.request)
     if (refused === undefined) return next()
@@ -104,6 +121,8 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
     socket.data = { view: undefined, pending: undefined }
     socket.emit('feed', deps.feedStatus())
     if (deps.activeIncidents) socket.emit('incidents', deps.activeIncidents())
+    const health = deps.pipeline?.()
+    if (health) socket.emit('pipeline', health)
     socket.on('view', (raw: unknown, ack?: unknown) => {
       const reply = typeof ack === 'function' ? (ack as (r: { ok: true; devices: number } | { ok: false; error: string }) => void) : () => {}
       const parsed = ViewSubscription.safeParse(raw)
@@ -181,6 +200,16 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
         dropped++
       }
       return dropped
+    },
+    /**
+     * Passes the ingest's health on when what the map shows of it changed (status, storage, spool depth, the
+     * oldest wait in whole minutes); the ingest repeats it every few seconds, the browsers need only changes.
+     */
+    announcePipeline(health: PipelineHealth): void {
+      const key = pipelineKey(health)
+      if (key === lastPipelineKey) return
+      lastPipelineKey = key
+      io.emit('pipeline', health)
     },
     /** Tells every browser the server's own stream went up or down. */
     announceFeed(status: LiveFeedStatus): void {

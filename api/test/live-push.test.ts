@@ -138,6 +138,7 @@ describe('live push: device → broker → ingest → SQLite → API → Socket.
     expect(good).toEqual({ ok: true, devices: 3 })
     expect(b.snapshots.at(-1)).toHaveLength(3)
     const ready = await fetch(`${p.url}/api/v1/ready`)
-    expect(await ready.json()).toEqual({ status: 'ready', storage: 'ok', feed: 'connected', hydrated: true })
+    // the ingest's retained health comes with the feed's subscription
+    expect(await ready.json()).toMatchObject({ status: 'ready', storage: 'ok', feed: 'connected', hydrated: true, pipeline: { service: 'ingest', status: 'ok' } })
   })
 })

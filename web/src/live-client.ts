@@ -1,5 +1,5 @@
 import { io, type Socket } from 'socket.io-client'
-import type { ClientToServerEvents, LiveDeviceState, ServerToClientEvents, ViewSubscription } from './schema.ts'
+import type { ClientToServerEvents, LiveDeviceState, PipelineHealth, ServerToClientEvents, ViewSubscription } from './schema.ts'
 import type { DeviceStore } from './store.ts'
 import type { IncidentStore } from './incidents-store.ts'
 
@@ -18,6 +18,8 @@ export interface LiveClientOptions {
   socket?: LiveSocket
   /** The API refused the handshake for want of a session (connect_error `sign-in required`); it is not retried. */
   onSignInRequired?: () => void
+  /** The ingest's pipeline health, on connect and on change. */
+  onPipeline?: (health: PipelineHealth) => void
 }
 
 /** The API's connect_error message for a handshake without a session (api/src/api.ts admit). */
@@ -78,6 +80,7 @@ export function createLiveClient(o: LiveClientOptions) {
   })
   socket.on('incidents', (list) => o.incidents?.replaceAll(list))
   socket.on('incident', (change) => o.incidents?.apply(change))
+  socket.on('pipeline', (health) => o.onPipeline?.(health))
   let retry: ReturnType<typeof setTimeout> | undefined
   socket.on('disconnect', (reason) => {
     // a server that shuts down disconnects its sockets itself, and Socket.IO does not retry those: we do

@@ -13,6 +13,7 @@ import { applyStatic, getLang, onLangChange, setLang, t, tx } from './i18n/index
 import { createLiveClient, openSocket, type LinkState } from './live-client.ts'
 import { addOutline } from './outline.ts'
 import { createPopupContent, type PopupContent } from './popup.ts'
+import { createPipelineBanner } from './pipeline-banner.ts'
 import { createSearch } from './search.ts'
 import { createSession } from './session.ts'
 import { createSignIn } from './sign-in.ts'
@@ -192,6 +193,7 @@ const search = createSearch($<HTMLInputElement>('search'), $('search-results'), 
 // ---- incidents: panel, new-severe cue, halos on the map ----------------------------------------------
 const incidents = new IncidentStore()
 const incidentPanel = createIncidentPanel($('incidents'), incidents, store, session, (id) => select(id))
+const pipelineBanner = createPipelineBanner($('pipeline-banner'))
 const cue = createIncidentCue($('incident-banner'), $<HTMLButtonElement>('sound'), (id) => select(id))
 incidents.on((e) => {
   cluster.setAlarmed(incidents.alarmedDevices())
@@ -206,6 +208,7 @@ $('lang').addEventListener('click', toggleLang)
 $('sign-in-lang').addEventListener('click', toggleLang)
 onLangChange(() => {
   signIn.relabel()
+  pipelineBanner.relabel()
   filterPanel.relabel()
   outline.relabel()
   feed.relabel()
@@ -283,6 +286,7 @@ const live = createLiveClient({
     renderLink()
   },
   onSignInRequired: () => void session.check(),
+  onPipeline: (h) => pipelineBanner.update(h),
   onUpdates: (devices: LiveDeviceState[]) => {
     let newest = 0
     for (const d of devices) if (d.lastSeen != null && d.lastSeen > newest) newest = d.lastSeen

@@ -32,6 +32,8 @@ export interface PlatformOptions {
   afterStart?: (p: { mqttUrl: string; registry: DeviceRegistry; dataDir: string; registryFile: string }) => Promise<() => Promise<void>>
   /** Sign-in on, as production runs the API (an operator store, AUTH_DISABLED unset), with these operators. Default: off (anonymous operators). */
   operators?: { username: string; password: string; role: Role }[]
+  /** More ingest settings (e.g. INGEST_HEALTH_INTERVAL_MS), as env strings. */
+  ingestEnv?: Record<string, string>
   /** More API settings (e.g. LOGIN_MAX_FAILURES). */
   apiConfig?: Partial<ApiOptions>
 }
@@ -62,7 +64,7 @@ export async function startPlatform(o: PlatformOptions = {}) {
 
     const store = createSqliteStore({ path: join(dataDir, 'readings.sqlite') })
     cleanups.unshift(() => store.close())
-    const ingest = createIngest(loadIngestConfig({ MQTT_URL: mqttUrl, DATA_DIR: dataDir, INGEST_BATCH_WAIT_MS: '10', DEVICE_REGISTRY_FILE: registryFile }), { store, registry, logger: silentLogger })
+    const ingest = createIngest(loadIngestConfig({ ...o.ingestEnv, MQTT_URL: mqttUrl, DATA_DIR: dataDir, INGEST_BATCH_WAIT_MS: '10', DEVICE_REGISTRY_FILE: registryFile }), { store, registry, logger: silentLogger })
     await ingest.start()
     cleanups.unshift(() => ingest.stop())
 
@@ -85,6 +87,8 @@ export async function startPlatform(o: PlatformOptions = {}) {
     return {
       url,
       mqttUrl,
+      /** Holds the demo secrets (devices and the svc-* service accounts). */
+      dataDir,
       registry,
       /** The map URL with the dead tile server and an optional hash (deep link). */
       mapUrl: (hash = '') => `${url}/?tiles=${encodeURIComponent(DEAD_TILES)}${hash}`,

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { deviceNowShape } from './live-events.ts'
+import { PipelineHealth } from './pipeline-health.ts'
 import { DeviceRecord } from './registry.ts'
 import { RejectReason } from './rejection.ts'
 import { AggregationWindow, HistorySeries } from './stored-reading.ts'
@@ -68,6 +69,8 @@ export const ReadyResponse = z.object({
   storage: z.string().describe('ok, or the error'),
   feed: z.enum(['connected', 'disconnected', 'disabled']),
   hydrated: z.boolean(),
+  /** The ingest's last announced pipeline health; null before the first (or without a live feed). Reported, not part of `status`. */
+  pipeline: PipelineHealth.nullable(),
 })
 export type ReadyResponse = z.infer<typeof ReadyResponse>
 

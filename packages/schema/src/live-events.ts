@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { DeviceKind, Ward } from './kinds.ts'
 import type { Incident, IncidentChange } from './incidents.ts'
+import type { PipelineHealth } from './pipeline-health.ts'
 import { StoredReading } from './stored-reading.ts'
 import { connectionStatuses } from './topics.ts'
 
@@ -71,6 +72,11 @@ export interface ServerToClientEvents {
   incidents: (active: Incident[]) => void
   /** One incident change (raised, escalated, acknowledged, cleared, reminded…), to every client. */
   incident: (change: IncidentChange) => void
+  /**
+   * The ingest's last PipelineHealth (storage down, readings waiting on its spool, blocked, down): the map says
+   * its data is late. Sent on connect (when one is known) and whenever what the map shows of it changes.
+   */
+  pipeline: (health: PipelineHealth) => void
 }
 
 export interface ClientToServerEvents {

@@ -111,4 +111,9 @@ export const en: Dict = {
   role_viewer: 'Viewer',
   role_operator: 'Operator',
   role_admin: 'Administrator',
+  pipelineDegraded: 'Data is delayed: {n} readings waiting to be stored',
+  pipelineBlocked: 'The storage queue is full and new readings are held back: {n} readings waiting to be stored',
+  pipelineOldest: '(oldest {m} min)',
+  pipelineOldestUnder1: '(oldest under 1 min)',
+  pipelineDown: 'The ingest service has stopped: new readings are not being stored',
 }

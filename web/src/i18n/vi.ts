@@ -110,6 +110,11 @@ export const vi = {
   role_viewer: 'Xem',
   role_operator: 'Trực ban',
   role_admin: 'Quản trị',
+  pipelineDegraded: 'Dữ liệu đang bị chậm: {n} số đo chờ ghi',
+  pipelineBlocked: 'Hàng chờ ghi dữ liệu đã đầy, số đo mới đang bị giữ lại: {n} số đo chờ ghi',
+  pipelineOldest: '(cũ nhất {m} phút)',
+  pipelineOldestUnder1: '(cũ nhất dưới 1 phút)',
+  pipelineDown: 'Dịch vụ ghi dữ liệu đã ngừng: số đo mới không được lưu',
 } as const
 export type DictKey = keyof typeof vi
 export type Dict = Record<DictKey, string>
