@@ -75,6 +75,8 @@ export interface AuthorizationDeps {
   clock: () => number
   /** Per-connection publish limit for devices (services are ours and exempt). Default: none. */
   publishRate?: PublishRateLimit
+  /** Holds device readings while the ingest's spool is full (pipeline-gate.ts). Default: none. */
+  gate?: { hold(go: () => void): void }
 }
 
 function levelsOf(topic: string): number {
@@ -104,15 +106,21 @@ export function createAuthorizationHooks(opts: AuthorizationOptions, deps: Autho
         logger.warn('publish rate exceeded; connection closed', { who: describePrincipal(principal), clientId: client.id, remote: remoteOf(client) })
         return callback(new Error(`${describePrincipal(principal)} publishes faster than allowed`))
       }
-      if (packet.topic.endsWith('/readings') && packet.payload.length > 0) {
-        const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
-        const stamped = stampReceiveTime(payload, deps.clock())
-        if (stamped !== payload) {
-          packet.payload = stamped
-          stats.stamped++
+      const accept = () => {
+        if (packet.topic.endsWith('/readings') && packet.payload.length > 0) {
+          const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
+          const stamped = stampReceiveTime(payload, deps.clock())
+          if (stamped !== payload) {
+            packet.payload = stamped
+            stats.stamped++
+          }
         }
+        callback(null)
       }
-      callback(null)
+      // Readings wait (no PUBACK, no further reads on that connection) while the pipeline is blocked; stamped
+      // on release, so rxTs is when the broker took the reading.
+      if (deps.gate && principal.kind === 'device' && packet.topic.endsWith('/readings')) deps.gate.hold(accept)
+      else accept()
     },
 
     authorizeSubscribe(client, sub, callback) {

@@ -18,6 +18,7 @@ import { openPersistence } from './persistence.ts'
 import { markRedeliveries } from './redelivery-dup.ts'
 import { createPublishRateLimit } from './publish-rate.ts'
 import { count, createStats, type BrokerStats } from './refusals.ts'
+import { createPipelineGate } from './pipeline-gate.ts'
 import { listenForRegistryNotices } from './registry-notices.ts'
 import { seedCredentials } from './seed-credentials.ts'
 
@@ -81,6 +82,7 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
   const clock = deps.clock ?? Date.now
   const registry = deps.registry ?? loadRegistryFile(config.DEVICE_REGISTRY_FILE)
   const stats = createStats()
+  const gate = createPipelineGate({ logger })
   const credentials = deps.credentials ?? openCredentialStore(config.DATA_DIR)
   const limits: PacketLimits = {
     maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
@@ -103,7 +105,7 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
       },
       ...createAuthorizationHooks(
         { maxTopicBytes: limits.maxTopicBytes, maxTopicLevels: limits.maxTopicLevels },
-        { stats, logger, clock, publishRate: createPublishRateLimit(config.MQTT_MAX_PUBLISH_PER_S ?? 0, config.MQTT_PUBLISH_BURST ?? 100) },
+        { stats, logger, clock, gate, publishRate: createPublishRateLimit(config.MQTT_MAX_PUBLISH_PER_S ?? 0, config.MQTT_PUBLISH_BURST ?? 100) },
       ),
       authorizeForward: downgradeToGrantedQos,
     })
@@ -193,11 +195,13 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
       const wsPort = http ? await listen(http, config.MQTT_WS_PORT!, config.MQTT_HOST) : undefined
       const tlsPort = tls ? await listen(tls, config.MQTT_TLS_PORT ?? 8883, config.MQTT_HOST) : undefined
       await listenForRegistryNotices(aedes, { logger })
+      await gate.listen(aedes)
       logger.info('broker listening', { mqttPort, wsPort, host: config.MQTT_HOST, devices: registry.size, anonymous: config.MQTT_ALLOW_ANONYMOUS })
       return { mqttPort, wsPort, ...(tlsPort !== undefined ? { tlsPort } : {}) }
     },
 
     stop: once(async () => {
+      gate.releaseAll()
       const closed = [closeServer(tcp), ...(http ? [closeServer(http)] : []), ...(tls ? [closeServer(tls)] : [])]
       wss?.close()
       for (const ws of wss?.clients ?? []) ws.terminate()
