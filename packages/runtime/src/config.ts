@@ -59,6 +59,12 @@ export const commonEnv = z.object({
   INFLUX_TOKEN: z.string().optional(),
   INFLUX_USERNAME: z.string().optional(),
   INFLUX_PASSWORD: z.string().optional(),
+  /** Days raw readings are kept; 0 = forever. Default 90. Older history is served from the roll-ups. */
+  RETENTION_RAW_DAYS: env.int(90),
+  /** Days the 5-minute roll-ups (sum/min/max/count per device and metric) are kept; 0 = forever. Default 730. */
+  RETENTION_5M_DAYS: env.int(730),
+  /** Days the hourly roll-ups are kept; 0 = forever (the default). */
+  RETENTION_1H_DAYS: env.int(0),
   /** Serve Prometheus /metrics on this port (its own listener, kept off the public ports). Unset: no metrics server. */
   METRICS_PORT: env.optionalPort(),
 })

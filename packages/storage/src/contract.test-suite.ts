@@ -1,6 +1,7 @@
 import type { Rejection, StoredReading } from '@mytho/schema'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { StorageError, type ReadingStore } from './port.ts'
+import type { RetentionOptions } from './retention.ts'
 
 /*
  * The behaviour every ReadingStore adapter owes its callers. Each adapter's test file calls
@@ -8,7 +9,12 @@ import { StorageError, type ReadingStore } from './port.ts'
  * throwaway influxd database); nothing here knows which adapter it is talking to.
  */
 
-export type MakeStore = () => Promise<{ store: ReadingStore; cleanup(): Promise<void> }>
+/** Store options the contract sets for its retention tests; every adapter takes them. */
+export interface ContractStoreOptions {
+  retention?: RetentionOptions
+  now?: () => number
+}
+export type MakeStore = (opts?: ContractStoreOptions) => Promise<{ store: ReadingStore; cleanup(): Promise<void> }>
 
 /** 2026-11-25T00:00:00Z: 07:00 local time in Mỹ Tho. */
 const T0 = Date.UTC(2026, 10, 25)
@@ -47,8 +53,8 @@ const level = (deviceId: string, offsetMs: number, cm: number, extra: Partial<St
 
 export function runStoreContract(name: string, makeStore: MakeStore): void {
   /** A fresh, initialised store whose teardown is registered with the test that asked for it. */
-  async function open(): Promise<ReadingStore> {
-    const { store, cleanup } = await makeStore()
+  async function open(opts?: ContractStoreOptions): Promise<ReadingStore> {
+    const { store, cleanup } = await makeStore(opts)
     onTestFinished(cleanup)
     await store.init()
     return store
@@ -233,6 +239,34 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
         for (const metric of ["x') OR 1=1 --", 'water level', '$.a', ''])
           await expect(store.history({ deviceIds: ['wl-a1'], metric, from: T0, to: T0 + 1, window: 'raw' })).rejects.toMatchObject({ name: 'StorageError', retryable: false })
         await expect(store.history({ deviceIds: [], metric: 'waterLevelCm', from: T0, to: T0 + 1, window: 'raw' })).rejects.toMatchObject({ retryable: false })
+      })
+    })
+
+    describe('retention and roll-ups', () => {
+      // Recent real time, so a server enforcing 1 day of raw retention by its own clock still takes the writes;
+      // the store's clock is 10 days later, so to the store the whole range is past raw retention.
+      const base = Math.floor(Date.now() / HOUR) * HOUR - 4 * HOUR
+      const later = () => base + 10 * 24 * HOUR
+      // Values in quarters, so sums are exact whatever order they are added in.
+      const batch = Array.from({ length: 18 }, (_, i) => level('wl-a1', base - T0 + i * 10 * MIN, 100 + ((i * 7) % 11) * 0.25, { receivedAt: base + i * 10 * MIN }))
+      const windows = ['5m', '1h', '1d'] as const
+      const query = (store: ReadingStore, window: (typeof windows)[number]) =>
+        store.history({ deviceIds: ['wl-a1'], metric: 'waterLevelCm', from: base - HOUR, to: base + 4 * HOUR, window }).then((s) => s[0]!.points)
+
+      it('a long-range query past raw retention is served from the roll-ups with the same points as from raw, and redelivery does not count twice', async () => {
+        const fromRaw = await open()
+        const fromRollups = await open({ retention: { rawDays: 1 }, now: later })
+        await fromRaw.writeReadings(batch)
+        await fromRollups.writeReadings(batch)
+        await fromRollups.rollUp(base - HOUR, base + 4 * HOUR)
+        await fromRollups.writeReadings(batch.slice(3, 9)) // redelivered
+        await fromRollups.rollUp(base - HOUR, base + 4 * HOUR)
+        for (const window of windows) {
+          const expected = await query(fromRaw, window)
+          expect(expected.length).toBeGreaterThan(0)
+          expect(await query(fromRollups, window), window).toEqual(expected)
+        }
+        expect((await query(fromRollups, '1d')).reduce((n, p) => n + p.count, 0)).toBe(batch.length)
       })
     })
 

@@ -42,6 +42,36 @@ describe('InfluxDB adapter', () => {
     return s
   }
 
+  it('init() sets raw retention on the default policy and creates rp_5m, rp_1h with their continuous queries; again is fine', async () => {
+    const { store, database } = await open({ retention: { rawDays: 1, fiveMinuteDays: 730, hourDays: 0 } })
+    await store.init()
+    const policies = await admin.query(`SHOW RETENTION POLICIES ON ${ident(database)}`)
+    expect(policies[0]!.values.map((r) => [r[0], r[1], r[4]])).toEqual([
+      ['autogen', '24h0m0s', true],
+      ['rp_5m', '17520h0m0s', false],
+      ['rp_1h', '0s', false],
+    ])
+    const cqs = (await admin.query('SHOW CONTINUOUS QUERIES')).find((s) => s.name === database)
+    expect(cqs?.values.map((r) => r[0])).toEqual(['cq_5m', 'cq_1h'])
+    expect(String(cqs?.values[1]?.[1])).toMatch(/RESAMPLE FOR 2h BEGIN .* INTO .*rp_1h.:MEASUREMENT .*GROUP BY time\(1h\), \*/)
+    expect(String(cqs?.values[0]?.[1])).toMatch(/RESAMPLE FOR 1h BEGIN SELECT sum\(\*\), min\(\*\), max\(\*\), count\(\*\) INTO .*rp_5m.:MEASUREMENT .*GROUP BY time\(5m\), \*/)
+  })
+
+  it('history past raw retention reads the roll-ups: it still answers once the raw points are deleted', async () => {
+    const base = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 2 * 3_600_000
+    const { store, database } = await open({ retention: { rawDays: 1 }, now: () => base + 10 * 86_400_000 })
+    await store.writeReadings([reading({ ts: base, fields: { waterLevelCm: 4 } }), reading({ ts: base + 60_000, fields: { waterLevelCm: 6 } })])
+    await store.rollUp(base, base + 3_600_000)
+    // What the server's retention enforcement does: drop the default policy's expired shards (DELETE would hit every policy).
+    const shards = (await admin.query('SHOW SHARDS')).find((s) => s.name === database)!
+    const raw = shards.values.filter((r) => r[shards.columns.indexOf('retention_policy')] === 'autogen')
+    expect(raw.length).toBeGreaterThan(0)
+    for (const r of raw) await admin.query(`DROP SHARD ${Number(r[0])}`)
+    expect((await store.history({ deviceIds: ['wl-tien-01'], metric: 'waterLevelCm', from: base, to: base + 3_600_000, window: 'raw' }))[0]!.points).toEqual([])
+    const [series] = await store.history({ deviceIds: ['wl-tien-01'], metric: 'waterLevelCm', from: base, to: base + 3_600_000, window: '1h' })
+    expect(series!.points).toEqual([{ ts: base, mean: 5, min: 4, max: 6, count: 2 }])
+  })
+
   it('float fields keep their exact value, whatever JavaScript prints for them', async () => {
     const { store } = await open()
     const values = [1e-7, 1.5e21, -0.5, 0.1 + 0.2, 123456789.123456, 0]

@@ -3,6 +3,7 @@ import { LOCAL_UTC_OFFSET_MS, deviceKinds, metricsByKind, windowMs } from '@myth
 import { createInfluxHttp, toStorageError, type InfluxHttpOptions, type InfluxSeries } from './influx-http.ts'
 import { DEAD_LETTER_MEASUREMENT, deadLetterLine, decodeText, encodeText, ident, literal, readingLine } from './line-protocol.ts'
 import { StorageError, type ReadingStore } from './port.ts'
+import { FIVE_MIN_MS, HOUR_MS, planHistory, type RetentionOptions } from './retention.ts'
 import { checkReadings, isStorableDeviceId, parseDeadLetterQuery, parseHistoryQuery } from './validate.ts'
 
 export interface InfluxStoreOptions extends InfluxHttpOptions {
@@ -10,7 +11,17 @@ export interface InfluxStoreOptions extends InfluxHttpOptions {
   database: string
   /** Readings per /write request; larger batches are split. Default 5,000 (InfluxDB's recommended batch). */
   maxLinesPerWrite?: number
+  /**
+   * How long raw readings and roll-ups are kept (days, 0 = forever), set on the server by init() as retention
+   * policies: the default one (raw), rp_5m and rp_1h. Default: all forever.
+   */
+  retention?: RetentionOptions
+  /** The clock history() measures raw retention against, epoch ms. Default Date.now. */
+  now?: () => number
 }
+
+/** Retention policies of the roll-ups; the raw readings stay in the database's default policy (autogen). */
+const ROLLUP_RP = { '5m': 'rp_5m', '1h': 'rp_1h' } as const
 
 /*
  * The InfluxDB adapter. Schema: one measurement per device kind (`traffic`, `water_level`, …);
@@ -18,6 +29,14 @@ export interface InfluxStoreOptions extends InfluxHttpOptions {
  * timestamp = ts in ms. Dedup comes from InfluxDB itself: the same measurement + tag set + timestamp
  * is one point, and a second write replaces the field values it carries (last write wins).
  * Durability: /write answers 204 after the WAL is written (fsynced at wal-fsync-delay = 0s, the default).
+ *
+ * Retention and roll-ups (InfluxDB 1.x): init() sets the default retention policy's duration to the raw
+ * retention (altering it rather than adding a new default policy, so readings already written stay visible
+ * to every query that names no policy) and creates rp_5m and rp_1h with continuous queries that write
+ * sum_<metric>, min_<metric>, max_<metric>, count_<metric> per 5 minutes / hour with the same tags.
+ * sum and count (not mean) are kept so a window over several buckets has the exact mean.
+ * A server that refuses (2.x/3.x serve the v1 /query read-only; a 1.x user without admin rights) keeps
+ * raw-only behaviour: history() then never reads roll-ups, and retention is whatever the server has.
  */
 export function createInfluxStore(opts: InfluxStoreOptions): ReadingStore {
   const http = createInfluxHttp(opts)
@@ -36,6 +55,46 @@ export function createInfluxStore(opts: InfluxStoreOptions): ReadingStore {
   }
 
   const query = (q: string) => http.query(q, db)
+  const now = opts.now ?? Date.now
+  const keepDays = { raw: opts.retention?.rawDays ?? 0, '5m': opts.retention?.fiveMinuteDays ?? 0, '1h': opts.retention?.hourDays ?? 0 }
+  /** Set by init() once the retention policies and continuous queries are in place. */
+  let rollups = false
+  let defaultRp = 'autogen'
+  const kindPattern = `/^(${deviceKinds.join('|')})$/`
+
+  /** `SELECT … INTO` for one roll-up over [from, to) (or, without a range, the continuous query's body). */
+  const intoQuery = (grain: '5m' | '1h', range?: { from: number; to: number }) =>
+    `SELECT sum(*), min(*), max(*), count(*) INTO ${ident(db)}.${ident(ROLLUP_RP[grain])}.:MEASUREMENT FROM ${ident(db)}.${ident(defaultRp)}.${kindPattern}` +
+    (range ? ` WHERE time >= ${range.from}ms AND time < ${range.to}ms` : '') +
+    ` GROUP BY time(${grain}), *`
+
+  async function setUpRollups(): Promise<void> {
+    const policies = await http.query(`SHOW RETENTION POLICIES ON ${ident(db)}`)
+    const rows = policies.flatMap((p) => p.values)
+    defaultRp = String(rows.find((r) => r[4] === true)?.[0] ?? 'autogen')
+    const names = new Set(rows.map((r) => String(r[0])))
+    // Shard groups as InfluxDB picks them for a new policy of that duration; the duration must not be shorter.
+    // InfluxQL wants DURATION, REPLICATION, SHARD DURATION in that order.
+    const clause = (days: number) => `DURATION ${days > 0 ? `${days}d` : 'INF'} REPLICATION 1 SHARD DURATION ${days === 0 || days > 180 ? '7d' : days >= 2 ? '1d' : '1h'}`
+    await http.query(`ALTER RETENTION POLICY ${ident(defaultRp)} ON ${ident(db)} ${clause(keepDays.raw)}`)
+    for (const grain of ['5m', '1h'] as const) {
+      const rp = ROLLUP_RP[grain]
+      await http.query(
+        names.has(rp) ? `ALTER RETENTION POLICY ${ident(rp)} ON ${ident(db)} ${clause(keepDays[grain])}` : `CREATE RETENTION POLICY ${ident(rp)} ON ${ident(db)} ${clause(keepDays[grain])}`,
+      )
+      // Dropped and created again so a changed definition takes effect; RESAMPLE FOR recomputes recent buckets
+      // so readings up to that late still count (later ones: rollUp()).
+      const cq = ident(`cq_${grain}`)
+      await http.query(`DROP CONTINUOUS QUERY ${cq} ON ${ident(db)}`).catch(() => undefined)
+      await http
+        .query(`CREATE CONTINUOUS QUERY ${cq} ON ${ident(db)} RESAMPLE FOR ${grain === '5m' ? '1h' : '2h'} BEGIN ${intoQuery(grain)} END`)
+        .catch((err: unknown) => {
+          // Another service's init() created it between our DROP and CREATE.
+          if (!/already exists/.test(String((err as Error)?.message))) throw err
+        })
+    }
+  }
+
 
   return {
     init: () =>
@@ -52,6 +111,22 @@ export function createInfluxStore(opts: InfluxStoreOptions): ReadingStore {
           if (!names.includes(db))
             throw new StorageError(`database ${db} does not exist and this server does not create databases over the v1 API (${e.message}); create a bucket named ${db} (InfluxDB 2.x/3.x maps it to database ${db})`, { cause: err, retryable: false })
         }
+        try {
+          await setUpRollups()
+          rollups = true
+        } catch (err) {
+          // Refused (not admin, or a read-only v1 API): raw-only, as described above. A server that is down is retried.
+          const e = toStorageError(err, 'init')
+          if (e.retryable) throw e
+          rollups = false
+        }
+      }),
+
+    rollUp: (from, to) =>
+      wrap('rollUp', async () => {
+        if (!rollups) return
+        const range = { from: Math.floor(from / HOUR_MS) * HOUR_MS, to: Math.ceil(to / HOUR_MS) * HOUR_MS }
+        for (const grain of ['5m', '1h'] as const) await query(intoQuery(grain, range))
       }),
 
     writeReadings: (readings) =>
@@ -84,19 +159,32 @@ export function createInfluxStore(opts: InfluxStoreOptions): ReadingStore {
         if (ids.length > 0) {
           const withMetric = deviceKinds.filter((k) => (metricsByKind[k] as readonly string[]).includes(q.metric))
           // Every measurement whose kind has the metric (batteryV: all five); an unknown metric searches them all.
-          const measurements = (withMetric.length > 0 ? withMetric : deviceKinds).map(ident).join(',')
+          const kinds = withMetric.length > 0 ? withMetric : deviceKinds
           const m = ident(q.metric)
-          const where = `(${deviceFilter(ids)}) AND time >= ${q.from}ms AND time < ${q.to}ms`
-          const text =
-            q.window === 'raw'
-              ? `SELECT ${m} FROM ${measurements} WHERE ${where} GROUP BY "deviceId"`
-              : // 1d windows start at local midnight: epoch-aligned days shifted by -7 h (UTC+7, no DST).
-                `SELECT mean(${m}), min(${m}), max(${m}), count(${m}) FROM ${measurements} WHERE ${where} ` +
-                `GROUP BY time(${windowMs[q.window]}ms${q.window === '1d' ? `, -${LOCAL_UTC_OFFSET_MS}ms` : ''}), "deviceId" fill(none)`
-          for (const s of await query(text)) {
-            const id = s.tags?.['deviceId']
-            const points = id === undefined ? undefined : byDevice.get(id)
-            if (points) mergePoints(points, s.values.map(q.window === 'raw' ? rawPoint : windowPoint).filter((p) => p !== undefined))
+          // 1d windows start at local midnight: epoch-aligned days shifted by -7 h (UTC+7, no DST).
+          const groupBy = q.window === 'raw' ? '' : `GROUP BY time(${windowMs[q.window]}ms${q.window === '1d' ? `, -${LOCAL_UTC_OFFSET_MS}ms` : ''}), "deviceId" fill(none)`
+          for (const part of planHistory(q.window, q.from, q.to, now(), rollups ? keepDays.raw : 0)) {
+            let text: string
+            let toPoint: (row: unknown[]) => HistoryPoint | undefined
+            if (part.source === 'raw') {
+              const where = `(${deviceFilter(ids)}) AND time >= ${part.from}ms AND time < ${part.to}ms`
+              const measurements = kinds.map(ident).join(',')
+              text = q.window === 'raw' ? `SELECT ${m} FROM ${measurements} WHERE ${where} GROUP BY "deviceId"` : `SELECT mean(${m}), min(${m}), max(${m}), count(${m}) FROM ${measurements} WHERE ${where} ${groupBy}`
+              toPoint = q.window === 'raw' ? rawPoint : windowPoint
+            } else {
+              // A bucket counts when it overlaps [from, to): a roll-up cannot split its bucket.
+              const grain = part.source === '5m' ? FIVE_MIN_MS : HOUR_MS
+              const where = `(${deviceFilter(ids)}) AND time > ${part.from - grain}ms AND time < ${part.to}ms`
+              const measurements = kinds.map((k) => `${ident(db)}.${ident(ROLLUP_RP[part.source as '5m' | '1h'])}.${ident(k)}`).join(',')
+              const f = (agg: string) => ident(`${agg}_${q.metric}`)
+              text = `SELECT sum(${f('sum')}), min(${f('min')}), max(${f('max')}), sum(${f('count')}) FROM ${measurements} WHERE ${where} ${groupBy}`
+              toPoint = rollupPoint
+            }
+            for (const s of await query(text)) {
+              const id = s.tags?.['deviceId']
+              const points = id === undefined ? undefined : byDevice.get(id)
+              if (points) mergePoints(points, s.values.map(toPoint).filter((p) => p !== undefined))
+            }
           }
         }
         return [...byDevice].map(([deviceId, points]): HistorySeries => ({ deviceId, metric: q.metric, window: q.window, points }))
@@ -190,6 +278,14 @@ function windowPoint(row: unknown[]): HistoryPoint | undefined {
   const [ts, mean, min, max, count] = row
   return typeof ts === 'number' && typeof mean === 'number' && typeof min === 'number' && typeof max === 'number' && typeof count === 'number'
     ? { ts, mean, min, max, count }
+    : undefined
+}
+
+/** A window over roll-up buckets: [ts, sum of sums, min, max, sum of counts]; the mean is exact as sum/count. */
+function rollupPoint(row: unknown[]): HistoryPoint | undefined {
+  const [ts, sum, min, max, count] = row
+  return typeof ts === 'number' && typeof sum === 'number' && typeof min === 'number' && typeof max === 'number' && typeof count === 'number' && count > 0
+    ? { ts, mean: sum / count, min, max, count }
     : undefined
 }
 

@@ -30,6 +30,13 @@ export interface ReadingStore {
    */
   history(query: HistoryQuery): Promise<HistorySeries[]>
   /**
+   * Brings the 5-minute and hourly roll-ups of [from, to) (epoch ms, widened to whole hours) up to date with the
+   * raw readings still kept. SQLite keeps them current on every write, so there it does nothing; InfluxDB's
+   * continuous queries only see recent time, so readings that arrive late or were written before init() set
+   * them up need this. history() reads the roll-ups only for ranges whose raw readings are past retention.
+   */
+  rollUp(from: number, to: number): Promise<void>
+  /**
    * Keeps rejected messages with their reason; durable when the promise resolves. Not idempotent: a dead
    * letter written twice is kept twice (two in the same ms are never merged). Any text round-trips exactly.
    */

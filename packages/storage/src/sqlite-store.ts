@@ -2,6 +2,7 @@ import type { HistoryPoint, HistoryQuery, HistorySeries, Rejection, StoredReadin
 import { LOCAL_UTC_OFFSET_MS, windowMs } from '@mytho/schema'
 import Database from 'better-sqlite3'
 import { StorageError, type ReadingStore } from './port.ts'
+import { DAY_MS, FIVE_MIN_MS, HOUR_MS, bucketStart, planHistory, type HistorySource, type RetentionOptions } from './retention.ts'
 import { checkReadings, isStorableDeviceId, parseDeadLetterQuery, parseHistoryQuery, type DeadLetterFilter } from './validate.ts'
 
 export interface SqliteStoreOptions {
@@ -9,7 +10,14 @@ export interface SqliteStoreOptions {
   path: string
   /** How long a write waits for another process's write lock before failing retryable, ms. Default 5,000. */
   busyTimeoutMs?: number
+  /** How long raw readings and roll-ups are kept (days, 0 = forever). Default: all kept forever. */
+  retention?: RetentionOptions
+  /** The clock retention is measured against, epoch ms. Default Date.now. */
+  now?: () => number
 }
+
+/** Pruning deletes at most this often, ms: it runs after a write, and writes come every few seconds. */
+const PRUNE_EVERY_MS = 60_000
 
 /*
  * The SQLite adapter: one file, no server, for a laptop demo or a small deployment.
@@ -23,6 +31,13 @@ export interface SqliteStoreOptions {
  *
  * latest(): a small `latest` table (device → newest ts) is updated in the same transaction as the
  * readings; latest() is then one primary-key lookup per device instead of a scan for max(ts).
+ *
+ * Roll-ups: rollup_5m and rollup_1h hold sum/min/max/count per (device, metric, bucket start in UTC ms), kept in
+ * the same transaction as the readings, and only for readings whose INSERT OR IGNORE stored a row, so a
+ * redelivered reading is never counted twice. mean = sum/count, so a window read from a roll-up equals the
+ * one computed from raw. A database from before roll-ups is backfilled from its readings when first opened.
+ * Retention: after a write (at most once a minute) raw rows, 5m and 1h rows past their retention are deleted;
+ * history() reads the roll-ups for the part of a range whose raw rows are gone (see planHistory).
  */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS readings (
@@ -41,6 +56,30 @@ CREATE TABLE IF NOT EXISTS latest (
   device_id TEXT    NOT NULL PRIMARY KEY,
   ts        INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS rollup_5m (
+  device_id    TEXT    NOT NULL,
+  metric       TEXT    NOT NULL,
+  bucket_start INTEGER NOT NULL, -- UTC ms, a multiple of 300,000
+  sum          REAL    NOT NULL,
+  min          REAL    NOT NULL,
+  max          REAL    NOT NULL,
+  count        INTEGER NOT NULL,
+  PRIMARY KEY (device_id, metric, bucket_start)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rollup_1h (
+  device_id    TEXT    NOT NULL,
+  metric       TEXT    NOT NULL,
+  bucket_start INTEGER NOT NULL, -- UTC ms, a multiple of 3,600,000
+  sum          REAL    NOT NULL,
+  min          REAL    NOT NULL,
+  max          REAL    NOT NULL,
+  count        INTEGER NOT NULL,
+  PRIMARY KEY (device_id, metric, bucket_start)
+) STRICT, WITHOUT ROWID;
+-- For pruning by age; a write changes bucket_start only when it opens a new bucket, so these cost little.
+CREATE INDEX IF NOT EXISTS rollup_5m_by_time ON rollup_5m (bucket_start);
+CREATE INDEX IF NOT EXISTS rollup_1h_by_time ON rollup_1h (bucket_start);
 
 CREATE TABLE IF NOT EXISTS dead_letters (
   id          INTEGER PRIMARY KEY,
@@ -97,6 +136,19 @@ export function createSqliteStore(opts: SqliteStoreOptions): ReadingStore {
   let db: Database.Database | undefined
   let stmts: ReturnType<typeof prepare> | undefined
   let closed = false
+  const now = opts.now ?? Date.now
+  const rawDays = opts.retention?.rawDays ?? 0
+  const keepDays = { raw: rawDays, '5m': opts.retention?.fiveMinuteDays ?? 0, '1h': opts.retention?.hourDays ?? 0 }
+  let lastPrune = -Infinity
+
+  /** Deletes what is past retention, at most once per PRUNE_EVERY_MS. */
+  function prune(s: ReturnType<typeof prepare>): void {
+    const t = now()
+    if (t - lastPrune < PRUNE_EVERY_MS) return
+    lastPrune = t
+    const before = (days: number) => (days > 0 ? t - days * DAY_MS : undefined)
+    s.prune(before(keepDays.raw), before(keepDays['5m']), before(keepDays['1h']))
+  }
 
   /** Opens and migrates on first use, so a store works whether or not the caller ran init() first. */
   function ready(): ReturnType<typeof prepare> {
@@ -123,14 +175,18 @@ export function createSqliteStore(opts: SqliteStoreOptions): ReadingStore {
   }
 
   return {
-    init: () => run('init', () => undefined),
+    init: () => run('init', prune),
 
     writeReadings: (readings) =>
       run('writeReadings', (s) => {
         if (readings.length === 0) return
         checkReadings(readings)
         s.writeReadings(readings)
+        prune(s)
       }),
+
+    // Roll-ups are kept current by every write (and backfilled on first open), so there is nothing to catch up.
+    rollUp: (from, to) => run('rollUp', () => void [from, to]),
 
     latest: (deviceIds) =>
       run('latest', (s) => {
@@ -141,7 +197,8 @@ export function createSqliteStore(opts: SqliteStoreOptions): ReadingStore {
     history: (query) =>
       run('history', (s) => {
         const q = parseHistoryQuery(query)
-        return q.deviceIds.map((deviceId) => seriesOf(s, q, deviceId))
+        const parts = planHistory(q.window, q.from, q.to, now(), rawDays)
+        return q.deviceIds.map((deviceId) => seriesOf(s, q, deviceId, parts))
       }),
 
     writeDeadLetters: (rejections) =>
@@ -177,7 +234,12 @@ export function openDatabase(path: string, busyTimeoutMs = 5_000): Database.Data
   try {
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = FULL')
-    db.exec(SCHEMA)
+    db.transaction(() => {
+      const hadReadings = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'readings'").get() !== undefined
+      const hadRollups = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'rollup_5m'").get() !== undefined
+      db.exec(SCHEMA)
+      if (hadReadings && !hadRollups) for (const [table, width] of ROLLUPS) db.exec(backfillSql(table, width))
+    })()
     return db
   } catch (err) {
     db.close()
@@ -185,7 +247,43 @@ export function openDatabase(path: string, busyTimeoutMs = 5_000): Database.Data
   }
 }
 
+const ROLLUPS = [
+  ['rollup_5m', FIVE_MIN_MS],
+  ['rollup_1h', HOUR_MS],
+] as const
+
+/** Builds a roll-up table from the raw readings already stored (a database from before roll-ups existed). */
+function backfillSql(table: string, width: number): string {
+  return `INSERT INTO ${table} (device_id, metric, bucket_start, sum, min, max, count)
+    SELECT r.device_id, j.key, (r.ts / ${width}) * ${width}, sum(j.value), min(j.value), max(j.value), count(*)
+    FROM readings r, json_each(r.fields) j WHERE j.type IN ('integer', 'real')
+    GROUP BY r.device_id, j.key, r.ts / ${width}`
+}
+
 function prepare(db: Database.Database) {
+  const [add5m, add1h] = ROLLUPS.map(([table]) =>
+    db.prepare<[string, string, number, number, number, number]>(
+      `INSERT INTO ${table} (device_id, metric, bucket_start, sum, min, max, count) VALUES (?, ?, ?, ?, ?, ?, 1)
+       ON CONFLICT DO UPDATE SET sum = ${table}.sum + excluded.sum, min = min(${table}.min, excluded.min),
+         max = max(${table}.max, excluded.max), count = ${table}.count + 1`,
+    ),
+  ) as [Database.Statement<[string, string, number, number, number, number]>, Database.Statement<[string, string, number, number, number, number]>]
+  const devices = db.prepare<[], { device_id: string }>('SELECT device_id FROM latest')
+  // Per device, so each delete is a primary-key range instead of a scan of every reading.
+  const pruneRaw = db.prepare<[string, number]>('DELETE FROM readings WHERE device_id = ? AND ts < ?')
+  const pruneLatest = db.prepare<[number]>('DELETE FROM latest WHERE ts < ?')
+  const prune5m = db.prepare<[number]>('DELETE FROM rollup_5m WHERE bucket_start < ?')
+  const prune1h = db.prepare<[number]>('DELETE FROM rollup_1h WHERE bucket_start < ?')
+  const rollupWindows = (table: string) =>
+    db.prepare<
+      [{ offset: number; width: number; metric: string; deviceId: string; from: number; to: number; grain: number }],
+      { bucket: number; sum: number; min: number; max: number; count: number }
+    >(
+      // A bucket counts when it overlaps [from, to): a roll-up cannot split its bucket, so `from` inside one takes all of it.
+      `SELECT (bucket_start + CAST(:offset AS INTEGER)) / CAST(:width AS INTEGER) AS bucket, sum(sum) AS sum, min(min) AS min, max(max) AS max, sum(count) AS count
+       FROM ${table} WHERE device_id = :deviceId AND metric = :metric AND bucket_start > :from - :grain AND bucket_start < :to
+       GROUP BY bucket ORDER BY bucket`,
+    )
   const insertReading = db.prepare<[string, number, string, string, string, number, number | null, string]>(
     'INSERT OR IGNORE INTO readings (device_id, ts, kind, ward, ts_source, received_at, seq, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   )
@@ -199,8 +297,23 @@ function prepare(db: Database.Database) {
     writeReadings: db.transaction((readings: readonly StoredReading[]) => {
       for (const r of readings) {
         const { changes } = insertReading.run(r.deviceId, r.ts, r.kind, r.ward, r.tsSource, r.receivedAt, r.seq ?? null, JSON.stringify(r.fields))
-        if (changes > 0) bumpLatest.run(r.deviceId, r.ts)
+        if (changes === 0) continue // a redelivery: already counted in the roll-ups
+        bumpLatest.run(r.deviceId, r.ts)
+        const b5 = bucketStart(r.ts, FIVE_MIN_MS)
+        const b1 = bucketStart(r.ts, HOUR_MS)
+        for (const [metric, v] of Object.entries(r.fields)) {
+          add5m.run(r.deviceId, metric, b5, v, v, v)
+          add1h.run(r.deviceId, metric, b1, v, v, v)
+        }
       }
+    }),
+    prune: db.transaction((raw: number | undefined, fiveMin: number | undefined, hour: number | undefined) => {
+      if (raw !== undefined) {
+        for (const { device_id } of devices.all()) pruneRaw.run(device_id, raw)
+        pruneLatest.run(raw)
+      }
+      if (fiveMin !== undefined) prune5m.run(fiveMin)
+      if (hour !== undefined) prune1h.run(hour)
     }),
     writeDeadLetters: db.transaction((rejections: readonly Rejection[]) => {
       for (const r of rejections)
@@ -226,6 +339,7 @@ function prepare(db: Database.Database) {
        FROM (SELECT ts, json_extract(fields, :path) AS v FROM readings WHERE device_id = :deviceId AND ts >= :from AND ts < :to)
        WHERE v IS NOT NULL GROUP BY bucket ORDER BY bucket`,
     ),
+    rollup: { '5m': rollupWindows('rollup_5m'), '1h': rollupWindows('rollup_1h') },
     deadLetters: deadLetterQueries(db),
     deadLetterCounts: db.prepare<[], { code: string; n: number }>('SELECT code, count(*) AS n FROM dead_letters GROUP BY code'),
   }
@@ -255,18 +369,23 @@ function deadLetterQueries(db: Database.Database) {
   }
 }
 
-function seriesOf(s: ReturnType<typeof prepare>, q: HistoryQuery, deviceId: string): HistorySeries {
-  const base = { path: `$.${q.metric}`, deviceId, from: q.from, to: q.to }
-  let points: HistoryPoint[]
-  if (q.window === 'raw') {
-    points = s.raw.all(base).map(({ ts, v }) => ({ ts, mean: v, min: v, max: v, count: 1 }))
-  } else {
-    const width = windowMs[q.window]
-    // 1d windows start at local midnight (UTC+7); shorter ones are aligned to the UTC epoch, as InfluxDB's GROUP BY time().
-    const offset = q.window === '1d' ? LOCAL_UTC_OFFSET_MS : 0
-    points = s.windows.all({ ...base, offset, width }).map(({ bucket, mean, min, max, count }) => ({ ts: bucket * width - offset, mean, min, max, count }))
-  }
+function seriesOf(s: ReturnType<typeof prepare>, q: HistoryQuery, deviceId: string, parts: readonly { source: HistorySource; from: number; to: number }[]): HistorySeries {
+  const points = parts.flatMap((part) => pointsOf(s, q, deviceId, part.source, part.from, part.to))
   return { deviceId, metric: q.metric, window: q.window, points }
+}
+
+function pointsOf(s: ReturnType<typeof prepare>, q: HistoryQuery, deviceId: string, source: HistorySource, from: number, to: number): HistoryPoint[] {
+  const base = { path: `$.${q.metric}`, deviceId, from, to }
+  if (q.window === 'raw') return s.raw.all(base).map(({ ts, v }) => ({ ts, mean: v, min: v, max: v, count: 1 }))
+  const width = windowMs[q.window]
+  // 1d windows start at local midnight (UTC+7); shorter ones are aligned to the UTC epoch, as InfluxDB's GROUP BY time().
+  const offset = q.window === '1d' ? LOCAL_UTC_OFFSET_MS : 0
+  if (source === 'raw')
+    return s.windows.all({ ...base, offset, width }).map(({ bucket, mean, min, max, count }) => ({ ts: bucket * width - offset, mean, min, max, count }))
+  const grain = source === '5m' ? FIVE_MIN_MS : HOUR_MS
+  return s.rollup[source]
+    .all({ offset, width, metric: q.metric, deviceId, from, to, grain })
+    .map(({ bucket, sum, min, max, count }) => ({ ts: bucket * width - offset, mean: sum / count, min, max, count }))
 }
 
 function toReading(row: ReadingRow): StoredReading {
