@@ -11,6 +11,10 @@ export function registerIngestMetrics(registry: Registry, ingest: Ingest): void 
   counterFrom(registry, 'mytho_ingest_batches_total', 'Storage batches written', () => ingest.writer.batches)
   counterFrom(registry, 'mytho_ingest_storage_errors_total', 'Failed storage writes (retried or spooled)', () => ingest.writer.writeErrors)
   gaugeFrom(registry, 'mytho_ingest_last_batch_size', 'Readings in the last batch written', () => ingest.writer.lastBatchSize)
+  // Write latency as a sum and a count (mean = rate(sum) / rate(count)), plus the slowest write since start.
+  counterFrom(registry, 'mytho_ingest_write_seconds_sum', 'Total time of successful storage writes, seconds', () => ingest.writer.writeSecondsSum)
+  counterFrom(registry, 'mytho_ingest_write_seconds_count', 'Successful storage writes', () => ingest.writer.writes)
+  gaugeFrom(registry, 'mytho_ingest_write_seconds_max', 'Slowest successful storage write since start, seconds', () => ingest.writer.writeSecondsMax)
   counterFrom(registry, 'mytho_ingest_redeliveries_total', 'Messages the broker redelivered (DUP)', () => ingest.mqtt.redelivered)
   gaugeFrom(registry, 'mytho_ingest_unacked_messages', 'Messages received and not yet acknowledged', () => ingest.mqtt.received - ingest.mqtt.acked)
   gaugeFrom(registry, 'mytho_ingest_spool_depth', 'Readings waiting in the on-disk spool', () => ingest.healthNow().spool.depth)

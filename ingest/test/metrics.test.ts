@@ -47,6 +47,8 @@ describe('/metrics of the broker and the ingest', () => {
     expect(ingestText).toMatch(/mytho_ingest_readings_rejected_total\{reason="not_json",service="ingest"\} 1\b/)
     expect(ingestText).toMatch(/mytho_ingest_readings_written_total\{service="ingest"\} 1\b/)
     expect(ingestText).toMatch(/mytho_ingest_storage_up\{service="ingest"\} 1\b/)
+    expect(ingestText).toMatch(/mytho_ingest_write_seconds_count\{service="ingest"\} [1-9]/)
+    expect(Number(/mytho_ingest_write_seconds_sum\{service="ingest"\} ([0-9.e-]+)/.exec(ingestText)?.[1])).toBeGreaterThan(0)
     expect(ingestText).toMatch(/mytho_incidents_active\{severity="critical",service="ingest"\} 0\b/)
     const brokerText = await (await scrape((r) => registerBrokerMetrics(r, pipeline.broker), 'broker'))()
     expect(brokerText).toMatch(/mytho_mqtt_connected_clients\{service="broker"\} 2\b/)
