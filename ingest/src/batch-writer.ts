@@ -212,6 +212,9 @@ export function createBatchWriter(storage: ReadingStore, opts: BatchWriterOption
     return 'ok'
   }
 
+  /** Oldest reading time written from the spool since it was last empty. */
+  let drainedFrom: number | undefined
+
   /** Writes spooled batches oldest first until the spool is empty or the writer closes. */
   function startDrain(): void {
     if (!spool || draining || closed || spool.batches === 0) return
@@ -221,6 +224,7 @@ export function createBatchWriter(storage: ReadingStore, opts: BatchWriterOption
         const next = spool.peek(opts.maxReadings)
         if (!next || closed) return
         if ((await store_(next.readings, next.rejections)) === 'closed') return
+        for (const r of next.readings) if (drainedFrom === undefined || r.ts < drainedFrom) drainedFrom = r.ts
         spool.remove(next.id)
         stats.drainedItems += next.readings.length + next.rejections.length
         wakeSpoolRoom?.()
@@ -232,6 +236,10 @@ export function createBatchWriter(storage: ReadingStore, opts: BatchWriterOption
         if (spool.batches === 0) {
           setFull(false)
           logger.info('spool drained')
+          // Roll-ups computed on a schedule (InfluxDB continuous queries) missed what arrived this late.
+          const from = drainedFrom
+          drainedFrom = undefined
+          if (from !== undefined) storage.rollUp(from, Date.now()).catch((err: unknown) => logger.warn('roll-up after the spool drained failed', { err: (err as Error).message }))
         } else if (!closed) setTimeout(startDrain, retryMin).unref()
       })
   }

@@ -74,5 +74,16 @@ describe('no loss through an InfluxDB outage', () => {
     expect(distinct).toBe(stored)
     await waitFor(() => ingest.spool?.items === 0, { what: 'the spool to be empty' })
     await waitFor(() => (ingest.healthNow().status === 'ok' ? true : undefined), { what: 'health back to ok' })
+    // The readings stored late are rolled up at once (continuous queries are off in the test server: only the
+    // ingest's rollUp() after the drain can have written these 5-minute points).
+    const rolled = await waitFor(
+      async () => {
+        const q = `SELECT * FROM "mytho"."rp_5m"./.*/ WHERE time >= ${load.t0 - 3_600_000}ms LIMIT 1`
+        const body = (await (await fetch(`${influxd.url}/query?db=mytho&epoch=ms&q=${encodeURIComponent(q)}`)).json()) as { results: { series?: unknown[] }[] }
+        return body.results[0]?.series?.length ? body.results[0].series : undefined
+      },
+      { what: '5-minute roll-ups of the drained readings' },
+    )
+    expect(rolled.length).toBeGreaterThan(0)
   })
 })
