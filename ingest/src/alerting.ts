@@ -76,13 +76,11 @@ export function createAlerting(config: AlertingOptions, deps: { registry: Device
       timer.unref()
     },
     onStored(readings: readonly StoredReading[]): void {
-      for (const r of readings) {
-        try {
-          engine.onReading(r)
-        } catch (err) {
-          // An alert bug must never stop readings from being stored and acknowledged.
-          log.error('alert evaluation failed', { err, deviceId: r.deviceId })
-        }
+      try {
+        // An alert bug must never stop readings from being stored and acknowledged.
+        engine.onReadings(readings, (err, r) => log.error('alert evaluation failed', { err, deviceId: r.deviceId }))
+      } catch (err) {
+        log.error('alert evaluation failed', { err })
       }
     },
     stop(): void {
