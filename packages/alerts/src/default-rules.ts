@@ -13,7 +13,7 @@ const ladder = (steps: readonly AlarmStep[], severities: Severity[], clearGap: n
     name: { vi: s.labelVi, en: s.labelEn },
     severity: severities[i] ?? 'critical',
     set: s.min,
-    clear: +(s.min - clearGap * (i === 0 ? 1 : 1)).toFixed(4),
+    clear: +(s.min - clearGap).toFixed(4),
   }))
 
 export const defaultAlertRules: AlertRule[] = parseAlertRules(
