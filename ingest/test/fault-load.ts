@@ -3,8 +3,12 @@ import { appendFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import mqtt, { type MqttClient } from 'mqtt'
 import { loadRegistryFile, PipelineHealth, PLATFORM_HEALTH_TOPIC, readingsTopic } from '@mytho/schema'
-import { SERVICE_ACCOUNTS, type DemoSecrets } from '@mytho/runtime'
-import { waitFor } from '@mytho/testing'
+import { createBroker, loadBrokerConfig } from '@mytho/broker'
+import { readDemoSecrets, SERVICE_ACCOUNTS, silentLogger, type DemoSecrets } from '@mytho/runtime'
+import { createInfluxStore } from '@mytho/storage'
+import { makeTempDir, startInfluxd, waitFor } from '@mytho/testing'
+import { createIngest } from '../src/ingest.ts'
+import { ingestConfig } from './pipeline.ts'
 
 /*
  * Steady simulated load and counting for the fault tests (and ingest/bench/fault-soak.ts): real MQTT.js
@@ -169,3 +173,37 @@ export async function watchHealth(mqttUrl: string, secrets: DemoSecrets): Promis
   await client.subscribeAsync(PLATFORM_HEALTH_TOPIC, { qos: 0 })
   return { latest: () => latest, seen, stop: () => client.endAsync() }
 }
+
+/**
+ * The platform the InfluxDB fault tests break: a real influxd, the broker and the ingest (in-process, alerts off)
+ * on a temp DATA_DIR. `ingestEnv` adds the test's own ingest settings; stop() tears down what was started.
+ */
+export async function startInfluxPlatform(prefix: string, ingestEnv: Record<string, string>) {
+  const dir = makeTempDir(prefix)
+  const stops: (() => Promise<void> | void)[] = [() => dir.cleanup()]
+  const stop = async () => {
+    for (const s of stops.splice(0)) await s()
+  }
+  try {
+    const influxd = await startInfluxd()
+    stops.unshift(() => influxd.stop())
+    const broker = await createBroker(loadBrokerConfig({ ...loadBrokerEnv, DATA_DIR: dir.path, MQTT_PORT: '0' }), { logger: silentLogger })
+    stops.unshift(() => broker.stop())
+    const mqttUrl = `mqtt://127.0.0.1:${(await broker.start()).mqttPort}`
+    const secrets = readDemoSecrets(dir.path)!
+    const store = createInfluxStore({ url: influxd.url, database: 'mytho', timeoutMs: 2_000 })
+    stops.unshift(() => store.close())
+    const ingest = createIngest(ingestConfig(mqttUrl, dir.path, { ALERTS_ENABLED: 'false', ...ingestEnv }), {
+      store,
+      registry: loadRegistryFile(),
+      logger: silentLogger,
+    })
+    stops.unshift(() => ingest.stop())
+    await ingest.start()
+    return { influxd, ingest, mqttUrl, secrets, stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
+export type InfluxPlatform = Awaited<ReturnType<typeof startInfluxPlatform>>

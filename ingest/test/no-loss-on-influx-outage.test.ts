@@ -1,12 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createBroker, loadBrokerConfig, type Broker } from '@mytho/broker'
-import { loadRegistryFile } from '@mytho/schema'
-import { readDemoSecrets, silentLogger, type DemoSecrets } from '@mytho/runtime'
-import { createInfluxStore, type ReadingStore } from '@mytho/storage'
-import { makeTempDir, startInfluxd, waitFor, type Influxd } from '@mytho/testing'
-import { createIngest, type Ingest } from '../src/ingest.ts'
-import { ingestConfig } from './pipeline.ts'
-import { countStored, loadBrokerEnv, recordCounts, startLoad } from './fault-load.ts'
+import type { DemoSecrets } from '@mytho/runtime'
+import { waitFor, type Influxd } from '@mytho/testing'
+import type { Ingest } from '../src/ingest.ts'
+import { countStored, recordCounts, startInfluxPlatform, startLoad, type InfluxPlatform } from './fault-load.ts'
 
 /*
  * InfluxDB stopped for 8 s under steady load (20 devices × 50 readings/s, QoS 1), then started again
@@ -14,33 +10,18 @@ import { countStored, loadBrokerEnv, recordCounts, startLoad } from './fault-loa
  * then drains, and storage ends with exactly the acknowledged readings.
  */
 describe('no loss through an InfluxDB outage', () => {
-  const dir = makeTempDir('mytho-outage-')
+  let platform: InfluxPlatform | undefined
   let influxd: Influxd
-  let broker: Broker
-  let store: ReadingStore
   let ingest: Ingest
   let mqttUrl: string
   let secrets: DemoSecrets
 
   beforeAll(async () => {
-    influxd = await startInfluxd()
-    broker = await createBroker(loadBrokerConfig({ ...loadBrokerEnv, DATA_DIR: dir.path, MQTT_PORT: '0' }), { logger: silentLogger })
-    mqttUrl = `mqtt://127.0.0.1:${(await broker.start()).mqttPort}`
-    secrets = readDemoSecrets(dir.path)!
-    store = createInfluxStore({ url: influxd.url, database: 'mytho', timeoutMs: 2_000 })
-    ingest = createIngest(ingestConfig(mqttUrl, dir.path, { ALERTS_ENABLED: 'false', INGEST_HEALTH_INTERVAL_MS: '500' }), {
-      store,
-      registry: loadRegistryFile(),
-      logger: silentLogger,
-    })
-    await ingest.start()
+    platform = await startInfluxPlatform('mytho-outage-', { INGEST_HEALTH_INTERVAL_MS: '500' })
+    ;({ influxd, ingest, mqttUrl, secrets } = platform)
   })
   afterAll(async () => {
-    await ingest?.stop()
-    await store?.close()
-    await broker?.stop()
-    await influxd?.stop()
-    dir.cleanup()
+    await platform?.stop()
   })
 
   it('stores every acknowledged reading exactly once after InfluxDB comes back', async () => {

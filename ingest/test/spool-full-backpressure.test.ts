@@ -1,12 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createBroker, loadBrokerConfig, type Broker } from '@mytho/broker'
-import { loadRegistryFile } from '@mytho/schema'
-import { readDemoSecrets, silentLogger, type DemoSecrets } from '@mytho/runtime'
-import { createInfluxStore, type ReadingStore } from '@mytho/storage'
-import { makeTempDir, startInfluxd, waitFor, type Influxd } from '@mytho/testing'
-import { createIngest, type Ingest } from '../src/ingest.ts'
-import { ingestConfig } from './pipeline.ts'
-import { countStored, loadBrokerEnv, recordCounts, startLoad, watchHealth } from './fault-load.ts'
+import type { DemoSecrets } from '@mytho/runtime'
+import { waitFor, type Influxd } from '@mytho/testing'
+import type { Ingest } from '../src/ingest.ts'
+import { countStored, recordCounts, startInfluxPlatform, startLoad, watchHealth, type InfluxPlatform } from './fault-load.ts'
 
 /*
  * A tiny spool (500 readings) and InfluxDB down under steady load: the spool fills, the ingest stops
@@ -14,32 +10,18 @@ import { countStored, loadBrokerEnv, recordCounts, startLoad, watchHealth } from
  * session queue; once InfluxDB is back everything acknowledged to the devices is stored, once.
  */
 describe('spool full: backpressure, never a drop', () => {
-  const dir = makeTempDir('mytho-spool-full-')
+  let platform: InfluxPlatform | undefined
   let influxd: Influxd
-  let broker: Broker
-  let store: ReadingStore
   let ingest: Ingest
   let mqttUrl: string
   let secrets: DemoSecrets
 
   beforeAll(async () => {
-    influxd = await startInfluxd()
-    broker = await createBroker(loadBrokerConfig({ ...loadBrokerEnv, DATA_DIR: dir.path, MQTT_PORT: '0' }), { logger: silentLogger })
-    mqttUrl = `mqtt://127.0.0.1:${(await broker.start()).mqttPort}`
-    secrets = readDemoSecrets(dir.path)!
-    store = createInfluxStore({ url: influxd.url, database: 'mytho', timeoutMs: 2_000 })
-    ingest = createIngest(
-      ingestConfig(mqttUrl, dir.path, { ALERTS_ENABLED: 'false', INGEST_SPOOL_MAX_READINGS: '500', INGEST_HEALTH_INTERVAL_MS: '300' }),
-      { store, registry: loadRegistryFile(), logger: silentLogger },
-    )
-    await ingest.start()
+    platform = await startInfluxPlatform('mytho-spool-full-', { INGEST_SPOOL_MAX_READINGS: '500', INGEST_HEALTH_INTERVAL_MS: '300' })
+    ;({ influxd, ingest, mqttUrl, secrets } = platform)
   })
   afterAll(async () => {
-    await ingest?.stop()
-    await store?.close()
-    await broker?.stop()
-    await influxd?.stop()
-    dir.cleanup()
+    await platform?.stop()
   })
 
   it('stops acknowledging when the spool is full and stores everything once storage returns', async () => {
