@@ -1,12 +1,12 @@
 import { join } from 'node:path'
-import mqtt, { type MqttClient } from 'mqtt'
+import type { MqttClient } from 'mqtt'
 import { io, type Socket } from 'socket.io-client'
 import { createBroker, loadBrokerConfig, type Broker } from '@mytho/broker'
 import { createIngest, loadIngestConfig, type Ingest } from '@mytho/ingest'
-import { loadRegistryFile, readingsTopic, statusTopic, type ClientToServerEvents, type Incident, type IncidentChange, type LiveDeviceState, type LiveFeedStatus, type ServerToClientEvents, type ViewSubscription } from '@mytho/schema'
+import { loadRegistryFile, type ClientToServerEvents, type Incident, type IncidentChange, type LiveDeviceState, type LiveFeedStatus, type ServerToClientEvents, type ViewSubscription } from '@mytho/schema'
 import { readDemoSecrets, silentLogger } from '@mytho/runtime'
 import { createSqliteStore, type ReadingStore } from '@mytho/storage'
-import { makeTempDir, waitFor } from '@mytho/testing'
+import { connectDevice, makeTempDir, publishReading, waitFor } from '@mytho/testing'
 import { createApi, type Api } from '../src/api.ts'
 
 /** The whole live path as `npm start` wires it: real Aedes on port 0, ingest, SQLite file, API with its feed. */
@@ -44,17 +44,11 @@ export async function startLivePlatform(env: { LIVE_FLUSH_MS?: number } = {}) {
     mqttUrl,
     /** A device as installers configure it: id as user name and client id, its secret, a Last Will `offline`. */
     async device(deviceId: string): Promise<MqttClient> {
-      const c = await mqtt.connectAsync(mqttUrl, {
-        clientId: deviceId,
-        username: deviceId,
-        password: secrets.devices[deviceId]!,
-        reconnectPeriod: 0,
-        will: { topic: statusTopic(deviceId), payload: Buffer.from('offline'), qos: 1, retain: true },
-      })
+      const c = await connectDevice(mqttUrl, deviceId, secrets.devices[deviceId]!)
       cleanups.unshift(() => c.endAsync(true))
       return c
     },
-    publish: (c: MqttClient, deviceId: string, body: unknown) => c.publishAsync(readingsTopic(deviceId), JSON.stringify(body), { qos: 1 }),
+    publish: (c: MqttClient, deviceId: string, body: unknown) => publishReading(c, deviceId, body),
     /** A browser: sends its view on every (re)connect, the way the map does, and records what it receives. */
     browser(view: ViewSubscription): LiveClient {
       const b = new LiveClient(url, view)

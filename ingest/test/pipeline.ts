@@ -1,6 +1,5 @@
-import mqtt, { type MqttClient } from 'mqtt'
 import { createBroker, loadBrokerConfig, type Broker } from '@mytho/broker'
-import { loadRegistryFile, readingsTopic, statusTopic } from '@mytho/schema'
+import { loadRegistryFile } from '@mytho/schema'
 import { readDemoSecrets, silentLogger, type DemoSecrets } from '@mytho/runtime'
 import type { ReadingStore } from '@mytho/storage'
 import { makeTempDir } from '@mytho/testing'
@@ -36,16 +35,4 @@ export function startIngest(store: ReadingStore, mqttUrl: string, dataDir: strin
   return createIngest(ingestConfig(mqttUrl, dataDir, extra), { store, registry: loadRegistryFile(), logger: silentLogger })
 }
 
-/** A device as installers configure it: its id as user name and client id, its secret, a Last Will. */
-export async function connectDevice(mqttUrl: string, deviceId: string, secret: string): Promise<MqttClient> {
-  return mqtt.connectAsync(mqttUrl, {
-    clientId: deviceId,
-    username: deviceId,
-    password: secret,
-    reconnectPeriod: 0,
-    will: { topic: statusTopic(deviceId), payload: Buffer.from('offline'), qos: 1, retain: true },
-  })
-}
-
-export const publishReading = (client: MqttClient, deviceId: string, body: unknown) =>
-  client.publishAsync(readingsTopic(deviceId), typeof body === 'string' ? body : JSON.stringify(body), { qos: 1 })
+export { connectDevice, publishReading } from '@mytho/testing'

@@ -1,16 +1,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import mqtt, { type MqttClient } from 'mqtt'
+import type { MqttClient } from 'mqtt'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { build } from 'vite'
 import { createApi, openOperatorStore, type ApiOptions } from '@mytho/api'
 import { createBroker, loadBrokerConfig } from '@mytho/broker'
 import { createIngest, loadIngestConfig } from '@mytho/ingest'
-import { DeviceRegistry, loadRegistryFile, parseRegistry, readingsTopic, statusTopic, type DeviceRecord, type Role } from '@mytho/schema'
+import { DeviceRegistry, loadRegistryFile, parseRegistry, type DeviceRecord, type Role } from '@mytho/schema'
 import { readDemoSecrets, silentLogger } from '@mytho/runtime'
 import { createSqliteStore } from '@mytho/storage'
-import { makeTempDir } from '@mytho/testing'
+import { connectDevice, makeTempDir, publishReading } from '@mytho/testing'
 
 const WEB_DIR = fileURLToPath(new URL('..', import.meta.url))
 /** A tile server nobody listens on: the map must still draw devices and the outline (and the browser reaches only 127.0.0.1). */
@@ -93,17 +93,11 @@ export async function startPlatform(o: PlatformOptions = {}) {
       /** The map URL with the dead tile server and an optional hash (deep link). */
       mapUrl: (hash = '') => `${url}/?tiles=${encodeURIComponent(DEAD_TILES)}${hash}`,
       async device(deviceId: string): Promise<MqttClient> {
-        const c = await mqtt.connectAsync(mqttUrl, {
-          clientId: deviceId,
-          username: deviceId,
-          password: secrets.devices[deviceId]!,
-          reconnectPeriod: 0,
-          will: { topic: statusTopic(deviceId), payload: Buffer.from('offline'), qos: 1, retain: true },
-        })
+        const c = await connectDevice(mqttUrl, deviceId, secrets.devices[deviceId]!)
         cleanups.unshift(() => c.endAsync(true))
         return c
       },
-      publish: (c: MqttClient, deviceId: string, body: unknown) => c.publishAsync(readingsTopic(deviceId), JSON.stringify(body), { qos: 1 }),
+      publish: (c: MqttClient, deviceId: string, body: unknown) => publishReading(c, deviceId, body),
       /** Stops the API (browsers lose their link) and returns a function that starts a new one on the same port. */
       async stopApi(): Promise<() => Promise<void>> {
         await api.stop()
