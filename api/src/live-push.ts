@@ -2,6 +2,7 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http'
 import { Server, type Socket } from 'socket.io'
 import { z } from 'zod'
 import {
+  HandshakeAuth,
   ViewSubscription,
   type ClientToServerEvents,
   type DeviceKind,
@@ -123,6 +124,18 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
     if (deps.activeIncidents) socket.emit('incidents', deps.activeIncidents())
     const health = deps.pipeline?.()
     if (health) socket.emit('pipeline', health)
+    const subscribe = (parsed: ViewSubscription): number => {
+      const v = toView(parsed)
+      socket.data.view = v
+      socket.data.pending = undefined
+      return sendSnapshot(socket, v)
+    }
+    // a view in the handshake: the snapshot leaves with the connection, no `view` round trip (the map's first render)
+    const auth = HandshakeAuth.safeParse(socket.handshake.auth)
+    if (!auth.success) {
+      stats.badViews++
+      log.debug('bad handshake view', { socket: socket.id, issues: auth.error.issues.slice(0, 3) })
+    } else if (auth.data.view) subscribe(auth.data.view)
     socket.on('view', (raw: unknown, ack?: unknown) => {
       const reply = typeof ack === 'function' ? (ack as (r: { ok: true; devices: number } | { ok: false; error: string }) => void) : () => {}
       const parsed = ViewSubscription.safeParse(raw)
@@ -132,10 +145,7 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
         reply({ ok: false, error: z.prettifyError(parsed.error) })
         return
       }
-      const v = toView(parsed.data)
-      socket.data.view = v
-      socket.data.pending = undefined
-      reply({ ok: true, devices: sendSnapshot(socket, v) })
+      reply({ ok: true, devices: subscribe(parsed.data) })
     })
   })
 

@@ -1,5 +1,6 @@
+import { io } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { ViewSubscription } from '@mytho/schema'
+import type { LiveDeviceState, LiveFeedStatus, ViewSubscription } from '@mytho/schema'
 import { CITY_BOUNDS } from '@mytho/schema'
 import { waitFor } from '@mytho/testing'
 import { startLivePlatform, type LivePlatform } from './live-harness.ts'
@@ -119,6 +120,42 @@ describe('live push: device → broker → ingest → SQLite → API → Socket.
     expect(off).toMatchObject({ connection: 'offline', lastReading: { fields: { rainMm: 0.4 } } })
     const rest = (await (await fetch(`${p.url}/api/v1/devices/rg-my-tho`)).json()) as { status: string }
     expect(rest.status).toBe('offline')
+  })
+
+  it('subscribes a view sent in the handshake: the snapshot comes with the connection, no view event needed', async () => {
+    const snapshots: LiveDeviceState[][] = []
+    const feed: LiveFeedStatus[] = []
+    const s = io(p.url, { path: '/socket.io', transports: ['websocket'], auth: { view: rachMieu } })
+    s.on('feed', (f: LiveFeedStatus) => feed.push(f))
+    s.on('snapshot', (d: LiveDeviceState[]) => snapshots.push(d))
+    try {
+      const first = await waitFor(() => snapshots[0], { what: 'the snapshot of the handshake view' })
+      expect(first.map((d) => d.deviceId).sort()).toEqual(['tc-ql60-rach-mieu-north', 'tc-rach-mieu-span1', 'tc-rach-mieu-span2'])
+      // the feed status comes first, so the map knows whether the snapshot is live
+      expect(feed).toHaveLength(1)
+      // and the socket is subscribed: its updates follow
+      const span = await p.device('tc-rach-mieu-span2')
+      await p.publish(span, 'tc-rach-mieu-span2', traffic(12))
+      const updates: LiveDeviceState[][] = []
+      s.on('updates', (d: LiveDeviceState[]) => updates.push(d))
+      await waitFor(() => updates.flat().find((d) => d.deviceId === 'tc-rach-mieu-span2' && d.lastReading?.fields['vehicleCount'] === 12), { what: 'the update in the handshake view' })
+    } finally {
+      s.close()
+    }
+  })
+
+  it('serves a handshake with a bad view without a snapshot, until a good view event', async () => {
+    const snapshots: LiveDeviceState[][] = []
+    const s = io(p.url, { path: '/socket.io', transports: ['websocket'], auth: { view: { bbox: [106.3, 10.3], zoom: 13 } } })
+    s.on('snapshot', (d: LiveDeviceState[]) => snapshots.push(d))
+    try {
+      await waitFor(() => s.connected, { what: 'the connection' })
+      expect(await s.emitWithAck('view', rachMieu)).toEqual({ ok: true, devices: 3 })
+      // the bad handshake view sent nothing: the only snapshot is the view event's
+      expect(snapshots).toHaveLength(1)
+    } finally {
+      s.close()
+    }
   })
 
   it('answers a bad view with an error ack and keeps serving', async () => {

@@ -79,6 +79,13 @@ export interface ServerToClientEvents {
   pipeline: (health: PipelineHealth) => void
 }
 
+/**
+ * The Socket.IO handshake's `auth` payload. A view in it is subscribed as the connection opens, exactly as a
+ * `view` event would be (without an ack): the first snapshot then needs no extra round trip after the handshake.
+ */
+export const HandshakeAuth = z.object({ view: ViewSubscription.optional() })
+export type HandshakeAuth = z.infer<typeof HandshakeAuth>
+
 export interface ClientToServerEvents {
   /** Sets what this client views; the ack reports how many devices are in it, or the validation error. */
   view: (subscription: ViewSubscription, ack?: (result: { ok: true; devices: number } | { ok: false; error: string }) => void) => void
