@@ -11,7 +11,7 @@ import { createAuthenticationHooks } from './authenticate.ts'
 import { createAuthorizationHooks } from './authorize.ts'
 import type { BrokerConfig } from './config.ts'
 import { openCredentialStore, type CredentialStore } from './credential-store.ts'
-import { guardConnection, type GuardedConnection } from './guarded-connection.ts'
+import { guardConnection } from './guarded-connection.ts'
 import type { PacketLimits, PacketRefusedError } from './packet-guard.ts'
 import { deliverAtHighestGrant, downgradeToGrantedQos } from './qos-downgrade.ts'
 import { openPersistence } from './persistence.ts'
@@ -123,10 +123,9 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
   // Aedes emits 'error' for persistence failures; unheard, it would end the process.
   ;(aedes as EventEmitter).on('error', (err: unknown) => logger.error('aedes error', { err }))
 
-  const onRefused = (err: PacketRefusedError, conn: GuardedConnection) => {
+  const onRefused = (err: PacketRefusedError, who: { remoteAddress: string | undefined; clientId: string | undefined }) => {
     count(err.beforeConnect ? stats.connectionsRefused : stats.packetsRefused, err.reason)
-    const clientId = (conn as GuardedConnection & { client?: { id: string | null } }).client?.id ?? undefined
-    logger.warn('connection closed by packet guard', { reason: err.reason, detail: err.message, remote: conn.remoteAddress, clientId })
+    logger.warn('connection closed by packet guard', { reason: err.reason, detail: err.message, remote: who.remoteAddress, clientId: who.clientId })
   }
 
   // TCP. Sockets are tracked so stop() can drop those that never sent CONNECT (Aedes only knows clients).
@@ -135,7 +134,8 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
     socket.setNoDelay(true)
-    aedes.handle(guardConnection(socket, limits, `${socket.remoteAddress}:${socket.remotePort}`, onRefused))
+    guardConnection(socket, limits, `${socket.remoteAddress}:${socket.remotePort}`, onRefused)
+    aedes.handle(socket)
   })
 
   // TLS: the same handler as TCP behind a TLS handshake; only when both PEM files are configured.
@@ -145,7 +145,8 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
           sockets.add(socket)
           socket.once('close', () => sockets.delete(socket))
           socket.setNoDelay(true)
-          aedes.handle(guardConnection(socket, limits, `${socket.remoteAddress}:${socket.remotePort}`, onRefused))
+          guardConnection(socket, limits, `${socket.remoteAddress}:${socket.remotePort}`, onRefused)
+          aedes.handle(socket)
         })
       : undefined
   tls?.on('tlsClientError', (err) => logger.debug('tls handshake failed', { err: err.message }))
@@ -170,10 +171,11 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
     wss.on('error', (err) => logger.error('websocket server error', { err }))
     wss.on('connection', (ws, req) => {
       const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`
-      const conn = guardConnection(createWebSocketStream(ws), limits, remote, onRefused)
+      const conn = createWebSocketStream(ws)
+      const guard = guardConnection(conn, limits, remote, onRefused)
       ws.on('error', (err: Error & { code?: string }) => {
-        if (err.code !== 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || conn.refused) return
-        count(conn.sessionStarted ? stats.packetsRefused : stats.connectionsRefused, 'packet-too-large')
+        if (err.code !== 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || guard.refused) return
+        count(guard.sessionStarted ? stats.packetsRefused : stats.connectionsRefused, 'packet-too-large')
         logger.warn('connection closed by packet guard', { reason: 'packet-too-large', detail: `WebSocket message over ${config.MQTT_MAX_PACKET_BYTES} bytes`, remote })
       })
       aedes.handle(conn, req)

@@ -61,35 +61,47 @@ export async function openPersistence(kind: PersistenceKind, dataDir: string): P
  */
 const RECENT_COUNTERS = 4096
 type Deliver = (packet: { brokerId?: string; brokerCounter?: number }, cb: () => void) => void
+
+/** Per client: the (broker, counter) pairs already delivered, and the packet being delivered now. */
+class DeliveredCopies {
+  // Created on the first delivery: most of 10,000 device connections never receive anything.
+  sent: Map<string, Set<number>> | undefined = undefined
+  current: { brokerCounter?: number } | undefined = undefined
+}
+
+// One handler for every client's `duplicates` proxy; the state lives in its target.
+const duplicatesTraps: ProxyHandler<DeliveredCopies> = {
+  // Infinity: "already sent" for the packet being delivered; undefined: never sent, deliver it.
+  get: (t, brokerId) => (typeof brokerId === 'string' && t.current?.brokerCounter !== undefined && t.sent?.get(brokerId)?.has(t.current.brokerCounter) ? Number.POSITIVE_INFINITY : undefined),
+  set: (t, brokerId, counter: number) => {
+    if (typeof brokerId !== 'string') return true
+    t.sent ??= new Map()
+    let counters = t.sent.get(brokerId)
+    if (!counters) t.sent.set(brokerId, (counters = new Set()))
+    counters.add(counter)
+    if (counters.size > RECENT_COUNTERS) counters.delete(counters.values().next().value!)
+    return true
+  },
+}
+
 function deliverInAnyOrder(aedes: Aedes): void {
   const handle = aedes.handle.bind(aedes)
   aedes.handle = (conn, req) => {
     const client = handle(conn, req) as unknown as { duplicates: object; deliver0: Deliver; deliverQoS: Deliver }
-    const sent = new Map<string, Set<number>>()
-    let current: { brokerCounter?: number } | undefined
+    const copies = new DeliveredCopies()
     for (const name of ['deliver0', 'deliverQoS'] as const) {
       const deliver = client[name]
       client[name] = (packet, cb) => {
-        const outer = current
-        current = packet
+        const outer = copies.current
+        copies.current = packet
         try {
           deliver(packet, cb)
         } finally {
-          current = outer
+          copies.current = outer
         }
       }
     }
-    client.duplicates = new Proxy(Object.create(null) as object, {
-      // Infinity: "already sent" for the packet being delivered; undefined: never sent, deliver it.
-      get: (_t, brokerId: string) => (current?.brokerCounter !== undefined && sent.get(brokerId)?.has(current.brokerCounter) ? Number.POSITIVE_INFINITY : undefined),
-      set: (_t, brokerId: string, counter: number) => {
-        let counters = sent.get(brokerId)
-        if (!counters) sent.set(brokerId, (counters = new Set()))
-        counters.add(counter)
-        if (counters.size > RECENT_COUNTERS) counters.delete(counters.values().next().value!)
-        return true
-      },
-    })
+    client.duplicates = new Proxy(copies, duplicatesTraps)
     return client as unknown as ReturnType<Aedes['handle']>
   }
 }
