@@ -15,6 +15,7 @@ import { guardConnection } from './guarded-connection.ts'
 import type { PacketLimits, PacketRefusedError } from './packet-guard.ts'
 import { deliverAtHighestGrant, downgradeToGrantedQos } from './qos-downgrade.ts'
 import { openPersistence } from './persistence.ts'
+import { openClusterPersistence } from './cluster.ts'
 import { markRedeliveries } from './redelivery-dup.ts'
 import { createPublishRateLimit } from './publish-rate.ts'
 import { count, createStats, type BrokerStats } from './refusals.ts'
@@ -39,7 +40,7 @@ export type BrokerOptions = Pick<
   | 'DEVICE_REGISTRY_FILE'
 > &
   Partial<Pick<BrokerConfig, 'MQTT_TLS_PORT' | 'MQTT_TLS_CERT' | 'MQTT_TLS_KEY' | 'MQTT_MAX_PUBLISH_PER_S' | 'MQTT_PUBLISH_BURST'>> &
-  Partial<Pick<BrokerConfig, 'MQTT_PERSISTENCE'>>
+  Partial<Pick<BrokerConfig, 'MQTT_PERSISTENCE' | 'REDIS_URL' | 'MQTT_CLUSTER_HEARTBEAT_MS'>>
 
 export interface BrokerDeps {
   /** Default: silent. */
@@ -93,11 +94,16 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
 
   let aedes: Aedes
   // Opened before Aedes so a persistent session's queue is there for the first reconnect; closed after it.
-  const sessions = await openPersistence(config.MQTT_PERSISTENCE ?? 'memory', config.DATA_DIR)
+  // With REDIS_URL, in Redis, shared with the other nodes of the cluster (cluster.ts).
+  const sessions =
+    config.REDIS_URL !== undefined
+      ? await openClusterPersistence({ redisUrl: config.REDIS_URL, heartbeatMs: config.MQTT_CLUSTER_HEARTBEAT_MS ?? 15_000 }, { logger })
+      : await openPersistence(config.MQTT_PERSISTENCE ?? 'memory', config.DATA_DIR)
   try {
     const authentication = createAuthenticationHooks({ allowAnonymous: config.MQTT_ALLOW_ANONYMOUS }, { registry, credentials, stats, logger })
     aedes = await Aedes.createBroker({
       ...(sessions.persistence ? { persistence: sessions.persistence } : {}),
+      ...sessions.aedesOptions,
       ...authentication,
       preConnect(client, packet, callback) {
         deliverAtHighestGrant(client)

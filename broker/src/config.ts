@@ -47,6 +47,14 @@ export const brokerEnv = commonEnv.extend({
   MQTT_MAX_PUBLISH_PER_S: env.int(20, 0, 1_000_000),
   /** Publishes a device may send at once above the rate (token bucket size). Default 100. */
   MQTT_PUBLISH_BURST: env.int(100, 1, 1_000_000),
+  /**
+   * Redis of a broker cluster (`redis://[:password@]host:port[/db]`, `rediss://` for TLS). When set, this node shares
+   * sessions, subscriptions, QoS 1 queues, retained messages and wills with every node on the same Redis (and
+   * MQTT_PERSISTENCE is not used). Default unset: a standalone broker. The API reads the same variable.
+   */
+  REDIS_URL: env.redisUrl(),
+  /** Cluster heartbeat, ms: a node silent for 3 beats is dead and its devices' Last Wills are published. Default 15,000 (only with REDIS_URL). */
+  MQTT_CLUSTER_HEARTBEAT_MS: z.coerce.number().int().min(100).max(600_000).optional(),
 })
 export type BrokerConfig = z.infer<typeof brokerEnv>
 

@@ -22,6 +22,8 @@ export type PersistenceKind = 'memory' | 'level'
 export interface BrokerPersistence {
   /** Passed to Aedes.createBroker; undefined keeps aedes's in-memory default. */
   readonly persistence: AedesOptions['persistence']
+  /** More Aedes options this persistence needs (a cluster's Redis emitter and heartbeat); spread into Aedes.createBroker. */
+  readonly aedesOptions?: Pick<AedesOptions, 'mq' | 'persistence' | 'heartbeatInterval'>
   /** Adjusts the broker to this persistence; call once, right after Aedes.createBroker. */
   attach(aedes: Aedes): void
   /** Closes the store after aedes.close(); safe twice. */
@@ -84,7 +86,7 @@ const duplicatesTraps: ProxyHandler<DeliveredCopies> = {
   },
 }
 
-function deliverInAnyOrder(aedes: Aedes): void {
+export function deliverInAnyOrder(aedes: Aedes): void {
   const handle = aedes.handle.bind(aedes)
   aedes.handle = (conn, req) => {
     const client = handle(conn, req) as unknown as { duplicates: object; deliver0: Deliver; deliverQoS: Deliver }

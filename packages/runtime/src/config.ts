@@ -36,6 +36,7 @@ export const env = {
       .transform((v) => ['true', '1', 'yes', 'on'].includes(v)),
   int: (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(fallback),
   url: () => z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).optional(),
+  redisUrl: () => z.url({ protocol: /^rediss?$/, message: 'expected a redis:// or rediss:// URL' }).optional(),
   logLevel: () => z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 }
 

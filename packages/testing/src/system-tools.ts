@@ -6,6 +6,7 @@ export const requiredTools = [
   { bin: 'influxd', pkg: 'influxdb' },
   { bin: 'mosquitto_pub', pkg: 'mosquitto-clients' },
   { bin: 'chromium', pkg: 'chromium' },
+  { bin: 'redis-server', pkg: 'redis-server' },
 ] as const
 
 export function which(bin: string): string | undefined {

@@ -1,0 +1,121 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { connect } from 'node:net'
+import { freePort } from './free-port.ts'
+import { which } from './system-tools.ts'
+import { makeTempDir } from './temp-dir.ts'
+import { waitFor } from './wait-for.ts'
+
+export interface RedisServer {
+  /** `redis://127.0.0.1:PORT`, what REDIS_URL takes. */
+  url: string
+  port: number
+  /** The temp dir redis-server runs in (nothing is written there: no RDB, no AOF). */
+  dir: string
+  /** SIGKILLs redis-server and removes its dir. Safe to call twice. */
+  stop(): Promise<void>
+}
+
+export class RedisServerError extends Error {
+  override name = 'RedisServerError'
+}
+
+export interface StartRedisOptions {
+  /** Path of the binary. Default: `redis-server` on PATH (Debian package `redis-server`, 7.x). */
+  bin?: string
+  /** How long to wait for PING to answer PONG, ms. Default 10,000. */
+  startTimeoutMs?: number
+}
+
+/** Bytes of output kept for error messages. */
+const OUTPUT_TAIL_BYTES = 4096
+
+/**
+ * A throwaway Redis for integration tests: loopback only, a free port, its own temp dir as working directory,
+ * no persistence (`save ""`, `appendonly no`: the tests want a clean slate, and a broker cluster's durability
+ * on Redis is Redis's own configuration, not ours), no protected mode needed on 127.0.0.1. The caller registers
+ * `stop()` as teardown; the process is also killed if the test process exits without it.
+ */
+export async function startRedisServer(opts: StartRedisOptions = {}): Promise<RedisServer> {
+  const bin = opts.bin ?? which('redis-server') ?? '/usr/bin/redis-server'
+  const startTimeoutMs = opts.startTimeoutMs ?? 10_000
+  const dir = makeTempDir('mytho-redis-')
+  let child: ChildProcess | undefined
+  let out = ''
+  const killOnExit = () => child?.kill('SIGKILL')
+
+  const launch = async (port: number): Promise<void> => {
+    out = ''
+    // Options on the command line as `--name value`, the way redis-server takes a config without a file.
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir.path, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning', '--logfile', '']
+    const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    child = proc
+    process.on('exit', killOnExit)
+    const keep = (b: Buffer) => (out = (out + b.toString()).slice(-OUTPUT_TAIL_BYTES))
+    proc.stdout!.on('data', keep)
+    proc.stderr!.on('data', keep)
+    const exited = new Promise<never>((_, reject) => {
+      proc.once('error', (err) => reject(new RedisServerError(`could not run ${bin}: ${err.message}`, { cause: err })))
+      proc.once('exit', (code, signal) => reject(new RedisServerError(`redis-server exited early (code ${code}, signal ${signal}) on port ${port}:\n${out.trim()}`)))
+    })
+    exited.catch(() => {}) // only raced below; an exit after a good start is not an error
+    try {
+      await Promise.race([exited, waitFor(() => ping(port), { timeoutMs: startTimeoutMs, what: `redis-server PING on port ${port}` })])
+    } catch (err) {
+      await terminate()
+      throw err
+    }
+  }
+
+  const terminate = async (): Promise<void> => {
+    const proc = child
+    child = undefined
+    process.off('exit', killOnExit)
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return
+    const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
+    // Nothing to flush (no persistence), so no graceful shutdown to wait for.
+    proc.kill('SIGKILL')
+    await gone
+  }
+
+  // redis-server could take port 0 but would not say which port it got; freePort() leaves a small window in
+  // which someone else may take the port, so a start that fails on the address is retried on a fresh one.
+  let port = 0
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort()
+    try {
+      await launch(port)
+      break
+    } catch (err) {
+      if (attempt < 3 && /Address already in use|bind/i.test((err as Error).message)) continue
+      dir.cleanup()
+      throw err
+    }
+  }
+
+  let stopped: Promise<void> | undefined
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    dir: dir.path,
+    stop: () => (stopped ??= terminate().then(() => dir.cleanup())),
+  }
+}
+
+/** True when the server answers PING with +PONG; a fresh connection each time so no socket outlives the check. */
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    let reply = ''
+    const done = (ok: boolean) => {
+      socket.destroy()
+      resolve(ok)
+    }
+    socket.setTimeout(1_000, () => done(false))
+    socket.on('error', () => done(false))
+    socket.on('connect', () => socket.write('PING\r\n'))
+    socket.on('data', (b) => {
+      reply += b.toString()
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'))
+    })
+  })
+}
