@@ -14,7 +14,8 @@
  * CPU seconds and peak RSS (VmHWM) of every child process come from /proc.
  *
  * Env: BENCH_READINGS (200000), BENCH_REPEATS (3; medians reported), BENCH_CONNECTIONS (10000; 0 skips),
- * BENCH_ONLY (comma list of aedes,mosquitto,lineproto,pipe-influx,pipe-influx-50,pipe-sqlite,pipeline (= all three),connections), BENCH_CPU_PROF=<dir> (node
+ * BENCH_ONLY (comma list of aedes,mosquitto,lineproto,pipe-influx,pipe-influx-50,pipe-sqlite,pipeline (= all three),connections,overload),
+ * BENCH_OVERLOAD_S (60), BENCH_OVERLOAD_RATE (default: twice this run's pipe-influx median), BENCH_CPU_PROF=<dir> (node
  * --cpu-prof on broker and ingest; summarise with scripts/bench/profile-summary.ts).
  * Writes bench-results/ingest-throughput.md and prints the same tables.
  */
@@ -25,11 +26,11 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import mqtt from 'mqtt'
-import { loadRegistryFile } from '@mytho/schema'
+import { loadRegistryFile, readingsTopic } from '@mytho/schema'
 import { readDemoSecrets } from '@mytho/runtime'
 import { freePort, makeTempDir, startInfluxd, waitFor } from '@mytho/testing'
 import { childPidByName, procDelta, procStats, type ProcStats } from './bench/proc-stats.ts'
-import { publishAll } from './bench/publish.ts'
+import { body, publishAll, WINDOW } from './bench/publish.ts'
 import { now, runConnections, runLineProtocol, runPassThrough, startChild, stopChild, type ConnResult, type ProcUse, type RefResult } from './bench/reference.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -37,8 +38,17 @@ const N = Number(process.env['BENCH_READINGS'] ?? 200_000)
 const REPEATS = Number(process.env['BENCH_REPEATS'] ?? 3)
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 10_000)
 const PERSISTENCE = process.env['BENCH_PERSISTENCE'] ?? 'level'
-const ONLY = new Set((process.env['BENCH_ONLY'] ?? 'pipeline,aedes,mosquitto,lineproto,connections').split(','))
+const ONLY = new Set((process.env['BENCH_ONLY'] ?? 'pipeline,aedes,mosquitto,lineproto,connections,overload').split(','))
 const CPU_PROF = process.env['BENCH_CPU_PROF']
+/** Seconds of the overload run; its offered rate is twice the pipeline's median in this run (or BENCH_OVERLOAD_RATE). */
+const OVERLOAD_S = Number(process.env['BENCH_OVERLOAD_S'] ?? 60)
+const OVERLOAD_RATE = process.env['BENCH_OVERLOAD_RATE'] ? Number(process.env['BENCH_OVERLOAD_RATE']) : undefined
+/*
+ * The broker runs as the Docker image runs it: MALLOC_ARENA_MAX=2. Its scrypt verifications run on libuv's
+ * threadpool, and glibc gives each thread its own arena that keeps the freed 16 MiB scrypt buffers: ~70 MiB of
+ * RSS that no connection uses.
+ */
+const BROKER_ENV = { MALLOC_ARENA_MAX: '2' }
 
 const TARGET_PER_S = 40_000
 const TARGET_VS_AEDES = 0.7
@@ -69,7 +79,7 @@ async function runPipeline(backend: Backend, perMessage: number): Promise<Pipeli
   const mqttPort = await freePort()
   const common = { DATA_DIR: tmp.path, LOG_LEVEL: 'info', ...backend.env }
   const dataDir = common.DATA_DIR
-  const broker = await startService('broker/src/main.ts', { ...common, MQTT_PORT: String(mqttPort), MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', MQTT_MAX_PUBLISH_PER_S: '0', MQTT_PERSISTENCE: PERSISTENCE }, 'broker listening')
+  const broker = await startService('broker/src/main.ts', { ...common, ...BROKER_ENV, MQTT_PORT: String(mqttPort), MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', MQTT_MAX_PUBLISH_PER_S: '0', MQTT_PERSISTENCE: PERSISTENCE }, 'broker listening')
   const ingest = await startService('ingest/src/main.ts', { ...common, MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`, INGEST_CLIENT_ID: `bench-${Date.now() % 1e6}` }, 'ingest subscribed')
   const secrets = readDemoSecrets(dataDir)!
   const devices = loadRegistryFile().devices.slice(0, 50)
@@ -97,12 +107,105 @@ async function runPipeline(backend: Backend, perMessage: number): Promise<Pipeli
   return { ackedPerS: sent / ((tAcked - t0) / 1000), perS: sent / ((tStored - t0) / 1000), seconds: (tStored - t0) / 1000, procs }
 }
 
+interface OverloadResult {
+  offeredPerS: number
+  seconds: number
+  /** Readings stored during the overload window, per second. */
+  storedPerS: number
+  sent: number
+  acked: number
+  stored: number
+  /** Readings still waiting on the devices (window full) when the offer stopped. */
+  backlogAtEnd: number
+  rss: { name: string; peakMiB: number; at30sMiB: number; atEndMiB: number }[]
+}
+
+/**
+ * Overload (issue #8): 50 devices offer `offeredPerS` readings/s (twice the sustainable rate) for OVERLOAD_S seconds.
+ * A device keeps at most WINDOW publishes unacknowledged, like a real one with a bounded MQTT queue; what it
+ * cannot send yet waits on the device (the backlog), so backpressure shows up there and not as memory in the
+ * broker or the ingest. Stored readings/s over the window, RSS of broker and ingest each second, and after the
+ * offer stops every acknowledged reading must be stored.
+ */
+async function runOverload(backend: Backend, offeredPerS: number): Promise<OverloadResult> {
+  const tmp = makeTempDir('mytho-bench-overload-')
+  const mqttPort = await freePort()
+  const common = { DATA_DIR: tmp.path, LOG_LEVEL: 'info', ...backend.env }
+  const broker = await startService('broker/src/main.ts', { ...common, ...BROKER_ENV, MQTT_PORT: String(mqttPort), MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', MQTT_MAX_PUBLISH_PER_S: '0', MQTT_PERSISTENCE: PERSISTENCE }, 'broker listening')
+  const ingest = await startService('ingest/src/main.ts', { ...common, MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`, INGEST_CLIENT_ID: `bench-${Date.now() % 1e6}` }, 'ingest subscribed')
+  const secrets = readDemoSecrets(tmp.path)!
+  const registry = loadRegistryFile()
+  const devices = registry.devices.slice(0, 50)
+  const clients = await Promise.all(
+    devices.map(async (d) => ({ id: d.id, kind: d.kind, client: await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { clientId: d.id, username: d.id, password: secrets.devices[d.id]!, reconnectPeriod: 0 }) })),
+  )
+  await backend.reset()
+  const procs = [
+    { name: 'broker', pid: broker.pid! },
+    { name: 'ingest', pid: ingest.pid! },
+  ]
+  const rss = procs.map((p) => ({ name: p.name, peakMiB: 0, at30sMiB: 0, atEndMiB: 0 }))
+  const perDevicePerS = offeredPerS / clients.length
+  const t0 = now()
+  const tsBase = Date.now() - 10 * 60_000
+  let sent = 0
+  let acked = 0
+  let failed: Error | undefined
+  const state = clients.map(() => ({ inflight: 0, sent: 0 }))
+  let offering = true
+  const pump = (ci: number) => {
+    const st = state[ci]!
+    const { id, kind, client } = clients[ci]!
+    const due = offering ? Math.floor((perDevicePerS * (now() - t0)) / 1000) : st.sent
+    while (st.inflight < WINDOW && st.sent < due) {
+      // Distinct (device, ts) keys: one millisecond apart per device.
+      const ts = tsBase + st.sent++
+      st.inflight++
+      sent++
+      client.publish(readingsTopic(id), JSON.stringify(body(kind, ts)), { qos: 1 }, (err) => {
+        st.inflight--
+        if (err) failed ??= err
+        else acked++
+        pump(ci)
+      })
+    }
+  }
+  const ticker = setInterval(() => clients.forEach((_, ci) => pump(ci)), 10)
+  const sampler = setInterval(() => {
+    const elapsed = (now() - t0) / 1000
+    procs.forEach((p, i) => {
+      const mib = procStats(p.pid).rssMiB
+      rss[i]!.peakMiB = Math.max(rss[i]!.peakMiB, mib)
+      if (elapsed <= 30) rss[i]!.at30sMiB = mib
+      rss[i]!.atEndMiB = mib
+    })
+  }, 1_000)
+  await new Promise((r) => setTimeout(r, OVERLOAD_S * 1_000))
+  const storedAtEnd = await backend.count()
+  const tEnd = now()
+  offering = false
+  clearInterval(ticker)
+  clearInterval(sampler)
+  const offered = Math.floor(perDevicePerS * OVERLOAD_S) * clients.length
+  const backlogAtEnd = offered - sent
+  // The offer stops; what was sent drains: every acknowledged reading must reach storage.
+  await waitFor(() => acked >= sent || failed !== undefined, { timeoutMs: 300_000, intervalMs: 50, what: 'publishes acknowledged' })
+  if (failed) throw failed
+  await waitFor(async () => (await backend.count()) >= acked, { timeoutMs: 300_000, intervalMs: 100, what: 'acknowledged readings stored' })
+  const stored = await backend.count()
+  await Promise.all(clients.map((c) => c.client.endAsync()))
+  await stopChild(ingest)
+  await stopChild(broker)
+  tmp.cleanup()
+  return { offeredPerS, seconds: (tEnd - t0) / 1000, storedPerS: storedAtEnd / ((tEnd - t0) / 1000), sent, acked, stored, backlogAtEnd, rss }
+}
+
 async function runBrokerConnections(): Promise<ConnResult> {
   const tmp = makeTempDir('mytho-bench-conn-')
   const mqttPort = await freePort()
   const broker = await startService(
     'broker/src/main.ts',
-    { DATA_DIR: tmp.path, LOG_LEVEL: 'warn', MQTT_PORT: String(mqttPort), MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', MQTT_ALLOW_ANONYMOUS: 'true', MQTT_MAX_PUBLISH_PER_S: '0', MQTT_PERSISTENCE: PERSISTENCE },
+    { ...BROKER_ENV, DATA_DIR: tmp.path, LOG_LEVEL: 'warn', MQTT_PORT: String(mqttPort), MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', MQTT_ALLOW_ANONYMOUS: 'true', MQTT_MAX_PUBLISH_PER_S: '0', MQTT_PERSISTENCE: PERSISTENCE },
     'broker: MQTT',
   )
   await new Promise((r) => setTimeout(r, 1_000))
@@ -192,6 +295,13 @@ async function main() {
     conn = await runBrokerConnections()
     process.stdout.write(`  ${fmt(conn.connections)} connections: broker RSS ${conn.rssMiB.toFixed(0)} MiB (from ${conn.baseRssMiB.toFixed(0)}), peak ${conn.peakRssMiB.toFixed(0)} MiB\n`)
   }
+  const ours0 = results.get('pipe-influx')?.length ? median(results.get('pipe-influx')!.map((x) => x.perS)) : undefined
+  const sustainable = OVERLOAD_RATE ?? ours0
+  let overload: OverloadResult | undefined
+  if (ONLY.has('overload') && sustainable !== undefined) {
+    overload = await runOverload(influxBackend, 2 * sustainable)
+    process.stdout.write(`  overload: offered ${fmt(overload.offeredPerS)}/s for ${overload.seconds.toFixed(0)} s: stored ${fmt(overload.storedPerS)}/s, ${fmt(overload.acked)} acknowledged, ${fmt(overload.stored)} stored, ${fmt(overload.backlogAtEnd)} waiting on devices\n`)
+  }
   await influx.stop()
   clearInterval(loadTimer)
 
@@ -219,6 +329,14 @@ async function main() {
   if (ours !== undefined) out += `| sustained zero-loss QoS 1 ingest ≥ ${fmt(TARGET_PER_S)} readings/s end to end (InfluxDB, one reading per message) | ${fmt(ours)} readings/s (${((100 * ours) / TARGET_PER_S).toFixed(0)} % of target) | ${ours >= TARGET_PER_S ? 'met' : 'NOT met'} |\n`
   if (ours !== undefined && aedes !== undefined) out += `| ≥ ${TARGET_VS_AEDES} × Aedes-alone QoS 1 pass-through, same run | ${(ours / aedes).toFixed(2)} × (${fmt(ours)} / ${fmt(aedes)}) | ${ours / aedes >= TARGET_VS_AEDES ? 'met' : 'NOT met'} |\n`
   if (conn) out += `| ${fmt(CONNECTIONS)} device connections, broker < ${TARGET_CONN_MIB} MiB RSS | ${fmt(conn.connections)} connected in ${conn.connectSeconds.toFixed(1)} s; RSS ${conn.rssMiB.toFixed(0)} MiB (idle broker ${conn.baseRssMiB.toFixed(0)} MiB, peak ${conn.peakRssMiB.toFixed(0)} MiB) = ${(conn.miBPerConn * 1024).toFixed(1)} KiB per connection | ${conn.peakRssMiB < TARGET_CONN_MIB ? 'met' : 'NOT met'} |\n`
+  if (overload && sustainable !== undefined) {
+    const kept = overload.storedPerS / sustainable
+    const bounded = overload.rss.every((r) => r.atEndMiB <= r.at30sMiB * 1.1 + 16)
+    const rssText = overload.rss.map((r) => `${r.name} ${r.at30sMiB.toFixed(0)} → ${r.atEndMiB.toFixed(0)} MiB (peak ${r.peakMiB.toFixed(0)})`).join(', ')
+    out += `| overload: offered 2 × sustainable (${fmt(overload.offeredPerS)}/s) for ${OVERLOAD_S} s keeps ≥ 80 % of ${fmt(sustainable)}/s | stored ${fmt(overload.storedPerS)}/s = ${(100 * kept).toFixed(0)} %; ${fmt(overload.backlogAtEnd)} readings waiting on the devices (their windows full) at the end | ${kept >= 0.8 ? 'met' : 'NOT met'} |\n`
+    out += `| overload: memory stays bounded (RSS at 30 s → at the end within 10 % + 16 MiB) | ${rssText} | ${bounded ? 'met' : 'NOT met'} |\n`
+    out += `| overload: every acknowledged reading stored | ${fmt(overload.acked)} acknowledged, ${fmt(overload.stored)} stored | ${overload.stored >= overload.acked ? 'met' : 'NOT met'} |\n`
+  }
   out += `| CPU and peak RSS of each process | table above | reported |\n`
   mkdirSync(join(root, 'bench-results'), { recursive: true })
   writeFileSync(join(root, 'bench-results', 'ingest-throughput.md'), out)
