@@ -26,6 +26,7 @@ import { REGISTRY_NOTICE_TOPIC } from '@mytho/broker'
 import { errorHandler, HttpError, notFound } from './http-errors.ts'
 import { createLiveFeed, type LiveFeed } from './live-feed.ts'
 import { createLivePush, type LivePush } from './live-push.ts'
+import { joinLiveCluster, type LiveCluster } from './live-cluster.ts'
 import { createLiveState } from './live-state.ts'
 import { API_PREFIX, openApiDocument } from './openapi.ts'
 import { deadLettersRouter } from './routes/dead-letters.ts'
@@ -52,7 +53,7 @@ export interface ApiDeps {
 
 /** Without MQTT_URL the API serves REST from storage and memory but has no live feed (REST-only tests). */
 export type ApiOptions = Pick<ApiConfig, 'HTTP_PORT' | 'HTTP_HOST'> &
-  Partial<Pick<ApiConfig, 'MQTT_URL' | 'API_MQTT_USERNAME' | 'API_MQTT_PASSWORD' | 'DATA_DIR' | 'LIVE_FLUSH_MS' | 'LIVE_STATUS_CHECK_MS' | 'MAP_TILE_URL' | 'MAP_TILE_ATTRIBUTION'>> &
+  Partial<Pick<ApiConfig, 'MQTT_URL' | 'API_MQTT_USERNAME' | 'API_MQTT_PASSWORD' | 'DATA_DIR' | 'LIVE_FLUSH_MS' | 'LIVE_STATUS_CHECK_MS' | 'MAP_TILE_URL' | 'MAP_TILE_ATTRIBUTION' | 'REDIS_URL'>> &
   Partial<
     Pick<
       ApiConfig,
@@ -106,6 +107,9 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
   let push: LivePush | undefined
   let incidents: IncidentStore | undefined
   const announceIncident = (change: IncidentChange) => push?.announceIncident(change)
+  // With REDIS_URL: what this node alone knows (acknowledgements, ended sessions) reaches every node's browsers.
+  let liveCluster: LiveCluster | undefined
+  const announceEverywhere = (change: IncidentChange) => (liveCluster ? liveCluster.announceIncident(change) : announceIncident(change))
   let resyncing: Promise<void> | undefined
 
   // QoS 0 may have dropped readings while the link was down: after every (re)connect, catch up from storage.
@@ -177,7 +181,7 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
     res.set('Retry-After', String(wait))
     next(new HttpError(429, `too many requests; try again in ${wait} s`))
   })
-  const sessionsEnded = () => void push?.recheck()
+  const sessionsEnded = () => void (liveCluster ? liveCluster.recheck() : push?.recheck())
   v1.use(authRouter(auth, clock, sessionsEnded))
   v1.use(operatorsRouter(auth, clock, sessionsEnded))
   v1.use(adminDevicesRouter(() => provisioning, clock, config.IMPORT_MAX_BYTES ?? 5_000_000))
@@ -193,7 +197,7 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
       tileAttribution: config.MAP_TILE_ATTRIBUTION ?? apiEnv.shape.MAP_TILE_ATTRIBUTION.parse(undefined),
     }),
   )
-  v1.use(incidentsRouter(() => incidents, clock, announceIncident, audit))
+  v1.use(incidentsRouter(() => incidents, clock, announceEverywhere, audit))
   const doc = openApiDocument()
   v1.get('/openapi.json', (_req, res) => {
     res.json(doc)
@@ -254,6 +258,7 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
           return atLeast(caller.role, 'viewer') ? undefined : 'forbidden'
         },
       })
+      if (config.REDIS_URL !== undefined) liveCluster = await joinLiveCluster(push, config.REDIS_URL, { logger: log.child({ part: 'live-cluster' }) })
       statusTimer = setInterval(() => state.refresh(), config.LIVE_STATUS_CHECK_MS ?? 1000)
       statusTimer.unref()
       await new Promise<void>((resolve, reject) => {
@@ -268,6 +273,7 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
       clearInterval(statusTimer)
       await feed?.stop()
       await push?.stop()
+      await liveCluster?.close()
       await resyncing
       incidents?.close()
       provisioning?.close()

@@ -57,6 +57,11 @@ export const apiEnv = commonEnv.extend({
   BEHIND_PROXY: env.bool(false),
   /** Largest device import (CSV or GeoJSON), bytes. Default 5,000,000. */
   IMPORT_MAX_BYTES: env.int(5_000_000, 1_000, 100_000_000),
+  /**
+   * Redis shared by the API nodes of a cluster (`redis://…`, `rediss://` for TLS; the brokers read the same variable):
+   * Socket.IO's Redis adapter carries acknowledgements and ended sessions to the browsers of every node. Default unset: one node.
+   */
+  REDIS_URL: env.redisUrl(),
 })
 export type ApiConfig = z.infer<typeof apiEnv>
 export const loadApiConfig = (e: Record<string, string | undefined> = process.env): ApiConfig => {

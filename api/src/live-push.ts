@@ -15,6 +15,7 @@ import {
   type Ward,
 } from '@mytho/schema'
 import { once, type Logger } from '@mytho/runtime'
+import type { InterNodeEvents } from './live-cluster.ts'
 import type { LiveState } from './live-state.ts'
 
 /*
@@ -72,7 +73,7 @@ interface SocketData {
   pending: Set<string> | undefined
 }
 
-type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>
+type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterNodeEvents, SocketData>
 
 export const inView = (v: View, d: LiveDeviceState): boolean =>
   d.lon >= v.west && d.lon <= v.east && d.lat >= v.south && d.lat <= v.north && (!v.kinds || v.kinds.has(d.kind)) && (!v.wards || v.wards.has(d.ward))
@@ -94,7 +95,7 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
   const maxBacklog = options.maxBacklog ?? 64
   const log = deps.logger
   const stats = { batches: 0, updatesSent: 0, snapshotsSent: 0, badViews: 0, skippedBacklogged: 0 }
-  const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(http, { path: '/socket.io', serveClient: false })
+  const io = new Server<ClientToServerEvents, ServerToClientEvents, InterNodeEvents, SocketData>(http, { path: '/socket.io', serveClient: false })
   let changed = new Set<string>()
   let lastPipelineKey: string | undefined
   io.use((socket, next) => {
@@ -186,8 +187,9 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
     for (const { view, sockets } of groups.values()) {
       const mine = states.filter((d) => inView(view, d))
       if (mine.length === 0) continue
-      // Every socket is in a room named by its id: one encode for the whole group.
-      io.to(sockets).emit('updates', mine)
+      // Every socket is in a room named by its id: one encode for the whole group. `local`: every API node
+      // has the whole stream itself, so none of this crosses a cluster's Redis (live-cluster.ts).
+      io.local.to(sockets).emit('updates', mine)
       stats.updatesSent += mine.length * sockets.length
     }
   }
@@ -199,7 +201,7 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
     io,
     /** Incidents go to every browser whatever it views: an alarm is never out of sight. */
     announceIncident(change: IncidentChange): void {
-      io.emit('incident', change)
+      io.local.emit('incident', change)
     },
     /** Runs the handshake check again for every open socket and disconnects those it now refuses (a session ended). */
     recheck(): number {
@@ -219,11 +221,11 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
       const key = pipelineKey(health)
       if (key === lastPipelineKey) return
       lastPipelineKey = key
-      io.emit('pipeline', health)
+      io.local.emit('pipeline', health)
     },
     /** Tells every browser the server's own stream went up or down. */
     announceFeed(status: LiveFeedStatus): void {
-      io.emit('feed', status)
+      io.local.emit('feed', status)
     },
     stop: once(async () => {
       clearInterval(timer)
