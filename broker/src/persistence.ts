@@ -5,6 +5,7 @@ import type { Aedes, AedesOptions } from 'aedes'
 import { Level } from 'level'
 // @ts-expect-error aedes-persistence-level ships no types; it returns an aedes-persistence (types in aedes-persistence).
 import levelPersistence from 'aedes-persistence-level'
+import { lightenOutgoingQueue } from './level-outgoing.ts'
 
 /*
  * Where Aedes keeps sessions, subscriptions, QoS 1/2 queues, retained messages and wills.
@@ -38,6 +39,7 @@ export async function openPersistence(kind: PersistenceKind, dataDir: string): P
   await db.open()
   let closed: Promise<void> | undefined
   const persistence = (levelPersistence as (db: unknown) => Record<string, unknown>)(db)
+  lightenOutgoingQueue(persistence, db)
   // A client still subscribing while the broker stops would open an iterator on the closed database, which
   // throws out of a stream nobody listens to: once closed, the streaming reads answer empty instead.
   for (const name of ['createRetainedStream', 'createRetainedStreamCombi', 'outgoingStream', 'streamWill', 'getClientList']) {

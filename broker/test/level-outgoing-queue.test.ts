@@ -1,0 +1,58 @@
+import { join } from 'node:path'
+import { Level } from 'level'
+import { describe, expect, it } from 'vitest'
+import { waitFor } from '@mytho/testing'
+import { collect, connect, startBroker } from './harness.ts'
+
+/*
+ * The persistent session's QoS 1 queue on LevelDB keeps only the enqueue on disk (broker/src/level-outgoing.ts):
+ * acknowledged messages must leave no record behind, unacknowledged ones must come back after a broker restart.
+ */
+async function outgoingKeys(dataDir: string): Promise<string[]> {
+  const db = new Level<string, Buffer>(join(dataDir, 'broker-sessions'))
+  await db.open()
+  try {
+    const keys: string[] = []
+    for await (const key of db.keys()) if (key.startsWith('outgoing')) keys.push(key)
+    return keys
+  } finally {
+    await db.close()
+  }
+}
+
+describe('QoS 1 queue of a persistent session on LevelDB', () => {
+  it('leaves no record once every message is acknowledged', async () => {
+    const b = await startBroker({ MQTT_ALLOW_ANONYMOUS: 'true', MQTT_PERSISTENCE: 'level' })
+    const sub = await connect(b.url, { clientId: 'queue-sub', clean: false })
+    const got = collect(sub)
+    await sub.subscribeAsync('q/#', { qos: 1 })
+    const pub = await connect(b.url, { clientId: 'queue-pub' })
+    await Promise.all(Array.from({ length: 500 }, (_, i) => pub.publishAsync(`q/${i}`, String(i), { qos: 1 })))
+    await waitFor(() => got.length === 500, { what: '500 deliveries' })
+    await sub.endAsync()
+    await pub.endAsync()
+    await b.broker.stop()
+    expect(await outgoingKeys(b.dataDir)).toEqual([])
+  })
+
+  it('keeps what was not acknowledged across a broker restart, and delivers it then', async () => {
+    const b = await startBroker({ MQTT_ALLOW_ANONYMOUS: 'true', MQTT_PERSISTENCE: 'level' })
+    const sub = await connect(b.url, { clientId: 'queue-sub', clean: false })
+    await sub.subscribeAsync('q/#', { qos: 1 })
+    await sub.endAsync()
+    const pub = await connect(b.url, { clientId: 'queue-pub' })
+    await Promise.all(Array.from({ length: 50 }, (_, i) => pub.publishAsync(`q/${i}`, String(i), { qos: 1 })))
+    await pub.endAsync()
+    await b.broker.stop()
+    expect(await outgoingKeys(b.dataDir)).toHaveLength(50)
+
+    const again = await startBroker({ MQTT_ALLOW_ANONYMOUS: 'true', MQTT_PERSISTENCE: 'level', DATA_DIR: b.dataDir })
+    const back = await connect(again.url, { clientId: 'queue-sub', clean: false })
+    const got = collect(back)
+    await waitFor(() => got.length === 50, { what: 'the 50 queued messages after the restart' })
+    expect(got.map((m) => m.topic).sort()).toEqual(Array.from({ length: 50 }, (_, i) => `q/${i}`).sort())
+    await back.endAsync()
+    await again.broker.stop()
+    expect(await outgoingKeys(b.dataDir)).toEqual([])
+  })
+})
