@@ -7,6 +7,7 @@ import mqemitterRedis from 'mqemitter-redis'
 import redisPersistence from 'aedes-persistence-redis'
 import type { Logger } from '@mytho/runtime'
 import { deliverInAnyOrder, type BrokerPersistence } from './persistence.ts'
+import { pubackAfterPublish } from './puback-after-publish.ts'
 
 /*
  * Several broker nodes as one broker, on Aedes's own clustering: mqemitter-redis carries every publish
@@ -15,9 +16,9 @@ import { deliverInAnyOrder, type BrokerPersistence } from './persistence.ts'
  * keeps sessions, subscriptions, QoS 1 queues, retained messages and wills in Redis. A device on node A
  * reaches a subscriber on node B; a persistent session resumes on whichever node it reconnects to.
  *
- * A QoS 1 PUBACK goes out only after Aedes has pushed the packet onto every persistent subscriber's
- * queue in Redis and PUBLISHed it to the other nodes (enqueueOffline, then emitPacket, then the PUBACK),
- * so a node SIGKILLed after a PUBACK has lost nothing the ingest's queue needs: it is in Redis. How durable
+ * A QoS 1 PUBACK goes out only after the packet is in every persistent subscriber's queue in Redis and
+ * PUBLISHed to the other nodes (Aedes 1.2 acknowledges first: see puback-after-publish.ts), so a node
+ * SIGKILLed after a PUBACK has lost nothing the ingest's queue needs: it is in Redis. How durable
  * Redis itself is (appendonly, fsync, replicas) is Redis's configuration: see the README's cluster section.
  */
 
@@ -100,6 +101,7 @@ export async function openClusterPersistence(opts: ClusterOptions, deps: { logge
       deliverInAnyOrder(aedes)
       dropWillsLeftOnOtherNodes(aedes, db, logger)
       restampForeignWills(aedes)
+      pubackAfterPublish(aedes)
     },
     // After aedes.close(), which closed the emitter's two connections.
     close: () =>

@@ -1,4 +1,5 @@
 import mqtt from 'mqtt'
+import { Redis } from 'ioredis'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { SERVICE_ACCOUNTS } from '@mytho/runtime'
 import { readingsTopic, statusTopic } from '@mytho/schema'
@@ -71,6 +72,23 @@ describe('broker cluster on Redis', () => {
     } finally {
       await again.endAsync(true)
     }
+  })
+
+  it('sends the PUBACK of a QoS 1 reading only once it is queued in Redis, not before (Aedes 1.2 acknowledges first)', async () => {
+    const { a, b, secrets } = await twoNodes()
+    const ingest = await connect(b.url, { clientId: 'ingest-pause', clean: false, username: ingestUser, password: secrets.services[ingestUser]! })
+    const got = collect(ingest)
+    await ingest.subscribeAsync('mytho/v1/devices/+/readings', { qos: 1 })
+    const device = await connect(a.url, { username: deviceA, password: secrets.devices[deviceA]! })
+    // Redis holds every write for a second, as it would behind a long command queue or a slow disk: node A
+    // cannot queue the reading for the ingest yet, so a PUBACK now would be a promise it could not keep if killed.
+    const pause = new Redis(redis.url)
+    await pause.client('PAUSE', 1_000, 'WRITE')
+    pause.disconnect()
+    const t0 = Date.now()
+    await device.publishAsync(readingsTopic(deviceA), JSON.stringify({ kind: 'water_level', ts: t0 - 1000, waterLevelCm: 140 }), { qos: 1 })
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(800)
+    await waitFor(() => got.find((m) => m.topic === readingsTopic(deviceA)), { what: 'the reading on node B' })
   })
 
   it('shows a retained message published on one node to subscribers of both', async () => {
