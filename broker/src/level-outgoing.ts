@@ -1,5 +1,10 @@
+import { createRequire } from 'node:module'
 import type { Readable } from 'node:stream'
 import type { Level } from 'level'
+
+const fromLibrary = createRequire(createRequire(import.meta.url).resolve('aedes-persistence-level'))
+const AedesPacket = fromLibrary('aedes-packet') as new (packet: QueuedPacket) => object
+const msgpack = fromLibrary('msgpack-lite') as { encode(value: unknown): Buffer }
 
 /*
  * The QoS 1 queue of a persistent session (the ingest's: every reading goes through it) with a third of the
@@ -11,7 +16,8 @@ import type { Level } from 'level'
  * Only the enqueue has to be on disk: it is what a restarted broker replays, and a device gets its PUBACK only
  * after it (Aedes awaits outgoingEnqueueCombi). The packet id is an attribute of one delivery attempt on one
  * connection: after a restart Aedes replays the queue with fresh ids anyway. So for QoS 1 publishes the packet
- * id → queue key map lives in memory, and the PUBACK's delete is batched with the others of the same tick.
+ * id → queue key map lives in memory, and enqueues and PUBACK deletes of one tick go to LevelDB as one batch
+ * (each enqueue still resolves only once its batch is written).
  * QoS 2 (the PUBREL step must survive a restart) and anything this map did not see (records an older version
  * wrote) keep the library's own path.
  */
@@ -47,18 +53,30 @@ export function lightenOutgoingQueue(persistence: Record<string, unknown>, db: L
   /** client id → queue key → its packet id, so a redelivery under a new id forgets the old one. */
   const idOfKey = new Map<string, Map<string, number>>()
 
-  let deletes: string[] = []
+  // One LevelDB batch per tick for every enqueue and PUBACK of that tick (a put and its delete keep their order).
+  let ops: ({ type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string })[] = []
   let flushing: Promise<void> | undefined
-  const deleteSoon = (key: string): Promise<void> => {
-    deletes.push(key)
-    // One LevelDB batch per tick for every PUBACK that arrived in it.
-    return (flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
-      const keys = deletes
-      deletes = []
+  const writeSoon = (): Promise<void> =>
+    (flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+      const batch = ops
+      ops = []
       flushing = undefined
-      await db.batch(keys.map((key) => ({ type: 'del' as const, key })))
+      await db.batch(batch, { valueEncoding: 'buffer' })
     }))
+  const deleteSoon = (key: string): Promise<void> => {
+    ops.push({ type: 'del', key })
+    return writeSoon()
   }
+
+  // The record is encoded exactly as the library encodes it (its own aedes-packet and msgpack-lite), so its
+  // outgoingStream reads it back.
+  const outgoingEnqueueCombi = async (subs: { clientId: string }[] | undefined, packet: QueuedPacket): Promise<void> => {
+    if (!subs || subs.length === 0) return
+    const value = msgpack.encode(new AedesPacket(packet))
+    for (const sub of subs) ops.push({ type: 'put', key: queueKey(sub.clientId, packet.brokerId!, packet.brokerCounter!), value })
+    await writeSoon()
+  }
+  const outgoingEnqueue = (sub: { clientId: string }, packet: QueuedPacket): Promise<void> => outgoingEnqueueCombi([sub], packet)
 
   const outgoingUpdate: OutgoingMethods['outgoingUpdate'] = async (client, packet) => {
     if (packet.cmd !== 'publish' || packet.qos !== 1 || packet.brokerId === undefined || packet.brokerCounter === undefined || packet.messageId === undefined) {
@@ -111,6 +129,8 @@ export function lightenOutgoingQueue(persistence: Record<string, unknown>, db: L
   }
 
   persistence['outgoingUpdate'] = outgoingUpdate
+  persistence['outgoingEnqueue'] = outgoingEnqueue
+  persistence['outgoingEnqueueCombi'] = outgoingEnqueueCombi
   persistence['outgoingStream'] = outgoingStream
   persistence['outgoingClearMessageId'] = outgoingClearMessageId
 }

@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import mqtt from 'mqtt'
 import { Level } from 'level'
 import { describe, expect, it } from 'vitest'
 import { waitFor } from '@mytho/testing'
@@ -47,8 +48,10 @@ describe('QoS 1 queue of a persistent session on LevelDB', () => {
     expect(await outgoingKeys(b.dataDir)).toHaveLength(50)
 
     const again = await startBroker({ MQTT_ALLOW_ANONYMOUS: 'true', MQTT_PERSISTENCE: 'level', DATA_DIR: b.dataDir })
-    const back = await connect(again.url, { clientId: 'queue-sub', clean: false })
+    // Listening before CONNACK: the queue follows it at once, before `await connect()` would return.
+    const back = mqtt.connect(again.url, { clientId: 'queue-sub', clean: false, reconnectPeriod: 0 })
     const got = collect(back)
+    await new Promise((resolve) => back.once('connect', resolve))
     await waitFor(() => got.length === 50, { what: 'the 50 queued messages after the restart' })
     expect(got.map((m) => m.topic).sort()).toEqual(Array.from({ length: 50 }, (_, i) => `q/${i}`).sort())
     await back.endAsync()
