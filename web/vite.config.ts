@@ -1,7 +1,35 @@
 import { fileURLToPath } from 'node:url'
-import { defineConfig } from 'vite'
+import { defineConfig, type Plugin } from 'vite'
 
 const apiTarget = process.env['MAP_DEV_API'] ?? 'http://127.0.0.1:8080'
+
+/**
+ * The entry (src/boot.ts) opens the live link, then imports the map's code (src/main.ts) dynamically, which Vite
+ * would fetch only then: a modulepreload in the head fetches and compiles it (and the chunks it imports) meanwhile.
+ */
+function preloadMap(): Plugin {
+  return {
+    name: 'mytho-preload-map',
+    apply: 'build',
+    transformIndexHtml: {
+      order: 'post',
+      handler(html, ctx) {
+        const chunks = new Map(Object.values(ctx.bundle ?? {}).flatMap((c) => (c.type === 'chunk' ? [[c.fileName, c] as const] : [])))
+        const main = [...chunks.values()].find((c) => c.facadeModuleId?.endsWith('/src/main.ts'))
+        const files = new Set<string>()
+        const add = (name: string) => {
+          const c = chunks.get(name)
+          if (!c || c.isEntry || files.has(name)) return
+          files.add(name)
+          c.imports.forEach(add)
+        }
+        if (main) add(main.fileName)
+        // the entry's own imports are linked already
+        return [...files].filter((f) => !html.includes(f)).map((f) => ({ tag: 'link', attrs: { rel: 'modulepreload', crossorigin: true, href: `./${f}` }, injectTo: 'head' as const }))
+      },
+    },
+  }
+}
 
 /**
  * `npm run build -w @mytho/web` → web/dist, which the API serves. web/public keeps the pre-map placeholder the
@@ -12,6 +40,7 @@ export default defineConfig({
   base: './',
   publicDir: false,
   resolve: { conditions: ['source'] },
+  plugins: [preloadMap()],
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 400 },
   server: {
     proxy: {

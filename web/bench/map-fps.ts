@@ -1,9 +1,9 @@
 /*
  * Map frame rate, first render and update lag with 10,000 and 50,000 live devices, in headless Chromium.
  *   npx tsx web/bench/map-fps.ts [100,10000,50000]
- * The built map is served with a synthetic Socket.IO server that speaks the shared live events (view → snapshot,
- * `updates` every 50 ms, each device updating every 5 s, 1 % of updates changing status) and a synthetic
- * GET /api/v1/devices. The operator pans by mouse drags (real input events, 1 s each) for ~8 s.
+ * The built map is served with a synthetic Socket.IO server that speaks the shared live events (a view in the
+ * handshake or a view event → snapshot, `updates` every 50 ms, each device updating every 5 s, 1 % of updates
+ * changing status) and a synthetic GET /api/v1/devices. The operator pans by mouse drags (real input events, 1 s each) for ~8 s.
  *  - fps: requestAnimationFrame callbacks per second over the whole panning period (moveend redraws, new
  *    snapshots and updates included)
  *  - first render: navigation start → first live snapshot drawn on the canvas (page load, script, Socket.IO
@@ -18,7 +18,7 @@ import { extname, join, normalize } from 'node:path'
 import { tmpdir } from 'node:os'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { Server } from 'socket.io'
-import { CITY_BOUNDS, deviceKinds, wards, type ClientToServerEvents, type DeviceStatus, type LiveDeviceState, type ServerToClientEvents, type ViewSubscription } from '@mytho/schema'
+import { CITY_BOUNDS, deviceKinds, wards, type ClientToServerEvents, type DeviceStatus, type HandshakeAuth, type LiveDeviceState, type ServerToClientEvents, type ViewSubscription } from '@mytho/schema'
 import { buildWeb, DEAD_TILES, launchChromium } from '../test/harness.ts'
 
 // 100 first: it also absorbs the browser's cold start (compiling the bundle), which would otherwise land on 10,000
@@ -89,11 +89,18 @@ async function serve(dist: string, devices: LiveDeviceState[]) {
   const views = new Map<string, ViewSubscription>()
   io.on('connection', (socket) => {
     socket.emit('feed', { connected: true, since: Date.now() })
-    socket.on('view', (v, ack) => {
+    const subscribe = (v: ViewSubscription) => {
       views.set(socket.id, v)
       const snap = devices.filter((d) => inView(d, v))
       socket.emit('snapshot', snap)
-      ack?.({ ok: true, devices: snap.length })
+      return snap.length
+    }
+    // as the API does (api/src/live-push.ts): a view in the handshake is subscribed at once
+    const early = (socket.handshake.auth as HandshakeAuth).view
+    if (early) subscribe(early)
+    socket.on('view', (v, ack) => {
+      const n = subscribe(v)
+      ack?.({ ok: true, devices: n })
     })
     socket.on('disconnect', () => views.delete(socket.id))
   })
@@ -143,7 +150,7 @@ try {
     const marks = (await page.evaluate(`(() => {
       const nav = performance.getEntriesByType('navigation')[0]
       const m = (name) => performance.getEntriesByName(name)[0]?.startTime.toFixed(0)
-      return { responseEnd: nav.responseEnd.toFixed(0), domContentLoaded: nav.domContentLoadedEventEnd.toFixed(0), main: m('mytho:main'), mainEnd: m('mytho:main-end'), idle: m('mytho:idle'), engineOpen: m('mytho:engine-open'), connect: m('mytho:connect'), snapshot: m('mytho:snapshot') }
+      return { responseEnd: nav.responseEnd.toFixed(0), domContentLoaded: nav.domContentLoadedEventEnd.toFixed(0), boot: m('mytho:boot'), main: m('mytho:main'), mainEnd: m('mytho:main-end'), idle: m('mytho:idle'), engineOpen: m('mytho:engine-open'), connect: m('mytho:connect'), snapshot: m('mytho:snapshot') }
     })()`)) as Record<string, string>
     process.stderr.write(`${n}: first render ${first.firstRenderMs.toFixed(0)} ms ${JSON.stringify(marks)}\n`)
     const snapshotToDrawn = first.firstRenderMs - Number(marks['snapshot'])

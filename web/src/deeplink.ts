@@ -1,5 +1,6 @@
 import { deviceKinds, deviceStatuses, wards, type DeviceKind, type DeviceStatus, type Ward } from './schema.ts'
 import type { Filters } from './filters.ts'
+import { parsePosition } from './link-position.ts'
 
 /** What the URL hash holds: `#lat=10.3600&lon=106.3600&z=14&d=device-id&k=traffic,rain&s=alarm&w=my-tho`. */
 export interface LinkState {
@@ -16,20 +17,9 @@ function list<T extends string>(v: string | null, allowed: readonly T[]): T[] | 
   if (v === null) return undefined
   return v.split(',').filter((x): x is T => (allowed as readonly string[]).includes(x))
 }
-function num(v: string | null, min: number, max: number): number | undefined {
-  if (v === null || v === '') return undefined
-  const n = Number(v)
-  return Number.isFinite(n) && n >= min && n <= max ? n : undefined
-}
-
 export function parseHash(hash: string): LinkState {
   const p = new URLSearchParams(hash.replace(/^#/, ''))
-  const s: LinkState = {}
-  const lat = num(p.get('lat'), -90, 90)
-  const lon = num(p.get('lon'), -180, 180)
-  const zoom = num(p.get('z'), 0, 22)
-  if (lat !== undefined && lon !== undefined) Object.assign(s, { lat, lon })
-  if (zoom !== undefined) s.zoom = zoom
+  const s: LinkState = parsePosition(p)
   const d = p.get('d')
   if (d && /^[a-z0-9-]{3,64}$/.test(d)) s.selected = d
   const k = list(p.get('k'), deviceKinds)

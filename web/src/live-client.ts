@@ -8,14 +8,14 @@ export type LinkState = 'connecting' | 'live' | 'down' | 'feed_down'
 
 export interface LiveClientOptions {
   store: DeviceStore
-  /** The current view; asked on every (re)connect and whenever sendView() is called. */
+  /** The current view; sent with every (re)connect's handshake and whenever viewChanged() is called. */
   view: () => ViewSubscription
   onLink: (s: LinkState) => void
   onUpdates?: (devices: LiveDeviceState[]) => void
   /** Fed with the active incidents on each connect and every incident change (city-wide, not view-filtered). */
   incidents?: IncidentStore
-  /** An already opened socket (openSocket), so the handshake overlaps the map's setup. */
-  socket?: LiveSocket
+  /** A link opened before the map's code ran (boot.ts, openLink), so the handshake overlaps the map's setup. */
+  link?: LiveLink | undefined
   /** The API refused the handshake for want of a session (connect_error `sign-in required`); it is not retried. */
   onSignInRequired?: () => void
   /** The ingest's pipeline health, on connect and on change. */
@@ -26,38 +26,116 @@ export interface LiveClientOptions {
 export const SIGN_IN_REQUIRED = 'sign-in required'
 
 export type LiveSocket = Socket<ServerToClientEvents, ClientToServerEvents>
+type QueuedEvent = [event: string, args: unknown[]]
+type Listener = (...args: unknown[]) => void
 
-/** Opens the Socket.IO link to the page's origin (the API serves the map). Handlers may be attached later in the same task. */
-export const openSocket = (url = ''): LiveSocket => {
-  const s: LiveSocket = io(url, {
-    path: '/socket.io',
-    transports: ['websocket', 'polling'],
-    reconnectionDelay: 500,
-    reconnectionDelayMax: 5000,
-  })
-  s.io.engine?.on('open', () => performance.mark('mytho:engine-open'))
-  return s
+/** A Socket.IO link to the page's origin (the API serves the map), opened before anyone listens to it. */
+export interface LiveLink {
+  readonly socket: LiveSocket
+  /** The view each handshake carries (HandshakeAuth), asked when the handshake is sent; the live client points it at the map. */
+  viewForHandshake: () => ViewSubscription | undefined
+  /** The view the last handshake carried: the server answers the connection with its snapshot. */
+  readonly handshakeView: ViewSubscription | undefined
+  /** Resolves once the first handshake is sent, or after maxMs (ms) if the server is slow or unreachable. */
+  sent(maxMs: number): Promise<void>
+  /** What came before the live client listened, oldest first; the link stops keeping events. */
+  drain(): QueuedEvent[]
+  /** The link's own listeners (load milestones), which a replay of drained events skips. */
+  readonly own: ReadonlySet<unknown>
 }
 
 /**
- * The Socket.IO link to the API, typed with the shared events. On every connect the view is sent and the
- * server answers with a snapshot, so a reconnect restores the current state without a reload. While the link
- * is down the store is marked not live (the map dims it and shows the banner).
+ * Opens the link at once; events are kept until drain(). Websocket first, so no long-polling round trips come before
+ * the first snapshot; polling only when the websocket fails while opening (tryAllTransports: a proxy that refuses
+ * the upgrade), else Socket.IO would retry the websocket forever.
+ */
+export function openLink(view?: ViewSubscription, url = ''): LiveLink {
+  let handshakeView: ViewSubscription | undefined
+  let handshakeSent = () => {}
+  const firstHandshake = new Promise<void>((resolve) => (handshakeSent = resolve))
+  const socket: LiveSocket = io(url, {
+    path: '/socket.io',
+    transports: ['websocket', 'polling'],
+    tryAllTransports: true,
+    reconnectionDelay: 500,
+    reconnectionDelayMax: 5000,
+    auth: (cb) => {
+      handshakeView = link.viewForHandshake()
+      cb(handshakeView ? { view: handshakeView } : {})
+      handshakeSent()
+    },
+  })
+  // load milestones for web/bench/map-fps.ts, when they happen (not when the map's code gets to them)
+  socket.io.engine?.on('open', () => performance.mark('mytho:engine-open'))
+  const markConnect = () => void performance.mark('mytho:connect')
+  const markSnapshot = () => void performance.mark('mytho:snapshot')
+  socket.on('connect', markConnect)
+  socket.on('snapshot', markSnapshot)
+  const link: LiveLink = {
+    socket,
+    viewForHandshake: () => view,
+    get handshakeView() {
+      return handshakeView
+    },
+    sent: (maxMs) => Promise.race([firstHandshake, new Promise<void>((resolve) => setTimeout(resolve, maxMs))]),
+    drain,
+    own: new Set([markConnect, markSnapshot]),
+  }
+  const queued: QueuedEvent[] = []
+  const keepAny = (event: string, ...args: unknown[]) => void queued.push([event, args])
+  const keepReserved = (['connect', 'connect_error', 'disconnect'] as const).map((event) => {
+    const keep = (...args: unknown[]) => void queued.push([event, args])
+    socket.on(event, keep)
+    return [event, keep] as const
+  })
+  socket.onAny(keepAny)
+  function drain(): QueuedEvent[] {
+    socket.offAny(keepAny)
+    for (const [event, keep] of keepReserved) socket.off(event, keep)
+    return queued.splice(0)
+  }
+  return link
+}
+
+let early: LiveLink | undefined
+/** The page's entry (boot.ts) opens the link before the map's code is loaded… */
+export const openEarlyLink = (view: ViewSubscription | undefined): LiveLink => (early = openLink(view))
+/** …and the map takes it over (undefined when the map was loaded some other way). */
+export function takeEarlyLink(): LiveLink | undefined {
+  const l = early
+  early = undefined
+  return l
+}
+
+/**
+ * The Socket.IO link to the API, typed with the shared events. Every (re)connect's handshake carries the view and
+ * the server answers with a snapshot, so a reconnect restores the current state without a reload. While the link
+ * is down the store is marked not live (the map dims it and shows the banner). Call start() once every listener of
+ * the stores is attached: it handles what the link received before (often the first snapshot).
  */
 export function createLiveClient(o: LiveClientOptions) {
-  const socket = o.socket ?? openSocket()
+  const link = o.link ?? openLink()
+  const socket = link.socket
   let viewTimer: ReturnType<typeof setTimeout> | undefined
+  /** The view changed while the link was down, after its handshake was sent (the entry's estimate). */
+  let viewStale = false
+  link.viewForHandshake = () => {
+    viewStale = false
+    return o.view()
+  }
   o.onLink('connecting')
 
   const sendView = () => {
     clearTimeout(viewTimer)
     viewTimer = undefined
     if (socket.connected) socket.emit('view', o.view())
+    else viewStale = true
   }
 
   socket.on('connect', () => {
-    performance.mark('mytho:connect')
-    sendView()
+    // the handshake carried the view: the snapshot is already coming
+    if (link.handshakeView === undefined || viewStale) sendView()
+    viewStale = false
   })
   let feedUp = true
   socket.on('feed', (status) => {
@@ -68,7 +146,6 @@ export function createLiveClient(o: LiveClientOptions) {
   })
   let snapshotSeen = false
   socket.on('snapshot', (devices) => {
-    performance.mark('mytho:snapshot')
     snapshotSeen = true
     o.store.snapshot(devices, feedUp)
     o.onLink(feedUp ? 'live' : 'feed_down')
@@ -97,6 +174,11 @@ export function createLiveClient(o: LiveClientOptions) {
 
   return {
     socket,
+    /** Handles, in order, the events the link received before this client listened. */
+    start(): void {
+      for (const [event, args] of link.drain())
+        for (const f of (socket as unknown as { listeners(e: string): Listener[] }).listeners(event)) if (!link.own.has(f)) f(...args)
+    },
     /** Sends the view soon; panning fires many moveends, the server needs only the last. */
     viewChanged(delayMs = 150): void {
       clearTimeout(viewTimer)

@@ -5,7 +5,7 @@
 export * from '@mytho/schema/kinds'
 export * from '@mytho/schema/live-events'
 export { metricsByKind } from '@mytho/schema/readings'
-export { CITY_BOUNDS } from '@mytho/schema/registry'
+export { CITY_BOUNDS } from '@mytho/schema/city'
 export { HistorySeries } from '@mytho/schema/stored-reading'
 export * from '@mytho/schema/incidents'
 export type { PipelineHealth } from '@mytho/schema/pipeline-health'

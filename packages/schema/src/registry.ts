@@ -1,9 +1,9 @@
 import { z } from 'zod'
 import { DeviceKind, Ward } from './kinds.ts'
 import { DEVICE_ID_PATTERN } from './topics.ts'
+import { CITY_BOUNDS } from './city.ts'
 
-/** Mỹ Tho's area (district polygon bbox in ../shared/data/mytho-facts.md §0, widened to take the Rạch Miễu spans). */
-export const CITY_BOUNDS = { south: 10.3, north: 10.42, west: 106.28, east: 106.44 } as const
+export { CITY_BOUNDS }
 
 export const DeviceRecord = z
   .strictObject({
