@@ -1,5 +1,5 @@
 import uPlot from 'uplot'
-import { HistorySeries } from './schema.ts'
+import { HistorySeries } from '@mytho/schema/stored-reading'
 import { chartLevels } from './alarm-levels.ts'
 import { formatLocalTime, formatValue } from './format.ts'
 import { getLang, t } from './i18n/index.ts'

@@ -1,4 +1,4 @@
-import { Incident } from './schema.ts'
+import type { Incident } from './schema.ts'
 import { getLang, t } from './i18n/index.ts'
 import type { Session } from './session.ts'
 
@@ -96,6 +96,8 @@ export function createAckDialog(session: Session, onAcknowledged: (incident: Inc
       .then(async (res) => {
         const json: unknown = await res.json().catch(() => null)
         if (!res.ok) throw new Error((json as { error?: unknown } | null)?.error?.toString() ?? `HTTP ${res.status}`)
+        // the schema (and zod) load with the first acknowledgement, not with the map
+        const { Incident } = await import('@mytho/schema/incidents')
         const parsed = Incident.safeParse(json)
         if (!parsed.success) throw new Error('bad response')
         try {

@@ -1,9 +1,8 @@
-import { Incident } from './schema.ts'
+import type { Incident } from './schema.ts'
 import type { ChartMark } from './chart.ts'
 import { formatLocalTime } from './format.ts'
 import { getLang, t } from './i18n/index.ts'
 
-const IncidentList = Incident.array()
 /** Past incidents shown per device. */
 const HISTORY_LIMIT = 20
 const severityColors = { info: '#0b4f6c', warning: '#f07f00', critical: '#d7191c' } as const
@@ -14,7 +13,9 @@ export async function fetchDeviceIncidents(deviceId: string): Promise<Incident[]
   const q = new URLSearchParams({ active: 'false', deviceId, limit: String(HISTORY_LIMIT) })
   const res = await fetch(`/api/v1/incidents?${q}`)
   if (!res.ok) throw new Error(`HTTP ${res.status}`)
-  const parsed = IncidentList.safeParse(await res.json())
+  // the schema (and zod) load with the first popup, not with the map
+  const [{ Incident }, json] = await Promise.all([import('@mytho/schema/incidents'), res.json() as Promise<unknown>])
+  const parsed = Incident.array().safeParse(json)
   if (!parsed.success) throw new Error('bad incidents response')
   return parsed.data
 }

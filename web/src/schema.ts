@@ -1,11 +1,13 @@
 /*
- * The shared schema's browser-safe modules. The package index also exports the seed-fleet loader, which
- * needs node:fs; importing these files one by one keeps Node built-ins out of the bundle.
+ * The shared schema's browser-safe parts the map's first render needs: the closed sets and tables (lists.ts,
+ * city.ts) as values, everything else as types only. The package index also exports the seed-fleet loader, which
+ * needs node:fs; and the zod schemas (~90 kB with zod) are imported where a response is checked (chart.ts,
+ * incidents-history.ts, incidents-ack.ts), which load after the first render.
  */
-export * from '@mytho/schema/kinds'
-export * from '@mytho/schema/live-events'
-export { metricsByKind } from '@mytho/schema/readings'
+export * from '@mytho/schema/lists'
 export { CITY_BOUNDS } from '@mytho/schema/city'
-export { HistorySeries } from '@mytho/schema/stored-reading'
-export * from '@mytho/schema/incidents'
+export type { DeviceKind, Ward } from '@mytho/schema/kinds'
+export type { ClientToServerEvents, DeviceStatus, HandshakeAuth, LiveDeviceState, ServerToClientEvents, ViewSubscription } from '@mytho/schema/live-events'
+export type { HistorySeries } from '@mytho/schema/stored-reading'
+export type { Incident, IncidentChange, IncidentEvent } from '@mytho/schema/incidents'
 export type { PipelineHealth } from '@mytho/schema/pipeline-health'

@@ -1,11 +1,10 @@
 import { z } from 'zod'
 import { DeviceKind } from './kinds.ts'
+import { severities, severityRank } from './lists.ts'
 
-/** Severity an operator sorts by; a closed set. */
-export const severities = ['info', 'warning', 'critical'] as const
+export { severities, severityRank }
 export const Severity = z.enum(severities)
 export type Severity = z.infer<typeof Severity>
-export const severityRank: Record<Severity, number> = { info: 1, warning: 2, critical: 3 }
 
 /**
  * raised → acknowledged → cleared → closed. Clearing is automatic (condition ended, after the clear hold);

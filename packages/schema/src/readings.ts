@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { metricsByKind } from './lists.ts'
 
 /*
  * What a device sends, one branch per kind, units in the field names.
@@ -87,14 +88,9 @@ export type DeviceReading = z.infer<typeof DeviceReading>
 export const ReadingEnvelope = z.object({ deviceId: z.string().optional(), rxTs: EpochMs.optional() })
 export type ReadingEnvelope = z.infer<typeof ReadingEnvelope>
 
-/** Numeric fields a reading may carry per kind (what storage keeps and history queries ask for). */
-export const metricsByKind = {
-  traffic: ['vehicleCount', 'motorbikeCount', 'carCount', 'truckBusCount', 'avgSpeedKmh', 'occupancyPct', 'intervalS', 'batteryV'],
-  water_level: ['waterLevelCm', 'batteryV'],
-  rain: ['rainMm', 'rainRateMmH', 'batteryV'],
-  salinity: ['salinityGL', 'waterTempC', 'batteryV'],
-  air_quality: ['pm25UgM3', 'pm10UgM3', 'tempC', 'humidityPct', 'batteryV'],
-} as const satisfies Record<DeviceReading['kind'], readonly string[]>
+export { metricsByKind }
+// the kinds of the readings' union and of metricsByKind are the same set
+metricsByKind satisfies Record<DeviceReading['kind'], readonly string[]>
 
 export const allMetrics = [...new Set(Object.values(metricsByKind).flat())] as const
 export const Metric = z.enum(allMetrics as unknown as [string, ...string[]])
