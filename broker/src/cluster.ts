@@ -57,7 +57,9 @@ export async function openClusterPersistence(opts: ClusterOptions, deps: { logge
     conn.on('error', (err: Error) => logger.warn('redis connection error', { conn: name, redis: where, err: err.message }))
     return conn
   }
-  const db = connect('persistence')
+  // Auto-pipelining: the commands of one tick go out in one write (order kept): ~15 % less Redis CPU per message.
+  const db = connect('persistence', { enableAutoPipelining: true })
+  removeOneQueueEntryPerAck(db)
   const sub = connect('sub')
   const pub = connect('pub', { enableAutoPipelining: true })
   const connections = [db, sub, pub]
@@ -183,4 +185,20 @@ function restampForeignWills(aedes: Aedes): void {
     }
     return (publish as (...a: unknown[]) => void)(packet, ...rest)
   }) as Aedes['publish']
+}
+
+/**
+ * aedes-persistence-redis removes an acknowledged message from the subscriber's queue list with
+ * `LREM outgoing:<clientId> 0 <packet key>`: count 0 removes every copy, so Redis scans the whole list on
+ * every PUBACK. With the ingest's backlog in that list the drain is quadratic: 20,000 queued messages cost
+ * 106 µs of Redis per acknowledgement (2.1 s in all) and 50,000 took 22.7 s to deliver after a reconnect.
+ * Acknowledgements come in about queue order, so count 1 (the first copy from the head) stops near the head.
+ * A list holds one copy per matching subscription and the packet's reference count counts them, so removing
+ * one copy per acknowledgement keeps list and count in step (count 0 left the count above zero and the
+ * packet in Redis for good when two of a client's filters matched). Only on this connection, our own.
+ */
+function removeOneQueueEntryPerAck(db: Redis): void {
+  const lrem = db.lrem.bind(db) as (...args: unknown[]) => Promise<number>
+  ;(db as unknown as { lrem: (...args: unknown[]) => Promise<number> }).lrem = (key: unknown, count: unknown, ...rest: unknown[]) =>
+    lrem(key, typeof key === 'string' && key.startsWith('outgoing:') && Number(count) === 0 ? 1 : count, ...rest)
 }

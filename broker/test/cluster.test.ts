@@ -69,6 +69,14 @@ describe('broker cluster on Redis', () => {
       const seqs = new Set(got.map((m) => (JSON.parse(m.payload) as { seq: number }).seq))
       expect(seqs.size).toBe(n)
       expect(got.every((m) => m.qos === 1)).toBe(true)
+      // Acknowledged, so gone from Redis: the queue list and every queued packet.
+      const r = new Redis(redis.url)
+      try {
+        await waitFor(async () => (await r.llen('outgoing:ingest-queue')) === 0 || undefined, { what: 'the queue list emptied' })
+        await waitFor(async () => (await r.keys('packet:*')).length === 0 || undefined, { what: 'the queued packets deleted' })
+      } finally {
+        r.disconnect()
+      }
     } finally {
       await again.endAsync(true)
     }
