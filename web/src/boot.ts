@@ -1,23 +1,23 @@
 /*
- * The page's entry. Loading and running the map's code (Leaflet, panels: ~300 kB) is most of the first render;
- * the live link does not wait for it. Opened here, its handshake carries the view the map is about to show
- * (early-view.ts), so the API builds and sends the first snapshot while the map sets up (issue #4).
+ * The page's entry. Loading and running the map's code (Leaflet, panels: ~200 kB) is most of the first render;
+ * the live link and the sign-in check do not wait for it. Opened here, the link's handshake carries the view the
+ * map is about to show (early-view.ts), so the API builds and sends the first snapshot while the map sets up
+ * (issue #4); main.ts takes both over.
  */
 import 'leaflet/dist/leaflet.css'
 import 'uplot/dist/uPlot.min.css'
 import './styles.css'
 import { estimateView } from './early-view.ts'
-import { openEarlyLink } from './live-client.ts'
-
-/** Longest wait for the handshake to leave before the map's code takes the main thread, ms. */
-const HANDSHAKE_WAIT_MS = 100
+import { openLink } from './live-client.ts'
+import { createSession } from './session.ts'
 
 performance.mark('mytho:boot')
+/** Who is signing in: asked at once (the API refuses the handshake without a session; the registry names wait for it). */
+export const session = createSession()
+void session.check()
 // a phone opens on the map, the operations-room screen with the panel: decided before the map is measured
 if (window.matchMedia('(max-width: 720px)').matches) document.body.classList.remove('panel-open')
 const mapEl = document.getElementById('map')!
-const link = openEarlyLink(estimateView(location.hash, mapEl.clientWidth, mapEl.clientHeight))
-// The handshake is sent from the task that handles the server's first packet; run the map's code (one long task)
-// after it, not before. The map's code is preloaded meanwhile (vite.config.ts).
-await link.sent(HANDSHAKE_WAIT_MS)
-await import('./main.ts')
+export const link = openLink(estimateView(location.hash, mapEl.clientWidth, mapEl.clientHeight))
+// preloaded from the page's head (vite.config.ts); it sets the map up once the handshake has left
+void import('./main.ts')

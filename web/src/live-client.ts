@@ -97,16 +97,6 @@ export function openLink(view?: ViewSubscription, url = ''): LiveLink {
   return link
 }
 
-let early: LiveLink | undefined
-/** The page's entry (boot.ts) opens the link before the map's code is loaded… */
-export const openEarlyLink = (view: ViewSubscription | undefined): LiveLink => (early = openLink(view))
-/** …and the map takes it over (undefined when the map was loaded some other way). */
-export function takeEarlyLink(): LiveLink | undefined {
-  const l = early
-  early = undefined
-  return l
-}
-
 /**
  * The Socket.IO link to the API, typed with the shared events. Every (re)connect's handshake carries the view and
  * the server answers with a snapshot, so a reconnect restores the current state without a reload. While the link

@@ -8,12 +8,12 @@ import { accepts, allFilters, renderFilters } from './filters.ts'
 import { formatLocalTime } from './format.ts'
 import { applyStatic, getLang, onLangChange, setLang, t, tx } from './i18n/index.ts'
 import { LINK_ZOOM, MAP_MAX_ZOOM, MAP_MIN_ZOOM } from './early-view.ts'
-import { createLiveClient, takeEarlyLink, type LinkState } from './live-client.ts'
+import { createLiveClient, type LinkState } from './live-client.ts'
+import { link as liveLink, session } from './boot.ts'
 import { addOutline } from './outline.ts'
 import { createPopupContent, type PopupContent } from './popup.ts'
 import { createPipelineBanner } from './pipeline-banner.ts'
 import { createSearch } from './search.ts'
-import { createSession } from './session.ts'
 import { createSignIn } from './sign-in.ts'
 import { createIncidentCue } from './incidents-cue.ts'
 import { createIncidentPanel } from './incidents-panel.ts'
@@ -23,14 +23,14 @@ import { DeviceStore, type DeviceMeta } from './store.ts'
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T
 
-performance.mark('mytho:main')
-// opened by the page's entry (boot.ts) with an estimate of the view, before this code was loaded
-const liveLink = takeEarlyLink()
-// who is signing in: asked at once, alongside the handshake (which the API refuses without a session)
-const session = createSession()
-void session.check()
 document.documentElement.lang = getLang()
 applyStatic()
+/** Longest wait for the live link's handshake (boot.ts) to leave before the map's setup (one long task) takes the main thread, ms. */
+const HANDSHAKE_WAIT_MS = 100
+// The handshake is sent from the task that handles the server's first packet: with the code loaded (Leaflet and the
+// panels), wait for it, so the API builds the first snapshot while the map is set up.
+await liveLink.sent(HANDSHAKE_WAIT_MS)
+performance.mark('mytho:main')
 
 const store = new DeviceStore()
 const filters = allFilters()
@@ -335,7 +335,7 @@ map.on('moveend', () => {
   tip.hidden = true
 })
 // The entry's handshake carried an estimate of this view (early-view.ts): if it does not cover the map, ask now.
-const early = liveLink?.handshakeView
+const early = liveLink.handshakeView
 if (early) {
   subscribed = L.latLngBounds([early.bbox[1], early.bbox[0]], [early.bbox[3], early.bbox[2]])
   if (!subscribed.contains(map.getBounds())) live.viewChanged(0)

@@ -61,6 +61,8 @@ describe('operator map in headless Chromium against the real platform', () => {
 
   it('finds a device by its name without diacritics', async () => {
     await page.goto(p.mapUrl())
+    // the map's code runs after its entry (which opens the live link), and the names come after the first snapshot
+    await page.waitForFunction(() => ((window as unknown as { __mytho?: { store: { meta: Map<string, unknown> } } }).__mytho?.store.meta.size ?? 0) > 0)
     await page.locator('#search').fill('bao dinh')
     const first = page.locator('#search-results li').first()
     await first.waitFor()
@@ -71,6 +73,7 @@ describe('operator map in headless Chromium against the real platform', () => {
 
   it('switches to English and back, and remembers the choice across a reload', async () => {
     await page.goto(p.mapUrl())
+    await page.waitForFunction(() => (window as unknown as { __mytho?: unknown }).__mytho !== undefined)
     await expect(page.locator('.topbar h1 span').textContent()).resolves.toBe('Mỹ Tho — Trung tâm điều hành đô thị thông minh')
     await page.locator('#lang').click()
     await expect(page.locator('.topbar h1 span').textContent()).resolves.toBe('My Tho — Smart City Operations Centre')

@@ -30,6 +30,8 @@ describe('names and values from the registry and devices are text, never HTML', 
     const problems = watchPage(page)
     await page.goto(p.mapUrl(`#d=${DEVICE}`))
     await page.locator('.device-popup h3').waitFor()
+    // the popup opens with the first snapshot, which may come before the registry names (the popup then shows the id)
+    await page.waitForFunction(() => (window as unknown as { __mytho: { store: { meta: Map<string, unknown> } } }).__mytho.store.meta.size > 0)
     expect(await page.locator('.device-popup h3').textContent()).toBe(EVIL)
     await page.waitForFunction(() => (window as unknown as { __mytho: { stats(): { live: boolean } } }).__mytho.stats().live)
     const device = await p.device(DEVICE)
