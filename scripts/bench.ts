@@ -15,7 +15,8 @@
  *
  * Env: BENCH_READINGS (200000), BENCH_REPEATS (3; medians reported), BENCH_CONNECTIONS (10000; 0 skips),
  * BENCH_ONLY (comma list of aedes,mosquitto,lineproto,pipe-influx,pipe-influx-50,pipe-sqlite,pipeline (= all three),connections,overload),
- * BENCH_OVERLOAD_S (60), BENCH_OVERLOAD_RATE (default: twice this run's pipe-influx median), BENCH_CPU_PROF=<dir> (node
+ * BENCH_OVERLOAD_S (60), BENCH_OVERLOAD_RATE (default: twice this run's pipe-influx median), BENCH_BROKER_FLAGS (node flags
+ * for the broker, e.g. --max-semi-space-size=1), BENCH_CPU_PROF=<dir> (node
  * --cpu-prof on broker and ingest; summarise with scripts/bench/profile-summary.ts).
  * Writes bench-results/ingest-throughput.md and prints the same tables.
  */
@@ -49,6 +50,7 @@ const OVERLOAD_RATE = process.env['BENCH_OVERLOAD_RATE'] ? Number(process.env['B
  * RSS that no connection uses.
  */
 const BROKER_ENV = { MALLOC_ARENA_MAX: '2' }
+const BROKER_NODE_FLAGS = (process.env['BENCH_BROKER_FLAGS'] ?? '').split(' ').filter(Boolean)
 
 const TARGET_PER_S = 40_000
 const TARGET_VS_AEDES = 0.7
@@ -58,6 +60,7 @@ async function startService(entry: string, env: Record<string, string>, readyTex
   const name = entry.split('/')[0]!
   // One dir per service: node writes one profile per thread (tsx's loader hooks run in their own thread), named by pid and thread.
   const flags = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROF, name)}`] : []
+  if (name === 'broker') flags.push(...BROKER_NODE_FLAGS)
   const { child } = await startChild(process.execPath, [...flags, '--import', 'tsx', entry], { cwd: root, env }, new RegExp(readyText))
   return child
 }
