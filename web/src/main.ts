@@ -433,6 +433,7 @@ window.__mytho = {
 renderCounts()
 // load milestones for web/bench/map-fps.ts (user timing marks cost nothing noticeable)
 performance.mark('mytho:main-end')
-// every listener is attached: what the link already received (often the first snapshot) is drawn now
+// every listener is attached: the sign-in answer and what the link received before (the entry started both) apply now
+session.announce()
 live.start()
 setTimeout(() => performance.mark('mytho:idle'), 0)

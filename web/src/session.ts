@@ -50,6 +50,10 @@ export function createSession() {
     onChange(f: (me: MeResponse, why: 'changed' | 'expired') => void): void {
       listeners.add(f)
     },
+    /** Tells every listener the answer already known, if any: for listeners attached after the first check came back. */
+    announce(): void {
+      if (me) for (const f of listeners) f(me, 'changed')
+    },
     check,
     async login(username: string, password: string): Promise<LoginOutcome> {
       let res: Response
