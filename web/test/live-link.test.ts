@@ -71,6 +71,22 @@ describe('the map’s live link in headless Chromium against the real platform',
     await page.close()
   })
 
+  it('sends the city view in the handshake when the link has no position: the map framing the fleet needs no view event', async () => {
+    const page = await browser.newPage({ viewport: { width: 1366, height: 768 } })
+    const problems = watchPage(page)
+    const sent: string[] = []
+    page.on('websocket', (ws) => ws.on('framesent', (f) => sent.push(String(f.payload))))
+    await page.goto(p.mapUrl())
+    await live(page)
+    // the first snapshot frames the fleet (fitBounds); wait for the URL to follow it
+    await page.waitForFunction(() => location.hash.includes('lat='))
+    expect((await mapStats(page)).devices).toBe(p.registry.size)
+    expect(sent.some((f) => f.startsWith('40{"view"'))).toBe(true)
+    expect(sent.filter((f) => f.startsWith('42["view"'))).toEqual([])
+    expect(problems).toEqual([])
+    await page.close()
+  })
+
   it('falls back to long-polling when the websocket upgrade is refused, and draws the fleet live', async () => {
     const proxy = await proxyWithoutUpgrades(p.url)
     const page = await browser.newPage({ viewport: { width: 1366, height: 768 } })
