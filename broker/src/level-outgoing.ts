@@ -14,7 +14,7 @@ const msgpack = fromLibrary('msgpack-lite') as { encode(value: unknown): Buffer 
  * bench` that was 55 % of the broker's CPU.
  *
  * Only the enqueue has to be on disk: it is what a restarted broker replays, and a device gets its PUBACK only
- * after it (Aedes awaits outgoingEnqueueCombi). The packet id is an attribute of one delivery attempt on one
+ * after it (puback-after-publish.ts). The packet id is an attribute of one delivery attempt on one
  * connection: after a restart Aedes replays the queue with fresh ids anyway. So for QoS 1 publishes the packet
  * id → queue key map lives in memory, and enqueues and PUBACK deletes of one tick go to LevelDB as one batch
  * (each enqueue still resolves only once its batch is written).

@@ -6,6 +6,7 @@ import { Level } from 'level'
 // @ts-expect-error aedes-persistence-level ships no types; it returns an aedes-persistence (types in aedes-persistence).
 import levelPersistence from 'aedes-persistence-level'
 import { lightenOutgoingQueue } from './level-outgoing.ts'
+import { pubackAfterPublish } from './puback-after-publish.ts'
 
 /*
  * Where Aedes keeps sessions, subscriptions, QoS 1/2 queues, retained messages and wills.
@@ -13,8 +14,8 @@ import { lightenOutgoingQueue } from './level-outgoing.ts'
  * `memory`: aedes's default, lost on restart. `level`: aedes-persistence-level (the on-disk backend
  * Aedes 1.x lists as a peer, same async API as aedes-persistence 11) on a LevelDB directory in DATA_DIR.
  * A PUBACK to a device is sent only after the publish was enqueued for every persistent subscriber
- * (aedes awaits outgoingEnqueueCombi), and LevelDB has written the record to its log before that
- * resolves: a SIGKILLed broker restarts with the ingest's queue intact. (Without sync writes the log
+ * (puback-after-publish.ts: Aedes 1.2 itself acknowledges first), and LevelDB has written the record to its
+ * log before that resolves: a SIGKILLed broker restarts with the ingest's queue intact. (Without sync writes the log
  * reaches the OS, not the platter: a power cut may lose the last writes; a process crash does not.)
  */
 
@@ -48,7 +49,12 @@ export async function openPersistence(kind: PersistenceKind, dataDir: string): P
   }
   return {
     persistence,
-    attach: deliverInAnyOrder,
+    attach(aedes) {
+      deliverInAnyOrder(aedes)
+      // Aedes 1.2 writes a QoS 1 PUBACK before it publishes: without this, a broker killed in that tick loses
+      // readings whose devices were told they were delivered.
+      pubackAfterPublish(aedes)
+    },
     close: () => (closed ??= db.close()),
   }
 }

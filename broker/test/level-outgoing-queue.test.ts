@@ -58,4 +58,33 @@ describe('QoS 1 queue of a persistent session on LevelDB', () => {
     await again.broker.stop()
     expect(await outgoingKeys(b.dataDir)).toEqual([])
   })
+
+  it('acknowledges a QoS 1 publish only once it is in the persistent subscriber\'s queue on disk', async () => {
+    const b = await startBroker({ MQTT_ALLOW_ANONYMOUS: 'true', MQTT_PERSISTENCE: 'level' })
+    const sub = await connect(b.url, { clientId: 'queue-sub', clean: false })
+    await sub.subscribeAsync('q/#', { qos: 1 })
+    await sub.endAsync()
+    // The real store, made slow (a busy disk), and observed: when each enqueue has been written.
+    const { persistence } = b.broker.aedes as unknown as { persistence: { outgoingEnqueueCombi(subs: unknown, packet: { topic: string }): Promise<void> } }
+    const enqueue = persistence.outgoingEnqueueCombi.bind(persistence)
+    const events: string[] = []
+    persistence.outgoingEnqueueCombi = async (subs, packet) => {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      await enqueue(subs, packet)
+      events.push(`stored ${packet.topic}`)
+    }
+    const pub = await connect(b.url, { clientId: 'queue-pub' })
+    await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        await pub.publishAsync(`q/${i}`, String(i), { qos: 1 })
+        events.push(`acked q/${i}`)
+      }),
+    )
+    await waitFor(() => events.filter((e) => e.startsWith('stored')).length === 20, { what: 'every enqueue written' })
+    for (let i = 0; i < 20; i++) {
+      const stored = events.indexOf(`stored q/${i}`)
+      expect(stored, `q/${i}`).toBeGreaterThanOrEqual(0)
+      expect(stored, `q/${i} stored before its PUBACK`).toBeLessThan(events.indexOf(`acked q/${i}`))
+    }
+  })
 })
