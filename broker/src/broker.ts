@@ -14,6 +14,7 @@ import { openCredentialStore, type CredentialStore } from './credential-store.ts
 import { guardConnection } from './guarded-connection.ts'
 import type { PacketLimits, PacketRefusedError } from './packet-guard.ts'
 import { deliverAtHighestGrant, downgradeToGrantedQos } from './qos-downgrade.ts'
+import { deliverOwnPartitionOnly, filterQueuedByPartition, ownPartitionForward } from './ingest-partitions.ts'
 import { openPersistence } from './persistence.ts'
 import { openClusterPersistence } from './cluster.ts'
 import { markRedeliveries } from './redelivery-dup.ts'
@@ -107,13 +108,14 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
       ...authentication,
       preConnect(client, packet, callback) {
         deliverAtHighestGrant(client)
+        deliverOwnPartitionOnly(client, packet.clientId)
         authentication.preConnect(client, packet, callback)
       },
       ...createAuthorizationHooks(
         { maxTopicBytes: limits.maxTopicBytes, maxTopicLevels: limits.maxTopicLevels },
         { stats, logger, clock, gate, publishRate: createPublishRateLimit(config.MQTT_MAX_PUBLISH_PER_S ?? 0, config.MQTT_PUBLISH_BURST ?? 100) },
       ),
-      authorizeForward: downgradeToGrantedQos,
+      authorizeForward: ownPartitionForward(downgradeToGrantedQos),
     })
   } catch (err) {
     if (!deps.credentials) credentials.close()
@@ -121,6 +123,8 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
     throw err
   }
   markRedeliveries(aedes)
+  // An ingest partition session's queue holds only its own devices' messages (ingest-partitions.ts).
+  filterQueuedByPartition((aedes as unknown as { persistence: object }).persistence)
   sessions.attach(aedes)
   aedes.on('clientError', (client, err) => logger.debug('client error', { clientId: client.id, err: err.message }))
   aedes.on('connectionError', (_client, err) => logger.debug('connection error', { err: err.message }))

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { commonEnv, env, parseEnv } from '@mytho/runtime'
+import { MAX_PARTITIONS } from '@mytho/schema'
 
 export const ingestEnv = commonEnv.extend({
   /** Broker to subscribe to. Default mqtt://127.0.0.1:1883. */
@@ -29,6 +30,19 @@ export const ingestEnv = commonEnv.extend({
   INGEST_SPOOL_MAX_READINGS: env.int(2_000_000, 0, 1_000_000_000),
   /** How often the pipeline health is announced on mytho/v1/platform/health, ms (also at once on a status change). Default 5,000. */
   INGEST_HEALTH_INTERVAL_MS: env.int(5000, 100, 600_000),
+  /**
+   * Ingest partitions shared by several workers (issue #10): a device belongs to partition FNV-1a(id) % P, each
+   * partition is one persistent session (`INGEST_CLIENT_ID-pNNofP`) owned by one worker at a time through a
+   * lease in Redis. Every worker of a deployment must use the same P. Default 0: one worker, one session
+   * (INGEST_CLIENT_ID), no Redis.
+   */
+  INGEST_PARTITIONS: env.int(0, 0, MAX_PARTITIONS),
+  /** With INGEST_PARTITIONS > 0: the Redis holding the partition leases and worker heartbeats (the cluster's). */
+  REDIS_URL: env.redisUrl(),
+  /** Partition lease and worker heartbeat lifetime, ms: a dead worker's partitions are taken over after at most this. Renewed every third. Default 10,000. */
+  INGEST_LEASE_TTL_MS: env.int(10_000, 300, 600_000),
+  /** This worker's name in leases, logs and its spool file (spool-ID.sqlite). Default the host name and a random suffix. */
+  INGEST_WORKER_ID: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - (at most 64)').optional(),
   /** Optional registry file; default the seed fleet. */
   DEVICE_REGISTRY_FILE: z.string().optional(),
   /** Evaluate alert rules on the stream. Default true. */
@@ -51,6 +65,7 @@ export const ingestEnv = commonEnv.extend({
 })
   .refine((c) => c.WEBHOOK_URL === undefined || c.WEBHOOK_SECRET !== undefined, { message: 'required when WEBHOOK_URL is set', path: ['WEBHOOK_SECRET'] })
   .refine((c) => (c.TELEGRAM_BOT_TOKEN === undefined) === (c.TELEGRAM_CHAT_ID === undefined), { message: 'set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID together', path: ['TELEGRAM_CHAT_ID'] })
+  .refine((c) => c.INGEST_PARTITIONS === 0 || c.REDIS_URL !== undefined, { message: 'required when INGEST_PARTITIONS > 0 (partition leases live in Redis)', path: ['REDIS_URL'] })
 export type IngestConfig = z.infer<typeof ingestEnv>
 
 export const loadIngestConfig = (e: Record<string, string | undefined> = process.env): IngestConfig => parseEnv(ingestEnv, e)

@@ -17,7 +17,10 @@ import { join } from 'node:path'
 import { createBatchWriter } from './batch-writer.ts'
 import type { IngestConfig } from './config.ts'
 import { createHealth, downHealth } from './health.ts'
-import { createMqttSession } from './mqtt-session.ts'
+import { createMqttSession, type IncomingMessage } from './mqtt-session.ts'
+import { createPartitionSessions, type IngestSession } from './partition-sessions.ts'
+import { hostname } from 'node:os'
+import { randomUUID } from 'node:crypto'
 import { openSpool } from './spool.ts'
 import { validateMessage } from './validate-message.ts'
 
@@ -33,6 +36,7 @@ export type IngestOptions = Pick<
   'MQTT_URL' | 'INGEST_MQTT_USERNAME' | 'INGEST_MQTT_PASSWORD' | 'INGEST_CLIENT_ID' | 'INGEST_BATCH_MAX' | 'INGEST_BATCH_WAIT_MS' | 'INGEST_MAX_PAYLOAD_BYTES' | 'INGEST_MAX_INFLIGHT' | 'DATA_DIR'
 > &
   Partial<Pick<IngestConfig, 'ALERTS_ENABLED' | 'INGEST_SPOOL_MAX_READINGS' | 'INGEST_HEALTH_INTERVAL_MS'>> &
+  Partial<Pick<IngestConfig, 'INGEST_PARTITIONS' | 'REDIS_URL' | 'INGEST_LEASE_TTL_MS' | 'INGEST_WORKER_ID'>> &
   Partial<Omit<AlertingOptions, 'DATA_DIR'>>
 
 /**
@@ -43,6 +47,10 @@ export type IngestOptions = Pick<
 export function createIngest(config: IngestOptions, deps: IngestDeps) {
   const clock = deps.clock ?? Date.now
   const log = deps.logger
+  // Several workers sharing the stream (partition-sessions.ts): each its own name, spool file and health.
+  const partitions = config.INGEST_PARTITIONS ?? 0
+  const workerId = config.INGEST_WORKER_ID ?? `${hostname()}-${randomUUID().slice(0, 8)}`
+  const healthId = partitions > 0 ? workerId : config.INGEST_CLIENT_ID
   const counters = { received: 0, accepted: 0, rejected: 0, rejectedByReason: {} as Partial<Record<RejectReason, number>> }
   const alerting =
     config.ALERTS_ENABLED === false
@@ -60,7 +68,7 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
   const spoolCapacity = config.INGEST_SPOOL_MAX_READINGS ?? 0
   // Opened at start() (it may hold a previous run's batches), closed at stop().
   let spool: ReturnType<typeof openSpool> | undefined
-  const spoolPath = join(config.DATA_DIR, 'spool.sqlite')
+  const spoolPath = join(config.DATA_DIR, partitions > 0 ? `spool-${workerId}.sqlite` : 'spool.sqlite')
   if (spoolCapacity > 0) spool = openSpool({ path: spoolPath, maxItems: spoolCapacity })
   const writer = createBatchWriter(
     deps.store,
@@ -80,41 +88,57 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
   )
   const limits = { maxPayloadBytes: config.INGEST_MAX_PAYLOAD_BYTES, maxReadingsPerMessage: 500, futureToleranceMs: 5 * 60_000 }
 
-  const session = createMqttSession(
-    {
-      url: config.MQTT_URL,
-      clientId: config.INGEST_CLIENT_ID,
-      username: config.INGEST_MQTT_USERNAME,
-      password: () => servicePassword(config.DATA_DIR, 'ingest', config.INGEST_MQTT_PASSWORD),
-      subscriptions: alerting ? [ALL_READINGS_FILTER, ALL_STATUS_FILTER] : [ALL_READINGS_FILTER],
-      maxInflight: config.INGEST_MAX_INFLIGHT,
-      // Its `at` is the connect time of this process, not the death: readers use the retained message's arrival.
-      will: { topic: PLATFORM_HEALTH_TOPIC, payload: JSON.stringify(downHealth(config.INGEST_CLIENT_ID, spoolCapacity, clock())), retain: true },
-    },
-    (msg) => {
-      const topic = parseDeviceTopic(msg.topic)
-      if (topic?.suffix === 'status') {
-        // The retained online/offline a device's Last Will sets: news for the silence rule, not a reading.
-        const status = msg.payload.toString('utf8').trim()
-        if (status === 'offline' || status === 'online') alerting?.engine.onConnection(topic.deviceId, status, clock())
-        msg.ack()
-        return
-      }
-      counters.received++
-      const { readings, rejections } = validateMessage(msg.topic, msg.payload, clock(), deps.registry, limits)
-      counters.accepted += readings.length
-      for (const r of rejections) {
-        counters.rejected++
-        counters.rejectedByReason[r.code] = (counters.rejectedByReason[r.code] ?? 0) + 1
-        log.debug('rejected', { code: r.code, deviceId: r.deviceId, topic: r.topic })
-      }
-      writer.add(readings, rejections, msg.ack)
-      log.debug('received', { pending: writer.pendingCount })
-    },
-    log.child({ part: 'mqtt' }),
-  )
+  const sessionOptions = {
+    url: config.MQTT_URL,
+    username: config.INGEST_MQTT_USERNAME,
+    password: () => servicePassword(config.DATA_DIR, 'ingest', config.INGEST_MQTT_PASSWORD),
+    subscriptions: alerting ? [ALL_READINGS_FILTER, ALL_STATUS_FILTER] : [ALL_READINGS_FILTER],
+    maxInflight: config.INGEST_MAX_INFLIGHT,
+  }
+  const onMessage = (msg: IncomingMessage) => {
+    const topic = parseDeviceTopic(msg.topic)
+    if (topic?.suffix === 'status') {
+      // The retained online/offline a device's Last Will sets: news for the silence rule, not a reading.
+      const status = msg.payload.toString('utf8').trim()
+      if (status === 'offline' || status === 'online') alerting?.engine.onConnection(topic.deviceId, status, clock())
+      msg.ack()
+      return
+    }
+    counters.received++
+    const { readings, rejections } = validateMessage(msg.topic, msg.payload, clock(), deps.registry, limits)
+    counters.accepted += readings.length
+    for (const r of rejections) {
+      counters.rejected++
+      counters.rejectedByReason[r.code] = (counters.rejectedByReason[r.code] ?? 0) + 1
+      log.debug('rejected', { code: r.code, deviceId: r.deviceId, topic: r.topic })
+    }
+    writer.add(readings, rejections, msg.ack)
+    log.debug('received', { pending: writer.pendingCount })
+  }
+  const partitioned =
+    partitions > 0
+      ? createPartitionSessions(
+          // No Last Will per partition session: one worker's death is not the ingest's (the others announce their health).
+          { ...sessionOptions, clientIdPrefix: config.INGEST_CLIENT_ID, partitions, redisUrl: config.REDIS_URL!, leaseTtlMs: config.INGEST_LEASE_TTL_MS ?? 10_000, workerId },
+          onMessage,
+          log.child({ part: 'mqtt', worker: workerId }),
+          { flush: () => writer.flush() },
+        )
+      : undefined
+  const session: IngestSession =
+    partitioned ??
+    createMqttSession(
+      {
+        ...sessionOptions,
+        clientId: config.INGEST_CLIENT_ID,
+        // Its `at` is the connect time of this process, not the death: readers use the retained message's arrival.
+        will: { topic: PLATFORM_HEALTH_TOPIC, payload: JSON.stringify(downHealth(config.INGEST_CLIENT_ID, spoolCapacity, clock())), retain: true },
+      },
+      onMessage,
+      log.child({ part: 'mqtt' }),
+    )
 
-  const health = createHealth({ clientId: config.INGEST_CLIENT_ID, writer, session, spool, spoolCapacity }, clock)
+  const health = createHealth({ clientId: healthId, writer, session, spool, spoolCapacity }, clock)
   let healthTimer: NodeJS.Timeout | undefined
   let lastHealth = health.snapshot().health
   function publishHealth(): void {
@@ -141,6 +165,8 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
       return session.connected
     },
     incidents: alerting?.store,
+    /** With INGEST_PARTITIONS > 0: this worker's partition sessions and leases. */
+    partitions: partitioned,
     async start(): Promise<{ subscribed: true }> {
       await deps.store.init()
       alerting?.start(await deps.store.latest())
