@@ -159,7 +159,7 @@ async function runOverload(backend: Backend, offeredPerS: number): Promise<Overl
   const pump = (ci: number) => {
     const st = state[ci]!
     const { id, kind, client } = clients[ci]!
-    const due = offering ? Math.floor((perDevicePerS * (now() - t0)) / 1000) : st.sent
+    const due = offering ? Math.floor((perDevicePerS * Math.min(now() - t0, OVERLOAD_S * 1000)) / 1000) : st.sent
     while (st.inflight < WINDOW && st.sent < due) {
       // Distinct (device, ts) keys: one millisecond apart per device.
       const ts = tsBase + st.sent++
@@ -336,7 +336,10 @@ async function main() {
     const kept = overload.storedPerS / sustainable
     const bounded = overload.rss.every((r) => r.atEndMiB <= r.at30sMiB * 1.1 + 16)
     const rssText = overload.rss.map((r) => `${r.name} ${r.at30sMiB.toFixed(0)} → ${r.atEndMiB.toFixed(0)} MiB (peak ${r.peakMiB.toFixed(0)})`).join(', ')
-    out += `| overload: offered 2 × sustainable (${fmt(overload.offeredPerS)}/s) for ${OVERLOAD_S} s keeps ≥ 80 % of ${fmt(sustainable)}/s | stored ${fmt(overload.storedPerS)}/s = ${(100 * kept).toFixed(0)} %; ${fmt(overload.backlogAtEnd)} readings waiting on the devices (their windows full) at the end | ${kept >= 0.8 ? 'met' : 'NOT met'} |\n`
+    // On a noisy machine the sustainable rate of the rounds above may understate this moment's: then the offer was
+    // no overload at all, and saying "met" would be a lie.
+    const overloaded = overload.backlogAtEnd > 0.05 * overload.offeredPerS * OVERLOAD_S
+    out += `| overload: offered 2 × sustainable (${fmt(overload.offeredPerS)}/s) for ${OVERLOAD_S} s keeps ≥ 80 % of ${fmt(sustainable)}/s | stored ${fmt(overload.storedPerS)}/s = ${(100 * kept).toFixed(0)} %; ${fmt(overload.backlogAtEnd)} readings waiting on the devices (their windows full) at the end | ${!overloaded ? 'not measured: the pipeline kept up with the offer (rerun on a quieter machine or set BENCH_OVERLOAD_RATE)' : kept >= 0.8 ? 'met' : 'NOT met'} |\n`
     out += `| overload: memory stays bounded (RSS at 30 s → at the end within 10 % + 16 MiB) | ${rssText} | ${bounded ? 'met' : 'NOT met'} |\n`
     out += `| overload: every acknowledged reading stored | ${fmt(overload.acked)} acknowledged, ${fmt(overload.stored)} stored | ${overload.stored >= overload.acked ? 'met' : 'NOT met'} |\n`
   }
