@@ -2,6 +2,7 @@ import {
   ALL_READINGS_FILTER,
   ALL_STATUS_FILTER,
   parseDeviceTopic,
+  partitionOf,
   PLATFORM_HEALTH_TOPIC,
   PLATFORM_INCIDENTS_TOPIC,
   PLATFORM_READINGS_CHUNK,
@@ -19,6 +20,8 @@ import type { IngestConfig } from './config.ts'
 import { createHealth, downHealth } from './health.ts'
 import { createMqttSession, type IncomingMessage } from './mqtt-session.ts'
 import { createPartitionSessions, type IngestSession } from './partition-sessions.ts'
+import { createOrphanSpoolDrainer } from './orphan-spools.ts'
+import { ownedDevicesView } from './owned-registry.ts'
 import { hostname } from 'node:os'
 import { randomUUID } from 'node:crypto'
 import { openSpool } from './spool.ts'
@@ -51,13 +54,16 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
   const partitions = config.INGEST_PARTITIONS ?? 0
   const workerId = config.INGEST_WORKER_ID ?? `${hostname()}-${randomUUID().slice(0, 8)}`
   const healthId = partitions > 0 ? workerId : config.INGEST_CLIENT_ID
+  // A partitioned worker judges silence only for the devices it owns (owned-registry.ts); `partitioned` is set below.
+  const alertRegistry: DeviceRegistry =
+    partitions > 0 ? ownedDevicesView(deps.registry, (id): boolean => partitioned?.ownsPartition(partitionOf(id, partitions)) ?? false) : deps.registry
   const counters = { received: 0, accepted: 0, rejected: 0, rejectedByReason: {} as Partial<Record<RejectReason, number>> }
   const alerting =
     config.ALERTS_ENABLED === false
       ? undefined
       : createAlerting(
           { ALERT_TICK_MS: 5000, NOTIFY_LANGUAGE: 'vi', ...config },
-          { registry: deps.registry, logger: log, clock, announce: (change) => session.publish(PLATFORM_INCIDENTS_TOPIC, JSON.stringify(change)) },
+          { registry: alertRegistry, logger: log, clock, announce: (change) => session.publish(PLATFORM_INCIDENTS_TOPIC, JSON.stringify(change)) },
         )
   // Only what is durably stored is announced and judged, so the map never shows a reading history will not have.
   const announce = (readings: readonly StoredReading[]) => {
@@ -125,6 +131,13 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
           { flush: () => writer.flush() },
         )
       : undefined
+  // A dead worker's spool (acknowledged readings storage did not have yet) is drained by a live one.
+  const orphanSpools = partitioned
+    ? createOrphanSpoolDrainer(
+        { dataDir: config.DATA_DIR, workerId, everyMs: config.INGEST_LEASE_TTL_MS ?? 10_000, maxReadings: config.INGEST_BATCH_MAX },
+        { leases: partitioned.leases, store: deps.store, logger: log, onStored: announce },
+      )
+    : undefined
   const session: IngestSession =
     partitioned ??
     createMqttSession(
@@ -172,6 +185,7 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
       alerting?.start(await deps.store.latest())
       writer.start() // what a previous run left in the spool goes first
       await session.start()
+      orphanSpools?.start()
       publishHealth()
       // Status changes are checked often and announced at once; the full message goes out every interval.
       let ticks = 0
@@ -190,6 +204,7 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
     /** Graceful: stop reading, store and acknowledge what is in hand, then disconnect. */
     stop: once(async () => {
       clearInterval(healthTimer)
+      await orphanSpools?.stop()
       session.pause()
       await Promise.race([writer.flush(), new Promise((r) => setTimeout(r, 10_000).unref())])
       await writer.close()

@@ -173,6 +173,20 @@ export function createPartitionLeases(opts: PartitionLeaseOptions, hooks: Partit
       ticking = undefined
       timer = setTimeout(loop, tickMs)
     },
+    /** Worker ids (INGEST_WORKER_ID) with a live heartbeat, this one included. */
+    async liveWorkers(): Promise<Set<string>> {
+      const members = await redis.zrangebyscore(workersKey, Date.now(), '+inf')
+      return new Set(members.map((m) => m.slice(0, m.lastIndexOf('#'))))
+    },
+    /** A lock of this worker's (SET NX PX), e.g. over a dead worker's spool while it is drained; true when taken or renewed. */
+    async lock(name: string, ms: number): Promise<boolean> {
+      const key = `${prefix}:lock:${name}`
+      if ((await redis.eval(RENEW, 1, key, token, String(ms))) === 1) return true
+      return (await redis.set(key, token, 'PX', ms, 'NX')) === 'OK'
+    },
+    async unlock(name: string): Promise<void> {
+      await redis.eval(RELEASE, 1, `${prefix}:lock:${name}`, token)
+    },
     /** Takes no new partitions (leases held are still renewed): the worker is stopping. */
     stopAcquiring(): void {
       acquiring = false

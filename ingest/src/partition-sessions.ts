@@ -94,6 +94,8 @@ export function createPartitionSessions(
     leases,
     /** Partitions this worker owns now. */
     owned: () => leases.owned(),
+    /** Whether this worker holds partition `index` now (a session open for it). */
+    ownsPartition: (index: number) => sessions.has(index),
     /** True when every partition session this worker holds is connected (and so when it holds none). */
     get connected() {
       for (const s of sessions.values()) if (!s.connected) return false

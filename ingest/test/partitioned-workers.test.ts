@@ -132,4 +132,36 @@ describe('ingest workers sharing the stream by partition', () => {
     expect(stored).toBe(counts.acknowledged)
     expect(distinct).toBe(stored)
   }, 60_000)
+  it('a worker SIGKILLed while storage is down: a survivor drains its spool of acknowledged readings', async () => {
+    const env = await platform('level')
+    const ws = await workers(env, ['s1', 's2'])
+    await waitFor(() => splitCovers(ws, P), { timeoutMs: 4 * TTL + 5_000, what: 'the workers to split the partitions' })
+    const health = await watchWorkersHealth(env.mqttUrl, secrets)
+    onTestFinished(() => health.stop())
+    const load = await startLoad(env.mqttUrl, secrets, { devices: 20, ratePerDevice: 25 })
+    await waitFor(async () => ((await countStored(env.influxUrl, load.t0)).stored >= 300 ? true : undefined), { timeoutMs: 15_000, what: 'readings stored' })
+
+    const [victim, survivor] = ws as [Worker, Worker]
+    await influxd.pause()
+    try {
+      await waitFor(() => ((health.latest.get('s1')?.spool.depth ?? 0) >= 200 ? true : undefined), { timeoutMs: 15_000, what: 'the victim to spool' })
+    } finally {
+      await victim.kill('SIGKILL')
+      await influxd.resume()
+    }
+    const spooledAtKill = health.latest.get('s1')!.spool.depth
+    await waitFor(() => survivor.owned().length === P, { timeoutMs: TTL + 5_000, what: 'the survivor to own every partition' })
+    await new Promise((r) => setTimeout(r, 1_000))
+
+    const counts = await load.stop()
+    const { stored, distinct } = await storedOnce(env.influxUrl, load.t0, counts.acknowledged)
+    recordCounts('ingest-partitions-orphan-spool', { ...counts, stored, distinct, spooledAtKill })
+
+    expect(survivor.output()).toContain('spool of a gone worker drained')
+    expect(spooledAtKill).toBeGreaterThan(0)
+    expect(counts.errors).toBe(0)
+    expect(counts.acknowledged).toBe(counts.published)
+    expect(stored).toBe(counts.acknowledged)
+    expect(distinct).toBe(stored)
+  }, 60_000)
 })
