@@ -96,13 +96,17 @@ async function runPipeline(backend: Backend, perMessage: number): Promise<Pipeli
   ]
   if (backend.influxPid) before.push(['influxd', backend.influxPid, procStats(backend.influxPid)])
   const t0 = now()
+  // The devices share the 2 cores with the platform: their CPU is part of the budget (this process, publishing).
+  const devicesCpu = process.cpuUsage()
   const sent = await publishAll(clients, N, perMessage, Date.now() - 1000)
+  const devicesUse = process.cpuUsage(devicesCpu)
   const tAcked = now()
   await waitFor(async () => (await backend.count()) >= sent, { timeoutMs: 600_000, intervalMs: 50, what: 'all readings stored' })
   const tStored = now()
   const stored = await backend.count()
   if (stored !== sent) throw new Error(`${backend.name}: ${sent} sent, ${stored} stored`)
   const procs: ProcUse[] = before.map(([name, pid, b]) => ({ name, stats: procDelta(pid, b) }))
+  procs.push({ name: 'devices (bench, publishing)', stats: { cpuS: (devicesUse.user + devicesUse.system) / 1e6, rssMiB: process.memoryUsage().rss / 2 ** 20, peakRssMiB: procStats(process.pid).peakRssMiB } })
   await Promise.all(clients.map((c) => c.client.endAsync()))
   await stopChild(ingest)
   await stopChild(broker)
