@@ -50,27 +50,29 @@ function interpolate(v: string): string {
 }
 const envOf = (s: Service) => Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, interpolate(v)]))
 
-const platform: Record<string, z.ZodObject> = { broker: brokerEnv, ingest: ingestEnv, api: apiEnv, simulator: simEnv, 'broker-2': brokerEnv, 'api-2': apiEnv }
+const platform: Record<string, z.ZodObject> = { broker: brokerEnv, ingest: ingestEnv, api: apiEnv, simulator: simEnv, 'broker-2': brokerEnv, 'api-2': apiEnv, 'ingest-2': ingestEnv }
 
 describe('docker-compose.yml', () => {
   it('runs InfluxDB 2.x and every part of the platform', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['api', 'api-2', 'broker', 'broker-2', 'influxdb', 'ingest', 'redis', 'simulator'])
+    expect(Object.keys(compose.services).sort()).toEqual(['api', 'api-2', 'broker', 'broker-2', 'influxdb', 'ingest', 'ingest-2', 'redis', 'simulator'])
     expect(compose.services['influxdb']!.image).toMatch(/^influxdb:2\./)
     expect(compose.services['simulator']!.profiles).toEqual(['demo'])
   })
 
   it('profile scale: Redis with an append-only file, and a second broker and API node on it, on their own host ports', () => {
-    for (const name of ['redis', 'broker-2', 'api-2']) expect(compose.services[name]!.profiles, name).toEqual(['scale'])
+    for (const name of ['redis', 'broker-2', 'api-2', 'ingest-2']) expect(compose.services[name]!.profiles, name).toEqual(['scale'])
     const redis = compose.services['redis']!
     expect(redis.image).toMatch(/^redis:7/)
     expect(redis.command).toEqual(expect.arrayContaining(['--appendonly', 'yes']))
     expect(redis.volumes).toContain('redis-data:/data')
-    for (const name of ['broker-2', 'api-2']) {
+    for (const name of ['broker-2', 'api-2', 'ingest-2']) {
       expect(parseEnv(platform[name]!, envOf(compose.services[name]!))['REDIS_URL'], name).toBe('redis://redis:6379')
       expect(Object.keys(compose.services[name]!.depends_on ?? {})).toContain('redis')
     }
     // Without the profile the first broker and API stay standalone; REDIS_URL in .env makes them cluster nodes too.
-    for (const name of ['broker', 'api']) expect(compose.services[name]!.environment!['REDIS_URL']).toBe('${REDIS_URL:-}')
+    for (const name of ['broker', 'api', 'ingest']) expect(compose.services[name]!.environment!['REDIS_URL']).toBe('${REDIS_URL:-}')
+    // The second ingest worker shares the stream by partition (ingest/src/partition-sessions.ts).
+    expect(parseEnv(ingestEnv, envOf(compose.services['ingest-2']!)).INGEST_PARTITIONS).toBe(8)
     expect(parseEnv(apiEnv, envOf(compose.services['api-2']!)).MQTT_URL).toBe('mqtt://broker-2:1883')
     const hostPorts = Object.values(compose.services).flatMap((s) => (s.ports ?? []).map((p) => interpolate(p).split(':')[0]))
     expect(new Set(hostPorts).size, 'no host port published twice').toBe(hostPorts.length)
@@ -101,9 +103,9 @@ describe('docker-compose.yml', () => {
     expect(containerPorts(compose.services['broker']!).sort()).toEqual([broker.MQTT_PORT, broker.MQTT_WS_PORT].sort())
     const api = parseEnv(apiEnv, envOf(compose.services['api']!))
     expect(containerPorts(compose.services['api']!)).toEqual([api.HTTP_PORT])
-    for (const name of ['ingest', 'api', 'simulator', 'api-2']) {
+    for (const name of ['ingest', 'api', 'simulator', 'api-2', 'ingest-2']) {
       const env = envOf(compose.services[name]!)
-      expect(env['MQTT_URL']).toBe(`mqtt://${name === 'api-2' ? 'broker-2' : 'broker'}:${broker.MQTT_PORT}`)
+      expect(env['MQTT_URL']).toBe(`mqtt://${name.endsWith('-2') ? 'broker-2' : 'broker'}:${broker.MQTT_PORT}`)
       if (env['INFLUX_URL']) expect(new URL(env['INFLUX_URL']).hostname).toBe('influxdb')
       for (const dep of Object.keys(compose.services[name]!.depends_on ?? {})) expect(compose.services[dep], `${name} depends on ${dep}`).toBeDefined()
     }
@@ -123,6 +125,6 @@ describe('docker-compose.yml', () => {
     const vol = (n: string) => compose.services[n]!.volumes!.find((v) => v.endsWith(':/data'))
     expect(vol('ingest')).toBe(vol('api'))
     // A cluster's nodes share it too: the credential store (meta.sqlite) and the incident store.
-    for (const n of ['broker', 'broker-2', 'api-2']) expect(vol(n), n).toBe(vol('api'))
+    for (const n of ['broker', 'broker-2', 'api-2', 'ingest-2']) expect(vol(n), n).toBe(vol('api'))
   })
 })
