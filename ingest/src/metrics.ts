@@ -19,6 +19,8 @@ export function registerIngestMetrics(registry: Registry, ingest: Ingest): void 
   gaugeFrom(registry, 'mytho_ingest_unacked_messages', 'Messages received and not yet acknowledged', () => ingest.mqtt.received - ingest.mqtt.acked)
   gaugeFrom(registry, 'mytho_ingest_spool_depth', 'Readings waiting in the on-disk spool', () => ingest.healthNow().spool.depth)
   gaugeFrom(registry, 'mytho_ingest_spool_oldest_age_seconds', 'Age of the oldest unsent reading in the spool', () => (ingest.healthNow().spool.oldestAgeMs ?? 0) / 1000)
+  // With INGEST_PARTITIONS: how many partitions (persistent sessions) this worker holds the lease of.
+  gaugeFrom(registry, 'mytho_ingest_partitions_owned', 'Ingest partitions this worker owns (INGEST_PARTITIONS > 0)', () => ingest.partitions?.owned().length ?? 0)
   gaugeFrom(registry, 'mytho_ingest_storage_up', '1 while storage accepts writes', () => (ingest.healthNow().storage.up ? 1 : 0))
   gaugeFrom(
     registry,
