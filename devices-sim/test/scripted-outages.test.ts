@@ -30,6 +30,8 @@ describe('scripted outages', () => {
     // The storm: the one still connected is cut and comes back through the gate.
     expect(sim.reconnectStorm()).toBe(1)
     await waitFor(() => sim.stats.reconnects === 1 && sim.stats.connected === 1, { what: 'aq-my-tho back' })
+    // Connected on the device's side comes before its retained `online` reaches the watcher.
+    await waitFor(() => statusOf('aq-my-tho').length >= 3, { what: "aq-my-tho's status after the storm" })
     expect(statusOf('aq-my-tho')).toEqual(['online', 'offline', 'online'])
   })
 })
