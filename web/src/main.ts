@@ -23,14 +23,9 @@ import { DeviceStore, type DeviceMeta } from './store.ts'
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T
 
+performance.mark('mytho:main')
 document.documentElement.lang = getLang()
 applyStatic()
-/** Longest wait for the live link's handshake (boot.ts) to leave before the map's setup (one long task) takes the main thread, ms. */
-const HANDSHAKE_WAIT_MS = 100
-// The handshake is sent from the task that handles the server's first packet: with the code loaded (Leaflet and the
-// panels), wait for it, so the API builds the first snapshot while the map is set up.
-await liveLink.sent(HANDSHAKE_WAIT_MS)
-performance.mark('mytho:main')
 
 const store = new DeviceStore()
 const filters = allFilters()
