@@ -121,6 +121,18 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
     writer.add(readings, rejections, msg.ack)
     log.debug('received', { pending: writer.pendingCount })
   }
+  // Alert state moves with a partition's devices: the worker handing them over saves their holds, the one taking
+  // them reads them again from the shared incident store, with their latest stored reading for the silence rule.
+  const movePartitionAlerts = (index: number, event: 'acquired' | 'released' | 'lost') => {
+    if (!alerting) return
+    const ids = new Set(deps.registry.devices.filter((d) => partitionOf(d.id, partitions) === index).map((d) => d.id))
+    alerting.engine.forgetDevices(ids, { save: event === 'released' })
+    if (event === 'acquired')
+      deps.store.latest().then(
+        (latest) => alerting.engine.hydrate(latest.filter((r) => ids.has(r.deviceId))),
+        (err: unknown) => log.warn('latest readings of a taken partition not read', { partition: index, err: (err as Error).message }),
+      )
+  }
   const partitioned =
     partitions > 0
       ? createPartitionSessions(
@@ -128,7 +140,7 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
           { ...sessionOptions, clientIdPrefix: config.INGEST_CLIENT_ID, partitions, redisUrl: config.REDIS_URL!, leaseTtlMs: config.INGEST_LEASE_TTL_MS ?? 10_000, workerId },
           onMessage,
           log.child({ part: 'mqtt', worker: workerId }),
-          { flush: () => writer.flush() },
+          { flush: () => writer.flush(), onPartition: (i, event) => movePartitionAlerts(i, event) },
         )
       : undefined
   // A dead worker's spool (acknowledged readings storage did not have yet) is drained by a live one.

@@ -35,6 +35,11 @@ export interface MqttSessionOptions {
   /** First and largest reconnect delay, ms. Defaults 250 and 10,000. */
   reconnectMinMs?: number
   reconnectMaxMs?: number
+  /**
+   * Asked before each reconnect; false waits for the next attempt. An ingest partition session whose lease may have
+   * passed to another worker must not take the client id back from it (the broker closes the older connection).
+   */
+  mayReconnect?: (() => boolean) | undefined
   /** Last Will, QoS 0: the broker publishes it when this connection dies without DISCONNECT [MQTT-3.1.2-8]. */
   will?: { topic: string; payload: string; retain: boolean } | undefined
 }
@@ -86,7 +91,8 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
     delay = Math.min(maxDelay, delay * 2)
     reconnectTimer = setTimeout(() => {
       reconnectTimer = undefined
-      open()
+      if (opts.mayReconnect && !opts.mayReconnect()) scheduleReconnect()
+      else open()
     }, wait)
   }
 

@@ -155,6 +155,8 @@ export function createPartitionLeases(opts: PartitionLeaseOptions, hooks: Partit
   return {
     /** This process's name in Redis (`workerId#random`). */
     token,
+    /** Whether the lease of partition `index` is surely still ours (renewed less than a TTL ago). */
+    holds: (index: number): boolean => (owned.get(index) ?? 0) > Date.now(),
     /** Partitions whose lease this worker holds now (including those being handed back). */
     owned: () => [...owned.keys()].sort((a, b) => a - b),
     get live() {

@@ -30,7 +30,12 @@ export function createPartitionSessions(
   opts: PartitionSessionsOptions,
   onMessage: (msg: IncomingMessage) => void,
   logger: Logger,
-  deps: { /** Stores and acknowledges what the worker holds (the batch writer's flush). */ flush(): Promise<void> },
+  deps: {
+    /** Stores and acknowledges what the worker holds (the batch writer's flush). */
+    flush(): Promise<void>
+    /** A partition taken, handed back (after its messages are stored, before its session closes) or lost. */
+    onPartition?: (index: number, event: 'acquired' | 'released' | 'lost') => void
+  },
 ) {
   const sessions = new Map<number, MqttSession>()
   const handingBack = new Set<number>()
@@ -57,8 +62,9 @@ export function createPartitionSessions(
     {
       acquired(i) {
         const clientId = partitionClientId(opts.clientIdPrefix, i, opts.partitions)
-        const s = createMqttSession({ ...opts, clientId, maxInflight }, onMessage, logger.child({ partition: i }))
+        const s = createMqttSession({ ...opts, clientId, maxInflight, mayReconnect: () => leases.holds(i) }, onMessage, logger.child({ partition: i }))
         sessions.set(i, s)
+        deps.onPartition?.(i, 'acquired')
         if (held || paused) s.hold()
         const ready = s.start()
         if (!started) starting.push(ready)
@@ -67,6 +73,7 @@ export function createPartitionSessions(
       lost(i) {
         const s = sessions.get(i)
         if (s) void retire(i, s)
+        deps.onPartition?.(i, 'lost')
       },
       async release(i) {
         const s = sessions.get(i)
@@ -75,6 +82,7 @@ export function createPartitionSessions(
         s.hold() // no new messages; what is in flight is stored and acknowledged below
         // Bounded: with storage down and no spool the broker keeps the rest, redelivered to the next owner.
         await bounded(deps.flush(), Math.max(1000, opts.leaseTtlMs / 2))
+        deps.onPartition?.(i, 'released')
         await retire(i, s)
         handingBack.delete(i)
       },

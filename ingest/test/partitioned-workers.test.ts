@@ -41,8 +41,8 @@ describe('ingest workers sharing the stream by partition', () => {
     return { mqttUrl, dataDir: dir.path, influxUrl: influxd.url, redisUrl: redis.url, partitions: P, leaseTtlMs: TTL }
   }
 
-  const workers = async (env: WorkerEnv, ids: string[]): Promise<Worker[]> => {
-    const started = await Promise.all(ids.map((id) => startWorker(id, env)))
+  const workers = async (env: WorkerEnv, ids: string[], extra: Record<string, string> = {}): Promise<Worker[]> => {
+    const started = await Promise.all(ids.map((id) => startWorker(id, env, extra)))
     for (const w of started) onTestFinished(() => w.kill('SIGKILL'))
     return started
   }
@@ -109,14 +109,15 @@ describe('ingest workers sharing the stream by partition', () => {
     expect(distinct).toBe(stored)
   }, 60_000)
 
-  it('a third worker joining takes its share under load, nothing lost', async () => {
+  it('a third worker joining takes its share under load, nothing lost (alerts on: their state moves with the devices)', async () => {
     const env = await platform('level')
-    const ws = await workers(env, ['r1', 'r2'])
+    const alerts = { ALERTS_ENABLED: 'true', ALERT_TICK_MS: '200' }
+    const ws = await workers(env, ['r1', 'r2'], alerts)
     await waitFor(() => splitCovers(ws, P), { timeoutMs: 4 * TTL + 5_000, what: 'the workers to split the partitions' })
     const load = await startLoad(env.mqttUrl, secrets, { devices: 20, ratePerDevice: 25 })
     await waitFor(async () => ((await countStored(env.influxUrl, load.t0)).stored >= 500 ? true : undefined), { timeoutMs: 15_000, what: 'readings stored' })
 
-    const [third] = await workers(env, ['r3'])
+    const [third] = await workers(env, ['r3'], alerts)
     const all = [...ws, third!]
     // ceil(8 / 3) = 3 each at most: the first two hand back partitions, the third takes them.
     await waitFor(() => splitCovers(all, P) && all.every((w) => w.owned().length <= 3), { timeoutMs: 4 * TTL + 5_000, what: 'the three workers to rebalance' })
@@ -127,6 +128,7 @@ describe('ingest workers sharing the stream by partition', () => {
     recordCounts('ingest-partitions-rebalance', { ...counts, stored, distinct, owned: all.map((w) => w.owned().length).join('/') })
 
     expect(third!.owned().length).toBeGreaterThan(0)
+    for (const w of all) expect(w.output(), w.id).not.toMatch(/"level":"error"/)
     expect(counts.errors).toBe(0)
     expect(counts.acknowledged).toBe(counts.published)
     expect(stored).toBe(counts.acknowledged)
@@ -159,6 +161,34 @@ describe('ingest workers sharing the stream by partition', () => {
 
     expect(survivor.output()).toContain('spool of a gone worker drained')
     expect(spooledAtKill).toBeGreaterThan(0)
+    expect(counts.errors).toBe(0)
+    expect(counts.acknowledged).toBe(counts.published)
+    expect(stored).toBe(counts.acknowledged)
+    expect(distinct).toBe(stored)
+  }, 60_000)
+  it('a worker frozen past its lease (SIGSTOP) gives its partitions up when it wakes; nothing lost or doubled', async () => {
+    const env = await platform('level')
+    const ws = await workers(env, ['f1', 'f2'])
+    await waitFor(() => splitCovers(ws, P), { timeoutMs: 4 * TTL + 5_000, what: 'the workers to split the partitions' })
+    const load = await startLoad(env.mqttUrl, secrets, { devices: 20, ratePerDevice: 25 })
+    await waitFor(async () => ((await countStored(env.influxUrl, load.t0)).stored >= 300 ? true : undefined), { timeoutMs: 15_000, what: 'readings stored' })
+
+    const [frozen, other] = ws as [Worker, Worker]
+    frozen.child.kill('SIGSTOP')
+    try {
+      await waitFor(() => other.owned().length === P, { timeoutMs: TTL + 5_000, what: 'the other worker to own every partition' })
+    } finally {
+      frozen.child.kill('SIGCONT')
+    }
+    // Awake, it finds its leases gone and closes those sessions instead of taking the client ids back; then the two rebalance.
+    await waitFor(() => frozen.output().includes('partition lease lost'), { timeoutMs: 5_000, what: 'the frozen worker to give up its leases' })
+    await waitFor(() => splitCovers(ws, P), { timeoutMs: 4 * TTL + 5_000, what: 'the workers to split the partitions again' })
+    await new Promise((r) => setTimeout(r, 500))
+
+    const counts = await load.stop()
+    const { stored, distinct } = await storedOnce(env.influxUrl, load.t0, counts.acknowledged)
+    recordCounts('ingest-partitions-sigstop', { ...counts, stored, distinct })
+
     expect(counts.errors).toBe(0)
     expect(counts.acknowledged).toBe(counts.published)
     expect(stored).toBe(counts.acknowledged)

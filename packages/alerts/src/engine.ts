@@ -231,6 +231,27 @@ export function createAlertEngine(opts: AlertEngineOptions) {
 
   return {
     stats,
+    /**
+     * Ingest partitions handed between workers on one incident store: forget what is cached about these devices,
+     * so their holds are read again from the store and their Last Will state comes again with their retained
+     * status. `save` (the worker handing them over) first writes their holds, mean windows included (otherwise
+     * written at most once a minute), for the next owner to read.
+     */
+    forgetDevices(deviceIds: ReadonlySet<string>, opts: { save?: boolean } = {}): void {
+      const drop = () => {
+        for (const [key, rec] of holds) {
+          const sep = key.indexOf('\u0000')
+          const subject = key.slice(sep + 1)
+          if (!deviceIds.has(subject)) continue
+          if (opts.save) store.putHold(key.slice(0, sep), subject, rec)
+          holds.delete(key)
+          windowSavedAt.delete(key)
+        }
+      }
+      if (opts.save) store.transaction(drop)
+      else drop()
+      for (const id of deviceIds) lastWillOffline.delete(id)
+    },
     /** Seeds last-seen times from storage at start, so silence is measured across a restart. */
     hydrate(latest: readonly StoredReading[]): void {
       for (const r of latest) lastSeen.set(r.deviceId, Math.max(lastSeen.get(r.deviceId) ?? 0, r.receivedAt))
