@@ -47,7 +47,10 @@ export function createPartitionSessions(
   const maxInflight = Math.max(1, Math.ceil((opts.maxInflight ?? 50_000) / opts.partitions))
   const bounded = (p: Promise<unknown>, ms: number) => Promise.race([p, new Promise((r) => setTimeout(r, ms).unref())])
 
+  // Sessions closed on purpose: one handed back or lost before it first subscribed is not a failed start.
+  const retiring = new WeakSet<MqttSession>()
   const retire = async (i: number, s: MqttSession) => {
+    retiring.add(s)
     await s.stop()
     if (sessions.get(i) === s) sessions.delete(i)
     for (const k of statNames) retired[k] += s.stats[k]
@@ -66,9 +69,12 @@ export function createPartitionSessions(
         sessions.set(i, s)
         deps.onPartition?.(i, 'acquired')
         if (held || paused) s.hold()
-        const ready = s.start()
+        const ready = s.start().catch((err: unknown) => {
+          if (retiring.has(s)) return
+          throw err
+        })
         if (!started) starting.push(ready)
-        ready.catch((err: unknown) => logger.warn('partition session ended before it subscribed', { partition: i, err: (err as Error).message }))
+        ready.catch((err: unknown) => logger.error('partition session failed to start', { partition: i, err: (err as Error).message }))
       },
       lost(i) {
         const s = sessions.get(i)

@@ -143,9 +143,13 @@ export function openIncidentStore(path: string) {
     putHold(ruleId: string, subject: string, record: HoldRecord): void {
       st.putHold.run(ruleId, subject, JSON.stringify(record))
     },
-    /** Runs several writes as one durable transaction. */
+    /**
+     * Runs several writes as one durable transaction. BEGIN IMMEDIATE: the write lock is taken at the start, waiting
+     * up to busy_timeout, so processes sharing the file (the API, several ingest workers) queue instead of failing;
+     * a deferred transaction that read first fails at once with "database is locked" when another one writes.
+     */
     transaction<T>(fn: () => T): T {
-      return db.transaction(fn)()
+      return db.transaction(fn).immediate()
     },
     create(inc: NewIncident, event: IncidentEvent): void {
       st.insert.run({ ...inc, deviceIds: JSON.stringify(inc.deviceIds), title: JSON.stringify(inc.title) })
