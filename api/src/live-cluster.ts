@@ -79,17 +79,18 @@ export async function joinLiveCluster(push: LivePush, redisUrl: string, deps: { 
 
   let closed: Promise<void> | undefined
   return {
-    announceIncident: (change) => void io.emit('incident', change),
+    // Once closing, nothing more goes to Redis: a publish on a closed connection rejects inside the adapter,
+    // where nobody catches it (an unhandled "Connection is closed" seen in a test run).
+    announceIncident: (change) => void (closed ? undefined : io.emit('incident', change)),
     recheck() {
       push.recheck()
-      io.serverSideEmit('recheck')
+      if (!closed) io.serverSideEmit('recheck')
     },
     close: () =>
       (closed ??= (async () => {
-        // The adapter unsubscribes on close; the connections go after it.
+        // The adapter unsubscribes on close; the connections go after it, QUIT letting pending replies arrive.
         await Promise.resolve(io.of('/').adapter.close())
-        pub.disconnect()
-        sub.disconnect()
+        await Promise.all([pub.quit().catch(() => pub.disconnect()), sub.quit().catch(() => sub.disconnect())])
       })()),
   }
 }
