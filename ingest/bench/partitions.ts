@@ -1,9 +1,10 @@
 /*
  * Ingest partitions (issue #10): how fast one vs two ingest workers empty the same backlog, with CPU per process.
  * Real processes: redis-server (leases), influxd 1.6.7, the broker (MQTT_PERSISTENCE=level) and the workers
- * (INGEST_PARTITIONS=8) each as their own process. The backlog is published while no worker is connected, so it
- * waits in the broker's partition queues and the publishers cost nothing during the measurement; then 1 (or 2)
- * workers start and the window runs from when the partitions are split until storage holds the whole backlog.
+ * (INGEST_PARTITIONS=8) each as their own process. 1 (or 2) workers start and split the partitions, then are
+ * frozen (SIGSTOP) while the backlog is published, so it waits in the broker and the publishers cost nothing during
+ * the measurement; the window runs from their SIGCONT until storage holds the whole backlog. (Keep the backlog
+ * near the default: Aedes waits on a frozen subscriber's full socket, and 200,000 readings stall the publishers.)
  *
  * Then a live load (20 devices × BENCH_LIVE_RATE readings/s, QoS 1, MQTT.js in this process) for BENCH_LIVE_S
  * seconds on the same workers: acknowledged rate and CPU per process.
@@ -35,7 +36,7 @@ const [influxd, redis] = await Promise.all([startInfluxd(), startRedisServer()])
 const port = await freePort()
 const mqttUrl = `mqtt://127.0.0.1:${port}`
 const broker = spawnService('broker/src/main.ts', { ...loadBrokerEnv, DATA_DIR: dir.path, MQTT_PORT: String(port), MQTT_PERSISTENCE: 'level' })
-const env: WorkerEnv = { mqttUrl, dataDir: dir.path, influxUrl: influxd.url, redisUrl: redis.url, partitions: P, leaseTtlMs: 3000 }
+const env: WorkerEnv = { mqttUrl, dataDir: dir.path, influxUrl: influxd.url, redisUrl: redis.url, partitions: P, leaseTtlMs: 15_000 }
 const results: Record<string, unknown>[] = []
 
 /** Publishes `perDevice` QoS 1 readings per device, distinct (device, ts) keys from t0, 500 in flight per device. */
@@ -69,23 +70,20 @@ const cpuOf = (pids: Record<string, number>) => Object.fromEntries(Object.entrie
 
 try {
   await waitFor(() => broker.output().includes('broker: MQTT'), { timeoutMs: 20_000, what: 'broker' })
-  // One worker once, so the 8 partition sessions and their subscriptions exist; stopped, they queue.
-  const first = await startWorker('bench-setup', env)
-  await waitFor(() => first.owned().length === P, { timeoutMs: 10_000, what: 'setup worker to own every partition' })
-  await first.kill('SIGTERM')
-
   for (const k of workerCounts) {
     const total = devices * perDevice
     // Backlogs 3 h back, one round an hour apart; live loads 1 h back (startLoad): counted by time range.
     const t0 = Date.now() - 3_600_000 * (3 + results.length)
-    const pubStart = Date.now()
-    await publishBacklog(t0)
-    say(`backlog of ${total} readings queued in ${((Date.now() - pubStart) / 1000).toFixed(1)} s`)
-
     const pids: Record<string, number> = { broker: broker.child.pid!, influxd: childPidByName('influxd')!, redis: childPidByName('redis-server')! }
     const ws: Worker[] = await Promise.all(Array.from({ length: k }, (_, i) => startWorker(`bench-${k}-${i}`, env)))
     ws.forEach((w, i) => (pids[`worker${i + 1}`] = w.child.pid!))
-    await waitFor(() => splitCovers(ws, P), { timeoutMs: 20_000, intervalMs: 20, what: 'the workers to split the partitions' })
+    await waitFor(() => splitCovers(ws, P), { timeoutMs: 60_000, intervalMs: 20, what: 'the workers to split the partitions' })
+    // Split first, then frozen while the backlog is published (well within their lease), so none starts ahead.
+    for (const w of ws) w.child.kill('SIGSTOP')
+    const pubStart = Date.now()
+    await publishBacklog(t0)
+    say(`backlog of ${total} readings published in ${((Date.now() - pubStart) / 1000).toFixed(1)} s`)
+    for (const w of ws) w.child.kill('SIGCONT')
     const start = Date.now()
     const before = cpuOf(pids)
     const storedAtStart = (await countStored(influxd.url, t0)).stored
