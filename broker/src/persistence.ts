@@ -41,11 +41,27 @@ export async function openPersistence(kind: PersistenceKind, dataDir: string): P
   let closed: Promise<void> | undefined
   const persistence = (levelPersistence as (db: unknown) => Record<string, unknown>)(db)
   lightenOutgoingQueue(persistence, db)
-  // A client still subscribing while the broker stops would open an iterator on the closed database, which
-  // throws out of a stream nobody listens to: once closed, the streaming reads answer empty instead.
+  // A client still subscribing while the broker stops opens an iterator on the closed database, which throws
+  // out of a stream nobody listens to any more (an uncaught LEVEL_DATABASE_NOT_OPEN). The streams are lazy, so
+  // checking at creation is not enough: once closed, a streaming read ends quietly, also one begun before.
   for (const name of ['createRetainedStream', 'createRetainedStreamCombi', 'outgoingStream', 'streamWill', 'getClientList']) {
     const original = persistence[name] as (...args: unknown[]) => Readable
-    persistence[name] = (...args: unknown[]) => (closed ? Readable.from([]) : original.apply(persistence, args))
+    persistence[name] = (...args: unknown[]) => {
+      if (closed) return Readable.from([])
+      const source = original.apply(persistence, args)
+      return Readable.from(
+        (async function* () {
+          try {
+            for await (const item of source) {
+              if (closed) return
+              yield item
+            }
+          } catch (err) {
+            if (!closed) throw err
+          }
+        })(),
+      )
+    }
   }
   return {
     persistence,
