@@ -77,19 +77,37 @@ interface PipelineResult extends RefResult {
   ackedPerS: number
 }
 
-async function runPipeline(backend: Backend, perMessage: number): Promise<PipelineResult> {
-  const tmp = makeTempDir('mytho-bench-')
+/**
+ * Broker and ingest as their own processes over a fresh DATA_DIR, and the first 50 seed devices connected with
+ * their own credentials; storage reset. stop() disconnects the devices, stops both services and removes the dir.
+ */
+async function startPipeline(backend: Backend, dirPrefix: string) {
+  const tmp = makeTempDir(dirPrefix)
   const mqttPort = await freePort()
   const common = { DATA_DIR: tmp.path, LOG_LEVEL: 'info', ...backend.env }
-  const dataDir = common.DATA_DIR
   const broker = await startService('broker/src/main.ts', { ...common, ...BROKER_ENV, MQTT_PORT: String(mqttPort), MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', MQTT_MAX_PUBLISH_PER_S: '0', MQTT_PERSISTENCE: PERSISTENCE }, 'broker listening')
   const ingest = await startService('ingest/src/main.ts', { ...common, MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`, INGEST_CLIENT_ID: `bench-${Date.now() % 1e6}` }, 'ingest subscribed')
-  const secrets = readDemoSecrets(dataDir)!
+  const secrets = readDemoSecrets(tmp.path)!
   const devices = loadRegistryFile().devices.slice(0, 50)
   const clients = await Promise.all(
-    devices.map(async (d) => ({ id: d.id, client: await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { clientId: d.id, username: d.id, password: secrets.devices[d.id]!, reconnectPeriod: 0 }) })),
+    devices.map(async (d) => ({ id: d.id, kind: d.kind, client: await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { clientId: d.id, username: d.id, password: secrets.devices[d.id]!, reconnectPeriod: 0 }) })),
   )
   await backend.reset()
+  return {
+    broker,
+    ingest,
+    clients,
+    async stop() {
+      await Promise.all(clients.map((c) => c.client.endAsync()))
+      await stopChild(ingest)
+      await stopChild(broker)
+      tmp.cleanup()
+    },
+  }
+}
+
+async function runPipeline(backend: Backend, perMessage: number): Promise<PipelineResult> {
+  const { broker, ingest, clients, stop } = await startPipeline(backend, 'mytho-bench-')
   const before: [string, number, ProcStats][] = [
     ['broker', broker.pid!, procStats(broker.pid!)],
     ['ingest', ingest.pid!, procStats(ingest.pid!)],
@@ -107,10 +125,7 @@ async function runPipeline(backend: Backend, perMessage: number): Promise<Pipeli
   if (stored !== sent) throw new Error(`${backend.name}: ${sent} sent, ${stored} stored`)
   const procs: ProcUse[] = before.map(([name, pid, b]) => ({ name, stats: procDelta(pid, b) }))
   procs.push({ name: 'devices (bench, publishing)', stats: { cpuS: (devicesUse.user + devicesUse.system) / 1e6, rssMiB: process.memoryUsage().rss / 2 ** 20, peakRssMiB: procStats(process.pid).peakRssMiB } })
-  await Promise.all(clients.map((c) => c.client.endAsync()))
-  await stopChild(ingest)
-  await stopChild(broker)
-  tmp.cleanup()
+  await stop()
   return { ackedPerS: sent / ((tAcked - t0) / 1000), perS: sent / ((tStored - t0) / 1000), seconds: (tStored - t0) / 1000, procs }
 }
 
@@ -135,18 +150,7 @@ interface OverloadResult {
  * offer stops every acknowledged reading must be stored.
  */
 async function runOverload(backend: Backend, offeredPerS: number): Promise<OverloadResult> {
-  const tmp = makeTempDir('mytho-bench-overload-')
-  const mqttPort = await freePort()
-  const common = { DATA_DIR: tmp.path, LOG_LEVEL: 'info', ...backend.env }
-  const broker = await startService('broker/src/main.ts', { ...common, ...BROKER_ENV, MQTT_PORT: String(mqttPort), MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', MQTT_MAX_PUBLISH_PER_S: '0', MQTT_PERSISTENCE: PERSISTENCE }, 'broker listening')
-  const ingest = await startService('ingest/src/main.ts', { ...common, MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`, INGEST_CLIENT_ID: `bench-${Date.now() % 1e6}` }, 'ingest subscribed')
-  const secrets = readDemoSecrets(tmp.path)!
-  const registry = loadRegistryFile()
-  const devices = registry.devices.slice(0, 50)
-  const clients = await Promise.all(
-    devices.map(async (d) => ({ id: d.id, kind: d.kind, client: await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { clientId: d.id, username: d.id, password: secrets.devices[d.id]!, reconnectPeriod: 0 }) })),
-  )
-  await backend.reset()
+  const { broker, ingest, clients, stop } = await startPipeline(backend, 'mytho-bench-overload-')
   const procs = [
     { name: 'broker', pid: broker.pid! },
     { name: 'ingest', pid: ingest.pid! },
@@ -200,10 +204,7 @@ async function runOverload(backend: Backend, offeredPerS: number): Promise<Overl
   if (failed) throw failed
   await waitFor(async () => (await backend.count()) >= acked, { timeoutMs: 300_000, intervalMs: 100, what: 'acknowledged readings stored' })
   const stored = await backend.count()
-  await Promise.all(clients.map((c) => c.client.endAsync()))
-  await stopChild(ingest)
-  await stopChild(broker)
-  tmp.cleanup()
+  await stop()
   return { offeredPerS, seconds: (tEnd - t0) / 1000, storedPerS: storedAtEnd / ((tEnd - t0) / 1000), sent, acked, stored, backlogAtEnd, rss }
 }
 
