@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { join } from 'node:path'
+import { startDaemon, type RunningDaemon } from './daemon.ts'
 import { freePort } from './free-port.ts'
 import { which } from './system-tools.ts'
 import { makeTempDir } from './temp-dir.ts'
-import { waitFor } from './wait-for.ts'
 
 export interface Influxd {
   /** Base URL of the HTTP API, e.g. `http://127.0.0.1:41234`. */
@@ -34,8 +33,6 @@ export interface StartInfluxdOptions {
   authEnabled?: boolean
 }
 
-/** Bytes of stderr kept for error messages: enough for influxd's last few log lines. */
-const STDERR_TAIL_BYTES = 4096
 /** How long stop()/pause() wait for a clean exit after SIGTERM before SIGKILL, ms. */
 const TERM_GRACE_MS = 5_000
 
@@ -47,9 +44,7 @@ export async function startInfluxd(opts: StartInfluxdOptions = {}): Promise<Infl
   const bin = opts.bin ?? which('influxd') ?? '/usr/bin/influxd'
   const startTimeoutMs = opts.startTimeoutMs ?? 20_000
   const dir = makeTempDir('mytho-influxd-')
-  let child: ChildProcess | undefined
   let port = 0
-  let stderrTail = ''
 
   // influxd cannot bind port 0, so freePort() leaves a small window in which someone else may take the
   // port; a start that fails with "address already in use" is retried on fresh ports.
@@ -62,43 +57,23 @@ export async function startInfluxd(opts: StartInfluxdOptions = {}): Promise<Infl
     return config
   }
 
-  // Kills influxd if the test process exits without teardown (a crashed worker), so no daemon outlives the run.
-  const killOnExit = () => child?.kill('SIGKILL')
-
+  let daemon: RunningDaemon | undefined
   const launch = async (config: string): Promise<void> => {
-    stderrTail = ''
-    const proc = spawn(bin, ['-config', config], { stdio: ['ignore', 'ignore', 'pipe'] })
-    child = proc
-    process.on('exit', killOnExit)
-    proc.stderr!.setEncoding('utf8')
-    proc.stderr!.on('data', (s: string) => {
-      stderrTail = (stderrTail + s).slice(-STDERR_TAIL_BYTES)
+    daemon = await startDaemon({
+      name: `influxd on port ${port}`,
+      bin,
+      args: ['-config', config],
+      ready: () => pingStatus(port).then((s) => s === 204),
+      readyWhat: `influxd /ping on port ${port}`,
+      startTimeoutMs,
+      termGraceMs: TERM_GRACE_MS,
+      error: (message, cause) => new InfluxdError(message, { cause }),
     })
-    const exited = new Promise<never>((_, reject) => {
-      proc.once('error', (err) => reject(new InfluxdError(`could not run ${bin}: ${err.message}`, { cause: err })))
-      proc.once('exit', (code, signal) =>
-        reject(new InfluxdError(`influxd exited early (code ${code}, signal ${signal}) on port ${port}:\n${stderrTail.trim()}`)),
-      )
-    })
-    try {
-      await Promise.race([exited, waitFor(() => pingStatus(port).then((s) => s === 204), { timeoutMs: startTimeoutMs, what: `influxd /ping on port ${port}` })])
-    } catch (err) {
-      await terminate()
-      if (err instanceof InfluxdError || !stderrTail) throw err
-      throw new InfluxdError(`${(err as Error).message}\ninfluxd stderr:\n${stderrTail.trim()}`, { cause: err })
-    }
   }
-
   const terminate = async (): Promise<void> => {
-    const proc = child
-    child = undefined
-    process.off('exit', killOnExit)
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return
-    const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
-    proc.kill('SIGTERM')
-    const hard = setTimeout(() => proc.kill('SIGKILL'), TERM_GRACE_MS)
-    await gone
-    clearTimeout(hard)
+    const running = daemon
+    daemon = undefined
+    await running?.terminate()
   }
 
   for (let attempt = 1; ; attempt++) {
@@ -122,7 +97,7 @@ export async function startInfluxd(opts: StartInfluxdOptions = {}): Promise<Infl
     pause: terminate,
     async resume() {
       if (stopped) throw new InfluxdError('influxd was stopped; start a new one')
-      if (child) return
+      if (daemon) return
       await launch(config)
     },
     stop() {

@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import { connect } from 'node:net'
+import { startDaemon, type RunningDaemon } from './daemon.ts'
 import { freePort } from './free-port.ts'
 import { which } from './system-tools.ts'
 import { makeTempDir } from './temp-dir.ts'
-import { waitFor } from './wait-for.ts'
 
 export interface RedisServer {
   /** `redis://127.0.0.1:PORT`, what REDIS_URL takes. */
@@ -26,9 +25,6 @@ export interface StartRedisOptions {
   startTimeoutMs?: number
 }
 
-/** Bytes of output kept for error messages. */
-const OUTPUT_TAIL_BYTES = 4096
-
 /**
  * A throwaway Redis for integration tests: loopback only, a free port, its own temp dir as working directory,
  * no persistence (`save ""`, `appendonly no`: the tests want a clean slate, and a broker cluster's durability
@@ -39,42 +35,25 @@ export async function startRedisServer(opts: StartRedisOptions = {}): Promise<Re
   const bin = opts.bin ?? which('redis-server') ?? '/usr/bin/redis-server'
   const startTimeoutMs = opts.startTimeoutMs ?? 10_000
   const dir = makeTempDir('mytho-redis-')
-  let child: ChildProcess | undefined
-  let out = ''
-  const killOnExit = () => child?.kill('SIGKILL')
+  let daemon: RunningDaemon | undefined
 
   const launch = async (port: number): Promise<void> => {
-    out = ''
     // Options on the command line as `--name value`, the way redis-server takes a config without a file.
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir.path, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning', '--logfile', '']
-    const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    child = proc
-    process.on('exit', killOnExit)
-    const keep = (b: Buffer) => (out = (out + b.toString()).slice(-OUTPUT_TAIL_BYTES))
-    proc.stdout!.on('data', keep)
-    proc.stderr!.on('data', keep)
-    const exited = new Promise<never>((_, reject) => {
-      proc.once('error', (err) => reject(new RedisServerError(`could not run ${bin}: ${err.message}`, { cause: err })))
-      proc.once('exit', (code, signal) => reject(new RedisServerError(`redis-server exited early (code ${code}, signal ${signal}) on port ${port}:\n${out.trim()}`)))
+    daemon = await startDaemon({
+      name: `redis-server on port ${port}`,
+      bin,
+      args,
+      ready: () => ping(port),
+      readyWhat: `redis-server PING on port ${port}`,
+      startTimeoutMs,
+      // Nothing to flush (no persistence), so no graceful shutdown to wait for.
+      termGraceMs: 0,
+      error: (message, cause) => new RedisServerError(message, { cause }),
     })
-    exited.catch(() => {}) // only raced below; an exit after a good start is not an error
-    try {
-      await Promise.race([exited, waitFor(() => ping(port), { timeoutMs: startTimeoutMs, what: `redis-server PING on port ${port}` })])
-    } catch (err) {
-      await terminate()
-      throw err
-    }
   }
-
   const terminate = async (): Promise<void> => {
-    const proc = child
-    child = undefined
-    process.off('exit', killOnExit)
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return
-    const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
-    // Nothing to flush (no persistence), so no graceful shutdown to wait for.
-    proc.kill('SIGKILL')
-    await gone
+    await daemon?.terminate()
   }
 
   // redis-server could take port 0 but would not say which port it got; freePort() leaves a small window in
