@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { severityRank, type DeviceRecord, type DeviceRegistry, type Incident, type IncidentEvent, type LocalizedText, type Severity, type StoredReading } from '@mytho/schema'
 import { silentLogger, type Logger } from '@mytho/runtime'
 import { initialHold, stepHold, wantedLevel, type HoldState } from './hold-machine.ts'
-import type { HoldRecord, IncidentStore } from './incident-store.ts'
+import type { HoldRecord } from './incident-store.ts'
+import type { EngineIncidentStore } from './incident-ports.ts'
 import type { AlertRule, ConditionRuleT, SilentRuleT, ThresholdRuleT } from './rules.ts'
 
 /*
@@ -20,7 +21,8 @@ export interface IncidentChange {
 export interface AlertEngineOptions {
   rules: readonly AlertRule[]
   registry: DeviceRegistry
-  store: IncidentStore
+  /** The SQLite store, or the Redis mirror of this worker's alert state (redis-engine-store.ts). */
+  store: EngineIncidentStore
   clock?: () => number
   logger?: Logger
   /** Readings older than this (ms behind the clock) are history being backfilled, not news. Default 1 h. */
@@ -251,6 +253,18 @@ export function createAlertEngine(opts: AlertEngineOptions) {
       if (opts.save) store.transaction(drop)
       else drop()
       for (const id of deviceIds) lastWillOffline.delete(id)
+    },
+    /**
+     * Writes every cached hold as it is now, mean windows included (otherwise written at most once a minute):
+     * before a partition is handed over and at a graceful stop, so the next owner or run loses none of it.
+     */
+    saveHolds(): void {
+      store.transaction(() => {
+        for (const [key, rec] of holds) {
+          const sep = key.indexOf('\u0000')
+          store.putHold(key.slice(0, sep), key.slice(sep + 1), rec)
+        }
+      })
     },
     /** Seeds last-seen times from storage at start, so silence is measured across a restart. */
     hydrate(latest: readonly StoredReading[]): void {

@@ -1,0 +1,183 @@
+import type { Redis } from 'ioredis'
+import { severities, severityRank, type Incident, type IncidentEvent, type IncidentState, type Severity } from '@mytho/schema'
+import { IncidentStoreError, type HoldRecord, type IncidentQuery, type NewIncident } from './incident-store.ts'
+import type { OperatorIncidents } from './incident-ports.ts'
+import { APPLY_LUA, ACK_LUA, LIST_LUA } from './redis-scripts.ts'
+
+/*
+ * Incidents, their events and the rule engine's hold records in Redis (REDIS_URL), so ingest workers and API
+ * nodes on different hosts share them. Keys, under a prefix (default `mytho:alerts`):
+ *
+ *   PREFIX:inc:ID            hash, one field per Incident field (absent = null; title and deviceIds as JSON),
+ *                            plus `last:TYPE` = time of the latest event of that type (reminders)
+ *   PREFIX:inc:ID:ev         list of the incident's events as JSON, append-only
+ *   PREFIX:idx:all|active    sorted sets of incident ids scored by raisedAt; `active` = not closed
+ *   PREFIX:idx:state:S  :sev:S  :rule:R  :dev:D     the same, one per state, severity, rule, device
+ *   PREFIX:hold:SUBJECT      hash rule id → HoldRecord JSON (one hash per device or road)
+ *
+ * Every change is one Lua script, so it reads and writes an incident atomically: the engine's (apply) sets only
+ * level, value and clearing fields, the API's (acknowledge) only the acknowledgement, and each derives the state
+ * from what the other left, as the SQLite store's UPDATEs do. Lists are answered from the indexes: the smallest
+ * index matching the filters is walked in raisedAt order within from/to and the others are probed, once per
+ * severity from the worst, until `limit` (never a scan of every incident). The scripts build key names from the
+ * prefix, so they need one Redis (a primary with replicas), not Redis Cluster.
+ */
+
+export const DEFAULT_ALERTS_PREFIX = 'mytho:alerts'
+
+/** One write of the engine, in the form the apply script takes (numbers as strings: Lua's cjson would round them). */
+export type EngineOp =
+  | { t: 'hold'; s: string; r: string; j: string }
+  | { t: 'create'; s: string; id: string; f: string[]; raised: string; state: IncidentState; sev: Severity; rule: string; devs: string[]; ev: string; et: string; at: string }
+  | { t: 'update'; s: string; id: string; level: string; sev: Severity; title: string; value: string; at: string; cleared: boolean; reopen: boolean; ev: string; et: string }
+  | { t: 'touch'; s: string; id: string; value: string; at: string; above: boolean }
+  | { t: 'device'; s: string; id: string; d: string }
+  | { t: 'event'; s: string; id: string; ev: string; et: string; at: string }
+
+const scripts = { mythoAlertsApply: APPLY_LUA, mythoAlertsAck: ACK_LUA, mythoAlertsList: LIST_LUA } as const
+type ScriptName = keyof typeof scripts
+
+/** Defines the scripts on this connection once (EVALSHA, loaded again by ioredis after a Redis restart). */
+function scriptsOn(redis: Redis): (name: ScriptName, args: string[]) => Promise<unknown> {
+  for (const [name, lua] of Object.entries(scripts)) if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: 0, lua })
+  return (name, args) => (redis as unknown as Record<ScriptName, (...a: string[]) => Promise<unknown>>)[name](...args)
+}
+
+export const incidentKey = (prefix: string, id: string) => `${prefix}:inc:${id}`
+export const holdKey = (prefix: string, subject: string) => `${prefix}:hold:${subject}`
+
+const num = (v: string | undefined): number | null => (v === undefined ? null : Number(v))
+
+/** The hash fields of a new incident (nulls left out). */
+export function incidentFields(inc: NewIncident): string[] {
+  const f: string[] = []
+  const put = (k: string, v: string | number | null) => {
+    if (v !== null) f.push(k, String(v))
+  }
+  put('id', inc.id)
+  put('ruleId', inc.ruleId)
+  put('subject', inc.subject)
+  put('subjectType', inc.subjectType)
+  put('deviceIds', JSON.stringify(inc.deviceIds))
+  put('kind', inc.kind)
+  put('level', inc.level)
+  put('peakLevel', inc.peakLevel)
+  put('severity', inc.severity)
+  put('title', JSON.stringify(inc.title))
+  put('state', inc.state)
+  put('metric', inc.metric)
+  put('lastValue', inc.lastValue)
+  put('peakValue', inc.peakValue)
+  put('raisedAt', inc.raisedAt)
+  put('updatedAt', inc.updatedAt)
+  return f
+}
+
+export function incidentFromHash(h: Record<string, string>, events: readonly string[]): Incident {
+  return {
+    id: h['id']!,
+    ruleId: h['ruleId']!,
+    subject: h['subject']!,
+    subjectType: h['subjectType'] as Incident['subjectType'],
+    deviceIds: JSON.parse(h['deviceIds'] ?? '[]') as string[],
+    kind: (h['kind'] ?? null) as Incident['kind'],
+    level: Number(h['level']),
+    peakLevel: Number(h['peakLevel']),
+    severity: h['severity'] as Severity,
+    title: JSON.parse(h['title']!) as Incident['title'],
+    state: h['state'] as IncidentState,
+    metric: h['metric'] ?? null,
+    lastValue: num(h['lastValue']),
+    peakValue: num(h['peakValue']),
+    raisedAt: Number(h['raisedAt']),
+    updatedAt: Number(h['updatedAt']),
+    acknowledgedAt: num(h['acknowledgedAt']),
+    acknowledgedBy: h['acknowledgedBy'] ?? null,
+    ackNote: h['ackNote'] ?? null,
+    clearedAt: num(h['clearedAt']),
+    closedAt: num(h['closedAt']),
+    events: events.map((e) => JSON.parse(e) as IncidentEvent),
+  }
+}
+
+/** Incidents and hold records as stored, read in one round trip per call. */
+export function redisIncidentReads(redis: Redis, prefix = DEFAULT_ALERTS_PREFIX) {
+  const run = scriptsOn(redis)
+  const check = <T>(res: [Error | null, unknown][] | null): T[] =>
+    (res ?? []).map(([err, v]) => {
+      if (err) throw new IncidentStoreError(`redis read failed: ${err.message}`, { cause: err })
+      return v as T
+    })
+  return {
+    run,
+    async incidents(ids: readonly string[]): Promise<Map<string, Incident>> {
+      const out = new Map<string, Incident>()
+      if (ids.length === 0) return out
+      const pipe = redis.pipeline()
+      for (const id of ids) pipe.hgetall(incidentKey(prefix, id)).lrange(`${incidentKey(prefix, id)}:ev`, 0, -1)
+      const res = check<Record<string, string> | string[]>(await pipe.exec())
+      ids.forEach((id, i) => {
+        const h = res[2 * i] as Record<string, string>
+        if (h['id'] !== undefined) out.set(id, incidentFromHash(h, res[2 * i + 1] as string[]))
+      })
+      return out
+    },
+    /** Each subject's hold records (rule id → record JSON); a subject without any gets an empty map. */
+    async holds(subjects: readonly string[]): Promise<Map<string, Map<string, string>>> {
+      const out = new Map<string, Map<string, string>>()
+      if (subjects.length === 0) return out
+      const pipe = redis.pipeline()
+      for (const s of subjects) pipe.hgetall(holdKey(prefix, s))
+      check<Record<string, string>>(await pipe.exec()).forEach((h, i) => out.set(subjects[i]!, new Map(Object.entries(h))))
+      return out
+    },
+    /** Every subject that has hold records (a SCAN, for a worker that owns every device). */
+    async holdSubjects(): Promise<string[]> {
+      const subjects: string[] = []
+      const head = holdKey(prefix, '')
+      let cursor = '0'
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${head}*`, 'COUNT', 1000)
+        cursor = next
+        for (const k of keys) subjects.push(k.slice(head.length))
+      } while (cursor !== '0')
+      return subjects
+    },
+    async list(q: IncidentQuery = {}): Promise<Incident[]> {
+      const limit = Math.min(Math.max(q.limit ?? 200, 1), 1000)
+      const sevs = q.severity ? [q.severity] : [...severities].sort((a, b) => severityRank[b] - severityRank[a])
+      const filters: string[] = []
+      if (q.active) filters.push(`${prefix}:idx:active`)
+      if (q.state) filters.push(`${prefix}:idx:state:${q.state}`)
+      if (q.ruleId) filters.push(`${prefix}:idx:rule:${q.ruleId}`)
+      if (q.deviceId) filters.push(`${prefix}:idx:dev:${q.deviceId}`)
+      const min = q.from !== undefined ? String(q.from) : '-inf'
+      const max = q.to !== undefined ? `(${q.to}` : '+inf'
+      const ids = (await run('mythoAlertsList', [prefix, min, max, String(limit), String(sevs.length), ...sevs, ...filters])) as string[]
+      const found = await this.incidents(ids)
+      return ids.flatMap((id) => found.get(id) ?? [])
+    },
+  }
+}
+export type RedisIncidentReads = ReturnType<typeof redisIncidentReads>
+
+/**
+ * The API's side on Redis: reads and the acknowledgement. `redis` stays the caller's (opened and quit by it).
+ */
+export function redisOperatorIncidents(redis: Redis, opts: { prefix?: string } = {}): OperatorIncidents {
+  const prefix = opts.prefix ?? DEFAULT_ALERTS_PREFIX
+  const reads = redisIncidentReads(redis, prefix)
+  const get = async (id: string) => (await reads.incidents([id])).get(id)
+  return {
+    get,
+    list: (q) => reads.list(q),
+    async acknowledge(id, by, note, at) {
+      const found = await reads.run('mythoAlertsAck', [prefix, id, by, note ?? '', note !== undefined ? '1' : '0', String(at)])
+      return found === 1 ? get(id) : undefined
+    },
+    close: () => {},
+  }
+}
+
+/** A hold record as the engine reads it back. */
+export const parseHold = (json: string): HoldRecord => JSON.parse(json) as HoldRecord
