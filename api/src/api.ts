@@ -17,6 +17,8 @@ import { atLeast } from './auth/roles.ts'
 import { callerFrom, clientIp, identify, requireRole, type AuthContext } from './auth/session.ts'
 import { corsPolicy, sameOriginOrListed } from './auth/cors.ts'
 import { createLoginThrottle, createRateLimit } from './auth/throttle.ts'
+import { createRedisLoginThrottle, createRedisRateLimit } from './auth/throttle-redis.ts'
+import { metaRedis } from '@mytho/broker/meta-redis'
 import { apiEnv, type ApiConfig } from './config.ts'
 import { openProvisioning, type Provisioning } from './provisioning.ts'
 import { adminDevicesRouter } from './routes/admin-devices.ts'
@@ -44,7 +46,8 @@ export interface ApiDeps {
   /** Folder of the built map; default web/public. */
   webRoot?: string
   /**
-   * Operators, sessions and audit (openOperatorStore(DATA_DIR)); left open at stop. With it, every route
+   * Operators, sessions and audit (openOperatorStore(DATA_DIR), or openRedisOperatorStore(REDIS_URL) on a
+   * cluster); left open at stop. With it, every route
    * and socket needs a signed-in role unless AUTH_DISABLED. Without it (tests and embedders that predate
    * sign-in) every caller is an anonymous operator and nobody is admin. The entry points always pass it.
    */
@@ -146,16 +149,20 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
   // Sign-in (issue #6). Library defaults keep an embedder's old behaviour; env config gives production's.
   let provisioning: Provisioning | undefined
   const https = config.HTTPS_CERT !== undefined && config.HTTPS_KEY !== undefined
+  // With REDIS_URL, sign-in throttles and rate limits count over every API node (a guess per node is still a guess).
+  const limitsConn = config.REDIS_URL !== undefined ? metaRedis(config.REDIS_URL, { logger: log.child({ part: 'limits' }) }) : undefined
+  const throttleOptions = { maxFailures: config.LOGIN_MAX_FAILURES ?? 5, windowMs: 15 * 60_000, lockoutMs: (config.LOGIN_LOCKOUT_S ?? 900) * 1000 }
   const auth: AuthContext | undefined = deps.operators && {
     operators: deps.operators,
-    throttle: createLoginThrottle({ maxFailures: config.LOGIN_MAX_FAILURES ?? 5, windowMs: 15 * 60_000, lockoutMs: (config.LOGIN_LOCKOUT_S ?? 900) * 1000 }),
+    throttle: limitsConn ? createRedisLoginThrottle(limitsConn.redis, throttleOptions) : createLoginThrottle(throttleOptions),
     anonymousRole: config.AUTH_DISABLED ? 'operator' : undefined,
     sessionTtlMs: (config.SESSION_TTL_H ?? 12) * 3_600_000,
     secureCookies: https || (config.BEHIND_PROXY ?? false),
   }
-  const audit = (entry: AuditInput, now: number) => auth?.operators.audit(entry, now)
+  const audit = (entry: AuditInput, now: number): Promise<void> =>
+    auth ? auth.operators.audit(entry, now).catch((err: unknown) => log.error('audit entry not written', { err, action: entry.action, actor: entry.actor })) : Promise.resolve()
   const corsOrigins = config.CORS_ORIGINS ?? []
-  const rateLimit = createRateLimit(config.API_RATE_LIMIT_PER_MIN ?? 0)
+  const rateLimit = limitsConn ? createRedisRateLimit(limitsConn.redis, config.API_RATE_LIMIT_PER_MIN ?? 0) : createRateLimit(config.API_RATE_LIMIT_PER_MIN ?? 0)
   const tileUrl = config.MAP_TILE_URL ?? apiEnv.shape.MAP_TILE_URL.parse(undefined)
 
   const app = express()
@@ -175,8 +182,8 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
   // The import route reads its own (larger) body; everything else is JSON of at most 16 kB.
   v1.use((req, res, next) => (req.path === '/admin/devices/import' ? next() : jsonBody(req, res, next)))
   v1.use(healthRouter(deps.store, { feedConnected: () => feed?.connected, hydrated: () => state.hydrated, pipeline: () => feed?.pipeline }, () => Math.round((Date.now() - startedAt) / 1000)))
-  v1.use((req, res, next) => {
-    const wait = rateLimit.take(clientIp(req), clock())
+  v1.use(async (req, res, next) => {
+    const wait = await rateLimit.take(clientIp(req), clock())
     if (wait === 0) return next()
     res.set('Retry-After', String(wait))
     next(new HttpError(429, `too many requests; try again in ${wait} s`))
@@ -229,7 +236,7 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
       // The ingest's alert engine writes incidents to DATA_DIR/alerts.sqlite; the API reads them and acknowledges.
       if (config.DATA_DIR !== undefined) incidents = openIncidentStore(join(config.DATA_DIR, 'alerts.sqlite'))
       if (config.DATA_DIR !== undefined)
-        provisioning = openProvisioning(config.DATA_DIR, deps.registry, {
+        provisioning = await openProvisioning({ dataDir: config.DATA_DIR, redisUrl: config.REDIS_URL }, deps.registry, {
           logger: log.child({ part: 'provisioning' }),
           audit,
           notify: async (n) => (await feed?.publish(REGISTRY_NOTICE_TOPIC, JSON.stringify(n))) ?? false,
@@ -251,9 +258,9 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
         feedStatus: () => ({ connected: feed?.connected ?? false, since: feedSince }),
         activeIncidents: () => incidents?.list({ active: true }) ?? [],
         pipeline: () => feed?.pipeline,
-        admit: (req) => {
+        admit: async (req) => {
           if (!sameOriginOrListed(req, corsOrigins)) return 'forbidden origin'
-          const caller = callerFrom(req, auth, clock())
+          const caller = await callerFrom(req, auth, clock())
           if (caller.role === undefined) return 'sign-in required'
           return atLeast(caller.role, 'viewer') ? undefined : 'forbidden'
         },
@@ -276,7 +283,8 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
       await liveCluster?.close()
       await resyncing
       incidents?.close()
-      provisioning?.close()
+      await provisioning?.close()
+      await limitsConn?.release()
       const s = server
       if (!s) return
       s.closeAllConnections()

@@ -7,6 +7,7 @@ import { configOrExit, newSecret } from '@mytho/runtime'
 import { OperatorCreateRequest } from '@mytho/schema'
 import { z } from 'zod'
 import { openOperatorStore } from './auth/operator-store.ts'
+import { openRedisOperatorStore } from './auth/operator-store-redis.ts'
 import { loadApiConfig } from './config.ts'
 
 const config = configOrExit('create-operator', () => loadApiConfig())
@@ -17,15 +18,17 @@ if (!parsed.success) {
   process.stderr.write(`usage: create-operator <username> <viewer|operator|admin> (password from OPERATOR_PASSWORD, else generated)\n${z.prettifyError(parsed.error)}\n`)
   process.exit(2)
 }
-const store = openOperatorStore(config.DATA_DIR)
+// With REDIS_URL, into the cluster's Redis, where the API nodes look for operators.
+const store = config.REDIS_URL !== undefined ? openRedisOperatorStore(config.REDIS_URL) : openOperatorStore(config.DATA_DIR)
+const where = config.REDIS_URL !== undefined ? config.REDIS_URL.replace(/\/\/([^@/]*)@/, '//***@') : `${config.DATA_DIR}/meta.sqlite`
 try {
   if (!(await store.create(parsed.data.username, parsed.data.password, parsed.data.role, Date.now()))) {
     process.stderr.write(`operator ${parsed.data.username} exists\n`)
     process.exitCode = 1
   } else {
-    store.audit({ actor: 'cli', action: 'operator-create', target: parsed.data.username, detail: { role: parsed.data.role } }, Date.now())
-    process.stdout.write(`operator ${parsed.data.username} (${parsed.data.role}) created in ${config.DATA_DIR}/meta.sqlite${generated ? `\npassword (shown once): ${parsed.data.password}` : ''}\n`)
+    await store.audit({ actor: 'cli', action: 'operator-create', target: parsed.data.username, detail: { role: parsed.data.role } }, Date.now())
+    process.stdout.write(`operator ${parsed.data.username} (${parsed.data.role}) created in ${where}${generated ? `\npassword (shown once): ${parsed.data.password}` : ''}\n`)
   }
 } finally {
-  store.close()
+  await store.close()
 }

@@ -72,8 +72,10 @@ export async function joinLiveCluster(push: LivePush, redisUrl: string, deps: { 
   const io = push.io
   io.adapter(createAdapter(pub, sub, { key: ADAPTER_KEY }))
   io.on('recheck', () => {
-    const dropped = push.recheck()
-    if (dropped > 0) deps.logger.info('sockets dropped after sessions ended on another node', { dropped })
+    push.recheck().then(
+      (dropped) => dropped > 0 && deps.logger.info('sockets dropped after sessions ended on another node', { dropped }),
+      (err: unknown) => deps.logger.warn('re-checking live sockets failed', { err }),
+    )
   })
   deps.logger.info('live push joined the API cluster on redis', { redis: where })
 
@@ -83,7 +85,7 @@ export async function joinLiveCluster(push: LivePush, redisUrl: string, deps: { 
     // where nobody catches it (an unhandled "Connection is closed" seen in a test run).
     announceIncident: (change) => void (closed ? undefined : io.emit('incident', change)),
     recheck() {
-      push.recheck()
+      void push.recheck()
       if (!closed) io.serverSideEmit('recheck')
     },
     close: () =>

@@ -14,6 +14,7 @@ import {
   type ServerToClientEvents,
   type Ward,
 } from '@mytho/schema'
+import { encodeSnapshot } from '@mytho/schema/live-snapshot'
 import { once, type Logger } from '@mytho/runtime'
 import type { InterNodeEvents } from './live-cluster.ts'
 import type { LiveState } from './live-state.ts'
@@ -53,7 +54,7 @@ export interface LivePushDeps {
    * Checks a browser's handshake (session cookie, role, origin) before it gets anything; returns why it
    * is refused (the client's connect_error message: 'sign-in required', 'forbidden'), or undefined. Default: everyone.
    */
-  admit?: (req: IncomingMessage) => string | undefined
+  admit?: (req: IncomingMessage) => string | undefined | Promise<string | undefined>
 }
 
 interface View {
@@ -71,6 +72,8 @@ interface SocketData {
   view: View | undefined
   /** Changed in-view devices not sent while its link was backed up; sent as one array once it drains. */
   pending: Set<string> | undefined
+  /** Its handshake asked for snapshots in columns (the map: issue #4's first render). */
+  columns: boolean
 }
 
 type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterNodeEvents, SocketData>
@@ -98,8 +101,15 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
   const io = new Server<ClientToServerEvents, ServerToClientEvents, InterNodeEvents, SocketData>(http, { path: '/socket.io', serveClient: false })
   let changed = new Set<string>()
   let lastPipelineKey: string | undefined
-  io.use((socket, next) => {
-    const refused = deps.admit?.(socket.request)
+  io.use(async (socket, next) => {
+    let refused
+    try {
+      refused = await deps.admit?.(socket.request)
+    } catch (err) {
+      // The session store unreachable: refused like a missing session, never let in unchecked.
+      log.warn('live socket handshake check failed', { err })
+      refused = 'sign-in check failed'
+    }
     if (refused === undefined) return next()
     log.debug('live socket refused', { reason: refused })
     next(new Error(refused))
@@ -114,13 +124,16 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
 
   const sendSnapshot = (s: LiveSocket, v: View): number => {
     const devices = snapshotFor(v)
-    s.emit('snapshot', devices)
+    if (s.data.columns) s.emit('snapshotColumns', encodeSnapshot(devices))
+    else s.emit('snapshot', devices)
     stats.snapshotsSent++
     return devices.length
   }
 
   io.on('connection', (socket: LiveSocket) => {
-    socket.data = { view: undefined, pending: undefined }
+    // a view in the handshake: the snapshot leaves with the connection, no `view` round trip (the map's first render)
+    const auth = HandshakeAuth.safeParse(socket.handshake.auth)
+    socket.data = { view: undefined, pending: undefined, columns: auth.success && auth.data.snapshot === 'columns' }
     socket.emit('feed', deps.feedStatus())
     if (deps.activeIncidents) socket.emit('incidents', deps.activeIncidents())
     const health = deps.pipeline?.()
@@ -131,8 +144,6 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
       socket.data.pending = undefined
       return sendSnapshot(socket, v)
     }
-    // a view in the handshake: the snapshot leaves with the connection, no `view` round trip (the map's first render)
-    const auth = HandshakeAuth.safeParse(socket.handshake.auth)
     if (!auth.success) {
       stats.badViews++
       log.debug('bad handshake view', { socket: socket.id, issues: auth.error.issues.slice(0, 3) })
@@ -203,14 +214,19 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
     announceIncident(change: IncidentChange): void {
       io.local.emit('incident', change)
     },
-    /** Runs the handshake check again for every open socket and disconnects those it now refuses (a session ended). */
-    recheck(): number {
+    /**
+     * Runs the handshake check again for every open socket and disconnects those it now refuses (a session
+     * ended); resolves with how many. A socket whose check fails (the session store unreachable) stays.
+     */
+    async recheck(): Promise<number> {
+      const sockets = [...(io.of('/').sockets.values() as Iterable<LiveSocket>)]
+      const verdicts = await Promise.all(sockets.map((s) => Promise.resolve(deps.admit?.(s.request)).catch(() => undefined)))
       let dropped = 0
-      for (const socket of io.of('/').sockets.values() as Iterable<LiveSocket>) {
-        if (deps.admit?.(socket.request) === undefined) continue
+      sockets.forEach((socket, i) => {
+        if (verdicts[i] === undefined) return
         socket.disconnect(true)
         dropped++
-      }
+      })
       return dropped
     },
     /**

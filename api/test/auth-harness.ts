@@ -7,6 +7,7 @@ import { createSqliteStore } from '@mytho/storage'
 import { makeTempDir } from '@mytho/testing'
 import { createApi, type ApiOptions, type Api } from '../src/api.ts'
 import { openOperatorStore, type OperatorStore } from '../src/auth/operator-store.ts'
+import { openRedisOperatorStore } from '../src/auth/operator-store-redis.ts'
 
 export const PASSWORD = 'correct horse battery staple'
 
@@ -17,18 +18,21 @@ export interface Agent {
   csrf: string
 }
 
-/** The API with sign-in on (as main.ts and npm start run it) over a throwaway DATA_DIR, and one operator per role. */
+/**
+ * The API with sign-in on (as main.ts and npm start run it) over a throwaway DATA_DIR, and one operator per role.
+ * With REDIS_URL the operators are in that Redis, as main.ts does on a cluster (a second node finds them there).
+ */
 export async function startSecuredApi(config: Partial<ApiOptions> = {}, dataDir?: string) {
   const tmp = dataDir === undefined ? makeTempDir('mytho-api-auth-') : undefined
   const dir = dataDir ?? tmp!.path
   const store = createSqliteStore({ path: join(dir, 'readings.sqlite') })
-  const operators: OperatorStore = openOperatorStore(dir)
+  const operators: OperatorStore = config.REDIS_URL !== undefined ? openRedisOperatorStore(config.REDIS_URL) : openOperatorStore(dir)
   const api: Api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', DATA_DIR: dir, ...config }, { store, registry: loadRegistryFile(), logger: silentLogger, operators })
   const { port } = await api.start()
   onTestFinished(async () => {
     await api.stop()
     await store.close()
-    operators.close()
+    await operators.close()
     tmp?.cleanup()
   })
   for (const role of ['viewer', 'operator', 'admin'] as const) await operators.create(`${role}1`, PASSWORD, role, Date.now())

@@ -61,8 +61,17 @@ export function createAuthenticationHooks(opts: AuthenticationOptions, deps: Aut
     } else {
       if (isServiceAccount(username)) principal = { kind: 'service', name: username }
       // A device is known by the registry file or, when an admin provisioned it later, by its credential row.
-      else if (registry.get(username) || credentials.roleOf(username) === 'device') principal = { kind: 'device', deviceId: username }
-      else return refusal(client, BAD_USERNAME_OR_PASSWORD, 'unknown-username', `unknown user ${username}`, { username })
+      else {
+        let known
+        try {
+          known = registry.get(username) !== undefined || (await credentials.roleOf(username)) === 'device'
+        } catch (err) {
+          logger.error('credential check failed', { err, username })
+          return refusal(client, SERVER_UNAVAILABLE, 'credential-store-error', 'credential store unavailable', { username })
+        }
+        if (!known) return refusal(client, BAD_USERNAME_OR_PASSWORD, 'unknown-username', `unknown user ${username}`, { username })
+        principal = { kind: 'device', deviceId: username }
+      }
       let verdict
       try {
         verdict = await credentials.verify(username, password)

@@ -11,6 +11,7 @@ import { createAuthenticationHooks } from './authenticate.ts'
 import { createAuthorizationHooks } from './authorize.ts'
 import type { BrokerConfig } from './config.ts'
 import { openCredentialStore, type CredentialStore } from './credential-store.ts'
+import { openRedisCredentialStore } from './credential-store-redis.ts'
 import { guardConnection } from './guarded-connection.ts'
 import type { PacketLimits, PacketRefusedError } from './packet-guard.ts'
 import { deliverAtHighestGrant, downgradeToGrantedQos } from './qos-downgrade.ts'
@@ -48,7 +49,10 @@ export interface BrokerDeps {
   logger?: Logger
   /** Default: the file DEVICE_REGISTRY_FILE names, else the seed fleet. */
   registry?: DeviceRegistry
-  /** Default: `${DATA_DIR}/meta.sqlite`, opened and closed by the broker. One passed in is left open. */
+  /**
+   * Default: on REDIS_URL when set (shared by every node of the cluster), else `${DATA_DIR}/meta.sqlite`;
+   * opened and closed by the broker. One passed in is left open.
+   */
   credentials?: CredentialStore
   /** Receive time for `rxTs`, epoch ms. Default Date.now. */
   clock?: () => number
@@ -85,7 +89,9 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
   const registry = deps.registry ?? loadRegistryFile(config.DEVICE_REGISTRY_FILE)
   const stats = createStats()
   const gate = createPipelineGate({ logger })
-  const credentials = deps.credentials ?? openCredentialStore(config.DATA_DIR)
+  const credentials =
+    deps.credentials ??
+    (config.REDIS_URL !== undefined ? openRedisCredentialStore(config.REDIS_URL, { logger: logger.child({ part: 'credentials' }) }) : openCredentialStore(config.DATA_DIR))
   const limits: PacketLimits = {
     maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
     maxPreconnectBytes: config.MQTT_MAX_PRECONNECT_BYTES,
@@ -118,7 +124,7 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
       authorizeForward: ownPartitionForward(downgradeToGrantedQos),
     })
   } catch (err) {
-    if (!deps.credentials) credentials.close()
+    if (!deps.credentials) await credentials.close()
     await sessions.close()
     throw err
   }
@@ -222,7 +228,7 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
       http?.closeAllConnections()
       await Promise.all(closed)
       await sessions.close()
-      if (!deps.credentials) credentials.close()
+      if (!deps.credentials) await credentials.close()
     }),
   }
 }

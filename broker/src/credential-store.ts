@@ -9,13 +9,19 @@ export type VerifyResult = 'ok' | 'bad' | 'unknown' | 'disabled'
 export interface CredentialStore {
   /** Stores the scrypt hash of `secret` (never the secret); re-enables nothing, keeps `disabled` as it was. */
   setSecret(username: string, role: CredentialRole, secret: string): Promise<void>
+  /**
+   * Stores a credential only when the name has none; false when it had one. Seeding nodes that start at
+   * once each try, and the first one's secret stays (a second setSecret would replace it under the first).
+   */
+  addSecret(username: string, role: CredentialRole, secret: string): Promise<boolean>
   verify(username: string, password: string | Buffer | undefined): Promise<VerifyResult>
-  has(username: string): boolean
+  has(username: string): Promise<boolean>
   /** The row's role, or undefined when there is none: a provisioned device is known by its row alone. */
-  roleOf(username: string): CredentialRole | undefined
+  roleOf(username: string): Promise<CredentialRole | undefined>
   /** Disables or re-enables a row; false when there is none. A disabled login is refused at its next CONNECT. */
-  setDisabled(username: string, disabled: boolean): boolean
-  close(): void
+  setDisabled(username: string, disabled: boolean): Promise<boolean>
+  /** Safe to call twice. */
+  close(): Promise<void>
   /** scrypt verifications run, and logins answered from the cache instead. */
   readonly stats: { scryptRuns: number; cacheHits: number }
 }
@@ -72,60 +78,34 @@ export const CREDENTIALS_DDL = `CREATE TABLE IF NOT EXISTS credentials (
 
 const sha256 = (v: string | Buffer): Buffer => createHash('sha256').update(v).digest()
 
-interface Row {
-  scrypt_hash: string
-  disabled: number
+/** What a login is checked against: the stored hash and the disabled flag, read afresh at every CONNECT. */
+export interface CredentialRow {
+  scryptHash: string
+  disabled: boolean
 }
 
 /**
- * Device and service-account credentials in `${dataDir}/meta.sqlite` (WAL, so the API can provision
- * devices from another process while the broker reads).
- *
  * A reconnect storm (a cell tower comes back and thousands of devices log in at once) must not cost
  * thousands of scrypt runs, so successful logins are remembered as username → sha256(password),
- * together with the hash row they were checked against: a changed or removed row (new secret,
- * disabled device) is seen on the next login because the row is read every time (one indexed
- * SELECT), and the cached entry no longer matches it. Only successes are cached; a wrong password
- * always pays for scrypt.
+ * together with the hash they were checked against. Every store reads the row at every login (one
+ * indexed SELECT, one HMGET on Redis), so a new secret or a disabled device written by another process
+ * or another node is seen at the next CONNECT: the cached entry no longer matches the row's hash, and
+ * nothing has to be told to forget it. Only successes are cached; a wrong password always pays for scrypt.
  */
-export function openCredentialStore(dataDir: string, options: CredentialStoreOptions = {}): CredentialStore {
-  const maxEntries = options.cacheEntries ?? 50_000
-  mkdirSync(dataDir, { recursive: true })
-  const db = new Database(join(dataDir, 'meta.sqlite'))
-  db.pragma('journal_mode = WAL')
-  db.pragma('busy_timeout = 5000')
-  db.exec(CREDENTIALS_DDL)
-  const select = db.prepare<[string], Row>('SELECT scrypt_hash, disabled FROM credentials WHERE username = ?')
-  const exists = db.prepare<[string], { one: number }>('SELECT 1 AS one FROM credentials WHERE username = ?')
-  const role = db.prepare<[string], { role: CredentialRole }>('SELECT role FROM credentials WHERE username = ?')
-  const disable = db.prepare<[number, number, string]>('UPDATE credentials SET disabled = ?, updated_at = ? WHERE username = ?')
-  const upsert = db.prepare<[string, CredentialRole, string, number]>(
-    `INSERT INTO credentials (username, role, scrypt_hash, disabled, updated_at) VALUES (?, ?, ?, 0, ?)
-     ON CONFLICT (username) DO UPDATE SET role = excluded.role, scrypt_hash = excluded.scrypt_hash, updated_at = excluded.updated_at`,
-  )
+export function createLoginCache(maxEntries: number) {
   /** Insertion order is recency order: a hit is deleted and re-set, the oldest entry goes first. */
   const cache = new Map<string, { hash: string; digest: Buffer }>()
-  let closed = false
   const stats = { scryptRuns: 0, cacheHits: 0 }
-
   const remember = (username: string, hash: string, digest: Buffer) => {
     cache.delete(username)
     cache.set(username, { hash, digest })
     if (cache.size > maxEntries) cache.delete(cache.keys().next().value!)
   }
-
   return {
     stats,
-
-    async setSecret(username, role, secret) {
-      const hash = await hashSecret(secret)
-      if (closed) throw new CredentialStoreError(`credential store is closed; secret for ${username} not stored`)
-      upsert.run(username, role, hash, Date.now())
-      cache.delete(username)
-    },
-
-    async verify(username, password) {
-      const row = select.get(username)
+    forget: (username: string) => void cache.delete(username),
+    clear: () => cache.clear(),
+    async check(username: string, row: CredentialRow | undefined, password: string | Buffer | undefined): Promise<VerifyResult> {
       if (!row) {
         cache.delete(username)
         return 'unknown'
@@ -134,31 +114,79 @@ export function openCredentialStore(dataDir: string, options: CredentialStoreOpt
       if (password === undefined) return 'bad'
       const digest = sha256(password)
       const hit = cache.get(username)
-      if (hit && hit.hash === row.scrypt_hash && timingSafeEqual(hit.digest, digest)) {
-        remember(username, row.scrypt_hash, digest)
+      if (hit && hit.hash === row.scryptHash && timingSafeEqual(hit.digest, digest)) {
+        remember(username, row.scryptHash, digest)
         stats.cacheHits++
         return 'ok'
       }
       stats.scryptRuns++
-      if (!(await verifySecret(row.scrypt_hash, password))) return 'bad'
-      remember(username, row.scrypt_hash, digest)
+      if (!(await verifySecret(row.scryptHash, password))) return 'bad'
+      remember(username, row.scryptHash, digest)
       return 'ok'
     },
+  }
+}
 
-    has(username) {
-      return exists.get(username) !== undefined
+interface Row {
+  scrypt_hash: string
+  disabled: number
+}
+
+/**
+ * Device and service-account credentials in `${dataDir}/meta.sqlite` (WAL, so the API can provision
+ * devices from another process while the broker reads): one host. With REDIS_URL the nodes use
+ * credential-store-redis.ts instead, the same behaviour on the cluster's Redis.
+ */
+export function openCredentialStore(dataDir: string, options: CredentialStoreOptions = {}): CredentialStore {
+  mkdirSync(dataDir, { recursive: true })
+  const db = new Database(join(dataDir, 'meta.sqlite'))
+  db.pragma('journal_mode = WAL')
+  db.pragma('busy_timeout = 5000')
+  db.exec(CREDENTIALS_DDL)
+  const select = db.prepare<[string], Row>('SELECT scrypt_hash, disabled FROM credentials WHERE username = ?')
+  const role = db.prepare<[string], { role: CredentialRole }>('SELECT role FROM credentials WHERE username = ?')
+  const disable = db.prepare<[number, number, string]>('UPDATE credentials SET disabled = ?, updated_at = ? WHERE username = ?')
+  const upsert = db.prepare<[string, CredentialRole, string, number]>(
+    `INSERT INTO credentials (username, role, scrypt_hash, disabled, updated_at) VALUES (?, ?, ?, 0, ?)
+     ON CONFLICT (username) DO UPDATE SET role = excluded.role, scrypt_hash = excluded.scrypt_hash, updated_at = excluded.updated_at`,
+  )
+  const insert = db.prepare<[string, CredentialRole, string, number]>(
+    'INSERT OR IGNORE INTO credentials (username, role, scrypt_hash, disabled, updated_at) VALUES (?, ?, ?, 0, ?)',
+  )
+  const cache = createLoginCache(options.cacheEntries ?? 50_000)
+  let closed = false
+  const hashFor = async (username: string, secret: string) => {
+    const hash = await hashSecret(secret)
+    if (closed) throw new CredentialStoreError(`credential store is closed; secret for ${username} not stored`)
+    return hash
+  }
+
+  return {
+    stats: cache.stats,
+
+    async setSecret(username, role, secret) {
+      upsert.run(username, role, await hashFor(username, secret), Date.now())
+      cache.forget(username)
     },
 
-    roleOf(username) {
-      return role.get(username)?.role
+    async addSecret(username, role, secret) {
+      return insert.run(username, role, await hashFor(username, secret), Date.now()).changes > 0
     },
 
-    setDisabled(username, disabled) {
-      cache.delete(username)
+    async verify(username, password) {
+      const row = select.get(username)
+      return cache.check(username, row && { scryptHash: row.scrypt_hash, disabled: row.disabled === 1 }, password)
+    },
+
+    has: async (username) => role.get(username) !== undefined,
+    roleOf: async (username) => role.get(username)?.role,
+
+    async setDisabled(username, disabled) {
+      cache.forget(username)
       return disable.run(disabled ? 1 : 0, Date.now(), username).changes > 0
     },
 
-    close() {
+    async close() {
       if (closed) return
       closed = true
       cache.clear()

@@ -8,12 +8,22 @@ import { CREDENTIALS_DDL } from './credential-store.ts'
 export type ProvisionedDevice = DeviceRecord & { disabled: boolean; hasSecret: boolean }
 
 export interface DeviceDirectory {
-  /** Adds the registry file's devices that are not in the store yet (all of them at the first start); returns how many. */
-  seedIfEmpty(records: readonly DeviceRecord[]): number
-  list(): ProvisionedDevice[]
-  get(id: string): ProvisionedDevice | undefined
+  /**
+   * Adds the registry file's devices that are not in the store yet (all of them at the first start); returns
+   * how many. Each record is added only if absent, so nodes seeding at once add each device once.
+   */
+  seedIfEmpty(records: readonly DeviceRecord[]): Promise<number>
+  /** Ordered by id. */
+  list(): Promise<ProvisionedDevice[]>
+  get(id: string): Promise<ProvisionedDevice | undefined>
   /** false when the id is taken. */
-  insert(record: DeviceRecord): boolean
+  insert(record: DeviceRecord): Promise<boolean>
+  /** Safe to call twice. */
+  close(): Promise<void>
+}
+
+/** The SQLite directory's calls as they are: loadProvisionedRegistry's lookup has to answer synchronously. */
+type SyncDirectory = { [K in Exclude<keyof DeviceDirectory, 'close'>]: (...a: Parameters<DeviceDirectory[K]>) => Awaited<ReturnType<DeviceDirectory[K]>> } & {
   close(): void
 }
 
@@ -26,9 +36,20 @@ interface Row {
  * The provisioned devices, in the metadata store (`${dataDir}/meta.sqlite`, the credential store's file,
  * so a device's record and its credential row are read together). The API writes it; the broker
  * authenticates against the credential rows. Records are stored as validated JSON: the registry's
- * schema is the one definition of a device.
+ * schema is the one definition of a device. With REDIS_URL: device-directory-redis.ts.
  */
 export function openDeviceDirectory(dataDir: string): DeviceDirectory {
+  const d = openSqliteDirectory(dataDir)
+  return {
+    seedIfEmpty: async (records) => d.seedIfEmpty(records),
+    list: async () => d.list(),
+    get: async (id) => d.get(id),
+    insert: async (record) => d.insert(record),
+    close: async () => d.close(),
+  }
+}
+
+function openSqliteDirectory(dataDir: string): SyncDirectory {
   mkdirSync(dataDir, { recursive: true })
   const db = new Database(join(dataDir, 'meta.sqlite'))
   db.pragma('journal_mode = WAL')
@@ -70,23 +91,24 @@ export function openDeviceDirectory(dataDir: string): DeviceDirectory {
   }
 }
 
+export const recordOf = ({ disabled: _d, hasSecret: _h, ...r }: ProvisionedDevice): DeviceRecord => r
+
 /**
  * The registry the services start with: the provisioned devices in the metadata store, plus any device
  * of the registry file (`fromFile`) not in it yet (all of them on the very first start). Devices provisioned later are in it from
  * the moment a service first meets them (a lookup in the store), and in the lists from its next start.
  */
 export function loadProvisionedRegistry(dataDir: string, fromFile: DeviceRegistry): DeviceRegistry {
-  const directory = openDeviceDirectory(dataDir)
+  const directory = openSqliteDirectory(dataDir)
   try {
     directory.seedIfEmpty(fromFile.devices)
   } catch (err) {
     directory.close()
     throw err
   }
-  const record = ({ disabled: _d, hasSecret: _h, ...r }: ProvisionedDevice): DeviceRecord => r
   // The directory stays open for lookups of devices provisioned after start (a read per new id, then cached).
-  return new DeviceRegistry(directory.list().map(record), (id) => {
+  return new DeviceRegistry(directory.list().map(recordOf), (id) => {
     const d = directory.get(id)
-    return d && record(d)
+    return d && recordOf(d)
   })
 }

@@ -24,15 +24,23 @@ export async function seedCredentials(opts: SeedOptions, registry: DeviceRegistr
   await Promise.all(fromEnv.map(([name, pw]) => (pw === undefined ? undefined : store.setSecret(name, 'service', pw))))
   if (!opts.seedDemoSecrets) return { devices: 0, services: 0 }
 
-  const devices = registry.devices.map((d) => d.id).filter((id) => !store.has(id))
-  const services = Object.values(SERVICE_ACCOUNTS).filter((s) => !store.has(s))
+  const missing = async (names: readonly string[]) => {
+    const has = await Promise.all(names.map((n) => store.has(n)))
+    return names.filter((_, i) => !has[i])
+  }
+  const devices = await missing(registry.devices.map((d) => d.id))
+  const services = await missing(Object.values(SERVICE_ACCOUNTS))
   if (devices.length === 0 && services.length === 0) return { devices: 0, services: 0 }
   // Secrets already in the file (say, meta.sqlite was deleted) are reused, so the simulator keeps working.
   const secrets = ensureDemoSecrets(opts.dataDir, devices, services)
-  await Promise.all([
-    ...devices.map((id) => store.setSecret(id, 'device', secrets.devices[id]!)),
-    ...services.map((s) => store.setSecret(s, 'service', secrets.services[s]!)),
+  // addSecret, not setSecret: a node starting at the same moment may have stored its own secret since the
+  // check above; the first one stays (on one host both read the same demo file, so they are the same).
+  const added = await Promise.all([
+    ...devices.map((id) => store.addSecret(id, 'device', secrets.devices[id]!)),
+    ...services.map((s) => store.addSecret(s, 'service', secrets.services[s]!)),
   ])
-  logger.info('demo secrets seeded', { devices: devices.length, services: services.length, file: 'secrets/demo-secrets.json' })
-  return { devices: devices.length, services: services.length }
+  const devicesAdded = added.slice(0, devices.length).filter(Boolean).length
+  const servicesAdded = added.slice(devices.length).filter(Boolean).length
+  logger.info('demo secrets seeded', { devices: devicesAdded, services: servicesAdded, file: 'secrets/demo-secrets.json' })
+  return { devices: devicesAdded, services: servicesAdded }
 }

@@ -31,12 +31,12 @@ describe('device provisioning at the broker', () => {
     const a = await connectDevice(b, deviceA)
     const other = await connectDevice(b, deviceB)
     const closed = closedOnce(a)
-    expect(store.setDisabled(deviceA, true)).toBe(true)
+    expect(await store.setDisabled(deviceA, true)).toBe(true)
     await notify('disabled', deviceA)
     await closed
     expect(await refusalCode(b.url, { username: deviceA, password: b.secrets.devices[deviceA]! })).toBe(NOT_AUTHORIZED)
     expect(other.connected).toBe(true)
-    store.setDisabled(deviceA, false)
+    await store.setDisabled(deviceA, false)
     await (await connectDevice(b, deviceA)).endAsync()
   })
 

@@ -42,11 +42,11 @@ describe('device provisioned after the ingest started', () => {
       locationConfidence: 'C',
     }
     const directory = openDeviceDirectory(pipeline.dataDir)
-    expect(directory.insert(record)).toBe(true)
-    directory.close()
+    expect(await directory.insert(record)).toBe(true)
+    await directory.close()
     const credentials = openCredentialStore(pipeline.dataDir)
     await credentials.setSecret(record.id, 'device', 'a-long-device-secret-1')
-    credentials.close()
+    await credentials.close()
 
     const device = await connectDevice(pipeline.mqttUrl, record.id, 'a-long-device-secret-1')
     const ts = Date.now() - 1000

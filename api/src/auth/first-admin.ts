@@ -18,13 +18,18 @@ export interface FirstAdminOptions {
  * The first admin, created at the first start only (an operator table with anyone in it is left alone):
  * from ADMIN_USERNAME/ADMIN_PASSWORD, or in a demo start with a generated password written next to the
  * demo device secrets (mode 0600). A production start without either has no operator and says how to
- * make one; there is never a default password.
+ * make one; there is never a default password. API nodes starting at once may each find no operator; create
+ * is create-if-absent, so one of them makes the admin and the others say so and leave it.
  */
 export async function ensureFirstAdmin(store: OperatorStore, o: FirstAdminOptions, logger: Logger, now: number): Promise<{ created: boolean; file?: string }> {
-  if (store.count() > 0) return { created: false }
+  if ((await store.count()) > 0) return { created: false }
+  const lost = () => {
+    logger.info('first admin was created by another node starting at the same time', { username: o.username })
+    return { created: false }
+  }
   if (o.password !== undefined) {
-    await store.create(o.username, o.password, 'admin', now)
-    store.audit({ actor: 'system', action: 'operator-create', target: o.username, detail: { role: 'admin', from: 'ADMIN_PASSWORD' } }, now)
+    if (!(await store.create(o.username, o.password, 'admin', now))) return lost()
+    await store.audit({ actor: 'system', action: 'operator-create', target: o.username, detail: { role: 'admin', from: 'ADMIN_PASSWORD' } }, now)
     logger.info('first admin created from ADMIN_USERNAME/ADMIN_PASSWORD', { username: o.username })
     return { created: true }
   }
@@ -41,8 +46,8 @@ export async function ensureFirstAdmin(store: OperatorStore, o: FirstAdminOption
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
     writeFileSync(file, JSON.stringify({ username: o.username, password }, null, 2), { mode: 0o600 })
   }
-  await store.create(o.username, password, 'admin', now)
-  store.audit({ actor: 'system', action: 'operator-create', target: o.username, detail: { role: 'admin', from: 'demo' } }, now)
+  if (!(await store.create(o.username, password, 'admin', now))) return lost()
+  await store.audit({ actor: 'system', action: 'operator-create', target: o.username, detail: { role: 'admin', from: 'demo' } }, now)
   logger.warn('demo admin created; its password is in the file', { username: o.username, file })
   return { created: true, file }
 }

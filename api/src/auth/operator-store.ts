@@ -20,28 +20,54 @@ export interface AuditInput {
   ip?: string | undefined
 }
 
+export interface AuditQuery {
+  limit: number
+  /** Only entries with a smaller id (paging back). */
+  before?: number | undefined
+  actor?: string | undefined
+  action?: AuditAction | undefined
+}
+
+/**
+ * Operators, sessions and the audit log. Two implementations: SQLite (DATA_DIR/meta.sqlite, one host) and
+ * Redis (operator-store-redis.ts, with REDIS_URL: every API node of a cluster shares them). Both pass
+ * operator-store.test-suite.ts.
+ */
 export interface OperatorStore {
-  count(): number
-  /** false when the name is taken. */
+  count(): Promise<number>
+  /** false when the name is taken (also when another node took it a moment ago). */
   create(username: string, password: string, role: Role, now: number): Promise<boolean>
   /** The operator when the password matches and the account is enabled. */
   verify(username: string, password: string): Promise<{ username: string; role: Role } | undefined>
-  setDisabled(username: string, disabled: boolean): boolean
-  list(): OperatorView[]
+  /** Disabling ends every session of the operator, on every node; false when there is no such operator. */
+  setDisabled(username: string, disabled: boolean): Promise<boolean>
+  /** Ordered by name. */
+  list(): Promise<OperatorView[]>
   /** Returns the opaque session token for the cookie; only its sha256 is stored. */
-  openSession(username: string, ttlMs: number, now: number): { token: string; session: Session }
+  openSession(username: string, ttlMs: number, now: number): Promise<{ token: string; session: Session }>
   /** The live session behind a token; a disabled operator's sessions are dead. */
-  session(token: string, now: number): Session | undefined
-  closeSession(token: string): void
-  audit(entry: AuditInput, now: number): void
-  auditLog(q: { limit: number; before?: number | undefined; actor?: string | undefined; action?: AuditAction | undefined }): AuditEntry[]
-  close(): void
+  session(token: string, now: number): Promise<Session | undefined>
+  closeSession(token: string): Promise<void>
+  /** Entries get increasing ids in the order they are written, whichever node writes them. */
+  audit(entry: AuditInput, now: number): Promise<void>
+  /** Newest first. */
+  auditLog(q: AuditQuery): Promise<AuditEntry[]>
+  /** Safe to call twice. */
+  close(): Promise<void>
 }
 
-const sha256 = (v: string): string => createHash('sha256').update(v).digest('base64url')
+export const tokenHash = (v: string): string => createHash('sha256').update(v).digest('base64url')
+const sha256 = tokenHash
 
 /** Checked against a hash like a real one so an unknown name costs as long as a wrong password. */
 let dummyHash: Promise<string> | undefined
+export async function verifyAgainstNothing(password: string): Promise<void> {
+  dummyHash ??= hashSecret(randomBytes(16).toString('hex'))
+  await verifySecret(await dummyHash, password)
+}
+
+export const newSessionToken = (): string => randomBytes(32).toString('base64url')
+export const newCsrfToken = (): string => randomBytes(24).toString('base64url')
 
 /**
  * Operators, their sessions and the audit log, in `${dataDir}/meta.sqlite` beside the broker's device
@@ -98,7 +124,7 @@ export function openOperatorStore(dataDir: string): OperatorStore {
   let closed = false
 
   return {
-    count: () => q.count.get()!.n,
+    count: async () => q.count.get()!.n,
 
     async create(username, password, role, now) {
       const hash = await hashSecret(password)
@@ -107,50 +133,46 @@ export function openOperatorStore(dataDir: string): OperatorStore {
 
     async verify(username, password) {
       const row = q.get.get(username)
-      if (!row) {
-        dummyHash ??= hashSecret(randomBytes(16).toString('hex'))
-        await verifySecret(await dummyHash, password)
-        return undefined
-      }
+      if (!row) return void (await verifyAgainstNothing(password))
       const ok = await verifySecret(row.scrypt_hash, password)
       return ok && !row.disabled ? { username, role: row.role } : undefined
     },
 
-    setDisabled(username, disabled) {
+    async setDisabled(username, disabled) {
       const changed = q.disable.run(disabled ? 1 : 0, username).changes > 0
       if (disabled) q.dropSessionsOf.run(username)
       return changed
     },
 
-    list: () =>
+    list: async () =>
       q.list.all().map((r) => ({ username: r.username, role: r.role, disabled: r.disabled === 1, createdAt: r.created_at, lastSignInAt: r.last_sign_in_at })),
 
-    openSession(username, ttlMs, now) {
+    async openSession(username, ttlMs, now) {
       const row = q.get.get(username)
       if (!row) throw new Error(`no operator ${username}`)
       q.expire.run(now)
-      const token = randomBytes(32).toString('base64url')
-      const session: Session = { username, role: row.role, csrfToken: randomBytes(24).toString('base64url'), expiresAt: now + ttlMs }
+      const token = newSessionToken()
+      const session: Session = { username, role: row.role, csrfToken: newCsrfToken(), expiresAt: now + ttlMs }
       q.openSession.run(sha256(token), username, session.csrfToken, session.expiresAt)
       q.signedIn.run(now, username)
       return { token, session }
     },
 
-    session(token, now) {
+    async session(token, now) {
       const r = q.session.get(sha256(token))
       if (!r || r.disabled || r.expires_at <= now) return undefined
       return { username: r.username, role: r.role, csrfToken: r.csrf_token, expiresAt: r.expires_at }
     },
 
-    closeSession(token) {
+    async closeSession(token) {
       q.closeSession.run(sha256(token))
     },
 
-    audit(e, now) {
+    async audit(e, now) {
       q.audit.run(now, e.actor, e.action, e.target ?? null, e.detail === undefined ? null : JSON.stringify(e.detail), e.ip ?? null)
     },
 
-    auditLog({ limit, before, actor, action }) {
+    async auditLog({ limit, before, actor, action }) {
       const where: string[] = []
       const args: (string | number)[] = []
       if (before !== undefined) (where.push('id < ?'), args.push(before))
@@ -161,7 +183,7 @@ export function openOperatorStore(dataDir: string): OperatorStore {
       return rows.map((r) => ({ ...r, detail: r.detail === null ? null : (JSON.parse(r.detail) as unknown) }))
     },
 
-    close() {
+    async close() {
       if (closed) return
       closed = true
       db.close()

@@ -58,10 +58,10 @@ export function parseCookies(header: string | undefined): Record<string, string>
  * Without an AuthContext (createApi without `auth`: tests and embedders that predate sign-in) every
  * caller is an anonymous operator, as before issue #6. The entry points always pass one.
  */
-export function callerFrom(req: IncomingMessage, auth: AuthContext | undefined, now: number): Caller {
+export async function callerFrom(req: IncomingMessage, auth: AuthContext | undefined, now: number): Promise<Caller> {
   if (!auth) return { username: undefined, role: 'operator' }
   const token = parseCookies(req.headers.cookie)[SESSION_COOKIE]
-  const session = token ? auth.operators.session(token, now) : undefined
+  const session = token ? await auth.operators.session(token, now) : undefined
   if (session && token) return { username: session.username, role: session.role, session, token }
   return { username: undefined, role: auth.anonymousRole }
 }
@@ -72,8 +72,8 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 /** Finds the caller once per request; checks the CSRF token of a signed-in caller's state-changing request. */
 export function identify(auth: AuthContext | undefined, clock: () => number): RequestHandler {
-  return (req, res, next) => {
-    const caller = callerFrom(req, auth, clock())
+  return async (req, res, next) => {
+    const caller = await callerFrom(req, auth, clock())
     ;(res.locals as { caller: Caller }).caller = caller
     if (caller.session && !SAFE_METHODS.has(req.method) && req.path !== '/auth/login' && req.get(CSRF_HEADER) !== caller.session.csrfToken)
       return next(new HttpError(403, `missing or wrong ${CSRF_HEADER} header (the csrfToken from sign-in)`))

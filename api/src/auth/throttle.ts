@@ -1,18 +1,31 @@
 /**
- * Brute-force throttling of sign-in, in memory (per API process; a restart forgets it, which costs an
- * attacker a restart per lockout). After `maxFailures` failed sign-ins within `windowMs` for one user name,
+ * Brute-force throttling of sign-in. Here in memory (per API process; a restart forgets it, which costs an
+ * attacker a restart per lockout); with REDIS_URL in Redis (throttle-redis.ts), so guesses spread over
+ * the API nodes of a cluster count together. After `maxFailures` failed sign-ins within `windowMs` for one user name,
  * or 4× that from one address, that name (or address) is locked for `lockoutMs`: every attempt is answered
  * 429 with Retry-After, right password or not, so guessing on during the lockout learns nothing.
  * A success clears the name's count.
  */
 export interface LoginThrottle {
   /** Seconds until the name or address may try again; 0 when it may now. */
-  retryAfterS(username: string, ip: string, now: number): number
-  failed(username: string, ip: string, now: number): void
-  succeeded(username: string): void
+  retryAfterS(username: string, ip: string, now: number): Promise<number>
+  failed(username: string, ip: string, now: number): Promise<void>
+  succeeded(username: string): Promise<void>
 }
 
-export function createLoginThrottle(opts: { maxFailures: number; windowMs: number; lockoutMs: number; maxKeys?: number }): LoginThrottle {
+export interface LoginThrottleOptions {
+  maxFailures: number
+  /** Failures older than this no longer count, ms. */
+  windowMs: number
+  lockoutMs: number
+}
+
+/** Per client address: seconds to wait, 0 when the request may go now. */
+export interface RateLimit {
+  take(key: string, now: number): Promise<number>
+}
+
+export function createLoginThrottle(opts: LoginThrottleOptions & { maxKeys?: number }): LoginThrottle {
   const maxKeys = opts.maxKeys ?? 100_000
   const entries = new Map<string, { failures: number[]; lockedUntil: number }>()
   const limitOf = (key: string) => (key.startsWith('ip:') ? opts.maxFailures * 4 : opts.maxFailures)
@@ -31,23 +44,22 @@ export function createLoginThrottle(opts: { maxFailures: number; windowMs: numbe
     while (entries.size > maxKeys) entries.delete(entries.keys().next().value!)
   }
   return {
-    retryAfterS: (username, ip, now) => Math.max(wait(`user:${username}`, now), wait(`ip:${ip}`, now)),
-    failed(username, ip, now) {
+    retryAfterS: async (username, ip, now) => Math.max(wait(`user:${username}`, now), wait(`ip:${ip}`, now)),
+    async failed(username, ip, now) {
       fail(`user:${username}`, now)
       fail(`ip:${ip}`, now)
     },
-    succeeded(username) {
+    async succeeded(username) {
       entries.delete(`user:${username}`)
     },
   }
 }
 
 /** Token bucket per key (client address): `perMinute` requests a minute, bursts up to the same number. */
-export function createRateLimit(perMinute: number, maxKeys = 100_000) {
+export function createRateLimit(perMinute: number, maxKeys = 100_000): RateLimit {
   const buckets = new Map<string, { tokens: number; at: number }>()
   return {
-    /** Seconds to wait, 0 when the request may go now. */
-    take(key: string, now: number): number {
+    async take(key, now) {
       if (perMinute <= 0) return 0
       const b = buckets.get(key) ?? { tokens: perMinute, at: now }
       b.tokens = Math.min(perMinute, b.tokens + ((now - b.at) / 60_000) * perMinute)

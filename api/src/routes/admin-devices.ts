@@ -20,16 +20,18 @@ export function adminDevicesRouter(provisioning: () => Provisioning | undefined,
   const audit = (req: express.Request, res: express.Response, action: Parameters<Provisioning['audit']>[0]['action'], target: string, detail?: unknown) =>
     p().audit({ actor: callerOf(res).username ?? 'anonymous', action, target, detail, ip: clientIp(req) }, clock())
 
-  r.get('/admin/devices', admin, (_req, res) => {
-    res.json(p().directory.list())
+  r.get('/admin/devices', admin, async (_req, res) => {
+    res.json(await p().directory.list())
   })
 
   r.post('/admin/devices', admin, async (req, res) => {
     const record = parseInput(DeviceRecord, req.body ?? {}, 'body')
-    const [row] = checkAgainst([{ row: 1, id: record.id, record, errors: [] }], (id) => p().exists(id), (id) => p().reserved(id))
+    const known = await p().known([record.id, ...(record.gatewayId !== undefined ? [record.gatewayId] : [])])
+    const [row] = checkAgainst([{ row: 1, id: record.id, record, errors: [] }], known.exists, known.reserved)
     if (row!.errors.length > 0) throw new HttpError(409, row!.errors.join('; '))
     const [created] = await p().create([record])
-    audit(req, res, 'device-create', record.id, { kind: record.kind })
+    if (!created) throw new HttpError(409, `id: device ${record.id} is already provisioned`)
+    await audit(req, res, 'device-create', record.id, { kind: record.kind })
     res.status(201).json(created)
   })
 
@@ -44,7 +46,8 @@ export function adminDevicesRouter(provisioning: () => Provisioning | undefined,
       if (err instanceof ImportFormatError) throw new HttpError(400, err.message)
       throw err
     }
-    checkAgainst(rows, (id) => p().exists(id), (id) => p().reserved(id))
+    const known = await p().known(rows.flatMap((x) => (x.record ? [x.record.id, ...(x.record.gatewayId !== undefined ? [x.record.gatewayId] : [])] : [])))
+    checkAgainst(rows, known.exists, known.reserved)
     const good = rows.filter((x) => x.errors.length === 0).map((x) => x.record!)
     const created = await p().create(good)
     const report: ImportReport = {
@@ -53,7 +56,7 @@ export function adminDevicesRouter(provisioning: () => Provisioning | undefined,
       created,
       failed: rows.filter((x) => x.errors.length > 0).map((x) => ({ row: x.row, ...(x.id !== undefined ? { id: x.id } : {}), errors: x.errors })),
     }
-    audit(req, res, 'device-import', format, { total: report.total, created: created.map((c) => c.deviceId), failed: report.failed.length })
+    await audit(req, res, 'device-import', format, { total: report.total, created: created.map((c) => c.deviceId), failed: report.failed.length })
     res.json(report)
   })
 
@@ -61,7 +64,7 @@ export function adminDevicesRouter(provisioning: () => Provisioning | undefined,
     const { id } = parseInput(DeviceIdPath, req.params, 'path')
     const out = await p().rotate(id)
     if (!out) throw new HttpError(404, `no provisioned device ${id}`)
-    audit(req, res, 'device-rotate', id)
+    await audit(req, res, 'device-rotate', id)
     res.json(out)
   })
 
@@ -70,7 +73,7 @@ export function adminDevicesRouter(provisioning: () => Provisioning | undefined,
       const { id } = parseInput(DeviceIdPath, req.params, 'path')
       const device = await p().setDisabled(id, disabled)
       if (!device) throw new HttpError(404, `no provisioned device ${id}`)
-      audit(req, res, disabled ? 'device-disable' : 'device-enable', id)
+      await audit(req, res, disabled ? 'device-disable' : 'device-enable', id)
       res.json(device)
     })
   }

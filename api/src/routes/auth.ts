@@ -19,31 +19,31 @@ export function authRouter(auth: AuthContext | undefined, clock: () => number, s
     if (!req.is('application/json')) throw new HttpError(415, 'send the credentials as application/json')
     const body = parseInput(LoginRequest, req.body ?? {}, 'body')
     const ip = clientIp(req)
-    const wait = a.throttle.retryAfterS(body.username, ip, clock())
+    const wait = await a.throttle.retryAfterS(body.username, ip, clock())
     if (wait > 0) {
       res.set('Retry-After', String(wait))
       throw new HttpError(429, `too many failed sign-ins; try again in ${wait} s`)
     }
     const who = await a.operators.verify(body.username, body.password)
     if (!who) {
-      a.throttle.failed(body.username, ip, clock())
-      a.operators.audit({ actor: body.username, action: 'sign-in-failed', ip }, clock())
+      await a.throttle.failed(body.username, ip, clock())
+      await a.operators.audit({ actor: body.username, action: 'sign-in-failed', ip }, clock())
       throw new HttpError(401, 'wrong user name or password')
     }
-    a.throttle.succeeded(body.username)
-    const { token, session } = a.operators.openSession(who.username, a.sessionTtlMs, clock())
-    a.operators.audit({ actor: who.username, action: 'sign-in', ip }, clock())
+    await a.throttle.succeeded(body.username)
+    const { token, session } = await a.operators.openSession(who.username, a.sessionTtlMs, clock())
+    await a.operators.audit({ actor: who.username, action: 'sign-in', ip }, clock())
     cookie(res, SESSION_COOKIE, token, true, a.sessionTtlMs)
     cookie(res, CSRF_COOKIE, session.csrfToken, false, a.sessionTtlMs)
     const out: SessionResponse = { username: session.username, role: session.role, csrfToken: session.csrfToken, expiresAt: session.expiresAt }
     res.json(out)
   })
 
-  r.post('/auth/logout', (req, res) => {
+  r.post('/auth/logout', async (req, res) => {
     const caller = callerOf(res)
     if (auth && caller.token && caller.username) {
-      auth.operators.closeSession(caller.token)
-      auth.operators.audit({ actor: caller.username, action: 'sign-out', ip: clientIp(req) }, clock())
+      await auth.operators.closeSession(caller.token)
+      await auth.operators.audit({ actor: caller.username, action: 'sign-out', ip: clientIp(req) }, clock())
       // Its live sockets end with it.
       sessionsEnded()
     }

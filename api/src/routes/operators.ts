@@ -12,31 +12,31 @@ export function operatorsRouter(auth: AuthContext | undefined, clock: () => numb
   }
   const admin = requireRole('admin')
 
-  r.get('/operators', admin, (_req, res) => {
-    res.json(ops().list())
+  r.get('/operators', admin, async (_req, res) => {
+    res.json(await ops().list())
   })
 
   r.post('/operators', admin, async (req, res) => {
     const body = parseInput(OperatorCreateRequest, req.body ?? {}, 'body')
     const store = ops()
     if (!(await store.create(body.username, body.password, body.role, clock()))) throw new HttpError(409, `operator ${body.username} exists`)
-    store.audit({ actor: callerOf(res).username ?? 'anonymous', action: 'operator-create', target: body.username, detail: { role: body.role }, ip: clientIp(req) }, clock())
-    res.status(201).json(store.list().find((o) => o.username === body.username))
+    await store.audit({ actor: callerOf(res).username ?? 'anonymous', action: 'operator-create', target: body.username, detail: { role: body.role }, ip: clientIp(req) }, clock())
+    res.status(201).json((await store.list()).find((o) => o.username === body.username))
   })
 
-  r.post('/operators/:username/disable', admin, (req, res) => {
+  r.post('/operators/:username/disable', admin, async (req, res) => {
     const { username } = parseInput(OperatorNamePath, req.params, 'path')
     const store = ops()
     if (username === callerOf(res).username) throw new HttpError(400, 'an admin cannot disable their own account')
-    if (!store.setDisabled(username, true)) throw new HttpError(404, `no operator ${username}`)
+    if (!(await store.setDisabled(username, true))) throw new HttpError(404, `no operator ${username}`)
     sessionsEnded()
-    store.audit({ actor: callerOf(res).username ?? 'anonymous', action: 'operator-disable', target: username, ip: clientIp(req) }, clock())
-    res.json(store.list().find((o) => o.username === username))
+    await store.audit({ actor: callerOf(res).username ?? 'anonymous', action: 'operator-disable', target: username, ip: clientIp(req) }, clock())
+    res.json((await store.list()).find((o) => o.username === username))
   })
 
-  r.get('/audit', admin, (req, res) => {
+  r.get('/audit', admin, async (req, res) => {
     const q = parseInput(AuditListParams, req.query, 'query')
-    res.json(ops().auditLog(q))
+    res.json(await ops().auditLog(q))
   })
   return r
 }
