@@ -7,7 +7,6 @@ import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import express from 'express'
 import helmet from 'helmet'
-import { openIncidentStore, type IncidentStore } from '@mytho/alerts'
 import type { DeviceRegistry, IncidentChange } from '@mytho/schema'
 import { once, servicePassword, type Logger } from '@mytho/runtime'
 import type { ReadingStore } from '@mytho/storage'
@@ -36,6 +35,7 @@ import { devicesRouter } from './routes/devices.ts'
 import { healthRouter } from './routes/health.ts'
 import { historyRouter } from './routes/history.ts'
 import { incidentsRouter } from './routes/incidents.ts'
+import { openIncidents, type OpenIncidents } from './incident-store.ts'
 import { mapConfigRouter } from './routes/map-config.ts'
 
 export interface ApiDeps {
@@ -108,11 +108,18 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
   const state = createLiveState({ registry: deps.registry, store: deps.store, clock })
   let feedSince = clock()
   let push: LivePush | undefined
-  let incidents: IncidentStore | undefined
-  const announceIncident = (change: IncidentChange) => push?.announceIncident(change)
+  let incidents: OpenIncidents | undefined
+  const announceIncident = (change: IncidentChange) => {
+    incidents?.apply(change)
+    push?.announceIncident(change)
+  }
   // With REDIS_URL: what this node alone knows (acknowledgements, ended sessions) reaches every node's browsers.
   let liveCluster: LiveCluster | undefined
-  const announceEverywhere = (change: IncidentChange) => (liveCluster ? liveCluster.announceIncident(change) : announceIncident(change))
+  const announceEverywhere = (change: IncidentChange) => {
+    if (!liveCluster) return announceIncident(change)
+    incidents?.apply(change)
+    return liveCluster.announceIncident(change)
+  }
   let resyncing: Promise<void> | undefined
 
   // QoS 0 may have dropped readings while the link was down: after every (re)connect, catch up from storage.
@@ -204,7 +211,7 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
       tileAttribution: config.MAP_TILE_ATTRIBUTION ?? apiEnv.shape.MAP_TILE_ATTRIBUTION.parse(undefined),
     }),
   )
-  v1.use(incidentsRouter(() => incidents, clock, announceEverywhere, audit))
+  v1.use(incidentsRouter(() => incidents?.store, clock, announceEverywhere, audit))
   const doc = openApiDocument()
   v1.get('/openapi.json', (_req, res) => {
     res.json(doc)
@@ -233,8 +240,8 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
     async start(): Promise<{ port: number }> {
       await deps.store.init()
       await state.hydrate()
-      // The ingest's alert engine writes incidents to DATA_DIR/alerts.sqlite; the API reads them and acknowledges.
-      if (config.DATA_DIR !== undefined) incidents = openIncidentStore(join(config.DATA_DIR, 'alerts.sqlite'))
+      // The ingest's alert engine writes incidents (alerts.sqlite, or Redis with REDIS_URL); the API reads them and acknowledges.
+      incidents = await openIncidents(config, log.child({ part: 'incidents' }))
       if (config.DATA_DIR !== undefined)
         provisioning = await openProvisioning({ dataDir: config.DATA_DIR, redisUrl: config.REDIS_URL }, deps.registry, {
           logger: log.child({ part: 'provisioning' }),
@@ -256,7 +263,7 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
         state,
         logger: log.child({ part: 'live-push' }),
         feedStatus: () => ({ connected: feed?.connected ?? false, since: feedSince }),
-        activeIncidents: () => incidents?.list({ active: true }) ?? [],
+        activeIncidents: () => incidents?.active() ?? [],
         pipeline: () => feed?.pipeline,
         admit: async (req) => {
           if (!sameOriginOrListed(req, corsOrigins)) return 'forbidden origin'
@@ -282,7 +289,7 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
       await push?.stop()
       await liveCluster?.close()
       await resyncing
-      incidents?.close()
+      await incidents?.close()
       await provisioning?.close()
       await limitsConn?.release()
       const s = server

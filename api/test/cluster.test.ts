@@ -64,7 +64,8 @@ describe('API cluster on Redis', () => {
     const brokerAUrl = await startBroker()
     brokerBUrl = await startBroker()
     const store = createSqliteStore({ path: join(tmp.path, 'readings.sqlite') })
-    const ingest = createIngest(loadIngestConfig({ MQTT_URL: brokerAUrl, DATA_DIR: tmp.path, INGEST_BATCH_WAIT_MS: '10' }), { store, registry, logger: silentLogger })
+    // The ingest writes incidents where the API nodes read them: the cluster's Redis.
+    const ingest = createIngest(loadIngestConfig({ MQTT_URL: brokerAUrl, DATA_DIR: tmp.path, REDIS_URL: redis.url, INGEST_BATCH_WAIT_MS: '10' }), { store, registry, logger: silentLogger })
     await ingest.start()
     cleanups.unshift(async () => {
       await ingest.stop()

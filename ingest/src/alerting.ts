@@ -1,13 +1,17 @@
 import { join } from 'node:path'
+import { Redis } from 'ioredis'
 import {
   createAlertEngine,
+  createRedisEngineStore,
   createTelegramNotifier,
   createWebhookNotifier,
   defaultAlertRules,
   loadAlertRulesFile,
   openIncidentStore,
   type AlertRule,
+  type EngineIncidentStore,
   type IncidentChange,
+  type RedisEngineStore,
 } from '@mytho/alerts'
 import type { DeviceRegistry, StoredReading } from '@mytho/schema'
 import type { Logger } from '@mytho/runtime'
@@ -16,7 +20,17 @@ import type { IngestConfig } from './config.ts'
 export type AlertingOptions = Pick<
   IngestConfig,
   'DATA_DIR' | 'ALERT_RULES_FILE' | 'ALERT_TICK_MS' | 'WEBHOOK_URL' | 'WEBHOOK_SECRET' | 'TELEGRAM_BOT_TOKEN' | 'TELEGRAM_CHAT_ID' | 'TELEGRAM_API_URL' | 'NOTIFY_LANGUAGE'
->
+> &
+  Partial<Pick<IngestConfig, 'REDIS_URL'>>
+
+export interface AlertingDeps {
+  registry: DeviceRegistry
+  logger: Logger
+  clock: () => number
+  announce: (change: IncidentChange) => void
+  /** Whether this worker owns the device now (its partition's lease). Default: every device. */
+  owns?: (deviceId: string) => boolean
+}
 
 export const ALERTS_DB_FILE = 'alerts.sqlite'
 
@@ -28,13 +42,16 @@ export function loadRules(config: Pick<AlertingOptions, 'ALERT_RULES_FILE'>): Al
 /**
  * The alert engine as the ingest runs it: fed with what was durably stored and with the devices'
  * retained status, ticking for silence and reminders, announcing every incident change to the API
- * and to the configured notifiers (which never block the ingest).
+ * and to the configured notifiers (which never block the ingest). Its state lives in DATA_DIR/alerts.sqlite,
+ * or with REDIS_URL in Redis (createRedisAlerting).
  */
-export function createAlerting(config: AlertingOptions, deps: { registry: DeviceRegistry; logger: Logger; clock: () => number; announce: (change: IncidentChange) => void }) {
-  const rules = loadRules(config)
-  const store = openIncidentStore(join(config.DATA_DIR, ALERTS_DB_FILE))
-  const log = deps.logger.child({ part: 'alerts' })
-  const notifiers = [
+export function createAlerting(config: AlertingOptions, deps: AlertingDeps) {
+  return config.REDIS_URL !== undefined ? createRedisAlerting({ ...config, REDIS_URL: config.REDIS_URL }, deps) : createSqliteAlerting(config, deps)
+}
+export type Alerting = ReturnType<typeof createAlerting>
+
+function notifiersFor(config: AlertingOptions, deps: AlertingDeps, log: Logger) {
+  return [
     ...(config.WEBHOOK_URL && config.WEBHOOK_SECRET ? [createWebhookNotifier({ url: config.WEBHOOK_URL, secret: config.WEBHOOK_SECRET, logger: log })] : []),
     ...(config.TELEGRAM_BOT_TOKEN && config.TELEGRAM_CHAT_ID
       ? [
@@ -49,6 +66,14 @@ export function createAlerting(config: AlertingOptions, deps: { registry: Device
         ]
       : []),
   ]
+}
+
+/** One host: every change is durable in alerts.sqlite when the engine returns. */
+function createSqliteAlerting(config: AlertingOptions, deps: AlertingDeps) {
+  const rules = loadRules(config)
+  const store = openIncidentStore(join(config.DATA_DIR, ALERTS_DB_FILE))
+  const log = deps.logger.child({ part: 'alerts' })
+  const notifiers = notifiersFor(config, deps, log)
   const engine = createAlertEngine({
     rules,
     registry: deps.registry,
@@ -63,8 +88,11 @@ export function createAlerting(config: AlertingOptions, deps: { registry: Device
   let timer: NodeJS.Timeout | undefined
   return {
     engine,
-    store,
-    start(latest: readonly StoredReading[]): void {
+    store: store as EngineIncidentStore,
+    /** Acknowledgements need not wait: what the engine wrote is committed when it returns. */
+    deferAcks: false,
+    settled: (): Promise<void> => Promise.resolve(),
+    async start(latest: readonly StoredReading[]): Promise<void> {
       engine.hydrate(latest)
       timer = setInterval(() => {
         try {
@@ -83,11 +111,172 @@ export function createAlerting(config: AlertingOptions, deps: { registry: Device
         log.error('alert evaluation failed', { err })
       }
     },
-    stop(): void {
+    onConnection(deviceId: string, status: 'online' | 'offline', at: number): void {
+      engine.onConnection(deviceId, status, at)
+    },
+    /** A partition taken: its devices' holds are read again from the shared file. */
+    acquire(deviceIds: ReadonlySet<string>): void {
+      engine.forgetDevices(deviceIds)
+    },
+    beforeHandOver: async (): Promise<void> => {},
+    /** A partition handed back (`save`: its holds written for the next owner) or lost. */
+    release(deviceIds: ReadonlySet<string>, o: { save: boolean }): void {
+      engine.forgetDevices(deviceIds, { save: o.save })
+    },
+    async stop(): Promise<void> {
       clearInterval(timer)
       for (const n of notifiers) n.stop()
       store.close()
     },
   }
 }
-export type Alerting = ReturnType<typeof createAlerting>
+
+/**
+ * Several hosts: the engine works on a mirror of the alert state of the devices this worker owns
+ * (redis-engine-store.ts). Everything that touches it runs in one queue, one task at a time: a partition's state
+ * is loaded before any of its readings is judged, and each batch's writes are committed to Redis (retried while
+ * Redis is away) before `settled()` resolves, which the ingest awaits before it acknowledges the batch. Changes
+ * are announced after their commit, as Redis has them (with any acknowledgement the API made meanwhile).
+ */
+function createRedisAlerting(config: AlertingOptions & { REDIS_URL: string }, deps: AlertingDeps) {
+  const rules = loadRules(config)
+  const log = deps.logger.child({ part: 'alerts' })
+  const notifiers = notifiersFor(config, deps, log)
+  const ownsDevice = deps.owns ?? (() => true)
+  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, connectionName: 'mytho-ingest-alerts' })
+  redis.on('error', (err: Error) => log.debug('redis connection error', { err: err.message }))
+  // Roads and devices unknown to the registry have no partition: whoever evaluates them holds them.
+  const store: RedisEngineStore = createRedisEngineStore(redis, { owns: (s) => (deps.registry.get(s) ? ownsDevice(s) : true) })
+  const changes: IncidentChange[] = []
+  const engine = createAlertEngine({ rules, registry: deps.registry, store, clock: deps.clock, logger: log, onChange: (c) => changes.push(c) })
+  let closed = false
+  let redisDown = false
+  let tail: Promise<void> = Promise.resolve()
+  let tickQueued = false
+  let timer: NodeJS.Timeout | undefined
+
+  const enqueue = (what: string, task: () => Promise<void> | void): Promise<void> =>
+    (tail = tail.then(task).catch((err: unknown) => log.error(`alert ${what} failed`, { err })))
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref())
+
+  /** Retries until Redis has it: a batch is acknowledged only after, so the broker keeps it meanwhile. */
+  async function durably(what: string, fn: () => Promise<void>): Promise<void> {
+    for (let delay = 100; ; delay = Math.min(delay * 2, 5_000)) {
+      try {
+        await fn()
+        if (redisDown) log.info('redis is back; alert state committed')
+        redisDown = false
+        return
+      } catch (err) {
+        if (closed) throw err
+        if (!redisDown) log.warn(`alert state: ${what} failed; retrying, acknowledgements wait`, { err: (err as Error).message })
+        redisDown = true
+        await sleep(delay)
+      }
+    }
+  }
+
+  async function commitAndAnnounce(): Promise<void> {
+    await durably('commit to Redis', () => store.commit())
+    const done = changes.splice(0)
+    if (done.length === 0) return
+    const current = await store.current([...new Set(done.map((c) => c.incident.id))]).catch(() => new Map())
+    for (const c of done) {
+      const change = { incident: current.get(c.incident.id) ?? c.incident, event: c.event }
+      try {
+        deps.announce(change)
+        for (const n of notifiers) n.notify(change)
+      } catch (err) {
+        log.error('incident listener failed', { err })
+      }
+    }
+  }
+
+  const subjectsOf = (deviceIds: ReadonlySet<string>) => {
+    const roads = [...deviceIds].flatMap((id) => deps.registry.get(id)?.road ?? [])
+    return [...new Set([...deviceIds, ...roads])]
+  }
+
+  return {
+    engine,
+    /** This worker's incidents (the mirror): what its metrics count. */
+    store: store as EngineIncidentStore,
+    redisStore: store,
+    deferAcks: true,
+    /** Resolves once everything handed to the alerting so far is evaluated and committed to Redis. */
+    settled: (): Promise<void> => tail,
+    async start(latest: readonly StoredReading[]): Promise<void> {
+      try {
+        await redis.connect()
+        // A worker that owns every device (no partitions) loads every hold record now; partitions load as taken.
+        if (deps.owns === undefined) await store.loadAll()
+      } catch (err) {
+        throw new Error(`REDIS_URL: alert state not readable: ${(err as Error).message}`, { cause: err })
+      }
+      redis
+        .config('GET', 'appendonly')
+        .then((r) => {
+          if ((r as string[])[1] !== 'yes') log.warn('Redis runs without appendonly: a Redis restart would lose incidents and hold timers (README, Running as a cluster)')
+        })
+        .catch(() => {}) // CONFIG may be disabled on a managed Redis
+      engine.hydrate(latest)
+      timer = setInterval(() => {
+        if (tickQueued) return
+        tickQueued = true
+        void enqueue('tick', async () => {
+          tickQueued = false
+          await store.refresh()
+          engine.tick()
+          await commitAndAnnounce()
+        })
+      }, config.ALERT_TICK_MS)
+      timer.unref()
+    },
+    onStored(readings: readonly StoredReading[]): void {
+      // Readings of devices this worker does not own (a dead worker's spool drained here) are the owner's to judge.
+      const mine = readings.filter((r) => ownsDevice(r.deviceId))
+      if (mine.length === 0) return
+      void enqueue('evaluation', async () => {
+        engine.onReadings(mine, (err, r) => log.error('alert evaluation failed', { err, deviceId: r.deviceId }))
+        await commitAndAnnounce()
+      })
+    },
+    onConnection(deviceId: string, status: 'online' | 'offline', at: number): void {
+      if (!ownsDevice(deviceId)) return
+      void enqueue('status', async () => {
+        engine.onConnection(deviceId, status, at)
+        await commitAndAnnounce()
+      })
+    },
+    /** A partition taken: its devices' and roads' state is read from Redis before any of their readings is judged. */
+    acquire(deviceIds: ReadonlySet<string>): void {
+      engine.forgetDevices(deviceIds)
+      const subjects = subjectsOf(deviceIds)
+      void enqueue('load', () => durably('load of a taken partition', () => store.load(subjects)))
+    },
+    /** Before a partition is handed back: every hold as it is now (mean windows too) committed for the next owner. */
+    beforeHandOver: (): Promise<void> =>
+      enqueue('hand-over', async () => {
+        engine.saveHolds()
+        await commitAndAnnounce()
+      }),
+    /** A partition handed back or lost: nothing more is written for its devices (what is not committed is dropped: its batches were not acknowledged). */
+    release(deviceIds: ReadonlySet<string>): void {
+      engine.forgetDevices(deviceIds)
+      store.unload(deviceIds, { dropPending: true })
+    },
+    async stop(): Promise<void> {
+      clearInterval(timer)
+      await Promise.race([
+        enqueue('save at stop', async () => {
+          engine.saveHolds()
+          await store.commit()
+        }),
+        sleep(5_000),
+      ])
+      closed = true
+      for (const n of notifiers) n.stop()
+      await redis.quit().catch(() => redis.disconnect())
+    },
+  }
+}

@@ -37,7 +37,11 @@ export const ingestEnv = commonEnv.extend({
    * (INGEST_CLIENT_ID), no Redis.
    */
   INGEST_PARTITIONS: env.int(0, 0, MAX_PARTITIONS),
-  /** With INGEST_PARTITIONS > 0: the Redis holding the partition leases and worker heartbeats (the cluster's). */
+  /**
+   * The cluster's Redis: partition leases and worker heartbeats (with INGEST_PARTITIONS > 0), and the alert state
+   * (incidents, their events, hold timers) instead of DATA_DIR/alerts.sqlite, so workers and API nodes on other
+   * hosts share it; give the API nodes the same URL. Needs Redis persistence (README, Running as a cluster). Default unset.
+   */
   REDIS_URL: env.redisUrl(),
   /** Partition lease and worker heartbeat lifetime, ms: a dead worker's partitions are taken over after at most this. Renewed every third. Default 10,000. */
   INGEST_LEASE_TTL_MS: env.int(10_000, 300, 600_000),

@@ -63,8 +63,17 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
       ? undefined
       : createAlerting(
           { ALERT_TICK_MS: 5000, NOTIFY_LANGUAGE: 'vi', ...config },
-          { registry: alertRegistry, logger: log, clock, announce: (change) => session.publish(PLATFORM_INCIDENTS_TOPIC, JSON.stringify(change)) },
+          {
+            registry: alertRegistry,
+            logger: log,
+            clock,
+            announce: (change) => session.publish(PLATFORM_INCIDENTS_TOPIC, JSON.stringify(change)),
+            ...(partitions > 0 ? { owns: (id: string): boolean => partitioned?.ownsPartition(partitionOf(id, partitions)) ?? false } : {}),
+          },
         )
+  // With REDIS_URL the alert state of a batch is committed to Redis after the engine ran: the batch is acknowledged
+  // only once it is there, as it is once in alerts.sqlite otherwise (the broker redelivers what a SIGKILL cut short).
+  const ackAfterAlerts = (ack: () => void): (() => void) => (alerting?.deferAcks ? () => void alerting.settled().then(ack) : ack)
   // Only what is durably stored is announced and judged, so the map never shows a reading history will not have.
   const announce = (readings: readonly StoredReading[]) => {
     for (let i = 0; i < readings.length; i += PLATFORM_READINGS_CHUNK)
@@ -106,8 +115,8 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
     if (topic?.suffix === 'status') {
       // The retained online/offline a device's Last Will sets: news for the silence rule, not a reading.
       const status = msg.payload.toString('utf8').trim()
-      if (status === 'offline' || status === 'online') alerting?.engine.onConnection(topic.deviceId, status, clock())
-      msg.ack()
+      if (status === 'offline' || status === 'online') alerting?.onConnection(topic.deviceId, status, clock())
+      ackAfterAlerts(msg.ack)()
       return
     }
     counters.received++
@@ -118,7 +127,7 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
       counters.rejectedByReason[r.code] = (counters.rejectedByReason[r.code] ?? 0) + 1
       log.debug('rejected', { code: r.code, deviceId: r.deviceId, topic: r.topic })
     }
-    writer.add(readings, rejections, msg.ack)
+    writer.add(readings, rejections, ackAfterAlerts(msg.ack))
     log.debug('received', { pending: writer.pendingCount })
   }
   // Alert state moves with a partition's devices: the worker handing them over saves their holds, the one taking
@@ -126,7 +135,8 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
   const movePartitionAlerts = (index: number, event: 'acquired' | 'released' | 'lost') => {
     if (!alerting) return
     const ids = new Set(deps.registry.devices.filter((d) => partitionOf(d.id, partitions) === index).map((d) => d.id))
-    alerting.engine.forgetDevices(ids, { save: event === 'released' })
+    if (event === 'acquired') alerting.acquire(ids)
+    else alerting.release(ids, { save: event === 'released' })
     if (event === 'acquired')
       deps.store.latest().then(
         (latest) => alerting.engine.hydrate(latest.filter((r) => ids.has(r.deviceId))),
@@ -140,7 +150,14 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
           { ...sessionOptions, clientIdPrefix: config.INGEST_CLIENT_ID, partitions, redisUrl: config.REDIS_URL!, leaseTtlMs: config.INGEST_LEASE_TTL_MS ?? 10_000, workerId },
           onMessage,
           log.child({ part: 'mqtt', worker: workerId }),
-          { flush: () => writer.flush(), onPartition: (i, event) => movePartitionAlerts(i, event) },
+          {
+            // The alert state goes with the partition: committed (mean windows too) before its lease is given up.
+            flush: async () => {
+              await writer.flush()
+              await alerting?.beforeHandOver()
+            },
+            onPartition: (i, event) => movePartitionAlerts(i, event),
+          },
         )
       : undefined
   // A dead worker's spool (acknowledged readings storage did not have yet) is drained by a live one.
@@ -194,7 +211,7 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
     partitions: partitioned,
     async start(): Promise<{ subscribed: true }> {
       await deps.store.init()
-      alerting?.start(await deps.store.latest())
+      await alerting?.start(await deps.store.latest())
       writer.start() // what a previous run left in the spool goes first
       await session.start()
       orphanSpools?.start()
@@ -220,9 +237,11 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
       session.pause()
       await Promise.race([writer.flush(), new Promise((r) => setTimeout(r, 10_000).unref())])
       await writer.close()
+      // Acknowledgements waiting for the alert state's commit go out before the sessions close.
+      await Promise.race([alerting?.settled(), new Promise((r) => setTimeout(r, 10_000).unref())])
       await session.stop()
       spool?.close()
-      alerting?.stop()
+      await alerting?.stop()
     }),
   }
 }
