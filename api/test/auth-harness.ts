@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { onTestFinished } from 'vitest'
 import { io, type Socket } from 'socket.io-client'
 import { loadRegistryFile, type Role } from '@mytho/schema'
-import { silentLogger } from '@mytho/runtime'
+import { silentLogger, type Logger } from '@mytho/runtime'
 import { createSqliteStore } from '@mytho/storage'
 import { makeTempDir } from '@mytho/testing'
 import { createApi, type ApiOptions, type Api } from '../src/api.ts'
@@ -22,12 +22,12 @@ export interface Agent {
  * The API with sign-in on (as main.ts and npm start run it) over a throwaway DATA_DIR, and one operator per role.
  * With REDIS_URL the operators are in that Redis, as main.ts does on a cluster (a second node finds them there).
  */
-export async function startSecuredApi(config: Partial<ApiOptions> = {}, dataDir?: string) {
+export async function startSecuredApi(config: Partial<ApiOptions> = {}, dataDir?: string, logger: Logger = silentLogger) {
   const tmp = dataDir === undefined ? makeTempDir('mytho-api-auth-') : undefined
   const dir = dataDir ?? tmp!.path
   const store = createSqliteStore({ path: join(dir, 'readings.sqlite') })
   const operators: OperatorStore = config.REDIS_URL !== undefined ? openRedisOperatorStore(config.REDIS_URL) : openOperatorStore(dir)
-  const api: Api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', DATA_DIR: dir, ...config }, { store, registry: loadRegistryFile(), logger: silentLogger, operators })
+  const api: Api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', DATA_DIR: dir, ...config }, { store, registry: loadRegistryFile(), logger, operators })
   const { port } = await api.start()
   onTestFinished(async () => {
     await api.stop()
