@@ -2,6 +2,7 @@ import { io } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { LiveDeviceState, LiveFeedStatus, ViewSubscription } from '@mytho/schema'
 import { CITY_BOUNDS } from '@mytho/schema'
+import { decodeReadings, decodeSnapshot, type SnapshotColumns } from '@mytho/schema/live-snapshot'
 import { waitFor } from '@mytho/testing'
 import { startLivePlatform, type LivePlatform } from './live-harness.ts'
 
@@ -141,6 +142,39 @@ describe('live push: device → broker → ingest → SQLite → API → Socket.
       await waitFor(() => updates.flat().find((d) => d.deviceId === 'tc-rach-mieu-span2' && d.lastReading?.fields['vehicleCount'] === 12), { what: 'the update in the handshake view' })
     } finally {
       s.close()
+    }
+  })
+
+  it('sends a handshake that asks for columns the same devices in columns, for the first view and every later one', async () => {
+    const gauge = await p.device('wl-hydro-station')
+    await p.publish(gauge, 'wl-hydro-station', level(131))
+    const json = p.browser(city)
+    await json.waitForUpdate('wl-hydro-station', (d) => d.lastReading?.fields['waterLevelCm'] === 131)
+    json.close()
+    // a fresh JSON snapshot after the reading, to compare with
+    const reference = p.browser(city)
+    const objects = await reference.waitForSnapshots(1)
+    const columns: SnapshotColumns[] = []
+    const plain: unknown[] = []
+    const s = io(p.url, { path: '/socket.io', transports: ['websocket'], auth: { view: city, snapshot: 'columns' } })
+    s.on('snapshotColumns', (c: SnapshotColumns) => columns.push(c))
+    s.on('snapshot', (d: unknown) => plain.push(d))
+    try {
+      const first = await waitFor(() => columns[0], { what: 'the columnar snapshot of the handshake view' })
+      const devices = decodeSnapshot(first)
+      const readings = decodeReadings(first)
+      const whole = devices.map((d, i) => ({ ...d, lastReading: readings[i] }))
+      expect(whole).toEqual(objects)
+      // what the map's first draw needs is there before the readings are read
+      expect(devices.find((d) => d.deviceId === 'wl-hydro-station')).toMatchObject({ status: 'ok', lat: 10.3515, lon: 106.3645, lastReading: null })
+      expect(whole.find((d) => d.deviceId === 'wl-hydro-station')?.lastReading).toMatchObject({ fields: { waterLevelCm: 131 } })
+      // a later view keeps the format the handshake chose
+      expect(await s.emitWithAck('view', rachMieu)).toEqual({ ok: true, devices: 3 })
+      expect(decodeSnapshot(columns[1]!).map((d) => d.deviceId).sort()).toEqual(['tc-ql60-rach-mieu-north', 'tc-rach-mieu-span1', 'tc-rach-mieu-span2'])
+      expect(plain).toEqual([])
+    } finally {
+      s.close()
+      reference.close()
     }
   })
 

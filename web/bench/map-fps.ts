@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { Server } from 'socket.io'
 import { CITY_BOUNDS, deviceKinds, wards, type ClientToServerEvents, type DeviceStatus, type HandshakeAuth, type LiveDeviceState, type ServerToClientEvents, type ViewSubscription } from '@mytho/schema'
+import { encodeSnapshot } from '@mytho/schema/live-snapshot'
 import { buildWeb, DEAD_TILES, launchChromium } from '../test/harness.ts'
 
 // 100 first: it also absorbs the browser's cold start (compiling the bundle), which would otherwise land on 10,000
@@ -89,14 +90,16 @@ async function serve(dist: string, devices: LiveDeviceState[]) {
   const views = new Map<string, ViewSubscription>()
   io.on('connection', (socket) => {
     socket.emit('feed', { connected: true, since: Date.now() })
+    const auth = socket.handshake.auth as HandshakeAuth
     const subscribe = (v: ViewSubscription) => {
       views.set(socket.id, v)
       const snap = devices.filter((d) => inView(d, v))
-      socket.emit('snapshot', snap)
+      if (auth.snapshot === 'columns') socket.emit('snapshotColumns', encodeSnapshot(snap))
+      else socket.emit('snapshot', snap)
       return snap.length
     }
-    // as the API does (api/src/live-push.ts): a view in the handshake is subscribed at once
-    const early = (socket.handshake.auth as HandshakeAuth).view
+    // as the API does (api/src/live-push.ts): a view in the handshake is subscribed at once, in the format it asks for
+    const early = auth.view
     if (early) subscribe(early)
     socket.on('view', (v, ack) => {
       const n = subscribe(v)

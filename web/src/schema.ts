@@ -6,8 +6,9 @@
  */
 export * from '@mytho/schema/lists'
 export { CITY_BOUNDS } from '@mytho/schema/city'
+export { decodeReadings, decodeSnapshot, type SnapshotColumns } from '@mytho/schema/live-snapshot'
 export type { DeviceKind, Ward } from '@mytho/schema/kinds'
 export type { ClientToServerEvents, DeviceStatus, HandshakeAuth, LiveDeviceState, ServerToClientEvents, ViewSubscription } from '@mytho/schema/live-events'
-export type { HistorySeries } from '@mytho/schema/stored-reading'
+export type { HistorySeries, StoredReading } from '@mytho/schema/stored-reading'
 export type { Incident, IncidentChange, IncidentEvent } from '@mytho/schema/incidents'
 export type { PipelineHealth } from '@mytho/schema/pipeline-health'

@@ -1,4 +1,4 @@
-import type { DeviceKind, DeviceStatus, LiveDeviceState, Ward } from './schema.ts'
+import type { DeviceKind, DeviceStatus, LiveDeviceState, StoredReading, Ward } from './schema.ts'
 
 /** Registry facts the live events do not carry (names), from GET /api/v1/devices. */
 export interface DeviceMeta {
@@ -69,6 +69,23 @@ export class DeviceStore {
       this.devices.set(d.deviceId, d)
     }
     this.#emit({ type: 'updates', devices: list, changes })
+  }
+
+  /**
+   * The last readings of a snapshot's devices, which a columnar snapshot gives after it is drawn (readings[i] is
+   * devices[i]'s). A device updated or replaced since keeps its newer state; values change nothing on the map.
+   */
+  fillReadings(devices: readonly LiveDeviceState[], readings: readonly (StoredReading | null)[]): void {
+    const filled: LiveDeviceState[] = []
+    for (let i = 0; i < devices.length; i++) {
+      const d = devices[i]!
+      const r = readings[i]
+      if (!r || this.devices.get(d.deviceId) !== d) continue
+      const next = { ...d, lastReading: r }
+      this.devices.set(d.deviceId, next)
+      filled.push(next)
+    }
+    if (filled.length) this.#emit({ type: 'updates', devices: filled, changes: [] })
   }
 
   setLive(live: boolean): void {

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { DeviceKind, Ward } from './kinds.ts'
 import type { Incident, IncidentChange } from './incidents.ts'
 import type { PipelineHealth } from './pipeline-health.ts'
+import type { SnapshotColumns } from './live-snapshot.ts'
 import { StoredReading } from './stored-reading.ts'
 import { connectionStatuses } from './topics.ts'
 import { deviceStatuses } from './lists.ts'
@@ -65,6 +66,8 @@ export type LiveFeedStatus = z.infer<typeof LiveFeedStatus>
 export interface ServerToClientEvents {
   /** Everything in view, sent after each `view` (also after a reconnect, so no page reload is needed). */
   snapshot: (devices: LiveDeviceState[]) => void
+  /** The same snapshot in columns (live-snapshot.ts), instead of `snapshot`, to a client whose handshake asked for it. */
+  snapshotColumns: (snapshot: SnapshotColumns) => void
   /** Changed devices in view since the last batch, coalesced per device (latest wins). */
   updates: (devices: LiveDeviceState[]) => void
   /** The server's own link to the live stream; sent on connect and whenever it changes. */
@@ -83,8 +86,10 @@ export interface ServerToClientEvents {
 /**
  * The Socket.IO handshake's `auth` payload. A view in it is subscribed as the connection opens, exactly as a
  * `view` event would be (without an ack): the first snapshot then needs no extra round trip after the handshake.
+ * `snapshot: 'columns'`: this connection's snapshots come as `snapshotColumns` (the map); default `objects`, the
+ * `snapshot` event.
  */
-export const HandshakeAuth = z.object({ view: ViewSubscription.optional() })
+export const HandshakeAuth = z.object({ view: ViewSubscription.optional(), snapshot: z.enum(['objects', 'columns']).optional() })
 export type HandshakeAuth = z.infer<typeof HandshakeAuth>
 
 export interface ClientToServerEvents {
