@@ -6,7 +6,7 @@ import { recordOf, type DeviceDirectory, type ProvisionedDevice } from './device
 import { luaScript, metaRedis, type MetaRedisOptions } from './meta-redis.ts'
 
 /** One hash, device id → its DeviceRecord as JSON. */
-const devicesKey = (prefix: string) => `${prefix}devices`
+export const devicesKey = (prefix: string) => `${prefix}devices`
 /** Pub/sub channel: the JSON record of every device inserted, for registries that follow the directory. */
 const createdChannel = (prefix: string) => `${prefix}devices:created`
 

@@ -64,13 +64,25 @@ redis.call('ZADD', KEYS[4], id, id)
 redis.call('ZADD', KEYS[5], id, id)
 return id`)
 
+/** The keys above, for this store and for the one-shot copy from meta.sqlite (meta-migration.ts). */
+export function operatorKeys(p: string) {
+  return {
+    operators: `${p}operators`,
+    operator: (name: string) => `${p}operator:${name}`,
+    sessionsOf: (name: string) => `${p}operator-sessions:${name}`,
+    session: (sha: string) => `${p}session:${sha}`,
+    audit: { seq: `${p}audit:seq`, entries: `${p}audit:entries`, all: `${p}audit:all`, actor: (a: string) => `${p}audit:actor:${a}`, action: (a: string) => `${p}audit:action:${a}` },
+  }
+}
+
+/** An audit entry as audit:entries holds it (the AUDIT script writes the same shape). */
+export const auditJson = (id: number, e: Omit<AuditEntry, 'id'>): string => JSON.stringify({ id, entry: JSON.stringify(e) })
+
 /** Operators, sessions and the audit log on the cluster's Redis: every API node signs in against the same rows. */
 export function openRedisOperatorStore(target: Redis | string, options: MetaRedisOptions = {}): OperatorStore {
   const { redis, prefix: p, release } = metaRedis(target, options)
-  const operatorKey = (name: string) => `${p}operator:${name}`
-  const sessionsOf = (name: string) => `${p}operator-sessions:${name}`
-  const sessionKey = (sha: string) => `${p}session:${sha}`
-  const audit = { seq: `${p}audit:seq`, entries: `${p}audit:entries`, all: `${p}audit:all`, actor: (a: string) => `${p}audit:actor:${a}`, action: (a: string) => `${p}audit:action:${a}` }
+  const keys = operatorKeys(p)
+  const { operator: operatorKey, sessionsOf, session: sessionKey, audit } = keys
   const entryOf = (json: string): AuditEntry => {
     const { id, entry } = JSON.parse(json) as { id: number; entry: string }
     return { id, ...(JSON.parse(entry) as Omit<AuditEntry, 'id'>) }
@@ -78,11 +90,11 @@ export function openRedisOperatorStore(target: Redis | string, options: MetaRedi
   let closed: Promise<void> | undefined
 
   return {
-    count: () => redis.scard(`${p}operators`),
+    count: () => redis.scard(keys.operators),
 
     async create(username, password, role, now) {
       const hash = await hashSecret(password)
-      return (await CREATE(redis, [operatorKey(username), `${p}operators`], [username, role, hash, now])) === 1
+      return (await CREATE(redis, [operatorKey(username), keys.operators], [username, role, hash, now])) === 1
     },
 
     async verify(username, password) {
@@ -97,7 +109,7 @@ export function openRedisOperatorStore(target: Redis | string, options: MetaRedi
     },
 
     async list() {
-      const names = (await redis.smembers(`${p}operators`)).sort()
+      const names = (await redis.smembers(keys.operators)).sort()
       if (names.length === 0) return []
       const pipeline = redis.pipeline()
       for (const n of names) pipeline.hmget(operatorKey(n), 'role', 'disabled', 'createdAt', 'lastSignInAt')
