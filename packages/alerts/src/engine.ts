@@ -262,7 +262,12 @@ export function createAlertEngine(opts: AlertEngineOptions) {
       store.transaction(() => {
         for (const [key, rec] of holds) {
           const sep = key.indexOf('\u0000')
-          store.putHold(key.slice(0, sep), key.slice(sep + 1), rec)
+          try {
+            store.putHold(key.slice(0, sep), key.slice(sep + 1), rec)
+          } catch (err) {
+            // A store may refuse a subject it no longer holds (Redis: a partition gone); the others are still saved.
+            log.warn('hold not saved', { rule: key.slice(0, sep), subject: key.slice(sep + 1), err: (err as Error).message })
+          }
         }
       })
     },
