@@ -9,8 +9,8 @@ import { loadBrokerConfig } from '../src/config.ts'
 import { registry } from './harness.ts'
 
 /*
- * Broker cluster nodes for the cluster tests: every node on the same Redis and the same DATA_DIR (the
- * credential store, meta.sqlite, is per host: nodes on one host share it, as compose's nodes share the volume).
+ * Broker cluster nodes for the cluster tests: every node on the same Redis (which holds the credential store
+ * too) and the same DATA_DIR, where the first node writes the demo secrets the tests' devices read.
  */
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
