@@ -67,6 +67,8 @@ export function createRedisEngineStore(redis: Redis, opts: RedisEngineStoreOptio
   const refs = new Map<string, string>()
   const incidents = new Map<string, Incident>()
   let ops: EngineOp[] = []
+  /** Incident → index in `ops` of its latest touch when no other op of it came after (touches merge: one per batch). */
+  const lastTouch = new Map<string, number>()
   let holdWrites = new Map<string, EngineOp & { t: 'hold' }>()
   /** A script sent whose reply did not come: sent again, with its id, before anything newer. */
   let unsent: { id: string; json: string } | undefined
@@ -87,6 +89,7 @@ export function createRedisEngineStore(redis: Redis, opts: RedisEngineStoreOptio
   const op = (o: EngineOp) => {
     const n = ops.length
     ops.push(o)
+    if (o.t !== 'hold') lastTouch.delete(o.id)
     undo?.push(() => void (ops.length = n))
   }
   const setIncident = (inc: Incident) => {
@@ -174,7 +177,18 @@ export function createRedisEngineStore(redis: Redis, opts: RedisEngineStoreOptio
         const worse = inc.peakValue === null || (direction === 'above' ? value > inc.peakValue : value < inc.peakValue)
         setIncident({ ...inc, lastValue: value, updatedAt: Math.max(inc.updatedAt, at), peakValue: worse ? value : inc.peakValue })
       }
-      op({ t: 'touch', s: subjectOf(id), id, value: String(value), at: String(at), above: direction === 'above' })
+      // Every reading of a device with an open incident touches it: a batch sends the last value and the worst.
+      const i = lastTouch.get(id)
+      const prev = i === undefined ? undefined : ops[i]
+      if (prev?.t === 'touch' && prev.id === id) {
+        const before = { ...prev }
+        const worse = direction === 'above' ? value > Number(prev.worst) : value < Number(prev.worst)
+        Object.assign(prev, { value: String(value), at: String(Math.max(Number(prev.at), at)), ...(worse ? { worst: String(value) } : {}) })
+        undo?.push(() => Object.assign(prev, before))
+        return
+      }
+      op({ t: 'touch', s: subjectOf(id), id, value: String(value), worst: String(value), at: String(at), above: direction === 'above' })
+      lastTouch.set(id, ops.length - 1)
     },
     addDevice(id: string, deviceId: string): void {
       const inc = incidents.get(id)
@@ -259,6 +273,7 @@ export function createRedisEngineStore(redis: Redis, opts: RedisEngineStoreOptio
       for (const [key] of refs) if (gone.has(key.slice(key.indexOf('\u0000') + 1))) refs.delete(key)
       if (o.dropPending) {
         ops = ops.filter((o) => !gone.has(o.s))
+        lastTouch.clear()
         for (const [key, w] of holdWrites) if (gone.has(w.s)) holdWrites.delete(key)
       }
       for (const [id, inc] of incidents) if (gone.has(inc.subject)) incidents.delete(id)
@@ -278,6 +293,7 @@ export function createRedisEngineStore(redis: Redis, opts: RedisEngineStoreOptio
             stats.ops += batch.length
             unsent = { id: randomUUID(), json: JSON.stringify(batch) }
             ops = []
+            lastTouch.clear()
             holdWrites = new Map()
           }
           try {

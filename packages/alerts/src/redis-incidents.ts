@@ -30,7 +30,7 @@ export type EngineOp =
   | { t: 'hold'; s: string; r: string; j: string }
   | { t: 'create'; s: string; id: string; f: string[]; raised: string; state: IncidentState; sev: Severity; rule: string; devs: string[]; ev: string; et: string; at: string }
   | { t: 'update'; s: string; id: string; level: string; sev: Severity; title: string; value: string; at: string; cleared: boolean; reopen: boolean; ev: string; et: string }
-  | { t: 'touch'; s: string; id: string; value: string; at: string; above: boolean }
+  | { t: 'touch'; s: string; id: string; value: string; worst: string; at: string; above: boolean }
   | { t: 'device'; s: string; id: string; d: string }
   | { t: 'event'; s: string; id: string; ev: string; et: string; at: string }
 

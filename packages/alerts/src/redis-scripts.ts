@@ -76,10 +76,11 @@ for _, o in ipairs(ops) do
   elseif o.t == 'touch' then
     local h = redis.call('HMGET', k, 'raisedAt', 'updatedAt', 'peakValue')
     if h[1] then
-      local v = tonumber(o.value)
+      -- several touches of one batch merged: the last value, the latest time, the worst value
+      local w = tonumber(o.worst)
       local sets = {'lastValue', o.value}
       if tonumber(o.at) > tonumber(h[2]) then sets[3] = 'updatedAt'; sets[4] = o.at end
-      if (not h[3]) or (o.above and v > tonumber(h[3])) or ((not o.above) and v < tonumber(h[3])) then sets[#sets + 1] = 'peakValue'; sets[#sets + 1] = o.value end
+      if (not h[3]) or (o.above and w > tonumber(h[3])) or ((not o.above) and w < tonumber(h[3])) then sets[#sets + 1] = 'peakValue'; sets[#sets + 1] = o.worst end
       redis.call('HSET', k, unpack(sets))
     end
   elseif o.t == 'device' then
