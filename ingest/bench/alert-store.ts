@@ -96,7 +96,7 @@ try {
     const conn = new Redis(redis.url)
     const store = createRedisEngineStore(conn, { prefix: `bench-${fsync}` })
     await store.loadAll()
-    await run(`redis (appendonly, appendfsync ${fsync})`, store, () => store.commit(), () => store.stats.ops)
+    await run(`redis (appendonly, appendfsync ${fsync})`, store, async () => void (await store.commit()), () => store.stats.ops)
     await conn.quit()
   }
   await admin.quit()

@@ -30,6 +30,8 @@ export interface AlertingDeps {
   announce: (change: IncidentChange) => void
   /** Whether this worker owns the device now (its partition's lease). Default: every device. */
   owns?: (deviceId: string) => boolean
+  /** The lease (key, this worker's token) under which the device's alert state may be written. Default none. */
+  fence?: (deviceId: string) => { key: string; token: string } | undefined
 }
 
 export const ALERTS_DB_FILE = 'alerts.sqlite'
@@ -146,7 +148,10 @@ function createRedisAlerting(config: AlertingOptions & { REDIS_URL: string }, de
   const redis = new Redis(config.REDIS_URL, { lazyConnect: true, connectionName: 'mytho-ingest-alerts' })
   redis.on('error', (err: Error) => log.debug('redis connection error', { err: err.message }))
   // Roads and devices unknown to the registry have no partition: whoever evaluates them holds them.
-  const store: RedisEngineStore = createRedisEngineStore(redis, { owns: (s) => (deps.registry.get(s) ? ownsDevice(s) : true) })
+  const store: RedisEngineStore = createRedisEngineStore(redis, {
+    owns: (s) => (deps.registry.get(s) ? ownsDevice(s) : true),
+    ...(deps.fence ? { fence: (s: string) => (deps.registry.get(s) ? deps.fence!(s) : undefined) } : {}),
+  })
   const changes: IncidentChange[] = []
   const engine = createAlertEngine({ rules, registry: deps.registry, store, clock: deps.clock, logger: log, onChange: (c) => changes.push(c) })
   let closed = false
@@ -160,13 +165,13 @@ function createRedisAlerting(config: AlertingOptions & { REDIS_URL: string }, de
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref())
 
   /** Retries until Redis has it: a batch is acknowledged only after, so the broker keeps it meanwhile. */
-  async function durably(what: string, fn: () => Promise<void>): Promise<void> {
+  async function durably<T>(what: string, fn: () => Promise<T>): Promise<T> {
     for (let delay = 100; ; delay = Math.min(delay * 2, 5_000)) {
       try {
-        await fn()
+        const result = await fn()
         if (redisDown) log.info('redis is back; alert state committed')
         redisDown = false
-        return
+        return result
       } catch (err) {
         if (closed) throw err
         if (!redisDown) log.warn(`alert state: ${what} failed; retrying, acknowledgements wait`, { err: (err as Error).message })
@@ -177,7 +182,8 @@ function createRedisAlerting(config: AlertingOptions & { REDIS_URL: string }, de
   }
 
   async function commitAndAnnounce(): Promise<void> {
-    await durably('commit to Redis', () => store.commit())
+    const refused = await durably('commit to Redis', () => store.commit())
+    if (refused > 0) log.warn('alert state refused: the partition lease passed to another worker', { writes: refused })
     const done = changes.splice(0)
     if (done.length === 0) return
     const current = await store.current([...new Set(done.map((c) => c.incident.id))]).catch(() => new Map())

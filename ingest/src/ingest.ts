@@ -68,7 +68,13 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
             logger: log,
             clock,
             announce: (change) => session.publish(PLATFORM_INCIDENTS_TOPIC, JSON.stringify(change)),
-            ...(partitions > 0 ? { owns: (id: string): boolean => partitioned?.ownsPartition(partitionOf(id, partitions)) ?? false } : {}),
+            ...(partitions > 0
+              ? {
+                  owns: (id: string): boolean => partitioned?.ownsPartition(partitionOf(id, partitions)) ?? false,
+                  // The lease key as partition-leases.ts names it (README: mytho:ingest:pP:lease:N).
+                  fence: (id: string): { key: string; token: string } | undefined => partitioned && { key: `mytho:ingest:p${partitions}:lease:${partitionOf(id, partitions)}`, token: partitioned.leases.token },
+                }
+              : {}),
           },
         )
   // With REDIS_URL the alert state of a batch is committed to Redis after the engine ran: the batch is acknowledged

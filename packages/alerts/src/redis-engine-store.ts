@@ -26,6 +26,12 @@ export interface RedisEngineStoreOptions {
    * it holds, a new road). Default: every subject (one worker owns every device; call loadAll() first).
    */
   owns?: (subject: string) => boolean
+  /**
+   * The lease a subject's writes depend on (its partition's: key and this worker's token), checked in Redis as they
+   * are applied: writes under a lease that passed to another worker are refused, so a worker frozen past its lease
+   * and waking up cannot overwrite the new owner's state. Default none (roads, a worker without partitions).
+   */
+  fence?: (subject: string) => { key: string; token: string } | undefined
 }
 
 const holdId = (ruleId: string, subject: string) => `${ruleId}\u0000${subject}`
@@ -70,12 +76,12 @@ export function createRedisEngineStore(redis: Redis, opts: RedisEngineStoreOptio
   /** Incident → index in `ops` of its latest touch when no other op of it came after (touches merge: one per batch). */
   const lastTouch = new Map<string, number>()
   let holdWrites = new Map<string, EngineOp & { t: 'hold' }>()
-  /** A script sent whose reply did not come: sent again, with its id, before anything newer. */
-  let unsent: { id: string; json: string } | undefined
+  /** A script sent whose reply did not come: sent again, with its id and fences, before anything newer. */
+  let unsent: { id: string; json: string; fences: string } | undefined
   let committing: Promise<void> = Promise.resolve()
   /** Undo steps of the transactions in progress (a failing evaluation leaves no half-written change). */
   let undo: (() => void)[] | undefined
-  const stats = { commits: 0, ops: 0, commitErrors: 0 }
+  const stats = { commits: 0, ops: 0, commitErrors: 0, refused: 0 }
 
   const holdsOf = (subject: string): Map<string, string> => {
     let s = holds.get(subject)
@@ -142,7 +148,7 @@ export function createRedisEngineStore(redis: Redis, opts: RedisEngineStoreOptio
         t: 'create',
         s: inc.subject,
         id: inc.id,
-        f: incidentFields(inc),
+        fields: incidentFields(inc),
         raised: String(inc.raisedAt),
         state: inc.state,
         sev: inc.severity,
@@ -226,6 +232,24 @@ export function createRedisEngineStore(redis: Redis, opts: RedisEngineStoreOptio
     },
   }
 
+  /** The batch as the apply script takes it: each write numbered with its subject's fence (1-based), if any. */
+  function fenced(batch: EngineOp[]): { json: string; fences: string } {
+    if (!opts.fence) return { json: JSON.stringify(batch), fences: '[]' }
+    const fences: { k: string; t: string }[] = []
+    const index = new Map<string, number>()
+    for (const o of batch) {
+      const f = opts.fence(o.s)
+      if (!f) continue
+      let i = index.get(f.key)
+      if (i === undefined) {
+        i = fences.push({ k: f.key, t: f.token })
+        index.set(f.key, i)
+      }
+      o.f = i
+    }
+    return { json: JSON.stringify(batch), fences: JSON.stringify(fences) }
+  }
+
   /** Reads the incidents the loaded holds point to that the mirror lacks, or all of them again (`again`). */
   async function loadIncidents(again: boolean): Promise<void> {
     const wanted = new Set(refs.values())
@@ -249,8 +273,8 @@ export function createRedisEngineStore(redis: Redis, opts: RedisEngineStoreOptio
     /** Loads these subjects' hold records and their incidents from Redis (a partition taken), replacing any in the mirror. */
     async load(subjects: readonly string[]): Promise<void> {
       const found = await reads.holds(subjects)
+      for (const key of refs.keys()) if (found.has(key.slice(key.indexOf('\u0000') + 1))) refs.delete(key)
       for (const [subject, records] of found) {
-        for (const key of refs.keys()) if (key.endsWith(`\u0000${subject}`)) refs.delete(key)
         holds.set(subject, records)
         for (const [ruleId, j] of records) {
           const id = parseHold(j).incidentId
@@ -281,32 +305,40 @@ export function createRedisEngineStore(redis: Redis, opts: RedisEngineStoreOptio
     /** Whether the mirror holds this subject. */
     holds: (subject: string) => holds.has(subject),
     /**
-     * Sends every write so far as one script and resolves once Redis has applied it; rejects (keeping the writes,
-     * to be sent again with the same id) when Redis does not answer. One commit at a time, in order.
+     * Sends every write so far as one script and resolves once Redis has applied it, with the number of writes its
+     * fences refused (0 while this worker holds its leases); rejects (keeping the writes, to be sent again with the
+     * same id) when Redis does not answer. One commit at a time, in order.
      */
-    commit(): Promise<void> {
+    commit(): Promise<number> {
       const run = committing.then(async () => {
+        let refused = 0
         for (;;) {
           if (!unsent) {
-            if (ops.length === 0 && holdWrites.size === 0) return
+            if (ops.length === 0 && holdWrites.size === 0) return refused
             const batch: EngineOp[] = [...ops, ...holdWrites.values()]
             stats.ops += batch.length
-            unsent = { id: randomUUID(), json: JSON.stringify(batch) }
+            unsent = { id: randomUUID(), ...fenced(batch) }
             ops = []
             lastTouch.clear()
             holdWrites = new Map()
           }
+          let n: unknown
           try {
-            await reads.run('mythoAlertsApply', [prefix, unsent.id, unsent.json])
+            n = await reads.run('mythoAlertsApply', [prefix, unsent.id, unsent.json, unsent.fences])
           } catch (err) {
             stats.commitErrors++
             throw new IncidentStoreError(`alert state not committed to Redis: ${(err as Error).message}`, { cause: err })
           }
           unsent = undefined
           stats.commits++
+          refused += Number(n)
+          stats.refused += Number(n)
         }
       })
-      committing = run.catch(() => {})
+      committing = run.then(
+        () => {},
+        () => {},
+      )
       return run
     },
     /**

@@ -25,14 +25,18 @@ import { APPLY_LUA, ACK_LUA, LIST_LUA } from './redis-scripts.ts'
 
 export const DEFAULT_ALERTS_PREFIX = 'mytho:alerts'
 
-/** One write of the engine, in the form the apply script takes (numbers as strings: Lua's cjson would round them). */
-export type EngineOp =
+/**
+ * One write of the engine, in the form the apply script takes (numbers as strings: Lua's cjson would round them).
+ * `s` is the subject it belongs to, `f` the fence (lease) it is applied under.
+ */
+export type EngineOp = { f?: number } & (
   | { t: 'hold'; s: string; r: string; j: string }
-  | { t: 'create'; s: string; id: string; f: string[]; raised: string; state: IncidentState; sev: Severity; rule: string; devs: string[]; ev: string; et: string; at: string }
+  | { t: 'create'; s: string; id: string; fields: string[]; raised: string; state: IncidentState; sev: Severity; rule: string; devs: string[]; ev: string; et: string; at: string }
   | { t: 'update'; s: string; id: string; level: string; sev: Severity; title: string; value: string; at: string; cleared: boolean; reopen: boolean; ev: string; et: string }
   | { t: 'touch'; s: string; id: string; value: string; worst: string; at: string; above: boolean }
   | { t: 'device'; s: string; id: string; d: string }
   | { t: 'event'; s: string; id: string; ev: string; et: string; at: string }
+)
 
 const scripts = { mythoAlertsApply: APPLY_LUA, mythoAlertsAck: ACK_LUA, mythoAlertsList: LIST_LUA } as const
 type ScriptName = keyof typeof scripts

@@ -22,21 +22,28 @@ end
 `
 
 /**
- * The engine's writes of one batch, atomically. ARGV: prefix, flush id, ops JSON. A flush id already applied
- * (a retry after the reply was lost) applies nothing, so a retried batch does not append its events twice.
+ * The engine's writes of one batch, atomically. ARGV: prefix, flush id, ops JSON, fences JSON ([{k, t}]: a lease
+ * key and the token it must hold). A write whose fence (`f`, 1-based) does not hold is refused; returns how many
+ * were. A flush id already applied (a retry after the reply was lost) applies nothing, so a retried batch does not
+ * append its events twice.
  */
 export const APPLY_LUA = `${COMMON}
 if ARGV[2] ~= '' then
   if not redis.call('SET', p .. ':flush:' .. ARGV[2], '1', 'NX', 'EX', '600') then return 0 end
 end
 local ops = cjson.decode(ARGV[3])
+local held = {}
+for i, f in ipairs(cjson.decode(ARGV[4] or '[]')) do held[i] = redis.call('GET', f.k) == f.t end
+local refused = 0
 for _, o in ipairs(ops) do
   local k = o.id and ik(o.id)
-  if o.t == 'hold' then
+  if o.f and not held[o.f] then
+    refused = refused + 1
+  elseif o.t == 'hold' then
     redis.call('HSET', p .. ':hold:' .. o.s, o.r, o.j)
   elseif o.t == 'create' then
     if redis.call('EXISTS', k) == 0 then
-      redis.call('HSET', k, unpack(o.f))
+      redis.call('HSET', k, unpack(o.fields))
       for _, z in ipairs({'all', 'active', 'state:' .. o.state, 'sev:' .. o.sev, 'rule:' .. o.rule}) do redis.call('ZADD', p .. ':idx:' .. z, o.raised, o.id) end
       for _, d in ipairs(o.devs) do redis.call('ZADD', p .. ':idx:dev:' .. d, o.raised, o.id) end
       push_event(o.id, o.ev, o.et, o.at)
@@ -99,7 +106,7 @@ for _, o in ipairs(ops) do
     if redis.call('EXISTS', k) == 1 then push_event(o.id, o.ev, o.et, o.at) end
   end
 end
-return 1
+return refused
 `
 
 /**

@@ -26,12 +26,12 @@ afterAll(async () => {
   await redis?.stop()
 })
 
-function worker(prefix: string) {
+function worker(prefix: string, lease?: { key: string; token: string }) {
   let now = T0
   const owned = new Set<string>()
   const conn = new Redis(redis.url)
   conns.push(conn)
-  const store = createRedisEngineStore(conn, { prefix, owns: (s) => owned.has(s) })
+  const store = createRedisEngineStore(conn, { prefix, owns: (s) => owned.has(s), ...(lease ? { fence: () => lease } : {}) })
   const changes: IncidentChange[] = []
   const errors: unknown[] = []
   const engine = createAlertEngine({ rules: defaultAlertRules, registry, store, clock: () => now, onChange: (c) => changes.push(c) })
@@ -51,13 +51,13 @@ function worker(prefix: string) {
       store.unload([id])
       owned.delete(id)
     },
-    /** One batch: evaluated, then committed (the ingest acknowledges after this resolves). */
-    async read(at: number, cm: number) {
+    /** One batch: evaluated, then committed (the ingest acknowledges after this resolves); how many writes were refused. */
+    async read(at: number, cm: number): Promise<number> {
       now = at
       const d = registry.get(gauge)!
       const r: StoredReading = { deviceId: gauge, kind: d.kind, ward: d.ward, ts: at, tsSource: 'device', receivedAt: at, fields: { waterLevelCm: cm } }
       engine.onReadings([r], (err) => errors.push(err))
-      await store.commit()
+      return store.commit()
     },
   }
 }
@@ -98,6 +98,28 @@ describe('alert state moving with a device between ingest workers on Redis', () 
     await a.read(T0 + 7 * min, 164)
     expect(a.changes).toEqual([])
     expect(await api.list({ deviceId: gauge })).toHaveLength(1)
+  })
+
+  it("a worker frozen past its lease cannot write over the next owner's state when it wakes (the lease fences its commits)", async () => {
+    const prefix = `fence-${Date.now()}`
+    const key = `${prefix}:lease:3`
+    const admin = new Redis(redis.url)
+    conns.push(admin)
+    await admin.set(key, 'worker-a#1')
+    const a = worker(prefix, { key, token: 'worker-a#1' })
+    await a.take(gauge)
+    expect(await a.read(T0, 162)).toBe(0)
+    // A freezes; its lease expires and B takes the partition and the gauge's state.
+    await admin.set(key, 'worker-b#1')
+    const b = worker(prefix, { key, token: 'worker-b#1' })
+    await b.take(gauge)
+    await b.read(T0 + 5 * min, 163)
+    expect(b.changes.map((c) => `${c.event.type}:${c.event.level}`)).toEqual(['raised:3'])
+    // A wakes and judges a reading it had in hand (it has not yet seen that its lease is gone): refused in Redis.
+    expect(await a.read(T0 + 5 * min, 163)).toBeGreaterThan(0)
+    const api = redisOperatorIncidents(admin, { prefix })
+    expect((await api.list({ deviceId: gauge })).map((i) => i.id)).toEqual([b.changes[0]!.incident.id])
+    expect(JSON.parse((await admin.hget(`${prefix}:hold:${gauge}`, 'flood'))!)).toMatchObject({ incidentId: b.changes[0]!.incident.id })
   })
 
   it('a worker restarted without a hand-over (SIGKILL) resumes from what it committed', async () => {

@@ -84,7 +84,7 @@ function redisBackend(server: () => RedisServer): Backend {
       conns.push(a, b)
       const engine = createRedisEngineStore(a, { prefix })
       await engine.loadAll()
-      return { engine, commit: () => engine.commit(), api: redisOperatorIncidents(b, { prefix }) }
+      return { engine, commit: async () => void (await engine.commit()), api: redisOperatorIncidents(b, { prefix }) }
     },
     async close() {
       await Promise.all(conns.splice(0).map((c) => c.quit()))
