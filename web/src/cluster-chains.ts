@@ -1,6 +1,6 @@
 /** The parts of supercluster 8's index read to keep cluster counts current without a rebuild (src: index.js). */
 export interface SuperclusterInternals<P> {
-  trees: ({ data: number[] } | undefined)[]
+  trees: ({ data: ArrayLike<number> } | undefined)[]
   stride: number
   clusterProps: P[]
 }
@@ -15,6 +15,25 @@ const OFFSET_PROP = 6
  * zoom, and an entry keeps its id when it is carried down unclustered. Point ids are their index (< n); cluster
  * ids are ≥ n, so one array serves as id → parent for both. About as costly as one index build, done once per build.
  */
+/**
+ * The clusterProps indexes of the clusters holding point i, each once. A cluster carried down unchanged to lower
+ * zooms keeps its props, so the chain names it at each of those zooms: moving a count once per zoom counted it
+ * several times (a cluster showed −1 warning and 2 alarms after one status change).
+ */
+export function clustersHolding(chain: Int32Array, i: number, maxZoom: number): number[] {
+  const held: number[] = []
+  const levels = maxZoom + 1
+  let last = -1
+  for (let z = maxZoom; z >= 0; z--) {
+    const p = chain[i * levels + z]!
+    // a props index spans consecutive zooms only: once merged into a bigger cluster, a cluster never comes back
+    if (p < 0 || p === last) continue
+    held.push(p)
+    last = p
+  }
+  return held
+}
+
 export function clusterChains(sc: SuperclusterInternals<unknown>, n: number, maxZoom: number): Int32Array {
   const levels = maxZoom + 1
   const chain = new Int32Array(n * levels).fill(-1)

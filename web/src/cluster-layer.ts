@@ -3,21 +3,12 @@ import Supercluster from 'supercluster'
 import { deviceStatuses, type LiveDeviceState } from './schema.ts'
 import { buildSprites, MARKER_SIZE, sprite, type SpriteSet } from './icons.ts'
 import { statusColors, statusIndex, worstStatus } from './status.ts'
-import { clusterChains, type SuperclusterInternals } from './cluster-chains.ts'
+import { clusterChains, clustersHolding, type SuperclusterInternals } from './cluster-chains.ts'
+import { adopt, MAX_ZOOM, RADIUS, type ClusterProps, type PackedIndex, type PendingIndex } from './cluster-index.ts'
 import type { DeviceStore, StatusChange } from './store.ts'
 
 interface PointProps {
   id: string
-}
-/** Devices per status, c0…c4 indexed like deviceStatuses (scalars: supercluster clones props shallowly). */
-interface ClusterProps {
-  c0: number
-  c1: number
-  c2: number
-  c3: number
-  c4: number
-  /** Devices with an alarming (critical, not cleared) incident: the cluster gets a red outline. */
-  c5: number
 }
 const countKeys = ['c0', 'c1', 'c2', 'c3', 'c4'] as const
 const ALARM_RED = '#d7191c'
@@ -58,12 +49,18 @@ export interface ClusterStats {
   lastRebuildMs: number
   lastDrawMs: number
   rebuilds: number
+  /** Rebuilds that took the worker's index (cluster-index.ts) instead of building one. */
+  adopted: number
+  /** Waiting for the worker's index of the last snapshot; the previous index is on screen. */
+  pending: boolean
   draws: number
   drawMsTotal: number
   /** Devices with an alarm halo (set through setAlarmed). */
   alarmed: number
   /** In the last draw: halos plus red-outlined clusters. */
   drawnAlarms: number
+  /** In the last draw: devices per status (deviceStatuses order), markers and cluster counts together. */
+  drawnByStatus: number[]
 }
 
 export interface ClusterLayerOptions {
@@ -73,9 +70,6 @@ export interface ClusterLayerOptions {
   onSelect: (deviceId: string) => void
   onHoverCluster: (counts: number[] | undefined, at: L.Point) => void
 }
-
-/** Highest zoom at which devices are clustered; above it every device is its own marker. */
-const MAX_ZOOM = 17
 
 /**
  * Canvas drawn around the view on each side, as a share of the view, so a short pan shows no blank edge. Small on
@@ -96,7 +90,7 @@ export class ClusterLayer extends L.Layer {
   #ctx: CanvasRenderingContext2D | null = null
   #sprites: SpriteSet | undefined
   #index = new Supercluster<PointProps, ClusterProps>({
-    radius: 60,
+    radius: RADIUS,
     maxZoom: MAX_ZOOM,
     // one object shape and named fields, no keyed loops: these run ~2 × per device per index build, mostly still
     // unoptimised on the first build (the first render's)
@@ -124,12 +118,14 @@ export class ClusterLayer extends L.Layer {
   #origin = new L.Point(0, 0)
   #rebuildTimer: ReturnType<typeof setTimeout> | undefined
   #lastRebuildAt = 0
+  /** Bumped by every rebuild: a worker's index that comes after a newer rebuild is dropped. */
+  #builds = 0
   #frame = 0
   selected: string | undefined
   dimmed = false
   /** Devices drawn with an alarm halo (set through setAlarmed). */
   #alarmed = new Set<string>()
-  readonly stats: ClusterStats = { indexed: 0, drawnPoints: 0, drawnClusters: 0, clusteredDevices: 0, lastRebuildMs: 0, lastDrawMs: 0, rebuilds: 0, draws: 0, drawMsTotal: 0, alarmed: 0, drawnAlarms: 0 }
+  readonly stats: ClusterStats = { indexed: 0, drawnPoints: 0, drawnClusters: 0, clusteredDevices: 0, lastRebuildMs: 0, lastDrawMs: 0, rebuilds: 0, adopted: 0, pending: false, draws: 0, drawMsTotal: 0, alarmed: 0, drawnAlarms: 0, drawnByStatus: [0, 0, 0, 0, 0] }
 
   constructor(o: ClusterLayerOptions) {
     super()
@@ -161,22 +157,67 @@ export class ClusterLayer extends L.Layer {
     return this
   }
 
-  /** Rebuilds the cluster index now (snapshot, filter change) and redraws. */
-  rebuild(): void {
+  /**
+   * Rebuilds the cluster index (snapshot, filter change) and redraws; onDrawn runs once the new index is drawn.
+   * With `pending` (a snapshot's index from the worker), that is when it comes: it is taken if the store still holds
+   * exactly its devices, all in the filter (else, or without an answer, the index is built here). Until then the
+   * previous index stays on screen.
+   */
+  rebuild(pending?: PendingIndex, onDrawn?: () => void): void {
     clearTimeout(this.#rebuildTimer)
     this.#rebuildTimer = undefined
+    const build = ++this.#builds
+    if (!pending) {
+      this.#build(undefined)
+      onDrawn?.()
+      return
+    }
+    this.stats.pending = true
+    void pending.packed.then((packed) => {
+      if (build !== this.#builds) return
+      this.#build(packed && { packed, devices: pending.devices })
+      onDrawn?.()
+    })
+  }
+
+  #build(prebuilt: { packed: PackedIndex; devices: readonly LiveDeviceState[] } | undefined): void {
     const t0 = performance.now()
+    this.stats.pending = false
     const points: Supercluster.PointFeature<PointProps>[] = []
+    // the worker's index fits if the filter takes every device, the same ones in the same places; statuses that
+    // changed since (updates while it was built) are moved like any status change
+    let same = prebuilt !== undefined && prebuilt.packed.n === this.#o.store.devices.size
+    const moved: [point: number, from: number, to: number][] = []
     for (const d of this.#o.store.devices.values())
-      if (this.#o.accept(d)) points.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [d.lon, d.lat] }, properties: { id: d.deviceId } })
-    this.#index.load(points)
-    this.#pointIndex = new Map(points.map((p, i) => [p.properties.id, i]))
-    // the chains are needed only for the first status change: computed after the frame that shows the index
-    this.#chain = undefined
+      if (this.#o.accept(d)) {
+        if (same) {
+          const was = prebuilt!.devices[points.length]!
+          if (was.deviceId !== d.deviceId || was.lat !== d.lat || was.lon !== d.lon) same = false
+          else if (was.status !== d.status) moved.push([points.length, statusIndex[was.status], statusIndex[d.status]])
+        }
+        points.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [d.lon, d.lat] }, properties: { id: d.deviceId } })
+      } else same = false
     clearTimeout(this.#chainTimer)
-    this.#chainTimer = setTimeout(() => this.#chains(), 50)
+    if (same) {
+      adopt(this.#index, prebuilt!.packed, points)
+      this.#chain = prebuilt!.packed.chain
+      for (const [i, from, to] of moved) this.#moveCount(i, from, to)
+    } else {
+      this.#index.load(points)
+      // the chains are needed only for the first status change: computed after the frame that shows the index
+      this.#chain = undefined
+      this.#chainTimer = setTimeout(() => this.#chains(), 50)
+    }
+    this.#pointIndex = new Map(points.map((p, i) => [p.properties.id, i]))
     this.#needsRebuild = false
     this.stats.indexed = points.length
+    if (same) {
+      this.stats.adopted++
+      // the worker knew no alarms: they are counted in as a change
+      const alarmed = this.#alarmed
+      this.#alarmed = new Set()
+      if (alarmed.size) this.setAlarmed(alarmed)
+    }
     this.stats.lastRebuildMs = performance.now() - t0
     this.stats.rebuilds++
     this.#lastRebuildAt = performance.now()
@@ -199,15 +240,7 @@ export class ClusterLayer extends L.Layer {
         if (was || now) this.#needsRebuild = true
         continue
       }
-      const from = countKeys[statusIndex[prev.status]]!
-      const to = countKeys[statusIndex[next.status]]!
-      for (let z = 0; z <= MAX_ZOOM; z++) {
-        const p = chain[i * (MAX_ZOOM + 1) + z]!
-        if (p < 0) continue
-        const c = props[p]!
-        c[from]--
-        c[to]++
-      }
+      this.#moveCount(i, statusIndex[prev.status], statusIndex[next.status], props, chain)
     }
     if (this.#needsRebuild && this.#rebuildTimer === undefined) {
       // at most ~10 % of the main thread goes to rebuilding, never more often than every 250 ms
@@ -231,13 +264,21 @@ export class ClusterLayer extends L.Layer {
     for (const [id, delta] of changed) {
       const i = this.#pointIndex.get(id)
       if (i === undefined) continue
-      for (let z = 0; z <= MAX_ZOOM; z++) {
-        const p = chain[i * (MAX_ZOOM + 1) + z]!
-        if (p >= 0) props[p]!.c5 += delta
-      }
+      for (const p of clustersHolding(chain, i, MAX_ZOOM)) props[p]!.c5 += delta
     }
     this.stats.alarmed = this.#alarmed.size
     this.scheduleDraw()
+  }
+
+  /** Moves point i's device from one status count to another in every cluster holding it. */
+  #moveCount(i: number, from: number, to: number, props = (this.#index as unknown as SuperclusterInternals<ClusterProps>).clusterProps, chain = this.#chains()): void {
+    const f = countKeys[from]!
+    const t = countKeys[to]!
+    for (const p of clustersHolding(chain, i, MAX_ZOOM)) {
+      const c = props[p]!
+      c[f]--
+      c[t]++
+    }
   }
 
   #chains(): Int32Array<ArrayBufferLike> {
@@ -308,6 +349,7 @@ export class ClusterLayer extends L.Layer {
     let clusters = 0
     let clustered = 0
     let alarms = 0
+    const byStatus = [0, 0, 0, 0, 0]
     const store = this.#o.store
     for (const f of items) {
       const [lon, lat] = f.geometry.coordinates as [number, number]
@@ -325,6 +367,7 @@ export class ClusterLayer extends L.Layer {
         drawn.push({ x: p.x, y: p.y, r: r + 4, clusterId: props.cluster_id, counts })
         clusters++
         clustered += n
+        for (let k = 0; k < 5; k++) byStatus[k]! += counts[k]!
       } else {
         const id = (props as PointProps).id
         const d = store.devices.get(id)
@@ -338,6 +381,7 @@ export class ClusterLayer extends L.Layer {
         c.drawImage(img, x - s / 2, y - s / 2, s, s)
         drawn.push({ x: p.x, y: p.y, r: MARKER_SIZE / 2 + 2, id })
         points++
+        byStatus[statusIndex[d.status]]!++
       }
     }
     // the selected device is drawn on top at its own place, even when it sits in a cluster
@@ -352,7 +396,7 @@ export class ClusterLayer extends L.Layer {
     }
     this.#drawn = drawn
     const ms = performance.now() - t0
-    Object.assign(this.stats, { drawnPoints: points, drawnClusters: clusters, clusteredDevices: clustered, drawnAlarms: alarms, lastDrawMs: ms, draws: this.stats.draws + 1, drawMsTotal: this.stats.drawMsTotal + ms })
+    Object.assign(this.stats, { drawnPoints: points, drawnClusters: clusters, clusteredDevices: clustered, drawnAlarms: alarms, drawnByStatus: byStatus, lastDrawMs: ms, draws: this.stats.draws + 1, drawMsTotal: this.stats.drawMsTotal + ms })
   }
 
   #drawCluster(c: CanvasRenderingContext2D, x: number, y: number, r: number, counts: number[], n: number, alarmed: boolean): void {

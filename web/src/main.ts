@@ -20,6 +20,7 @@ import { createIncidentPanel } from './incidents-panel.ts'
 import { deviceOf, IncidentStore } from './incidents-store.ts'
 import { statusColors } from './status.ts'
 import { DeviceStore, type DeviceMeta } from './store.ts'
+import { buildInWorker } from './index-worker.ts'
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T
 
@@ -308,13 +309,14 @@ store.on((e) => {
       const b = L.latLngBounds([...store.devices.values()].map((d) => [d.lat, d.lon] as [number, number]))
       map.fitBounds(b, { padding: [30, 30], maxZoom: 15, animate: false })
     }
-    cluster.rebuild()
-    // navigation start → first live snapshot drawn (rebuild draws synchronously)
-    if (store.live && firstRenderMs === undefined) {
-      firstRenderMs = performance.now()
-      setTimeout(loadMeta, 0)
-      setTimeout(startClock, 0)
-    }
+    cluster.rebuild(e.index, () => {
+      // navigation start → first live snapshot drawn
+      if (store.live && firstRenderMs === undefined) {
+        firstRenderMs = performance.now()
+        setTimeout(loadMeta, 0)
+        setTimeout(startClock, 0)
+      }
+    })
     selectFromLink()
     popup?.refresh()
   } else {
@@ -411,11 +413,14 @@ declare global {
 window.__mytho = {
   map,
   store,
+  // the worker's index build, for the test of a snapshot whose devices change while it is built
+  buildInWorker,
   incidents,
   select,
   stats: () => ({
     devices: store.devices.size,
-    live: store.live,
+    // live and drawn: a snapshot's index may still be on its way from the worker
+    live: store.live && !cluster.stats.pending,
     link: linkState,
     byStatus: store.countByStatus(),
     ...cluster.stats,
