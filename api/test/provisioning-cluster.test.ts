@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { createBroker, loadBrokerConfig } from '@mytho/broker'
 import { silentLogger } from '@mytho/runtime'
 import { makeTempDir, startRedisServer, type RedisServer } from '@mytho/testing'
+import { openRedisCredentialStore } from '@mytho/broker/credential-store-redis'
 import { startSecuredApi } from './auth-harness.ts'
 
 /*
@@ -106,5 +107,17 @@ describe('device provisioning across hosts on Redis', () => {
     expect(await login(rotated.body.secret)).toBe(0)
     expect((await api.call(admin, 'POST', `/admin/devices/${id}/disable`)).status).toBe(200)
     expect(await login(rotated.body.secret)).toBe(5)
+  })
+
+  it('two admins creating one device id on two API nodes at once: one gets it and its secret, the other a 409', async () => {
+    const url = `${redis.url}/2`
+    const [a, b] = [await startSecuredApi({ REDIS_URL: url }), await startSecuredApi({ REDIS_URL: url })]
+    const [adminA, adminB] = [await a.signIn('admin'), await b.signIn('admin')]
+    const id = 'wl-rach-gam-04'
+    const answers = await Promise.all([a.call(adminA, 'POST', '/admin/devices', { ...gauge, id }), b.call(adminB, 'POST', '/admin/devices', { ...gauge, id })])
+    expect(answers.map((x) => x.status).sort()).toEqual([201, 409])
+    const creds = openRedisCredentialStore(url)
+    onTestFinished(() => creds.close())
+    expect(await creds.verify(id, answers.find((x) => x.status === 201)!.body.secret)).toBe('ok')
   })
 })

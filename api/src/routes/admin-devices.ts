@@ -50,6 +50,9 @@ export function adminDevicesRouter(provisioning: () => Provisioning | undefined,
     checkAgainst(rows, known.exists, known.reserved)
     const good = rows.filter((x) => x.errors.length === 0).map((x) => x.record!)
     const created = await p().create(good)
+    // Checked free, then taken by another admin (on any node) before this create: reported, not silently dropped.
+    const made = new Set(created.map((c) => c.deviceId))
+    for (const x of rows) if (x.errors.length === 0 && !made.has(x.record!.id)) x.errors.push(`id: device ${x.record!.id} was provisioned meanwhile`)
     const report: ImportReport = {
       format,
       total: rows.length,
