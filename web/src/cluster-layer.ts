@@ -120,6 +120,8 @@ export class ClusterLayer extends L.Layer {
   #lastRebuildAt = 0
   /** Bumped by every rebuild: a worker's index that comes after a newer rebuild is dropped. */
   #builds = 0
+  /** rebuild()'s onDrawn callbacks not yet called: the next index drawn, whichever build it comes from, calls them. */
+  #onDrawn: (() => void)[] = []
   #frame = 0
   selected: string | undefined
   dimmed = false
@@ -158,25 +160,23 @@ export class ClusterLayer extends L.Layer {
   }
 
   /**
-   * Rebuilds the cluster index (snapshot, filter change) and redraws; onDrawn runs once the new index is drawn.
-   * With `pending` (a snapshot's index from the worker), that is when it comes: it is taken if the store still holds
-   * exactly its devices, all in the filter (else, or without an answer, the index is built here). Until then the
-   * previous index stays on screen.
+   * Rebuilds the cluster index (snapshot, filter change) and redraws; onDrawn runs once an index at least this
+   * new is drawn. With `pending` (a snapshot's index from the worker), that is when it comes: it is taken if the
+   * store still holds exactly its devices, all in the filter (else, or without an answer, the index is built
+   * here). Until then the previous index stays on screen, and a newer rebuild drops it.
    */
   rebuild(pending?: PendingIndex, onDrawn?: () => void): void {
     clearTimeout(this.#rebuildTimer)
     this.#rebuildTimer = undefined
     const build = ++this.#builds
+    if (onDrawn) this.#onDrawn.push(onDrawn)
     if (!pending) {
       this.#build(undefined)
-      onDrawn?.()
       return
     }
     this.stats.pending = true
     void pending.packed.then((packed) => {
-      if (build !== this.#builds) return
-      this.#build(packed && { packed, devices: pending.devices })
-      onDrawn?.()
+      if (build === this.#builds) this.#build(packed && { packed, devices: pending.devices })
     })
   }
 
@@ -222,6 +222,7 @@ export class ClusterLayer extends L.Layer {
     this.stats.rebuilds++
     this.#lastRebuildAt = performance.now()
     this.#reset()
+    for (const f of this.#onDrawn.splice(0)) f()
   }
 
   /**
@@ -230,6 +231,8 @@ export class ClusterLayer extends L.Layer {
    * frame; a device that enters or leaves the filter, moves or is new needs a rebuild, throttled by its cost.
    */
   changed(changes: readonly StatusChange[]): void {
+    // the snapshot's index on its way takes them in when it comes (or is built anew if devices came or left)
+    if (this.stats.pending) return
     const props = (this.#index as unknown as SuperclusterInternals<ClusterProps>).clusterProps
     const chain = this.#chains()
     for (const { prev, next } of changes) {

@@ -93,4 +93,31 @@ describe('first render: columnar snapshot, cluster index from a worker', () => {
     expect(problems).toEqual([])
     await page.close()
   })
+  it('builds the index itself when a device joined while the worker built it', async () => {
+    const page = await browser.newPage({ viewport: { width: 1366, height: 768 } })
+    const problems = watchPage(page)
+    await page.goto(p.mapUrl())
+    await page.waitForFunction(() => (window as unknown as Hook).__mytho?.stats().live === true)
+    const before = await page.evaluate(() => (window as unknown as Hook).__mytho.stats())
+    await page.evaluate((gauge) => {
+      const m = (window as unknown as Hook).__mytho
+      const devices = [...m.store.devices.values()]
+      const packed = m.buildInWorker({
+        lon: Float64Array.from(devices, (d) => d.lon),
+        lat: Float64Array.from(devices, (d) => d.lat),
+        status: Uint8Array.from(devices, () => 4),
+      })
+      m.store.snapshot(devices, true, { devices, packed })
+      // a device provisioned meanwhile, next to the gauge
+      m.store.update([{ ...m.store.devices.get(gauge)!, deviceId: 'wl-new-gauge', status: 'offline', lastReading: null }])
+    }, GAUGE)
+    await page.waitForFunction(() => !(window as unknown as Hook).__mytho.stats().pending)
+    const s = await page.evaluate(() => (window as unknown as Hook).__mytho.stats())
+    expect(s.adopted).toBe(before.adopted)
+    expect(s.indexed).toBe(p.registry.size + 1)
+    expect(Object.fromEntries(deviceStatuses.map((st, i) => [st, s.drawnByStatus[i]]))).toEqual(s.byStatus)
+    expect(s.byStatus['offline']).toBe(1)
+    expect(problems).toEqual([])
+    await page.close()
+  })
 })
