@@ -6,6 +6,7 @@ import { Level } from 'level'
 // @ts-expect-error aedes-persistence-level ships no types; it returns an aedes-persistence (types in aedes-persistence).
 import levelPersistence from 'aedes-persistence-level'
 import { lightenOutgoingQueue } from './level-outgoing.ts'
+import { indexSessions } from './level-session-index.ts'
 import { pubackAfterPublish } from './puback-after-publish.ts'
 
 /*
@@ -63,6 +64,8 @@ export async function openPersistence(kind: PersistenceKind, dataDir: string): P
       )
     }
   }
+  // Last, so a connection with nothing stored skips the wrappers above too.
+  const index = await indexSessions(persistence, db)
   return {
     persistence,
     attach(aedes) {
@@ -70,6 +73,7 @@ export async function openPersistence(kind: PersistenceKind, dataDir: string): P
       // Aedes 1.2 writes a QoS 1 PUBACK before it publishes: without this, a broker killed in that tick loses
       // readings whose devices were told they were delivered.
       pubackAfterPublish(aedes)
+      index.replayNothingWhenEmpty((aedes as unknown as { persistence: object }).persistence)
     },
     close: () => (closed ??= db.close()),
   }
