@@ -29,6 +29,12 @@ export interface BatchWriterOptions {
   retryMaxMs?: number
   /** Called with what was durably stored, after each batch (live push to the API). */
   onStored?: (readings: readonly StoredReading[]) => void
+  /**
+   * Resolves once what `onStored` was handed so far is committed wherever it must be (the alert state in Redis).
+   * A spooled batch leaves the spool only after: it was acknowledged long ago, so the spool is its only copy
+   * until its alert evaluation is durable too. Default: nothing to wait for.
+   */
+  settled?: () => Promise<void>
   /** On-disk spool for batches storage cannot take now; without one, acknowledgements wait for storage. */
   spool?: Spool
   /** true when the spool is full (stop reading new messages), false once it has room again. */
@@ -212,6 +218,23 @@ export function createBatchWriter(storage: ReadingStore, opts: BatchWriterOption
     return 'ok'
   }
 
+  /** Waits for `p`, or less when close() ends it. */
+  const unlessClosed = (p: Promise<void>) =>
+    new Promise<'ok' | 'closed'>((resolve) => {
+      if (closed) return resolve('closed')
+      const wake = () => {
+        sleepers.delete(wake)
+        resolve('closed')
+      }
+      sleepers.add(wake)
+      // A rejection is the committer's to log and retry: settled() gives up only on what it could not judge at all.
+      const done = () => {
+        sleepers.delete(wake)
+        resolve('ok')
+      }
+      p.then(done, done)
+    })
+
   /** Oldest reading time written from the spool since it was last empty. */
   let drainedFrom: number | undefined
 
@@ -224,6 +247,9 @@ export function createBatchWriter(storage: ReadingStore, opts: BatchWriterOption
         const next = spool.peek(opts.maxReadings)
         if (!next || closed) return
         if ((await store_(next.readings, next.rejections)) === 'closed') return
+        // Closed while the alert state commits: the batch stays spooled and is stored and judged again at the next
+        // start (the same points; judged twice as a redelivered reading is), rather than lost to a SIGKILL after.
+        if (opts.settled && (await unlessClosed(opts.settled())) === 'closed') return
         for (const r of next.readings) if (drainedFrom === undefined || r.ts < drainedFrom) drainedFrom = r.ts
         spool.remove(next.id)
         stats.drainedItems += next.readings.length + next.rejections.length

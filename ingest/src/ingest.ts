@@ -97,6 +97,7 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
       maxReadings: config.INGEST_BATCH_MAX,
       maxWaitMs: config.INGEST_BATCH_WAIT_MS,
       onStored: announce,
+      ...(alerting?.deferAcks ? { settled: () => alerting.settled() } : {}),
       ...(spool ? { spool } : {}),
       // A full spool: stop reading, so unacknowledged messages stay with the broker instead of our memory.
       onBackpressure: (full) => {
@@ -170,7 +171,7 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
   const orphanSpools = partitioned
     ? createOrphanSpoolDrainer(
         { dataDir: config.DATA_DIR, workerId, everyMs: config.INGEST_LEASE_TTL_MS ?? 10_000, maxReadings: config.INGEST_BATCH_MAX },
-        { leases: partitioned.leases, store: deps.store, logger: log, onStored: announce },
+        { leases: partitioned.leases, store: deps.store, logger: log, onStored: announce, ...(alerting?.deferAcks ? { settled: () => alerting.settled() } : {}) },
       )
     : undefined
   const session: IngestSession =

@@ -28,7 +28,14 @@ const SPOOL_FILE = /^spool-(.+)\.sqlite$/
 
 export function createOrphanSpoolDrainer(
   opts: OrphanSpoolOptions,
-  deps: { leases: PartitionLeases; store: ReadingStore; logger: Logger; onStored: (readings: readonly StoredReading[]) => void },
+  deps: {
+    leases: PartitionLeases
+    store: ReadingStore
+    logger: Logger
+    onStored: (readings: readonly StoredReading[]) => void
+    /** Resolves once what onStored was handed is committed (the alert state in Redis); a batch leaves the spool after. */
+    settled?: () => Promise<void>
+  },
 ) {
   const log = deps.logger.child({ part: 'orphan-spools' })
   const stats = { drainedItems: 0, adopted: 0 }
@@ -48,7 +55,7 @@ export function createOrphanSpoolDrainer(
         stats.adopted++
         const items = spool.items
         log.warn('draining the spool of a worker that is gone', { worker: id, items })
-        const writer = createBatchWriter(deps.store, { maxReadings: opts.maxReadings, maxWaitMs: 0, spool, onStored: deps.onStored }, log)
+        const writer = createBatchWriter(deps.store, { maxReadings: opts.maxReadings, maxWaitMs: 0, spool, onStored: deps.onStored, ...(deps.settled ? { settled: deps.settled } : {}) }, log)
         current = writer
         writer.start()
         while (!stopped && spool.batches > 0) await (writer.draining ?? new Promise((r) => setTimeout(r, 100)))
