@@ -24,7 +24,9 @@ RUN npm prune --omit=dev
 FROM node:20-bookworm-slim
 # MALLOC_ARENA_MAX=2: the broker's (and the API's) scrypt runs on libuv's threadpool, and glibc gives each thread its
 # own arena that keeps the freed 16 MiB scrypt buffers: ~70 MiB of RSS that serves nothing (BENCHMARKS.md, #8).
-ENV NODE_ENV=production DATA_DIR=/data MALLOC_ARENA_MAX=2
+# MALLOC_MMAP_THRESHOLD_ fixed at 1 MiB: glibc otherwise raises it to 16 MiB after the first scrypt buffer is freed,
+# and the next ones stay in the arenas; mmapped, each goes back to the OS when freed (the idle broker: ~20-30 MiB).
+ENV NODE_ENV=production DATA_DIR=/data MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=1048576
 WORKDIR /app
 COPY --from=build /app /app
 RUN mkdir -p /data && chown node:node /data

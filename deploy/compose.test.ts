@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
@@ -89,8 +90,15 @@ describe('docker-compose.yml', () => {
 
   it.each(Object.keys(platform))('%s: entry command exists, restart policy, health check, data volume', (name) => {
     const s = compose.services[name]!
-    expect(s.command?.slice(0, 3)).toEqual(['node', '--import', 'tsx'])
-    expect(existsSync(root + s.command![3]!), s.command![3]).toBe(true)
+    const command = s.command ?? []
+    const at = command.indexOf('--import')
+    expect(command[0]).toBe('node')
+    expect(command.slice(at, at + 2)).toEqual(['--import', 'tsx'])
+    expect(existsSync(root + command[at + 2]!), command[at + 2]).toBe(true)
+    // Node flags before the entry (the broker's GC tuning) must be ones this node accepts: a bad one ends the process.
+    const flags = command.slice(1, at)
+    for (const flag of flags) expect(flag).toMatch(/^--[a-z-]+(=\S+)?$/)
+    if (flags.length > 0) expect(() => execFileSync(process.execPath, [...flags, '-e', '0'], { stdio: 'pipe' })).not.toThrow()
     expect(s.restart).toBe('unless-stopped')
     if (name !== 'simulator') expect(s.healthcheck?.test.length).toBeGreaterThan(1)
     const dataDir = envOf(s)['DATA_DIR']

@@ -16,7 +16,7 @@
  * Env: BENCH_READINGS (200000), BENCH_REPEATS (3; medians reported), BENCH_CONNECTIONS (10000; 0 skips),
  * BENCH_ONLY (comma list of aedes,mosquitto,lineproto,pipe-influx,pipe-influx-50,pipe-sqlite,pipeline (= all three),connections,overload),
  * BENCH_OVERLOAD_S (60), BENCH_OVERLOAD_RATE (default: twice this run's pipe-influx median), BENCH_BROKER_FLAGS (node flags
- * for the broker, e.g. --max-semi-space-size=1), BENCH_CPU_PROF=<dir> (node
+ * for the broker; default --heap-growing-percent=100, as deployed), BENCH_CPU_PROF=<dir> (node
  * --cpu-prof on broker and ingest; summarise with scripts/bench/profile-summary.ts).
  * Writes bench-results/ingest-throughput.md and prints the same tables.
  */
@@ -45,12 +45,14 @@ const CPU_PROF = process.env['BENCH_CPU_PROF']
 const OVERLOAD_S = Number(process.env['BENCH_OVERLOAD_S'] ?? 60)
 const OVERLOAD_RATE = process.env['BENCH_OVERLOAD_RATE'] ? Number(process.env['BENCH_OVERLOAD_RATE']) : undefined
 /*
- * The broker runs as the Docker image runs it: MALLOC_ARENA_MAX=2. Its scrypt verifications run on libuv's
- * threadpool, and glibc gives each thread its own arena that keeps the freed 16 MiB scrypt buffers: ~70 MiB of
- * RSS that no connection uses.
+ * The broker runs as the Docker image runs it: MALLOC_ARENA_MAX=2 and MALLOC_MMAP_THRESHOLD_=1 MiB. Its scrypt
+ * verifications run on libuv's threadpool, and glibc gives each thread its own arena that keeps the freed 16 MiB
+ * scrypt buffers (~70 MiB of RSS that no connection uses); a fixed mmap threshold also stops glibc from raising
+ * it to 16 MiB after the first free, so every scrypt buffer goes back to the OS when it is freed.
  */
-const BROKER_ENV = { MALLOC_ARENA_MAX: '2' }
-const BROKER_NODE_FLAGS = (process.env['BENCH_BROKER_FLAGS'] ?? '').split(' ').filter(Boolean)
+const BROKER_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '1048576' }
+/** As docker-compose.yml runs the broker (its comment says why); BENCH_BROKER_FLAGS='' runs it with V8's defaults. */
+const BROKER_NODE_FLAGS = (process.env['BENCH_BROKER_FLAGS'] ?? '--heap-growing-percent=100').split(' ').filter(Boolean)
 
 const TARGET_PER_S = 40_000
 const TARGET_VS_AEDES = 0.7
