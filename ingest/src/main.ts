@@ -1,4 +1,5 @@
 import { loadProvisionedRegistry } from '@mytho/broker'
+import { followRedisDirectory } from '@mytho/broker/device-directory-redis'
 import { loadRegistryFile } from '@mytho/schema'
 import { configOrExit, createLogger, runMain, withMetrics } from '@mytho/runtime'
 import { createStoreFromConfig } from '@mytho/storage'
@@ -9,10 +10,13 @@ import { registerIngestMetrics } from './metrics.ts'
 const config = configOrExit('ingest', () => loadIngestConfig())
 const logger = createLogger(config.LOG_LEVEL, { service: 'ingest' })
 
-await runMain('ingest', logger, () => {
+await runMain('ingest', logger, async () => {
+  const fromFile = loadRegistryFile(config.DEVICE_REGISTRY_FILE)
+  // The provisioned registry (metadata store, topped up from the file), so admin-provisioned devices are known. On a
+  // cluster that store is Redis's directory, followed live: a worker on another host has no meta.sqlite to read.
+  const followed = config.REDIS_URL !== undefined ? await followRedisDirectory(config.REDIS_URL, fromFile, { logger: logger.child({ part: 'directory' }) }) : undefined
+  const registry = followed?.registry ?? loadProvisionedRegistry(config.DATA_DIR, fromFile)
   const store = createStoreFromConfig(config)
-  // The provisioned registry (metadata store, topped up from the file), so admin-provisioned devices are known.
-  const registry = loadProvisionedRegistry(config.DATA_DIR, loadRegistryFile(config.DEVICE_REGISTRY_FILE))
   const ingest = createIngest(config, { store, registry, logger })
   return withMetrics(
     'ingest',
@@ -22,6 +26,7 @@ await runMain('ingest', logger, () => {
       stop: async () => {
         await ingest.stop()
         await store.close()
+        await followed?.close()
       },
     },
     (r) => registerIngestMetrics(r, ingest),
