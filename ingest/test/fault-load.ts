@@ -33,6 +33,8 @@ export interface Load {
   stats: LoadStats
   /** Devices connected right now. */
   connected(): number
+  /** Devices that connected again since the load started (after a broker node died: to another node). */
+  reconnected(): number
   /** Publish calls with no callback yet (MQTT.js's in-flight and offline queue). */
   unacknowledged(): number
   /** Stops publishing and waits until every publish has its callback, then disconnects. */
@@ -43,9 +45,10 @@ export interface Load {
 
 /**
  * `devices` seed devices (air-quality and water-level ones) each publishing `ratePerDevice` readings/s.
- * MQTT.js reconnects every 250 ms and resends publishes still unacknowledged.
+ * MQTT.js reconnects every 250 ms and resends publishes still unacknowledged; with `alsoUrls` (other broker nodes)
+ * each reconnect tries the next address, as a device given every broker's address does.
  */
-export async function startLoad(mqttUrl: string, secrets: DemoSecrets, opts: { devices: number; ratePerDevice: number }): Promise<Load> {
+export async function startLoad(mqttUrl: string, secrets: DemoSecrets, opts: { devices: number; ratePerDevice: number; alsoUrls?: string[] }): Promise<Load> {
   const registry = loadRegistryFile()
   const chosen = registry.devices.filter((d) => d.kind in kindField).slice(0, opts.devices)
   if (chosen.length < opts.devices) throw new Error(`only ${chosen.length} single-field devices in the seed fleet`)
@@ -53,11 +56,14 @@ export async function startLoad(mqttUrl: string, secrets: DemoSecrets, opts: { d
   // Keys start an hour back, 1 ms apart per device: distinct, never "in the future", whatever the rate.
   const t0 = Date.now() - 3_600_000
   const clients: MqttClient[] = []
+  const reconnected = new Set<string>()
   let stopped = false
   const timers: NodeJS.Timeout[] = []
   const tickMs = 50
+  const servers = opts.alsoUrls && [mqttUrl, ...opts.alsoUrls].map((u) => ({ host: new URL(u).hostname, port: Number(new URL(u).port) }))
   for (const d of chosen) {
     const client = await mqtt.connectAsync(mqttUrl, {
+      ...(servers ? { servers } : {}),
       clientId: d.id,
       username: d.id,
       password: secrets.devices[d.id]!,
@@ -65,6 +71,7 @@ export async function startLoad(mqttUrl: string, secrets: DemoSecrets, opts: { d
       connectTimeout: 5_000,
     })
     client.on('error', () => {}) // refused/broken connections are retried by reconnectPeriod
+    client.on('connect', () => reconnected.add(d.id))
     clients.push(client)
     const field = kindField[d.kind as LoadKind]
     let seq = 0
@@ -89,6 +96,7 @@ export async function startLoad(mqttUrl: string, secrets: DemoSecrets, opts: { d
     stats,
     t0,
     connected: () => clients.filter((c) => c.connected).length,
+    reconnected: () => reconnected.size,
     unacknowledged: () => stats.published - stats.acknowledged - stats.errors,
     async stop(timeoutMs = 30_000) {
       stopped = true
