@@ -8,8 +8,12 @@ export const apiEnv = commonEnv.extend({
   HTTP_HOST: z.string().default('0.0.0.0'),
   /** Optional registry file; default the seed fleet. */
   DEVICE_REGISTRY_FILE: z.string().optional(),
-  /** Broker the live feed subscribes to (stored readings, device status). Default mqtt://127.0.0.1:1883. */
-  MQTT_URL: z.string().regex(/^(mqtt|tcp):\/\/[^/]+$/, 'expected mqtt://host:port').default('mqtt://127.0.0.1:1883'),
+  /**
+   * Broker the live feed subscribes to (stored readings, device status), or the brokers of a cluster as a
+   * comma-separated list: the first is tried first, each reconnect tries the next, so the feed moves to a live node
+   * when one dies. Default mqtt://127.0.0.1:1883.
+   */
+  MQTT_URL: env.mqttUrls('mqtt://127.0.0.1:1883'),
   /** Service account of the live feed. Default svc-api. */
   API_MQTT_USERNAME: z.string().default('svc-api'),
   /** Its password; unset in a demo start: read from DATA_DIR/secrets/demo-secrets.json. */

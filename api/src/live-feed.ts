@@ -13,7 +13,7 @@ import {
   StoredReading,
   type DeviceConnectionStatus,
 } from '@mytho/schema'
-import { once, type Logger } from '@mytho/runtime'
+import { once, urlList, type Logger } from '@mytho/runtime'
 
 /*
  * The API's view of the live stream: what ingest durably stored (mytho/v1/platform/readings) and the devices'
@@ -26,6 +26,10 @@ const PlatformReadings = z.array(StoredReading)
 const ConnectionStatus = z.enum(connectionStatuses)
 
 export interface LiveFeedOptions {
+  /**
+   * `mqtt://host:port`, or the nodes of a broker cluster comma-separated (MQTT_URL): the first is tried first and each
+   * reconnect tries the next (MQTT.js `servers`), so the feed moves to a live node when one dies.
+   */
   url: string
   username: string
   /** Read at every (re)connect, so demo secrets written after our start (broker started later) are picked up. */
@@ -124,7 +128,13 @@ export function createLiveFeed(opts: LiveFeedOptions, deps: LiveFeedDeps) {
     },
     /** Resolves on the first subscription; a refused login or subscription fails the start. */
     async start(): Promise<void> {
-      const c = mqtt.connect(opts.url, {
+      const addresses = urlList(opts.url)
+      // MQTT.js builds each connection's stream from the next entry of `servers` (wrapping), first one first.
+      const servers = addresses.map((url) => {
+        const u = new URL(url)
+        return { host: u.hostname, port: Number(u.port || 1883), protocol: u.protocol === 'tcp:' ? ('tcp' as const) : ('mqtt' as const) }
+      })
+      const options = {
         clientId: `mytho-api-${randomBytes(4).toString('hex')}`,
         username: opts.username,
         ...(opts.password() !== undefined ? { password: opts.password()! } : {}),
@@ -132,7 +142,8 @@ export function createLiveFeed(opts: LiveFeedOptions, deps: LiveFeedDeps) {
         reconnectPeriod: opts.reconnectPeriodMs ?? 1000,
         // We subscribe ourselves on every connect: with a clean session the broker forgot us [MQTT-3.1.2-6].
         resubscribe: false,
-      })
+      }
+      const c = servers.length === 1 ? mqtt.connect(addresses[0]!, options) : mqtt.connect({ ...options, servers })
       client = c
       c.on('message', onMessage)
       c.on('reconnect', () => {
@@ -156,7 +167,7 @@ export function createLiveFeed(opts: LiveFeedOptions, deps: LiveFeedDeps) {
               }
               stats.connects++
               setLink(true)
-              log.info('live feed subscribed', { url: opts.url })
+              log.info('live feed subscribed', { url: `${c.options.protocol}://${c.options.host}:${c.options.port}` })
               deps.onConnect()
               if (first) ((first = false), resolve())
             },

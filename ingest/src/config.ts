@@ -3,8 +3,12 @@ import { commonEnv, env, parseEnv } from '@mytho/runtime'
 import { MAX_PARTITIONS } from '@mytho/schema'
 
 export const ingestEnv = commonEnv.extend({
-  /** Broker to subscribe to. Default mqtt://127.0.0.1:1883. */
-  MQTT_URL: z.string().regex(/^(mqtt|tcp):\/\/[^/]+$/, 'expected mqtt://host:port').default('mqtt://127.0.0.1:1883'),
+  /**
+   * Broker to subscribe to, or the brokers of a cluster as a comma-separated list (`mqtt://b1:1883,mqtt://b2:1883`):
+   * the first is tried first, each reconnect tries the next, so the worker's sessions move to a live node when one
+   * dies. Default mqtt://127.0.0.1:1883.
+   */
+  MQTT_URL: env.mqttUrls('mqtt://127.0.0.1:1883'),
   /** Service account. Default svc-ingest. */
   INGEST_MQTT_USERNAME: z.string().default('svc-ingest'),
   /** Its password; unset in a demo start: read from DATA_DIR/secrets/demo-secrets.json. */

@@ -1,6 +1,6 @@
 import { connect as netConnect, type Socket } from 'node:net'
 import mqttPacket, { type Packet } from 'mqtt-packet'
-import type { Logger } from '@mytho/runtime'
+import { urlList, type Logger } from '@mytho/runtime'
 
 /*
  * A persistent-session MQTT 3.1.1 subscriber whose acknowledgements the caller controls.
@@ -22,7 +22,12 @@ export interface IncomingMessage {
 }
 
 export interface MqttSessionOptions {
-  url: string
+  /**
+   * `mqtt://host:port`, or the nodes of a broker cluster (a list, or comma-separated as MQTT_URL gives them): the
+   * first is tried first and each reconnect tries the next, so the session moves to a live node when one dies (the
+   * cluster keeps the persistent session and its queue on whichever node it resumes on).
+   */
+  url: string | readonly string[]
   clientId: string
   username?: string | undefined
   /** Read at every (re)connect, so a password written after start (demo secrets) is picked up. */
@@ -40,6 +45,11 @@ export interface MqttSessionOptions {
    * passed to another worker must not take the client id back from it (the broker closes the older connection).
    */
   mayReconnect?: (() => boolean) | undefined
+  /**
+   * Longest wait from opening the socket to CONNACK, ms; then the next address is tried. Default 10,000. A host that
+   * is gone (no RST) would otherwise hold the session on it for the OS's connect timeout, minutes.
+   */
+  connectTimeoutMs?: number
   /** Last Will, QoS 0: the broker publishes it when this connection dies without DISCONNECT [MQTT-3.1.2-8]. */
   will?: { topic: string; payload: string; retain: boolean } | undefined
 }
@@ -57,10 +67,13 @@ const connackReasons: Record<number, string> = {
 }
 
 export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: IncomingMessage) => void, logger: Logger) {
-  const u = new URL(opts.url)
-  if (u.protocol !== 'mqtt:' && u.protocol !== 'tcp:') throw new MqttSessionError(`unsupported MQTT URL ${opts.url}: use mqtt://host:port`)
-  const host = u.hostname || '127.0.0.1'
-  const port = Number(u.port || 1883)
+  const addresses = urlList(opts.url).map((url) => {
+    const u = new URL(url)
+    if (u.protocol !== 'mqtt:' && u.protocol !== 'tcp:') throw new MqttSessionError(`unsupported MQTT URL ${url}: use mqtt://host:port`)
+    return { url, host: u.hostname || '127.0.0.1', port: Number(u.port || 1883) }
+  })
+  if (addresses.length === 0) throw new MqttSessionError('no MQTT URL given')
+  const connectTimeoutMs = opts.connectTimeoutMs ?? 10_000
   const keepaliveS = opts.keepaliveS ?? 30
   const maxInflight = opts.maxInflight ?? 50_000
   const minDelay = opts.reconnectMinMs ?? 250
@@ -68,6 +81,8 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
 
   let socket: Socket | undefined
   let generation = 0
+  // Index into addresses of the next connection attempt; every attempt after the first moves on by one.
+  let next = 0
   let inflight = 0
   let stopped = false
   let held = false
@@ -99,8 +114,15 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
   const open = () => {
     const gen = ++generation
     inflight = 0
-    const s = netConnect({ host, port })
+    const at = addresses[next % addresses.length]!
+    next++
+    const s = netConnect({ host: at.host, port: at.port })
     socket = s
+    const connectTimer = setTimeout(() => {
+      logger.warn('broker did not answer CONNECT in time', { url: at.url, ms: connectTimeoutMs })
+      s.destroy()
+    }, connectTimeoutMs)
+    connectTimer.unref()
     s.setNoDelay(true)
     const parser = mqttPacket.parser({ protocolVersion: 4 })
     let subscribed = false
@@ -109,6 +131,7 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
       lastHeard = Date.now()
       switch (packet.cmd) {
         case 'connack': {
+          clearTimeout(connectTimer)
           if (packet.returnCode !== 0) {
             const reason = connackReasons[packet.returnCode ?? -1] ?? `code ${packet.returnCode}`
             logger.error('broker refused the connection', { reason, clientId: opts.clientId })
@@ -131,7 +154,7 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
           delay = minDelay
           stats.connects++
           if (held) s.pause()
-          logger.info('subscribed', { url: opts.url, clientId: opts.clientId, subscriptions: opts.subscriptions })
+          logger.info('subscribed', { url: at.url, clientId: opts.clientId, subscriptions: opts.subscriptions })
           firstReady?.resolve()
           firstReady = undefined
           return
@@ -192,13 +215,14 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
       })
     })
     s.on('data', (chunk: Buffer) => parser.parse(chunk))
-    s.on('error', (err) => logger.warn('broker connection error', { err: err.message, url: opts.url }))
+    s.on('error', (err) => logger.warn('broker connection error', { err: err.message, url: at.url }))
     s.on('close', () => {
+      clearTimeout(connectTimer)
       if (gen !== generation) return
       if (connected) stats.disconnects++
       connected = false
       if (!stopped) {
-        logger.warn('broker connection closed; reconnecting', { subscribed, inflight })
+        logger.warn('broker connection closed; reconnecting', { url: at.url, subscribed, inflight, ...(addresses.length > 1 ? { nextUrl: addresses[next % addresses.length]!.url } : {}) })
         scheduleReconnect()
       }
     })

@@ -37,7 +37,26 @@ export const env = {
   int: (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(fallback),
   url: () => z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).optional(),
   redisUrl: () => z.url({ protocol: /^rediss?$/, message: 'expected a redis:// or rediss:// URL' }).optional(),
+  /**
+   * One MQTT broker address or a comma-separated list (the nodes of a broker cluster): a client tries them in order
+   * and moves to the next at each reconnect. Kept a string (entries trimmed), split with `urlList`, so code that
+   * hands one address to a service in-process needs no change.
+   */
+  mqttUrls: (fallback: string) =>
+    z
+      .string()
+      .superRefine((v, ctx) => {
+        for (const entry of v.split(',').map((e) => e.trim()))
+          if (!/^(mqtt|tcp):\/\/[^/,\s]+$/.test(entry)) ctx.addIssue({ code: 'custom', message: `expected mqtt://host:port or a comma-separated list of them; ${JSON.stringify(entry)} is not one` })
+      })
+      .transform((v) => urlList(v).join(','))
+      .default(fallback),
   logLevel: () => z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+}
+
+/** The addresses of a comma-separated list (as `env.mqttUrls` accepts), or a list as given. */
+export function urlList(v: string | readonly string[]): string[] {
+  return (typeof v === 'string' ? v.split(',') : [...v]).map((e) => e.trim()).filter((e) => e !== '')
 }
 
 /** Variables every service shares; each service extends this with its own. */
