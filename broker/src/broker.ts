@@ -19,6 +19,7 @@ import { deliverOwnPartitionOnly, filterQueuedByPartition, ownPartitionForward }
 import { openPersistence } from './persistence.ts'
 import { openClusterPersistence } from './cluster.ts'
 import { markRedeliveries } from './redelivery-dup.ts'
+import { pubackAfterPublish } from './puback-after-publish.ts'
 import { createPublishRateLimit } from './publish-rate.ts'
 import { count, createStats, type BrokerStats } from './refusals.ts'
 import { createPipelineGate } from './pipeline-gate.ts'
@@ -56,6 +57,14 @@ export interface BrokerDeps {
   credentials?: CredentialStore
   /** Receive time for `rxTs`, epoch ms. Default Date.now. */
   clock?: () => number
+  /**
+   * The ingest subscribes inside this process and calls back each device message only once it is stored
+   * (ingest/src/embedded.ts). Aedes then runs at most `concurrency` publishes at a time broker-wide (default 100),
+   * each now lasting a storage batch, so the cap would be throughput: it is lifted, and what is in flight stays bounded
+   * by each connection's one read chunk. A device's QoS 1 PUBACK is written after the publish in every persistence
+   * (puback-after-publish.ts). Only without REDIS_URL: a cluster's emitter calls back once Redis took the message, not once this process's handlers did. Default false.
+   */
+  embeddedIngest?: boolean
 }
 
 export interface BrokerAddresses {
@@ -84,6 +93,7 @@ const MQTT_SUBPROTOCOLS = ['mqtt', 'mqttv3.1']
  * listens; stop() closes listeners, drops every client, closes Aedes and the credential store.
  */
 export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {}): Promise<Broker> {
+  if (deps.embeddedIngest && config.REDIS_URL !== undefined) throw new Error('an embedded ingest needs a standalone broker: unset REDIS_URL')
   const logger = deps.logger ?? silentLogger
   const clock = deps.clock ?? Date.now
   const registry = deps.registry ?? loadRegistryFile(config.DEVICE_REGISTRY_FILE)
@@ -122,6 +132,8 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
         { stats, logger, clock, gate, publishRate: createPublishRateLimit(config.MQTT_MAX_PUBLISH_PER_S ?? 0, config.MQTT_PUBLISH_BURST ?? 100) },
       ),
       authorizeForward: ownPartitionForward(downgradeToGrantedQos),
+      // 0 = no cap (mqemitter); see BrokerDeps.embeddedIngest.
+      ...(deps.embeddedIngest ? { concurrency: 0 } : {}),
     })
   } catch (err) {
     if (!deps.credentials) await credentials.close()
@@ -132,6 +144,8 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
   // An ingest partition session's queue holds only its own devices' messages (ingest-partitions.ts).
   filterQueuedByPartition((aedes as unknown as { persistence: object }).persistence)
   sessions.attach(aedes)
+  // The on-disk and cluster persistences wrap it already (their attach); in memory Aedes 1.2 acknowledges first.
+  if (deps.embeddedIngest && (config.MQTT_PERSISTENCE ?? 'memory') === 'memory') pubackAfterPublish(aedes)
   aedes.on('clientError', (client, err) => logger.debug('client error', { clientId: client.id, err: err.message }))
   aedes.on('connectionError', (_client, err) => logger.debug('connection error', { err: err.message }))
   aedes.on('client', (client) => logger.debug('client connected', { clientId: client.id }))

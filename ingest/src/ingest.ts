@@ -32,6 +32,11 @@ export interface IngestDeps {
   registry: DeviceRegistry
   logger: Logger
   clock?: () => number
+  /**
+   * The ingest's session in place of its own MQTT connection: the in-process subscription of a broker it runs inside
+   * (embedded.ts). Default: an MQTT session to MQTT_URL (or the partition sessions with INGEST_PARTITIONS > 0).
+   */
+  session?: (opts: { subscriptions: readonly string[]; maxInflight: number }, onMessage: (msg: IncomingMessage) => void) => IngestSession
 }
 
 export type IngestOptions = Pick<
@@ -52,6 +57,7 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
   const log = deps.logger
   // Several workers sharing the stream (partition-sessions.ts): each its own name, spool file and health.
   const partitions = config.INGEST_PARTITIONS ?? 0
+  if (deps.session && partitions > 0) throw new Error('an embedded ingest session takes no INGEST_PARTITIONS (one worker, one broker)')
   const workerId = config.INGEST_WORKER_ID ?? `${hostname()}-${randomUUID().slice(0, 8)}`
   const healthId = partitions > 0 ? workerId : config.INGEST_CLIENT_ID
   // A partitioned worker judges silence only for the devices it owns (owned-registry.ts); `partitioned` is set below.
@@ -176,6 +182,7 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
     : undefined
   const session: IngestSession =
     partitioned ??
+    deps.session?.({ subscriptions: sessionOptions.subscriptions, maxInflight: config.INGEST_MAX_INFLIGHT }, onMessage) ??
     createMqttSession(
       {
         ...sessionOptions,
