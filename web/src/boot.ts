@@ -8,13 +8,10 @@ import 'leaflet/dist/leaflet.css'
 import 'uplot/dist/uPlot.min.css'
 import './styles.css'
 import { estimateView } from './early-view.ts'
-import { startIndexWorker } from './index-worker.ts'
 import { openLink } from './live-client.ts'
 import { createSession } from './session.ts'
 
 performance.mark('mytho:boot')
-// loaded and compiled while the handshake is under way, ready for the first snapshot's index
-startIndexWorker()
 /** Who is signing in: asked at once (the API refuses the handshake without a session; the registry names wait for it). */
 export const session = createSession()
 void session.check()
@@ -24,13 +21,7 @@ const mapEl = document.getElementById('map')!
 export const link = openLink(estimateView(location.hash, mapEl.clientWidth, mapEl.clientHeight))
 /** Longest wait for the handshake to leave before the map's code runs, ms. */
 const HANDSHAKE_WAIT_MS = 100
-/** Longest wait, after that, for the first snapshot, ms. */
-const SNAPSHOT_WAIT_MS = 150
 // The map's code (preloaded from the page's head, vite.config.ts) runs once the handshake has left: evaluating it
 // takes the main thread for tens of ms, and the server's first packet would wait behind it (measured: the handshake
-// then left ~50 ms later, after the map's code, and the server built the first snapshot only then). It also waits
-// for the first snapshot it asked for, so that the worker builds its cluster index while the map's code runs.
-void link
-  .sent(HANDSHAKE_WAIT_MS)
-  .then(() => (link.handshakeView ? link.firstSnapshot(SNAPSHOT_WAIT_MS) : undefined))
-  .then(() => import('./main.ts'))
+// then left ~50 ms later, after the map's code, and the server built the first snapshot only then).
+void link.sent(HANDSHAKE_WAIT_MS).then(() => import('./main.ts'))

@@ -4,11 +4,22 @@ import { deviceStatuses, type LiveDeviceState } from './schema.ts'
 import { buildSprites, MARKER_SIZE, sprite, type SpriteSet } from './icons.ts'
 import { statusColors, statusIndex, worstStatus } from './status.ts'
 import { clusterChains, clustersHolding, type SuperclusterInternals } from './cluster-chains.ts'
-import { adopt, MAX_ZOOM, RADIUS, type ClusterProps, type PackedIndex, type PendingIndex } from './cluster-index.ts'
 import type { DeviceStore, StatusChange } from './store.ts'
 
 interface PointProps {
   id: string
+  /** Status index when the index was built, for map (the store is read, not this, once built). */
+  s: number
+}
+/** Devices per status, c0…c4 indexed like deviceStatuses (scalars: supercluster clones props shallowly). */
+interface ClusterProps {
+  c0: number
+  c1: number
+  c2: number
+  c3: number
+  c4: number
+  /** Devices with an alarming (critical, not cleared) incident: the cluster gets a red outline. */
+  c5: number
 }
 const countKeys = ['c0', 'c1', 'c2', 'c3', 'c4'] as const
 const ALARM_RED = '#d7191c'
@@ -49,10 +60,6 @@ export interface ClusterStats {
   lastRebuildMs: number
   lastDrawMs: number
   rebuilds: number
-  /** Rebuilds that took the worker's index (cluster-index.ts) instead of building one. */
-  adopted: number
-  /** Waiting for the worker's index of the last snapshot; the previous index is on screen. */
-  pending: boolean
   draws: number
   drawMsTotal: number
   /** Devices with an alarm halo (set through setAlarmed). */
@@ -70,6 +77,9 @@ export interface ClusterLayerOptions {
   onSelect: (deviceId: string) => void
   onHoverCluster: (counts: number[] | undefined, at: L.Point) => void
 }
+
+/** Highest zoom at which devices are clustered; above it every device is its own marker. */
+const MAX_ZOOM = 17
 
 /**
  * Canvas drawn around the view on each side, as a share of the view, so a short pan shows no blank edge. Small on
@@ -90,14 +100,13 @@ export class ClusterLayer extends L.Layer {
   #ctx: CanvasRenderingContext2D | null = null
   #sprites: SpriteSet | undefined
   #index = new Supercluster<PointProps, ClusterProps>({
-    radius: RADIUS,
+    radius: 60,
     maxZoom: MAX_ZOOM,
     // one object shape and named fields, no keyed loops: these run ~2 × per device per index build, mostly still
     // unoptimised on the first build (the first render's)
     map: (p) => {
-      const d = this.#o.store.devices.get(p.id)
-      const s = d ? statusIndex[d.status] : -1
-      return { c0: s === 0 ? 1 : 0, c1: s === 1 ? 1 : 0, c2: s === 2 ? 1 : 0, c3: s === 3 ? 1 : 0, c4: s === 4 ? 1 : 0, c5: this.#alarmed.has(p.id) ? 1 : 0 }
+      const s = p.s
+      return { c0: s === 0 ? 1 : 0, c1: s === 1 ? 1 : 0, c2: s === 2 ? 1 : 0, c3: s === 3 ? 1 : 0, c4: s === 4 ? 1 : 0, c5: this.#alarmed.size > 0 && this.#alarmed.has(p.id) ? 1 : 0 }
     },
     reduce: (acc, p) => {
       acc.c0 += p.c0
@@ -108,8 +117,12 @@ export class ClusterLayer extends L.Layer {
       acc.c5 += p.c5
     },
   })
-  /** Point index of each indexed device. */
-  #pointIndex = new Map<string, number>()
+  #points: Supercluster.PointFeature<PointProps>[] = []
+  #pointIndexMap: Map<string, number> | undefined
+  /** Point index of each indexed device; made on the first status change, not on the first render's path. */
+  get #pointIndex(): Map<string, number> {
+    return (this.#pointIndexMap ??= new Map(this.#points.map((p, i) => [p.properties.id, i])))
+  }
   /** For point i and zoom z (0…MAX_ZOOM): index into clusterProps of the cluster holding it, or -1. */
   #chain: Int32Array<ArrayBufferLike> | undefined
   #chainTimer: ReturnType<typeof setTimeout> | undefined
@@ -118,16 +131,12 @@ export class ClusterLayer extends L.Layer {
   #origin = new L.Point(0, 0)
   #rebuildTimer: ReturnType<typeof setTimeout> | undefined
   #lastRebuildAt = 0
-  /** Bumped by every rebuild: a worker's index that comes after a newer rebuild is dropped. */
-  #builds = 0
-  /** rebuild()'s onDrawn callbacks not yet called: the next index drawn, whichever build it comes from, calls them. */
-  #onDrawn: (() => void)[] = []
   #frame = 0
   selected: string | undefined
   dimmed = false
   /** Devices drawn with an alarm halo (set through setAlarmed). */
   #alarmed = new Set<string>()
-  readonly stats: ClusterStats = { indexed: 0, drawnPoints: 0, drawnClusters: 0, clusteredDevices: 0, lastRebuildMs: 0, lastDrawMs: 0, rebuilds: 0, adopted: 0, pending: false, draws: 0, drawMsTotal: 0, alarmed: 0, drawnAlarms: 0, drawnByStatus: [0, 0, 0, 0, 0] }
+  readonly stats: ClusterStats = { indexed: 0, drawnPoints: 0, drawnClusters: 0, clusteredDevices: 0, lastRebuildMs: 0, lastDrawMs: 0, rebuilds: 0, draws: 0, drawMsTotal: 0, alarmed: 0, drawnAlarms: 0, drawnByStatus: [0, 0, 0, 0, 0] }
 
   constructor(o: ClusterLayerOptions) {
     super()
@@ -159,70 +168,27 @@ export class ClusterLayer extends L.Layer {
     return this
   }
 
-  /**
-   * Rebuilds the cluster index (snapshot, filter change) and redraws; onDrawn runs once an index at least this
-   * new is drawn. With `pending` (a snapshot's index from the worker), that is when it comes: it is taken if the
-   * store still holds exactly its devices, all in the filter (else, or without an answer, the index is built
-   * here). Until then the previous index stays on screen, and a newer rebuild drops it.
-   */
-  rebuild(pending?: PendingIndex, onDrawn?: () => void): void {
+  /** Rebuilds the cluster index now (snapshot, filter change) and redraws. */
+  rebuild(): void {
     clearTimeout(this.#rebuildTimer)
     this.#rebuildTimer = undefined
-    const build = ++this.#builds
-    if (onDrawn) this.#onDrawn.push(onDrawn)
-    if (!pending) {
-      this.#build(undefined)
-      return
-    }
-    this.stats.pending = true
-    void pending.packed.then((packed) => {
-      if (build === this.#builds) this.#build(packed && { packed, devices: pending.devices })
-    })
-  }
-
-  #build(prebuilt: { packed: PackedIndex; devices: readonly LiveDeviceState[] } | undefined): void {
     const t0 = performance.now()
-    this.stats.pending = false
     const points: Supercluster.PointFeature<PointProps>[] = []
-    // the worker's index fits if the filter takes every device, the same ones in the same places; statuses that
-    // changed since (updates while it was built) are moved like any status change
-    let same = prebuilt !== undefined && prebuilt.packed.n === this.#o.store.devices.size
-    const moved: [point: number, from: number, to: number][] = []
     for (const d of this.#o.store.devices.values())
-      if (this.#o.accept(d)) {
-        if (same) {
-          const was = prebuilt!.devices[points.length]!
-          if (was.deviceId !== d.deviceId || was.lat !== d.lat || was.lon !== d.lon) same = false
-          else if (was.status !== d.status) moved.push([points.length, statusIndex[was.status], statusIndex[d.status]])
-        }
-        points.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [d.lon, d.lat] }, properties: { id: d.deviceId } })
-      } else same = false
+      if (this.#o.accept(d)) points.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [d.lon, d.lat] }, properties: { id: d.deviceId, s: statusIndex[d.status] } })
+    this.#index.load(points)
+    this.#points = points
+    this.#pointIndexMap = undefined
+    // the chains are needed only for the first status change: computed after the frame that shows the index
+    this.#chain = undefined
     clearTimeout(this.#chainTimer)
-    if (same) {
-      adopt(this.#index, prebuilt!.packed, points)
-      this.#chain = prebuilt!.packed.chain
-      for (const [i, from, to] of moved) this.#moveCount(i, from, to)
-    } else {
-      this.#index.load(points)
-      // the chains are needed only for the first status change: computed after the frame that shows the index
-      this.#chain = undefined
-      this.#chainTimer = setTimeout(() => this.#chains(), 50)
-    }
-    this.#pointIndex = new Map(points.map((p, i) => [p.properties.id, i]))
+    this.#chainTimer = setTimeout(() => this.#chains(), 50)
     this.#needsRebuild = false
     this.stats.indexed = points.length
-    if (same) {
-      this.stats.adopted++
-      // the worker knew no alarms: they are counted in as a change
-      const alarmed = this.#alarmed
-      this.#alarmed = new Set()
-      if (alarmed.size) this.setAlarmed(alarmed)
-    }
     this.stats.lastRebuildMs = performance.now() - t0
     this.stats.rebuilds++
     this.#lastRebuildAt = performance.now()
     this.#reset()
-    for (const f of this.#onDrawn.splice(0)) f()
   }
 
   /**
@@ -231,19 +197,24 @@ export class ClusterLayer extends L.Layer {
    * frame; a device that enters or leaves the filter, moves or is new needs a rebuild, throttled by its cost.
    */
   changed(changes: readonly StatusChange[]): void {
-    // the snapshot's index on its way takes them in when it comes (or is built anew if devices came or left)
-    if (this.stats.pending) return
     const props = (this.#index as unknown as SuperclusterInternals<ClusterProps>).clusterProps
     const chain = this.#chains()
+    const pointIndex = this.#pointIndex
     for (const { prev, next } of changes) {
-      const i = this.#pointIndex.get(next.deviceId)
+      const i = pointIndex.get(next.deviceId)
       const was = prev !== undefined && i !== undefined
       const now = this.#o.accept(next)
       if (!was || !now || !this.#o.accept(prev) || prev.lat !== next.lat || prev.lon !== next.lon) {
         if (was || now) this.#needsRebuild = true
         continue
       }
-      this.#moveCount(i, statusIndex[prev.status], statusIndex[next.status], props, chain)
+      const from = countKeys[statusIndex[prev.status]]!
+      const to = countKeys[statusIndex[next.status]]!
+      for (const p of clustersHolding(chain, i, MAX_ZOOM)) {
+        const c = props[p]!
+        c[from]--
+        c[to]++
+      }
     }
     if (this.#needsRebuild && this.#rebuildTimer === undefined) {
       // at most ~10 % of the main thread goes to rebuilding, never more often than every 250 ms
@@ -271,17 +242,6 @@ export class ClusterLayer extends L.Layer {
     }
     this.stats.alarmed = this.#alarmed.size
     this.scheduleDraw()
-  }
-
-  /** Moves point i's device from one status count to another in every cluster holding it. */
-  #moveCount(i: number, from: number, to: number, props = (this.#index as unknown as SuperclusterInternals<ClusterProps>).clusterProps, chain = this.#chains()): void {
-    const f = countKeys[from]!
-    const t = countKeys[to]!
-    for (const p of clustersHolding(chain, i, MAX_ZOOM)) {
-      const c = props[p]!
-      c[f]--
-      c[t]++
-    }
   }
 
   #chains(): Int32Array<ArrayBufferLike> {

@@ -1,4 +1,4 @@
-import { deviceKinds, deviceStatuses, type DeviceKind, type DeviceStatus } from './schema.ts'
+import type { DeviceKind, DeviceStatus } from './schema.ts'
 import { statusColors } from './status.ts'
 
 /** Marker diameter in CSS pixels. */
@@ -56,34 +56,41 @@ const glyphs: Record<DeviceKind, Glyph> = {
   },
 }
 
-export type SpriteSet = Map<string, HTMLCanvasElement>
+export interface SpriteSet {
+  dpr: number
+  images: Map<string, HTMLCanvasElement>
+}
 const spriteKey = (kind: DeviceKind, status: DeviceStatus, selected: boolean) => `${kind}|${status}|${selected ? 1 : 0}`
 
-/** Pre-rendered marker images (kind × status × selected) at the device pixel ratio, so a frame is only drawImage calls. */
-export function buildSprites(dpr: number): SpriteSet {
-  const sprites: SpriteSet = new Map()
-  for (const kind of deviceKinds)
-    for (const status of deviceStatuses)
-      for (const selected of [false, true]) {
-        const size = MARKER_SIZE + (selected ? 8 : 0)
-        const cv = document.createElement('canvas')
-        cv.width = cv.height = Math.ceil((size + 2) * dpr)
-        const c = cv.getContext('2d')!
-        c.scale(dpr, dpr)
-        c.translate((size + 2) / 2, (size + 2) / 2)
-        const r = size / 2
-        c.beginPath()
-        c.arc(0, 0, r, 0, Math.PI * 2)
-        c.fillStyle = statusColors[status]
-        c.fill()
-        c.lineWidth = selected ? 3 : 1.5
-        c.strokeStyle = selected ? '#0b4f6c' : '#ffffff'
-        c.stroke()
-        c.fillStyle = c.strokeStyle = '#ffffff'
-        glyphs[kind](c, MARKER_SIZE / 2 - 3)
-        sprites.set(spriteKey(kind, status, selected), cv)
-      }
-  return sprites
+/**
+ * Marker images (kind × status × selected) at the device pixel ratio, so a frame is only drawImage calls. Each is
+ * drawn when first needed: all 50 took ~5–9 ms of the first render, which shows a few of them.
+ */
+export const buildSprites = (dpr: number): SpriteSet => ({ dpr, images: new Map() })
+
+function drawSprite(dpr: number, kind: DeviceKind, status: DeviceStatus, selected: boolean): HTMLCanvasElement {
+  const size = MARKER_SIZE + (selected ? 8 : 0)
+  const cv = document.createElement('canvas')
+  cv.width = cv.height = Math.ceil((size + 2) * dpr)
+  const c = cv.getContext('2d')!
+  c.scale(dpr, dpr)
+  c.translate((size + 2) / 2, (size + 2) / 2)
+  const r = size / 2
+  c.beginPath()
+  c.arc(0, 0, r, 0, Math.PI * 2)
+  c.fillStyle = statusColors[status]
+  c.fill()
+  c.lineWidth = selected ? 3 : 1.5
+  c.strokeStyle = selected ? '#0b4f6c' : '#ffffff'
+  c.stroke()
+  c.fillStyle = c.strokeStyle = '#ffffff'
+  glyphs[kind](c, MARKER_SIZE / 2 - 3)
+  return cv
 }
-export const sprite = (s: SpriteSet, kind: DeviceKind, status: DeviceStatus, selected: boolean): HTMLCanvasElement =>
-  s.get(spriteKey(kind, status, selected))!
+
+export function sprite(s: SpriteSet, kind: DeviceKind, status: DeviceStatus, selected: boolean): HTMLCanvasElement {
+  const key = spriteKey(kind, status, selected)
+  let img = s.images.get(key)
+  if (!img) s.images.set(key, (img = drawSprite(s.dpr, kind, status, selected)))
+  return img
+}

@@ -1,7 +1,5 @@
 import { io, type Socket } from 'socket.io-client'
-import { decodeReadings, decodeSnapshot, snapshotColumns, type ClientToServerEvents, type LiveDeviceState, type PipelineHealth, type ServerToClientEvents, type SnapshotColumns, type ViewSubscription } from './schema.ts'
-import type { PendingIndex } from './cluster-index.ts'
-import { buildInWorker } from './index-worker.ts'
+import { decodeReadings, decodeSnapshot, type ClientToServerEvents, type LiveDeviceState, type PipelineHealth, type ServerToClientEvents, type ViewSubscription } from './schema.ts'
 import type { DeviceStore } from './store.ts'
 import type { IncidentStore } from './incidents-store.ts'
 
@@ -31,18 +29,6 @@ export type LiveSocket = Socket<ServerToClientEvents, ClientToServerEvents>
 type QueuedEvent = [event: string, args: unknown[]]
 type Listener = (...args: unknown[]) => void
 
-/** A columnar snapshot's devices, and their cluster index being built in the worker. */
-export interface PreparedSnapshot {
-  devices: LiveDeviceState[]
-  index: PendingIndex
-}
-
-function prepare(columns: SnapshotColumns): PreparedSnapshot {
-  const c = snapshotColumns(columns)
-  const devices = decodeSnapshot(columns, c)
-  return { devices, index: { devices, packed: buildInWorker(c) } }
-}
-
 /** A Socket.IO link to the page's origin (the API serves the map), opened before anyone listens to it. */
 export interface LiveLink {
   readonly socket: LiveSocket
@@ -52,10 +38,6 @@ export interface LiveLink {
   readonly handshakeView: ViewSubscription | undefined
   /** Resolves once the first handshake is sent, or after maxMs (ms) if the server is slow or unreachable. */
   sent(maxMs: number): Promise<void>
-  /** Resolves once the first snapshot came (or the handshake was refused), or after maxMs (ms). */
-  firstSnapshot(maxMs: number): Promise<void>
-  /** A columnar snapshot decoded, its cluster index on its way: done as it arrived, whoever listens later. */
-  prepared(columns: SnapshotColumns): PreparedSnapshot
   /** What came before the live client listened, oldest first; the link stops keeping events. */
   drain(): QueuedEvent[]
   /** The link's own listeners (load milestones), which a replay of drained events skips. */
@@ -71,8 +53,6 @@ export function openLink(view?: ViewSubscription, url = ''): LiveLink {
   let handshakeView: ViewSubscription | undefined
   let handshakeSent = () => {}
   const firstHandshake = new Promise<void>((resolve) => (handshakeSent = resolve))
-  let snapshotCame = () => {}
-  const snapshotOrRefusal = new Promise<void>((resolve) => (snapshotCame = resolve))
   const socket: LiveSocket = io(url, {
     path: '/socket.io',
     transports: ['websocket', 'polling'],
@@ -89,20 +69,10 @@ export function openLink(view?: ViewSubscription, url = ''): LiveLink {
   // load milestones for web/bench/map-fps.ts, when they happen (not when the map's code gets to them)
   socket.io.engine?.on('open', () => performance.mark('mytho:engine-open'))
   const markConnect = () => void performance.mark('mytho:connect')
-  const markSnapshot = () => {
-    performance.mark('mytho:snapshot')
-    snapshotCame()
-  }
-  const prepared = new WeakMap<SnapshotColumns, PreparedSnapshot>()
-  // on arrival, even before the map's code listens: the worker builds the index meanwhile (issue #4)
-  const prepareNow = (columns: SnapshotColumns) => {
-    markSnapshot()
-    prepared.set(columns, prepare(columns))
-  }
+  const markSnapshot = () => void performance.mark('mytho:snapshot')
   socket.on('connect', markConnect)
-  socket.on('connect_error', snapshotCame)
   socket.on('snapshot', markSnapshot)
-  socket.on('snapshotColumns', prepareNow)
+  socket.on('snapshotColumns', markSnapshot)
   const link: LiveLink = {
     socket,
     viewForHandshake: () => view,
@@ -110,10 +80,8 @@ export function openLink(view?: ViewSubscription, url = ''): LiveLink {
       return handshakeView
     },
     sent: (maxMs) => Promise.race([firstHandshake, new Promise<void>((resolve) => setTimeout(resolve, maxMs))]),
-    firstSnapshot: (maxMs) => Promise.race([snapshotOrRefusal, new Promise<void>((resolve) => setTimeout(resolve, maxMs))]),
-    prepared: (columns) => prepared.get(columns) ?? prepare(columns),
     drain,
-    own: new Set([markConnect, markSnapshot, snapshotCame, prepareNow]),
+    own: new Set([markConnect, markSnapshot]),
   }
   const queued: QueuedEvent[] = []
   const keepAny = (event: string, ...args: unknown[]) => void queued.push([event, args])
@@ -178,15 +146,15 @@ export function createLiveClient(o: LiveClientOptions) {
     o.onLink(feedUp ? (snapshotSeen ? 'live' : 'connecting') : 'feed_down')
   })
   let snapshotSeen = false
-  const snapshot = (devices: LiveDeviceState[], index?: PendingIndex) => {
+  const snapshot = (devices: LiveDeviceState[]) => {
     snapshotSeen = true
-    o.store.snapshot(devices, feedUp, index)
+    o.store.snapshot(devices, feedUp)
     o.onLink(feedUp ? 'live' : 'feed_down')
   }
-  socket.on('snapshot', (devices) => snapshot(devices))
+  socket.on('snapshot', snapshot)
   socket.on('snapshotColumns', (columns) => {
-    const { devices, index } = link.prepared(columns)
-    snapshot(devices, index)
+    const devices = decodeSnapshot(columns)
+    snapshot(devices)
     // the last readings (the popup's and the feed's values) once the snapshot is on screen
     afterPaint(() => o.store.fillReadings(devices, decodeReadings(columns)))
   })

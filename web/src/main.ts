@@ -20,7 +20,6 @@ import { createIncidentPanel } from './incidents-panel.ts'
 import { deviceOf, IncidentStore } from './incidents-store.ts'
 import { statusColors } from './status.ts'
 import { DeviceStore, type DeviceMeta } from './store.ts'
-import { buildInWorker } from './index-worker.ts'
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T
 
@@ -309,14 +308,13 @@ store.on((e) => {
       const b = L.latLngBounds([...store.devices.values()].map((d) => [d.lat, d.lon] as [number, number]))
       map.fitBounds(b, { padding: [30, 30], maxZoom: 15, animate: false })
     }
-    cluster.rebuild(e.index, () => {
-      // navigation start → first live snapshot drawn
-      if (store.live && firstRenderMs === undefined) {
-        firstRenderMs = performance.now()
-        setTimeout(loadMeta, 0)
-        setTimeout(startClock, 0)
-      }
-    })
+    cluster.rebuild()
+    // navigation start → first live snapshot drawn (rebuild draws synchronously)
+    if (store.live && firstRenderMs === undefined) {
+      firstRenderMs = performance.now()
+      setTimeout(loadMeta, 0)
+      setTimeout(startClock, 0)
+    }
     selectFromLink()
     popup?.refresh()
   } else {
@@ -413,14 +411,11 @@ declare global {
 window.__mytho = {
   map,
   store,
-  // the worker's index build, for the test of a snapshot whose devices change while it is built
-  buildInWorker,
   incidents,
   select,
   stats: () => ({
     devices: store.devices.size,
-    // live and drawn: a snapshot's index may still be on its way from the worker
-    live: store.live && !cluster.stats.pending,
+    live: store.live,
     link: linkState,
     byStatus: store.countByStatus(),
     ...cluster.stats,

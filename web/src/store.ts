@@ -1,4 +1,3 @@
-import type { PendingIndex } from './cluster-index.ts'
 import type { DeviceKind, DeviceStatus, LiveDeviceState, StoredReading, Ward } from './schema.ts'
 
 /** Registry facts the live events do not carry (names), from GET /api/v1/devices. */
@@ -13,8 +12,7 @@ export interface DeviceMeta {
 }
 
 export type StoreEvent =
-  /** `index`: the cluster index of this snapshot's list, being built in a worker (index-worker.ts). */
-  | { type: 'snapshot'; index?: PendingIndex }
+  | { type: 'snapshot' }
   /** `changes`: devices that are new, moved or changed status (what the map must redraw), with their previous state. */
   | { type: 'updates'; devices: LiveDeviceState[]; changes: StatusChange[] }
 
@@ -48,7 +46,7 @@ export class DeviceStore {
     for (const m of list) this.meta.set(m.id, m)
   }
 
-  snapshot(list: readonly LiveDeviceState[], live: boolean, index?: PendingIndex): void {
+  snapshot(list: readonly LiveDeviceState[], live: boolean): void {
     this.devices.clear()
     for (const k of Object.keys(this.#counts) as DeviceStatus[]) this.#counts[k] = 0
     for (const d of list) {
@@ -58,7 +56,7 @@ export class DeviceStore {
       this.#counts[d.status]++
     }
     this.live = live
-    this.#emit(index ? { type: 'snapshot', index } : { type: 'snapshot' })
+    this.#emit({ type: 'snapshot' })
   }
 
   update(list: LiveDeviceState[]): void {
