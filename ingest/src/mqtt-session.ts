@@ -32,7 +32,10 @@ export interface MqttSessionOptions {
   username?: string | undefined
   /** Read at every (re)connect, so a password written after start (demo secrets) is picked up. */
   password?: (() => string | undefined) | undefined
+  /** Topic filters, subscribed at QoS 1 after each CONNACK. None: the session is connected at CONNACK (a link probe). */
   subscriptions: readonly string[]
+  /** Clean session [MQTT-3.1.2-6]: nothing kept or queued by the broker while away. Default false (persistent). */
+  clean?: boolean
   /** Seconds; PINGREQ after this much silence, connection dropped after 1.5× with no answer. Default 30. */
   keepaliveS?: number
   /** Unacknowledged messages held before the socket is paused, so the broker's queue holds the rest. Default 50,000. */
@@ -87,6 +90,8 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
   let stopped = false
   let held = false
   let connected = false
+  // When the last connection ended (or the session was made): how long it has been without a broker.
+  let downSince = Date.now()
   let delay = minDelay
   let reconnectTimer: NodeJS.Timeout | undefined
   let pingTimer: NodeJS.Timeout | undefined
@@ -126,6 +131,16 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
     s.setNoDelay(true)
     const parser = mqttPacket.parser({ protocolVersion: 4 })
     let subscribed = false
+    const subscribedOn = () => {
+      subscribed = true
+      connected = true
+      delay = minDelay
+      stats.connects++
+      if (held) s.pause()
+      logger.info(opts.subscriptions.length > 0 ? 'subscribed' : 'connected', { url: at.url, clientId: opts.clientId, subscriptions: opts.subscriptions })
+      firstReady?.resolve()
+      firstReady = undefined
+    }
 
     parser.on('packet', (packet: Packet) => {
       lastHeard = Date.now()
@@ -138,6 +153,8 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
             s.destroy()
             return
           }
+          // A SUBSCRIBE with no filter is a protocol violation [MQTT-3.8.3-3]: with none, CONNACK is the whole handshake.
+          if (opts.subscriptions.length === 0) return void subscribedOn()
           send(s, { cmd: 'subscribe', messageId: 1, subscriptions: opts.subscriptions.map((topic) => ({ topic, qos: 1 })) })
           return
         }
@@ -149,14 +166,7 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
             firstReady = undefined
             return
           }
-          subscribed = true
-          connected = true
-          delay = minDelay
-          stats.connects++
-          if (held) s.pause()
-          logger.info('subscribed', { url: at.url, clientId: opts.clientId, subscriptions: opts.subscriptions })
-          firstReady?.resolve()
-          firstReady = undefined
+          subscribedOn()
           return
         }
         case 'publish': {
@@ -205,8 +215,8 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
         cmd: 'connect',
         protocolId: 'MQTT',
         protocolVersion: 4,
-        // A persistent session: while we are away the broker keeps our QoS 1 messages [MQTT-3.1.2-4].
-        clean: false,
+        // Persistent (unless `clean`): while we are away the broker keeps our QoS 1 messages [MQTT-3.1.2-4].
+        clean: opts.clean ?? false,
         clientId: opts.clientId,
         keepalive: keepaliveS,
         ...(opts.will ? { will: { topic: opts.will.topic, payload: Buffer.from(opts.will.payload), qos: 0 as const, retain: opts.will.retain } } : {}),
@@ -219,7 +229,10 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
     s.on('close', () => {
       clearTimeout(connectTimer)
       if (gen !== generation) return
-      if (connected) stats.disconnects++
+      if (connected) {
+        stats.disconnects++
+        downSince = Date.now()
+      }
       connected = false
       if (!stopped) {
         logger.warn('broker connection closed; reconnecting', { url: at.url, subscribed, inflight, ...(addresses.length > 1 ? { nextUrl: addresses[next % addresses.length]!.url } : {}) })
@@ -248,6 +261,10 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
     },
     get inflight() {
       return inflight
+    },
+    /** Since when this session has had no broker (ms epoch: its last connection's end, or its creation); undefined while connected. */
+    get downSince(): number | undefined {
+      return connected ? undefined : downSince
     },
     /** Resolves once connected and subscribed; keeps retrying while the broker is unreachable. */
     start(): Promise<void> {

@@ -15,6 +15,13 @@ import { fnv1a32 } from '@mytho/schema'
  * expired in Redis (the validity is counted from before the renewal was sent), so two workers never read one
  * partition's session knowingly at once; if a stalled worker still does, the broker closes the older
  * connection of that client id [MQTT-3.1.4-2] and storage's (device, ts) keys make a doubled write harmless.
+ *
+ * A worker that can reach Redis but no broker would renew leases of partitions it cannot read, stalling them until
+ * its broker returns. So when it will have been without a broker for a TTL by the next round, a round hands every
+ * partition back and moves the worker's heartbeat out of the live set, into a standby set (its spool is still its
+ * own: `liveWorkers` counts both). The others, counting one worker fewer at their next round, take its partitions:
+ * at most a TTL and a round after the broker went. Once it has a broker again (its link probe connected) the next
+ * round is an ordinary one and it is handed its share back.
  */
 
 export interface PartitionLeaseOptions {
@@ -26,6 +33,8 @@ export interface PartitionLeaseOptions {
   workerId: string
   /** Redis key prefix. Default `mytho:ingest`. */
   keyPrefix?: string
+  /** Since when (ms epoch) this worker has had no broker connection; undefined while it has one. Default: always connected. */
+  brokerDownSince?: () => number | undefined
 }
 
 export interface PartitionLeaseHooks {
@@ -53,6 +62,7 @@ export function createPartitionLeases(opts: PartitionLeaseOptions, hooks: Partit
   const tickMs = Math.max(100, Math.floor(ttl / 3))
   const prefix = `${opts.keyPrefix ?? 'mytho:ingest'}:p${P}`
   const workersKey = `${prefix}:workers`
+  const standbyKey = `${prefix}:standby`
   const leaseKey = (i: number) => `${prefix}:lease:${i}`
   const token = `${opts.workerId}#${randomUUID().slice(0, 8)}`
   const where = redactRedisUrl(opts.redisUrl)
@@ -77,6 +87,7 @@ export function createPartitionLeases(opts: PartitionLeaseOptions, hooks: Partit
   let acquiring = true
   const state = { live: 0, share: 0 }
   let lastLogged = ''
+  let standingBy = false
 
   const drop = (i: number, why: string) => {
     if (!owned.delete(i)) return
@@ -99,9 +110,30 @@ export function createPartitionLeases(opts: PartitionLeaseOptions, hooks: Partit
       })
   }
 
+  /** Without a broker: hand back what we hold, leave the live set (others' shares grow), renew nothing. */
+  async function standBy(t0: number, down: number): Promise<void> {
+    if (!standingBy) logger.warn('no broker reachable for the lease TTL; handing partitions back', { worker: token, downMs: t0 - down })
+    standingBy = true
+    await redis.zadd(standbyKey, t0 + ttl, token)
+    await redis.zrem(workersKey, token)
+    await redis.zremrangebyscore(standbyKey, '-inf', t0)
+    for (const i of owned.keys()) if (!releasing.has(i)) releaseOne(i)
+  }
+
   async function tick(): Promise<void> {
     const t0 = Date.now()
     try {
+      const down = opts.brokerDownSince?.()
+      // `+ tickMs`: decided a round early, so the partitions move no later than a TTL (and the others' round) after.
+      if (down !== undefined && t0 + tickMs - down >= ttl) {
+        await standBy(t0, down)
+        return logOwned()
+      }
+      if (standingBy) {
+        standingBy = false
+        logger.info('broker reachable again; rejoining the partition leases', { worker: token })
+        await redis.zrem(standbyKey, token)
+      }
       await redis.zadd(workersKey, t0 + ttl, token)
       await redis.zremrangebyscore(workersKey, '-inf', t0)
       const live = Math.max(1, await redis.zcount(workersKey, t0, '+inf'))
@@ -137,6 +169,10 @@ export function createPartitionLeases(opts: PartitionLeaseOptions, hooks: Partit
       const now = Date.now()
       for (const [i, until] of owned) if (now + tickMs + 50 >= until) drop(i, 'not renewed in time')
     }
+    logOwned()
+  }
+
+  function logOwned(): void {
     const summary = JSON.stringify([...owned.keys()].sort((a, b) => a - b))
     if (summary !== lastLogged) {
       lastLogged = summary
@@ -177,7 +213,8 @@ export function createPartitionLeases(opts: PartitionLeaseOptions, hooks: Partit
     },
     /** Worker ids (INGEST_WORKER_ID) with a live heartbeat, this one included. */
     async liveWorkers(): Promise<Set<string>> {
-      const members = await redis.zrangebyscore(workersKey, Date.now(), '+inf')
+      const now = Date.now()
+      const members = [...(await redis.zrangebyscore(workersKey, now, '+inf')), ...(await redis.zrangebyscore(standbyKey, now, '+inf'))]
       return new Set(members.map((m) => m.slice(0, m.lastIndexOf('#'))))
     },
     /** A lock of this worker's (SET NX PX), e.g. over a dead worker's spool while it is drained; true when taken or renewed. */
@@ -204,6 +241,7 @@ export function createPartitionLeases(opts: PartitionLeaseOptions, hooks: Partit
         try {
           await Promise.all([...owned.keys()].map((i) => redis.eval(RELEASE, 1, leaseKey(i), token)))
           await redis.zrem(workersKey, token)
+          await redis.zrem(standbyKey, token)
         } catch (err) {
           logger.warn('partition leases not deleted; they expire by themselves', { err: (err as Error).message })
         }

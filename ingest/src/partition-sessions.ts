@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { Logger } from '@mytho/runtime'
 import { partitionClientId } from '@mytho/schema'
 import { createMqttSession, type IncomingMessage, type MqttSession, type MqttSessionOptions } from './mqtt-session.ts'
@@ -9,6 +10,10 @@ import { createPartitionLeases } from './partition-leases.ts'
  * broker (broker/src/ingest-partitions.ts) gives it only its partition's devices and keeps their queue while no
  * worker holds it. The sessions share the worker's batch writer, validation, spool, alerting and health; each
  * message is acknowledged on the connection that delivered it. To the ingest this looks like one session.
+ *
+ * Besides those, one link session per worker (clean, no subscriptions, its own client id) says whether a broker is
+ * reachable even when the worker holds no partition: without any connection for a lease TTL the worker hands its
+ * partitions to workers that have a broker, and rejoins once this link is up again (partition-leases.ts).
  */
 
 /** What the ingest uses of its session: one MQTT session, or a worker's partition sessions together. */
@@ -60,8 +65,23 @@ export function createPartitionSessions(
   const starting: Promise<void>[] = []
   let started = false
 
+  const link = createMqttSession(
+    { ...opts, clientId: `${opts.clientIdPrefix}-link-${randomBytes(4).toString('hex')}`, clean: true, subscriptions: [] },
+    () => {},
+    logger.child({ part: 'link' }),
+  )
+  /**
+   * Since when this worker has had no broker; undefined while a session is connected. The link's clock, since it
+   * loses its broker when the partitions' sessions do (the same addresses, tried in the same order): a partition
+   * session just opened must not count as a connection that ended, or each one taken would put the give-up off.
+   */
+  const brokerDownSince = (): number | undefined => {
+    for (const s of sessions.values()) if (s.connected) return undefined
+    return link.downSince
+  }
+
   const leases = createPartitionLeases(
-    { redisUrl: opts.redisUrl, partitions: opts.partitions, ttlMs: opts.leaseTtlMs, workerId: opts.workerId },
+    { redisUrl: opts.redisUrl, partitions: opts.partitions, ttlMs: opts.leaseTtlMs, workerId: opts.workerId, brokerDownSince },
     {
       acquired(i) {
         const clientId = partitionClientId(opts.clientIdPrefix, i, opts.partitions)
@@ -125,6 +145,8 @@ export function createPartitionSessions(
     },
     /** Joins the partition leases; resolves once the sessions of the partitions taken in the first round are subscribed. */
     async start(): Promise<void> {
+      // Not awaited: the partitions' first sessions are; the link only has to be trying.
+      link.start().catch(() => {})
       await leases.start()
       started = true
       await Promise.all(starting.splice(0))
@@ -155,6 +177,7 @@ export function createPartitionSessions(
       leases.stopAcquiring()
       await Promise.all([...sessions].map(([i, s]) => retire(i, s)))
       await leases.stop()
+      await link.stop()
     },
   }
 }
