@@ -74,6 +74,8 @@ export class DeviceStore {
   /**
    * The last readings of a snapshot's devices, which a columnar snapshot gives after it is drawn (readings[i] is
    * devices[i]'s). A device updated or replaced since keeps its newer state; values change nothing on the map.
+   * Set on the snapshot's own objects (decoded for this store alone): a copy each was 50,000 objects more per
+   * snapshot at 50,000 devices.
    */
   fillReadings(devices: readonly LiveDeviceState[], readings: readonly (StoredReading | null)[]): void {
     const filled: LiveDeviceState[] = []
@@ -81,9 +83,8 @@ export class DeviceStore {
       const d = devices[i]!
       const r = readings[i]
       if (!r || this.devices.get(d.deviceId) !== d) continue
-      const next = { ...d, lastReading: r }
-      this.devices.set(d.deviceId, next)
-      filled.push(next)
+      d.lastReading = r
+      filled.push(d)
     }
     if (filled.length) this.#emit({ type: 'updates', devices: filled, changes: [] })
   }
