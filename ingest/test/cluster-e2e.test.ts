@@ -9,11 +9,12 @@ import { splitCovers, startWorker, type Worker } from './partition-harness.ts'
 
 /*
  * Issue #10 end to end, as separate hosts would run it: one redis-server and one influxd shared, and every other
- * part twice, each a real process with its own DATA_DIR: brokers A and B, ingest workers W1 and W2 (4 partitions,
- * both on broker B: a worker takes one MQTT_URL), API A on broker A and API B on broker B. Real MQTT.js devices
- * given both brokers' addresses publish QoS 1 readings at a steady rate, starting on A. A browser on API B sees
- * them; broker A is SIGKILLed (its devices move to B), then W1 (W2 takes its partitions). Every reading a device
- * had acknowledged is in InfluxDB once, and an incident raised from a station on broker A is served by API B.
+ * part twice, each a real process with its own DATA_DIR: brokers A and B, ingest workers W1 and W2 (4 partitions)
+ * and API nodes A and B. Every node is given both brokers (MQTT_URL a list): W1 and API A list A first, W2 and API B
+ * list B first. Real MQTT.js devices given both brokers' addresses publish QoS 1 readings at a steady rate, starting
+ * on A. Browsers on API A and API B see them; broker A is SIGKILLed (its devices, W1 and API A move to B: API A's
+ * browser still gets readings), then W1 (W2 takes its partitions). Every reading a device had acknowledged is in
+ * InfluxDB once, and an incident raised from a station on broker A is served by API B.
  */
 const P = 4
 const TTL = 1500
@@ -30,7 +31,7 @@ describe('the platform as a cluster: two of each part on Redis and InfluxDB', ()
     await redis?.stop()
   })
 
-  it('loses and doubles nothing through a broker and an ingest worker SIGKILLed under load; API B sees broker A’s devices', async () => {
+  it('loses and doubles nothing through a broker and an ingest worker SIGKILLed under load; both API nodes keep pushing, API B sees broker A’s devices', async () => {
     const dirs = ['broker-a', 'broker-b', 'api-a', 'api-b', 'ingest-1', 'ingest-2'].map((h) => makeTempDir(`mytho-e2e-${h}-`))
     onTestFinished(() => dirs.forEach((d) => d.cleanup()))
     const [brokerADir, brokerBDir, apiADir, apiBDir, w1Dir, w2Dir] = dirs.map((d) => d.path) as [string, string, string, string, string, string]
@@ -41,22 +42,24 @@ describe('the platform as a cluster: two of each part on Redis and InfluxDB', ()
     const brokerA = await spawnBroker({ ...brokerEnv, DATA_DIR: brokerADir })
     const brokerB = await spawnBroker({ ...brokerEnv, DATA_DIR: brokerBDir })
     const secrets = readDemoSecrets(brokerADir)!
-    const workerEnv = (dataDir: string) => ({ mqttUrl: brokerB.url, dataDir, influxUrl: influxd.url, redisUrl: redis.url, partitions: P, leaseTtlMs: TTL })
-    const [, apiB, w1, w2] = await Promise.all([
-      spawnApi({ ...shared, DATA_DIR: apiADir, MQTT_URL: brokerA.url }),
-      spawnApi({ ...shared, DATA_DIR: apiBDir, MQTT_URL: brokerB.url }),
+    const aFirst = `${brokerA.url},${brokerB.url}`
+    const bFirst = `${brokerB.url},${brokerA.url}`
+    const workerEnv = (mqttUrl: string, dataDir: string) => ({ mqttUrl, dataDir, influxUrl: influxd.url, redisUrl: redis.url, partitions: P, leaseTtlMs: TTL })
+    const [apiA, apiB, w1, w2] = await Promise.all([
+      spawnApi({ ...shared, DATA_DIR: apiADir, MQTT_URL: aFirst }),
+      spawnApi({ ...shared, DATA_DIR: apiBDir, MQTT_URL: bFirst }),
       ...[
-        ['w1', w1Dir],
-        ['w2', w2Dir],
-      ].map(async ([id, dir]) => {
-        const w = await startWorker(id!, workerEnv(dir!), { ALERTS_ENABLED: 'true', INGEST_MQTT_PASSWORD: 'ingest-service-password-e2e', LOG_LEVEL: 'info' })
+        ['w1', aFirst, w1Dir],
+        ['w2', bFirst, w2Dir],
+      ].map(async ([id, mqttUrl, dir]) => {
+        const w = await startWorker(id!, workerEnv(mqttUrl!, dir!), { ALERTS_ENABLED: 'true', INGEST_MQTT_PASSWORD: 'ingest-service-password-e2e', LOG_LEVEL: 'info' })
         onTestFinished(() => w.kill('SIGKILL'))
         return w
       }),
     ]) as [Node, Node, Worker, Worker]
     await waitFor(() => splitCovers([w1, w2], P), { timeoutMs: 4 * TTL + 10_000, what: 'the workers to split the partitions' })
 
-    // A browser on API B, signed in.
+    // A browser on each API node, signed in.
     const viewer = await signIn(apiB.url)
     const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(apiB.url, { path: '/socket.io', transports: ['websocket'], extraHeaders: { cookie: viewer.cookie }, auth: { view: cityView } })
     onTestFinished(() => void socket.close())
@@ -65,11 +68,20 @@ describe('the platform as a cluster: two of each part on Redis and InfluxDB', ()
     socket.on('updates', (u) => updates.push(...u))
     socket.on('incident', (c) => incidentChanges.push(c))
     await waitFor(() => socket.connected, { timeoutMs: 10_000, what: 'the browser to connect to API B' })
+    const viewerA = await signIn(apiA.url)
+    const socketA: Socket<ServerToClientEvents, ClientToServerEvents> = io(apiA.url, { path: '/socket.io', transports: ['websocket'], extraHeaders: { cookie: viewerA.cookie }, auth: { view: cityView } })
+    onTestFinished(() => void socketA.close())
+    const updatesA: LiveDeviceState[] = []
+    socketA.on('updates', (u) => updatesA.push(...u))
+    await waitFor(() => socketA.connected, { timeoutMs: 10_000, what: 'the browser to connect to API A' })
 
     const load = await startLoad(brokerA.url, secrets, { devices: 12, ratePerDevice: 10, alsoUrls: [brokerB.url] })
     const loadIds = new Set(loadRegistryFile().devices.filter((d) => d.kind === 'air_quality' || d.kind === 'water_level').slice(0, 12).map((d) => d.id))
     const seenOnB = await waitFor(() => updates.find((u) => loadIds.has(u.deviceId) && u.lastReading !== null), { timeoutMs: 15_000, what: 'a reading of a device on broker A at a browser of API B' })
     expect(seenOnB.lastReading!.ts).toBeGreaterThanOrEqual(load.t0)
+    // The load's ts grow by 1 ms per reading per device: the latest a browser was pushed says how far it is.
+    const latestOnA = () => Math.max(0, ...updatesA.filter((u) => loadIds.has(u.deviceId) && u.lastReading !== null).map((u) => u.lastReading!.ts))
+    await waitFor(() => latestOnA() > 0, { timeoutMs: 15_000, what: 'a reading at a browser of API A' })
 
     // A salinity station on broker A over the 1 g/L fruit-tree level for longer than the rule's 10-minute hold (the
     // load's water levels are an hour old: history, never news for the alert engine).
@@ -86,8 +98,11 @@ describe('the platform as a cluster: two of each part on Redis and InfluxDB', ()
     await waitFor(async () => ((await countStored(influxd.url, load.t0)).stored >= 300 ? true : undefined), { timeoutMs: 20_000, what: 'readings stored before the kills' })
     await brokerA.kill('SIGKILL')
     const brokerKilledAt = Date.now()
+    const onAAtKill = latestOnA()
     await waitFor(() => load.reconnected() === 12 && load.connected() === 12, { timeoutMs: 20_000, what: 'broker A’s devices to reconnect to broker B' })
     const movedMs = Date.now() - brokerKilledAt
+    // API A's feed was on broker A: readings published after the kill still reach its browser, through B.
+    await waitFor(() => latestOnA() > onAAtKill + 50, { timeoutMs: 20_000, what: 'API A to push readings again after broker A died' })
     const storedAfterMove = (await countStored(influxd.url, load.t0)).stored
     await waitFor(async () => ((await countStored(influxd.url, load.t0)).stored > storedAfterMove + 100 ? true : undefined), { timeoutMs: 20_000, what: 'readings through broker B' })
 
