@@ -166,7 +166,8 @@ describe('live push: device → broker → ingest → SQLite → API → Socket.
       const whole = devices.map((d, i) => ({ ...d, lastReading: readings[i] }))
       expect(whole).toEqual(objects)
       // what the map's first draw needs is there before the readings are read
-      expect(devices.find((d) => d.deviceId === 'wl-hydro-station')).toMatchObject({ status: 'ok', lat: 10.3515, lon: 106.3645, lastReading: null })
+      const gaugeThen = objects.find((d) => d.deviceId === 'wl-hydro-station')!
+      expect(devices.find((d) => d.deviceId === 'wl-hydro-station')).toEqual({ ...gaugeThen, lat: 10.3515, lon: 106.3645, lastReading: null })
       expect(whole.find((d) => d.deviceId === 'wl-hydro-station')?.lastReading).toMatchObject({ fields: { waterLevelCm: 131 } })
       // a later view keeps the format the handshake chose
       expect(await s.emitWithAck('view', rachMieu)).toEqual({ ok: true, devices: 3 })
