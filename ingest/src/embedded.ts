@@ -42,8 +42,10 @@ export function loadEmbeddedConfig(env: Record<string, string | undefined> = pro
     }
   }
   // A cluster's emitter does not wait for in-process handlers, and partitions exist to spread one stream over machines.
-  if (broker?.REDIS_URL !== undefined) problems.push('  REDIS_URL: the embedded ingest runs broker and ingest on one machine; unset it (a cluster runs them apart)')
-  if ((ingest?.INGEST_PARTITIONS ?? 0) > 0) problems.push('  INGEST_PARTITIONS: the embedded ingest is one worker; set 0 or unset')
+  // Read raw too, so they are named even when another variable already failed to parse.
+  const given = (k: string) => (env[k]?.trim() ?? '') !== ''
+  if (given('REDIS_URL')) problems.push('  REDIS_URL: the embedded ingest runs broker and ingest on one machine; unset it (a cluster runs them apart)')
+  if (given('INGEST_PARTITIONS') && Number(env['INGEST_PARTITIONS']) !== 0) problems.push('  INGEST_PARTITIONS: the embedded ingest is one worker; set 0 or unset')
   if (problems.length > 0 || !broker || !ingest) throw new ConfigError(`invalid environment:\n${problems.join('\n')}`)
   return { broker, ingest }
 }

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest'
+import { loadEmbeddedConfig } from './embedded.ts'
+
+describe('loadEmbeddedConfig', () => {
+  it('reads both services from one environment', () => {
+    const c = loadEmbeddedConfig({ MQTT_PORT: '0', INGEST_BATCH_MAX: '200' })
+    expect(c.broker.MQTT_PORT).toBe(0)
+    expect(c.ingest.INGEST_BATCH_MAX).toBe(200)
+  })
+
+  it('names every bad variable of either service, and what only a cluster may set', () => {
+    expect(() => loadEmbeddedConfig({ MQTT_PORT: 'abc', INGEST_BATCH_MAX: '0', REDIS_URL: 'redis://127.0.0.1:6379', INGEST_PARTITIONS: '4' })).toThrowErrorMatchingInlineSnapshot(`
+      [ConfigError: invalid environment:
+        MQTT_PORT: Invalid input: expected number, received NaN (got "abc")
+        INGEST_BATCH_MAX: Too small: expected number to be >=1 (got "0")
+        REDIS_URL: the embedded ingest runs broker and ingest on one machine; unset it (a cluster runs them apart)
+        INGEST_PARTITIONS: the embedded ingest is one worker; set 0 or unset]
+    `)
+  })
+})
