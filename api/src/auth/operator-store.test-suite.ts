@@ -52,8 +52,10 @@ export function runOperatorStoreContract(name: string, make: MakeOperatorBackend
         wrong.push(await time(() => s.verify('op1', 'wrong')))
         unknown.push(await time(() => s.verify('ghost', 'wrong')))
       }
-      // Both run one scrypt (~50 ms); without the dummy check an unknown name would answer in well under 1 ms.
-      expect(median(unknown)).toBeGreaterThan(median(wrong) * 0.5)
+      // Both run one scrypt (N=16384, r=8: ≥ 20 ms even on a fast core); without the dummy check an unknown name
+      // answers in well under 1 ms. A floor, not a ratio of the two: on a loaded machine either median can triple.
+      expect(median(wrong)).toBeGreaterThan(5)
+      expect(median(unknown)).toBeGreaterThan(5)
       expect(await s.setDisabled('op1', true)).toBe(true)
       expect(await s.verify('op1', PASSWORD)).toBeUndefined()
     })
