@@ -156,8 +156,8 @@ interface OverloadResult {
  * broker or the ingest. Stored readings/s over the window, RSS of broker and ingest each second, and after the
  * offer stops every acknowledged reading must be stored.
  */
-async function runOverload(backend: Backend, offeredPerS: number): Promise<OverloadResult> {
-  const { services, clients, stop } = await startPipeline(backend, 'mytho-bench-overload-')
+async function runOverload(backend: Backend, offeredPerS: number, embedded = false): Promise<OverloadResult> {
+  const { services, clients, stop } = await startPipeline(backend, 'mytho-bench-overload-', embedded)
   const procs = services.map((s) => ({ name: s.name, pid: s.child.pid! }))
   const rss = procs.map((p) => ({ name: p.name, peakMiB: 0, at30sMiB: 0, atEndMiB: 0 }))
   const perDevicePerS = offeredPerS / clients.length
@@ -314,21 +314,21 @@ async function main() {
     conn = await runBrokerConnections()
     process.stdout.write(`  ${fmt(conn.connections)} connections: broker RSS ${conn.rssMiB.toFixed(0)} MiB (from ${conn.baseRssMiB.toFixed(0)}), peak ${conn.peakRssMiB.toFixed(0)} MiB\n`)
   }
-  const ours0 = results.get('pipe-influx')?.length ? median(results.get('pipe-influx')!.map((x) => x.perS)) : undefined
-  const sustainable = OVERLOAD_RATE ?? ours0
+  const med = (key: string) => (results.get(key)?.length ? median(results.get(key)!.map((x) => x.perS)) : undefined)
+  // The targets are judged on the faster single-machine mode of this run: separate processes, or the ingest embedded.
+  // The overload part runs that same mode, so its "sustainable rate" is the one the throughput rows report.
+  const separate = med('pipe-influx')
+  const embeddedMed = med('pipe-embedded')
+  const embeddedBest = embeddedMed !== undefined && (separate === undefined || embeddedMed > separate)
+  const sustainable = OVERLOAD_RATE ?? (embeddedBest ? embeddedMed : separate)
   let overload: OverloadResult | undefined
   if (ONLY.has('overload') && sustainable !== undefined) {
-    overload = await runOverload(influxBackend, 2 * sustainable)
+    overload = await runOverload(influxBackend, 2 * sustainable, embeddedBest)
     process.stdout.write(`  overload: offered ${fmt(overload.offeredPerS)}/s for ${overload.seconds.toFixed(0)} s: stored ${fmt(overload.storedPerS)}/s, ${fmt(overload.acked)} acknowledged, ${fmt(overload.stored)} stored, ${fmt(overload.backlogAtEnd)} waiting on devices\n`)
   }
   await influx.stop()
   clearInterval(loadTimer)
 
-  const med = (key: string) => (results.get(key)?.length ? median(results.get(key)!.map((x) => x.perS)) : undefined)
-  // The targets are judged on the faster single-machine mode of this run: separate processes, or the ingest embedded.
-  const separate = med('pipe-influx')
-  const embeddedMed = med('pipe-embedded')
-  const embeddedBest = embeddedMed !== undefined && (separate === undefined || embeddedMed > separate)
   const ours = embeddedBest ? embeddedMed : separate
   const oursMode = embeddedBest ? 'ingest embedded in the broker (pipe-embedded), the faster mode of this run' : embeddedMed !== undefined ? 'broker and ingest as separate processes (pipe-influx), the faster mode of this run' : 'broker and ingest as separate processes (pipe-influx)'
   let out = `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; Aedes ${versionOf('aedes')}; MQTT.js ${versionOf('mqtt')}; ${new Date().toISOString().slice(0, 10)}\n`
@@ -360,7 +360,7 @@ async function main() {
     // On a noisy machine the sustainable rate of the rounds above may understate this moment's: then the offer was
     // no overload at all, and saying "met" would be a lie.
     const overloaded = overload.backlogAtEnd > 0.05 * overload.offeredPerS * OVERLOAD_S
-    out += `| overload: offered 2 × sustainable (${fmt(overload.offeredPerS)}/s) for ${OVERLOAD_S} s keeps ≥ 80 % of ${fmt(sustainable)}/s | stored ${fmt(overload.storedPerS)}/s = ${(100 * kept).toFixed(0)} %; ${fmt(overload.backlogAtEnd)} readings waiting on the devices (their windows full) at the end | ${!overloaded ? 'not measured: the pipeline kept up with the offer (rerun on a quieter machine or set BENCH_OVERLOAD_RATE)' : kept >= 0.8 ? 'met' : 'NOT met'} |\n`
+    out += `| overload (${embeddedBest ? 'ingest embedded' : 'separate processes'}): offered 2 × sustainable (${fmt(overload.offeredPerS)}/s) for ${OVERLOAD_S} s keeps ≥ 80 % of ${fmt(sustainable)}/s | stored ${fmt(overload.storedPerS)}/s = ${(100 * kept).toFixed(0)} %; ${fmt(overload.backlogAtEnd)} readings waiting on the devices (their windows full) at the end | ${!overloaded ? 'not measured: the pipeline kept up with the offer (rerun on a quieter machine or set BENCH_OVERLOAD_RATE)' : kept >= 0.8 ? 'met' : 'NOT met'} |\n`
     out += `| overload: memory stays bounded (RSS at 30 s → at the end within 10 % + 16 MiB) | ${rssText} | ${bounded ? 'met' : 'NOT met'} |\n`
     out += `| overload: every acknowledged reading stored | ${fmt(overload.acked)} acknowledged, ${fmt(overload.stored)} stored | ${overload.stored >= overload.acked ? 'met' : 'NOT met'} |\n`
   }

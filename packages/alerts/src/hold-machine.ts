@@ -41,12 +41,14 @@ export function stepHold(s: HoldState, wanted: number, at: number, raiseHoldMs: 
  * `clear` (hysteresis). `levels` are ordered from 1 (lowest) upward.
  */
 export function wantedLevel(levels: readonly { set: number; clear: number }[], direction: 'above' | 'below', current: number, value: number): number {
-  const beyond = (threshold: number) => (direction === 'above' ? value >= threshold : value <= threshold)
-  const stillIn = (clear: number) => (direction === 'above' ? value > clear : value < clear)
+  // Runs for every reading of every rule: a plain loop, no closures.
+  const above = direction === 'above'
   let wanted = 0
-  levels.forEach((l, i) => {
+  for (let i = 0; i < levels.length; i++) {
+    const l = levels[i]!
     const n = i + 1
-    if (beyond(l.set) || (n <= current && stillIn(l.clear))) wanted = n
-  })
+    const beyond = above ? value >= l.set : value <= l.set
+    if (beyond || (n <= current && (above ? value > l.clear : value < l.clear))) wanted = n
+  }
   return wanted
 }

@@ -24,14 +24,17 @@ export interface ParsedTopic {
 }
 
 /** Splits a device topic; undefined for anything outside the scheme. */
+// Called up to three times per reading (broker authorization, ingest routing, validation): no split, no arrays.
+const DEVICE_PREFIX = TOPIC_ROOT + '/'
 export function parseDeviceTopic(topic: string): ParsedTopic | undefined {
-  if (!topic.startsWith(TOPIC_ROOT + '/')) return undefined
-  const rest = topic.slice(TOPIC_ROOT.length + 1).split('/')
-  if (rest.length !== 2) return undefined
-  const [deviceId, suffix] = rest as [string, string]
+  if (!topic.startsWith(DEVICE_PREFIX)) return undefined
+  const slash = topic.indexOf('/', DEVICE_PREFIX.length)
+  if (slash === -1) return undefined
+  const suffix = topic.slice(slash + 1)
+  if (suffix !== 'readings' && suffix !== 'status' && suffix !== 'commands') return undefined
+  const deviceId = topic.slice(DEVICE_PREFIX.length, slash)
   if (!DEVICE_ID_PATTERN.test(deviceId)) return undefined
-  if (!(topicSuffixes as readonly string[]).includes(suffix)) return undefined
-  return { deviceId, suffix: suffix as TopicSuffix }
+  return { deviceId, suffix }
 }
 
 /**
