@@ -16,6 +16,7 @@ import {
 } from '@mytho/schema'
 import { encodeSnapshot } from '@mytho/schema/live-snapshot'
 import { once, type Logger } from '@mytho/runtime'
+import { createFirstViewIndex } from './first-view-clusters.ts'
 import type { InterNodeEvents } from './live-cluster.ts'
 import type { LiveState } from './live-state.ts'
 
@@ -76,6 +77,9 @@ interface SocketData {
   columns: boolean
 }
 
+/** The handshake view's first snapshot carries its clusters (first-view-clusters.ts): columns asked, no kinds or wards filter. */
+const wantsClusters = (auth: HandshakeAuth, v: ViewSubscription): boolean => auth.clusters === true && auth.snapshot === 'columns' && !v.kinds && !v.wards
+
 type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterNodeEvents, SocketData>
 
 export const inView = (v: View, d: LiveDeviceState): boolean =>
@@ -83,7 +87,7 @@ export const inView = (v: View, d: LiveDeviceState): boolean =>
 
 function toView(s: ViewSubscription): View {
   const [west, south, east, north] = s.bbox
-  // zoom is accepted and kept in the contract for server-side clustering later; filtering is by bbox alone.
+  // filtering is by bbox alone; the zoom serves the handshake view's clusters (first-view-clusters.ts)
   const kinds = s.kinds && [...new Set(s.kinds)].sort()
   const wards = s.wards && [...new Set(s.wards)].sort()
   const key = JSON.stringify([s.bbox, kinds ?? null, wards ?? null])
@@ -97,7 +101,11 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
   const flushMs = options.flushMs ?? 10
   const maxBacklog = options.maxBacklog ?? 64
   const log = deps.logger
-  const stats = { batches: 0, updatesSent: 0, snapshotsSent: 0, badViews: 0, skippedBacklogged: 0 }
+  const stats = { batches: 0, updatesSent: 0, snapshotsSent: 0, badViews: 0, skippedBacklogged: 0, firstViewClusters: 0, firstViewErrors: 0 }
+  const firstView = createFirstViewIndex(deps.state)
+  // built before the first browser asks: a build on its answer's path would cost more than it saves (first-view-clusters.ts)
+  const warmTimer = setTimeout(() => firstView.warm(), 0)
+  warmTimer.unref()
   const io = new Server<ClientToServerEvents, ServerToClientEvents, InterNodeEvents, SocketData>(http, { path: '/socket.io', serveClient: false })
   let changed = new Set<string>()
   let lastPipelineKey: string | undefined
@@ -122,10 +130,22 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
 
   const snapshotFor = (v: View): LiveDeviceState[] => deps.state.all().filter((d) => inView(v, d))
 
-  const sendSnapshot = (s: LiveSocket, v: View): number => {
+  const sendSnapshot = (s: LiveSocket, v: View, clustersOf?: ViewSubscription): number => {
     const devices = snapshotFor(v)
-    if (s.data.columns) s.emit('snapshotColumns', encodeSnapshot(devices))
-    else s.emit('snapshot', devices)
+    if (s.data.columns) {
+      const columns = encodeSnapshot(devices)
+      // read in the same tick as the snapshot: both show the same state
+      if (clustersOf)
+        try {
+          columns.clusters = firstView.clusters(clustersOf.bbox, clustersOf.zoom)
+          stats.firstViewClusters++
+        } catch (err) {
+          // the map builds its own index without them, as before
+          stats.firstViewErrors++
+          log.warn('first view clusters failed', { err })
+        }
+      s.emit('snapshotColumns', columns)
+    } else s.emit('snapshot', devices)
     stats.snapshotsSent++
     return devices.length
   }
@@ -138,16 +158,16 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
     if (deps.activeIncidents) socket.emit('incidents', deps.activeIncidents())
     const health = deps.pipeline?.()
     if (health) socket.emit('pipeline', health)
-    const subscribe = (parsed: ViewSubscription): number => {
+    const subscribe = (parsed: ViewSubscription, withClusters = false): number => {
       const v = toView(parsed)
       socket.data.view = v
       socket.data.pending = undefined
-      return sendSnapshot(socket, v)
+      return sendSnapshot(socket, v, withClusters ? parsed : undefined)
     }
     if (!auth.success) {
       stats.badViews++
       log.debug('bad handshake view', { socket: socket.id, issues: auth.error.issues.slice(0, 3) })
-    } else if (auth.data.view) subscribe(auth.data.view)
+    } else if (auth.data.view) subscribe(auth.data.view, wantsClusters(auth.data, auth.data.view))
     socket.on('view', (raw: unknown, ack?: unknown) => {
       const reply = typeof ack === 'function' ? (ack as (r: { ok: true; devices: number } | { ok: false; error: string }) => void) : () => {}
       const parsed = ViewSubscription.safeParse(raw)
@@ -210,6 +230,8 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
   return {
     stats,
     io,
+    /** The first view's cluster index (its build costs, for the bench and tests). */
+    firstView,
     /** Incidents go to every browser whatever it views: an alarm is never out of sight. */
     announceIncident(change: IncidentChange): void {
       io.local.emit('incident', change)
@@ -246,6 +268,8 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
     stop: once(async () => {
       clearInterval(timer)
       unsubscribe()
+      clearTimeout(warmTimer)
+      firstView.stop()
       io.disconnectSockets(true)
       // Not io.close(): that would also close the HTTP server, which the API owns.
       io.engine.close()

@@ -9,7 +9,11 @@
  *  - first render: navigation start → first live snapshot drawn on the canvas (page load, script, Socket.IO
  *    handshake, snapshot transfer and drawing), and the part after the snapshot arrived
  *  - update lag: server emits a batch (stamped lastSeen = now) → the canvas frame that drew it, p50/p95
- * Not part of the test suite.
+ * The handshake view's first snapshot carries the server's clusters when the map asks (HandshakeAuth.clusters), from
+ * the API's own first-view index. BENCH_WEB_DIST: serve this built map instead of building web/ (the previous build's
+ * dist, for an A/B). BENCH_TRACE=1: also the renderer main thread's CPU from navigation to the first render (a
+ * Chromium trace, the tasks' thread time), which the machine's load moves less than the clock; tracing costs time, so
+ * such runs are not the clock's. Not part of the test suite.
  */
 import { createReadStream, existsSync, statSync } from 'node:fs'
 import { createServer } from 'node:http'
@@ -20,6 +24,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { Server } from 'socket.io'
 import { CITY_BOUNDS, deviceKinds, wards, type ClientToServerEvents, type DeviceStatus, type HandshakeAuth, type LiveDeviceState, type ServerToClientEvents, type ViewSubscription } from '@mytho/schema'
 import { encodeSnapshot } from '@mytho/schema/live-snapshot'
+import { createFirstViewIndex } from '@mytho/api/first-view-clusters'
 import { buildWeb, DEAD_TILES, launchChromium } from '../test/harness.ts'
 
 // 100 first: it also absorbs the browser's cold start (compiling the bundle), which would otherwise land on 10,000
@@ -88,19 +93,34 @@ async function serve(dist: string, devices: LiveDeviceState[]) {
   })
   const io = new Server<ClientToServerEvents, ServerToClientEvents>(http, { path: '/socket.io' })
   const views = new Map<string, ViewSubscription>()
+  const rowOf = new Map(devices.map((d, i) => [d.deviceId, i]))
+  const listeners = new Set<(ids: Iterable<string>) => void>()
+  const firstView = createFirstViewIndex({
+    all: () => devices,
+    get: (id) => devices[rowOf.get(id) ?? -1],
+    onChange: (l) => {
+      listeners.add(l)
+      return () => listeners.delete(l)
+    },
+  })
+  // as the API does at start
+  firstView.warm()
   io.on('connection', (socket) => {
     socket.emit('feed', { connected: true, since: Date.now() })
     const auth = socket.handshake.auth as HandshakeAuth
-    const subscribe = (v: ViewSubscription) => {
+    const subscribe = (v: ViewSubscription, first = false) => {
       views.set(socket.id, v)
       const snap = devices.filter((d) => inView(d, v))
-      if (auth.snapshot === 'columns') socket.emit('snapshotColumns', encodeSnapshot(snap))
-      else socket.emit('snapshot', snap)
+      if (auth.snapshot === 'columns') {
+        const columns = encodeSnapshot(snap)
+        if (first && auth.clusters === true && !v.kinds && !v.wards) columns.clusters = firstView.clusters(v.bbox, v.zoom)
+        socket.emit('snapshotColumns', columns)
+      } else socket.emit('snapshot', snap)
       return snap.length
     }
     // as the API does (api/src/live-push.ts): a view in the handshake is subscribed at once, in the format it asks for
     const early = auth.view
-    if (early) subscribe(early)
+    if (early) subscribe(early, true)
     socket.on('view', (v, ack) => {
       const n = subscribe(v)
       ack?.({ ok: true, devices: n })
@@ -121,6 +141,8 @@ async function serve(dist: string, devices: LiveDeviceState[]) {
       devices[i] = next
       changed.push(next)
     }
+    const ids = changed.map((d) => d.deviceId)
+    for (const l of listeners) l(ids)
     for (const [id, v] of views) io.to(id).emit('updates', changed.filter((d) => inView(d, v)))
   }, FLUSH_MS)
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
@@ -128,6 +150,8 @@ async function serve(dist: string, devices: LiveDeviceState[]) {
     url: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
     close: async () => {
       clearInterval(timer)
+      firstView.stop()
+      process.stderr.write(`first-view index: ${JSON.stringify(firstView.stats)}\n`)
       io.close()
       await new Promise((r2) => setTimeout(r2, 50))
     },
@@ -139,23 +163,54 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN
 }
 
+const TRACE = process.env['BENCH_TRACE'] === '1'
+
+interface TraceEvent {
+  name: string
+  ph: string
+  ts: number
+  dur?: number
+  tdur?: number
+  pid: number
+  tid: number
+  args?: { name?: string; data?: { frame?: string } }
+}
+/** CPU (thread time) of the renderer main thread's tasks from navigationStart to the mytho:first-render mark, ms. */
+function mainThreadCpuToFirstRender(trace: Buffer): number {
+  const events = (JSON.parse(trace.toString('utf8')) as { traceEvents: TraceEvent[] }).traceEvents
+  const main = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain' && events.some((m) => m.name === 'mytho:first-render' && m.pid === e.pid))
+  if (!main) return NaN
+  const on = events.filter((e) => e.pid === main.pid && e.tid === main.tid)
+  const end = on.find((e) => e.name === 'mytho:first-render')!.ts
+  const start = Math.min(...on.filter((e) => e.name === 'navigationStart').map((e) => e.ts), end)
+  let us = 0
+  for (const e of on)
+    if (e.ph === 'X' && (e.name === 'RunTask' || e.name === 'ThreadControllerImpl::RunTask') && e.ts >= start && e.ts < end && e.tdur !== undefined)
+      // a task that runs past the mark counts in the share of its wall time before it
+      us += e.ts + (e.dur ?? 0) > end ? (e.tdur * (end - e.ts)) / Math.max(1, e.dur ?? 1) : e.tdur
+  return us / 1000
+}
+
 const tmp = mkdtempSync(join(tmpdir(), 'mytho-map-bench-'))
-const dist = await buildWeb(join(tmp, 'dist'))
+const dist = process.env['BENCH_WEB_DIST'] ?? (await buildWeb(join(tmp, 'dist')))
 const browser = await launchChromium()
 const rows: string[] = []
 try {
   for (const n of sizes) {
     const server = await serve(dist, fleet(n))
     const page = await browser.newPage({ viewport: { width: 1366, height: 768 } })
+    if (TRACE) await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink.user_timing'] })
     await page.goto(`${server.url}/?tiles=${encodeURIComponent(DEAD_TILES)}#lat=10.35500&lon=106.36000&z=14`)
     await page.waitForFunction(() => (window as unknown as { __mytho?: { stats(): { firstRenderMs?: number } } }).__mytho?.stats().firstRenderMs !== undefined, undefined, { timeout: 60_000 })
+    const cpuMs = TRACE ? mainThreadCpuToFirstRender(await browser.stopTracing()) : undefined
     const first = await page.evaluate(() => (window as unknown as { __mytho: { stats(): { firstRenderMs: number; devices: number } } }).__mytho.stats())
     const marks = (await page.evaluate(`(() => {
       const nav = performance.getEntriesByType('navigation')[0]
       const m = (name) => performance.getEntriesByName(name)[0]?.startTime.toFixed(0)
       return { responseEnd: nav.responseEnd.toFixed(0), domContentLoaded: nav.domContentLoadedEventEnd.toFixed(0), boot: m('mytho:boot'), main: m('mytho:main'), mainEnd: m('mytho:main-end'), idle: m('mytho:idle'), engineOpen: m('mytho:engine-open'), connect: m('mytho:connect'), snapshot: m('mytho:snapshot') }
     })()`)) as Record<string, string>
-    process.stderr.write(`${n}: first render ${first.firstRenderMs.toFixed(0)} ms ${JSON.stringify(marks)}\n`)
+    const drawn = await page.evaluate(() => (window as unknown as { __mytho: { stats(): { firstRender: unknown } } }).__mytho.stats().firstRender)
+    process.stderr.write(`${n}: first render ${first.firstRenderMs.toFixed(0)} ms${cpuMs === undefined ? '' : ` (main thread CPU ${cpuMs.toFixed(0)} ms)`} ${JSON.stringify(marks)} ${JSON.stringify(drawn)}\n`)
     const snapshotToDrawn = first.firstRenderMs - Number(marks['snapshot'])
     await page.waitForTimeout(1000)
     // a string, not a function: tsx's keep-names helper (__name) does not exist in the page

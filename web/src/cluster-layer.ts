@@ -1,6 +1,6 @@
 import * as L from 'leaflet'
 import Supercluster from 'supercluster'
-import { deviceStatuses, type LiveDeviceState } from './schema.ts'
+import { CLUSTER_OPTIONS, deviceStatuses, type FirstViewClusters, type LiveDeviceState } from './schema.ts'
 import { buildSprites, MARKER_SIZE, sprite, type SpriteSet } from './icons.ts'
 import { statusColors, statusIndex, worstStatus } from './status.ts'
 import { clusterChains, clustersHolding, type SuperclusterInternals } from './cluster-chains.ts'
@@ -68,6 +68,8 @@ export interface ClusterStats {
   drawnAlarms: number
   /** In the last draw: devices per status (deviceStatuses order), markers and cluster counts together. */
   drawnByStatus: number[]
+  /** The last draw was of the server's first-view clusters (showFirst), not of this layer's index. */
+  drawnFromServer: boolean
 }
 
 export interface ClusterLayerOptions {
@@ -79,7 +81,7 @@ export interface ClusterLayerOptions {
 }
 
 /** Highest zoom at which devices are clustered; above it every device is its own marker. */
-const MAX_ZOOM = 17
+const MAX_ZOOM = CLUSTER_OPTIONS.maxZoom
 
 /**
  * Canvas drawn around the view on each side, as a share of the view, so a short pan shows no blank edge. Small on
@@ -100,8 +102,8 @@ export class ClusterLayer extends L.Layer {
   #ctx: CanvasRenderingContext2D | null = null
   #sprites: SpriteSet | undefined
   #index = new Supercluster<PointProps, ClusterProps>({
-    radius: 60,
-    maxZoom: MAX_ZOOM,
+    // the API clusters the first view with the same options (api/src/first-view-clusters.ts)
+    ...CLUSTER_OPTIONS,
     // one object shape and named fields, no keyed loops: these run ~2 × per device per index build, mostly still
     // unoptimised on the first build (the first render's)
     map: (p) => {
@@ -128,6 +130,9 @@ export class ClusterLayer extends L.Layer {
   #chainTimer: ReturnType<typeof setTimeout> | undefined
   #needsRebuild = false
   #drawn: Drawn[] = []
+  /** The server's clusters of the first view, drawn until the index built from the snapshot takes over. */
+  #first: FirstViewClusters | undefined
+  #swapTimer: ReturnType<typeof setTimeout> | undefined
   #origin = new L.Point(0, 0)
   #rebuildTimer: ReturnType<typeof setTimeout> | undefined
   #lastRebuildAt = 0
@@ -136,7 +141,7 @@ export class ClusterLayer extends L.Layer {
   dimmed = false
   /** Devices drawn with an alarm halo (set through setAlarmed). */
   #alarmed = new Set<string>()
-  readonly stats: ClusterStats = { indexed: 0, drawnPoints: 0, drawnClusters: 0, clusteredDevices: 0, lastRebuildMs: 0, lastDrawMs: 0, rebuilds: 0, draws: 0, drawMsTotal: 0, alarmed: 0, drawnAlarms: 0, drawnByStatus: [0, 0, 0, 0, 0] }
+  readonly stats: ClusterStats = { indexed: 0, drawnPoints: 0, drawnClusters: 0, clusteredDevices: 0, lastRebuildMs: 0, lastDrawMs: 0, rebuilds: 0, draws: 0, drawMsTotal: 0, alarmed: 0, drawnAlarms: 0, drawnByStatus: [0, 0, 0, 0, 0], drawnFromServer: false }
 
   constructor(o: ClusterLayerOptions) {
     super()
@@ -164,14 +169,52 @@ export class ClusterLayer extends L.Layer {
     this.#canvas?.remove()
     clearTimeout(this.#rebuildTimer)
     clearTimeout(this.#chainTimer)
+    clearTimeout(this.#swapTimer)
     cancelAnimationFrame(this.#frame)
     return this
+  }
+
+  /**
+   * Draws the server's clusters of the first view now and builds the index from the store after the next paint
+   * (its 70–100 ms at 10,000 devices no longer before the first draw). False, and nothing drawn, when they do not
+   * fit what the map shows: another zoom, a canvas not inside their box, or devices with an alarm halo (the server's
+   * rows carry no alarm counts). The caller then rebuilds. Only for a layer without a filter: they hold every device.
+   */
+  showFirst(fv: FirstViewClusters): boolean {
+    const map = this._map
+    if (!map || this.#alarmed.size > 0 || Math.round(map.getZoom()) !== fv.zoom) return false
+    const [nw, se] = this.#canvasCorners(map)
+    const [west, south, east, north] = fv.bbox
+    if (nw.lng < west || se.lng > east || se.lat < south || nw.lat > north) return false
+    clearTimeout(this.#rebuildTimer)
+    this.#rebuildTimer = undefined
+    this.#first = fv
+    this.#reset()
+    // after the frame that shows them, as a paint would come; a hidden tab gets no frame
+    const fallback = setTimeout(() => this.#swap(), 100)
+    requestAnimationFrame(() => {
+      clearTimeout(fallback)
+      this.#swapTimer = setTimeout(() => this.#swap(), 0)
+    })
+    return true
+  }
+
+  #swap(): void {
+    if (this.#first) this.rebuild()
+  }
+
+  #canvasCorners(map: L.Map): [L.LatLng, L.LatLng] {
+    const size = map.getSize()
+    const pad = size.multiplyBy(PADDING).round()
+    return [map.containerPointToLatLng([-pad.x, -pad.y]), map.containerPointToLatLng([size.x + pad.x, size.y + pad.y])]
   }
 
   /** Rebuilds the cluster index now (snapshot, filter change) and redraws. */
   rebuild(): void {
     clearTimeout(this.#rebuildTimer)
     this.#rebuildTimer = undefined
+    clearTimeout(this.#swapTimer)
+    this.#first = undefined
     const t0 = performance.now()
     const points: Supercluster.PointFeature<PointProps>[] = []
     for (const d of this.#o.store.devices.values())
@@ -197,6 +240,8 @@ export class ClusterLayer extends L.Layer {
    * frame; a device that enters or leaves the filter, moves or is new needs a rebuild, throttled by its cost.
    */
   changed(changes: readonly StatusChange[]): void {
+    // the server's rows are as of the snapshot: the store has the change, the index built from it will too
+    if (this.#first) return this.rebuild()
     const props = (this.#index as unknown as SuperclusterInternals<ClusterProps>).clusterProps
     const chain = this.#chains()
     const pointIndex = this.#pointIndex
@@ -233,6 +278,8 @@ export class ClusterLayer extends L.Layer {
     for (const id of this.#alarmed) if (!ids.has(id)) changed.push([id, -1])
     if (!changed.length) return
     this.#alarmed = new Set(ids)
+    this.stats.alarmed = this.#alarmed.size
+    if (this.#first) return this.rebuild()
     const props = (this.#index as unknown as SuperclusterInternals<ClusterProps>).clusterProps
     const chain = this.#chains()
     for (const [id, delta] of changed) {
@@ -240,7 +287,6 @@ export class ClusterLayer extends L.Layer {
       if (i === undefined) continue
       for (const p of clustersHolding(chain, i, MAX_ZOOM)) props[p]!.c5 += delta
     }
-    this.stats.alarmed = this.#alarmed.size
     this.scheduleDraw()
   }
 
@@ -306,7 +352,6 @@ export class ClusterLayer extends L.Layer {
     const nw = map.containerPointToLatLng([-pad.x, -pad.y])
     const se = map.containerPointToLatLng([size.x + pad.x, size.y + pad.y])
     const zoom = Math.round(map.getZoom())
-    const items = this.#index.getClusters([nw.lng, se.lat, se.lng, nw.lat], zoom)
     const drawn: Drawn[] = []
     let points = 0
     let clusters = 0
@@ -314,6 +359,43 @@ export class ClusterLayer extends L.Layer {
     let alarms = 0
     const byStatus = [0, 0, 0, 0, 0]
     const store = this.#o.store
+    const first = this.#first
+    if (first) {
+      // zoomed or panned out of the server's box before the swap: the index now
+      if (first.zoom !== zoom || nw.lng < first.bbox[0] || se.lng > first.bbox[2] || se.lat < first.bbox[1] || nw.lat > first.bbox[3]) return this.rebuild()
+      // the rows in the canvas's box, as the index's getClusters would give them (a row is in when its position is)
+      for (let r = 0; r < first.id.length; r++) {
+        const lon = first.lon[r]!
+        const lat = first.lat[r]!
+        if (lon < nw.lng || lon > se.lng || lat < se.lat || lat > nw.lat) continue
+        const p = map.latLngToContainerPoint([lat, lon])
+        const x = p.x + pad.x
+        const y = p.y + pad.y
+        const id = first.id[r]
+        if (id === null || id === undefined) {
+          const counts = first.counts.slice(5 * r, 5 * r + 5)
+          let n = 0
+          for (let k = 0; k < 5; k++) n += counts[k]!
+          const radius = 13 + Math.min(14, Math.log10(n) * 6)
+          this.#drawCluster(c, x, y, radius, counts, n, false, deviceStatuses[first.worst[r]!])
+          // no cluster id to expand on a click: the index takes over on the next frame
+          drawn.push({ x: p.x, y: p.y, r: radius + 4, counts })
+          clusters++
+          clustered += n
+          for (let k = 0; k < 5; k++) byStatus[k]! += counts[k]!
+        } else {
+          const d = store.devices.get(id)
+          if (!d) continue
+          const img = sprite(this.#sprites, d.kind, d.status, false)
+          const s = img.width / dpr
+          c.drawImage(img, x - s / 2, y - s / 2, s, s)
+          drawn.push({ x: p.x, y: p.y, r: MARKER_SIZE / 2 + 2, id })
+          points++
+          byStatus[statusIndex[d.status]]!++
+        }
+      }
+    }
+    const items = first ? [] : this.#index.getClusters([nw.lng, se.lat, se.lng, nw.lat], zoom)
     for (const f of items) {
       const [lon, lat] = f.geometry.coordinates as [number, number]
       const p = map.latLngToContainerPoint([lat, lon])
@@ -359,10 +441,10 @@ export class ClusterLayer extends L.Layer {
     }
     this.#drawn = drawn
     const ms = performance.now() - t0
-    Object.assign(this.stats, { drawnPoints: points, drawnClusters: clusters, clusteredDevices: clustered, drawnAlarms: alarms, drawnByStatus: byStatus, lastDrawMs: ms, draws: this.stats.draws + 1, drawMsTotal: this.stats.drawMsTotal + ms })
+    Object.assign(this.stats, { drawnFromServer: first !== undefined, drawnPoints: points, drawnClusters: clusters, clusteredDevices: clustered, drawnAlarms: alarms, drawnByStatus: byStatus, lastDrawMs: ms, draws: this.stats.draws + 1, drawMsTotal: this.stats.drawMsTotal + ms })
   }
 
-  #drawCluster(c: CanvasRenderingContext2D, x: number, y: number, r: number, counts: number[], n: number, alarmed: boolean): void {
+  #drawCluster(c: CanvasRenderingContext2D, x: number, y: number, r: number, counts: number[], n: number, alarmed: boolean, worst = worstStatus(counts)): void {
     if (alarmed) {
       // outside the status ring: a cluster hiding a device in alarm must not look like its majority
       c.beginPath()
@@ -386,7 +468,7 @@ export class ClusterLayer extends L.Layer {
     }
     c.beginPath()
     c.arc(x, y, r, 0, Math.PI * 2)
-    c.fillStyle = statusColors[worstStatus(counts)]
+    c.fillStyle = statusColors[worst]
     c.fill()
     c.lineWidth = 1.5
     c.strokeStyle = '#ffffff'

@@ -1,5 +1,5 @@
 import { io, type Socket } from 'socket.io-client'
-import { decodeReadings, decodeSnapshot, type ClientToServerEvents, type LiveDeviceState, type PipelineHealth, type ServerToClientEvents, type ViewSubscription } from './schema.ts'
+import { decodeReadings, decodeSnapshot, type ClientToServerEvents, type FirstViewClusters, type LiveDeviceState, type PipelineHealth, type ServerToClientEvents, type ViewSubscription } from './schema.ts'
 import type { DeviceStore } from './store.ts'
 import type { IncidentStore } from './incidents-store.ts'
 
@@ -20,6 +20,8 @@ export interface LiveClientOptions {
   onSignInRequired?: () => void
   /** The ingest's pipeline health, on connect and on change. */
   onPipeline?: (health: PipelineHealth) => void
+  /** The server's clusters of the handshake's view, given just before the snapshot they came with is stored. */
+  onFirstView?: (clusters: FirstViewClusters) => void
 }
 
 /** The API's connect_error message for a handshake without a session (api/src/api.ts admit). */
@@ -61,8 +63,9 @@ export function openLink(view?: ViewSubscription, url = ''): LiveLink {
     reconnectionDelayMax: 5000,
     auth: (cb) => {
       handshakeView = link.viewForHandshake()
-      // snapshots in columns: no 2 MB of JSON to read and parse before the first draw at 10,000 devices (live-snapshot.ts)
-      cb(handshakeView ? { view: handshakeView, snapshot: 'columns' } : { snapshot: 'columns' })
+      // snapshots in columns: no 2 MB of JSON to read and parse before the first draw at 10,000 devices (live-snapshot.ts);
+      // with the view's clusters, so the first draw does not wait for the index either (first-view.ts)
+      cb(handshakeView ? { view: handshakeView, snapshot: 'columns', clusters: true } : { snapshot: 'columns' })
       handshakeSent()
     },
   })
@@ -154,6 +157,7 @@ export function createLiveClient(o: LiveClientOptions) {
   socket.on('snapshot', snapshot)
   socket.on('snapshotColumns', (columns) => {
     const devices = decodeSnapshot(columns)
+    if (columns.clusters) o.onFirstView?.(columns.clusters)
     snapshot(devices)
     // the last readings (the popup's and the feed's values) once the snapshot is on screen
     afterPaint(() => o.store.fillReadings(devices, decodeReadings(columns)))

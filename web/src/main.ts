@@ -1,10 +1,10 @@
 import * as L from 'leaflet'
-import { CITY_BOUNDS, deviceStatuses, type LiveDeviceState, type ViewSubscription } from './schema.ts'
+import { CITY_BOUNDS, deviceStatuses, type FirstViewClusters, type LiveDeviceState, type ViewSubscription } from './schema.ts'
 import { ClusterLayer } from './cluster-layer.ts'
 import { loadConfig, localConfig, type MapConfig } from './config.ts'
 import { formatHash, parseHash } from './deeplink.ts'
 import { createFeed } from './feed.ts'
-import { accepts, allFilters, renderFilters } from './filters.ts'
+import { accepts, acceptsAll, allFilters, renderFilters } from './filters.ts'
 import { formatLocalTime } from './format.ts'
 import { applyStatic, getLang, onLangChange, setLang, t, tx } from './i18n/index.ts'
 import { LINK_ZOOM, MAP_MAX_ZOOM, MAP_MIN_ZOOM } from './early-view.ts'
@@ -276,7 +276,11 @@ const recordLag = () => {
   pendingLagStamps = []
 }
 let firstRenderMs: number | undefined
+/** What the first render drew (tests and the bench: every device in view under its status, and from which index). */
+let firstRender: { fromServer: boolean; drawnByStatus: number[]; drawnClusters: number; drawnPoints: number; byStatus: Record<string, number> } | undefined
 let fitted = false
+/** The server's clusters that came with the snapshot being stored (a handshake's first), for its first draw. */
+let firstView: FirstViewClusters | undefined
 
 const live = createLiveClient({
   link: liveLink,
@@ -289,6 +293,7 @@ const live = createLiveClient({
   },
   onSignInRequired: () => void session.check(),
   onPipeline: (h) => pipelineBanner.update(h),
+  onFirstView: (c) => (firstView = c),
   onUpdates: (devices: LiveDeviceState[]) => {
     let newest = 0
     for (const d of devices) if (d.lastSeen != null && d.lastSeen > newest) newest = d.lastSeen
@@ -308,10 +313,16 @@ store.on((e) => {
       const b = L.latLngBounds([...store.devices.values()].map((d) => [d.lat, d.lon] as [number, number]))
       map.fitBounds(b, { padding: [30, 30], maxZoom: 15, animate: false })
     }
-    cluster.rebuild()
-    // navigation start → first live snapshot drawn (rebuild draws synchronously)
+    const fv = firstView
+    firstView = undefined
+    // the server's clusters hold every device: not for a filtered map; showFirst refuses another zoom or box
+    if (!fv || !acceptsAll(filters) || !cluster.showFirst(fv)) cluster.rebuild()
+    // navigation start → first live snapshot drawn (rebuild and showFirst draw synchronously)
     if (store.live && firstRenderMs === undefined) {
       firstRenderMs = performance.now()
+      performance.mark('mytho:first-render')
+      const { drawnFromServer: fromServer, drawnByStatus, drawnClusters, drawnPoints } = cluster.stats
+      firstRender = { fromServer, drawnByStatus, drawnClusters, drawnPoints, byStatus: store.countByStatus() }
       setTimeout(loadMeta, 0)
       setTimeout(startClock, 0)
     }
@@ -420,6 +431,7 @@ window.__mytho = {
     byStatus: store.countByStatus(),
     ...cluster.stats,
     firstRenderMs,
+    firstRender,
     incidents: incidents.active.size,
   }),
   lagSamples,

@@ -12,9 +12,27 @@ import { launchChromium, mapStats, startPlatform, watchPage, type Platform } fro
  */
 const GAUGE = 'wl-bao-dinh-mouth'
 
+interface FirstRender {
+  fromServer: boolean
+  drawnByStatus: number[]
+  drawnClusters: number
+  drawnPoints: number
+  byStatus: Record<string, number>
+}
 interface Hook {
   __mytho: {
-    stats(): { live: boolean; drawnByStatus: number[]; byStatus: Record<string, number>; devices: number; indexed: number }
+    stats(): {
+      live: boolean
+      drawnByStatus: number[]
+      byStatus: Record<string, number>
+      devices: number
+      indexed: number
+      drawnFromServer: boolean
+      drawnClusters: number
+      drawnPoints: number
+      rebuilds: number
+      firstRender: FirstRender | undefined
+    }
     store: { devices: Map<string, { status: string; lastReading: { fields: Record<string, number> } | null }> }
   }
 }
@@ -80,6 +98,37 @@ describe('first render: columnar snapshot', () => {
       () => new Promise<ReturnType<Hook['__mytho']['stats']>>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve((window as unknown as Hook).__mytho.stats())))),
     )
     expect(s.byStatus).toMatchObject({ alarm: 1, warning: 0 })
+    expect(drawnByStatus(s)).toEqual(s.byStatus)
+    expect(problems).toEqual([])
+    await page.close()
+  })
+
+  it('draws the first frame from the server clusters, then its own index takes over and moves a change once', async () => {
+    const page = await browser.newPage({ viewport: { width: 1366, height: 768 } })
+    const problems = watchPage(page)
+    const frames: string[] = []
+    page.on('websocket', (ws) => ws.on('framereceived', (f) => typeof f.payload === 'string' && frames.push(f.payload)))
+    await page.goto(p.mapUrl())
+    const first = await page.waitForFunction(() => (window as unknown as Hook).__mytho?.stats().firstRender).then((h) => h.jsonValue() as Promise<FirstRender>)
+    // the first render is the API's clusters (api/src/first-view-clusters.ts), every device in view under its status
+    expect(first.fromServer).toBe(true)
+    expect(drawnByStatus(first)).toEqual(first.byStatus)
+    expect(first.byStatus['warning']! + first.byStatus['alarm']!).toBe(1)
+    expect(frames.some((f) => f.includes('"snapshotColumns"') && f.includes('"clusters"'))).toBe(true)
+    // a frame later the map's own index draws the same clusters
+    await page.waitForFunction(() => !(window as unknown as Hook).__mytho.stats().drawnFromServer)
+    const own = await page.evaluate(() => (window as unknown as Hook).__mytho.stats())
+    expect(own.rebuilds).toBeGreaterThanOrEqual(2)
+    expect({ clusters: own.drawnClusters, points: own.drawnPoints, byStatus: own.drawnByStatus }).toEqual({ clusters: first.drawnClusters, points: first.drawnPoints, byStatus: first.drawnByStatus })
+    // a live status change after the swap: moved once, from its status to the new one
+    const was = await page.evaluate((id) => (window as unknown as Hook).__mytho.store.devices.get(id)!.status, GAUGE)
+    const to = was === 'warning' ? 'alarm' : 'warning'
+    await p.publish(gauge, GAUGE, { kind: 'water_level', ts: Date.now(), waterLevelCm: to === 'alarm' ? 171 : 152.5 })
+    await page.waitForFunction(([id, st]) => (window as unknown as Hook).__mytho.store.devices.get(id!)?.status === st, [GAUGE, to])
+    const s = await page.evaluate(
+      () => new Promise<ReturnType<Hook['__mytho']['stats']>>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve((window as unknown as Hook).__mytho.stats())))),
+    )
+    expect(s.byStatus).toMatchObject({ [was]: first.byStatus[was]! - 1, [to]: first.byStatus[to]! + 1 })
     expect(drawnByStatus(s)).toEqual(s.byStatus)
     expect(problems).toEqual([])
     await page.close()

@@ -87,9 +87,17 @@ export interface ServerToClientEvents {
  * The Socket.IO handshake's `auth` payload. A view in it is subscribed as the connection opens, exactly as a
  * `view` event would be (without an ack): the first snapshot then needs no extra round trip after the handshake.
  * `snapshot: 'columns'`: this connection's snapshots come as `snapshotColumns` (the map); default `objects`, the
- * `snapshot` event.
+ * `snapshot` event. `clusters`: see below.
  */
-export const HandshakeAuth = z.object({ view: ViewSubscription.optional(), snapshot: z.enum(['objects', 'columns']).optional() })
+export const HandshakeAuth = z.object({
+  view: ViewSubscription.optional(),
+  snapshot: z.enum(['objects', 'columns']).optional(),
+  /**
+   * The handshake view's first columnar snapshot also carries what that view shows at its zoom (first-view.ts), so
+   * the map draws before its own cluster index is built. Only for a view without kinds or wards filters.
+   */
+  clusters: z.boolean().optional(),
+})
 export type HandshakeAuth = z.infer<typeof HandshakeAuth>
 
 export interface ClientToServerEvents {
