@@ -68,9 +68,12 @@ async function startService(entry: string, env: Record<string, string>, readyTex
   const flags = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROF, name)}`] : []
   // The embedded process is the broker too: run as the broker is deployed.
   if (name === 'broker' || name === 'embedded') flags.push(...BROKER_NODE_FLAGS)
-  const { child } = await startChild(process.execPath, [...flags, '--import', 'tsx', entry], { cwd: root, env }, new RegExp(readyText))
+  const { child, output } = await startChild(process.execPath, [...flags, '--import', 'tsx', entry], { cwd: root, env }, new RegExp(readyText))
+  serviceOutput.set(child, output)
   return child
 }
+/** The last 20 kB each service printed, for the error when a run never stores what was acknowledged. */
+const serviceOutput = new WeakMap<ChildProcess, () => string>()
 
 interface Backend {
   name: string
@@ -126,7 +129,10 @@ async function runPipeline(backend: Backend, perMessage: number, embedded = fals
   const sent = await publishAll(clients, N, perMessage, Date.now() - 1000)
   const devicesUse = process.cpuUsage(devicesCpu)
   const tAcked = now()
-  await waitFor(async () => (await backend.count()) >= sent, { timeoutMs: 600_000, intervalMs: 50, what: 'all readings stored' })
+  await waitFor(async () => (await backend.count()) >= sent, { timeoutMs: Number(process.env["BENCH_STORE_TIMEOUT_MS"] ?? 600_000), intervalMs: 50, what: 'all readings stored' }).catch(async (err: Error) => {
+    const tails = services.map((s) => `--- ${s.name}:\n${(serviceOutput.get(s.child)?.() ?? '').slice(-4000)}`).join('\n')
+    throw new Error(`${err.message}: ${sent} acknowledged, ${await backend.count()} stored\n${tails}`)
+  })
   const tStored = now()
   const stored = await backend.count()
   if (stored !== sent) throw new Error(`${backend.name}: ${sent} sent, ${stored} stored`)

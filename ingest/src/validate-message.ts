@@ -1,7 +1,7 @@
 import { z } from 'zod'
 import {
   DEAD_LETTER_RAW_MAX_BYTES,
-  DeviceKind,
+  deviceKinds,
   DeviceReading,
   EpochMs,
   parseDeviceTopic,
@@ -32,13 +32,20 @@ const nonMetricKeys = new Set(['kind', 'ts', 'seq', 'deviceId', 'rxTs'])
 
 const boundedRaw = (payload: Buffer): string => payload.subarray(0, DEAD_LETTER_RAW_MAX_BYTES).toString('utf8')
 
-/** JSON.parse turns `1e999` into Infinity; the literal NaN/Infinity tokens do not parse at all. */
+/** JSON.parse turns `1e999` into Infinity; the literal NaN/Infinity tokens do not parse at all. Loops, not
+ * Object.values().some(): it runs over every reading. */
 function hasNonFinite(value: unknown): boolean {
   if (typeof value === 'number') return !Number.isFinite(value)
-  if (Array.isArray(value)) return value.some(hasNonFinite)
-  if (value !== null && typeof value === 'object') return Object.values(value).some(hasNonFinite)
+  if (Array.isArray(value)) {
+    for (const v of value) if (hasNonFinite(v)) return true
+    return false
+  }
+  if (value !== null && typeof value === 'object') {
+    for (const k in value) if (hasNonFinite((value as Record<string, unknown>)[k])) return true
+  }
   return false
 }
+const isDeviceKind = (v: unknown): v is (typeof deviceKinds)[number] => typeof v === 'string' && (deviceKinds as readonly string[]).includes(v)
 const nonFiniteToken = /(?<![\w"])(-?Infinity|NaN)(?![\w"])/
 
 /** A reading the schema refused is out of range when every complaint is about a bound; else its shape is wrong. */
@@ -95,45 +102,46 @@ export function validateMessage(
   if (elements.length > limits.maxReadingsPerMessage)
     return reject('oversized', `${elements.length} readings in one message exceed ${limits.maxReadingsPerMessage}`, boundedRaw(payload), { deviceId: topicDevice })
 
+  // The raw text is for dead letters only: made when one is, not for every accepted reading.
+  const rawOf = (element: unknown): string => (elements.length === 1 ? boundedRaw(payload) : JSON.stringify(element))
   for (const element of elements) {
-    const raw = elements.length === 1 ? boundedRaw(payload) : JSON.stringify(element)
     if (element === null || typeof element !== 'object' || Array.isArray(element)) {
-      reject('invalid_reading', `a reading must be a JSON object, got ${element === null ? 'null' : Array.isArray(element) ? 'array' : typeof element}`, raw, { deviceId: topicDevice })
+      reject('invalid_reading', `a reading must be a JSON object, got ${element === null ? 'null' : Array.isArray(element) ? 'array' : typeof element}`, rawOf(element), { deviceId: topicDevice })
       continue
     }
     const { deviceId: claimedId, rxTs, ...body } = element as Record<string, unknown>
     if (hasNonFinite(element)) {
-      reject('non_finite', 'a value is NaN or ±Infinity', raw, { deviceId: topicDevice })
+      reject('non_finite', 'a value is NaN or ±Infinity', rawOf(element), { deviceId: topicDevice })
       continue
     }
     let deviceId: string = topicDevice
     if (claimedId !== undefined && claimedId !== topicDevice) {
       const claimed = typeof claimedId === 'string' ? registry.get(claimedId) : undefined
       if (!claimed || claimed.gatewayId !== topicDevice) {
-        reject('not_gateway', `${topicDevice} is not the gateway of ${String(claimedId)}`, raw, { deviceId: topicDevice })
+        reject('not_gateway', `${topicDevice} is not the gateway of ${String(claimedId)}`, rawOf(element), { deviceId: topicDevice })
         continue
       }
       deviceId = claimed.id
     }
     const device = registry.get(deviceId)
     if (!device) {
-      reject('unknown_device', `device ${deviceId} is not in the registry`, raw, { deviceId })
+      reject('unknown_device', `device ${deviceId} is not in the registry`, rawOf(element), { deviceId })
       continue
     }
-    const claimedKind = DeviceKind.safeParse(body['kind'])
-    if (claimedKind.success && claimedKind.data !== device.kind) {
-      reject('kind_mismatch', `device ${deviceId} is a ${device.kind} device, the reading says ${claimedKind.data}`, raw, { deviceId })
+    const claimedKind = body['kind']
+    if (isDeviceKind(claimedKind) && claimedKind !== device.kind) {
+      reject('kind_mismatch', `device ${deviceId} is a ${device.kind} device, the reading says ${claimedKind}`, rawOf(element), { deviceId })
       continue
     }
     const parsed = DeviceReading.safeParse(body)
     if (!parsed.success) {
-      reject(classify(parsed.error), z.prettifyError(parsed.error), raw, { deviceId, issues: parsed.error.issues as unknown[] })
+      reject(classify(parsed.error), z.prettifyError(parsed.error), rawOf(element), { deviceId, issues: parsed.error.issues as unknown[] })
       continue
     }
     const brokerTs = rxTs === undefined ? undefined : EpochMs.safeParse(rxTs)
     const reading = parsed.data
     if (reading.ts !== undefined && reading.ts > receivedAt + limits.futureToleranceMs) {
-      reject('future_timestamp', `ts ${new Date(reading.ts).toISOString()} is ${Math.round((reading.ts - receivedAt) / 1000)} s ahead of the receive time`, raw, { deviceId })
+      reject('future_timestamp', `ts ${new Date(reading.ts).toISOString()} is ${Math.round((reading.ts - receivedAt) / 1000)} s ahead of the receive time`, rawOf(element), { deviceId })
       continue
     }
     const fields: Record<string, number> = {}
