@@ -97,6 +97,7 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
   let pingTimer: NodeJS.Timeout | undefined
   let lastSent = 0
   let lastHeard = 0
+  let lastPing = 0
   let firstReady: { resolve: () => void; reject: (e: Error) => void } | undefined
   const stats = { connects: 0, disconnects: 0, received: 0, acked: 0, redelivered: 0 }
 
@@ -249,7 +250,10 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
     if (now - lastHeard > keepaliveS * 1500 && !s.isPaused()) {
       logger.warn('broker silent past keepalive; reconnecting')
       s.destroy()
-    } else if (now - lastSent > (keepaliveS * 1000) / 2) {
+    } else if (now - lastSent > (keepaliveS * 1000) / 2 || now - Math.max(lastHeard, lastPing) > (keepaliveS * 1000) / 2) {
+      // Also when we talk but hear nothing: the health published every few seconds kept lastSent fresh, so in a
+      // quiet spell of the devices no PINGREQ went out, no PINGRESP came back, and the session was dropped as dead.
+      lastPing = now
       send(s, { cmd: 'pingreq' })
     }
   }
