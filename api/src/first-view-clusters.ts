@@ -1,5 +1,5 @@
 import Supercluster from 'supercluster'
-import { deviceStatuses, type BBox, type DeviceStatus, type LiveDeviceState } from '@mytho/schema'
+import { deviceKinds, deviceStatuses, type BBox, type DeviceStatus, type LiveDeviceState } from '@mytho/schema'
 import { CLUSTER_OPTIONS, worstOf, type FirstViewClusters } from '@mytho/schema/first-view'
 
 /*
@@ -17,7 +17,7 @@ import { CLUSTER_OPTIONS, worstOf, type FirstViewClusters } from '@mytho/schema/
  * holding it at the asked zoom, from its indexed status to its current one (3–9 ms at 10,000 devices with a tenth
  * of them changed, 13–27 ms at 50,000; the rows holding each device are kept per zoom until the next build).
  * Positions are the index's: a device that moved or joined since the build cannot be placed by a correction, so
- * that answer builds first (rare: positions come from the registry). The snapshot sent with the answer is read in
+ * that answer builds first (rare: positions come from the registry). The snapshot sent after the answer is read in
  * the same tick, so both show the same state.
  */
 
@@ -58,6 +58,7 @@ interface Internals {
 const OFFSET_ID = 3
 const OFFSET_PARENT = 4
 const statusIndexOf = Object.fromEntries(deviceStatuses.map((s, i) => [s, i])) as Record<DeviceStatus, number>
+const kindIndexOf = Object.fromEntries(deviceKinds.map((k, i) => [k, i])) as Record<LiveDeviceState['kind'], number>
 
 export function createFirstViewIndex(source: FirstViewSource, options: FirstViewOptions = {}) {
   const minRebuildMs = options.minRebuildMs ?? 250
@@ -178,7 +179,7 @@ export function createFirstViewIndex(source: FirstViewSource, options: FirstView
       }
       const sc = index!
       const features = sc.getClusters(bbox, z)
-      const out: FirstViewClusters = { zoom: z, bbox, lon: [], lat: [], id: [], counts: [], worst: [] }
+      const out: FirstViewClusters = { zoom: z, bbox, lon: [], lat: [], id: [], kind: [], counts: [], worst: [] }
       /** Entry id (cluster id, or a device's row) → output row. */
       const rowOfEntry = new Map<number, number>()
       features.forEach((f, r) => {
@@ -188,11 +189,14 @@ export function createFirstViewIndex(source: FirstViewSource, options: FirstView
         const p = f.properties as Partial<Supercluster.ClusterProperties> & Partial<ClusterProps> & Partial<PointProps>
         if (p.cluster) {
           out.id.push(null)
+          out.kind.push(-1)
           out.counts.push(p.c0!, p.c1!, p.c2!, p.c3!, p.c4!)
           rowOfEntry.set(p.cluster_id!, r)
         } else {
           const row = p.i!
           out.id.push(indexed[row]!.deviceId)
+          // a device's kind does not change (the registry's); its status is corrected below like a cluster's counts
+          out.kind.push(kindIndexOf[indexed[row]!.kind])
           out.counts.push(p.s === 0 ? 1 : 0, p.s === 1 ? 1 : 0, p.s === 2 ? 1 : 0, p.s === 3 ? 1 : 0, p.s === 4 ? 1 : 0)
           rowOfEntry.set(row, r)
         }

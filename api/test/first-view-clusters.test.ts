@@ -1,15 +1,15 @@
 import Supercluster from 'supercluster'
 import { io, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CITY_BOUNDS, deviceStatuses, type LiveDeviceState, type ViewSubscription } from '@mytho/schema'
+import { CITY_BOUNDS, deviceKinds, deviceStatuses, type LiveDeviceState, type ViewSubscription } from '@mytho/schema'
 import { CLUSTER_OPTIONS, type FirstViewClusters } from '@mytho/schema/first-view'
 import { decodeSnapshot, type SnapshotColumns } from '@mytho/schema/live-snapshot'
 import { waitFor } from '@mytho/testing'
 import { startLivePlatform, type LivePlatform } from './live-harness.ts'
 
 /*
- * The first view's clusters (issue #4): the API sends, with the handshake view's first columnar snapshot, what that
- * view shows at its zoom. They must be what the map's own index gives for the same devices (web/src/cluster-layer.ts
+ * The first view's clusters (issue #4): the API sends, as a `firstView` event just before the handshake view's first
+ * columnar snapshot, what that view shows at its zoom. They must be what the map's own index gives for the same devices (web/src/cluster-layer.ts
  * builds it from the snapshot, in its order, with the same options), every device under its status at the answer.
  */
 const city: ViewSubscription = { bbox: [CITY_BOUNDS.west, CITY_BOUNDS.south, CITY_BOUNDS.east, CITY_BOUNDS.north], zoom: 13 }
@@ -57,12 +57,14 @@ describe('first view clusters: the API clusters the handshake view', () => {
     await p?.stop()
   })
 
-  /** A map's handshake: the view, columns, clusters; resolves with its first snapshot. */
-  const open = (auth: unknown): { socket: Socket; first: Promise<SnapshotColumns> } => {
+  /** A map's handshake: the view, columns, clusters; resolves with its first snapshot and the firstView that came before it. */
+  const open = (auth: unknown): { socket: Socket; first: Promise<SnapshotColumns & { firstView?: FirstViewClusters | undefined }> } => {
     const s = io(p.url, { path: '/socket.io', transports: ['websocket'], auth: auth as Record<string, unknown> })
     sockets.push(s)
-    const got: SnapshotColumns[] = []
-    s.on('snapshotColumns', (c: SnapshotColumns) => got.push(c))
+    const views: FirstViewClusters[] = []
+    const got: (SnapshotColumns & { firstView?: FirstViewClusters | undefined })[] = []
+    s.on('firstView', (c: FirstViewClusters) => views.push(c))
+    s.on('snapshotColumns', (c: SnapshotColumns) => got.push({ ...c, firstView: views.shift() }))
     return { socket: s, first: waitFor(() => got[0], { what: 'the first columnar snapshot' }) }
   }
 
@@ -72,9 +74,14 @@ describe('first view clusters: the API clusters the handshake view', () => {
     await waitFor(() => p.api.state.get('wl-hydro-station')?.status === 'warning', { what: 'the gauge in warning' })
     for (const v of [city, { ...city, zoom: 10 }, { bbox: [106.3, 10.3, 106.45, 10.42], zoom: 15 } satisfies ViewSubscription]) {
       const snap = await open({ view: v, snapshot: 'columns', clusters: true }).first
-      const clusters = snap.clusters!
+      // their own event, before the snapshot, which carries none
+      const clusters = snap.firstView!
+      expect(snap.clusters).toBeUndefined()
       expect(clusters.zoom).toBe(v.zoom)
       const devices = decodeSnapshot(snap)
+      // a single device's icon is drawn from its row: its kind is there
+      const kindOf = new Map(devices.map((d) => [d.deviceId, d.kind]))
+      expect(clusters.id.map((id, r) => (id === null ? clusters.kind[r] === -1 : deviceKinds[clusters.kind[r]!] === kindOf.get(id)))).not.toContain(false)
       expect(byPosition(serverRows(clusters))).toEqual(byPosition(browserRows(devices, v)))
       // every device of the snapshot in one row, under its status; the worst status is each row's colour
       for (const st of deviceStatuses) expect(total(clusters, st)).toBe(devices.filter((d) => d.status === st).length)
@@ -93,8 +100,8 @@ describe('first view clusters: the API clusters the handshake view', () => {
     const snap = await open({ view: city, snapshot: 'columns', clusters: true }).first
     const devices = decodeSnapshot(snap)
     expect(devices.find((d) => d.deviceId === 'wl-bao-dinh-mouth')?.status).toBe('alarm')
-    expect(total(snap.clusters!, 'alarm')).toBe(devices.filter((d) => d.status === 'alarm').length)
-    expect(byPosition(serverRows(snap.clusters!))).toEqual(byPosition(browserRows(devices, city)))
+    expect(total(snap.firstView!, 'alarm')).toBe(devices.filter((d) => d.status === 'alarm').length)
+    expect(byPosition(serverRows(snap.firstView!))).toEqual(byPosition(browserRows(devices, city)))
     // from the index built before the change, corrected, or from a background build since: never built on the answer
     expect(fv.stats.builds === builds ? fv.stats.corrected : fv.stats.builds).toBeGreaterThan(0)
     expect(fv.stats.buildsOnAnswer).toBe(0)
@@ -102,9 +109,9 @@ describe('first view clusters: the API clusters the handshake view', () => {
 
   it('sends no clusters to a handshake that did not ask, filters its view, or wants JSON', async () => {
     const plain = await open({ view: city, snapshot: 'columns' }).first
-    expect(plain.clusters).toBeUndefined()
+    expect(plain.firstView).toBeUndefined()
     const filtered = await open({ view: { ...city, kinds: ['water_level'] }, snapshot: 'columns', clusters: true }).first
-    expect(filtered.clusters).toBeUndefined()
+    expect(filtered.firstView).toBeUndefined()
     const json = io(p.url, { path: '/socket.io', transports: ['websocket'], auth: { view: city, clusters: true } })
     sockets.push(json)
     const objects: LiveDeviceState[][] = []
@@ -133,8 +140,8 @@ describe('first view clusters: the API clusters the handshake view', () => {
       { bbox: [106.3, 10.3, 106.45, 10.42], zoom: 12.6 },
     ] satisfies ViewSubscription[]) {
       const snap = await open({ view: v, snapshot: 'columns', clusters: true }).first
-      expect(snap.clusters!.zoom).toBe(Math.min(CLUSTER_OPTIONS.maxZoom + 1, Math.round(v.zoom)))
-      expect(snap.clusters!.id.length * 5).toBe(snap.clusters!.counts.length)
+      expect(snap.firstView!.zoom).toBe(Math.min(CLUSTER_OPTIONS.maxZoom + 1, Math.round(v.zoom)))
+      expect(snap.firstView!.id.length * 5).toBe(snap.firstView!.counts.length)
     }
     expect(p.api.push!.stats.firstViewErrors).toBe(0)
     const ready = await fetch(`${p.url}/api/v1/ready`)

@@ -1,6 +1,6 @@
 import * as L from 'leaflet'
 import Supercluster from 'supercluster'
-import { CLUSTER_OPTIONS, deviceStatuses, type FirstViewClusters, type LiveDeviceState } from './schema.ts'
+import { CLUSTER_OPTIONS, deviceKinds, deviceStatuses, type FirstViewClusters, type LiveDeviceState } from './schema.ts'
 import { buildSprites, MARKER_SIZE, sprite, type SpriteSet } from './icons.ts'
 import { statusColors, statusIndex, worstStatus } from './status.ts'
 import { clusterChains, clustersHolding, type SuperclusterInternals } from './cluster-chains.ts'
@@ -188,15 +188,28 @@ export class ClusterLayer extends L.Layer {
     if (nw.lng < west || se.lng > east || se.lat < south || nw.lat > north) return false
     clearTimeout(this.#rebuildTimer)
     this.#rebuildTimer = undefined
+    clearTimeout(this.#swapTimer)
     this.#first = fv
     this.#reset()
-    // after the frame that shows them, as a paint would come; a hidden tab gets no frame
+    return true
+  }
+
+  /** The server's first-view clusters are what is drawn (showFirst), until the index is built (swapAfterPaint, rebuild). */
+  get showingFirst(): boolean {
+    return this.#first !== undefined
+  }
+
+  /**
+   * The snapshot of the first view is in the store: builds the index from it after the frame that shows the server's
+   * clusters, as a paint would come (a hidden tab gets no frame: after 100 ms then).
+   */
+  swapAfterPaint(): void {
+    clearTimeout(this.#swapTimer)
     const fallback = setTimeout(() => this.#swap(), 100)
     requestAnimationFrame(() => {
       clearTimeout(fallback)
       this.#swapTimer = setTimeout(() => this.#swap(), 0)
     })
-    return true
   }
 
   #swap(): void {
@@ -384,14 +397,16 @@ export class ClusterLayer extends L.Layer {
           clustered += n
           for (let k = 0; k < 5; k++) byStatus[k]! += counts[k]!
         } else {
-          const d = store.devices.get(id)
-          if (!d) continue
-          const img = sprite(this.#sprites, d.kind, d.status, false)
+          // from the row: the store is empty until the snapshot, which follows the rows
+          const kind = deviceKinds[first.kind[r]!]
+          const status = first.worst[r]!
+          if (!kind) continue
+          const img = sprite(this.#sprites, kind, deviceStatuses[status]!, false)
           const s = img.width / dpr
           c.drawImage(img, x - s / 2, y - s / 2, s, s)
           drawn.push({ x: p.x, y: p.y, r: MARKER_SIZE / 2 + 2, id })
           points++
-          byStatus[statusIndex[d.status]]!++
+          byStatus[status]!++
         }
       }
     }

@@ -20,8 +20,11 @@ export interface LiveClientOptions {
   onSignInRequired?: () => void
   /** The ingest's pipeline health, on connect and on change. */
   onPipeline?: (health: PipelineHealth) => void
-  /** The server's clusters of the handshake's view, given just before the snapshot they came with is stored. */
-  onFirstView?: (clusters: FirstViewClusters) => void
+  /**
+   * The server's clusters of the handshake's view (the `firstView` event), before that view's snapshot. `live`: the
+   * server's feed is up, so they show the live state (the snapshot, read in the same tick on the server, follows).
+   */
+  onFirstView?: (clusters: FirstViewClusters, live: boolean) => void
 }
 
 /** The API's connect_error message for a handshake without a session (api/src/api.ts admit). */
@@ -76,6 +79,8 @@ export function openLink(view?: ViewSubscription, url = ''): LiveLink {
   socket.on('connect', markConnect)
   socket.on('snapshot', markSnapshot)
   socket.on('snapshotColumns', markSnapshot)
+  const markFirstView = () => void performance.mark('mytho:first-view')
+  socket.on('firstView', markFirstView)
   const link: LiveLink = {
     socket,
     viewForHandshake: () => view,
@@ -84,7 +89,7 @@ export function openLink(view?: ViewSubscription, url = ''): LiveLink {
     },
     sent: (maxMs) => Promise.race([firstHandshake, new Promise<void>((resolve) => setTimeout(resolve, maxMs))]),
     drain,
-    own: new Set([markConnect, markSnapshot]),
+    own: new Set([markConnect, markSnapshot, markFirstView]),
   }
   const queued: QueuedEvent[] = []
   const keepAny = (event: string, ...args: unknown[]) => void queued.push([event, args])
@@ -146,18 +151,29 @@ export function createLiveClient(o: LiveClientOptions) {
     feedUp = status.connected
     if (!socket.connected) return
     o.store.setLive(feedUp && snapshotSeen)
-    o.onLink(feedUp ? (snapshotSeen ? 'live' : 'connecting') : 'feed_down')
+    o.onLink(feedUp ? (snapshotSeen || firstViewSeen ? 'live' : 'connecting') : 'feed_down')
   })
   let snapshotSeen = false
+  /** The server's first-view clusters came (and are drawn) before the snapshot. */
+  let firstViewSeen = false
   const snapshot = (devices: LiveDeviceState[]) => {
     snapshotSeen = true
     o.store.snapshot(devices, feedUp)
     o.onLink(feedUp ? 'live' : 'feed_down')
   }
   socket.on('snapshot', snapshot)
+  socket.on('firstView', (clusters) => {
+    if (!socket.connected) return
+    // the live state, drawn before the snapshot arrives (a few kB against ~0.45 MB): the link is live from here; updates
+    // still wait for the snapshot, which carries the state they change
+    if (feedUp) {
+      firstViewSeen = true
+      o.onLink('live')
+    }
+    o.onFirstView?.(clusters, feedUp)
+  })
   socket.on('snapshotColumns', (columns) => {
     const devices = decodeSnapshot(columns)
-    if (columns.clusters) o.onFirstView?.(columns.clusters)
     snapshot(devices)
     // the last readings (the popup's and the feed's values) once the snapshot is on screen
     afterPaint(() => o.store.fillReadings(devices, decodeReadings(columns)))
@@ -175,6 +191,7 @@ export function createLiveClient(o: LiveClientOptions) {
     // a server that shuts down disconnects its sockets itself, and Socket.IO does not retry those: we do
     if (reason === 'io server disconnect') retry = setTimeout(() => socket.connect(), 1000)
     snapshotSeen = false
+    firstViewSeen = false
     o.store.setLive(false)
     o.onLink('down')
   })

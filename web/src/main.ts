@@ -277,10 +277,30 @@ const recordLag = () => {
 }
 let firstRenderMs: number | undefined
 /** What the first render drew (tests and the bench: every device in view under its status, and from which index). */
-let firstRender: { fromServer: boolean; drawnByStatus: number[]; drawnClusters: number; drawnPoints: number; byStatus: Record<string, number> } | undefined
+let firstRender: { fromServer: boolean; beforeSnapshot: boolean; drawnByStatus: number[]; drawnClusters: number; drawnPoints: number; byStatus: Record<string, number> } | undefined
 let fitted = false
-/** The server's clusters that came with the snapshot being stored (a handshake's first), for its first draw. */
-let firstView: FirstViewClusters | undefined
+
+/** The first render is the first live state drawn: the server's first-view clusters, or a snapshot. */
+function markFirstRender(byStatus: Record<string, number>, beforeSnapshot: boolean): void {
+  firstRenderMs = performance.now()
+  performance.mark('mytho:first-render')
+  const { drawnFromServer: fromServer, drawnByStatus, drawnClusters, drawnPoints } = cluster.stats
+  firstRender = { fromServer, beforeSnapshot, drawnByStatus, drawnClusters, drawnPoints, byStatus }
+  setTimeout(loadMeta, 0)
+  setTimeout(startClock, 0)
+}
+
+/**
+ * The server's clusters of the handshake's view, before its snapshot: drawn now when they fit (every device, so not
+ * for a filtered map; showFirst refuses another zoom or box). The snapshot that follows builds the index.
+ */
+function showFirstView(fv: FirstViewClusters, live: boolean): void {
+  if (!acceptsAll(filters) || !cluster.showFirst(fv)) return
+  if (!live || firstRenderMs !== undefined) return
+  // every device of the server's view under its status, as the rows count them
+  const byStatus = Object.fromEntries(deviceStatuses.map((st, k) => [st, fv.id.reduce((n, _, r) => n + fv.counts[5 * r + k]!, 0)]))
+  markFirstRender(byStatus, true)
+}
 
 const live = createLiveClient({
   link: liveLink,
@@ -293,7 +313,7 @@ const live = createLiveClient({
   },
   onSignInRequired: () => void session.check(),
   onPipeline: (h) => pipelineBanner.update(h),
-  onFirstView: (c) => (firstView = c),
+  onFirstView: showFirstView,
   onUpdates: (devices: LiveDeviceState[]) => {
     let newest = 0
     for (const d of devices) if (d.lastSeen != null && d.lastSeen > newest) newest = d.lastSeen
@@ -313,19 +333,11 @@ store.on((e) => {
       const b = L.latLngBounds([...store.devices.values()].map((d) => [d.lat, d.lon] as [number, number]))
       map.fitBounds(b, { padding: [30, 30], maxZoom: 15, animate: false })
     }
-    const fv = firstView
-    firstView = undefined
-    // the server's clusters hold every device: not for a filtered map; showFirst refuses another zoom or box
-    if (!fv || !acceptsAll(filters) || !cluster.showFirst(fv)) cluster.rebuild()
-    // navigation start → first live snapshot drawn (rebuild and showFirst draw synchronously)
-    if (store.live && firstRenderMs === undefined) {
-      firstRenderMs = performance.now()
-      performance.mark('mytho:first-render')
-      const { drawnFromServer: fromServer, drawnByStatus, drawnClusters, drawnPoints } = cluster.stats
-      firstRender = { fromServer, drawnByStatus, drawnClusters, drawnPoints, byStatus: store.countByStatus() }
-      setTimeout(loadMeta, 0)
-      setTimeout(startClock, 0)
-    }
+    // the server's first-view clusters on screen (showFirstView): the index from this snapshot after the next paint
+    if (cluster.showingFirst) cluster.swapAfterPaint()
+    else cluster.rebuild()
+    // navigation start → first live snapshot drawn (rebuild draws synchronously)
+    if (store.live && firstRenderMs === undefined) markFirstRender(store.countByStatus(), false)
     selectFromLink()
     popup?.refresh()
   } else {

@@ -3,6 +3,7 @@ import { DeviceKind, Ward } from './kinds.ts'
 import type { Incident, IncidentChange } from './incidents.ts'
 import type { PipelineHealth } from './pipeline-health.ts'
 import type { SnapshotColumns } from './live-snapshot.ts'
+import type { FirstViewClusters } from './first-view.ts'
 import { StoredReading } from './stored-reading.ts'
 import { connectionStatuses } from './topics.ts'
 import { deviceStatuses } from './lists.ts'
@@ -68,6 +69,11 @@ export interface ServerToClientEvents {
   snapshot: (devices: LiveDeviceState[]) => void
   /** The same snapshot in columns (live-snapshot.ts), instead of `snapshot`, to a client whose handshake asked for it. */
   snapshotColumns: (snapshot: SnapshotColumns) => void
+  /**
+   * The handshake view's clusters at its zoom (first-view.ts), to a client whose handshake asked for them, emitted
+   * just before that view's first `snapshotColumns` in the same tick.
+   */
+  firstView: (clusters: FirstViewClusters) => void
   /** Changed devices in view since the last batch, coalesced per device (latest wins). */
   updates: (devices: LiveDeviceState[]) => void
   /** The server's own link to the live stream; sent on connect and whenever it changes. */
