@@ -76,7 +76,7 @@ export interface AuthorizationDeps {
   /** Per-connection publish limit for devices (services are ours and exempt). Default: none. */
   publishRate?: PublishRateLimit
   /** Holds device readings while the ingest's spool is full (pipeline-gate.ts). Default: none. */
-  gate?: { hold(go: () => void): void }
+  gate?: { readonly blocked: boolean; hold(go: () => void): void }
 }
 
 function levelsOf(topic: string): number {
@@ -90,6 +90,19 @@ const remoteOf = (client: Client | null): string | undefined => (client?.conn as
 /** Aedes's authorizePublish and authorizeSubscribe hooks. */
 export function createAuthorizationHooks(opts: AuthorizationOptions, deps: AuthorizationDeps): Required<Pick<AedesOptions, 'authorizePublish' | 'authorizeSubscribe'>> {
   const { stats, logger } = deps
+  type Publish = Parameters<AedesOptions['authorizePublish'] & {}>[1]
+  // Made once, not per publish: a closure per reading also costs tsx's keepNames a __name call each.
+  const accept = (packet: Publish, callback: (err: Error | null) => void) => {
+    if (packet.topic.endsWith('/readings') && packet.payload.length > 0) {
+      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
+      const stamped = stampReceiveTime(payload, deps.clock())
+      if (stamped !== payload) {
+        packet.payload = stamped
+        stats.stamped++
+      }
+    }
+    callback(null)
+  }
   return {
     authorizePublish(client, packet, callback) {
       // client is null only for a Will left by a connection Aedes no longer knows; it was checked at CONNECT.
@@ -106,21 +119,10 @@ export function createAuthorizationHooks(opts: AuthorizationOptions, deps: Autho
         logger.warn('publish rate exceeded; connection closed', { who: describePrincipal(principal), clientId: client.id, remote: remoteOf(client) })
         return callback(new Error(`${describePrincipal(principal)} publishes faster than allowed`))
       }
-      const accept = () => {
-        if (packet.topic.endsWith('/readings') && packet.payload.length > 0) {
-          const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload)
-          const stamped = stampReceiveTime(payload, deps.clock())
-          if (stamped !== payload) {
-            packet.payload = stamped
-            stats.stamped++
-          }
-        }
-        callback(null)
-      }
       // Readings wait (no PUBACK, no further reads on that connection) while the pipeline is blocked; stamped
       // on release, so rxTs is when the broker took the reading.
-      if (deps.gate && principal.kind === 'device' && packet.topic.endsWith('/readings')) deps.gate.hold(accept)
-      else accept()
+      if (deps.gate?.blocked && principal.kind === 'device' && packet.topic.endsWith('/readings')) deps.gate.hold(() => accept(packet, callback))
+      else accept(packet, callback)
     },
 
     authorizeSubscribe(client, sub, callback) {
