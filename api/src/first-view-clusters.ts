@@ -1,6 +1,6 @@
 import Supercluster from 'supercluster'
 import { deviceKinds, deviceStatuses, type BBox, type DeviceStatus, type LiveDeviceState } from '@mytho/schema'
-import { CLUSTER_OPTIONS, worstOf, type FirstViewClusters } from '@mytho/schema/first-view'
+import { CLUSTER_OPTIONS, worstOf, type FirstViewClusters, type StatusCountProps } from '@mytho/schema/first-view'
 
 /*
  * The first view's clusters, computed here so the map's first draw does not wait for its own index (issue #4).
@@ -43,13 +43,7 @@ interface PointProps {
   /** Row in the build (the device's position in source.all() then). */
   i: number
 }
-interface ClusterProps {
-  c0: number
-  c1: number
-  c2: number
-  c3: number
-  c4: number
-}
+type ClusterProps = StatusCountProps
 /** supercluster 8's flat level arrays (src: index.js), read to find the row holding a changed device. */
 interface Internals {
   trees: ({ data: ArrayLike<number> } | undefined)[]

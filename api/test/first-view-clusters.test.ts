@@ -76,7 +76,7 @@ describe('first view clusters: the API clusters the handshake view', () => {
       const snap = await open({ view: v, snapshot: 'columns', clusters: true }).first
       // their own event, before the snapshot, which carries none
       const clusters = snap.firstView!
-      expect(snap.clusters).toBeUndefined()
+      expect((snap as object as Record<string, unknown>)['clusters']).toBeUndefined()
       expect(clusters.zoom).toBe(v.zoom)
       const devices = decodeSnapshot(snap)
       // a single device's icon is drawn from its row: its kind is there

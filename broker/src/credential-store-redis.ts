@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { createLoginCache, CredentialStoreError, hashSecret, type CredentialRole, type CredentialStore, type CredentialStoreOptions } from './credential-store.ts'
+import { createLoginCache, hashForStore, type CredentialRole, type CredentialStore, type CredentialStoreOptions } from './credential-store.ts'
 import { luaScript, metaRedis, type MetaRedisOptions } from './meta-redis.ts'
 
 /** One hash per login: role, hash (scrypt$…), disabled ('0'|'1'), updatedAt (epoch ms). */
@@ -27,11 +27,7 @@ export function openRedisCredentialStore(target: Redis | string, options: Creden
   const key = (username: string) => credentialKey(prefix, username)
   const cache = createLoginCache(options.cacheEntries ?? 50_000)
   let closed = false
-  const hashFor = async (username: string, secret: string) => {
-    const hash = await hashSecret(secret)
-    if (closed) throw new CredentialStoreError(`credential store is closed; secret for ${username} not stored`)
-    return hash
-  }
+  const hashFor = (username: string, secret: string) => hashForStore(() => closed, username, secret)
 
   return {
     stats: cache.stats,

@@ -92,6 +92,13 @@ export interface CredentialRow {
  * or another node is seen at the next CONNECT: the cached entry no longer matches the row's hash, and
  * nothing has to be told to forget it. Only successes are cached; a wrong password always pays for scrypt.
  */
+/** The scrypt hash of a secret for a store that may close while scrypt runs: then nothing would be written, so say so. */
+export async function hashForStore(isClosed: () => boolean, username: string, secret: string): Promise<string> {
+  const hash = await hashSecret(secret)
+  if (isClosed()) throw new CredentialStoreError(`credential store is closed; secret for ${username} not stored`)
+  return hash
+}
+
 export function createLoginCache(maxEntries: number) {
   /** Insertion order is recency order: a hit is deleted and re-set, the oldest entry goes first. */
   const cache = new Map<string, { hash: string; digest: Buffer }>()
@@ -155,11 +162,7 @@ export function openCredentialStore(dataDir: string, options: CredentialStoreOpt
   )
   const cache = createLoginCache(options.cacheEntries ?? 50_000)
   let closed = false
-  const hashFor = async (username: string, secret: string) => {
-    const hash = await hashSecret(secret)
-    if (closed) throw new CredentialStoreError(`credential store is closed; secret for ${username} not stored`)
-    return hash
-  }
+  const hashFor = (username: string, secret: string) => hashForStore(() => closed, username, secret)
 
   return {
     stats: cache.stats,

@@ -1,6 +1,6 @@
 import * as L from 'leaflet'
 import Supercluster from 'supercluster'
-import { CLUSTER_OPTIONS, deviceKinds, deviceStatuses, type FirstViewClusters, type LiveDeviceState } from './schema.ts'
+import { CLUSTER_OPTIONS, deviceKinds, deviceStatuses, type FirstViewClusters, type LiveDeviceState, type StatusCountProps } from './schema.ts'
 import { buildSprites, MARKER_SIZE, sprite, type SpriteSet } from './icons.ts'
 import { statusColors, statusIndex, worstStatus } from './status.ts'
 import { clusterChains, clustersHolding, type SuperclusterInternals } from './cluster-chains.ts'
@@ -11,13 +11,7 @@ interface PointProps {
   /** Status index when the index was built, for map (the store is read, not this, once built). */
   s: number
 }
-/** Devices per status, c0…c4 indexed like deviceStatuses (scalars: supercluster clones props shallowly). */
-interface ClusterProps {
-  c0: number
-  c1: number
-  c2: number
-  c3: number
-  c4: number
+interface ClusterProps extends StatusCountProps {
   /** Devices with an alarming (critical, not cleared) incident: the cluster gets a red outline. */
   c5: number
 }

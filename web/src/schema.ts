@@ -6,7 +6,7 @@
  */
 export * from '@mytho/schema/lists'
 export { CITY_BOUNDS } from '@mytho/schema/city'
-export { CLUSTER_OPTIONS, type FirstViewClusters } from '@mytho/schema/first-view'
+export { CLUSTER_OPTIONS, type FirstViewClusters, type StatusCountProps } from '@mytho/schema/first-view'
 export { decodeReadings, decodeSnapshot, snapshotColumns, type Columns, type SnapshotColumns } from '@mytho/schema/live-snapshot'
 export type { DeviceKind, Ward } from '@mytho/schema/kinds'
 export type { ClientToServerEvents, DeviceStatus, HandshakeAuth, LiveDeviceState, ServerToClientEvents, ViewSubscription } from '@mytho/schema/live-events'

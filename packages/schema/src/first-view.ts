@@ -17,6 +17,15 @@ import type { BBox } from './live-events.ts'
  */
 export const CLUSTER_OPTIONS = { radius: 60, extent: 512, minZoom: 0, maxZoom: 17, nodeSize: 64 } as const
 
+/** Devices per status in a cluster's supercluster props, c0…c4 indexed like deviceStatuses (scalars: supercluster clones props shallowly). Server and map cluster alike. */
+export interface StatusCountProps {
+  c0: number
+  c1: number
+  c2: number
+  c3: number
+  c4: number
+}
+
 /**
  * What a view shows at one zoom: clusters and single devices, one row each, in parallel arrays. A single device has
  * its id and a count of 1 under its status; a cluster has id null. Positions are the index's (a cluster's centre is

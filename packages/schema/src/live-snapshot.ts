@@ -1,5 +1,4 @@
 import { deviceKinds, deviceStatuses, wards } from './lists.ts'
-import type { FirstViewClusters } from './first-view.ts'
 import type { LiveDeviceState } from './live-events.ts'
 import type { StoredReading } from './stored-reading.ts'
 import { connectionStatuses } from './topics.ts'
@@ -30,8 +29,6 @@ export interface SnapshotColumns {
   columns: Binary
   /** JSON of (StoredReading | null)[], one per row. A string, so that reading the event does not build these objects. */
   readings: string
-  /** The view's clusters at its zoom, on the first snapshot of a handshake that asked for them (HandshakeAuth.clusters). */
-  clusters?: FirstViewClusters
 }
 
 /** The numeric columns of a snapshot, as typed arrays over its one buffer. */
