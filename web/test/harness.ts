@@ -127,6 +127,22 @@ export interface MapStats {
 }
 export const mapStats = (page: Page): Promise<MapStats> => page.evaluate(() => (window as unknown as { __mytho: { stats(): MapStats } }).__mytho.stats())
 
+/**
+ * Waits until the page is live and its own cluster index holds `devices` devices. The first frame can be drawn from
+ * the server's clusters with the page's index still empty (issue #4), so `live` alone does not mean indexed.
+ */
+export async function waitForIndexed(page: Page, devices: number, timeout = 15_000): Promise<MapStats> {
+  await page.waitForFunction(
+    (n) => {
+      const s = (window as unknown as { __mytho?: { stats(): MapStats } }).__mytho?.stats()
+      return s?.live === true && s.indexed === n
+    },
+    devices,
+    { timeout },
+  )
+  return mapStats(page)
+}
+
 /** Fails the test on any page error or console error (a test fails on unexpected console output); `expected` matches text + URL of the errors a test provokes. */
 export function watchPage(page: Page, expected?: RegExp): string[] {
   const problems: string[] = []

@@ -2,7 +2,7 @@ import { createServer, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEAD_TILES, launchChromium, mapStats, startPlatform, watchPage, type Platform } from './harness.ts'
+import { DEAD_TILES, launchChromium, mapStats, startPlatform, waitForIndexed, watchPage, type Platform } from './harness.ts'
 
 /*
  * How the map's live link starts (issue #4, first render): the page's entry opens it before the map's code is
@@ -94,10 +94,8 @@ describe('the map’s live link in headless Chromium against the real platform',
     const problems = watchPage(page, /WebSocket/)
     try {
       await page.goto(`${proxy.url}/?tiles=${encodeURIComponent(DEAD_TILES)}`)
-      await live(page)
-      const s = await mapStats(page)
+      const s = await waitForIndexed(page, p.registry.size)
       expect(s.devices).toBe(p.registry.size)
-      expect(s.indexed).toBe(p.registry.size)
       expect(proxy.upgradesRefused()).toBeGreaterThan(0)
       expect(await page.locator('#link').textContent()).toBe('Trực tiếp')
       expect(problems).toEqual([])

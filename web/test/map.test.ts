@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitFor } from '@mytho/testing'
-import { launchChromium, mapStats, startPlatform, watchPage, type Platform } from './harness.ts'
+import { launchChromium, mapStats, startPlatform, waitForIndexed, watchPage, type Platform } from './harness.ts'
 
 const GAUGE = 'wl-bao-dinh-mouth'
 
@@ -22,10 +22,8 @@ describe('operator map in headless Chromium against the real platform', () => {
 
   it('draws every device of the seed fleet (clustered on canvas) and the outline with no tile server reachable', async () => {
     await page.goto(p.mapUrl())
-    await page.waitForFunction(() => (window as unknown as { __mytho?: { stats(): { live: boolean } } }).__mytho?.stats().live === true)
-    const s = await mapStats(page)
+    const s = await waitForIndexed(page, p.registry.size)
     expect(s.devices).toBe(p.registry.size)
-    expect(s.indexed).toBe(p.registry.size)
     // at the city view every device is either drawn as a marker or counted inside a drawn cluster
     expect(s.drawnPoints + s.clusteredDevices).toBe(p.registry.size)
     expect(s.byStatus['never_seen']).toBe(p.registry.size)
@@ -133,8 +131,7 @@ describe('operator map in headless Chromium against the real platform', () => {
     await waitFor(() => tiles.length > 0, { what: 'a tile request' })
     expect(tiles.every((u) => u.startsWith('https://tile.openstreetmap.org/'))).toBe(true)
     expect(await osm.locator('.leaflet-control-attribution').textContent()).toContain('© OpenStreetMap contributors')
-    await osm.waitForFunction(() => (window as unknown as { __mytho: { stats(): { live: boolean } } }).__mytho.stats().live)
-    expect((await mapStats(osm)).indexed).toBe(p.registry.size)
+    await waitForIndexed(osm, p.registry.size)
     await ctx.close()
   })
 })
