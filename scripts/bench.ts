@@ -80,6 +80,8 @@ interface Backend {
   env: Record<string, string>
   influxPid?: number
   count(): Promise<number>
+  /** Readings stored per device id. */
+  countByDevice(): Promise<Map<string, number>>
   reset(): Promise<void>
 }
 
@@ -97,11 +99,13 @@ async function startPipeline(backend: Backend, dirPrefix: string, embedded = fal
   const mqttPort = await freePort()
   const common = { DATA_DIR: tmp.path, LOG_LEVEL: 'info', ...backend.env }
   const brokerEnv = { ...common, ...BROKER_ENV, MQTT_PORT: String(mqttPort), MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', MQTT_MAX_PUBLISH_PER_S: '0', MQTT_PERSISTENCE: PERSISTENCE }
+  // The ingest's /metrics port, read only when a run never stores what was acknowledged (diagnose()).
+  const metricsPort = await freePort()
   const services: { name: string; child: ChildProcess }[] = embedded
-    ? [{ name: 'broker+ingest', child: await startService(EMBEDDED_ENTRY, brokerEnv, 'broker listening') }]
+    ? [{ name: 'broker+ingest', child: await startService(EMBEDDED_ENTRY, { ...brokerEnv, METRICS_PORT: String(metricsPort) }, 'broker listening') }]
     : [{ name: 'broker', child: await startService('broker/src/main.ts', brokerEnv, 'broker listening') }]
   if (!embedded)
-    services.push({ name: 'ingest', child: await startService('ingest/src/main.ts', { ...common, MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`, INGEST_CLIENT_ID: `bench-${Date.now() % 1e6}` }, 'ingest subscribed') })
+    services.push({ name: 'ingest', child: await startService('ingest/src/main.ts', { ...common, METRICS_PORT: String(metricsPort), MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`, INGEST_CLIENT_ID: `bench-${Date.now() % 1e6}` }, 'ingest subscribed') })
   const secrets = readDemoSecrets(tmp.path)!
   const devices = loadRegistryFile().devices.slice(0, 50)
   const clients = await Promise.all(
@@ -111,6 +115,17 @@ async function startPipeline(backend: Backend, dirPrefix: string, embedded = fal
   return {
     services,
     clients,
+    /** What the ingest says it received, wrote and spooled, and which devices storage is short of. */
+    async diagnose(sent: number): Promise<string> {
+      const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`)
+        .then((r) => r.text())
+        .then((t) => t.split('\n').filter((l) => /^mytho_ingest_(messages_received|readings_(accepted|rejected|written)|storage_errors|spool|unacked|storage_up|batches)/.test(l)).join('\n'))
+        .catch((err: Error) => `metrics unreadable: ${err.message}`)
+      const perDevice = await backend.countByDevice().catch((err: Error) => new Map<string, number>([[`unreadable: ${err.message}`, 0]]))
+      const want = Math.ceil(sent / clients.length)
+      const short = clients.map((c) => [c.id, perDevice.get(c.id) ?? 0] as const).filter(([, n]) => n < want)
+      return `ingest metrics:\n${metrics}\ndevices stored short of ${want} (${short.length} of ${clients.length}): ${short.slice(0, 20).map(([id, n]) => `${id}=${n}`).join(' ')}`
+    },
     async stop() {
       await Promise.all(clients.map((c) => c.client.endAsync()))
       for (const s of [...services].reverse()) await stopChild(s.child)
@@ -120,7 +135,7 @@ async function startPipeline(backend: Backend, dirPrefix: string, embedded = fal
 }
 
 async function runPipeline(backend: Backend, perMessage: number, embedded = false): Promise<PipelineResult> {
-  const { services, clients, stop } = await startPipeline(backend, 'mytho-bench-', embedded)
+  const { services, clients, stop, diagnose } = await startPipeline(backend, 'mytho-bench-', embedded)
   const before: [string, number, ProcStats][] = services.map((s) => [s.name, s.child.pid!, procStats(s.child.pid!)])
   if (backend.influxPid) before.push(['influxd', backend.influxPid, procStats(backend.influxPid)])
   const t0 = now()
@@ -131,7 +146,7 @@ async function runPipeline(backend: Backend, perMessage: number, embedded = fals
   const tAcked = now()
   await waitFor(async () => (await backend.count()) >= sent, { timeoutMs: Number(process.env["BENCH_STORE_TIMEOUT_MS"] ?? 600_000), intervalMs: 50, what: 'all readings stored' }).catch(async (err: Error) => {
     const tails = services.map((s) => `--- ${s.name}:\n${(serviceOutput.get(s.child)?.() ?? '').slice(-4000)}`).join('\n')
-    throw new Error(`${err.message}: ${sent} acknowledged, ${await backend.count()} stored\n${tails}`)
+    throw new Error(`${err.message}: ${sent} acknowledged, ${await backend.count()} stored\n${await diagnose(sent)}\n${tails}`)
   })
   const tStored = now()
   const stored = await backend.count()
@@ -163,7 +178,7 @@ interface OverloadResult {
  * offer stops every acknowledged reading must be stored.
  */
 async function runOverload(backend: Backend, offeredPerS: number, embedded = false): Promise<OverloadResult> {
-  const { services, clients, stop } = await startPipeline(backend, 'mytho-bench-overload-', embedded)
+  const { services, clients, stop, diagnose } = await startPipeline(backend, 'mytho-bench-overload-', embedded)
   const procs = services.map((s) => ({ name: s.name, pid: s.child.pid! }))
   const rss = procs.map((p) => ({ name: p.name, peakMiB: 0, at30sMiB: 0, atEndMiB: 0 }))
   const perDevicePerS = offeredPerS / clients.length
@@ -212,7 +227,9 @@ async function runOverload(backend: Backend, offeredPerS: number, embedded = fal
   // The offer stops; what was sent drains: every acknowledged reading must reach storage.
   await waitFor(() => acked >= sent || failed !== undefined, { timeoutMs: 300_000, intervalMs: 50, what: 'publishes acknowledged' })
   if (failed) throw failed
-  await waitFor(async () => (await backend.count()) >= acked, { timeoutMs: 300_000, intervalMs: 100, what: 'acknowledged readings stored' })
+  await waitFor(async () => (await backend.count()) >= acked, { timeoutMs: 300_000, intervalMs: 100, what: 'acknowledged readings stored' }).catch(async (err: Error) => {
+    throw new Error(`${err.message}: ${acked} acknowledged, ${await backend.count()} stored\n${await diagnose(acked)}`)
+  })
   const stored = await backend.count()
   await stop()
   return { offeredPerS, seconds: (tEnd - t0) / 1000, storedPerS: storedAtEnd / ((tEnd - t0) / 1000), sent, acked, stored, backlogAtEnd, rss }
@@ -263,6 +280,11 @@ async function main() {
       const res = (await (await fetch(`${influx.url}/query?db=${db}&q=${encodeURIComponent(q)}`)).json()) as { results: { series?: { values: [string, number][] }[] }[] }
       return res.results.reduce((s, r) => s + (r.series?.[0]?.values[0]?.[1] ?? 0), 0)
     },
+    countByDevice: async () => {
+      const q = 'SELECT count("batteryV") FROM "water_level" GROUP BY "deviceId"; SELECT count("vehicleCount") FROM "traffic" GROUP BY "deviceId"; SELECT count("rainMm") FROM "rain" GROUP BY "deviceId"; SELECT count("salinityGL") FROM "salinity" GROUP BY "deviceId"; SELECT count("pm25UgM3") FROM "air_quality" GROUP BY "deviceId"'
+      const res = (await (await fetch(`${influx.url}/query?db=${db}&q=${encodeURIComponent(q)}`)).json()) as { results: { series?: { tags: { deviceId: string }; values: [string, number][] }[] }[] }
+      return new Map(res.results.flatMap((r) => (r.series ?? []).map((x) => [x.tags.deviceId, x.values[0]?.[1] ?? 0] as const)))
+    },
   }
   let sqliteDir = ''
   const sqliteBackend: Backend = {
@@ -279,6 +301,14 @@ async function main() {
         }
       } catch {
         return 0
+      }
+    },
+    countByDevice: async () => {
+      const d = new Database(join(sqliteDir, 'readings.sqlite'), { readonly: true, fileMustExist: true })
+      try {
+        return new Map((d.prepare('SELECT device_id AS id, count(*) AS n FROM readings GROUP BY device_id').all() as { id: string; n: number }[]).map((r) => [r.id, r.n]))
+      } finally {
+        d.close()
       }
     },
   }
