@@ -53,9 +53,40 @@ function classify(error: z.ZodError): RejectReason {
   return error.issues.every((i) => i.code === 'too_big' || i.code === 'too_small') ? 'out_of_range' : 'invalid_reading'
 }
 
+/** What one call collects; module-level helpers take it instead of closures made per message. */
+interface Context {
+  topic: string
+  payload: Buffer
+  receivedAt: number
+  /** Elements of the message: one for a single reading (its raw text is the payload's). */
+  elements: readonly unknown[]
+  readings: StoredReading[]
+  rejections: Rejection[]
+}
+
+function reject(c: Context, code: RejectReason, message: string, raw: string, deviceId?: string, issues?: unknown[]): ValidationResult {
+  const r: Rejection = {
+    code,
+    message,
+    raw: raw.length > DEAD_LETTER_RAW_MAX_BYTES ? raw.slice(0, DEAD_LETTER_RAW_MAX_BYTES) : raw,
+    rawBytes: c.payload.length,
+    topic: c.topic,
+    receivedAt: c.receivedAt,
+  }
+  if (deviceId !== undefined) r.deviceId = deviceId
+  if (issues !== undefined) r.issues = issues
+  c.rejections.push(r)
+  return { readings: c.readings, rejections: c.rejections }
+}
+
+// The raw text is for dead letters only: made when one is, not for every accepted reading.
+const rawOf = (c: Context, element: unknown): string => (c.elements.length === 1 ? boundedRaw(c.payload) : JSON.stringify(element))
+
 /**
  * Turns one MQTT message into stored readings and rejections, against the contract and the registry.
  * Never throws: anything a device can send ends as data on one side or the other.
+ * It runs for every reading (issue #8's hot path): no closures per call, and the element goes to the schema
+ * as parsed unless it carries envelope keys to take off.
  */
 export function validateMessage(
   topic: string,
@@ -64,100 +95,96 @@ export function validateMessage(
   registry: DeviceRegistry,
   limits: ValidationLimits = defaultLimits,
 ): ValidationResult {
-  const readings: StoredReading[] = []
-  const rejections: Rejection[] = []
+  const c: Context = { topic, payload, receivedAt, elements: [], readings: [], rejections: [] }
   const parsedTopic = parseDeviceTopic(topic)
-
-  const reject = (code: RejectReason, message: string, raw: string, extra: { deviceId?: string | undefined; issues?: unknown[] } = {}) => {
-    rejections.push({
-      code,
-      message,
-      raw: raw.length > DEAD_LETTER_RAW_MAX_BYTES ? raw.slice(0, DEAD_LETTER_RAW_MAX_BYTES) : raw,
-      rawBytes: payload.length,
-      topic,
-      receivedAt,
-      ...(extra.deviceId !== undefined ? { deviceId: extra.deviceId } : {}),
-      ...(extra.issues !== undefined ? { issues: extra.issues } : {}),
-    })
-    return { readings, rejections }
-  }
-
   if (parsedTopic === undefined || parsedTopic.suffix !== 'readings')
-    return reject('bad_topic', `topic "${topic}" is not mytho/v1/devices/{deviceId}/readings`, boundedRaw(payload))
+    return reject(c, 'bad_topic', `topic "${topic}" is not mytho/v1/devices/{deviceId}/readings`, boundedRaw(payload))
   const topicDevice = parsedTopic.deviceId
   if (payload.length > limits.maxPayloadBytes)
-    return reject('oversized', `payload of ${payload.length} bytes exceeds ${limits.maxPayloadBytes}`, boundedRaw(payload), { deviceId: topicDevice })
+    return reject(c, 'oversized', `payload of ${payload.length} bytes exceeds ${limits.maxPayloadBytes}`, boundedRaw(payload), topicDevice)
 
   const text = payload.toString('utf8')
   let json: unknown
   try {
     json = JSON.parse(text)
   } catch (err) {
-    if (nonFiniteToken.test(text)) return reject('non_finite', 'NaN or Infinity is not a number a sensor can report', boundedRaw(payload), { deviceId: topicDevice })
-    return reject('not_json', `payload is not JSON: ${(err as Error).message}`, boundedRaw(payload), { deviceId: topicDevice })
+    if (nonFiniteToken.test(text)) return reject(c, 'non_finite', 'NaN or Infinity is not a number a sensor can report', boundedRaw(payload), topicDevice)
+    return reject(c, 'not_json', `payload is not JSON: ${(err as Error).message}`, boundedRaw(payload), topicDevice)
   }
 
   const elements = Array.isArray(json) ? json : [json]
-  if (elements.length === 0) return reject('invalid_reading', 'empty array: no reading in the message', boundedRaw(payload), { deviceId: topicDevice })
+  c.elements = elements
+  if (elements.length === 0) return reject(c, 'invalid_reading', 'empty array: no reading in the message', boundedRaw(payload), topicDevice)
   if (elements.length > limits.maxReadingsPerMessage)
-    return reject('oversized', `${elements.length} readings in one message exceed ${limits.maxReadingsPerMessage}`, boundedRaw(payload), { deviceId: topicDevice })
+    return reject(c, 'oversized', `${elements.length} readings in one message exceed ${limits.maxReadingsPerMessage}`, boundedRaw(payload), topicDevice)
 
-  // The raw text is for dead letters only: made when one is, not for every accepted reading.
-  const rawOf = (element: unknown): string => (elements.length === 1 ? boundedRaw(payload) : JSON.stringify(element))
   for (const element of elements) {
     if (element === null || typeof element !== 'object' || Array.isArray(element)) {
-      reject('invalid_reading', `a reading must be a JSON object, got ${element === null ? 'null' : Array.isArray(element) ? 'array' : typeof element}`, rawOf(element), { deviceId: topicDevice })
+      reject(c, 'invalid_reading', `a reading must be a JSON object, got ${element === null ? 'null' : Array.isArray(element) ? 'array' : typeof element}`, rawOf(c, element), topicDevice)
       continue
     }
-    const { deviceId: claimedId, rxTs, ...body } = element as Record<string, unknown>
     if (hasNonFinite(element)) {
-      reject('non_finite', 'a value is NaN or ±Infinity', rawOf(element), { deviceId: topicDevice })
+      reject(c, 'non_finite', 'a value is NaN or ±Infinity', rawOf(c, element), topicDevice)
       continue
+    }
+    const el = element as Record<string, unknown>
+    // The envelope keys are not the reading's: the strict schema would refuse them. Most readings carry neither.
+    const claimedId = el['deviceId']
+    const rxTs = el['rxTs']
+    let body = el
+    if (claimedId !== undefined || rxTs !== undefined || 'deviceId' in el || 'rxTs' in el) {
+      const { deviceId: _d, rxTs: _r, ...rest } = el
+      body = rest
     }
     let deviceId: string = topicDevice
     if (claimedId !== undefined && claimedId !== topicDevice) {
       const claimed = typeof claimedId === 'string' ? registry.get(claimedId) : undefined
       if (!claimed || claimed.gatewayId !== topicDevice) {
-        reject('not_gateway', `${topicDevice} is not the gateway of ${String(claimedId)}`, rawOf(element), { deviceId: topicDevice })
+        reject(c, 'not_gateway', `${topicDevice} is not the gateway of ${String(claimedId)}`, rawOf(c, element), topicDevice)
         continue
       }
       deviceId = claimed.id
     }
     const device = registry.get(deviceId)
     if (!device) {
-      reject('unknown_device', `device ${deviceId} is not in the registry`, rawOf(element), { deviceId })
+      reject(c, 'unknown_device', `device ${deviceId} is not in the registry`, rawOf(c, element), deviceId)
       continue
     }
     const claimedKind = body['kind']
     if (isDeviceKind(claimedKind) && claimedKind !== device.kind) {
-      reject('kind_mismatch', `device ${deviceId} is a ${device.kind} device, the reading says ${claimedKind}`, rawOf(element), { deviceId })
+      reject(c, 'kind_mismatch', `device ${deviceId} is a ${device.kind} device, the reading says ${claimedKind}`, rawOf(c, element), deviceId)
       continue
     }
     const parsed = DeviceReading.safeParse(body)
     if (!parsed.success) {
-      reject(classify(parsed.error), z.prettifyError(parsed.error), rawOf(element), { deviceId, issues: parsed.error.issues as unknown[] })
+      reject(c, classify(parsed.error), z.prettifyError(parsed.error), rawOf(c, element), deviceId, parsed.error.issues as unknown[])
       continue
     }
-    const brokerTs = rxTs === undefined ? undefined : EpochMs.safeParse(rxTs)
     const reading = parsed.data
     if (reading.ts !== undefined && reading.ts > receivedAt + limits.futureToleranceMs) {
-      reject('future_timestamp', `ts ${new Date(reading.ts).toISOString()} is ${Math.round((reading.ts - receivedAt) / 1000)} s ahead of the receive time`, rawOf(element), { deviceId })
+      reject(c, 'future_timestamp', `ts ${new Date(reading.ts).toISOString()} is ${Math.round((reading.ts - receivedAt) / 1000)} s ahead of the receive time`, rawOf(c, element), deviceId)
       continue
     }
     const fields: Record<string, number> = {}
-    for (const [k, v] of Object.entries(reading)) if (!nonMetricKeys.has(k) && typeof v === 'number') fields[k] = v
-    const [ts, tsSource] =
-      reading.ts !== undefined ? [reading.ts, 'device' as const] : brokerTs?.success ? [brokerTs.data, 'broker' as const] : [receivedAt, 'ingest' as const]
-    readings.push({
-      deviceId,
-      kind: device.kind,
-      ward: device.ward,
-      ts,
-      tsSource,
-      receivedAt,
-      ...(reading.seq !== undefined ? { seq: reading.seq } : {}),
-      fields,
-    })
+    for (const k in reading) {
+      const v = (reading as Record<string, unknown>)[k]
+      if (typeof v === 'number' && !nonMetricKeys.has(k)) fields[k] = v
+    }
+    let ts = receivedAt
+    let tsSource: StoredReading['tsSource'] = 'ingest'
+    if (reading.ts !== undefined) {
+      ts = reading.ts
+      tsSource = 'device'
+    } else if (rxTs !== undefined) {
+      const brokerTs = EpochMs.safeParse(rxTs)
+      if (brokerTs.success) {
+        ts = brokerTs.data
+        tsSource = 'broker'
+      }
+    }
+    const stored: StoredReading = { deviceId, kind: device.kind, ward: device.ward, ts, tsSource, receivedAt, fields }
+    if (reading.seq !== undefined) stored.seq = reading.seq
+    c.readings.push(stored)
   }
-  return { readings, rejections }
+  return { readings: c.readings, rejections: c.rejections }
 }

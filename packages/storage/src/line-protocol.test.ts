@@ -18,6 +18,12 @@ describe('readingLine', () => {
       `"water_level,deviceId=wl-tien-01,kind=water_level,ward=my-tho waterLevelCm=120,batteryV=12.5,tsSource="device",receivedAt=1795564800150i,seq=9i 1795564800000"`,
     )
   })
+  it('follows a device moved to another ward or kind, though it keeps series keys between readings', () => {
+    expect(readingLine(reading({ ward: 'dao-thanh' })).startsWith('water_level,deviceId=wl-tien-01,kind=water_level,ward=my-tho ')).toBe(false)
+    expect(readingLine(reading({ ward: 'dao-thanh' })).startsWith('water_level,deviceId=wl-tien-01,kind=water_level,ward=dao-thanh ')).toBe(true)
+    expect(readingLine(reading({ kind: 'rain', fields: { rainMm: 1 } })).startsWith('rain,deviceId=wl-tien-01,kind=rain,ward=my-tho rainMm=1,')).toBe(true)
+    expect(readingLine(reading({ tsSource: 'broker' }))).toContain(',tsSource="broker",')
+  })
 })
 
 describe('deadLetterLine', () => {

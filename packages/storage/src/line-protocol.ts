@@ -32,16 +32,45 @@ const str = (s: string): string => escape.quoted(encodeText(s))
 /** Floats only: a field's type is fixed by its first write, and 12 then 12.5 must not flip it from integer to float. */
 const float = (v: number): string => String(v)
 
+/*
+ * readingLine runs for every reading stored (issue #8's hot path). A device's series key (measurement and tags) and
+ * the field names repeat on every line, so their escaped text is kept rather than escaped again each time; both
+ * caches are bounded (cleared when full) so odd input cannot grow them without end.
+ */
+const CACHE_MAX = 100_000
+const seriesKeys = new Map<string, { kind: string; ward: string; key: string }>()
+const fieldNames = new Map<string, string>()
+const tsSourceText: Record<string, string> = { device: str('device'), broker: str('broker'), ingest: str('ingest') }
+
+function seriesKey(r: StoredReading): string {
+  const known = seriesKeys.get(r.deviceId)
+  if (known !== undefined && known.kind === r.kind && known.ward === r.ward) return known.key
+  const key = `${escape.measurement(r.kind)},deviceId=${escape.tag(r.deviceId)},kind=${escape.tag(r.kind)},ward=${escape.tag(r.ward)}`
+  if (seriesKeys.size >= CACHE_MAX) seriesKeys.clear()
+  seriesKeys.set(r.deviceId, { kind: r.kind, ward: r.ward, key })
+  return key
+}
+
+function fieldName(name: string): string {
+  let escaped = fieldNames.get(name)
+  if (escaped === undefined) {
+    escaped = escape.tag(name)
+    if (fieldNames.size >= CACHE_MAX) fieldNames.clear()
+    fieldNames.set(name, escaped)
+  }
+  return escaped
+}
+
 /**
  * One reading as one point. Tags (sorted by key, as InfluxDB prefers): deviceId, kind, ward.
  * Fields: the metrics as floats, tsSource as string, receivedAt and seq as integers. Timestamp: ts in ms.
  */
 export function readingLine(r: StoredReading): string {
   let fields = ''
-  for (const name in r.fields) fields += `${escape.tag(name)}=${float(r.fields[name]!)},`
-  fields += `tsSource=${str(r.tsSource)},receivedAt=${r.receivedAt}i`
+  for (const name in r.fields) fields += `${fieldName(name)}=${float(r.fields[name]!)},`
+  fields += `tsSource=${tsSourceText[r.tsSource] ?? str(r.tsSource)},receivedAt=${r.receivedAt}i`
   if (r.seq !== undefined) fields += `,seq=${r.seq}i`
-  return `${escape.measurement(r.kind)},deviceId=${escape.tag(r.deviceId)},kind=${escape.tag(r.kind)},ward=${escape.tag(r.ward)} ${fields} ${r.ts}`
+  return `${seriesKey(r)} ${fields} ${r.ts}`
 }
 
 /** Reason codes become tag values; they are a closed set of snake_case names, checked so a tag can never break a line. */
