@@ -124,7 +124,8 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
     maxInflight: config.INGEST_MAX_INFLIGHT,
   }
   const onMessage = (msg: IncomingMessage) => {
-    const topic = parseDeviceTopic(msg.topic)
+    // Readings are nearly every message: their topic is parsed once, in validateMessage.
+    const topic = msg.topic.endsWith('/status') ? parseDeviceTopic(msg.topic) : undefined
     if (topic?.suffix === 'status') {
       // The retained online/offline a device's Last Will sets: news for the silence rule, not a reading.
       const status = msg.payload.toString('utf8').trim()
@@ -141,7 +142,6 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
       log.debug('rejected', { code: r.code, deviceId: r.deviceId, topic: r.topic })
     }
     writer.add(readings, rejections, ackAfterAlerts(msg.ack))
-    log.debug('received', { pending: writer.pendingCount })
   }
   // Alert state moves with a partition's devices: the worker handing them over saves their holds, the one taking
   // them reads them again from the shared incident store, with their latest stored reading for the silence rule.
