@@ -142,6 +142,8 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
       log.debug('rejected', { code: r.code, deviceId: r.deviceId, topic: r.topic })
     }
     writer.add(readings, rejections, ackAfterAlerts(msg.ack))
+    // No fields object: this runs for every message, and at the usual levels it is not printed.
+    log.debug('received')
   }
   // Alert state moves with a partition's devices: the worker handing them over saves their holds, the one taking
   // them reads them again from the shared incident store, with their latest stored reading for the silence rule.
