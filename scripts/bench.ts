@@ -108,7 +108,7 @@ async function startPipeline(backend: Backend, dirPrefix: string, embedded = fal
     : [{ name: 'broker', child: await startService('broker/src/main.ts', brokerEnv, 'broker listening') }]
   if (!embedded)
     services.push({ name: 'ingest', child: await startService('ingest/src/main.ts', { ...common, METRICS_PORT: String(metricsPort), MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`, INGEST_CLIENT_ID: `bench-${Date.now() % 1e6}` }, 'ingest subscribed') })
-  const secrets = readDemoSecrets(tmp.path)!
+  const secrets = readDemoSecrets(common.DATA_DIR)!
   const devices = loadRegistryFile().devices.slice(0, 50)
   const clients = await Promise.all(
     devices.map(async (d) => ({ id: d.id, kind: d.kind, client: await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { clientId: d.id, username: d.id, password: secrets.devices[d.id]!, reconnectPeriod: 0 }) })),
