@@ -281,6 +281,9 @@ export function createBatchWriter(storage: ReadingStore, opts: BatchWriterOption
     for (const ack of batch.acks) ack()
   }
 
+  /** When the first message of `pending` arrived: a batch waits maxWaitMs from then, not from the last write's end. */
+  let pendingSince = 0
+
   function kick(): void {
     if (writing || closed) return
     if (pending.readings.length === 0 && pending.rejections.length === 0 && pending.acks.length === 0) return
@@ -292,8 +295,12 @@ export function createBatchWriter(storage: ReadingStore, opts: BatchWriterOption
       .catch((err: unknown) => logger.error('batch write failed', { err }))
       .finally(() => {
         writing = undefined
-        if (pending.readings.length >= opts.maxReadings) kick()
-        else if (pending.acks.length > 0 && !timer) timer = setTimeout(kick, opts.maxWaitMs)
+        if (pending.acks.length === 0) return
+        // What arrived during the write has waited that long already: a reading's batch wait stays at most
+        // max(maxWaitMs, one write), where waiting the full maxWaitMs again after the write made it their sum.
+        const left = opts.maxWaitMs - (performance.now() - pendingSince)
+        if (pending.readings.length >= opts.maxReadings || left <= 0) kick()
+        else if (!timer) timer = setTimeout(kick, left)
       })
   }
 
@@ -301,6 +308,7 @@ export function createBatchWriter(storage: ReadingStore, opts: BatchWriterOption
     stats,
     /** Queues one message's outcome; `ack` runs once all of it is stored. */
     add(readings: readonly StoredReading[], rejections: readonly Rejection[], ack: () => void): void {
+      if (pending.acks.length === 0) pendingSince = performance.now()
       for (const r of readings) pending.readings.push(r)
       for (const r of rejections) pending.rejections.push(r)
       pending.acks.push(ack)
