@@ -14,7 +14,8 @@
  * CPU seconds and peak RSS (VmHWM) of every child process come from /proc.
  *
  * Env: BENCH_READINGS (200000), BENCH_REPEATS (3; medians reported), BENCH_CONNECTIONS (10000; 0 skips),
- * BENCH_ONLY (comma list of aedes,mosquitto,lineproto,pipe-influx,pipe-influx-50,pipe-sqlite,pipe-embedded,pipeline (= all four),connections,overload),
+ * BENCH_ONLY (comma list of aedes,mosquitto,lineproto,pipe-influx,pipe-influx-50,pipe-sqlite,pipe-embedded,pipeline (= all four),connections,overload,
+ * latency (publish → Socket.IO, scripts/bench/latency.ts; BENCH_LATENCY_S per rate), queries (the map's reads, scripts/bench/queries.ts)),
  * pipe-embedded: the broker with the ingest inside it (ingest/src/embedded-main.ts, one process), InfluxDB, one reading per message;
  * the target rows take the faster of it and pipe-influx, and say which.
  * BENCH_OVERLOAD_S (60), BENCH_OVERLOAD_RATE (default: twice this run's pipe-influx median), BENCH_BROKER_FLAGS (node flags
@@ -34,6 +35,8 @@ import { readDemoSecrets } from '@mytho/runtime'
 import { freePort, makeTempDir, startInfluxd, waitFor } from '@mytho/testing'
 import { childPidByName, procDelta, procStats, type ProcStats } from './bench/proc-stats.ts'
 import { body, publishAll, WINDOW } from './bench/publish.ts'
+import { latencyTable, runLatency, type LatencyRow } from './bench/latency.ts'
+import { queriesTable, runQueries, type QueryRow } from './bench/queries.ts'
 import { now, runConnections, runLineProtocol, runPassThrough, startChild, stopChild, type ConnResult, type ProcUse, type RefResult } from './bench/reference.ts'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -41,11 +44,13 @@ const N = Number(process.env['BENCH_READINGS'] ?? 200_000)
 const REPEATS = Number(process.env['BENCH_REPEATS'] ?? 3)
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 10_000)
 const PERSISTENCE = process.env['BENCH_PERSISTENCE'] ?? 'level'
-const ONLY = new Set((process.env['BENCH_ONLY'] ?? 'pipeline,aedes,mosquitto,lineproto,connections,overload').split(','))
+const ONLY = new Set((process.env['BENCH_ONLY'] ?? 'pipeline,aedes,mosquitto,lineproto,connections,overload,latency,queries').split(','))
 const CPU_PROF = process.env['BENCH_CPU_PROF']
 /** Seconds of the overload run; its offered rate is twice the pipeline's median in this run (or BENCH_OVERLOAD_RATE). */
 const OVERLOAD_S = Number(process.env['BENCH_OVERLOAD_S'] ?? 60)
 const OVERLOAD_RATE = process.env['BENCH_OVERLOAD_RATE'] ? Number(process.env['BENCH_OVERLOAD_RATE']) : undefined
+/** Seconds measured per rate in the latency part. */
+const LATENCY_S = Number(process.env['BENCH_LATENCY_S'] ?? 10)
 /*
  * The broker runs as the Docker image runs it: MALLOC_ARENA_MAX=2 and MALLOC_MMAP_THRESHOLD_=1 MiB. Its scrypt
  * verifications run on libuv's threadpool, and glibc gives each thread its own arena that keeps the freed 16 MiB
@@ -370,6 +375,19 @@ async function main() {
     overload = await runOverload(influxBackend, 2 * sustainable, embeddedBest)
     process.stdout.write(`  overload: offered ${fmt(overload.offeredPerS)}/s for ${overload.seconds.toFixed(0)} s: stored ${fmt(overload.storedPerS)}/s, ${fmt(overload.acked)} acknowledged, ${fmt(overload.stored)} stored, ${fmt(overload.backlogAtEnd)} waiting on devices\n`)
   }
+  // Publish → Socket.IO latency, as deployed (separate processes) and with the ingest embedded.
+  const latency: [string, LatencyRow[]][] = []
+  if (ONLY.has('latency'))
+    for (const mode of ['separate', 'embedded'] as const) {
+      const rows = await runLatency({ root, influxUrl: influx.url, influxPid, mode, rates: [1000, 5000], seconds: LATENCY_S, clients: 20, nodeFlags: BROKER_NODE_FLAGS })
+      latency.push([mode, rows])
+      for (const r of rows) process.stdout.write(`  latency, ${mode}, ${fmt(r.rate)}/s: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms\n`)
+    }
+  let queries: QueryRow[] | undefined
+  if (ONLY.has('queries')) {
+    queries = await runQueries(influx.url)
+    process.stdout.write(`  queries: ${queries.length} measured\n`)
+  }
   await influx.stop()
   clearInterval(loadTimer)
 
@@ -408,7 +426,14 @@ async function main() {
     out += `| overload: memory stays bounded (RSS at 30 s → at the end within 10 % + 16 MiB) | ${rssText} | ${bounded ? 'met' : 'NOT met'} |\n`
     out += `| overload: every acknowledged reading stored | ${fmt(overload.acked)} acknowledged, ${fmt(overload.stored)} stored | ${overload.stored >= overload.acked ? 'met' : 'NOT met'} |\n`
   }
+  for (const [mode, rows] of latency) {
+    const at5k = rows.find((r) => r.rate === 5000)
+    if (at5k) out += `| publish → Socket.IO client p99 ≤ 50 ms at 5,000 readings/s, 20 map clients (${mode === 'separate' ? 'separate processes, as docker-compose runs them' : 'ingest embedded'}) | p50 ${at5k.p50.toFixed(1)} / p95 ${at5k.p95.toFixed(1)} / p99 ${at5k.p99.toFixed(1)} ms | ${at5k.p99 <= 50 ? 'met' : 'NOT met'} |\n`
+  }
+  for (const q of queries ?? []) if (q.target !== undefined) out += `| ${q.what} ≤ ${q.target} ms, ${q.store} | p50 ${q.p50.toFixed(1)} ms, p99 ${q.p99.toFixed(1)} ms | ${q.p50 <= q.target ? 'met' : 'NOT met'} |\n`
   out += `| CPU and peak RSS of each process | table above | reported |\n`
+  if (latency.length > 0) out += `\nPublish → Socket.IO client latency (scripts/bench/latency.ts: 500 devices, each its own MQTT connection, QoS 1 → broker → ingest → InfluxDB → API → 20 signed-in Socket.IO clients; ${LATENCY_S} s per rate after 2 s of warm-up; CPU per reading in the measured window):\n\n${latency.map(([mode, rows]) => latencyTable(mode, rows, 20)).join('\n\n')}\n`
+  if (queries) out += `\nThe map's reads (scripts/bench/queries.ts):\n\n${queriesTable(queries)}\n`
   mkdirSync(join(root, 'bench-results'), { recursive: true })
   writeFileSync(join(root, 'bench-results', 'ingest-throughput.md'), out)
   process.stdout.write('\n' + out)
