@@ -5,7 +5,7 @@
  * start) in `seq`, which storage keeps and the API pushes back in the device's lastReading; a client's latency is
  * its wall clock at the `updates` event minus that. The clients run in a worker thread so their JSON parsing does
  * not share an event loop with the devices (a browser is another machine); both threads use one time base.
- * The devices: the seed fleet plus synthetic water-level gauges, 500 in all (LAT_DEVICES), each its own MQTT
+ * The devices: the simulator's synthetic fleet (seed-fleet kinds in their proportions), 500 (LAT_DEVICES), each its own MQTT
  * connection with its own credentials, so 5,000/s is 10 readings/s per device. (With 50 devices at 100/s each, a
  * device's next reading would wait behind its previous one in the embedded mode, where a connection reads on only
  * once the reading before is stored: a queue no real device, reporting every minute or so, ever builds.)
@@ -20,7 +20,8 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import mqtt, { type MqttClient } from 'mqtt'
 import { io, type Socket } from 'socket.io-client'
 import { writeFileSync } from 'node:fs'
-import { CITY_BOUNDS, loadRegistryFile, readingsTopic, wards, type ClientToServerEvents, type DeviceRecord, type LiveDeviceState, type ServerToClientEvents } from '@mytho/schema'
+import { CITY_BOUNDS, readingsTopic, type ClientToServerEvents, type LiveDeviceState, type ServerToClientEvents } from '@mytho/schema'
+import { syntheticFleet } from '@mytho/devices-sim'
 import { readDemoSecrets } from '@mytho/runtime'
 import { freePort, makeTempDir } from '@mytho/testing'
 import { procDelta, procStats, type ProcStats } from './proc-stats.ts'
@@ -87,31 +88,10 @@ const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, 
  * Runs the platform as processes (`separate`: broker, ingest, API as deployed by docker-compose; `embedded`: the
  * broker with the ingest inside, and the API) against `influxUrl`, and measures each rate in turn.
  */
-/** The seed fleet, then synthetic gauges spread over the city, `n` devices in all. */
-function fleet(n: number): DeviceRecord[] {
-  const seed = loadRegistryFile().devices
-  const lat = CITY_BOUNDS.north - CITY_BOUNDS.south
-  const lon = CITY_BOUNDS.east - CITY_BOUNDS.west
-  const extra = Array.from({ length: Math.max(0, n - seed.length) }, (_, i): DeviceRecord => ({
-    id: `wl-bench-${String(i).padStart(5, '0')}`,
-    kind: 'water_level',
-    nameVi: `Trạm đo thử ${i}`,
-    nameEn: `Bench gauge ${i}`,
-    lat: CITY_BOUNDS.south + (((i * 7919) % 1000) / 1000) * lat,
-    lon: CITY_BOUNDS.west + (((i * 104_729) % 1000) / 1000) * lon,
-    ward: wards[i % wards.length]!,
-    intervalS: 60,
-    batteryPowered: false,
-    waterBody: 'river',
-    locationConfidence: 'C',
-  }))
-  return [...seed.slice(0, n), ...extra]
-}
-
 export async function runLatency(opts: { root: string; influxUrl: string; influxPid?: number | undefined; mode: 'separate' | 'embedded'; rates: number[]; seconds: number; clients: number; devices?: number; nodeFlags?: string[] }): Promise<LatencyRow[]> {
   const tmp = makeTempDir('mytho-bench-latency-')
   const registryFile = join(tmp.path, 'bench-fleet.json')
-  const fleetDevices = fleet(opts.devices ?? 500)
+  const fleetDevices = syntheticFleet(opts.devices ?? 500, 1)
   writeFileSync(registryFile, JSON.stringify(fleetDevices))
   const mqttPort = await freePort()
   const httpPort = await freePort()

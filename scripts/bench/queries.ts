@@ -9,7 +9,8 @@
  */
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { CITY_BOUNDS, DeviceRegistry, LOCAL_UTC_OFFSET_MS, wards, type DeviceRecord, type StoredReading } from '@mytho/schema'
+import { DeviceRegistry, loadRegistryFile, LOCAL_UTC_OFFSET_MS, type DeviceRecord, type StoredReading } from '@mytho/schema'
+import { syntheticFleet } from '@mytho/devices-sim'
 import { createBroker, loadBrokerConfig } from '@mytho/broker'
 import { silentLogger } from '@mytho/runtime'
 import { createInfluxStore, createSqliteStore, type ReadingStore } from '@mytho/storage'
@@ -20,22 +21,6 @@ const DEVICES = 5000
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN
-}
-
-function gauges(n: number): DeviceRecord[] {
-  return Array.from({ length: n }, (_, i): DeviceRecord => ({
-    id: `wl-q-${String(i).padStart(5, '0')}`,
-    kind: 'water_level',
-    nameVi: `Trạm đo thử ${i}`,
-    nameEn: `Bench gauge ${i}`,
-    lat: CITY_BOUNDS.south + (((i * 7919) % 1000) / 1000) * (CITY_BOUNDS.north - CITY_BOUNDS.south),
-    lon: CITY_BOUNDS.west + (((i * 104_729) % 1000) / 1000) * (CITY_BOUNDS.east - CITY_BOUNDS.west),
-    ward: wards[i % wards.length]!,
-    intervalS: 60,
-    batteryPowered: false,
-    waterBody: 'river',
-    locationConfidence: 'C',
-  }))
 }
 
 async function timeIt(times: number, warm: number, fn: () => Promise<unknown>): Promise<number[]> {
@@ -59,7 +44,8 @@ export interface QueryRow {
 
 export async function runQueries(influxUrl: string): Promise<QueryRow[]> {
   const tmp = makeTempDir('mytho-bench-queries-')
-  const fleet = gauges(DEVICES)
+  // Water-level gauges only, so one metric covers every device.
+  const fleet = syntheticFleet(DEVICES, 1, loadRegistryFile().devices.filter((d) => d.kind === 'water_level'))
   const registry = new DeviceRegistry(fleet)
   const now = Date.now()
   // Yesterday's local day: 00:00 UTC+7.
