@@ -20,6 +20,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { extname, join, normalize } from 'node:path'
 import { tmpdir } from 'node:os'
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { Server } from 'socket.io'
 import { CITY_BOUNDS, deviceKinds, wards, type ClientToServerEvents, type DeviceStatus, type HandshakeAuth, type LiveDeviceState, type ServerToClientEvents, type ViewSubscription } from '@mytho/schema'
@@ -190,83 +191,123 @@ function mainThreadCpuToFirstRender(trace: Buffer): number {
   return us / 1000
 }
 
-const tmp = mkdtempSync(join(tmpdir(), 'mytho-map-bench-'))
-const dist = process.env['BENCH_WEB_DIST'] ?? (await buildWeb(join(tmp, 'dist')))
-const browser = await launchChromium()
-const rows: string[] = []
-try {
-  for (const n of sizes) {
-    const server = await serve(dist, fleet(n))
-    const page = await browser.newPage({ viewport: { width: 1366, height: 768 } })
-    if (TRACE) await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink.user_timing'] })
-    await page.goto(`${server.url}/?tiles=${encodeURIComponent(DEAD_TILES)}#lat=10.35500&lon=106.36000&z=14`)
-    await page.waitForFunction(() => (window as unknown as { __mytho?: { stats(): { firstRenderMs?: number } } }).__mytho?.stats().firstRenderMs !== undefined, undefined, { timeout: 60_000 })
-    const cpuMs = TRACE ? mainThreadCpuToFirstRender(await browser.stopTracing()) : undefined
-    const first = await page.evaluate(() => (window as unknown as { __mytho: { stats(): { firstRenderMs: number; devices: number } } }).__mytho.stats())
-    const marks = (await page.evaluate(`(() => {
-      const nav = performance.getEntriesByType('navigation')[0]
-      const m = (name) => performance.getEntriesByName(name)[0]?.startTime.toFixed(0)
-      return { responseEnd: nav.responseEnd.toFixed(0), domContentLoaded: nav.domContentLoadedEventEnd.toFixed(0), boot: m('mytho:boot'), main: m('mytho:main'), mainEnd: m('mytho:main-end'), idle: m('mytho:idle'), engineOpen: m('mytho:engine-open'), connect: m('mytho:connect'), snapshot: m('mytho:snapshot'), firstView: m('mytho:first-view') }
-    })()`)) as Record<string, string>
-    const drawn = await page.evaluate(() => (window as unknown as { __mytho: { stats(): { firstRender: { beforeSnapshot: boolean } } } }).__mytho.stats().firstRender)
-    process.stderr.write(`${n}: first render ${first.firstRenderMs.toFixed(0)} ms${cpuMs === undefined ? '' : ` (main thread CPU ${cpuMs.toFixed(0)} ms)`} ${JSON.stringify(marks)} ${JSON.stringify(drawn)}\n`)
-    // drawn from the server's first-view clusters, which come before the snapshot: from their arrival
-    const snapshotToDrawn = first.firstRenderMs - Number(marks[drawn.beforeSnapshot ? 'firstView' : 'snapshot'])
-    await page.waitForTimeout(1000)
-    // a string, not a function: tsx's keep-names helper (__name) does not exist in the page
-    await page.evaluate(`(() => {
-      window.__mytho.resetLag()
-      window.__frames = []
-      window.__stop = false
-      const loop = (t) => { window.__frames.push(t); if (!window.__stop) requestAnimationFrame(loop) }
-      requestAnimationFrame(loop)
-    })()`)
-    // eight drags of 1 s each: right, down, left, up, twice (real input, Leaflet's own dragging)
-    const dirs = [[1, 0], [0, 1], [-1, 0], [0, -1]] as const
-    const t0 = Date.now()
-    for (let k = 0; k < 8; k++) {
-      const [dx, dy] = dirs[k % 4]!
-      let x = 900
-      let y = 400
-      await page.mouse.move(x, y)
-      await page.mouse.down()
-      const start = Date.now()
-      while (Date.now() - start < 1000) {
-        x += dx * 6
-        y += dy * 4
-        await page.mouse.move(x, y)
-        await page.waitForTimeout(8)
-      }
-      await page.mouse.up()
-    }
-    const panMs = Date.now() - t0
-    const r = await page.evaluate(() => {
-      const w = window as unknown as { __mytho: { lagSamples: number[]; stats(): Record<string, unknown> }; __frames: number[]; __stop: boolean }
-      w.__stop = true
-      const f = w.__frames
-      const gaps = f.slice(1).map((t, i) => t - f[i]!)
-      return { frames: f.length, spanMs: f[f.length - 1]! - f[0]!, worstGap: Math.max(...gaps), lag: [...w.__mytho.lagSamples], stats: w.__mytho.stats() }
+/**
+ * The synthetic API in a worker thread of its own: in this process it shared the event loop with Playwright's
+ * driver, which was seen stalling it 40–170 ms between a socket write and the page receiving it (issue #4). An API is
+ * another process (or machine) for a browser; both threads stamp with the same wall clock (Date.now).
+ */
+async function serveInWorker(dist: string, n: number): Promise<{ url: string; close: () => Promise<void> }> {
+  const worker = new Worker(new URL('../../api/bench/ts-worker.mjs', import.meta.url), { workerData: { entry: import.meta.url, role: 'map-bench-server', dist, n } })
+  const next = (type: string) =>
+    new Promise<{ url?: string }>((resolve, reject) => {
+      worker.once('error', reject)
+      worker.on('message', function h(m: { type: string; url?: string }) {
+        if (m.type === type) {
+          worker.off('message', h)
+          resolve(m)
+        }
+      })
     })
-    const fps = ((r.frames - 1) * 1000) / r.spanMs
-    rows.push(
-      `| ${n.toLocaleString('en')} | ${fps.toFixed(1)} | ${r.worstGap.toFixed(0)} | ${first.firstRenderMs.toFixed(0)} | ${snapshotToDrawn.toFixed(0)} | ${pct(r.lag, 50).toFixed(0)} | ${pct(r.lag, 95).toFixed(0)} | ${r.lag.length} | ${String(r.stats['lastRebuildMs'] !== undefined ? Number(r.stats['lastRebuildMs']).toFixed(0) : '')} | ${(panMs / 1000).toFixed(1)} |`,
-    )
-    process.stderr.write(`${n}: done (${first.devices} devices in the first snapshot) ${JSON.stringify(r.stats)}\n`)
-    await page.close()
-    await server.close()
+  const { url } = await next('ready')
+  return {
+    url: url!,
+    close: async () => {
+      const closed = next('closed')
+      worker.postMessage({ type: 'close' })
+      await closed
+      await worker.terminate()
+    },
   }
-} finally {
-  await browser.close()
-  rmSync(tmp, { recursive: true, force: true })
 }
-process.stdout.write(
-  [
-    '',
-    `Map in headless Chromium (${process.platform}, --disable-gpu), 1366×768, each device updating every ${UPDATE_EVERY_MS / 1000} s, batches every ${FLUSH_MS} ms`,
-    '',
-    '| devices | fps while panning | worst frame gap ms | first render ms (navigation → drawn) | snapshot (or first view) received → drawn ms | update lag p50 ms | p95 ms | batches drawn | last index rebuild ms | panning s |',
-    '|---|---|---|---|---|---|---|---|---|---|',
-    ...rows,
-    '',
-  ].join('\n'),
-)
+
+async function main(): Promise<void> {
+  const tmp = mkdtempSync(join(tmpdir(), 'mytho-map-bench-'))
+  const dist = process.env['BENCH_WEB_DIST'] ?? (await buildWeb(join(tmp, 'dist')))
+  const browser = await launchChromium()
+  const rows: string[] = []
+  try {
+    for (const n of sizes) {
+      const server = await serveInWorker(dist, n)
+      const page = await browser.newPage({ viewport: { width: 1366, height: 768 } })
+      if (TRACE) await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink.user_timing'] })
+      await page.goto(`${server.url}/?tiles=${encodeURIComponent(DEAD_TILES)}#lat=10.35500&lon=106.36000&z=14`)
+      await page.waitForFunction(() => (window as unknown as { __mytho?: { stats(): { firstRenderMs?: number } } }).__mytho?.stats().firstRenderMs !== undefined, undefined, { timeout: 60_000 })
+      const cpuMs = TRACE ? mainThreadCpuToFirstRender(await browser.stopTracing()) : undefined
+      const first = await page.evaluate(() => (window as unknown as { __mytho: { stats(): { firstRenderMs: number; devices: number } } }).__mytho.stats())
+      const marks = (await page.evaluate(`(() => {
+        const nav = performance.getEntriesByType('navigation')[0]
+        const m = (name) => performance.getEntriesByName(name)[0]?.startTime.toFixed(0)
+        return { responseEnd: nav.responseEnd.toFixed(0), domContentLoaded: nav.domContentLoadedEventEnd.toFixed(0), boot: m('mytho:boot'), main: m('mytho:main'), mainEnd: m('mytho:main-end'), idle: m('mytho:idle'), engineOpen: m('mytho:engine-open'), connect: m('mytho:connect'), snapshot: m('mytho:snapshot'), firstView: m('mytho:first-view') }
+      })()`)) as Record<string, string>
+      const drawn = await page.evaluate(() => (window as unknown as { __mytho: { stats(): { firstRender: { beforeSnapshot: boolean } } } }).__mytho.stats().firstRender)
+      process.stderr.write(`${n}: first render ${first.firstRenderMs.toFixed(0)} ms${cpuMs === undefined ? '' : ` (main thread CPU ${cpuMs.toFixed(0)} ms)`} ${JSON.stringify(marks)} ${JSON.stringify(drawn)}\n`)
+      // drawn from the server's first-view clusters, which come before the snapshot: from their arrival
+      const snapshotToDrawn = first.firstRenderMs - Number(marks[drawn.beforeSnapshot ? 'firstView' : 'snapshot'])
+      await page.waitForTimeout(1000)
+      // a string, not a function: tsx's keep-names helper (__name) does not exist in the page
+      await page.evaluate(`(() => {
+        window.__mytho.resetLag()
+        window.__frames = []
+        window.__stop = false
+        const loop = (t) => { window.__frames.push(t); if (!window.__stop) requestAnimationFrame(loop) }
+        requestAnimationFrame(loop)
+      })()`)
+      // eight drags of 1 s each: right, down, left, up, twice (real input, Leaflet's own dragging)
+      const dirs = [[1, 0], [0, 1], [-1, 0], [0, -1]] as const
+      const t0 = Date.now()
+      for (let k = 0; k < 8; k++) {
+        const [dx, dy] = dirs[k % 4]!
+        let x = 900
+        let y = 400
+        await page.mouse.move(x, y)
+        await page.mouse.down()
+        const start = Date.now()
+        while (Date.now() - start < 1000) {
+          x += dx * 6
+          y += dy * 4
+          await page.mouse.move(x, y)
+          await page.waitForTimeout(8)
+        }
+        await page.mouse.up()
+      }
+      const panMs = Date.now() - t0
+      const r = await page.evaluate(() => {
+        const w = window as unknown as { __mytho: { lagSamples: number[]; stats(): Record<string, unknown> }; __frames: number[]; __stop: boolean }
+        w.__stop = true
+        const f = w.__frames
+        const gaps = f.slice(1).map((t, i) => t - f[i]!)
+        return { frames: f.length, spanMs: f[f.length - 1]! - f[0]!, worstGap: Math.max(...gaps), lag: [...w.__mytho.lagSamples], stats: w.__mytho.stats() }
+      })
+      const fps = ((r.frames - 1) * 1000) / r.spanMs
+      rows.push(
+        `| ${n.toLocaleString('en')} | ${fps.toFixed(1)} | ${r.worstGap.toFixed(0)} | ${first.firstRenderMs.toFixed(0)} | ${snapshotToDrawn.toFixed(0)} | ${pct(r.lag, 50).toFixed(0)} | ${pct(r.lag, 95).toFixed(0)} | ${r.lag.length} | ${String(r.stats['lastRebuildMs'] !== undefined ? Number(r.stats['lastRebuildMs']).toFixed(0) : '')} | ${(panMs / 1000).toFixed(1)} |`,
+      )
+      process.stderr.write(`${n}: done (${first.devices} devices in the first snapshot) ${JSON.stringify(r.stats)}\n`)
+      await page.close()
+      await server.close()
+    }
+  } finally {
+    await browser.close()
+    rmSync(tmp, { recursive: true, force: true })
+  }
+  process.stdout.write(
+    [
+      '',
+      `Map in headless Chromium (${process.platform}, --disable-gpu), 1366×768, each device updating every ${UPDATE_EVERY_MS / 1000} s, batches every ${FLUSH_MS} ms`,
+      '',
+      '| devices | fps while panning | worst frame gap ms | first render ms (navigation → drawn) | snapshot (or first view) received → drawn ms | update lag p50 ms | p95 ms | batches drawn | last index rebuild ms | panning s |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+      ...rows,
+      '',
+    ].join('\n'),
+  )
+}
+
+if (!isMainThread && (workerData as { role?: string }).role === 'map-bench-server') {
+  const { dist: d, n } = workerData as { dist: string; n: number }
+  const server = await serve(d, fleet(n))
+  parentPort!.on('message', (m: { type: string }) => {
+    if (m.type === 'close') void server.close().then(() => parentPort!.postMessage({ type: 'closed' }))
+  })
+  parentPort!.postMessage({ type: 'ready', url: server.url })
+} else if (isMainThread) await main()
