@@ -10,6 +10,7 @@
  * Not part of the test suite: numbers, not assertions.
  */
 import { join } from 'node:path'
+import { answerBenchControl } from './client-control.ts'
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
 import mqtt from 'mqtt'
 import { io } from 'socket.io-client'
@@ -54,18 +55,7 @@ if (!isMainThread) {
       }),
     )
   }
-  parentPort!.on('message', (m: { type: 'measure' | 'report' | 'close' }) => {
-    if (m.type === 'measure') {
-      for (const r of reports) ((r.latencies = []), (r.entries = 0), (r.events = 0))
-      measuring = true
-    } else if (m.type === 'report') {
-      measuring = false
-      parentPort!.postMessage({ type: 'report', reports })
-    } else {
-      for (const s of sockets) s.close()
-      parentPort!.close()
-    }
-  })
+  answerBenchControl(reports, (r) => ((r.latencies = []), (r.entries = 0), (r.events = 0)), sockets, (on) => (measuring = on))
 }
 
 function syntheticFleet(n: number): DeviceRecord[] {

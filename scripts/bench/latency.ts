@@ -14,16 +14,17 @@
  *
  *   npx tsx scripts/bench/latency.ts                 (LAT_SECONDS=10 per rate, LAT_CLIENTS=20, LAT_MODE=separate|embedded)
  */
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
 import mqtt, { type MqttClient } from 'mqtt'
 import { io, type Socket } from 'socket.io-client'
-import { writeFileSync } from 'node:fs'
 import { CITY_BOUNDS, readingsTopic, type ClientToServerEvents, type LiveDeviceState, type ServerToClientEvents } from '@mytho/schema'
 import { syntheticFleet } from '@mytho/devices-sim'
 import { readDemoSecrets } from '@mytho/runtime'
 import { freePort, makeTempDir } from '@mytho/testing'
+import { answerBenchControl } from '../../api/bench/client-control.ts'
 import { procDelta, procStats, type ProcStats } from './proc-stats.ts'
 import { startChild, stopChild } from './reference.ts'
 
@@ -56,18 +57,7 @@ if (!isMainThread && (workerData as { role?: string }).role === 'latency-clients
     s.on('connect_error', (err) => parentPort!.postMessage({ type: 'error', message: err.message }))
     return s
   })
-  parentPort!.on('message', (m: { type: 'measure' | 'report' | 'close' }) => {
-    if (m.type === 'measure') {
-      for (const r of reports) ((r.latencies = []), (r.entries = 0))
-      measuring = true
-    } else if (m.type === 'report') {
-      measuring = false
-      parentPort!.postMessage({ type: 'report', reports })
-    } else {
-      for (const s of sockets) s.close()
-      parentPort!.close()
-    }
-  })
+  answerBenchControl(reports, (r) => ((r.latencies = []), (r.entries = 0)), sockets, (on) => (measuring = on))
 }
 
 export interface LatencyRow {
@@ -237,7 +227,7 @@ if (isMainThread && process.argv[1] && fileURLToPath(import.meta.url) === proces
     const devices = Number(process.env['LAT_DEVICES'] ?? 500)
     const modes = (process.env['LAT_MODE'] ?? 'separate,embedded').split(',') as ('separate' | 'embedded')[]
     for (const mode of modes) {
-      const rows = await runLatency({ root: join(fileURLToPath(new URL('../..', import.meta.url))), influxUrl: influx.url, influxPid: childPidByName('influxd'), mode, rates: [1000, 5000], seconds, clients, devices, nodeFlags: ['--heap-growing-percent=100'] })
+      const rows = await runLatency({ root: join(fileURLToPath(new URL('../..', import.meta.url))), influxUrl: influx.url, influxPid: childPidByName('influxd'), mode, rates: [1000, 5000], seconds, clients, devices, nodeFlags: (process.env['LAT_NODE_FLAGS'] ?? '--heap-growing-percent=100').split(' ').filter(Boolean) })
       process.stdout.write(`${latencyTable(mode, rows, clients)}\n\n`)
     }
   } finally {
