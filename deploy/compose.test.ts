@@ -74,7 +74,9 @@ describe('docker-compose.yml', () => {
     for (const name of ['broker', 'api', 'ingest']) expect(compose.services[name]!.environment!['REDIS_URL']).toBe('${REDIS_URL:-}')
     // The second ingest worker shares the stream by partition (ingest/src/partition-sessions.ts).
     expect(parseEnv(ingestEnv, envOf(compose.services['ingest-2']!)).INGEST_PARTITIONS).toBe(8)
-    expect(parseEnv(apiEnv, envOf(compose.services['api-2']!)).MQTT_URL).toBe('mqtt://broker-2:1883')
+    // The second API and ingest take their own broker first and the other while it is down.
+    expect(parseEnv(apiEnv, envOf(compose.services['api-2']!)).MQTT_URL).toBe('mqtt://broker-2:1883,mqtt://broker:1883')
+    expect(parseEnv(ingestEnv, envOf(compose.services['ingest-2']!)).MQTT_URL).toBe('mqtt://broker-2:1883,mqtt://broker:1883')
     const hostPorts = Object.values(compose.services).flatMap((s) => (s.ports ?? []).map((p) => interpolate(p).split(':')[0]))
     expect(new Set(hostPorts).size, 'no host port published twice').toBe(hostPorts.length)
   })
@@ -113,7 +115,11 @@ describe('docker-compose.yml', () => {
     expect(containerPorts(compose.services['api']!)).toEqual([api.HTTP_PORT])
     for (const name of ['ingest', 'api', 'simulator', 'api-2', 'ingest-2']) {
       const env = envOf(compose.services[name]!)
-      expect(env['MQTT_URL']).toBe(`mqtt://${name.endsWith('-2') ? 'broker-2' : 'broker'}:${broker.MQTT_PORT}`)
+      // every address a broker service of this file, on the port it listens on; a second node's own broker first
+      const brokers = env['MQTT_URL']!.split(',').map((u) => new URL(u))
+      for (const u of brokers) expect(compose.services[u.hostname], u.hostname).toBeDefined()
+      for (const u of brokers) expect(Number(u.port)).toBe(broker.MQTT_PORT)
+      expect(brokers[0]!.hostname).toBe(name.endsWith('-2') ? 'broker-2' : 'broker')
       if (env['INFLUX_URL']) expect(new URL(env['INFLUX_URL']).hostname).toBe('influxdb')
       for (const dep of Object.keys(compose.services[name]!.depends_on ?? {})) expect(compose.services[dep], `${name} depends on ${dep}`).toBeDefined()
     }
