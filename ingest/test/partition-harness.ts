@@ -84,6 +84,8 @@ export async function watchWorkersHealth(mqttUrl: string, secrets: DemoSecrets) 
     latest,
     /** Messages received by all the workers (while each publishes its health). */
     received: (ids: readonly string[]) => ids.reduce((n, id) => n + (latest.get(id)?.mqtt.received ?? 0), 0),
+    /** Of those, the ones the broker sent again (DUP): what a partition's next owner got unacknowledged. */
+    redelivered: (ids: readonly string[]) => ids.reduce((n, id) => n + (latest.get(id)?.mqtt.redelivered ?? 0), 0),
     stop: () => client.endAsync(),
   }
 }
