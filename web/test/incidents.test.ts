@@ -132,7 +132,9 @@ describe('incidents on the operator map, against the real platform', () => {
     const r = page.locator(`#incidents li[data-incident-id="${inc.id}"][data-state="acknowledged"]`)
     await r.waitFor()
     expect(await r.locator('.incident-ack').textContent()).toBe(`Xác nhận bởi: ${OPERATOR}`)
-    expect(await dialog.isHidden()).toBe(true)
+    // The live push can show the acknowledgement before the form has its HTTP answer (and loaded the schema to read
+    // it): the form closes once it has.
+    await dialog.waitFor({ state: 'hidden' })
     expect(await incidentOf(WARNING_GAUGE)).toMatchObject({ state: 'acknowledged', acknowledgedBy: OPERATOR, ackNote: 'Đã cử đội kiểm tra cống' })
     expect(await page.evaluate(() => localStorage.getItem('mytho.operator'))).toBe(OPERATOR)
   })
