@@ -112,7 +112,7 @@ async function startPipeline(backend: Backend, dirPrefix: string, embedded = fal
     ? [{ name: 'broker+ingest', child: await startService(EMBEDDED_ENTRY, { ...brokerEnv, METRICS_PORT: String(metricsPort) }, 'broker listening') }]
     : [{ name: 'broker', child: await startService('broker/src/main.ts', brokerEnv, 'broker listening') }]
   if (!embedded)
-    services.push({ name: 'ingest', child: await startService('ingest/src/main.ts', { ...common, METRICS_PORT: String(metricsPort), MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`, INGEST_CLIENT_ID: `bench-${Date.now() % 1e6}` }, 'ingest subscribed') })
+    services.push({ name: 'ingest', child: await startService('ingest/src/main.ts', { ...common, METRICS_PORT: String(metricsPort), MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`, INGEST_CLIENT_ID: `mytho-ingest-b${Date.now() % 1e6}` }, 'ingest subscribed') })
   const secrets = readDemoSecrets(common.DATA_DIR)!
   const devices = loadRegistryFile().devices.slice(0, 50)
   const clients = await Promise.all(

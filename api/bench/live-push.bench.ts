@@ -93,7 +93,7 @@ async function main() {
   const { port } = await api.start()
   const url = `http://127.0.0.1:${port}`
   // Publishes as ingest does: JSON arrays of stored readings on the platform topic, QoS 0.
-  const publisher = await mqtt.connectAsync(mqttUrl, { clientId: 'bench-publisher', username: 'svc-ingest', password: readDemoSecrets(tmp.path)!.services['svc-ingest']!, clean: true })
+  const publisher = await mqtt.connectAsync(mqttUrl, { clientId: 'mytho-ingest-bench-pub', username: 'svc-ingest', password: readDemoSecrets(tmp.path)!.services['svc-ingest']!, clean: true })
 
   // Ingest's own MQTT session disables Nagle's algorithm; without it small publishes wait for delayed ACKs (~40 ms).
   ;(publisher.stream as unknown as { setNoDelay(v: boolean): void }).setNoDelay(true)

@@ -90,7 +90,7 @@ describe('pipeline health from the ingest to /ready and the browsers', () => {
   })
 
   it('counts and ignores a malformed health message (the last good one stays)', async () => {
-    const svc = await mqtt.connectAsync(mqttUrl, { clientId: 'svc-ingest-test', username: 'svc-ingest', password: secrets.services['svc-ingest']!, reconnectPeriod: 0 })
+    const svc = await mqtt.connectAsync(mqttUrl, { clientId: 'mytho-ingest-test', username: 'svc-ingest', password: secrets.services['svc-ingest']!, reconnectPeriod: 0 })
     const bad = api.feed!.stats.badHealth
     await svc.publishAsync(PLATFORM_HEALTH_TOPIC, JSON.stringify({ service: 'ingest', status: 'on fire' }), { qos: 1 })
     await svc.endAsync()

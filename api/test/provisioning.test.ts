@@ -105,7 +105,7 @@ describe('device provisioning through the API and the broker', () => {
         },
         {
           "errors": [
-            "id: lower-case letters, digits and dashes, 3–64 characters",
+            "id: lower-case letters, digits and dashes, 3–64 characters, not starting with mytho- or svc-",
             "lat: Too big: expected number to be <=10.42",
             "batteryPowered: Invalid input: expected boolean, received string",
           ],

@@ -1,7 +1,8 @@
 import type { AedesOptions, AuthenticateError, Client, ConnectPacket } from 'aedes'
 import type { Logger } from '@mytho/runtime'
-import type { DeviceRegistry } from '@mytho/schema'
+import { deviceMayUseClientId, RESERVED_CLIENT_ID_PREFIX, serviceMayUseClientId, type DeviceRegistry } from '@mytho/schema'
 import { canPublish } from './authorize.ts'
+import { originOf, type ConnectionOrigin } from './connection-origin.ts'
 import type { CredentialStore } from './credential-store.ts'
 import { describePrincipal, isServiceAccount, setPrincipal, type Principal } from './principal.ts'
 import { count, type BrokerStats, type RefusalReason } from './refusals.ts'
@@ -9,6 +10,8 @@ import { count, type BrokerStats, type RefusalReason } from './refusals.ts'
 export interface AuthenticationOptions {
   /** Development only: clients without a user name connect with full access. */
   allowAnonymous: boolean
+  /** Whether a service account may log in over this connection (connection-origin.ts). Default: from anywhere. */
+  serviceAllowedFrom?: (origin: ConnectionOrigin | undefined) => boolean
 }
 
 export interface AuthenticationDeps {
@@ -57,9 +60,17 @@ export function createAuthenticationHooks(opts: AuthenticationOptions, deps: Aut
     let principal: Principal
     if (username === undefined) {
       if (!opts.allowAnonymous) return refusal(client, NOT_AUTHORIZED, 'anonymous', 'anonymous clients are not allowed')
+      if (client.id.startsWith(RESERVED_CLIENT_ID_PREFIX))
+        return refusal(client, IDENTIFIER_REJECTED, 'client-id-not-own', `client id ${client.id} is reserved for the platform's services`)
       principal = { kind: 'anonymous' }
     } else {
-      if (isServiceAccount(username)) principal = { kind: 'service', name: username }
+      if (isServiceAccount(username)) {
+        // Checked before the password: a service account outside the platform's network is refused whatever it knows.
+        const origin = originOf(client)
+        if (opts.serviceAllowedFrom && !opts.serviceAllowedFrom(origin))
+          return refusal(client, NOT_AUTHORIZED, 'service-not-internal', `${username} may log in only on the internal listener or from MQTT_SERVICE_NETS`, { username, listener: origin?.listener })
+        principal = { kind: 'service', name: username }
+      }
       // A device is known by the registry file or, when an admin provisioned it later, by its credential row.
       else {
         let known
@@ -72,6 +83,11 @@ export function createAuthenticationHooks(opts: AuthenticationOptions, deps: Aut
         if (!known) return refusal(client, BAD_USERNAME_OR_PASSWORD, 'unknown-username', `unknown user ${username}`, { username })
         principal = { kind: 'device', deviceId: username }
       }
+      // The client id is bound to the credential (client-ids.ts): otherwise one device could take over, disconnect or
+      // read the queue of another's (or the ingest's) session [MQTT-3.1.4-2].
+      const own = principal.kind === 'device' ? !f?.emptyClientId && deviceMayUseClientId(principal.deviceId, client.id) : !f?.emptyClientId && serviceMayUseClientId(username, client.id)
+      if (!own)
+        return refusal(client, IDENTIFIER_REJECTED, 'client-id-not-own', `${describePrincipal(principal)} may not use client id ${f?.emptyClientId ? '(empty)' : client.id}`, { username })
       let verdict
       try {
         verdict = await credentials.verify(username, password)

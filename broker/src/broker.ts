@@ -12,6 +12,7 @@ import { createAuthorizationHooks } from './authorize.ts'
 import type { BrokerConfig } from './config.ts'
 import { openCredentialStore, type CredentialStore } from './credential-store.ts'
 import { openRedisCredentialStore } from './credential-store-redis.ts'
+import { serviceAccessPolicy, setOrigin, type ConnectionOrigin } from './connection-origin.ts'
 import { guardConnection } from './guarded-connection.ts'
 import type { PacketLimits, PacketRefusedError } from './packet-guard.ts'
 import { deliverAtHighestGrant, downgradeToGrantedQos } from './qos-downgrade.ts'
@@ -33,6 +34,7 @@ export type BrokerOptions = Pick<
   | 'MQTT_HOST'
   | 'MQTT_WS_PORT'
   | 'MQTT_ALLOW_ANONYMOUS'
+  | 'MQTT_SERVICE_NETS'
   | 'MQTT_MAX_PACKET_BYTES'
   | 'MQTT_MAX_PRECONNECT_BYTES'
   | 'MQTT_MAX_TOPIC_LENGTH'
@@ -42,6 +44,7 @@ export type BrokerOptions = Pick<
   | 'API_MQTT_PASSWORD'
   | 'DEVICE_REGISTRY_FILE'
 > &
+  Partial<Pick<BrokerConfig, 'MQTT_INTERNAL_PORT' | 'MQTT_INTERNAL_HOST'>> &
   Partial<Pick<BrokerConfig, 'MQTT_TLS_PORT' | 'MQTT_TLS_CERT' | 'MQTT_TLS_KEY' | 'MQTT_MAX_PUBLISH_PER_S' | 'MQTT_PUBLISH_BURST'>> &
   Partial<Pick<BrokerConfig, 'MQTT_PERSISTENCE' | 'REDIS_URL' | 'MQTT_CLUSTER_HEARTBEAT_MS'>>
 
@@ -73,6 +76,8 @@ export interface BrokerAddresses {
   wsPort: number | undefined
   /** MQTT over TLS; undefined unless MQTT_TLS_CERT and MQTT_TLS_KEY are set. */
   tlsPort?: number | undefined
+  /** The services' listener; undefined unless MQTT_INTERNAL_PORT is set. */
+  internalPort?: number | undefined
 }
 
 export interface Broker {
@@ -117,7 +122,7 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
       ? await openClusterPersistence({ redisUrl: config.REDIS_URL, heartbeatMs: config.MQTT_CLUSTER_HEARTBEAT_MS ?? 15_000 }, { logger })
       : await openPersistence(config.MQTT_PERSISTENCE ?? 'memory', config.DATA_DIR)
   try {
-    const authentication = createAuthenticationHooks({ allowAnonymous: config.MQTT_ALLOW_ANONYMOUS }, { registry, credentials, stats, logger })
+    const authentication = createAuthenticationHooks({ allowAnonymous: config.MQTT_ALLOW_ANONYMOUS, serviceAllowedFrom: serviceAccessPolicy(config.MQTT_SERVICE_NETS) }, { registry, credentials, stats, logger })
     aedes = await Aedes.createBroker({
       ...(sessions.persistence ? { persistence: sessions.persistence } : {}),
       ...sessions.aedesOptions,
@@ -160,24 +165,22 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
 
   // TCP. Sockets are tracked so stop() can drop those that never sent CONNECT (Aedes only knows clients).
   const sockets = new Set<Socket>()
-  const tcp: TcpServer = createTcpServer((socket) => {
+  const handleSocket = (listener: ConnectionOrigin['listener']) => (socket: Socket) => {
     sockets.add(socket)
     socket.once('close', () => sockets.delete(socket))
     socket.setNoDelay(true)
+    setOrigin(socket, { listener, remoteAddress: socket.remoteAddress })
     guardConnection(socket, limits, `${socket.remoteAddress}:${socket.remotePort}`, onRefused)
     aedes.handle(socket)
-  })
+  }
+  const tcp: TcpServer = createTcpServer(handleSocket('tcp'))
+  // The services' own listener (MQTT_INTERNAL_PORT): the same broker, where service accounts are let in from anywhere.
+  const internal: TcpServer | undefined = config.MQTT_INTERNAL_PORT !== undefined ? createTcpServer(handleSocket('internal')) : undefined
 
   // TLS: the same handler as TCP behind a TLS handshake; only when both PEM files are configured.
   const tls: TlsServer | undefined =
     config.MQTT_TLS_CERT !== undefined && config.MQTT_TLS_KEY !== undefined
-      ? createTlsServer({ cert: readFileSync(config.MQTT_TLS_CERT), key: readFileSync(config.MQTT_TLS_KEY) }, (socket) => {
-          sockets.add(socket)
-          socket.once('close', () => sockets.delete(socket))
-          socket.setNoDelay(true)
-          guardConnection(socket, limits, `${socket.remoteAddress}:${socket.remotePort}`, onRefused)
-          aedes.handle(socket)
-        })
+      ? createTlsServer({ cert: readFileSync(config.MQTT_TLS_CERT), key: readFileSync(config.MQTT_TLS_KEY) }, handleSocket('tls'))
       : undefined
   tls?.on('tlsClientError', (err) => logger.debug('tls handshake failed', { err: err.message }))
 
@@ -202,6 +205,7 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
     wss.on('connection', (ws, req) => {
       const remote = `${req.socket.remoteAddress}:${req.socket.remotePort}`
       const conn = createWebSocketStream(ws)
+      setOrigin(conn, { listener: 'ws', remoteAddress: req.socket.remoteAddress })
       const guard = guardConnection(conn, limits, remote, onRefused)
       ws.on('error', (err: Error & { code?: string }) => {
         if (err.code !== 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || guard.refused) return
@@ -226,15 +230,16 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
       const mqttPort = await listen(tcp, config.MQTT_PORT, config.MQTT_HOST)
       const wsPort = http ? await listen(http, config.MQTT_WS_PORT!, config.MQTT_HOST) : undefined
       const tlsPort = tls ? await listen(tls, config.MQTT_TLS_PORT ?? 8883, config.MQTT_HOST) : undefined
+      const internalPort = internal ? await listen(internal, config.MQTT_INTERNAL_PORT!, config.MQTT_INTERNAL_HOST ?? '127.0.0.1') : undefined
       await listenForRegistryNotices(aedes, { logger })
       await gate.listen(aedes)
-      logger.info('broker listening', { mqttPort, wsPort, host: config.MQTT_HOST, devices: registry.size, anonymous: config.MQTT_ALLOW_ANONYMOUS })
-      return { mqttPort, wsPort, ...(tlsPort !== undefined ? { tlsPort } : {}) }
+      logger.info('broker listening', { mqttPort, wsPort, internalPort, host: config.MQTT_HOST, devices: registry.size, anonymous: config.MQTT_ALLOW_ANONYMOUS })
+      return { mqttPort, wsPort, ...(tlsPort !== undefined ? { tlsPort } : {}), ...(internalPort !== undefined ? { internalPort } : {}) }
     },
 
     stop: once(async () => {
       gate.releaseAll()
-      const closed = [closeServer(tcp), ...(http ? [closeServer(http)] : []), ...(tls ? [closeServer(tls)] : [])]
+      const closed = [closeServer(tcp), ...(http ? [closeServer(http)] : []), ...(tls ? [closeServer(tls)] : []), ...(internal ? [closeServer(internal)] : [])]
       wss?.close()
       for (const ws of wss?.clients ?? []) ws.terminate()
       await new Promise<void>((resolve) => aedes.close(() => resolve()))

@@ -11,6 +11,11 @@ describe('broker config', () => {
       MQTT_PORT: 1883,
       MQTT_HOST: '0.0.0.0',
       MQTT_WS_PORT: 8083,
+      MQTT_INTERNAL_HOST: '127.0.0.1',
+      MQTT_SERVICE_NETS: [
+        { address: '127.0.0.0', prefix: 8, family: 'ipv4' },
+        { address: '::1', prefix: 128, family: 'ipv6' },
+      ],
       MQTT_ALLOW_ANONYMOUS: false,
       MQTT_MAX_PACKET_BYTES: 262_144,
       MQTT_MAX_PRECONNECT_BYTES: 65_536,

@@ -1,5 +1,28 @@
 import { z } from 'zod'
+import { isIP } from 'node:net'
 import { commonEnv, env, parseEnv } from '@mytho/runtime'
+
+/** A comma list of CIDRs (`10.0.0.0/8`, `::1/128`; a bare address is /32 or /128), or `none`. */
+function serviceNets(fallback: string) {
+  return z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      if (v === 'none') return []
+      const nets: { address: string; prefix: number; family: 'ipv4' | 'ipv6' }[] = []
+      for (const entry of v.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+        const [address = '', bits] = entry.split('/')
+        const version = isIP(address)
+        const prefix = bits === undefined ? (version === 6 ? 128 : 32) : Number(bits)
+        if (version === 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > (version === 6 ? 128 : 32)) {
+          ctx.addIssue({ code: 'custom', message: 'expected none or a comma-separated list of addresses or CIDR ranges (127.0.0.0/8,::1/128)' })
+          return z.NEVER
+        }
+        nets.push({ address, prefix, family: version === 6 ? 'ipv6' : 'ipv4' })
+      }
+      return nets
+    })
+}
 
 export const brokerEnv = commonEnv.extend({
   /** MQTT over TCP. Default 1883; 0 picks a free port. */
@@ -13,6 +36,20 @@ export const brokerEnv = commonEnv.extend({
     .default('8083')
     .transform((v) => (v === 'off' ? undefined : Number(v)))
     .refine((v) => v === undefined || v <= 65_535, 'expected a port number (0–65535) or off'),
+  /**
+   * A second TCP listener for the platform's own services (svc-ingest, svc-api), which are accepted there from any
+   * address; keep it off the devices' network (compose: not published). Default unset: no such listener.
+   */
+  MQTT_INTERNAL_PORT: env.optionalPort(),
+  /** Interface the internal listener binds to. Default 127.0.0.1 (compose: 0.0.0.0 inside its network, unpublished). */
+  MQTT_INTERNAL_HOST: z.string().default('127.0.0.1'),
+  /**
+   * Addresses (CIDR, comma-separated) from which service accounts are accepted on the TCP and TLS listeners too; `none`
+   * = only on MQTT_INTERNAL_PORT. Never over WebSocket: a WebSocket proxy on the same host would make every browser
+   * and device look local. Default 127.0.0.0/8,::1/128 (one host, `npm start`). Behind a TCP proxy on the same host set
+   * `none` and use MQTT_INTERNAL_PORT, for the same reason.
+   */
+  MQTT_SERVICE_NETS: serviceNets('127.0.0.0/8,::1/128'),
   /** Development only: clients without a user name connect with full access (MQTT interoperability suites). Default false. */
   MQTT_ALLOW_ANONYMOUS: env.bool(false),
   /** Largest MQTT packet, whole (fixed header included), bytes; a larger one closes the connection. Default 262,144. */

@@ -17,8 +17,8 @@ await runMain(
     const broker = await createBroker(config, { logger })
     return withMetrics('broker', config.METRICS_PORT, broker, (r) => registerBrokerMetrics(r, broker))
   },
-  ({ mqttPort, wsPort, tlsPort }) => {
+  ({ mqttPort, wsPort, tlsPort, internalPort }) => {
     const host = config.MQTT_HOST === '0.0.0.0' ? 'localhost' : config.MQTT_HOST
-    process.stdout.write(`broker: MQTT mqtt://${host}:${mqttPort}  WebSocket ${wsPort === undefined ? 'off' : `ws://${host}:${wsPort}/mqtt`}${tlsPort === undefined ? '' : `  TLS mqtts://${host}:${tlsPort}`}\n`)
+    process.stdout.write(`broker: MQTT mqtt://${host}:${mqttPort}  WebSocket ${wsPort === undefined ? 'off' : `ws://${host}:${wsPort}/mqtt`}${tlsPort === undefined ? '' : `  TLS mqtts://${host}:${tlsPort}`}${internalPort === undefined ? '' : `  services mqtt://${config.MQTT_INTERNAL_HOST}:${internalPort}`}\n`)
   },
 )

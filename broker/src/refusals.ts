@@ -4,7 +4,8 @@
  * Packet guard (connection closed): packet-too-large, malformed-length, preconnect-limit,
  * first-packet-not-connect, invalid-utf8, null-character, topic-too-long, topic-too-deep.
  * Authentication (CONNACK refusal): anonymous, unknown-username, bad-password, disabled,
- * client-id-rejected, will-not-allowed, credential-store-error.
+ * client-id-rejected, client-id-not-own (an id that is not the credential's own: client-ids.ts), service-not-internal
+ * (a service account outside the internal listener and MQTT_SERVICE_NETS), will-not-allowed, credential-store-error.
  * Authorization: publish-denied and publish-rate-exceeded (connection closed), subscribe-denied (SUBACK 0x80); topic-too-long
  * and topic-too-deep on a SUBSCRIBE also answer SUBACK 0x80.
  */
@@ -22,6 +23,8 @@ export type RefusalReason =
   | 'bad-password'
   | 'disabled'
   | 'client-id-rejected'
+  | 'client-id-not-own'
+  | 'service-not-internal'
   | 'will-not-allowed'
   | 'credential-store-error'
   | 'publish-denied'

@@ -33,7 +33,7 @@ describe('broker cluster on Redis', () => {
 
   it('a QoS 1 reading published on node A reaches a persistent subscriber on node B', async () => {
     const { a, b, secrets } = await twoNodes()
-    const ingest = await connect(b.url, { clientId: 'ingest-x', clean: false, username: ingestUser, password: secrets.services[ingestUser]! })
+    const ingest = await connect(b.url, { clientId: 'mytho-ingest-x', clean: false, username: ingestUser, password: secrets.services[ingestUser]! })
     const got = collect(ingest)
     await ingest.subscribeAsync('mytho/v1/devices/+/readings', { qos: 1 })
     const device = await connect(a.url, { username: deviceA, password: secrets.devices[deviceA]! })
@@ -46,7 +46,7 @@ describe('broker cluster on Redis', () => {
 
   it("keeps a persistent subscriber's QoS 1 queue (more than 1,000 messages) when it reconnects to the other node", async () => {
     const { a, b, secrets } = await twoNodes()
-    const login = { clientId: 'ingest-queue', clean: false, username: ingestUser, password: secrets.services[ingestUser]! }
+    const login = { clientId: 'mytho-ingest-queue', clean: false, username: ingestUser, password: secrets.services[ingestUser]! }
     const first = await connect(b.url, login)
     await first.subscribeAsync('mytho/v1/devices/+/readings', { qos: 1 })
     await first.endAsync()
@@ -84,7 +84,7 @@ describe('broker cluster on Redis', () => {
 
   it('sends the PUBACK of a QoS 1 reading only once it is queued in Redis, not before (Aedes 1.2 acknowledges first)', async () => {
     const { a, b, secrets } = await twoNodes()
-    const ingest = await connect(b.url, { clientId: 'ingest-pause', clean: false, username: ingestUser, password: secrets.services[ingestUser]! })
+    const ingest = await connect(b.url, { clientId: 'mytho-ingest-pause', clean: false, username: ingestUser, password: secrets.services[ingestUser]! })
     const got = collect(ingest)
     await ingest.subscribeAsync('mytho/v1/devices/+/readings', { qos: 1 })
     const device = await connect(a.url, { username: deviceA, password: secrets.devices[deviceA]! })
@@ -137,7 +137,7 @@ describe('broker cluster on Redis', () => {
     const nodeB = await spawnNode(env, portB)
     const secrets = secretsOf(dir.path)
 
-    const ingest = await connect(`mqtt://127.0.0.1:${portB}`, { clientId: 'ingest-kill', clean: false, username: ingestUser, password: secrets.services[ingestUser]! })
+    const ingest = await connect(`mqtt://127.0.0.1:${portB}`, { clientId: 'mytho-ingest-kill', clean: false, username: ingestUser, password: secrets.services[ingestUser]! })
     const got = collect(ingest)
     await ingest.subscribeAsync(['mytho/v1/devices/+/readings', 'mytho/v1/devices/+/status'], { qos: 1 })
 

@@ -4,7 +4,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import mqttPacket from 'mqtt-packet'
 import { onTestFinished } from 'vitest'
 import { readDemoSecrets, SERVICE_ACCOUNTS, type DemoSecrets } from '@mytho/runtime'
-import { DeviceRegistry, loadRegistryFile } from '@mytho/schema'
+import { DeviceRegistry, loadRegistryFile, SERVICE_CLIENT_ID_PREFIXES } from '@mytho/schema'
 import { makeTempDir, waitFor } from '@mytho/testing'
 import { createBroker, type Broker, type BrokerDeps } from '../src/broker.ts'
 import { loadBrokerConfig, type BrokerConfig } from '../src/config.ts'
@@ -22,6 +22,8 @@ export interface RunningBroker {
   mqttPort: number
   /** Set when the broker was given MQTT_TLS_CERT/MQTT_TLS_KEY. */
   tlsPort: number | undefined
+  /** Set when the broker was given MQTT_INTERNAL_PORT. */
+  internalPort: number | undefined
   secrets: DemoSecrets
   dataDir: string
 }
@@ -35,12 +37,13 @@ export async function startBroker(env: Record<string, string> = {}, deps: Broker
     await broker.stop()
     dir.cleanup()
   })
-  const { mqttPort, wsPort, tlsPort } = await broker.start()
+  const { mqttPort, wsPort, tlsPort, internalPort } = await broker.start()
   return {
     broker,
     config,
     mqttPort,
     tlsPort,
+    internalPort,
     url: `mqtt://127.0.0.1:${mqttPort}`,
     wsUrl: wsPort === undefined ? undefined : `ws://127.0.0.1:${wsPort}/mqtt`,
     secrets: readDemoSecrets(dir.path) ?? { devices: {}, services: {} },
@@ -50,16 +53,28 @@ export async function startBroker(env: Record<string, string> = {}, deps: Broker
 
 /** An MQTT.js client that does not reconnect by itself, ended when the test ends. */
 export async function connect(url: string, opts: IClientOptions = {}): Promise<MqttClient> {
-  const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5_000, protocolVersion: 4, ...opts }, false)
+  const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5_000, protocolVersion: 4, ...ownClientId(opts), ...opts }, false)
   onTestFinished(() => client.endAsync(true))
   return client
 }
 
+/** A device connects with its own id as client id (the broker refuses any other: packages/schema/src/client-ids.ts). */
 export const connectDevice = (b: RunningBroker, deviceId: string, opts: IClientOptions = {}) =>
-  connect(b.url, { username: deviceId, password: b.secrets.devices[deviceId]!, ...opts })
+  connect(b.url, { clientId: deviceId, username: deviceId, password: b.secrets.devices[deviceId]!, ...opts })
 
+let serviceConnections = 0
+/**
+ * Without a client id a client connects as its credential must (packages/schema/src/client-ids.ts): a device as its
+ * id, a service account in its range. MQTT.js would otherwise pick `mqttjs_…`, which the broker refuses.
+ */
+function ownClientId(opts: IClientOptions): IClientOptions {
+  if (opts.clientId !== undefined || opts.username === undefined) return {}
+  const prefix = SERVICE_CLIENT_ID_PREFIXES[opts.username]
+  return { clientId: prefix !== undefined ? `${prefix}-t${++serviceConnections}` : opts.username }
+}
+/** A service account with a client id in its own range (`mytho-ingest-t1`, `mytho-api-t2`). */
 export const connectService = (b: RunningBroker, name: 'ingest' | 'api', opts: IClientOptions = {}) =>
-  connect(b.url, { username: SERVICE_ACCOUNTS[name], password: b.secrets.services[SERVICE_ACCOUNTS[name]]!, ...opts })
+  connect(b.url, { clientId: `mytho-${name}-t${++serviceConnections}`, username: SERVICE_ACCOUNTS[name], password: b.secrets.services[SERVICE_ACCOUNTS[name]]!, ...opts })
 
 /** The CONNACK return code of a refused connection (MQTT.js rejects with it as `code`). */
 export async function refusalCode(url: string, opts: IClientOptions): Promise<number> {
@@ -140,7 +155,7 @@ export async function rawConnect(port: number): Promise<RawConnection> {
 /** A raw connection that has sent CONNECT and got CONNACK 0. */
 export async function rawSession(b: RunningBroker, deviceId: string): Promise<RawConnection> {
   const raw = await rawConnect(b.mqttPort)
-  raw.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: `raw-${deviceId}`, clean: true, keepalive: 60, username: deviceId, password: Buffer.from(b.secrets.devices[deviceId]!) })
+  raw.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: `${deviceId}.raw`, clean: true, keepalive: 60, username: deviceId, password: Buffer.from(b.secrets.devices[deviceId]!) })
   const connack = await waitFor(() => raw.packets().find((p) => p.cmd === 'connack'), { what: 'CONNACK' })
   if (connack.cmd !== 'connack' || connack.returnCode !== 0) throw new Error(`CONNACK ${JSON.stringify(connack)}`)
   return raw

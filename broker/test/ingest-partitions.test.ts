@@ -2,7 +2,8 @@ import mqtt from 'mqtt'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { partitionClientId, partitionOf, readingsTopic } from '@mytho/schema'
 import { waitFor } from '@mytho/testing'
-import { collect, connect, startBroker } from './harness.ts'
+import { SERVICE_ACCOUNTS } from '@mytho/runtime'
+import { collect, connect, startBroker, type RunningBroker } from './harness.ts'
 
 /*
  * Ingest partition sessions (broker/src/ingest-partitions.ts): a session named `…-pIofP` gets a device's messages
@@ -21,11 +22,13 @@ async function publishAll(url: string): Promise<void> {
 }
 
 const deviceOf = (topic: string) => topic.split('/')[3]!
+/** `mytho-ingest-…` ids belong to svc-ingest, even on a broker that lets anonymous clients in. */
+const svcIngest = (b: RunningBroker) => ({ username: SERVICE_ACCOUNTS.ingest, password: b.secrets.services[SERVICE_ACCOUNTS.ingest]! })
 
 describe.each(['memory', 'level'] as const)('ingest partition sessions (%s persistence)', (persistence) => {
   it('delivers a device’s messages live only to its partition’s session', async () => {
     const b = await startBroker({ MQTT_ALLOW_ANONYMOUS: 'true', MQTT_PERSISTENCE: persistence })
-    const parts = await Promise.all([0, 1].map((i) => connect(b.url, { clientId: partitionClientId('mytho-ingest', i, P), clean: false })))
+    const parts = await Promise.all([0, 1].map((i) => connect(b.url, { clientId: partitionClientId('mytho-ingest', i, P), clean: false, ...svcIngest(b) })))
     const plain = await connect(b.url, { clientId: 'plain-sub', clean: false })
     const got = parts.map((c) => collect(c))
     const all = collect(plain)
@@ -43,7 +46,7 @@ describe.each(['memory', 'level'] as const)('ingest partition sessions (%s persi
     const b = await startBroker({ MQTT_ALLOW_ANONYMOUS: 'true', MQTT_PERSISTENCE: persistence })
     const ids = [0, 1].map((i) => partitionClientId('mytho-ingest', i, P))
     for (const clientId of ids) {
-      const c = await connect(b.url, { clientId, clean: false })
+      const c = await connect(b.url, { clientId, clean: false, ...svcIngest(b) })
       await c.subscribeAsync('mytho/v1/devices/+/readings', { qos: 1 })
       await c.endAsync()
     }
@@ -55,7 +58,7 @@ describe.each(['memory', 'level'] as const)('ingest partition sessions (%s persi
       expect(queued).toBe(ownedBy(i).length * PER_DEVICE)
     }
     // The listener is there before CONNACK: the queue is replayed right after it.
-    const back = mqtt.connect(b.url, { clientId: ids[1]!, clean: false, reconnectPeriod: 0 })
+    const back = mqtt.connect(b.url, { clientId: ids[1]!, clean: false, reconnectPeriod: 0, ...svcIngest(b) })
     onTestFinished(() => back.endAsync(true))
     const got = collect(back)
     await waitFor(() => got.length === ownedBy(1).length * PER_DEVICE, { what: 'the queue to be replayed' })

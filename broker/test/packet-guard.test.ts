@@ -33,7 +33,7 @@ describe('packet guard', () => {
     expect(grown).toBeLessThan(2 * 1024 * 1024) // Buffers in this process (the broker included) grew by far less than 10 MB
     expect(b.broker.stats.packetsRefused).toEqual({ 'packet-too-large': 1 })
     const warning = JSON.parse(lines.find((l) => l.includes('packet guard'))!) as Record<string, unknown>
-    expect(warning).toMatchObject({ level: 'warn', reason: 'packet-too-large', clientId: `raw-${deviceA}`, remote: expect.stringMatching(/^127\.0\.0\.1:\d+$/) })
+    expect(warning).toMatchObject({ level: 'warn', reason: 'packet-too-large', clientId: `${deviceA}.raw`, remote: expect.stringMatching(/^127\.0\.0\.1:\d+$/) })
     expect(warning['detail']).toMatchInlineSnapshot(`"PUBLISH of 10485811 bytes announced, more than 262144"`)
 
     await bystander.publishAsync(readingsTopic(deviceB), '{"ts":1}', { qos: 1 })

@@ -93,7 +93,7 @@ export async function backfill(o: BackfillOptions): Promise<BackfillSummary> {
     const password = o.password(device.id)
     // Its own client id, so a live connection of the same device is not taken over [MQTT-3.1.4-2].
     const client = await mqtt.connectAsync(o.url, {
-      clientId: `${device.id}-backfill`,
+      clientId: `${device.id}.backfill`,
       username: device.id,
       ...(password !== undefined ? { password } : {}),
       protocolVersion: 4,

@@ -28,7 +28,7 @@ async function platformBroker(devices: number) {
   const url = `mqtt://127.0.0.1:${mqttPort}`
   // What ingest sees: its own service account on every device's readings.
   const watcher = await mqtt.connectAsync(url, {
-    clientId: 'watcher',
+    clientId: 'mytho-ingest-watcher',
     username: SERVICE_ACCOUNTS.ingest,
     password: readDemoSecrets(dir.path)!.services[SERVICE_ACCOUNTS.ingest]!,
     reconnectPeriod: 0,

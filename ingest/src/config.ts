@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { commonEnv, env, parseEnv } from '@mytho/runtime'
-import { MAX_PARTITIONS } from '@mytho/schema'
+import { MAX_PARTITIONS, serviceMayUseClientId } from '@mytho/schema'
 
 export const ingestEnv = commonEnv.extend({
   /**
@@ -14,7 +14,12 @@ export const ingestEnv = commonEnv.extend({
   /** Its password; unset in a demo start: read from DATA_DIR/secrets/demo-secrets.json. */
   INGEST_MQTT_PASSWORD: z.string().optional(),
   /** Persistent-session client id; one per ingest worker. Default mytho-ingest. */
-  INGEST_CLIENT_ID: z.string().min(1).max(23).default('mytho-ingest'),
+  INGEST_CLIENT_ID: z
+    .string()
+    .min(1)
+    .max(23)
+    .refine((id) => serviceMayUseClientId('svc-ingest', id), 'must be mytho-ingest or start with mytho-ingest- (the broker binds svc-ingest to those ids)')
+    .default('mytho-ingest'),
   /** Readings per storage write, at most. Default 5,000 (InfluxDB's sweet spot). */
   INGEST_BATCH_MAX: env.int(5000, 1, 100_000),
   /**

@@ -66,7 +66,7 @@ describe('MQTT_URL with every broker of the cluster', () => {
     const nobody = await freePort()
     const secrets = readDemoSecrets(tmp.path)!
     const session = createMqttSession(
-      { url: `mqtt://127.0.0.1:${nobody},mqtt://127.0.0.1:${mqttPort}`, clientId: 'list-first-down', username: 'svc-ingest', password: () => secrets.services['svc-ingest'], subscriptions: ['mytho/v1/devices/+/readings'] },
+      { url: `mqtt://127.0.0.1:${nobody},mqtt://127.0.0.1:${mqttPort}`, clientId: 'mytho-ingest-first-down', username: 'svc-ingest', password: () => secrets.services['svc-ingest'], subscriptions: ['mytho/v1/devices/+/readings'] },
       () => {},
       silentLogger,
     )

@@ -18,7 +18,7 @@ describe('ingest MQTT session keepalive', () => {
     const { mqttPort } = await broker.start()
     const secrets = readDemoSecrets(tmp.path)!
     const session = createMqttSession(
-      { url: `mqtt://127.0.0.1:${mqttPort}`, clientId: 'keepalive-quiet', username: 'svc-ingest', password: () => secrets.services['svc-ingest'], subscriptions: ['mytho/v1/devices/+/readings'], keepaliveS: 1 },
+      { url: `mqtt://127.0.0.1:${mqttPort}`, clientId: 'mytho-ingest-quiet', username: 'svc-ingest', password: () => secrets.services['svc-ingest'], subscriptions: ['mytho/v1/devices/+/readings'], keepaliveS: 1 },
       () => {},
       silentLogger,
     )

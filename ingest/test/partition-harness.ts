@@ -72,7 +72,7 @@ export function splitCovers(workers: readonly Worker[], partitions: number, min 
 
 /** Follows every worker's pipeline health (clientId = worker id), as the API would, keeping the latest of each. */
 export async function watchWorkersHealth(mqttUrl: string, secrets: DemoSecrets) {
-  const client = await mqtt.connectAsync(mqttUrl, { clientId: `health-watch-${process.pid}-${Date.now()}`, username: SERVICE_ACCOUNTS.api, password: secrets.services[SERVICE_ACCOUNTS.api]!, reconnectPeriod: 250 })
+  const client = await mqtt.connectAsync(mqttUrl, { clientId: `mytho-api-watch-${process.pid}-${Date.now() % 1e6}`, username: SERVICE_ACCOUNTS.api, password: secrets.services[SERVICE_ACCOUNTS.api]!, reconnectPeriod: 250 })
   client.on('error', () => {})
   const latest = new Map<string, PipelineHealth>()
   client.on('message', (_topic, payload) => {

@@ -28,7 +28,7 @@ async function run(setup: 'memory' | 'level' | 'redis'): Promise<string> {
     await r.config('RESETSTAT')
     const url = `mqtt://127.0.0.1:${(await broker.start()).mqttPort}`
     const secrets = readDemoSecrets(dir.path)!
-    const login = { clientId: 'bench-backlog', clean: false, username: SERVICE_ACCOUNTS.ingest, password: secrets.services[SERVICE_ACCOUNTS.ingest]!, reconnectPeriod: 0 }
+    const login = { clientId: 'mytho-ingest-backlog', clean: false, username: SERVICE_ACCOUNTS.ingest, password: secrets.services[SERVICE_ACCOUNTS.ingest]!, reconnectPeriod: 0 }
     const first = await mqtt.connectAsync(url, login)
     await first.subscribeAsync('mytho/v1/devices/+/readings', { qos: 1 })
     await first.endAsync()

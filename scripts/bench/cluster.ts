@@ -110,7 +110,7 @@ async function runScenario(s: Scenario, redisUrl: string, redisPid: number | und
     const urlOf = (i: number) => `mqtt://127.0.0.1:${nodes[i % nodes.length]!.port}`
 
     // The subscriber on the last node: with two nodes, the devices on node A cross Redis to reach it.
-    const sub = await mqtt.connectAsync(urlOf(nodes.length - 1), { clientId: 'bench-ingest', clean: false, username: SERVICE_ACCOUNTS.ingest, password: secrets.services[SERVICE_ACCOUNTS.ingest]!, reconnectPeriod: 0 })
+    const sub = await mqtt.connectAsync(urlOf(nodes.length - 1), { clientId: 'mytho-ingest-bench', clean: false, username: SERVICE_ACCOUNTS.ingest, password: secrets.services[SERVICE_ACCOUNTS.ingest]!, reconnectPeriod: 0 })
     clients.push(sub)
     const sentAt = new Map<string, number>()
     const latencies: number[] = []

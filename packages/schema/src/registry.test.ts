@@ -14,7 +14,7 @@ describe('seed fleet registry', () => {
     const good = loadRegistryFile().devices[0]!
     expect(() => parseRegistry([good, { ...good, id: 'x2', lat: 21.03 }], 'test.json')).toThrowErrorMatchingInlineSnapshot(`
       [RegistryError: test.json is invalid:
-      ✖ lower-case letters, digits and dashes, 3–64 characters
+      ✖ lower-case letters, digits and dashes, 3–64 characters, not starting with mytho- or svc-
         → at [1].id
       ✖ Too big: expected number to be <=10.42
         → at [1].lat]

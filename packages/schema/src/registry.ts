@@ -7,7 +7,7 @@ export { CITY_BOUNDS }
 
 export const DeviceRecord = z
   .strictObject({
-    id: z.string().regex(DEVICE_ID_PATTERN, 'lower-case letters, digits and dashes, 3–64 characters'),
+    id: z.string().regex(DEVICE_ID_PATTERN, 'lower-case letters, digits and dashes, 3–64 characters, not starting with mytho- or svc-'),
     kind: DeviceKind,
     /** Vietnamese name first: it is what operators read. */
     nameVi: z.string().min(1),

@@ -8,8 +8,12 @@ export const TOPIC_ROOT = 'mytho/v1/devices'
 export const topicSuffixes = ['readings', 'status', 'commands'] as const
 export type TopicSuffix = (typeof topicSuffixes)[number]
 
-/** Device ids: lower-case ASCII, digits and dashes, 3–64 characters; safe in topics, tags and URLs. */
-export const DEVICE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$/
+/**
+ * Device ids: lower-case ASCII, digits and dashes, 3–64 characters; safe in topics, tags and URLs. `mytho-` and `svc-`
+ * are the platform's own (service accounts' user names and client ids, client-ids.ts): a device so named could take a
+ * service's session.
+ */
+export const DEVICE_ID_PATTERN = /^(?!mytho-|svc-)[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$/
 
 export const readingsTopic = (deviceId: string): string => `${TOPIC_ROOT}/${deviceId}/readings`
 export const statusTopic = (deviceId: string): string => `${TOPIC_ROOT}/${deviceId}/status`
