@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express'
 import { z } from 'zod'
 import type { Logger } from '@mytho/runtime'
+import { StorageInputError } from '@mytho/storage/validate'
 
 export class HttpError extends Error {
   override name = 'HttpError'
@@ -24,15 +25,35 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, where
 
 export const notFound: RequestHandler = (req, _res, next) => next(new HttpError(404, `no route ${req.method} ${req.path}`))
 
-/** The one place errors become HTTP responses; an unknown error is logged once and answered with a plain 500. */
+/** Longest request-derived string a log line (or an error answer) carries; a caller picks what goes in, up to ~16 KB. */
+export const LOG_VALUE_MAX_CHARS = 200
+
+/** Cuts a string to `max` characters and says how long it was: `aaa… [16000 chars]`. */
+export const clip = (s: string, max = LOG_VALUE_MAX_CHARS): string => (s.length > max ? `${s.slice(0, max)}… [${s.length} chars]` : s)
+
+/** An error as the logger writes it, its message (which may echo request values) clipped, in the stack too. */
+function clippedError(err: unknown): unknown {
+  if (!(err instanceof Error)) return typeof err === 'string' ? clip(err) : err
+  const message = clip(err.message)
+  return { name: err.name, message, stack: err.stack?.replace(err.message, () => message) }
+}
+
+/**
+ * The one place errors become HTTP responses; an unknown error is logged once, its request values clipped,
+ * and answered with a plain 500. Storage refusing the input (StorageInputError) is the caller's 400.
+ */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     if (err instanceof HttpError) {
       res.status(err.status).json({ error: err.message, ...(err.details !== undefined ? { details: err.details } : {}) })
       return
     }
+    if (err instanceof StorageInputError) {
+      res.status(400).json({ error: `invalid request: ${clip(err.message)}` })
+      return
+    }
     const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500
-    if (status === 500) logger.error('unhandled error', { err, method: req.method, path: req.path })
-    res.status(status).json({ error: status === 500 ? 'internal error' : String(err.message ?? 'bad request') })
+    if (status === 500) logger.error('unhandled error', { err: clippedError(err), method: req.method, path: clip(req.path) })
+    res.status(status).json({ error: status === 500 ? 'internal error' : clip(String(err.message ?? 'bad request')) })
   }
 }

@@ -1,8 +1,8 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LOCAL_UTC_OFFSET_MS, loadRegistryFile, type StoredReading } from '@mytho/schema'
-import { silentLogger } from '@mytho/runtime'
-import { createSqliteStore, type ReadingStore } from '@mytho/storage'
+import { createLogger, silentLogger } from '@mytho/runtime'
+import { createSqliteStore, StorageError, type ReadingStore } from '@mytho/storage'
 import { makeTempDir } from '@mytho/testing'
 import { createApi, type Api } from '../src/api.ts'
 
@@ -73,5 +73,87 @@ describe('history for one or many devices', () => {
     expect(await get(`/history?deviceIds=wl-tan-long&metric=waterLevelCm&from=${localMidnight}&to=${localMidnight}`)).toMatchObject({ status: 400, body: { error: expect.stringMatching(/parameter from/) } })
     const many = Array.from({ length: 101 }, () => 'wl-tan-long').join(',')
     expect(await get(`/history?deviceIds=${many}&metric=waterLevelCm`)).toMatchObject({ status: 400, body: { error: 'invalid query parameter deviceIds: at most 100 device ids' } })
+  })
+})
+
+describe('history refuses what storage cannot answer with a 400, and logs a request in few characters', () => {
+  const tmp = makeTempDir('mytho-api-history-limits-')
+  const gauge = 'wl-hydro-station'
+  const lines: string[] = []
+  let store: ReadingStore
+  let api: Api
+  let base: string
+  /** What the API's store does for a history call; each test says (default: the real SQLite store). */
+  let history: ReadingStore['history']
+
+  beforeAll(async () => {
+    store = createSqliteStore({ path: join(tmp.path, 'readings.sqlite') })
+    await store.init()
+    history = (q) => store.history(q)
+    const logger = createLogger('debug', {}, (line) => lines.push(line))
+    api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1' }, { store: { ...store, history: (q) => history(q) }, registry: loadRegistryFile(), logger, clock: () => localMidnight })
+    base = `http://127.0.0.1:${(await api.start()).port}/api/v1`
+  })
+  afterAll(async () => {
+    await api?.stop()
+    await store?.close()
+    tmp.cleanup()
+  })
+
+  const get = async (path: string) => {
+    const res = await fetch(base + path)
+    return { status: res.status, body: (await res.json()) as any }
+  }
+  const bothRoutes = (metric: string) => [`/devices/${gauge}/history?metric=${metric}`, `/history?deviceIds=${gauge}&metric=${metric}`]
+  const errorLines = () => lines.map((l) => JSON.parse(l) as Record<string, any>).filter((r) => r['level'] === 'error')
+
+  it('answers 400 naming metric for a metric name of 65 characters, on both history routes', async () => {
+    for (const path of bothRoutes('a'.repeat(65)))
+      expect(await get(path)).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^invalid query parameter metric: .*64/) } })
+    // 64 characters is the limit storage keeps, so it is still a question (with no data)
+    expect(await get(bothRoutes('a'.repeat(64))[0]!)).toMatchObject({ status: 200, body: { metric: 'a'.repeat(64), points: [] } })
+  })
+
+  it('answers 400, not 500, when storage refuses a query as invalid input', async () => {
+    // A store stricter than the API's edge: it is asked for a field name it does not accept.
+    history = (q) => store.history({ ...q, metric: `${q.metric}_raw` })
+    try {
+      for (const path of bothRoutes('waterLevelCm'))
+        expect(await get(path)).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^invalid request: metric name "waterLevelCm_raw" is not an identifier/) } })
+    } finally {
+      history = (q) => store.history(q)
+    }
+    expect(errorLines()).toEqual([])
+  })
+
+  it('logs nothing long for a request with a 8,000-character metric', async () => {
+    lines.length = 0
+    const statuses = []
+    for (const path of bothRoutes('a'.repeat(8000))) statuses.push((await get(path)).status)
+    for (const line of lines) expect(line).not.toContain('a'.repeat(201))
+    expect(statuses).toEqual([400, 400])
+  })
+
+  it('cuts the long values of a failing request in its log line, and marks how long they were', async () => {
+    lines.length = 0
+    const ids = loadRegistryFile().devices.map((d) => d.id)
+    // A query error that echoes the query (as InfluxDB's do): not the caller's fault, so still a 500.
+    const echoed = (q: { metric: string; deviceIds: readonly string[] }) => `influx query failed: error parsing query\n  query: SELECT "${q.metric}" FROM readings WHERE ${q.deviceIds.map((id) => `"deviceId" = '${id}'`).join(' OR ')}`
+    history = async (q) => {
+      throw new StorageError(echoed(q), { retryable: false })
+    }
+    try {
+      expect(await get(`/history?deviceIds=${ids.join(',')}&metric=waterLevelCm`)).toEqual({ status: 500, body: { error: 'internal error' } })
+    } finally {
+      history = (q) => store.history(q)
+    }
+    const full = echoed({ metric: 'waterLevelCm', deviceIds: ids })
+    expect(full.length).toBeGreaterThan(1000)
+    const [rec, ...more] = errorLines()
+    expect(more).toEqual([])
+    expect(rec).toMatchObject({ msg: 'unhandled error', method: 'GET', path: '/api/v1/history' })
+    expect(rec!['err'].message).toBe(`${full.slice(0, 200)}… [${full.length} chars]`)
+    expect(rec!['err'].stack).toMatch(/^StorageError: influx query failed/)
+    expect(rec!['err'].stack).not.toContain(full.slice(0, 201))
   })
 })

@@ -73,6 +73,21 @@ describe('validateMessage', () => {
     expect(codeOf(JSON.stringify([{ deviceId: 'rg-my-tho', kind: 'rain', rainMm: 2 }]), readingsTopic('gw-test'))).toEqual(['not_gateway'])
   })
 
+  it('dead-letters a payload that is not well-formed UTF-8 as not_utf8, whatever its text would parse as', () => {
+    const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))))
+    expect(codeOf(bytes([0xff, 0xfe]))).toEqual(['not_utf8'])
+    // decoded leniently these parse as JSON: a device id with U+FFFD in it, a reading with a stray byte in a string
+    expect(codeOf(bytes('[{"deviceId":"rg-behind-gw', [0xff], '","kind":"rain","rainMm":2}]'), readingsTopic('gw-test'))).toEqual(['not_utf8'])
+    expect(codeOf(bytes('{"kind":"water_level","waterLevelCm":150,"note":"', [0xc3, 0x28], '"}'))).toEqual(['not_utf8'])
+    // an overlong encoding and a UTF-16 surrogate are not UTF-8 either
+    expect(codeOf(bytes('{"kind":"water_level","waterLevelCm":150', [0xc0, 0xaf], '}'))).toEqual(['not_utf8'])
+    expect(codeOf(bytes('{"kind":"water_level","waterLevelCm":150', [0xed, 0xa0, 0x80], '}'))).toEqual(['not_utf8'])
+    // well-formed UTF-8 that is not JSON stays not_json
+    expect(codeOf('mực nước 152cm')).toEqual(['not_json'])
+    const [r] = run(bytes([0xff, 0xfe])).rejections
+    expect(r).toMatchObject({ code: 'not_utf8', deviceId: gauge, rawBytes: 2, raw: '\ufffd\ufffd', message: expect.stringMatching(/not well-formed UTF-8/) })
+  })
+
   it('bounds the raw payload kept in a dead letter', () => {
     const [r] = run(Buffer.alloc(70_000, 0x61)).rejections
     expect(r!.raw.length).toBe(4096)

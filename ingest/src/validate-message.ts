@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import { z } from 'zod'
 import {
   DEAD_LETTER_RAW_MAX_BYTES,
@@ -103,6 +104,10 @@ export function validateMessage(
   if (payload.length > limits.maxPayloadBytes)
     return reject(c, 'oversized', `payload of ${payload.length} bytes exceeds ${limits.maxPayloadBytes}`, boundedRaw(payload), topicDevice)
 
+  // Decoded leniently, a stray byte becomes U+FFFD and the text may still parse: a device id with one in it
+  // would be refused as not_gateway, a string value kept. JSON text is UTF-8 (RFC 8259), so say that instead.
+  if (!isUtf8(payload))
+    return reject(c, 'not_utf8', `payload of ${payload.length} bytes is not well-formed UTF-8; readings must be UTF-8 JSON`, boundedRaw(payload), topicDevice)
   const text = payload.toString('utf8')
   let json: unknown
   try {

@@ -61,4 +61,23 @@ describe('bad input is dead-lettered and nothing else is lost', () => {
     await waitFor(async () => ((await store.deadLetterCounts())['not_gateway'] ?? 0) === 1, { what: 'not_gateway dead letter' })
     expect(ingest.counters.rejectedByReason['not_gateway']).toBe(1)
   })
+
+  it('dead-letters a payload that is not UTF-8 as not_utf8, then stores the next good reading', async () => {
+    const before = (await store.deadLetterCounts())['not_utf8'] ?? 0
+    const topic = `mytho/v1/devices/${id}/readings`
+    const bare = Buffer.from([0xff, 0xfe])
+    // decoded leniently, this one names another device ("wl-bao-dinh-mouth\ufffd"), and was refused as not_gateway
+    const inDeviceId = Buffer.concat([Buffer.from(`[{"deviceId":"${id}`), Buffer.from([0xff]), Buffer.from(`","kind":"water_level","ts":${now()},"waterLevelCm":140}]`)])
+    await device.publishAsync(topic, bare, { qos: 1 })
+    await device.publishAsync(topic, inDeviceId, { qos: 1 })
+    const goodTs = Date.now() - 10
+    await publishReading(device, id, { kind: 'water_level', ts: goodTs, waterLevelCm: 150.5 })
+    await waitFor(async () => ((await store.deadLetterCounts())['not_utf8'] ?? 0) === before + 2, { what: 'two not_utf8 dead letters' })
+    await waitFor(async () => (await store.latest([id]))[0]?.ts === goodTs, { what: 'the next good reading' })
+    const letters = await store.deadLetters({ deviceId: id, code: 'not_utf8', limit: 2 })
+    expect(letters.map((l) => l.rawBytes).sort((a, b) => a - b)).toEqual([bare.length, inDeviceId.length])
+    expect(letters.map((l) => l.topic)).toEqual([topic, topic])
+    expect(ingest.counters.rejectedByReason['not_utf8']).toBe(2)
+    expect(ingest.connected).toBe(true)
+  })
 })

@@ -11,8 +11,17 @@ import { AggregationWindow, HistorySeries } from './stored-reading.ts'
  * and the map can parse responses with them, so no shape is written twice.
  */
 
+/** Longest metric (field) name: storage refuses longer ones, and the API refuses them at its edge. */
+export const METRIC_NAME_MAX_LENGTH = 64
+
+/** A metric or field name: an ASCII identifier of at most METRIC_NAME_MAX_LENGTH characters (storage checks readings with it). */
+export const METRIC_NAME_PATTERN = new RegExp(`^[A-Za-z][A-Za-z0-9]{0,${METRIC_NAME_MAX_LENGTH - 1}}$`)
+
 /** Metric names are field names of the device contract (`waterLevelCm`), never free text that reaches a query. */
-export const MetricName = z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, 'a metric name such as waterLevelCm')
+export const MetricName = z
+  .string()
+  .max(METRIC_NAME_MAX_LENGTH, { error: `at most ${METRIC_NAME_MAX_LENGTH} characters`, abort: true })
+  .regex(METRIC_NAME_PATTERN, 'a metric name such as waterLevelCm')
 
 /** Most devices one history request may name. */
 export const HISTORY_MAX_DEVICES = 100

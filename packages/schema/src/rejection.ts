@@ -4,6 +4,8 @@ import { z } from 'zod'
 export const rejectReasons = [
   'bad_topic',
   'oversized',
+  /** The payload is not well-formed UTF-8 (JSON text must be); checked before it is parsed. */
+  'not_utf8',
   'not_json',
   'non_finite',
   'invalid_reading',

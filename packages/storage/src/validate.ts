@@ -5,6 +5,8 @@ import {
   deviceKinds,
   wards,
   HistoryQuery,
+  METRIC_NAME_MAX_LENGTH,
+  METRIC_NAME_PATTERN,
   type DeadLetterQuery as DeadLetterQueryInput,
   type HistoryQuery as HistoryQueryType,
   type StoredReading,
@@ -14,11 +16,16 @@ import { StorageError } from './port.ts'
 
 /*
  * Checks both adapters apply before touching the database, so they accept and refuse the same input.
- * A refusal is a StorageError with retryable=false: the same call can never succeed.
+ * A refusal is a StorageInputError (a StorageError with retryable=false): the same call can never succeed,
+ * and the caller's input is what is wrong (the API answers it with a 400).
  */
 
-/** Metric and field names: an ASCII identifier. They go into JSON paths (SQLite) and InfluxQL identifiers. */
-export const METRIC_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9]{0,63}$/
+/** Input no adapter can store or answer: refused before the database is asked. Its name stays StorageError. */
+export class StorageInputError extends StorageError {
+  constructor(message: string, cause?: unknown) {
+    super(message, { retryable: false, cause })
+  }
+}
 
 /** Column names a reading's own keys use in InfluxDB; a field with one of these names would collide. */
 const RESERVED_FIELD_NAMES = new Set(['time', 'deviceId', 'kind', 'ward', 'tsSource', 'receivedAt', 'seq'])
@@ -28,10 +35,16 @@ const wardSet = new Set<string>(wards)
 const tsSources = new Set<string>(StoredReadingSchema.shape.tsSource.options)
 
 const refuse = (message: string, cause?: unknown): never => {
-  throw new StorageError(message, { retryable: false, cause })
+  throw new StorageInputError(message, cause)
 }
 
+/**
+ * Metric and field names: METRIC_NAME_PATTERN of @mytho/schema, an ASCII identifier of at most
+ * METRIC_NAME_MAX_LENGTH characters, the one the API's MetricName checks at its edge. They go into JSON
+ * paths (SQLite) and InfluxQL identifiers. A name too long is refused without being echoed.
+ */
 export function checkMetricName(metric: string): void {
+  if (metric.length > METRIC_NAME_MAX_LENGTH) refuse(`metric name of ${metric.length} characters is longer than ${METRIC_NAME_MAX_LENGTH}`)
   if (!METRIC_NAME_PATTERN.test(metric)) refuse(`metric name ${JSON.stringify(metric)} is not an identifier (letters and digits, starting with a letter)`)
 }
 
