@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { commonEnv, ConfigError, env, parseEnv } from '@mytho/runtime'
+import { commonEnv, ConfigError, env, HOW_TO_GENERATE, isPlaceholder, parseEnv } from '@mytho/runtime'
 
 export const apiEnv = commonEnv.extend({
   /** HTTP port of the API and the map. Default 8080. */
@@ -17,7 +17,7 @@ export const apiEnv = commonEnv.extend({
   /** Service account of the live feed. Default svc-api. */
   API_MQTT_USERNAME: z.string().default('svc-api'),
   /** Its password; unset in a demo start: read from DATA_DIR/secrets/demo-secrets.json. */
-  API_MQTT_PASSWORD: z.string().optional(),
+  API_MQTT_PASSWORD: env.secret(),
   /** How often changed devices are pushed to browsers, ms (one array per browser per interval). Default 10. */
   LIVE_FLUSH_MS: env.int(10, 5, 5_000),
   /** How often silent devices are re-checked so they turn offline without new data, ms. Default 1,000. */
@@ -38,7 +38,11 @@ export const apiEnv = commonEnv.extend({
   /** Name of the first admin, created at the first start when no operator exists. Default admin. */
   ADMIN_USERNAME: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,62}[a-z0-9]$/, 'lower-case letters, digits, dot, dash, underscore').default('admin'),
   /** The first admin's password (first start only; at least 12 characters). Default unset. */
-  ADMIN_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),
+  ADMIN_PASSWORD: z
+    .string()
+    .min(12, 'at least 12 characters')
+    .refine((v) => !isPlaceholder(v), `is a placeholder; ${HOW_TO_GENERATE}`)
+    .optional(),
   /** Demo start: with no operator and no ADMIN_PASSWORD, generate the admin's password into DATA_DIR/secrets/demo-admin.json. Default false. */
   AUTH_DEMO_ADMIN: env.bool(false),
   /** Session lifetime, hours (absolute; sign in again after). Default 12. */

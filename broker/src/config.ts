@@ -67,9 +67,9 @@ export const brokerEnv = commonEnv.extend({
    */
   SEED_DEMO_SECRETS: env.bool(true),
   /** svc-ingest's password; when set, its hash is (re)written at every start. */
-  INGEST_MQTT_PASSWORD: z.string().optional(),
+  INGEST_MQTT_PASSWORD: env.secret(),
   /** svc-api's password; when set, its hash is (re)written at every start. */
-  API_MQTT_PASSWORD: z.string().optional(),
+  API_MQTT_PASSWORD: env.secret(),
   /** Optional device registry file; default the seed fleet. */
   DEVICE_REGISTRY_FILE: z.string().optional(),
   /** Sessions, QoS 1 queues, retained messages and wills: `level` (on disk, DATA_DIR/broker-sessions) or `memory` (lost on restart). Default level. */

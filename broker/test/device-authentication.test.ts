@@ -55,9 +55,9 @@ describe('device authentication', () => {
     await connectService(demo, 'ingest')
     await connectService(demo, 'api')
 
-    const fromEnv = await startBroker({ INGEST_MQTT_PASSWORD: 'ingest-pw', API_MQTT_PASSWORD: 'api-pw' })
-    await connect(fromEnv.url, { username: 'svc-ingest', password: 'ingest-pw' })
-    await connect(fromEnv.url, { username: 'svc-api', password: 'api-pw' })
+    const fromEnv = await startBroker({ INGEST_MQTT_PASSWORD: 'q8J1zN0t5bVx2sK7mW4pR9eA', API_MQTT_PASSWORD: 'Xk3v9Qm2L8pZ4rT7wB1nY6cF' })
+    await connect(fromEnv.url, { username: 'svc-ingest', password: 'q8J1zN0t5bVx2sK7mW4pR9eA' })
+    await connect(fromEnv.url, { username: 'svc-api', password: 'Xk3v9Qm2L8pZ4rT7wB1nY6cF' })
     // Passwords from the environment are not written to the demo secrets file.
     expect(fromEnv.secrets.services).toEqual({})
   })

@@ -1,5 +1,5 @@
 import { DeviceRegistry, type DeviceReading, type DeviceRecord, loadRegistryFile } from '@mytho/schema'
-import { type Logger, demoSecretsPath, once, readDemoSecrets, silentLogger } from '@mytho/runtime'
+import { type Logger, demoSecretsPath, once, readDemoSecrets, redactUrl, silentLogger } from '@mytho/runtime'
 import type { SimConfig } from './config.ts'
 import { type ConnectionFailure, type DeviceRunner, type SimStats, createDeviceRunner } from './device-runner.ts'
 import { clockSkewMs } from './clock-skew.ts'
@@ -203,7 +203,7 @@ export function createSimulator(given: SimulatorConfig, deps: SimulatorDeps = {}
         const skew = config.clockSkew === false ? 0 : clockSkewMs(seed, device.id)
         const memory: FaultMemory = {}
         return createDeviceRunner({
-          url: config.MQTT_URL,
+          url: redactUrl(config.MQTT_URL),
           device,
           password: () => password(device.id),
           nextMessages: () => {
@@ -236,7 +236,7 @@ export function createSimulator(given: SimulatorConfig, deps: SimulatorDeps = {}
       })
       const logEvery = config.statsLogEveryMs ?? 60_000
       if (logEvery > 0) statsTimer = setInterval(() => log.info('simulator stats', { ...stats }), logEvery).unref()
-      log.info('simulator starting', { devices: devices.length, url: config.MQTT_URL, speed, seed, simStart: new Date(clock.simNow()).toISOString() })
+      log.info('simulator starting', { devices: devices.length, url: redactUrl(config.MQTT_URL), speed, seed, simStart: new Date(clock.simNow()).toISOString() })
       const results = await Promise.all(runners.map((r) => r.start()))
       return { devices: results.filter(Boolean).length }
     },

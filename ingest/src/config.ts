@@ -12,7 +12,7 @@ export const ingestEnv = commonEnv.extend({
   /** Service account. Default svc-ingest. */
   INGEST_MQTT_USERNAME: z.string().default('svc-ingest'),
   /** Its password; unset in a demo start: read from DATA_DIR/secrets/demo-secrets.json. */
-  INGEST_MQTT_PASSWORD: z.string().optional(),
+  INGEST_MQTT_PASSWORD: env.secret(),
   /** Persistent-session client id; one per ingest worker. Default mytho-ingest. */
   INGEST_CLIENT_ID: z
     .string()
@@ -68,7 +68,7 @@ export const ingestEnv = commonEnv.extend({
   /** Incident notifications as signed JSON POSTs to this URL. */
   WEBHOOK_URL: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).optional(),
   /** Shared secret for the webhook's HMAC-SHA256 signature (x-mytho-signature); required with WEBHOOK_URL. */
-  WEBHOOK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  WEBHOOK_SECRET: env.secret(),
   /** Telegram bot token and chat id for incident messages (both or neither). */
   TELEGRAM_BOT_TOKEN: z.string().optional(),
   TELEGRAM_CHAT_ID: z.string().optional(),

@@ -1,7 +1,7 @@
 import { loadProvisionedRegistry } from '@mytho/broker'
 import { followRedisDirectory } from '@mytho/broker/device-directory-redis'
 import { loadRegistryFile } from '@mytho/schema'
-import { configOrExit, createLogger, runMain, withMetrics } from '@mytho/runtime'
+import { configOrExit, createLogger, redactUrl, runMain, withMetrics } from '@mytho/runtime'
 import { createStoreFromConfig } from '@mytho/storage'
 import { loadIngestConfig } from './config.ts'
 import { createIngest } from './ingest.ts'
@@ -31,4 +31,4 @@ await runMain('ingest', logger, async () => {
     },
     (r) => registerIngestMetrics(r, ingest),
   )
-}, () => logger.info('ingest subscribed', { mqtt: config.MQTT_URL, storage: config.INFLUX_URL ?? `sqlite ${config.DATA_DIR}/readings.sqlite` }))
+}, () => logger.info('ingest subscribed', { mqtt: redactUrl(config.MQTT_URL), storage: config.INFLUX_URL !== undefined ? redactUrl(config.INFLUX_URL) : `sqlite ${config.DATA_DIR}/readings.sqlite` }))

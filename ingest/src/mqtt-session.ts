@@ -1,6 +1,6 @@
 import { connect as netConnect, type Socket } from 'node:net'
 import mqttPacket, { type Packet } from 'mqtt-packet'
-import { urlList, type Logger } from '@mytho/runtime'
+import { redactUrl, urlList, type Logger } from '@mytho/runtime'
 
 /*
  * A persistent-session MQTT 3.1.1 subscriber whose acknowledgements the caller controls.
@@ -125,7 +125,7 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
     const s = netConnect({ host: at.host, port: at.port })
     socket = s
     const connectTimer = setTimeout(() => {
-      logger.warn('broker did not answer CONNECT in time', { url: at.url, ms: connectTimeoutMs })
+      logger.warn('broker did not answer CONNECT in time', { url: redactUrl(at.url), ms: connectTimeoutMs })
       s.destroy()
     }, connectTimeoutMs)
     connectTimer.unref()
@@ -138,7 +138,7 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
       delay = minDelay
       stats.connects++
       if (held) s.pause()
-      logger.info(opts.subscriptions.length > 0 ? 'subscribed' : 'connected', { url: at.url, clientId: opts.clientId, subscriptions: opts.subscriptions })
+      logger.info(opts.subscriptions.length > 0 ? 'subscribed' : 'connected', { url: redactUrl(at.url), clientId: opts.clientId, subscriptions: opts.subscriptions })
       firstReady?.resolve()
       firstReady = undefined
     }
@@ -226,7 +226,7 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
       })
     })
     s.on('data', (chunk: Buffer) => parser.parse(chunk))
-    s.on('error', (err) => logger.warn('broker connection error', { err: err.message, url: at.url }))
+    s.on('error', (err) => logger.warn('broker connection error', { err: err.message, url: redactUrl(at.url) }))
     s.on('close', () => {
       clearTimeout(connectTimer)
       if (gen !== generation) return
@@ -236,7 +236,7 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
       }
       connected = false
       if (!stopped) {
-        logger.warn('broker connection closed; reconnecting', { url: at.url, subscribed, inflight, ...(addresses.length > 1 ? { nextUrl: addresses[next % addresses.length]!.url } : {}) })
+        logger.warn('broker connection closed; reconnecting', { url: redactUrl(at.url), subscribed, inflight, ...(addresses.length > 1 ? { nextUrl: redactUrl(addresses[next % addresses.length]!.url) } : {}) })
         scheduleReconnect()
       }
     })

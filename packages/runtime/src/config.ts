@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { z } from 'zod'
+import { passwordInUrl, secretProblem } from './secret-strength.ts'
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -8,21 +10,37 @@ export class ConfigError extends Error {
 /**
  * Parses environment variables once, at start. Empty strings count as unset (docker-compose passes
  * `VAR=` for blanks). One error lists every bad variable by name, so a deploy is fixed in one go.
+ * Every variable may instead name a file holding its value, `NAME_FILE` (Docker and compose secrets mount them
+ * under /run/secrets), read here; a trailing newline is dropped.
+ * An error names the variable and the rule it breaks, never the value: a value may be a secret, or hold one (a
+ * password inside a URL), and start errors end up in logs.
  */
 export function parseEnv<S extends z.ZodObject>(schema: S, env: Record<string, string | undefined> = process.env): z.infer<S> {
   const cleaned: Record<string, string> = {}
+  const fileErrors: string[] = []
   for (const key of Object.keys(schema.shape)) {
     const v = env[key]
-    if (v !== undefined && v.trim() !== '') cleaned[key] = v.trim()
+    const file = env[`${key}_FILE`]
+    const hasValue = v !== undefined && v.trim() !== ''
+    if (file !== undefined && file.trim() !== '') {
+      if (hasValue) {
+        fileErrors.push(`  ${key}: set ${key} or ${key}_FILE, not both`)
+        continue
+      }
+      try {
+        const text = readFileSync(file.trim(), 'utf8').replace(/\r?\n$/, '')
+        if (text.trim() !== '') cleaned[key] = text.trim()
+      } catch (err) {
+        fileErrors.push(`  ${key}_FILE: cannot read the file it names (${(err as NodeJS.ErrnoException).code ?? 'error'})`)
+      }
+      continue
+    }
+    if (hasValue) cleaned[key] = v.trim()
   }
   const result = schema.safeParse(cleaned)
-  if (result.success) return result.data
-  const lines = result.error.issues.map((i) => {
-    const name = String(i.path[0] ?? '(env)')
-    const got = cleaned[name]
-    return `  ${name}: ${i.message}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`
-  })
-  throw new ConfigError(`invalid environment:\n${lines.join('\n')}`, { cause: result.error })
+  if (result.success && fileErrors.length === 0) return result.data
+  const lines = [...fileErrors, ...(result.success ? [] : result.error.issues.map((i) => `  ${String(i.path[0] ?? '(env)')}: ${i.message}`))]
+  throw new ConfigError(`invalid environment:\n${lines.join('\n')}`, result.success ? {} : { cause: result.error })
 }
 
 /** Reusable env field types. Every option states its unit and default where it is declared. */
@@ -36,7 +54,27 @@ export const env = {
       .transform((v) => ['true', '1', 'yes', 'on'].includes(v)),
   int: (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max).default(fallback),
   url: () => z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).optional(),
-  redisUrl: () => z.url({ protocol: /^rediss?$/, message: 'expected a redis:// or rediss:// URL' }).optional(),
+  redisUrl: () =>
+    z
+      .url({ protocol: /^rediss?$/, message: 'expected a redis:// or rediss:// URL' })
+      .superRefine((v, ctx) => {
+        const password = passwordInUrl(v)
+        const problem = password === undefined ? undefined : secretProblem(password)
+        if (problem) ctx.addIssue({ code: 'custom', message: `the password in it ${problem}` })
+      })
+      .optional(),
+  /**
+   * A machine secret (service password, token, signing secret): a placeholder, a short or guessable value stops the
+   * start (secret-strength.ts). Optional: where a secret is required, the service says so itself.
+   */
+  secret: () =>
+    z
+      .string()
+      .superRefine((v, ctx) => {
+        const problem = secretProblem(v)
+        if (problem) ctx.addIssue({ code: 'custom', message: problem })
+      })
+      .optional(),
   /**
    * One MQTT broker address or a comma-separated list (the nodes of a broker cluster): a client tries them in order
    * and moves to the next at each reconnect. Kept a string (entries trimmed), split with `urlList`, so code that
@@ -47,7 +85,7 @@ export const env = {
       .string()
       .superRefine((v, ctx) => {
         for (const entry of v.split(',').map((e) => e.trim()))
-          if (!/^(mqtt|tcp):\/\/[^/,\s]+$/.test(entry)) ctx.addIssue({ code: 'custom', message: `expected mqtt://host:port or a comma-separated list of them; ${JSON.stringify(entry)} is not one` })
+          if (!/^(mqtt|tcp):\/\/[^/,\s]+$/.test(entry)) ctx.addIssue({ code: 'custom', message: 'expected mqtt://host:port or a comma-separated list of them' })
       })
       .transform((v) => urlList(v).join(','))
       .default(fallback),
@@ -76,9 +114,9 @@ export const commonEnv = z.object({
   /** InfluxDB database (1.x) or bucket mapped through DBRP (2.x/3.x). Default mytho. */
   INFLUX_DB: z.string().default('mytho'),
   /** 2.x/3.x token (sent as `Authorization: Token …`); leave unset for 1.x without auth. */
-  INFLUX_TOKEN: z.string().optional(),
+  INFLUX_TOKEN: env.secret(),
   INFLUX_USERNAME: z.string().optional(),
-  INFLUX_PASSWORD: z.string().optional(),
+  INFLUX_PASSWORD: env.secret(),
   /** Days raw readings are kept; 0 = forever. Default 90. Older history is served from the roll-ups. */
   RETENTION_RAW_DAYS: env.int(90),
   /** Days the 5-minute roll-ups (sum/min/max/count per device and metric) are kept; 0 = forever. Default 730. */
