@@ -36,6 +36,11 @@ describe('topic rules', () => {
     expect(canPublish(ingest, `${root}/wl-tien-river/readings`)).toBe(false)
   })
 
+  it('lets svc-ingest publish the three platform topics it writes, and nothing else under mytho/v1/platform/', () => {
+    for (const t of ['mytho/v1/platform/readings', 'mytho/v1/platform/incidents', 'mytho/v1/platform/health']) expect(canPublish(ingest, t), t).toBe(true)
+    for (const t of ['mytho/v1/platform/registry', 'mytho/v1/platform/other', 'mytho/v1/platform/readings/x', 'mytho/v1/platform']) expect(canPublish(ingest, t), t).toBe(false)
+  })
+
   it('lets svc-api read anything under mytho/v1/ and publish commands', () => {
     for (const f of ['mytho/v1/#', `${root}/+/status`, 'mytho/v1/alerts']) expect(canSubscribe(api, f), f).toBe(true)
     for (const f of ['mytho/#', '#', '+/v1/#', 'mytho/v1']) expect(canSubscribe(api, f), f).toBe(false)

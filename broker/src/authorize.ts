@@ -1,6 +1,6 @@
 import type { AedesOptions, Client } from 'aedes'
 import { SERVICE_ACCOUNTS, type Logger } from '@mytho/runtime'
-import { parseDeviceTopic, PLATFORM_ROOT, TOPIC_ROOT } from '@mytho/schema'
+import { parseDeviceTopic, PLATFORM_HEALTH_TOPIC, PLATFORM_INCIDENTS_TOPIC, PLATFORM_READINGS_TOPIC, TOPIC_ROOT } from '@mytho/schema'
 import { describePrincipal, principalOf, type Principal } from './principal.ts'
 import { count, type BrokerStats } from './refusals.ts'
 import type { PublishRateLimit } from './publish-rate.ts'
@@ -11,8 +11,9 @@ import { stampReceiveTime } from './stamp-receive-time.ts'
  * Topic rules, decided by topic alone (every device speaks under its own id):
  *   device d      publish  mytho/v1/devices/d/readings, mytho/v1/devices/d/status (its Will included)
  *                 subscribe mytho/v1/devices/d/commands
- *   svc-ingest    subscribe mytho/v1/devices/{+|id}/readings and /status; publish commands and
- *                 mytho/v1/platform/… (what it stored, for the API's live push)
+ *   svc-ingest    subscribe mytho/v1/devices/{+|id}/readings and /status; publish commands and the three
+ *                 platform topics it writes: readings (what it stored), incidents, health (nothing else under
+ *                 mytho/v1/platform/: a stolen ingest password should not reach topics the ingest never uses)
  *   svc-api       subscribe anything under mytho/v1/; publish mytho/v1/devices/{id}/commands and the
  *                 registry notice mytho/v1/platform/registry (provisioning: drop a disabled device)
  *   anonymous     everything (MQTT_ALLOW_ANONYMOUS, development and interoperability tests only)
@@ -20,6 +21,7 @@ import { stampReceiveTime } from './stamp-receive-time.ts'
  */
 
 const SYS_PREFIX = '$SYS/'
+const INGEST_PUBLISHES: ReadonlySet<string> = new Set([PLATFORM_READINGS_TOPIC, PLATFORM_INCIDENTS_TOPIC, PLATFORM_HEALTH_TOPIC])
 const API_ROOT = 'mytho/v1/'
 
 export function canPublish(p: Principal, topic: string): boolean {
@@ -34,7 +36,7 @@ export function canPublish(p: Principal, topic: string): boolean {
     case 'service':
       // The registry notice drops device connections: the API's alone, never the ingest's.
       if (topic === REGISTRY_NOTICE_TOPIC) return p.name === SERVICE_ACCOUNTS.api
-      if (p.name === SERVICE_ACCOUNTS.ingest && topic.startsWith(PLATFORM_ROOT + '/')) return true
+      if (p.name === SERVICE_ACCOUNTS.ingest && INGEST_PUBLISHES.has(topic)) return true
       return parseDeviceTopic(topic)?.suffix === 'commands'
   }
 }
