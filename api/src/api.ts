@@ -158,6 +158,7 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
   const https = config.HTTPS_CERT !== undefined && config.HTTPS_KEY !== undefined
   // With REDIS_URL, sign-in throttles and rate limits count over every API node (a guess per node is still a guess).
   const limitsConn = config.REDIS_URL !== undefined ? metaRedis(config.REDIS_URL, { logger: log.child({ part: 'limits' }) }) : undefined
+  // Per (user name, client address) and per address, never per name alone (auth/throttle.ts): a stranger's guesses never lock the operator out.
   const throttleOptions = { maxFailures: config.LOGIN_MAX_FAILURES ?? 5, windowMs: 15 * 60_000, lockoutMs: (config.LOGIN_LOCKOUT_S ?? 900) * 1000 }
   const auth: AuthContext | undefined = deps.operators && {
     operators: deps.operators,

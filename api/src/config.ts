@@ -47,9 +47,13 @@ export const apiEnv = commonEnv.extend({
   AUTH_DEMO_ADMIN: env.bool(false),
   /** Session lifetime, hours (absolute; sign in again after). Default 12. */
   SESSION_TTL_H: env.int(12, 1, 24 * 30),
-  /** Failed sign-ins for one user name within 15 minutes before it is locked (4× that per address). Default 5. */
+  /**
+   * Failed sign-ins of one user name from one client address (IPv6: its /64) before that pair must wait: 1 s, doubling
+   * with each further failure up to LOGIN_LOCKOUT_S; the name from any other address is not held up. An address is
+   * locked after 4× that many failures over any names. Forgotten after 15 min without a failure. Default 5.
+   */
   LOGIN_MAX_FAILURES: env.int(5, 1, 1_000),
-  /** How long a locked name or address waits, seconds. Default 900. */
+  /** The longest wait of a (user name, address) pair, and how long an address over its limit is locked, seconds. Default 900. */
   LOGIN_LOCKOUT_S: env.int(900, 1, 86_400),
   /** API requests per minute per client address (token bucket; 429 with Retry-After beyond). 0 = no limit. Default 1,200. */
   API_RATE_LIMIT_PER_MIN: env.int(1_200, 0, 1_000_000),

@@ -1,21 +1,26 @@
 /*
  * CLI: create an operator (the first admin of a production install, say).
  *   npm run create-operator -w @mytho/api -- <username> <viewer|operator|admin>
- * The password comes from OPERATOR_PASSWORD, or is generated and printed once.
+ * The password comes from OPERATOR_PASSWORD, or is generated and printed once; either way it is held to the
+ * password policy (@mytho/schema password-policy.ts), and a refusal names the rule, never the password.
  */
-import { configOrExit, newSecret } from '@mytho/runtime'
+import { configOrExit, privateUmask } from '@mytho/runtime'
 import { OperatorCreateRequest } from '@mytho/schema'
-import { z } from 'zod'
+import { newOperatorPassword } from './auth/first-admin.ts'
 import { openOperatorStore } from './auth/operator-store.ts'
 import { openRedisOperatorStore } from './auth/operator-store-redis.ts'
 import { loadApiConfig } from './config.ts'
 
+// A first install's DATA_DIR/meta.sqlite is created here: its files are this user's alone (0600), as the services'.
+privateUmask()
 const config = configOrExit('create-operator', () => loadApiConfig())
 const [username, role] = process.argv.slice(2)
 const generated = process.env['OPERATOR_PASSWORD'] === undefined || process.env['OPERATOR_PASSWORD'] === ''
-const parsed = OperatorCreateRequest.safeParse({ username, role, password: generated ? newSecret() : process.env['OPERATOR_PASSWORD'] })
+const parsed = OperatorCreateRequest.safeParse({ username, role, password: generated ? newOperatorPassword(username ?? '') : process.env['OPERATOR_PASSWORD'] })
 if (!parsed.success) {
-  process.stderr.write(`usage: create-operator <username> <viewer|operator|admin> (password from OPERATOR_PASSWORD, else generated)\n${z.prettifyError(parsed.error)}\n`)
+  const where = (path: PropertyKey[]) => (path[0] === 'password' && !generated ? 'OPERATOR_PASSWORD' : path.map(String).join('.') || '(input)')
+  const problems = parsed.error.issues.map((i) => `  ${where(i.path)}: ${i.message}`).join('\n')
+  process.stderr.write(`usage: create-operator <username> <viewer|operator|admin> (password from OPERATOR_PASSWORD, else generated)\n${problems}\n`)
   process.exit(2)
 }
 // With REDIS_URL, into the cluster's Redis, where the API nodes look for operators.

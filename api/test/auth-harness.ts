@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
 import { onTestFinished } from 'vitest'
 import { io, type Socket } from 'socket.io-client'
@@ -18,16 +19,24 @@ export interface Agent {
   csrf: string
 }
 
+/** A sign-in's answer: status, Retry-After in seconds (when sent) and the error text (when any). */
+export interface LoginAnswer {
+  status: number
+  retryAfter: number | undefined
+  error: string | undefined
+}
+
 /**
  * The API with sign-in on (as main.ts and npm start run it) over a throwaway DATA_DIR, and one operator per role.
  * With REDIS_URL the operators are in that Redis, as main.ts does on a cluster (a second node finds them there).
+ * `clock`: the API's clock (sign-in throttle, sessions), for tests that step through throttle delays without waiting.
  */
-export async function startSecuredApi(config: Partial<ApiOptions> = {}, dataDir?: string, logger: Logger = silentLogger) {
+export async function startSecuredApi(config: Partial<ApiOptions> = {}, dataDir?: string, logger: Logger = silentLogger, clock?: () => number) {
   const tmp = dataDir === undefined ? makeTempDir('mytho-api-auth-') : undefined
   const dir = dataDir ?? tmp!.path
   const store = createSqliteStore({ path: join(dir, 'readings.sqlite') })
   const operators: OperatorStore = config.REDIS_URL !== undefined ? openRedisOperatorStore(config.REDIS_URL) : openOperatorStore(dir)
-  const api: Api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', DATA_DIR: dir, ...config }, { store, registry: loadRegistryFile(), logger, operators })
+  const api: Api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', DATA_DIR: dir, ...config }, { store, registry: loadRegistryFile(), logger, operators, ...(clock ? { clock } : {}) })
   const { port } = await api.start()
   onTestFinished(async () => {
     await api.stop()
@@ -41,6 +50,39 @@ export async function startSecuredApi(config: Partial<ApiOptions> = {}, dataDir?
 
   async function login(username: string, password = PASSWORD): Promise<Response> {
     return fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) })
+  }
+  /**
+   * A sign-in from another client: `address` binds the connection to that local address (127.0.0.0/8 is all
+   * loopback on Linux, so 127.0.0.2 is a second client); `forwardedFor` is sent as X-Forwarded-For, the client
+   * address a TLS proxy reports (the API takes it with BEHIND_PROXY=true).
+   */
+  function loginFrom(from: { address?: string; forwardedFor?: string }, username: string, password = PASSWORD): Promise<LoginAnswer> {
+    const body = JSON.stringify({ username, password })
+    const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
+    if (from.forwardedFor !== undefined) headers['x-forwarded-for'] = from.forwardedFor
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(
+        { host: '127.0.0.1', port, path: '/api/v1/auth/login', method: 'POST', headers, agent: false, ...(from.address !== undefined ? { localAddress: from.address } : {}) },
+        (res) => {
+          let text = ''
+          res.setEncoding('utf8')
+          res.on('data', (chunk: string) => (text += chunk))
+          res.on('end', () => {
+            const retryAfter = res.headers['retry-after']
+            let error: string | undefined
+            try {
+              error = (JSON.parse(text) as { error?: string }).error
+            } catch {
+              error = undefined
+            }
+            resolve({ status: res.statusCode ?? 0, retryAfter: retryAfter === undefined ? undefined : Number(retryAfter), error })
+          })
+          res.on('error', reject)
+        },
+      )
+      req.on('error', reject)
+      req.end(body)
+    })
   }
   async function signIn(role: Role): Promise<Agent> {
     const res = await login(`${role}1`)
@@ -77,5 +119,5 @@ export async function startSecuredApi(config: Partial<ApiOptions> = {}, dataDir?
       s.once('connect_error', (err) => resolve({ outcome: err.message, socket: s }))
     })
   }
-  return { api, operators, url, base, dir, login, signIn, call, socket }
+  return { api, operators, url, base, dir, login, loginFrom, signIn, call, socket }
 }

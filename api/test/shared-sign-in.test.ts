@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { silentLogger } from '@mytho/runtime'
 import { startRedisServer, waitFor, type RedisServer } from '@mytho/testing'
 import { startSecuredApi } from './auth-harness.ts'
 
@@ -13,11 +14,11 @@ describe('sign-in shared by API nodes on Redis', () => {
   })
   afterAll(() => redis?.stop())
 
-  const twoNodes = async (config: Record<string, unknown> = {}) => {
+  const twoNodes = async (config: Record<string, unknown> = {}, clock?: () => number) => {
     // Each test on its own database of the one redis-server: a clean slate, nothing flushed under another test.
     const url = `${redis.url}/${++db}`
-    const a = await startSecuredApi({ REDIS_URL: url, ...config })
-    const b = await startSecuredApi({ REDIS_URL: url, ...config })
+    const a = await startSecuredApi({ REDIS_URL: url, ...config }, undefined, silentLogger, clock)
+    const b = await startSecuredApi({ REDIS_URL: url, ...config }, undefined, silentLogger, clock)
     return { a, b }
   }
   let db = 0
@@ -63,18 +64,26 @@ describe('sign-in shared by API nodes on Redis', () => {
     ])
   })
 
-  it('a lockout counts failed sign-ins over both nodes, and holds on both', async () => {
-    const { a, b } = await twoNodes({ LOGIN_MAX_FAILURES: 3 })
-    expect((await a.login('operator1', 'wrong password 1')).status).toBe(401)
-    expect((await b.login('operator1', 'wrong password 2')).status).toBe(401)
-    expect((await a.login('operator1', 'wrong password 3')).status).toBe(401)
-    for (const node of [b, a]) {
-      const locked = await node.login('operator1')
-      expect(locked.status).toBe(429)
-      expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(800)
-    }
-    // Another name is not locked.
-    expect((await b.login('viewer1')).status).toBe(200)
+  it("a (name, address) pair's failures count over both nodes and its wait holds on both; the right password from elsewhere signs in; an address over its cap is locked on both", async () => {
+    // Behind the cluster's TLS proxy: the client address is the X-Forwarded-For it sends.
+    const clock = { now: Date.now() }
+    const { a, b } = await twoNodes({ LOGIN_MAX_FAILURES: 3, BEHIND_PROXY: true }, () => clock.now)
+    const stranger = { forwardedFor: '203.0.113.7' }
+    expect((await a.loginFrom(stranger, 'operator1', 'wrong password 1')).status).toBe(401)
+    expect((await b.loginFrom(stranger, 'operator1', 'wrong password 2')).status).toBe(401)
+    expect((await a.loginFrom(stranger, 'operator1', 'wrong password 3')).status).toBe(401)
+    for (const node of [b, a]) expect(await node.loginFrom(stranger, 'operator1')).toMatchObject({ status: 429, retryAfter: 1 })
+    // The operator, from another address, is not held up by the stranger's guesses.
+    expect((await b.loginFrom({ forwardedFor: '198.51.100.20' }, 'operator1')).status).toBe(200)
+    // The stranger's next failure, on the other node, doubles the wait on both.
+    clock.now += 1000
+    expect((await b.loginFrom(stranger, 'operator1', 'wrong password 4')).status).toBe(401)
+    for (const node of [a, b]) expect(await node.loginFrom(stranger, 'operator1')).toMatchObject({ status: 429, retryAfter: 2 })
+    // An address trying many names over both nodes: 4 × LOGIN_MAX_FAILURES failures lock it for LOGIN_LOCKOUT_S, whatever the name.
+    const sprayer = { forwardedFor: '203.0.113.99' }
+    for (let i = 0; i < 12; i++) expect((await (i % 2 === 0 ? a : b).loginFrom(sprayer, `ghost${i}`, 'guess')).status).toBe(401)
+    for (const node of [a, b]) expect(await node.loginFrom(sprayer, 'viewer1')).toMatchObject({ status: 429, retryAfter: 900 })
+    expect((await a.loginFrom({ forwardedFor: '198.51.100.21' }, 'viewer1')).status).toBe(200)
   })
 
   it('the first admin is created once when two nodes start at once with no operator', async () => {

@@ -29,7 +29,7 @@ import { procDelta, procStats, type ProcStats } from './proc-stats.ts'
 import { startChild, stopChild } from './reference.ts'
 
 const wall = () => performance.timeOrigin + performance.now()
-const ADMIN_PASSWORD = 'bench-admin-password-1'
+const ADMIN_PASSWORD = 'Bến-Tre-cầu-Rạch-Miễu-1883'
 const cityView = { bbox: [CITY_BOUNDS.west, CITY_BOUNDS.south, CITY_BOUNDS.east, CITY_BOUNDS.north] as [number, number, number, number], zoom: 13 }
 
 interface ClientReport {

@@ -1,9 +1,18 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { newSecret, type Logger } from '@mytho/runtime'
+import { ConfigError, newSecret, type Logger } from '@mytho/runtime'
+import { passwordProblem } from '@mytho/schema'
 import type { OperatorStore } from './operator-store.ts'
 
 export const demoAdminPath = (dataDir: string): string => join(dataDir, 'secrets', 'demo-admin.json')
+
+/** A generated operator password (24 random base64url characters), drawn again in the rare case it breaks the password policy. */
+export function newOperatorPassword(username: string): string {
+  for (;;) {
+    const password = newSecret()
+    if (passwordProblem(password, username) === undefined) return password
+  }
+}
 
 export interface FirstAdminOptions {
   dataDir: string
@@ -28,6 +37,10 @@ export async function ensureFirstAdmin(store: OperatorStore, o: FirstAdminOption
     return { created: false }
   }
   if (o.password !== undefined) {
+    // The password policy (@mytho/schema password-policy.ts) holds for the first admin too. The message names the
+    // variable and the rule, never the value (it would land in logs).
+    const problem = passwordProblem(o.password, o.username)
+    if (problem !== undefined) throw new ConfigError(`invalid environment:\n  ADMIN_PASSWORD: ${problem}`)
     if (!(await store.create(o.username, o.password, 'admin', now))) return lost()
     await store.audit({ actor: 'system', action: 'operator-create', target: o.username, detail: { role: 'admin', from: 'ADMIN_PASSWORD' } }, now)
     logger.info('first admin created from ADMIN_USERNAME/ADMIN_PASSWORD', { username: o.username })
@@ -42,7 +55,7 @@ export async function ensureFirstAdmin(store: OperatorStore, o: FirstAdminOption
   try {
     password = (JSON.parse(readFileSync(file, 'utf8')) as { password: string }).password
   } catch {
-    password = newSecret()
+    password = newOperatorPassword(o.username)
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
     writeFileSync(file, JSON.stringify({ username: o.username, password }, null, 2), { mode: 0o600 })
   }

@@ -19,18 +19,19 @@ export function authRouter(auth: AuthContext | undefined, clock: () => number, s
     if (!req.is('application/json')) throw new HttpError(415, 'send the credentials as application/json')
     const body = parseInput(LoginRequest, req.body ?? {}, 'body')
     const ip = clientIp(req)
-    const wait = await a.throttle.retryAfterS(body.username, ip, clock())
+    // Held up (this name from this address, or this address over any names: auth/throttle.ts) before the password is
+    // looked at, so guessing on learns nothing. Let through, the attempt already counts as a failure.
+    const wait = await a.throttle.attempt(body.username, ip, clock())
     if (wait > 0) {
       res.set('Retry-After', String(wait))
       throw new HttpError(429, `too many failed sign-ins; try again in ${wait} s`)
     }
     const who = await a.operators.verify(body.username, body.password)
     if (!who) {
-      await a.throttle.failed(body.username, ip, clock())
       await a.operators.audit({ actor: body.username, action: 'sign-in-failed', ip }, clock())
       throw new HttpError(401, 'wrong user name or password')
     }
-    await a.throttle.succeeded(body.username)
+    await a.throttle.succeeded(body.username, ip, clock())
     const { token, session } = await a.operators.openSession(who.username, a.sessionTtlMs, clock())
     await a.operators.audit({ actor: who.username, action: 'sign-in', ip }, clock())
     cookie(res, SESSION_COOKIE, token, true, a.sessionTtlMs)

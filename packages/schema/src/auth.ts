@@ -1,5 +1,8 @@
 import { z } from 'zod'
+import { NewPassword, refinePasswordNotUsername } from './password-policy.ts'
 import { DeviceRecord } from './registry.ts'
+
+export * from './password-policy.ts'
 
 /*
  * Operators, sessions, audit and device provisioning over the API (issue #6). Roles are ordered:
@@ -26,11 +29,14 @@ export const SessionResponse = z.object({
 })
 export type SessionResponse = z.infer<typeof SessionResponse>
 
-export const OperatorCreateRequest = z.strictObject({
-  username: z.string().regex(OPERATOR_NAME_PATTERN, 'lower-case letters, digits, dot, dash, underscore; 3–64 characters'),
-  password: z.string().min(12, 'at least 12 characters').max(1024),
-  role: Role,
-})
+/** The password is held to the password policy (password-policy.ts), the user name rule included. */
+export const OperatorCreateRequest = z
+  .strictObject({
+    username: z.string().regex(OPERATOR_NAME_PATTERN, 'lower-case letters, digits, dot, dash, underscore; 3–64 characters'),
+    password: NewPassword,
+    role: Role,
+  })
+  .superRefine(refinePasswordNotUsername)
 export type OperatorCreateRequest = z.infer<typeof OperatorCreateRequest>
 
 export const OperatorView = z.object({
