@@ -25,6 +25,7 @@ export default defineConfig({
       project('web', 'web'),
       project('devices-sim', 'devices-sim'),
       project('deploy', 'deploy'),
+      project('scripts', 'scripts'),
     ],
   },
 })

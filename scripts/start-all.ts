@@ -11,6 +11,7 @@ import { backfillRecent, createSimulator, loadSimConfig } from '@mytho/devices-s
 import { createIngest, loadIngestConfig } from '@mytho/ingest'
 import { loadRegistryFile } from '@mytho/schema'
 import { configOrExit, createLogger, demoSecretsPath, env, parseEnv, runMain, type Service } from '@mytho/runtime'
+import { bindHost, colourOn, demoBrokerWarning, isLoopback, LOOPBACK, networkUrls, signInOffWarning, urlHost, warningBlock } from '@mytho/runtime/listen-host'
 import { createStoreFromConfig, SQLITE_FILE } from '@mytho/storage'
 
 const startEnv = z.object({
@@ -19,16 +20,23 @@ const startEnv = z.object({
 })
 
 const DEMO = process.env['NODE_ENV'] !== 'production'
-const configs = configOrExit('start', () => ({
-  start: parseEnv(startEnv),
-  broker: loadBrokerConfig(),
-  ingest: loadIngestConfig(),
+const configs = configOrExit('start', () => {
   // The one-command demo: until the map has its sign-in page, anonymous visitors act as operators
   // (AUTH_DISABLED) and an admin with a generated password is made for the admin routes. Neither in
   // NODE_ENV=production, and either can be set explicitly.
-  api: loadApiConfig({ ...(DEMO ? { AUTH_DISABLED: 'true', AUTH_DEMO_ADMIN: 'true' } : {}), ...process.env }),
-  sim: loadSimConfig(),
-}))
+  const api = loadApiConfig({ ...(DEMO ? { AUTH_DISABLED: 'true', AUTH_DEMO_ADMIN: 'true' } : {}), ...process.env })
+  const broker = loadBrokerConfig()
+  // Without sign-in the demo is this machine's (issue #15): HTTP and MQTT (TCP, WebSocket) on 127.0.0.1 unless
+  // HTTP_HOST / MQTT_HOST are set; set to another address, the banner warns.
+  const local = (name: string, parsed: string) => bindHost(process.env, name, parsed, api.AUTH_DISABLED)
+  return {
+    start: parseEnv(startEnv),
+    broker: { ...broker, MQTT_HOST: local('MQTT_HOST', broker.MQTT_HOST) },
+    ingest: loadIngestConfig(),
+    api: { ...api, HTTP_HOST: local('HTTP_HOST', api.HTTP_HOST) },
+    sim: loadSimConfig(),
+  }
+})
 const logger = createLogger(configs.broker.LOG_LEVEL, { service: 'platform' })
 
 function platform(): Service<string> {
@@ -66,17 +74,35 @@ function platform(): Service<string> {
       stops.push(() => store.close())
 
       const storage = configs.api.INFLUX_URL ? `InfluxDB ${configs.api.INFLUX_URL} db ${configs.api.INFLUX_DB}` : `SQLite ${join(configs.api.DATA_DIR, SQLITE_FILE)}`
+      // The addresses as bound (port 0 gives a free one), on the host each listens on.
+      const { HTTP_HOST: httpHost, AUTH_DISABLED: authOff } = configs.api
+      const mqttHost = configs.broker.MQTT_HOST
+      const scheme = configs.api.HTTPS_CERT && configs.api.HTTPS_KEY ? 'https' : 'http'
+      const web = (h: string) => `${scheme}://${h}:${httpPort}/`
+      const warnings: string[] = []
+      if (authOff && !isLoopback(httpHost)) {
+        const urls = networkUrls(httpHost, web)
+        warnings.push(...signInOffWarning(urls, 'HTTP_HOST'))
+        logger.warn('sign-in is disabled (AUTH_DISABLED=true) and the map is reachable from the network: HTTP_HOST is not loopback', { host: httpHost, urls })
+      }
+      if (authOff && !isLoopback(mqttHost)) {
+        const urls = [...networkUrls(mqttHost, (h) => `mqtt://${h}:${mqttPort}`), ...(wsPort !== undefined ? networkUrls(mqttHost, (h) => `ws://${h}:${wsPort}/mqtt`) : [])]
+        warnings.push(...demoBrokerWarning(urls, 'MQTT_HOST'))
+        logger.warn('the demo broker is reachable from the network: MQTT_HOST is not loopback', { host: mqttHost, urls })
+      }
       return [
         '',
         'Mỹ Tho telemetry platform is running',
-        `  MQTT        mqtt://localhost:${mqttPort}${wsPort !== undefined ? `   (WebSocket ws://localhost:${wsPort}/mqtt)` : ''}`,
-        `  Map + API   http://localhost:${httpPort}/   (API http://localhost:${httpPort}/api/v1/devices)`,
+        `  MQTT        mqtt://${urlHost(mqttHost)}:${mqttPort}${wsPort !== undefined ? `   (WebSocket ws://${urlHost(mqttHost)}:${wsPort}/mqtt)` : ''}`,
+        `  Map + API   ${web(urlHost(httpHost))}   (API ${web(urlHost(httpHost))}api/v1/devices)`,
         `  Simulator   ${simLine}`,
         `  Storage     ${storage}`,
         `  Secrets     ${demoSecretsPath(configs.broker.DATA_DIR)} (demo device passwords, never commit)`,
-        configs.api.AUTH_DISABLED
-          ? `  Sign-in     DISABLED (AUTH_DISABLED=true, demo): anyone here acts as an operator; admin ${configs.api.ADMIN_USERNAME}${configs.api.AUTH_DEMO_ADMIN && !configs.api.ADMIN_PASSWORD ? `, password in ${demoAdminPath(configs.api.DATA_DIR)}` : ''}`
+        authOff
+          ? `  Sign-in     DISABLED (AUTH_DISABLED=true, demo): anyone who reaches the map acts as an operator, recorded as anonymous with their address; admin ${configs.api.ADMIN_USERNAME}${configs.api.AUTH_DEMO_ADMIN && !configs.api.ADMIN_PASSWORD ? `, password in ${demoAdminPath(configs.api.DATA_DIR)}` : ''}`
           : `  Sign-in     required (POST /api/v1/auth/login); first admin ${configs.api.ADMIN_USERNAME}${configs.api.AUTH_DEMO_ADMIN && !configs.api.ADMIN_PASSWORD ? `, password in ${demoAdminPath(configs.api.DATA_DIR)}` : ''}`,
+        ...(authOff && warnings.length === 0 ? [`  Network     ${LOOPBACK} only (this machine); HTTP_HOST / MQTT_HOST open it to the network`] : []),
+        ...(warnings.length > 0 ? [warningBlock(warnings, colourOn(process.stdout))] : []),
         'Ctrl+C stops everything.',
         '',
       ].join('\n')
@@ -87,4 +113,4 @@ function platform(): Service<string> {
   }
 }
 
-await runMain('platform', logger, platform, (banner) => process.stdout.write(banner))
+await runMain('platform', logger, platform, (banner) => process.stdout.write(banner), { dataDir: configs.broker.DATA_DIR })

@@ -2,6 +2,7 @@ import { loadProvisionedRegistry } from '@mytho/broker'
 import { followRedisDirectory } from '@mytho/broker/device-directory-redis'
 import { loadRegistryFile } from '@mytho/schema'
 import { configOrExit, createLogger, runMain, withMetrics } from '@mytho/runtime'
+import { bindHost, colourOn, isLoopback, networkUrls, signInOffWarning, urlHost, warningBlock } from '@mytho/runtime/listen-host'
 import { createStoreFromConfig } from '@mytho/storage'
 import { createApi } from './api.ts'
 import { openOperatorStore } from './auth/operator-store.ts'
@@ -9,8 +10,14 @@ import { openRedisOperatorStore } from './auth/operator-store-redis.ts'
 import { loadApiConfig } from './config.ts'
 import { registerApiMetrics } from './metrics.ts'
 
-const config = configOrExit('api', () => loadApiConfig())
+const config = configOrExit('api', () => {
+  const c = loadApiConfig()
+  // AUTH_DISABLED=true (development): anyone who reaches the API acts as an operator, so it listens on 127.0.0.1
+  // unless HTTP_HOST is set (issue #15).
+  return { ...c, HTTP_HOST: bindHost(process.env, 'HTTP_HOST', c.HTTP_HOST, c.AUTH_DISABLED) }
+})
 const logger = createLogger(config.LOG_LEVEL, { service: 'api' })
+const scheme = config.HTTPS_CERT && config.HTTPS_KEY ? 'https' : 'http'
 
 await runMain(
   'api',
@@ -40,5 +47,15 @@ await runMain(
       (r) => registerApiMetrics(r, api),
     )
   },
-  ({ port }) => process.stdout.write(`api: map and API on ${config.HTTPS_CERT && config.HTTPS_KEY ? 'https' : 'http'}://localhost:${port}/ (API under /api/v1)\n`),
+  ({ port }) => {
+    const web = (h: string) => `${scheme}://${h}:${port}/`
+    let banner = `api: map and API on ${web(urlHost(config.HTTP_HOST))} (API under /api/v1)\n`
+    if (config.AUTH_DISABLED && !isLoopback(config.HTTP_HOST)) {
+      const urls = networkUrls(config.HTTP_HOST, web)
+      logger.warn('sign-in is disabled (AUTH_DISABLED=true) and the map is reachable from the network: HTTP_HOST is not loopback', { host: config.HTTP_HOST, urls })
+      banner += `${warningBlock(signInOffWarning(urls, 'HTTP_HOST'), colourOn(process.stdout))}\n`
+    }
+    process.stdout.write(banner)
+  },
+  { dataDir: config.DATA_DIR },
 )

@@ -4,10 +4,12 @@
  *   DATA_DIR=/data REDIS_URL=redis://redis:6379 npx tsx api/src/migrate-meta.ts
  * What Redis already has is kept; running it twice copies nothing the second time.
  */
-import { configOrExit } from '@mytho/runtime'
+import { configOrExit, privateUmask } from '@mytho/runtime'
 import { loadApiConfig } from './config.ts'
 import { migrateMetaToRedis } from './meta-migration.ts'
 
+// Opening meta.sqlite may create its journals (-wal, -shm): this user's alone (0600), as the services'.
+privateUmask()
 const config = configOrExit('migrate-meta', () => loadApiConfig())
 if (config.REDIS_URL === undefined) {
   process.stderr.write('migrate-meta: set REDIS_URL to the Redis the cluster uses\n')

@@ -72,7 +72,8 @@ export const routeDocs: RouteDoc[] = [
     method: 'post',
     role: 'operator',
     path: '/incidents/{id}/acknowledge',
-    summary: 'Acknowledge an incident as the signed-in operator (note); a cleared incident closes with it. `by` only without sign-in (AUTH_DISABLED)',
+    summary:
+      'Acknowledge an incident as the signed-in operator (note); a cleared incident closes with it. `by` only without sign-in (AUTH_DISABLED): kept as the unchecked `claimedBy`, the actor being `anonymous@ADDRESS`',
     path_params: IncidentIdPath,
     body: AcknowledgeBody,
     response: Incident,

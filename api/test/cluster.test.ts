@@ -123,7 +123,7 @@ describe('API cluster on Redis', () => {
     expect(ack.status).toBe(200)
     const acked = (b: LiveClient) => b.incidentChanges.filter((c) => c.incident.id === inc!.id && c.event.type === 'acknowledged')
     const pushed = await waitFor(() => acked(onB)[0], { what: 'the acknowledgement on a browser of API B' })
-    expect(pushed.event).toMatchObject({ by: 'Trần Văn Minh', note: 'Đã cử đội trực đê' })
+    expect(pushed.event).toMatchObject({ by: 'anonymous@127.0.0.1', claimedBy: 'Trần Văn Minh', note: 'Đã cử đội trực đê' })
     expect(pushed.incident.state).toBe('acknowledged')
     await waitFor(() => acked(onA)[0], { what: 'the acknowledgement on a browser of API A' })
     await new Promise((r) => setTimeout(r, 200))

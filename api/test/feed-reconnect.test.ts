@@ -62,7 +62,7 @@ describe("the API's own broker link", () => {
     const api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', MQTT_URL: `mqtt://127.0.0.1:${port}`, DATA_DIR: tmp.path }, { store, registry: loadRegistryFile(), logger: silentLogger })
     await api.start()
     cleanups.unshift(() => api.stop())
-    const ingestAccount = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { username: 'svc-ingest', password: readDemoSecrets(tmp.path)!.services['svc-ingest']!, reconnectPeriod: 0 })
+    const ingestAccount = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'mytho-ingest-feed-test', username: 'svc-ingest', password: readDemoSecrets(tmp.path)!.services['svc-ingest']!, reconnectPeriod: 0 })
     cleanups.unshift(() => ingestAccount.endAsync(true))
     await ingestAccount.publishAsync(PLATFORM_READINGS_TOPIC, '{not json')
     await ingestAccount.publishAsync(PLATFORM_READINGS_TOPIC, JSON.stringify([{ deviceId: 'wl-tourist-wharf', kind: 'boat' }]))

@@ -8,7 +8,7 @@ describe('MQTT_URL of an API node', () => {
     expect(loadApiConfig({ MQTT_URL: 'mqtt://broker:1883, mqtt://broker-2:1883' }).MQTT_URL).toBe('mqtt://broker:1883,mqtt://broker-2:1883')
     expect(() => loadApiConfig({ MQTT_URL: 'mqtt://broker:1883,broker-2:1883' })).toThrowErrorMatchingInlineSnapshot(`
       [ConfigError: invalid environment:
-        MQTT_URL: expected mqtt://host:port or a comma-separated list of them; "broker-2:1883" is not one (got "mqtt://broker:1883,broker-2:1883")]
+        MQTT_URL: expected mqtt://host:port or a comma-separated list of them]
     `)
   })
 })

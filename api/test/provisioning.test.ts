@@ -121,7 +121,7 @@ describe('device provisioning through the API and the broker', () => {
         },
         {
           "errors": [
-            "id: svc-api is reserved for a service account",
+            "id: lower-case letters, digits and dashes, 3–64 characters, not starting with mytho- or svc-",
           ],
           "id": "svc-api",
           "row": 6,

@@ -145,7 +145,7 @@ interface Row {
  * credential-store-redis.ts instead, the same behaviour on the cluster's Redis.
  */
 export function openCredentialStore(dataDir: string, options: CredentialStoreOptions = {}): CredentialStore {
-  mkdirSync(dataDir, { recursive: true })
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const db = new Database(join(dataDir, 'meta.sqlite'))
   db.pragma('journal_mode = WAL')
   db.pragma('busy_timeout = 5000')

@@ -50,7 +50,7 @@ export function openDeviceDirectory(dataDir: string): DeviceDirectory {
 }
 
 function openSqliteDirectory(dataDir: string): SyncDirectory {
-  mkdirSync(dataDir, { recursive: true })
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const db = new Database(join(dataDir, 'meta.sqlite'))
   db.pragma('journal_mode = WAL')
   db.pragma('busy_timeout = 5000')

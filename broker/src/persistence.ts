@@ -36,7 +36,7 @@ export interface BrokerPersistence {
 export async function openPersistence(kind: PersistenceKind, dataDir: string): Promise<BrokerPersistence> {
   if (kind === 'memory') return { persistence: undefined, attach: () => {}, close: async () => {} }
   const dir = join(dataDir, 'broker-sessions')
-  mkdirSync(dir, { recursive: true })
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
   const db = new Level<string, Buffer>(dir)
   await db.open()
   let closed: Promise<void> | undefined

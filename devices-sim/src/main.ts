@@ -1,4 +1,4 @@
-import { configOrExit, createLogger, readDemoSecrets, runMain } from '@mytho/runtime'
+import { configOrExit, createLogger, privateUmask, readDemoSecrets, runMain } from '@mytho/runtime'
 import { loadRegistryFile } from '@mytho/schema'
 import { backfillRecent } from './backfill.ts'
 import { helpText, parseCliArgs } from './cli-help.ts'
@@ -10,6 +10,8 @@ import { scenarioSetup } from './run-scenario.ts'
 import { runScript } from './scenarios/script.ts'
 import { createSimulator } from './simulator.ts'
 
+// --write-fleet writes a DATA_DIR (device secrets) before runMain would: private from the first file on.
+privateUmask()
 const args = configOrExit('devices-sim', () => parseCliArgs(process.argv.slice(2)))
 if (args.help) {
   process.stdout.write(helpText())

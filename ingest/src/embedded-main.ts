@@ -39,4 +39,5 @@ await runMain(
       `broker+ingest: MQTT mqtt://${host}:${mqttPort}  WebSocket ${wsPort === undefined ? 'off' : `ws://${host}:${wsPort}/mqtt`}${tlsPort === undefined ? '' : `  TLS mqtts://${host}:${tlsPort}`}  ingest embedded → ${storage}\n`,
     )
   },
+  { dataDir: config.ingest.DATA_DIR },
 )

@@ -31,4 +31,4 @@ await runMain('ingest', logger, async () => {
     },
     (r) => registerIngestMetrics(r, ingest),
   )
-}, () => logger.info('ingest subscribed', { mqtt: redactUrl(config.MQTT_URL), storage: config.INFLUX_URL !== undefined ? redactUrl(config.INFLUX_URL) : `sqlite ${config.DATA_DIR}/readings.sqlite` }))
+}, () => logger.info('ingest subscribed', { mqtt: redactUrl(config.MQTT_URL), storage: config.INFLUX_URL !== undefined ? redactUrl(config.INFLUX_URL) : `sqlite ${config.DATA_DIR}/readings.sqlite` }), { dataDir: config.DATA_DIR })

@@ -8,10 +8,12 @@
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { migrateIncidentsToRedis } from '@mytho/alerts'
-import { configOrExit } from '@mytho/runtime'
+import { configOrExit, privateUmask } from '@mytho/runtime'
 import { ALERTS_DB_FILE } from './alerting.ts'
 import { loadIngestConfig } from './config.ts'
 
+// Opening alerts.sqlite may create its journals (-wal, -shm): this user's alone (0600), as the services'.
+privateUmask()
 const config = configOrExit('migrate-incidents', () => loadIngestConfig())
 if (config.REDIS_URL === undefined) {
   process.stderr.write('migrate-incidents: set REDIS_URL to the Redis the cluster uses\n')

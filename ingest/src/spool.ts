@@ -28,7 +28,7 @@ export class SpoolError extends Error {
 }
 
 export function openSpool(opts: SpoolOptions) {
-  mkdirSync(dirname(opts.path), { recursive: true })
+  mkdirSync(dirname(opts.path), { recursive: true, mode: 0o700 })
   const db = new Database(opts.path)
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = FULL')

@@ -20,7 +20,7 @@ describe('alerts on the stream', () => {
     store = createSqliteStore({ path: join(pipeline.dataDir, 'readings.sqlite') })
     ingest = startIngest(store, pipeline.mqttUrl, pipeline.dataDir, { ALERT_TICK_MS: '100' })
     await ingest.start()
-    api = await mqtt.connectAsync(pipeline.mqttUrl, { username: 'svc-api', password: pipeline.secrets.services['svc-api']!, reconnectPeriod: 0 })
+    api = await mqtt.connectAsync(pipeline.mqttUrl, { clientId: 'mytho-api-listener', username: 'svc-api', password: pipeline.secrets.services['svc-api']!, reconnectPeriod: 0 })
     api.on('message', (_t, p) => seen.push(JSON.parse(p.toString()) as IncidentChange))
     await api.subscribeAsync(PLATFORM_INCIDENTS_TOPIC)
   })

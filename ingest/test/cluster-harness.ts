@@ -37,7 +37,7 @@ export const spawnBroker = (env: Record<string, string>): Promise<Node> =>
 
 /** An API node (`api/src/main.ts`) with sign-in on and a first admin. */
 export const spawnApi = (env: Record<string, string>): Promise<Node> =>
-  spawnNode('api/src/main.ts', { HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', ADMIN_PASSWORD, ...SERVICE_PASSWORDS, ...env }, /api: map and API on (http:\/\/localhost:\d+)/, 'an API node')
+  spawnNode('api/src/main.ts', { HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', ADMIN_PASSWORD, ...SERVICE_PASSWORDS, ...env }, /api: map and API on (http:\/\/[^\s/]+:\d+)/, 'an API node')
 
 /** An ingest worker (`ingest/src/main.ts`): resolves once it says it is subscribed. */
 export async function spawnIngest(env: Record<string, string>): Promise<Child> {

@@ -76,7 +76,7 @@ describe('device → broker → ingest → InfluxDB', () => {
   })
 
   it('announces what it stored to the API service account, after the write', async () => {
-    const api = await mqtt.connectAsync(pipeline.mqttUrl, { username: 'svc-api', password: pipeline.secrets.services['svc-api']!, reconnectPeriod: 0 })
+    const api = await mqtt.connectAsync(pipeline.mqttUrl, { clientId: 'mytho-api-listener', username: 'svc-api', password: pipeline.secrets.services['svc-api']!, reconnectPeriod: 0 })
     const seen: StoredReading[] = []
     api.on('message', (_t, payload) => seen.push(...(JSON.parse(payload.toString()) as StoredReading[])))
     await api.subscribeAsync(PLATFORM_READINGS_TOPIC, { qos: 0 })

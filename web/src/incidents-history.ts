@@ -1,6 +1,7 @@
 import type { Incident } from './schema.ts'
 import type { ChartMark } from './chart.ts'
 import { formatLocalTime } from './format.ts'
+import { acknowledgerText } from './incidents-actor.ts'
 import { getLang, t } from './i18n/index.ts'
 
 /** Past incidents shown per device. */
@@ -53,7 +54,7 @@ export function renderIncidentHistory(host: HTMLElement, list: readonly Incident
     const when = document.createElement('div')
     when.className = 'incident-when'
     const end = i.clearedAt !== null ? formatLocalTime(i.clearedAt) : t('ongoing')
-    when.textContent = `${t('raisedAt')} ${formatLocalTime(i.raisedAt)} → ${end} · ${t(`state_${i.state}`)}${i.acknowledgedBy !== null ? ` · ${t('ackBy')}: ${i.acknowledgedBy}` : ''}`
+    when.textContent = `${t('raisedAt')} ${formatLocalTime(i.raisedAt)} → ${end} · ${t(`state_${i.state}`)}${i.acknowledgedBy !== null ? ` · ${t('ackBy')}: ${acknowledgerText(i)}` : ''}`
     li.append(badge, name, when)
     ol.append(li)
   }

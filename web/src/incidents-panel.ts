@@ -2,6 +2,7 @@ import type { Incident } from './schema.ts'
 import { formatLocalTime } from './format.ts'
 import { getLang, t } from './i18n/index.ts'
 import { createAckDialog } from './incidents-ack.ts'
+import { acknowledgerText } from './incidents-actor.ts'
 import { deviceOf, type IncidentStore } from './incidents-store.ts'
 import type { Session } from './session.ts'
 import type { DeviceStore } from './store.ts'
@@ -52,8 +53,9 @@ export function createIncidentPanel(host: HTMLElement, incidents: IncidentStore,
     age.title = formatLocalTime(i.raisedAt)
     meta.append(el('span', 'incident-device', dev !== undefined ? devices.name(dev, lang) : i.subject), age, el('span', 'incident-state', t(`state_${i.state}`)))
     li.append(head, meta)
-    if (i.acknowledgedBy !== null) {
-      const by = el('div', 'incident-ack', `${t('ackBy')}: ${i.acknowledgedBy}`)
+    const acknowledger = acknowledgerText(i)
+    if (acknowledger !== undefined) {
+      const by = el('div', 'incident-ack', `${t('ackBy')}: ${acknowledger}`)
       if (i.ackNote) by.title = i.ackNote
       li.append(by)
     }

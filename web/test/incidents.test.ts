@@ -103,25 +103,27 @@ describe('incidents on the operator map, against the real platform', () => {
     expect(problems).toEqual([])
   })
 
-  it('reflects an acknowledgement made over the REST API in the browser', async () => {
+  it('reflects an acknowledgement made over the REST API without a session as anonymous, its claimed name as text', async () => {
     const inc = await incidentOf(CRITICAL_GAUGE)
     const res = await fetch(`${p.url}/api/v1/incidents/${inc.id}/acknowledge`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ by: 'Nguyễn Thị Lan', note: 'Đã báo UBND phường' }),
+      body: JSON.stringify({ by: EVIL, note: 'Đã báo UBND phường' }),
     })
     expect(res.status).toBe(200)
     const r = page.locator(`#incidents li[data-incident-id="${inc.id}"][data-state="acknowledged"]`)
     await r.waitFor()
     expect(await r.locator('.incident-state').textContent()).toBe('Đã xác nhận')
-    expect(await r.locator('.incident-ack').textContent()).toBe('Xác nhận bởi: Nguyễn Thị Lan')
+    // issue #15: nobody without a session is an operator; the name given is only a claim
+    expect(await r.locator('.incident-ack').textContent()).toBe(`Xác nhận bởi: Ẩn danh (127.0.0.1) — tự xưng “${EVIL}”`)
+    expect(await page.locator('img[src="x"]').count()).toBe(0)
     expect(await r.locator('.ack-btn').count()).toBe(0)
     // still critical and unresolved: still first, still haloed
     expect(await page.locator('#incidents li.incident').first().getAttribute('data-incident-id')).toBe(inc.id)
     expect((await page.evaluate(() => (window as unknown as Hook).__mytho.stats())).alarmed).toBe(1)
   })
 
-  it('acknowledges through the panel: the in-page form sends the operator name, the panel shows it, the name is remembered', async () => {
+  it('acknowledges through the panel: the in-page form sends the name, the panel shows it as claimed by an anonymous caller, the name is remembered', async () => {
     const inc = await incidentOf(WARNING_GAUGE)
     await row(WARNING_GAUGE).locator('.ack-btn').click()
     const dialog = page.locator('#ack-dialog')
@@ -131,11 +133,13 @@ describe('incidents on the operator map, against the real platform', () => {
     await page.locator('#ack-submit').click()
     const r = page.locator(`#incidents li[data-incident-id="${inc.id}"][data-state="acknowledged"]`)
     await r.waitFor()
-    expect(await r.locator('.incident-ack').textContent()).toBe(`Xác nhận bởi: ${OPERATOR}`)
+    expect(await r.locator('.incident-ack').textContent()).toBe(`Xác nhận bởi: Ẩn danh (127.0.0.1) — tự xưng “${OPERATOR}”`)
     // The live push can show the acknowledgement before the form has its HTTP answer (and loaded the schema to read
     // it): the form closes once it has.
     await dialog.waitFor({ state: 'hidden' })
-    expect(await incidentOf(WARNING_GAUGE)).toMatchObject({ state: 'acknowledged', acknowledgedBy: OPERATOR, ackNote: 'Đã cử đội kiểm tra cống' })
+    const acked = await incidentOf(WARNING_GAUGE)
+    expect(acked).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'anonymous@127.0.0.1', ackNote: 'Đã cử đội kiểm tra cống' })
+    expect(acked.events.at(-1)).toMatchObject({ type: 'acknowledged', by: 'anonymous@127.0.0.1', claimedBy: OPERATOR })
     expect(await page.evaluate(() => localStorage.getItem('mytho.operator'))).toBe(OPERATOR)
   })
 
@@ -160,6 +164,7 @@ describe('incidents on the operator map, against the real platform', () => {
     const r = page.locator(`#incidents li[data-incident-id="${inc.id}"]`)
     await waitFor(async () => (await r.locator('.incident-title').textContent()) === inc.title.en, { what: 'the English title' })
     expect(await r.locator('.incident-state').textContent()).toBe('Acknowledged')
+    expect(await r.locator('.incident-ack').textContent()).toBe(`Acknowledged by: Anonymous (127.0.0.1) — claims “${EVIL}”`)
     expect(await r.locator('.incident-age').textContent()).toMatch(/^(just now|\d+ min ago)$/)
     expect(await page.locator('.incidents h2').textContent()).toBe('Active incidents')
     await page.locator('#lang').click()

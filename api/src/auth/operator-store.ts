@@ -75,7 +75,7 @@ export const newCsrfToken = (): string => randomBytes(24).toString('base64url')
  * a session row holds sha256(token), so a copy of the file does not give anyone a live session.
  */
 export function openOperatorStore(dataDir: string): OperatorStore {
-  mkdirSync(dataDir, { recursive: true })
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const db = new Database(join(dataDir, 'meta.sqlite'))
   db.pragma('journal_mode = WAL')
   db.pragma('busy_timeout = 5000')

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import type { Request, RequestHandler, Response } from 'express'
-import type { Role } from '@mytho/schema'
+import { anonymousActor, type Role } from '@mytho/schema'
 import { HttpError } from '../http-errors.ts'
 import type { OperatorStore, Session } from './operator-store.ts'
 import { atLeast } from './roles.ts'
@@ -91,3 +91,13 @@ export function requireRole(need: Role): RequestHandler {
 }
 
 export const clientIp = (req: Request): string => req.ip ?? req.socket.remoteAddress ?? 'unknown'
+
+/**
+ * Who acts in a request: the signed-in operator, else `anonymous@ADDRESS` (the client address, from X-Forwarded-For
+ * with BEHIND_PROXY), which no operator name can be. A name an anonymous caller gives is theirs to claim, not ours to
+ * record as the actor (issue #15).
+ */
+export const actorOf = (req: Request, res: Response): { actor: string; anonymous: boolean } => {
+  const username = callerOf(res).username
+  return username !== undefined ? { actor: username, anonymous: false } : { actor: anonymousActor(clientIp(req)), anonymous: true }
+}

@@ -2,16 +2,20 @@ import { Router } from 'express'
 import { AcknowledgeRequest, IncidentIdPath, IncidentListParams, type IncidentChange } from '@mytho/schema'
 import type { OperatorIncidents } from '@mytho/alerts'
 import { HttpError, parseInput } from '../http-errors.ts'
-import { callerOf, clientIp, requireRole } from '../auth/session.ts'
+import { actorOf, clientIp, requireRole } from '../auth/session.ts'
 import type { AuditInput } from '../auth/operator-store.ts'
 
-/** `by` is the signed-in operator; only an anonymous caller (AUTH_DISABLED, or no sign-in configured) names themselves. */
+/**
+ * The signed-in operator sends only a note. An anonymous caller (AUTH_DISABLED, or no sign-in configured) gives a name
+ * in `by`: recorded as what they claim (`claimedBy`), never as who acted, which is anonymous@ADDRESS (issue #15).
+ */
 export const AcknowledgeBody = AcknowledgeRequest.extend({ by: AcknowledgeRequest.shape.by.optional() })
 
 /**
  * Incidents the ingest's alert engine raised, read from the shared incident store (alerts.sqlite, or Redis with
  * REDIS_URL); acknowledgement is the API's one write there (its own fields, so it never races the engine). The acknowledging operator is
- * the signed-in one (a `by` in the body is ignored then); operators and admins only.
+ * the signed-in one (a `by` in the body is ignored then); without a session, anonymous with the client address and
+ * the claimed name kept apart, in the event and the audit log; operators and admins only.
  */
 export function incidentsRouter(
   incidents: () => OperatorIncidents | undefined,
@@ -43,11 +47,13 @@ export function incidentsRouter(
   r.post('/incidents/:id/acknowledge', requireRole('operator'), async (req, res) => {
     const { id } = parseInput(IncidentIdPath, req.params, 'path')
     const body = parseInput(AcknowledgeBody, req.body ?? {}, 'body')
-    const by = callerOf(res).username ?? body.by
-    if (by === undefined) throw new HttpError(400, 'invalid body field by: Required (who acknowledges, when not signed in)')
-    const inc = await store().acknowledge(id, by, body.note, clock())
+    const { actor, anonymous } = actorOf(req, res)
+    const claimedBy = anonymous ? body.by : undefined
+    if (anonymous && claimedBy === undefined) throw new HttpError(400, 'invalid body field by: Required (who acknowledges, when not signed in)')
+    const inc = await store().acknowledge(id, actor, body.note, clock(), claimedBy)
     if (!inc) throw new HttpError(404, `no incident ${id}`)
-    audit({ actor: by, action: 'acknowledge', target: id, detail: body.note !== undefined ? { note: body.note } : undefined, ip: clientIp(req) }, clock())
+    const detail = { ...(body.note !== undefined ? { note: body.note } : {}), ...(claimedBy !== undefined ? { claimedBy } : {}) }
+    audit({ actor, action: 'acknowledge', target: id, detail: Object.keys(detail).length > 0 ? detail : undefined, ip: clientIp(req) }, clock())
     const event = inc.events.filter((e) => e.type === 'acknowledged').at(-1)!
     announce({ incident: inc, event })
     res.json(inc)

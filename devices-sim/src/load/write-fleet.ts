@@ -12,7 +12,7 @@ import { syntheticFleet } from './fleet.ts'
  */
 export function writeFleet(dir: string, n: number, seed: number): { registryFile: string; secretsFile: string; devices: number } {
   const devices = parseRegistry(syntheticFleet(n, seed), 'synthetic fleet')
-  mkdirSync(dir, { recursive: true })
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
   const registryFile = join(dir, 'registry.json')
   writeFileSync(registryFile, `${JSON.stringify(devices, null, 1)}\n`)
   ensureDemoSecrets(dir, devices.map((d) => d.id))

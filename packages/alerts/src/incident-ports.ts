@@ -18,8 +18,11 @@ export type EngineIncidentStore = Pick<
 export interface OperatorIncidents {
   get(id: string): Promise<Incident | undefined>
   list(q?: IncidentQuery): Promise<Incident[]>
-  /** The operator's acknowledgement; a cleared incident closes with it. Undefined when there is no such incident. */
-  acknowledge(id: string, by: string, note: string | undefined, at: number): Promise<Incident | undefined>
+  /**
+   * The operator's acknowledgement; a cleared incident closes with it. Undefined when there is no such incident.
+   * `by` is who acted (an operator, or anonymous@ADDRESS); `claimedBy` the name an anonymous caller gave, kept apart.
+   */
+  acknowledge(id: string, by: string, note: string | undefined, at: number, claimedBy?: string): Promise<Incident | undefined>
   close(): Promise<void> | void
 }
 
@@ -28,7 +31,7 @@ export function sqliteOperatorIncidents(store: IncidentStore): OperatorIncidents
   return {
     get: async (id) => store.get(id),
     list: async (q) => store.list(q),
-    acknowledge: async (id, by, note, at) => store.acknowledge(id, by, note, at),
+    acknowledge: async (id, by, note, at, claimedBy) => store.acknowledge(id, by, note, at, claimedBy),
     close: () => store.close(),
   }
 }

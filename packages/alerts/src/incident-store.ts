@@ -60,7 +60,7 @@ interface Row {
 }
 
 export function openIncidentStore(path: string) {
-  mkdirSync(dirname(path), { recursive: true })
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
   const db = new Database(path)
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = FULL')
@@ -81,6 +81,12 @@ export function openIncidentStore(path: string) {
     CREATE INDEX IF NOT EXISTS incident_events_incident ON incident_events (incident_id, seq);
     CREATE TABLE IF NOT EXISTS rule_holds (rule_id TEXT NOT NULL, subject TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (rule_id, subject));
   `)
+  // The name an anonymous acknowledger claimed (issue #15), kept apart from `by`. A file from before gets the column;
+  // looked for and added in one write transaction, as the ingest and the API may open the file at the same moment.
+  db.transaction(() => {
+    const has = db.prepare<[], { name: string }>('SELECT name FROM pragma_table_info(\'incident_events\')').all().some((c) => c.name === 'claimed_by')
+    if (!has) db.exec('ALTER TABLE incident_events ADD COLUMN claimed_by TEXT')
+  }).immediate()
 
   const st = {
     getHold: db.prepare<[string, string], { record: string }>('SELECT record FROM rule_holds WHERE rule_id = ? AND subject = ?'),
@@ -88,10 +94,10 @@ export function openIncidentStore(path: string) {
     insert: db.prepare(`INSERT INTO incidents (id, rule_id, subject, subject_type, device_ids, kind, level, peak_level, severity, title, state, metric, last_value, peak_value, raised_at, updated_at)
       VALUES (@id, @ruleId, @subject, @subjectType, @deviceIds, @kind, @level, @peakLevel, @severity, @title, @state, @metric, @lastValue, @peakValue, @raisedAt, @updatedAt)`),
     insertDevice: db.prepare('INSERT OR IGNORE INTO incident_devices (incident_id, device_id) VALUES (?, ?)'),
-    event: db.prepare('INSERT INTO incident_events (incident_id, at, type, level, value, by, note) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    event: db.prepare('INSERT INTO incident_events (incident_id, at, type, level, value, by, note, claimed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     get: db.prepare<[string], Row>('SELECT * FROM incidents WHERE id = ?'),
-    events: db.prepare<[string], { at: number; type: IncidentEvent['type']; level: number; value: number | null; by: string | null; note: string | null }>(
-      'SELECT at, type, level, value, by, note FROM incident_events WHERE incident_id = ? ORDER BY seq',
+    events: db.prepare<[string], { at: number; type: IncidentEvent['type']; level: number; value: number | null; by: string | null; claimed_by: string | null; note: string | null }>(
+      'SELECT at, type, level, value, by, claimed_by, note FROM incident_events WHERE incident_id = ? ORDER BY seq',
     ),
     lastEventAt: db.prepare<[string, string], { at: number | null }>('SELECT max(at) AS at FROM incident_events WHERE incident_id = ? AND type = ?'),
   }
@@ -124,9 +130,12 @@ export function openIncidentStore(path: string) {
       level: e.level,
       value: e.value,
       ...(e.by !== null ? { by: e.by } : {}),
+      ...(e.claimed_by !== null ? { claimedBy: e.claimed_by } : {}),
       ...(e.note !== null ? { note: e.note } : {}),
     })),
   })
+
+  const addEvent = (id: string, e: IncidentEvent) => st.event.run(id, e.at, e.type, e.level, e.value, e.by ?? null, e.note ?? null, e.claimedBy ?? null)
 
   const get = (id: string): Incident | undefined => {
     const r = st.get.get(id)
@@ -154,7 +163,7 @@ export function openIncidentStore(path: string) {
     create(inc: NewIncident, event: IncidentEvent): void {
       st.insert.run({ ...inc, deviceIds: JSON.stringify(inc.deviceIds), title: JSON.stringify(inc.title) })
       for (const d of inc.deviceIds) st.insertDevice.run(inc.id, d)
-      st.event.run(inc.id, event.at, event.type, event.level, event.value, event.by ?? null, event.note ?? null)
+      addEvent(inc.id, event)
     },
     /** The engine's update: level, value and state changes. `reopen` clears the acknowledgement (escalation). */
     update(id: string, patch: { level: number; severity: Severity; title: Incident['title']; value: number | null; at: number; cleared?: boolean; reopen?: boolean }, event: IncidentEvent): void {
@@ -174,10 +183,13 @@ export function openIncidentStore(path: string) {
            closed_at = CASE WHEN @cleared AND acknowledged_at IS NOT NULL AND NOT @reopen THEN @at ELSE closed_at END
          WHERE id = @id`,
       ).run({ id, level: patch.level, title: JSON.stringify(patch.title), severity: patch.severity, value: patch.value, at: patch.at, cleared: patch.cleared ? 1 : 0, reopen: patch.reopen ? 1 : 0 })
-      st.event.run(id, event.at, event.type, event.level, event.value, event.by ?? null, event.note ?? null)
+      addEvent(id, event)
     },
-    /** The operator's acknowledgement; a cleared incident closes with it. Undefined when there is no such incident. */
-    acknowledge(id: string, by: string, note: string | undefined, at: number): Incident | undefined {
+    /**
+     * The operator's acknowledgement; a cleared incident closes with it. Undefined when there is no such incident.
+     * `by` is the actor (an operator, or anonymous@ADDRESS); `claimedBy` the name an anonymous one gave, kept apart.
+     */
+    acknowledge(id: string, by: string, note: string | undefined, at: number, claimedBy?: string): Incident | undefined {
       return db.transaction(() => {
         const row = st.get.get(id)
         if (!row) return undefined
@@ -186,8 +198,8 @@ export function openIncidentStore(path: string) {
         db.prepare(
           `UPDATE incidents SET acknowledged_at = ?, acknowledged_by = ?, ack_note = ?, updated_at = ?, state = ?, closed_at = ? WHERE id = ?`,
         ).run(at, by, note ?? null, at, closes ? 'closed' : 'acknowledged', closes ? at : null, id)
-        st.event.run(id, at, 'acknowledged', row.level, null, by, note ?? null)
-        if (closes) st.event.run(id, at, 'closed', 0, null, null, null)
+        addEvent(id, { at, type: 'acknowledged', level: row.level, value: null, by, ...(claimedBy !== undefined ? { claimedBy } : {}), ...(note !== undefined ? { note } : {}) })
+        if (closes) addEvent(id, { at, type: 'closed', level: 0, value: null })
         return get(id)
       })()
     },
@@ -205,7 +217,7 @@ export function openIncidentStore(path: string) {
       db.prepare(`UPDATE incidents SET device_ids = (SELECT json_group_array(device_id) FROM incident_devices WHERE incident_id = ?) WHERE id = ?`).run(id, id)
     },
     recordEvent(id: string, event: IncidentEvent): void {
-      st.event.run(id, event.at, event.type, event.level, event.value, event.by ?? null, event.note ?? null)
+      addEvent(id, event)
     },
     lastEventAt(id: string, type: IncidentEvent['type']): number | undefined {
       return st.lastEventAt.get(id, type)?.at ?? undefined

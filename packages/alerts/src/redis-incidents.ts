@@ -175,8 +175,8 @@ export function redisOperatorIncidents(redis: Redis, opts: { prefix?: string } =
   return {
     get,
     list: (q) => reads.list(q),
-    async acknowledge(id, by, note, at) {
-      const found = await reads.run('mythoAlertsAck', [prefix, id, by, note ?? '', note !== undefined ? '1' : '0', String(at)])
+    async acknowledge(id, by, note, at, claimedBy) {
+      const found = await reads.run('mythoAlertsAck', [prefix, id, by, note ?? '', note !== undefined ? '1' : '0', String(at), ...(claimedBy !== undefined ? [claimedBy] : [])])
       return found === 1 ? get(id) : undefined
     },
     close: () => {},

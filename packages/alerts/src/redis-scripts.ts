@@ -110,11 +110,12 @@ return refused
 `
 
 /**
- * The operator's acknowledgement. ARGV: prefix, id, by, note, has note ('1'/'0'), at. Returns 0 when there is no
- * such incident, 1 otherwise (an incident already acknowledged or closed is left as it is).
+ * The operator's acknowledgement. ARGV: prefix, id, by, note, has note ('1'/'0'), at, and optionally the name an
+ * anonymous acknowledger claimed (only in the event, as claimedBy). Returns 0 when there is no such incident, 1
+ * otherwise (an incident already acknowledged or closed is left as it is).
  */
 export const ACK_LUA = `${COMMON}
-local id, by, note, has_note, at = ARGV[2], ARGV[3], ARGV[4], ARGV[5] == '1', ARGV[6]
+local id, by, note, has_note, at, claimed = ARGV[2], ARGV[3], ARGV[4], ARGV[5] == '1', ARGV[6], ARGV[7]
 local k = ik(id)
 local h = redis.call('HMGET', k, 'raisedAt', 'state', 'acknowledgedAt', 'level')
 if not h[1] then return 0 end
@@ -127,6 +128,7 @@ if closes then sets[#sets + 1] = 'closedAt'; sets[#sets + 1] = at end
 redis.call('HSET', k, unpack(sets))
 move_state(id, h[1], h[2], state)
 local ev = '{"at":' .. at .. ',"type":"acknowledged","level":' .. h[4] .. ',"value":null,"by":' .. cjson.encode(by)
+if claimed then ev = ev .. ',"claimedBy":' .. cjson.encode(claimed) end
 if has_note then ev = ev .. ',"note":' .. cjson.encode(note) end
 push_event(id, ev .. '}', 'acknowledged', at)
 if closes then push_event(id, '{"at":' .. at .. ',"type":"closed","level":0,"value":null}', 'closed', at) end

@@ -174,6 +174,28 @@ describe.each([
     expect((await s.api.list({ state: 'closed' })).map((i) => i.id)).toEqual(['inc-b'])
   })
 
+  it("an anonymous acknowledgement keeps the name it claims apart from its actor, in its event, through the engine's next change", async () => {
+    const s = await open()
+    const inc = incident('inc-anon')
+    s.engine.create(inc, raised(inc))
+    await s.commit()
+    const acked = (await s.api.acknowledge('inc-anon', 'anonymous@192.0.2.7', 'đã xem', T0 + min, 'mallory'))!
+    expect(acked).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'anonymous@192.0.2.7', ackNote: 'đã xem' })
+    const event = { at: T0 + min, type: 'acknowledged', level: 1, value: null, by: 'anonymous@192.0.2.7', claimedBy: 'mallory', note: 'đã xem' }
+    expect(acked.events[1]).toEqual(event)
+    const at = T0 + 6 * min
+    s.engine.update('inc-anon', { level: 2, severity: 'warning', title: title('II'), value: 151, at }, { at, type: 'escalated', level: 2, value: 151 })
+    await s.commit()
+    const again = await backend.open()
+    expect((await again.api.get('inc-anon'))!.events.map((e) => e.type)).toEqual(['raised', 'acknowledged', 'escalated'])
+    expect((await again.api.get('inc-anon'))!.events[1]).toEqual(event)
+    // a signed-in operator's acknowledgement claims nothing
+    const other = incident('inc-signed')
+    s.engine.create(other, raised(other))
+    await s.commit()
+    expect((await s.api.acknowledge('inc-signed', 'minh', undefined, T0 + min))!.events[1]).toEqual({ at: T0 + min, type: 'acknowledged', level: 1, value: null, by: 'minh' })
+  })
+
   it('acknowledging a cleared incident closes it; a second acknowledgement changes nothing; an unknown id is undefined', async () => {
     const s = await open()
     const inc = incident('inc-c')

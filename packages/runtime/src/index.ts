@@ -1,6 +1,7 @@
 export * from './config.ts'
 export * from './logger.ts'
 export * from './service.ts'
+export * from './data-dir.ts'
 export * from './demo-secrets.ts'
 export * from './metrics.ts'
 export * from './secret-strength.ts'

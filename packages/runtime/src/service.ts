@@ -1,3 +1,4 @@
+import { secureDataDir } from './data-dir.ts'
 import type { Logger } from './logger.ts'
 
 /** Every service has this shape: start() resolves once it is serving, stop() is safe to call twice. */
@@ -13,12 +14,35 @@ export function once(fn: () => Promise<void>): () => Promise<void> {
 }
 
 /**
+ * For entry points (runMain does it; a CLI that opens DATA_DIR without runMain calls it first): every file and folder
+ * this process creates, SQLite's and LevelDB's included (they create theirs with the process umask), is its user's
+ * alone, 0600 and 0700, whatever umask the process was started with.
+ */
+export function privateUmask(): void {
+  process.umask(0o077)
+}
+
+export interface MainOptions {
+  /** The service's DATA_DIR: what an older version left readable by others in it is made private (secureDataDir) before the service is built. */
+  dataDir?: string
+}
+
+/**
  * The only place that touches process signals and exit codes: starts a service from main.ts,
  * stops it on SIGTERM/SIGINT (flushing what is in flight), exits non-zero on a failed start.
+ * Files the process creates are private (privateUmask); so is options.dataDir, before the service is built.
  */
-export async function runMain<T>(name: string, logger: Logger, build: () => Service<T> | Promise<Service<T>>, onStarted?: (s: T) => void): Promise<void> {
+export async function runMain<T>(
+  name: string,
+  logger: Logger,
+  build: () => Service<T> | Promise<Service<T>>,
+  onStarted?: (s: T) => void,
+  options: MainOptions = {},
+): Promise<void> {
+  privateUmask()
   let service: Service<T> | undefined
   try {
+    if (options.dataDir !== undefined) secureDataDir(options.dataDir, logger)
     service = await build()
     const started = await service.start()
     onStarted?.(started)

@@ -69,7 +69,10 @@ export const AuditEntry = z.object({
   id: z.number().int(),
   /** Epoch ms. */
   ts: z.number().int(),
-  /** Operator name; for a failed sign-in, the name that was tried. */
+  /**
+   * Operator name; for a failed sign-in, the name that was tried; without a session (AUTH_DISABLED) `anonymous@ADDRESS`
+   * (actors.ts), the name that caller gave then in `detail.claimedBy`.
+   */
   actor: z.string(),
   action: AuditAction,
   target: z.string().nullable(),

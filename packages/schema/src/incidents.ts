@@ -23,7 +23,10 @@ export const IncidentEvent = z.object({
   type: z.enum(['raised', 'escalated', 'deescalated', 'acknowledged', 'cleared', 'closed', 'reminded', 'reopened']),
   level: z.number().int().min(0),
   value: z.number().nullable(),
+  /** Who: an operator's user name, or `anonymous@ADDRESS` for a caller without a session (actors.ts). */
   by: z.string().optional(),
+  /** The name an anonymous acknowledger gave in `by`: unchecked text, never an operator's identity. */
+  claimedBy: z.string().optional(),
   note: z.string().optional(),
 })
 export type IncidentEvent = z.infer<typeof IncidentEvent>
@@ -48,6 +51,7 @@ export const Incident = z.object({
   raisedAt: z.number().int(),
   updatedAt: z.number().int(),
   acknowledgedAt: z.number().int().nullable(),
+  /** As the acknowledged event's `by`; an anonymous acknowledgement's claimed name is in that event. */
   acknowledgedBy: z.string().nullable(),
   ackNote: z.string().nullable(),
   clearedAt: z.number().int().nullable(),
@@ -57,6 +61,7 @@ export const Incident = z.object({
 export type Incident = z.infer<typeof Incident>
 
 export const AcknowledgeRequest = z.strictObject({
+  /** Without a session: the name the caller gives, recorded as the event's `claimedBy` (the actor is anonymous@ADDRESS). */
   by: z.string().min(1).max(100),
   note: z.string().max(2000).optional(),
 })

@@ -25,6 +25,6 @@ export function createStoreFromConfig(cfg: StoreConfig): ReadingStore {
       ...(cfg.INFLUX_PASSWORD === undefined ? {} : { password: cfg.INFLUX_PASSWORD }),
     })
   }
-  mkdirSync(cfg.DATA_DIR, { recursive: true })
+  mkdirSync(cfg.DATA_DIR, { recursive: true, mode: 0o700 })
   return createSqliteStore({ path: join(cfg.DATA_DIR, SQLITE_FILE), retention })
 }

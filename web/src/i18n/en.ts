@@ -85,6 +85,8 @@ export const en: Dict = {
   ackSending: 'Sending…',
   ackFailed: 'Could not acknowledge',
   ackBy: 'Acknowledged by',
+  ackAnonymous: 'Anonymous ({ip})',
+  ackAnonymousClaims: 'Anonymous ({ip}) — claims “{name}”',
   newIncident: 'New severe incident',
   dismissHint: 'Click to view and dismiss',
   soundOn: '🔇 Enable sound',

@@ -84,6 +84,9 @@ export const vi = {
   ackSending: 'Đang gửi…',
   ackFailed: 'Không xác nhận được',
   ackBy: 'Xác nhận bởi',
+  // issue #15: without a session the actor is only an address; the name given is a claim, quoted
+  ackAnonymous: 'Ẩn danh ({ip})',
+  ackAnonymousClaims: 'Ẩn danh ({ip}) — tự xưng “{name}”',
   newIncident: 'Sự cố nghiêm trọng mới',
   dismissHint: 'Bấm để xem và tắt',
   soundOn: '🔇 Bật âm thanh',
