@@ -9,12 +9,14 @@ COPY packages/schema/package.json packages/schema/
 COPY packages/runtime/package.json packages/runtime/
 COPY packages/storage/package.json packages/storage/
 COPY packages/alerts/package.json packages/alerts/
+COPY packages/directory/package.json packages/directory/
 COPY packages/testing/package.json packages/testing/
 COPY broker/package.json broker/
 COPY ingest/package.json ingest/
 COPY api/package.json api/
 COPY web/package.json web/
 COPY devices-sim/package.json devices-sim/
+COPY platform/package.json platform/
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build:web

@@ -18,6 +18,7 @@ export default defineConfig({
       project('runtime', 'packages/runtime'),
       project('storage', 'packages/storage'),
       project('alerts', 'packages/alerts'),
+      project('directory', 'packages/directory'),
       project('testing', 'packages/testing'),
       project('broker', 'broker'),
       project('ingest', 'ingest'),
@@ -25,7 +26,7 @@ export default defineConfig({
       project('web', 'web'),
       project('devices-sim', 'devices-sim'),
       project('deploy', 'deploy'),
-      project('scripts', 'scripts'),
+      project('platform', 'platform'),
     ],
   },
 })

@@ -41,7 +41,7 @@ const example: Record<string, string> = Object.fromEntries(
 )
 /** The variables of .env.example that hold a secret (its placeholders, which every start refuses). */
 export const secretNames = Object.keys(example).filter((k) => /(PASSWORD|TOKEN|SECRET)$/.test(k) && example[k] !== '')
-/** .env.example as an installer fills it in: every secret generated (README "Running it for the city"). */
+/** .env.example as an installer fills it in: every secret generated (docs/operations.md). */
 const filled: Record<string, string> = { ...example, ...Object.fromEntries(secretNames.map((k) => [k, randomBytes(24).toString('base64url')])) }
 
 /** Compose's ${VAR}, ${VAR:-default} and ${VAR:?error} against a .env, as `docker compose config` would. */

@@ -120,6 +120,13 @@ describe('DATA_DIR is private to the service user', { timeout: 120_000 }, () => 
     for (const file of ['meta.sqlite', 'alerts.sqlite', 'readings.sqlite']) expect(existsSync(join(dataDir, file)), file).toBe(true)
     expect(notPrivate(dataDir)).toEqual([])
     expect(notPrivate(brokerDir)).toEqual([])
-    expect(api.output()).toMatch(/"msg":"DATA_DIR tightened".*"tightened":4/)
+    // One JSON log line says so, with the count (field order is the logger's business).
+    const line = api
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { msg?: string; tightened?: number })
+      .find((l) => l.msg === 'DATA_DIR tightened')
+    expect(line?.tightened).toBe(4)
   })
 })

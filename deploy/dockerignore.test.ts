@@ -34,8 +34,8 @@ const planted = [
   'broker/src/foo.test.ts',
   'api/src/auth/foo.test-suite.ts',
   'web/test/harness-extra.ts',
-  'scripts/bench/latency.ts',
-  'scripts/bench.ts',
+  'platform/bench/latency.ts',
+  'platform/bench/bench.ts',
   'bench-results/2026-12-04.json',
   'ingest/bench/soak.ts',
   'docs/architecture.md',
@@ -63,7 +63,7 @@ function forbidden(p: string): string | undefined {
   if (s[0] === 'data' || s.includes('secrets')) return 'data or secrets folder'
   if (/\.(pem|key|crt|p12|pfx)$/.test(p)) return 'private key or certificate'
   if (/\.test(-suite|-helpers)?\.ts$/.test(p) || s.includes('test') || p.startsWith('packages/testing/src/') || p === 'vitest.config.ts') return 'test'
-  if (s.includes('bench') || s.includes('bench-results') || p === 'scripts/bench.ts' || /\.bench\.ts$/.test(p)) return 'bench'
+  if (s.includes('bench') || s.includes('bench-results') || /\.bench\.ts$/.test(p)) return 'bench'
   if (s[0] === 'docs' || s[0] === '.git' || s[0] === '.ci' || s.includes('node_modules')) return 'not for the image'
   return undefined
 }
@@ -111,13 +111,12 @@ describe('.dockerignore: the build context', () => {
       'api/src/migrate-meta.ts',
       'broker/src/main.ts',
       'ingest/src/main.ts',
-      'ingest/src/embedded-main.ts',
+      'platform/src/embedded-main.ts',
       'ingest/src/migrate-incidents.ts',
       'devices-sim/src/main.ts',
-      'scripts/start-all.ts',
+      'platform/src/start-all.ts',
       'web/index.html',
       'web/vite.config.ts',
-      'web/public/index.html',
       'packages/schema/data/seed-fleet.json',
     ]
     expect(needed.filter((p) => !context.has(p))).toEqual([])

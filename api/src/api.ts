@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
@@ -11,20 +9,18 @@ import type { DeviceRegistry, IncidentChange } from '@mytho/schema'
 import { once, servicePassword, type Logger } from '@mytho/runtime'
 import type { ReadingStore } from '@mytho/storage'
 import { ensureFirstAdmin } from './auth/first-admin.ts'
-import type { AuditInput, OperatorStore } from './auth/operator-store.ts'
+import { REGISTRY_NOTICE_TOPIC, type AuditInput, type OperatorStore } from '@mytho/directory'
 import { atLeast } from './auth/roles.ts'
 import { callerFrom, clientIp, identify, requireRole, type AuthContext } from './auth/session.ts'
 import { corsPolicy, sameOriginOrListed } from './auth/cors.ts'
-import { createLoginThrottle, createRateLimit } from './auth/throttle.ts'
-import { createRedisLoginThrottle, createRedisRateLimit } from './auth/throttle-redis.ts'
-import { metaRedis } from '@mytho/broker/meta-redis'
+import { openLimitsFromConfig } from './auth/throttle-from-config.ts'
 import { apiEnv, type ApiConfig } from './config.ts'
 import { openProvisioning, type Provisioning } from './provisioning.ts'
 import { adminDevicesRouter } from './routes/admin-devices.ts'
 import { authRouter } from './routes/auth.ts'
 import { operatorsRouter } from './routes/operators.ts'
-import { REGISTRY_NOTICE_TOPIC } from '@mytho/broker'
 import { errorHandler, HttpError, notFound } from './http-errors.ts'
+import { requestId } from './request-id.ts'
 import { createLiveFeed, type LiveFeed } from './live-feed.ts'
 import { createLivePush, type LivePush } from './live-push.ts'
 import { joinLiveCluster, type LiveCluster } from './live-cluster.ts'
@@ -43,10 +39,10 @@ export interface ApiDeps {
   registry: DeviceRegistry
   logger: Logger
   clock?: () => number
-  /** Folder of the built map; default web/public. */
+  /** Folder of the built map; default web/dist (`npm run build:web`). */
   webRoot?: string
   /**
-   * Operators, sessions and audit (openOperatorStore(DATA_DIR), or openRedisOperatorStore(REDIS_URL) on a
+   * Operators, sessions and audit (openOperatorStoreFromConfig: DATA_DIR/meta.sqlite, or Redis on a
    * cluster); left open at stop. With it, every route
    * and socket needs a signed-in role unless AUTH_DISABLED. Without it (tests and embedders that predate
    * sign-in) every caller is an anonymous operator and nobody is admin. The entry points always pass it.
@@ -94,12 +90,10 @@ function contentSecurityPolicy(tileUrl: string): Record<string, string[]> {
   }
 }
 
-/** The built map (web/dist, `npm run build -w @mytho/web`) when it exists, else the placeholder page in web/public. */
-export function chooseWebRoot(): string {
-  const built = fileURLToPath(new URL('../../web/dist', import.meta.url))
-  return existsSync(join(built, 'index.html')) ? built : fileURLToPath(new URL('../../web/public', import.meta.url))
-}
-export const DEFAULT_WEB_ROOT = chooseWebRoot()
+/** The built map: `npm run build:web` (npm start and npm test run it; the image builds it). */
+export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist', import.meta.url))
+/** What / answers while the web root holds no build (checked per request: a build made meanwhile is served). */
+export const MAP_NOT_BUILT = 'the operator map is not built: run `npm run build:web` (npm start does), then reload'
 
 export function createApi(config: ApiOptions, deps: ApiDeps) {
   const clock = deps.clock ?? Date.now
@@ -156,13 +150,16 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
   // Sign-in (issue #6). Library defaults keep an embedder's old behaviour; env config gives production's.
   let provisioning: Provisioning | undefined
   const https = config.HTTPS_CERT !== undefined && config.HTTPS_KEY !== undefined
-  // With REDIS_URL, sign-in throttles and rate limits count over every API node (a guess per node is still a guess).
-  const limitsConn = config.REDIS_URL !== undefined ? metaRedis(config.REDIS_URL, { logger: log.child({ part: 'limits' }) }) : undefined
-  // Per (user name, client address) and per address, never per name alone (auth/throttle.ts): a stranger's guesses never lock the operator out.
-  const throttleOptions = { maxFailures: config.LOGIN_MAX_FAILURES ?? 5, windowMs: 15 * 60_000, lockoutMs: (config.LOGIN_LOCKOUT_S ?? 900) * 1000 }
+  // On a cluster, sign-in throttles and rate limits count over every API node (auth/throttle-from-config.ts).
+  const limits = openLimitsFromConfig(config, {
+    // Per (user name, client address) and per address, never per name alone (auth/throttle.ts): a stranger's guesses never lock the operator out.
+    throttle: { maxFailures: config.LOGIN_MAX_FAILURES ?? 5, windowMs: 15 * 60_000, lockoutMs: (config.LOGIN_LOCKOUT_S ?? 900) * 1000 },
+    ratePerMinute: config.API_RATE_LIMIT_PER_MIN ?? 0,
+    logger: log.child({ part: 'limits' }),
+  })
   const auth: AuthContext | undefined = deps.operators && {
     operators: deps.operators,
-    throttle: limitsConn ? createRedisLoginThrottle(limitsConn.redis, throttleOptions) : createLoginThrottle(throttleOptions),
+    throttle: limits.throttle,
     anonymousRole: config.AUTH_DISABLED ? 'operator' : undefined,
     sessionTtlMs: (config.SESSION_TTL_H ?? 12) * 3_600_000,
     secureCookies: https || (config.BEHIND_PROXY ?? false),
@@ -170,12 +167,14 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
   const audit = (entry: AuditInput, now: number): Promise<void> =>
     auth ? auth.operators.audit(entry, now).catch((err: unknown) => log.error('audit entry not written', { err, action: entry.action, actor: entry.actor })) : Promise.resolve()
   const corsOrigins = config.CORS_ORIGINS ?? []
-  const rateLimit = limitsConn ? createRedisRateLimit(limitsConn.redis, config.API_RATE_LIMIT_PER_MIN ?? 0) : createRateLimit(config.API_RATE_LIMIT_PER_MIN ?? 0)
+  const rateLimit = limits.rateLimit
   const tileUrl = config.MAP_TILE_URL ?? apiEnv.shape.MAP_TILE_URL.parse(undefined)
 
   const app = express()
   app.disable('x-powered-by')
   if (config.BEHIND_PROXY) app.set('trust proxy', 1)
+  // First, so every response (a helmet or CORS refusal too) has an id and every line logged for it carries it.
+  app.use(requestId(log))
   app.use(
     helmet({
       contentSecurityPolicy: { useDefaults: false, directives: { ...contentSecurityPolicy(tileUrl), ...(https ? { 'upgrade-insecure-requests': [] } : {}) } },
@@ -219,6 +218,8 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
   })
   app.use(API_PREFIX, v1)
   app.use(express.static(deps.webRoot ?? DEFAULT_WEB_ROOT))
+  // reached only when the static files hold no index.html
+  app.get(['/', '/index.html'], (_req, _res, next) => next(new HttpError(503, MAP_NOT_BUILT)))
   app.use(notFound)
   app.use(errorHandler(log))
 
@@ -244,7 +245,7 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
       // The ingest's alert engine writes incidents (alerts.sqlite, or Redis with REDIS_URL); the API reads them and acknowledges.
       incidents = await openIncidents(config, log.child({ part: 'incidents' }))
       if (config.DATA_DIR !== undefined)
-        provisioning = await openProvisioning({ dataDir: config.DATA_DIR, redisUrl: config.REDIS_URL }, deps.registry, {
+        provisioning = await openProvisioning({ DATA_DIR: config.DATA_DIR, REDIS_URL: config.REDIS_URL }, deps.registry, {
           logger: log.child({ part: 'provisioning' }),
           audit,
           notify: async (n) => (await feed?.publish(REGISTRY_NOTICE_TOPIC, JSON.stringify(n))) ?? false,
@@ -292,7 +293,7 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
       await resyncing
       await incidents?.close()
       await provisioning?.close()
-      await limitsConn?.release()
+      await limits.close()
       const s = server
       if (!s) return
       s.closeAllConnections()

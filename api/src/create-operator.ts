@@ -4,11 +4,10 @@
  * The password comes from OPERATOR_PASSWORD, or is generated and printed once; either way it is held to the
  * password policy (@mytho/schema password-policy.ts), and a refusal names the rule, never the password.
  */
+import { metaStoreWhere, openOperatorStoreFromConfig } from '@mytho/directory'
 import { configOrExit, privateUmask } from '@mytho/runtime'
 import { OperatorCreateRequest } from '@mytho/schema'
 import { newOperatorPassword } from './auth/first-admin.ts'
-import { openOperatorStore } from './auth/operator-store.ts'
-import { openRedisOperatorStore } from './auth/operator-store-redis.ts'
 import { loadApiConfig } from './config.ts'
 
 // A first install's DATA_DIR/meta.sqlite is created here: its files are this user's alone (0600), as the services'.
@@ -24,8 +23,8 @@ if (!parsed.success) {
   process.exit(2)
 }
 // With REDIS_URL, into the cluster's Redis, where the API nodes look for operators.
-const store = config.REDIS_URL !== undefined ? openRedisOperatorStore(config.REDIS_URL) : openOperatorStore(config.DATA_DIR)
-const where = config.REDIS_URL !== undefined ? config.REDIS_URL.replace(/\/\/([^@/]*)@/, '//***@') : `${config.DATA_DIR}/meta.sqlite`
+const store = openOperatorStoreFromConfig(config)
+const where = metaStoreWhere(config)
 try {
   if (!(await store.create(parsed.data.username, parsed.data.password, parsed.data.role, Date.now()))) {
     process.stderr.write(`operator ${parsed.data.username} exists\n`)

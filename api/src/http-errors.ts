@@ -31,15 +31,19 @@ export const LOG_VALUE_MAX_CHARS = 200
 /** Cuts a string to `max` characters and says how long it was: `aaa… [16000 chars]`. */
 export const clip = (s: string, max = LOG_VALUE_MAX_CHARS): string => (s.length > max ? `${s.slice(0, max)}… [${s.length} chars]` : s)
 
-/** An error as the logger writes it, its message (which may echo request values) clipped, in the stack too. */
+/**
+ * An error as the logger writes it (the shape of pino's err serializer), its message (which may echo request
+ * values) clipped, in the stack too. Causes are left out: they may echo the same values.
+ */
 function clippedError(err: unknown): unknown {
   if (!(err instanceof Error)) return typeof err === 'string' ? clip(err) : err
   const message = clip(err.message)
-  return { name: err.name, message, stack: err.stack?.replace(err.message, () => message) }
+  return { type: err.name, message, stack: err.stack?.replace(err.message, () => message) }
 }
 
 /**
  * The one place errors become HTTP responses; an unknown error is logged once, its request values clipped,
+ * with the request's id (also in the X-Request-Id response header, so a caller's report finds the line),
  * and answered with a plain 500. Storage refusing the input (StorageInputError) is the caller's 400.
  */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
@@ -53,7 +57,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return
     }
     const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500
-    if (status === 500) logger.error('unhandled error', { err: clippedError(err), method: req.method, path: clip(req.path) })
+    // reqId named here too: a library callback may have run next(err) outside the request's log context.
+    if (status === 500) logger.error('unhandled error', { err: clippedError(err), method: req.method, path: clip(req.path), reqId: res.locals['reqId'] })
     res.status(status).json({ error: status === 500 ? 'internal error' : clip(String(err.message ?? 'bad request')) })
   }
 }

@@ -1,20 +1,18 @@
-import { join } from 'node:path'
-import { Redis } from 'ioredis'
-import { openIncidentStore, redisOperatorIncidents, sqliteOperatorIncidents, type OperatorIncidents } from '@mytho/alerts'
+import { openIncidentsFromConfig, redisOperatorIncidents, sqliteOperatorIncidents, type IncidentsConfig, type OperatorIncidents } from '@mytho/alerts'
 import type { Incident, IncidentChange } from '@mytho/schema'
 import type { Logger } from '@mytho/runtime'
 import { activeIncidentsCache } from './active-incidents.ts'
 
 /*
- * Where this API node finds the incidents the ingest's alert engine raises: with REDIS_URL in the cluster's Redis
- * (the ingest workers write there too, whatever host they run on), else in DATA_DIR/alerts.sqlite as before.
+ * Where this API node finds the incidents the ingest's alert engine raises (openIncidentsFromConfig: the cluster's
+ * Redis, where the ingest workers write too, whatever host they run on; else DATA_DIR/alerts.sqlite).
  * Undefined with neither (REST-only embedders): the incident routes then answer 503.
  */
-export async function openIncidents(config: { DATA_DIR?: string | undefined; REDIS_URL?: string | undefined }, logger: Logger) {
-  if (config.REDIS_URL !== undefined) {
-    const redis = new Redis(config.REDIS_URL, { lazyConnect: true, connectionName: 'mytho-api-incidents' })
-    redis.on('error', (err: Error) => logger.warn('redis connection error', { err: err.message }))
-    const store = redisOperatorIncidents(redis)
+export async function openIncidents(config: IncidentsConfig, logger: Logger) {
+  const backend = openIncidentsFromConfig(config, { connectionName: 'mytho-api-incidents', logger })
+  if (backend === undefined) return undefined
+  if (backend.kind === 'redis') {
+    const store = redisOperatorIncidents(backend.redis)
     const cache = activeIncidentsCache(store, { logger })
     await cache.start()
     return {
@@ -24,18 +22,17 @@ export async function openIncidents(config: { DATA_DIR?: string | undefined; RED
       apply: (change: IncidentChange) => cache.apply(change),
       async close(): Promise<void> {
         await cache.stop()
-        await redis.quit().catch(() => redis.disconnect())
+        await backend.close()
       },
     }
   }
-  if (config.DATA_DIR === undefined) return undefined
-  const file = openIncidentStore(join(config.DATA_DIR, 'alerts.sqlite'))
+  const file = backend.store
   const store: OperatorIncidents = sqliteOperatorIncidents(file)
   return {
     store,
     active: (): Incident[] => file.list({ active: true }),
     apply: (_change: IncidentChange) => {},
-    close: async () => file.close(),
+    close: backend.close,
   }
 }
 export type OpenIncidents = NonNullable<Awaited<ReturnType<typeof openIncidents>>>

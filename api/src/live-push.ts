@@ -134,7 +134,7 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
     const devices = snapshotFor(v)
     if (s.data.columns) {
       // Their own event, before the snapshot is encoded: a few kB that reach the page 20–130 ms before the ~0.45 MB
-      // snapshot at 10,000 devices (measured with web/bench/map-fps.ts), so the map draws without waiting for it.
+      // snapshot at 10,000 devices (measured with platform/bench/map-fps.ts), so the map draws without waiting for it.
       // Read in the same tick as the snapshot: both show the same state.
       if (clustersOf)
         try {

@@ -1,12 +1,9 @@
-import { loadProvisionedRegistry } from '@mytho/broker'
-import { followRedisDirectory } from '@mytho/broker/device-directory-redis'
+import { openOperatorStoreFromConfig, openProvisionedRegistryFromConfig } from '@mytho/directory'
 import { loadRegistryFile } from '@mytho/schema'
 import { configOrExit, createLogger, runMain, withMetrics } from '@mytho/runtime'
 import { bindHost, colourOn, isLoopback, networkUrls, signInOffWarning, urlHost, warningBlock } from '@mytho/runtime/listen-host'
 import { createStoreFromConfig } from '@mytho/storage'
 import { createApi } from './api.ts'
-import { openOperatorStore } from './auth/operator-store.ts'
-import { openRedisOperatorStore } from './auth/operator-store-redis.ts'
 import { loadApiConfig } from './config.ts'
 import { registerApiMetrics } from './metrics.ts'
 
@@ -25,13 +22,11 @@ await runMain(
   async () => {
     const fromFile = loadRegistryFile(config.DEVICE_REGISTRY_FILE)
     // With REDIS_URL the metadata (devices, operators, sessions, audit) is the cluster's, in Redis; else DATA_DIR/meta.sqlite.
-    const redis = config.REDIS_URL
-    const followed = redis !== undefined ? await followRedisDirectory(redis, fromFile, { logger: logger.child({ part: 'directory' }) }) : undefined
-    const registry = followed?.registry ?? loadProvisionedRegistry(config.DATA_DIR, fromFile)
+    const provisioned = await openProvisionedRegistryFromConfig(config, fromFile, { logger: logger.child({ part: 'directory' }) })
     const store = createStoreFromConfig(config)
     // Sign-in is always on here; AUTH_DISABLED=true (development only) lets anonymous callers act as operators.
-    const operators = redis !== undefined ? openRedisOperatorStore(redis, { logger: logger.child({ part: 'operators' }) }) : openOperatorStore(config.DATA_DIR)
-    const api = createApi(config, { store, registry, logger, operators })
+    const operators = openOperatorStoreFromConfig(config, { logger: logger.child({ part: 'operators' }) })
+    const api = createApi(config, { store, registry: provisioned.registry, logger, operators })
     return withMetrics(
       'api',
       config.METRICS_PORT,
@@ -41,7 +36,7 @@ await runMain(
           await api.stop()
           await store.close()
           await operators.close()
-          await followed?.close()
+          await provisioned.close()
         },
       },
       (r) => registerApiMetrics(r, api),

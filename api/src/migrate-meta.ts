@@ -1,12 +1,12 @@
 /*
  * CLI: copy DATA_DIR/meta.sqlite (device credentials and records, operators, live sessions, audit log) into the
- * Redis at REDIS_URL, once, before the nodes start on it (README, "Running as a cluster").
+ * Redis at REDIS_URL, once, before the nodes start on it (docs/cluster.md).
  *   DATA_DIR=/data REDIS_URL=redis://redis:6379 npx tsx api/src/migrate-meta.ts
  * What Redis already has is kept; running it twice copies nothing the second time.
  */
+import { metaSqlitePath, migrateMetaToRedis } from '@mytho/directory'
 import { configOrExit, privateUmask } from '@mytho/runtime'
 import { loadApiConfig } from './config.ts'
-import { migrateMetaToRedis } from './meta-migration.ts'
 
 // Opening meta.sqlite may create its journals (-wal, -shm): this user's alone (0600), as the services'.
 privateUmask()
@@ -17,7 +17,7 @@ if (config.REDIS_URL === undefined) {
 }
 try {
   const counts = await migrateMetaToRedis(config.DATA_DIR, config.REDIS_URL)
-  process.stdout.write(`copied from ${config.DATA_DIR}/meta.sqlite: ${JSON.stringify(counts)}\n`)
+  process.stdout.write(`copied from ${metaSqlitePath(config.DATA_DIR)}: ${JSON.stringify(counts)}\n`)
 } catch (err) {
   process.stderr.write(`migrate-meta: ${(err as Error).message}\n`)
   process.exitCode = 1

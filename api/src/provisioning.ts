@@ -1,10 +1,14 @@
-import { openCredentialStore, openDeviceDirectory, type CredentialStore, type DeviceDirectory, type ProvisionedDevice, type RegistryNotice } from '@mytho/broker'
-import { openRedisCredentialStore } from '@mytho/broker/credential-store-redis'
-import { openRedisDeviceDirectory } from '@mytho/broker/device-directory-redis'
-import { metaRedis } from '@mytho/broker/meta-redis'
+import {
+  openCredentialsFromConfig,
+  openDeviceDirectoryFromConfig,
+  type AuditInput,
+  type DeviceDirectory,
+  type MetaConfig,
+  type ProvisionedDevice,
+  type RegistryNotice,
+} from '@mytho/directory'
 import { newSecret, SERVICE_ACCOUNTS, type Logger } from '@mytho/runtime'
 import type { DeviceRecord, DeviceRegistry } from '@mytho/schema'
-import type { AuditInput } from './auth/operator-store.ts'
 
 export interface DeviceSecret {
   deviceId: string
@@ -40,12 +44,6 @@ export interface ProvisioningDeps {
   audit: (entry: AuditInput, now: number) => Promise<void> | void
 }
 
-/** Where the metadata store is: DATA_DIR/meta.sqlite, or the cluster's Redis when REDIS_URL is set. */
-export interface MetadataLocation {
-  dataDir: string
-  redisUrl?: string | undefined
-}
-
 /** scrypt runs on libuv's pool (4 threads by default); a few at a time keeps the API answering during an import. */
 const HASH_CONCURRENCY = 4
 
@@ -56,14 +54,12 @@ const HASH_CONCURRENCY = 4
  * notice only delays the drop of a live connection; no login with a disabled or old secret gets through,
  * on any broker node (each reads the credential row at every CONNECT).
  */
-export async function openProvisioning(where: MetadataLocation, registry: DeviceRegistry, deps: ProvisioningDeps): Promise<Provisioning> {
-  const conn = where.redisUrl !== undefined ? metaRedis(where.redisUrl, { logger: deps.logger }) : undefined
-  const credentials: CredentialStore = conn ? openRedisCredentialStore(conn.redis) : openCredentialStore(where.dataDir)
-  const directory = conn ? openRedisDeviceDirectory(conn.redis) : openDeviceDirectory(where.dataDir)
+export async function openProvisioning(where: MetaConfig, registry: DeviceRegistry, deps: ProvisioningDeps): Promise<Provisioning> {
+  const credentials = openCredentialsFromConfig(where, { logger: deps.logger })
+  const directory = openDeviceDirectoryFromConfig(where, { logger: deps.logger })
   const close = async () => {
     await directory.close()
     await credentials.close()
-    await conn?.release()
   }
   try {
     const seeded = await directory.seedIfEmpty(registry.devices)

@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createBroker, loadBrokerConfig, type Broker } from '@mytho/broker'
+import { openOperatorStore } from '@mytho/directory'
 import { createIngest, loadIngestConfig } from '@mytho/ingest'
 import { loadRegistryFile, type Incident } from '@mytho/schema'
 import { readDemoSecrets, silentLogger } from '@mytho/runtime'
@@ -8,7 +9,6 @@ import { createSqliteStore } from '@mytho/storage'
 import { connectDevice, makeTempDir, publishReading, startRedisServer, waitFor, type RedisServer } from '@mytho/testing'
 import { io } from 'socket.io-client'
 import { createApi, type Api } from '../src/api.ts'
-import { openOperatorStore } from '../src/auth/operator-store.ts'
 import { LiveClient } from './live-harness.ts'
 
 /*

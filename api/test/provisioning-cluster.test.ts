@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { createBroker, loadBrokerConfig } from '@mytho/broker'
 import { silentLogger } from '@mytho/runtime'
 import { makeTempDir, startRedisServer, type RedisServer } from '@mytho/testing'
-import { openRedisCredentialStore } from '@mytho/broker/credential-store-redis'
+import { openRedisCredentialStore } from '@mytho/directory'
 import { startSecuredApi } from './auth-harness.ts'
 
 /*

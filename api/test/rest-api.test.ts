@@ -1,10 +1,11 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadRegistryFile, type StoredReading } from '@mytho/schema'
 import { silentLogger } from '@mytho/runtime'
 import { createSqliteStore, type ReadingStore } from '@mytho/storage'
 import { makeTempDir } from '@mytho/testing'
-import { createApi, type Api } from '../src/api.ts'
+import { createApi, MAP_NOT_BUILT, type Api } from '../src/api.ts'
 
 const now = Date.UTC(2026, 10, 25, 5, 0, 0)
 const gauge = 'wl-hydro-station'
@@ -21,7 +22,11 @@ describe('REST API over a real SQLite store', () => {
     await store.init()
     await store.writeReadings([level(now - 120_000, 150), level(now - 60_000, 158), level(now - 1000, 162)])
     await store.writeDeadLetters([{ code: 'not_json', message: 'payload is not JSON', raw: 'mực nước', rawBytes: 12, topic: `mytho/v1/devices/${gauge}/readings`, deviceId: gauge, receivedAt: now - 500 }])
-    api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1' }, { store, registry: loadRegistryFile(), logger: silentLogger, clock: () => now })
+    // a stand-in for the built map (web/dist), which this test does not build
+    const webRoot = join(tmp.path, 'web')
+    mkdirSync(webRoot)
+    writeFileSync(join(webRoot, 'index.html'), '<!doctype html><html lang="vi"><title>Mỹ Tho</title></html>')
+    api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1' }, { store, registry: loadRegistryFile(), logger: silentLogger, clock: () => now, webRoot })
     base = `http://127.0.0.1:${(await api.start()).port}/api/v1`
   })
   afterAll(async () => {
@@ -84,6 +89,21 @@ describe('REST API over a real SQLite store', () => {
     const page = await fetch(base.replace('/api/v1', '/'))
     expect(page.status).toBe(200)
     expect(await page.text()).toContain('lang="vi"')
+  })
+
+  it('says how to build the map when its folder holds no build', async () => {
+    const empty = join(tmp.path, 'no-build')
+    mkdirSync(empty)
+    const bare = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1' }, { store, registry: loadRegistryFile(), logger: silentLogger, clock: () => now, webRoot: empty })
+    const { port } = await bare.start()
+    try {
+      const page = await fetch(`http://127.0.0.1:${port}/`)
+      expect(page.status).toBe(503)
+      expect(await page.json()).toEqual({ error: MAP_NOT_BUILT })
+      expect(MAP_NOT_BUILT).toContain('npm run build:web')
+    } finally {
+      await bare.stop()
+    }
   })
 
   it('tells the map which tile server to use (OpenStreetMap by default, with its attribution)', async () => {

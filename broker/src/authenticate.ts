@@ -1,9 +1,9 @@
 import type { AedesOptions, AuthenticateError, Client, ConnectPacket } from 'aedes'
+import type { CredentialStore } from '@mytho/directory'
 import type { Logger } from '@mytho/runtime'
 import { deviceMayUseClientId, RESERVED_CLIENT_ID_PREFIX, serviceMayUseClientId, type DeviceRegistry } from '@mytho/schema'
 import { canPublish } from './authorize.ts'
 import { originOf, type ConnectionOrigin } from './connection-origin.ts'
-import type { CredentialStore } from './credential-store.ts'
 import { describePrincipal, isServiceAccount, setPrincipal, type Principal } from './principal.ts'
 import { count, type BrokerStats, type RefusalReason } from './refusals.ts'
 

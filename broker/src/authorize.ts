@@ -1,10 +1,10 @@
 import type { AedesOptions, Client } from 'aedes'
+import { REGISTRY_NOTICE_TOPIC } from '@mytho/directory'
 import { SERVICE_ACCOUNTS, type Logger } from '@mytho/runtime'
 import { parseDeviceTopic, PLATFORM_HEALTH_TOPIC, PLATFORM_INCIDENTS_TOPIC, PLATFORM_READINGS_TOPIC, TOPIC_ROOT } from '@mytho/schema'
 import { describePrincipal, principalOf, type Principal } from './principal.ts'
 import { count, type BrokerStats } from './refusals.ts'
 import type { PublishRateLimit } from './publish-rate.ts'
-import { REGISTRY_NOTICE_TOPIC } from './registry-notices.ts'
 import { stampReceiveTime } from './stamp-receive-time.ts'
 
 /*

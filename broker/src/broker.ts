@@ -5,13 +5,12 @@ import { createServer as createTlsServer, type Server as TlsServer } from 'node:
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net'
 import { Aedes } from 'aedes'
 import { createWebSocketStream, WebSocketServer } from 'ws'
+import { openCredentialsFromConfig, type CredentialStore } from '@mytho/directory'
 import { once, silentLogger, type Logger } from '@mytho/runtime'
 import { loadRegistryFile, type DeviceRegistry } from '@mytho/schema'
 import { createAuthenticationHooks } from './authenticate.ts'
 import { createAuthorizationHooks } from './authorize.ts'
 import type { BrokerConfig } from './config.ts'
-import { openCredentialStore, type CredentialStore } from './credential-store.ts'
-import { openRedisCredentialStore } from './credential-store-redis.ts'
 import { serviceAccessPolicy, setOrigin, type ConnectionOrigin } from './connection-origin.ts'
 import { guardConnection } from './guarded-connection.ts'
 import type { PacketLimits, PacketRefusedError } from './packet-guard.ts'
@@ -54,20 +53,22 @@ export interface BrokerDeps {
   /** Default: the file DEVICE_REGISTRY_FILE names, else the seed fleet. */
   registry?: DeviceRegistry
   /**
-   * Default: on REDIS_URL when set (shared by every node of the cluster), else `${DATA_DIR}/meta.sqlite`;
-   * opened and closed by the broker. One passed in is left open.
+   * Default: openCredentialsFromConfig (on REDIS_URL when set, shared by every node of the cluster, else
+   * `${DATA_DIR}/meta.sqlite`); opened and closed by the broker. One passed in is left open.
    */
   credentials?: CredentialStore
   /** Receive time for `rxTs`, epoch ms. Default Date.now. */
   clock?: () => number
   /**
-   * The ingest subscribes inside this process and calls back each device message only once it is stored
-   * (ingest/src/embedded.ts). Aedes then runs at most `concurrency` publishes at a time broker-wide (default 100),
-   * each now lasting a storage batch, so the cap would be throughput: it is lifted, and what is in flight stays bounded
-   * by each connection's one read chunk. A device's QoS 1 PUBACK is written after the publish in every persistence
-   * (puback-after-publish.ts). Only without REDIS_URL: a cluster's emitter calls back once Redis took the message, not once this process's handlers did. Default false.
+   * A subscriber inside this process (`aedes.subscribe`) calls back each device message only once it has kept it
+   * (stored it, say), and a device's QoS 1 PUBACK waits for that: it is written after the publish, and so after every
+   * in-process handler called back, in every persistence (puback-after-publish.ts). Aedes runs at most `concurrency`
+   * publishes at a time broker-wide (default 100), each now lasting as long as its slowest handler, so the cap would
+   * be throughput: it is lifted, and what is in flight stays bounded by each connection's one read chunk. Only without
+   * REDIS_URL: a cluster's emitter calls back once Redis took the message, not once this process's handlers did.
+   * Default false.
    */
-  embeddedIngest?: boolean
+  pubackAfterInProcessHandlers?: boolean
 }
 
 export interface BrokerAddresses {
@@ -98,15 +99,13 @@ const MQTT_SUBPROTOCOLS = ['mqtt', 'mqttv3.1']
  * listens; stop() closes listeners, drops every client, closes Aedes and the credential store.
  */
 export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {}): Promise<Broker> {
-  if (deps.embeddedIngest && config.REDIS_URL !== undefined) throw new Error('an embedded ingest needs a standalone broker: unset REDIS_URL')
+  if (deps.pubackAfterInProcessHandlers && config.REDIS_URL !== undefined) throw new Error('pubackAfterInProcessHandlers needs a standalone broker: unset REDIS_URL')
   const logger = deps.logger ?? silentLogger
   const clock = deps.clock ?? Date.now
   const registry = deps.registry ?? loadRegistryFile(config.DEVICE_REGISTRY_FILE)
   const stats = createStats()
   const gate = createPipelineGate({ logger })
-  const credentials =
-    deps.credentials ??
-    (config.REDIS_URL !== undefined ? openRedisCredentialStore(config.REDIS_URL, { logger: logger.child({ part: 'credentials' }) }) : openCredentialStore(config.DATA_DIR))
+  const credentials = deps.credentials ?? openCredentialsFromConfig(config, { logger: logger.child({ part: 'credentials' }) })
   const limits: PacketLimits = {
     maxPacketBytes: config.MQTT_MAX_PACKET_BYTES,
     maxPreconnectBytes: config.MQTT_MAX_PRECONNECT_BYTES,
@@ -137,8 +136,8 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
         { stats, logger, clock, gate, publishRate: createPublishRateLimit(config.MQTT_MAX_PUBLISH_PER_S ?? 0, config.MQTT_PUBLISH_BURST ?? 100) },
       ),
       authorizeForward: ownPartitionForward(downgradeToGrantedQos),
-      // 0 = no cap (mqemitter); see BrokerDeps.embeddedIngest.
-      ...(deps.embeddedIngest ? { concurrency: 0 } : {}),
+      // 0 = no cap (mqemitter); see BrokerDeps.pubackAfterInProcessHandlers.
+      ...(deps.pubackAfterInProcessHandlers ? { concurrency: 0 } : {}),
     })
   } catch (err) {
     if (!deps.credentials) await credentials.close()
@@ -150,7 +149,7 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
   filterQueuedByPartition((aedes as unknown as { persistence: object }).persistence)
   sessions.attach(aedes)
   // The on-disk and cluster persistences wrap it already (their attach); in memory Aedes 1.2 acknowledges first.
-  if (deps.embeddedIngest && (config.MQTT_PERSISTENCE ?? 'memory') === 'memory') pubackAfterPublish(aedes)
+  if (deps.pubackAfterInProcessHandlers && (config.MQTT_PERSISTENCE ?? 'memory') === 'memory') pubackAfterPublish(aedes)
   aedes.on('clientError', (client, err) => logger.debug('client error', { clientId: client.id, err: err.message }))
   aedes.on('connectionError', (_client, err) => logger.debug('connection error', { err: err.message }))
   aedes.on('client', (client) => logger.debug('client connected', { clientId: client.id }))

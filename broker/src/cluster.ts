@@ -19,7 +19,7 @@ import { pubackAfterPublish } from './puback-after-publish.ts'
  * A QoS 1 PUBACK goes out only after the packet is in every persistent subscriber's queue in Redis and
  * PUBLISHed to the other nodes (Aedes 1.2 acknowledges first: see puback-after-publish.ts), so a node
  * SIGKILLed after a PUBACK has lost nothing the ingest's queue needs: it is in Redis. How durable
- * Redis itself is (appendonly, fsync, replicas) is Redis's configuration: see the README's cluster section.
+ * Redis itself is (appendonly, fsync, replicas) is Redis's configuration: see docs/cluster.md.
  */
 
 export class ClusterError extends Error {

@@ -1,23 +1,12 @@
 import type { Aedes, Client } from 'aedes'
-import { z } from 'zod'
 import type { Logger } from '@mytho/runtime'
-import { PLATFORM_ROOT } from '@mytho/schema'
+import { REGISTRY_NOTICE_TOPIC, RegistryNotice } from '@mytho/directory'
 import { principalOf } from './principal.ts'
 
-/**
- * Provisioning changes reach the broker as a small notice on this topic. The API and the broker are
- * separate processes in production; the API writes the metadata store first and then publishes here
- * (only svc-api may, see authorize.ts), and the broker, subscribed in-process, drops the device's live
- * connections at once. A notice lost while the broker was down loses nothing: every CONNECT reads the
- * credential row, so a disabled device or an old secret is refused anyway.
+/*
+ * The broker's side of the registry notices (topic and shape: @mytho/directory registry-notices.ts): the API
+ * writes the metadata store, then tells the broker, which drops the device's live connections at once.
  */
-export const REGISTRY_NOTICE_TOPIC = `${PLATFORM_ROOT}/registry`
-
-export const RegistryNotice = z.object({
-  op: z.enum(['created', 'rotated', 'disabled', 'enabled']),
-  deviceId: z.string().min(1).max(64),
-})
-export type RegistryNotice = z.infer<typeof RegistryNotice>
 
 /** Closes every connection authenticated as `deviceId`; returns how many. */
 export function dropDevice(aedes: Aedes, deviceId: string): number {

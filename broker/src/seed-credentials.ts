@@ -1,6 +1,6 @@
+import type { CredentialStore } from '@mytho/directory'
 import { ensureDemoSecrets, SERVICE_ACCOUNTS, type Logger } from '@mytho/runtime'
 import type { DeviceRegistry } from '@mytho/schema'
-import type { CredentialStore } from './credential-store.ts'
 
 export interface SeedOptions {
   dataDir: string

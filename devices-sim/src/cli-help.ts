@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util'
 import { faultKinds } from './faults/kinds.ts'
 import { scenarioNames } from './scenarios/types.ts'
 
-/** Every environment variable the simulator reads, with unit and default (also the README table). */
+/** Every environment variable the simulator reads, with unit and default (also the table of docs/configuration.md). */
 export const ENV_OPTIONS = [
   ['MQTT_URL', 'mqtt://127.0.0.1:1883', 'Broker URL (mqtt://, mqtts://, ws://, wss://).'],
   ['SIM_SCENARIO', 'city', `Scenario: ${scenarioNames.join(', ')} (see "Scenarios" below).`],

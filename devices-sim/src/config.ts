@@ -43,7 +43,7 @@ export const simEnv = commonEnv.extend({
   SIM_START: simStart,
   /** Device connections opened at a time, so the broker's password hashing is not stampeded. Default 20. */
   SIM_CONNECT_CONCURRENCY: env.int(20, 1, 1000),
-  /** Named scenario (README "Scenarios"): city, king-tide, rush-hour, sensor-faults, load. Default city. */
+  /** Named scenario (docs/simulator.md): city, king-tide, rush-hour, sensor-faults, load. Default city. */
   SIM_SCENARIO: z.enum(scenarioNames).default('city'),
   /** Per-message fault rates, e.g. `not_json=0.01,duplicate=0.02` (faults/kinds.ts); default none (a scenario's own). */
   SIM_FAULTS: z

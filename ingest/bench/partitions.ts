@@ -14,8 +14,7 @@
 import mqtt from 'mqtt'
 import { loadRegistryFile, readingsTopic } from '@mytho/schema'
 import { readDemoSecrets } from '@mytho/runtime'
-import { freePort, makeTempDir, startInfluxd, startRedisServer, waitFor } from '@mytho/testing'
-import { childPidByName, procStats, type ProcStats } from '../../scripts/bench/proc-stats.ts'
+import { childPidByName, freePort, makeTempDir, procStats, startInfluxd, startRedisServer, waitFor, type ProcStats } from '@mytho/testing'
 import { loadBrokerEnv, spawnService, startLoad } from '../test/fault-load.ts'
 import { splitCovers, startWorker, type Worker, type WorkerEnv } from '../test/partition-harness.ts'
 

@@ -1,5 +1,4 @@
-import { join } from 'node:path'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import {
   createAlertEngine,
   createRedisEngineStore,
@@ -7,10 +6,11 @@ import {
   createWebhookNotifier,
   defaultAlertRules,
   loadAlertRulesFile,
-  openIncidentStore,
+  openIncidentsFromConfig,
   type AlertRule,
   type EngineIncidentStore,
   type IncidentChange,
+  type IncidentStore,
   type RedisEngineStore,
 } from '@mytho/alerts'
 import type { DeviceRegistry, StoredReading } from '@mytho/schema'
@@ -34,8 +34,6 @@ export interface AlertingDeps {
   fence?: (deviceId: string) => { key: string; token: string } | undefined
 }
 
-export const ALERTS_DB_FILE = 'alerts.sqlite'
-
 /** Loads the rules now, so a bad rule file stops the start with a message naming the rule and field. */
 export function loadRules(config: Pick<AlertingOptions, 'ALERT_RULES_FILE'>): AlertRule[] {
   return config.ALERT_RULES_FILE ? loadAlertRulesFile(config.ALERT_RULES_FILE) : defaultAlertRules
@@ -44,11 +42,18 @@ export function loadRules(config: Pick<AlertingOptions, 'ALERT_RULES_FILE'>): Al
 /**
  * The alert engine as the ingest runs it: fed with what was durably stored and with the devices'
  * retained status, ticking for silence and reminders, announcing every incident change to the API
- * and to the configured notifiers (which never block the ingest). Its state lives in DATA_DIR/alerts.sqlite,
- * or with REDIS_URL in Redis (createRedisAlerting).
+ * and to the configured notifiers (which never block the ingest). Its state lives where openIncidentsFromConfig
+ * says: DATA_DIR/alerts.sqlite (createSqliteAlerting), or with REDIS_URL in Redis (createRedisAlerting).
  */
 export function createAlerting(config: AlertingOptions, deps: AlertingDeps) {
-  return config.REDIS_URL !== undefined ? createRedisAlerting({ ...config, REDIS_URL: config.REDIS_URL }, deps) : createSqliteAlerting(config, deps)
+  // The rules first: a bad rule file stops the start before anything is opened.
+  const rules = loadRules(config)
+  const log = deps.logger.child({ part: 'alerts' })
+  // Redis down is reported by the commit retries below (once, at warn); each reconnect attempt only at debug.
+  const incidents = openIncidentsFromConfig(config, { connectionName: 'mytho-ingest-alerts', logger: log, connectionErrors: 'debug' })
+  return incidents.kind === 'redis'
+    ? createRedisAlerting(config, rules, { redis: incidents.redis, close: incidents.close }, log, deps)
+    : createSqliteAlerting(config, rules, { store: incidents.store, close: incidents.close }, log, deps)
 }
 export type Alerting = ReturnType<typeof createAlerting>
 
@@ -71,10 +76,8 @@ function notifiersFor(config: AlertingOptions, deps: AlertingDeps, log: Logger) 
 }
 
 /** One host: every change is durable in alerts.sqlite when the engine returns. */
-function createSqliteAlerting(config: AlertingOptions, deps: AlertingDeps) {
-  const rules = loadRules(config)
-  const store = openIncidentStore(join(config.DATA_DIR, ALERTS_DB_FILE))
-  const log = deps.logger.child({ part: 'alerts' })
+function createSqliteAlerting(config: AlertingOptions, rules: AlertRule[], incidents: { store: IncidentStore; close(): Promise<void> }, log: Logger, deps: AlertingDeps) {
+  const store = incidents.store
   const notifiers = notifiersFor(config, deps, log)
   const engine = createAlertEngine({
     rules,
@@ -128,7 +131,7 @@ function createSqliteAlerting(config: AlertingOptions, deps: AlertingDeps) {
     async stop(): Promise<void> {
       clearInterval(timer)
       for (const n of notifiers) n.stop()
-      store.close()
+      await incidents.close()
     },
   }
 }
@@ -140,13 +143,10 @@ function createSqliteAlerting(config: AlertingOptions, deps: AlertingDeps) {
  * Redis is away) before `settled()` resolves, which the ingest awaits before it acknowledges the batch. Changes
  * are announced after their commit, as Redis has them (with any acknowledgement the API made meanwhile).
  */
-function createRedisAlerting(config: AlertingOptions & { REDIS_URL: string }, deps: AlertingDeps) {
-  const rules = loadRules(config)
-  const log = deps.logger.child({ part: 'alerts' })
+function createRedisAlerting(config: AlertingOptions, rules: AlertRule[], incidents: { redis: Redis; close(): Promise<void> }, log: Logger, deps: AlertingDeps) {
   const notifiers = notifiersFor(config, deps, log)
   const ownsDevice = deps.owns ?? (() => true)
-  const redis = new Redis(config.REDIS_URL, { lazyConnect: true, connectionName: 'mytho-ingest-alerts' })
-  redis.on('error', (err: Error) => log.debug('redis connection error', { err: err.message }))
+  const redis = incidents.redis
   // Roads and devices unknown to the registry have no partition: whoever evaluates them holds them.
   const store: RedisEngineStore = createRedisEngineStore(redis, {
     owns: (s) => (deps.registry.get(s) ? ownsDevice(s) : true),
@@ -221,7 +221,7 @@ function createRedisAlerting(config: AlertingOptions & { REDIS_URL: string }, de
       redis
         .config('GET', 'appendonly')
         .then((r) => {
-          if ((r as string[])[1] !== 'yes') log.warn('Redis runs without appendonly: a Redis restart would lose incidents and hold timers (README, Running as a cluster)')
+          if ((r as string[])[1] !== 'yes') log.warn('Redis runs without appendonly: a Redis restart would lose incidents and hold timers (docs/cluster.md)')
         })
         .catch(() => {}) // CONFIG may be disabled on a managed Redis
       engine.hydrate(latest)
@@ -282,7 +282,7 @@ function createRedisAlerting(config: AlertingOptions & { REDIS_URL: string }, de
       ])
       closed = true
       for (const n of notifiers) n.stop()
-      await redis.quit().catch(() => redis.disconnect())
+      await incidents.close()
     },
   }
 }

@@ -50,7 +50,7 @@ export const ingestEnv = commonEnv.extend({
   /**
    * The cluster's Redis: partition leases and worker heartbeats (with INGEST_PARTITIONS > 0), and the alert state
    * (incidents, their events, hold timers) instead of DATA_DIR/alerts.sqlite, so workers and API nodes on other
-   * hosts share it; give the API nodes the same URL. Needs Redis persistence (README, Running as a cluster). Default unset.
+   * hosts share it; give the API nodes the same URL. Needs Redis persistence (docs/cluster.md). Default unset.
    */
   REDIS_URL: env.redisUrl(),
   /** Partition lease and worker heartbeat lifetime, ms: a dead worker's partitions are taken over after at most this. Renewed every third. Default 10,000. */

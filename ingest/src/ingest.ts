@@ -18,6 +18,7 @@ import { join } from 'node:path'
 import { createBatchWriter } from './batch-writer.ts'
 import type { IngestConfig } from './config.ts'
 import { createHealth, downHealth } from './health.ts'
+import { createInProcessSession, type InProcessBroker } from './in-process-session.ts'
 import { createMqttSession, type IncomingMessage } from './mqtt-session.ts'
 import { createPartitionSessions, type IngestSession } from './partition-sessions.ts'
 import { createOrphanSpoolDrainer } from './orphan-spools.ts'
@@ -33,10 +34,11 @@ export interface IngestDeps {
   logger: Logger
   clock?: () => number
   /**
-   * The ingest's session in place of its own MQTT connection: the in-process subscription of a broker it runs inside
-   * (embedded.ts). Default: an MQTT session to MQTT_URL (or the partition sessions with INGEST_PARTITIONS > 0).
+   * A broker in this process to take device messages from, in place of an MQTT connection (in-process-session.ts):
+   * each is acknowledged to its device once stored or spooled, and the broker keeps no queue for the ingest.
+   * MQTT_URL is then unused. Default: an MQTT session to MQTT_URL (or the partition sessions with INGEST_PARTITIONS > 0).
    */
-  session?: (opts: { subscriptions: readonly string[]; maxInflight: number }, onMessage: (msg: IncomingMessage) => void) => IngestSession
+  inProcess?: InProcessBroker
 }
 
 export type IngestOptions = Pick<
@@ -57,7 +59,7 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
   const log = deps.logger
   // Several workers sharing the stream (partition-sessions.ts): each its own name, spool file and health.
   const partitions = config.INGEST_PARTITIONS ?? 0
-  if (deps.session && partitions > 0) throw new Error('an embedded ingest session takes no INGEST_PARTITIONS (one worker, one broker)')
+  if (deps.inProcess && partitions > 0) throw new Error('an in-process ingest takes no INGEST_PARTITIONS (one worker, one broker)')
   const workerId = config.INGEST_WORKER_ID ?? `${hostname()}-${randomUUID().slice(0, 8)}`
   const healthId = partitions > 0 ? workerId : config.INGEST_CLIENT_ID
   // A partitioned worker judges silence only for the devices it owns (owned-registry.ts); `partitioned` is set below.
@@ -184,17 +186,27 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
     : undefined
   const session: IngestSession =
     partitioned ??
-    deps.session?.({ subscriptions: sessionOptions.subscriptions, maxInflight: config.INGEST_MAX_INFLIGHT }, onMessage) ??
-    createMqttSession(
-      {
-        ...sessionOptions,
-        clientId: config.INGEST_CLIENT_ID,
-        // Its `at` is the connect time of this process, not the death: readers use the retained message's arrival.
-        will: { topic: PLATFORM_HEALTH_TOPIC, payload: JSON.stringify(downHealth(config.INGEST_CLIENT_ID, spoolCapacity, clock())), retain: true },
-      },
-      onMessage,
-      log.child({ part: 'mqtt' }),
-    )
+    (deps.inProcess
+      ? createInProcessSession(
+          deps.inProcess,
+          {
+            subscriptions: sessionOptions.subscriptions,
+            maxInflight: config.INGEST_MAX_INFLIGHT,
+            will: () => ({ topic: PLATFORM_HEALTH_TOPIC, payload: JSON.stringify(downHealth(config.INGEST_CLIENT_ID, spoolCapacity, clock())), retain: true }),
+          },
+          onMessage,
+          log.child({ part: 'ingest-session' }),
+        )
+      : createMqttSession(
+          {
+            ...sessionOptions,
+            clientId: config.INGEST_CLIENT_ID,
+            // Its `at` is the connect time of this process, not the death: readers use the retained message's arrival.
+            will: { topic: PLATFORM_HEALTH_TOPIC, payload: JSON.stringify(downHealth(config.INGEST_CLIENT_ID, spoolCapacity, clock())), retain: true },
+          },
+          onMessage,
+          log.child({ part: 'mqtt' }),
+        ))
 
   const health = createHealth({ clientId: healthId, writer, session, spool, spoolCapacity }, clock)
   let healthTimer: NodeJS.Timeout | undefined

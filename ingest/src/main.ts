@@ -1,5 +1,4 @@
-import { loadProvisionedRegistry } from '@mytho/broker'
-import { followRedisDirectory } from '@mytho/broker/device-directory-redis'
+import { openProvisionedRegistryFromConfig } from '@mytho/directory'
 import { loadRegistryFile } from '@mytho/schema'
 import { configOrExit, createLogger, redactUrl, runMain, withMetrics } from '@mytho/runtime'
 import { createStoreFromConfig } from '@mytho/storage'
@@ -14,10 +13,9 @@ await runMain('ingest', logger, async () => {
   const fromFile = loadRegistryFile(config.DEVICE_REGISTRY_FILE)
   // The provisioned registry (metadata store, topped up from the file), so admin-provisioned devices are known. On a
   // cluster that store is Redis's directory, followed live: a worker on another host has no meta.sqlite to read.
-  const followed = config.REDIS_URL !== undefined ? await followRedisDirectory(config.REDIS_URL, fromFile, { logger: logger.child({ part: 'directory' }) }) : undefined
-  const registry = followed?.registry ?? loadProvisionedRegistry(config.DATA_DIR, fromFile)
+  const provisioned = await openProvisionedRegistryFromConfig(config, fromFile, { logger: logger.child({ part: 'directory' }) })
   const store = createStoreFromConfig(config)
-  const ingest = createIngest(config, { store, registry, logger })
+  const ingest = createIngest(config, { store, registry: provisioned.registry, logger })
   return withMetrics(
     'ingest',
     config.METRICS_PORT,
@@ -26,7 +24,7 @@ await runMain('ingest', logger, async () => {
       stop: async () => {
         await ingest.stop()
         await store.close()
-        await followed?.close()
+        await provisioned.close()
       },
     },
     (r) => registerIngestMetrics(r, ingest),

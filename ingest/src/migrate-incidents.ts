@@ -1,15 +1,13 @@
 /*
  * CLI: copy DATA_DIR/alerts.sqlite (incidents, their events and acknowledgements, the rule engine's hold timers)
  * into the Redis at REDIS_URL, once, with the ingest stopped, before the workers and API nodes start on it
- * (README, "Running as a cluster").
+ * (docs/cluster.md).
  *   DATA_DIR=/data REDIS_URL=redis://redis:6379 npx tsx ingest/src/migrate-incidents.ts
  * What Redis already has is kept; running it twice copies nothing the second time.
  */
-import { join } from 'node:path'
 import { Redis } from 'ioredis'
-import { migrateIncidentsToRedis } from '@mytho/alerts'
+import { alertsSqlitePath, migrateIncidentsToRedis } from '@mytho/alerts'
 import { configOrExit, privateUmask } from '@mytho/runtime'
-import { ALERTS_DB_FILE } from './alerting.ts'
 import { loadIngestConfig } from './config.ts'
 
 // Opening alerts.sqlite may create its journals (-wal, -shm): this user's alone (0600), as the services'.
@@ -22,7 +20,7 @@ if (config.REDIS_URL === undefined) {
 const redis = new Redis(config.REDIS_URL, { lazyConnect: true, connectionName: 'mytho-migrate-incidents' })
 try {
   await redis.connect()
-  const path = join(config.DATA_DIR, ALERTS_DB_FILE)
+  const path = alertsSqlitePath(config.DATA_DIR)
   const counts = await migrateIncidentsToRedis(path, redis)
   process.stdout.write(`copied from ${path}: ${JSON.stringify(counts)}\n`)
 } catch (err) {

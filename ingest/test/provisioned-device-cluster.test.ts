@@ -40,7 +40,14 @@ describe('a device provisioned through an API node, read by an ingest worker on 
     const broker = await spawnBroker({ DATA_DIR: brokerDir, REDIS_URL: redis.url })
     const api = await spawnApi({ DATA_DIR: apiDir, REDIS_URL: redis.url, MQTT_URL: broker.url })
     const ingest = await spawnIngest({ DATA_DIR: ingestDir, REDIS_URL: redis.url, MQTT_URL: broker.url, INGEST_PARTITIONS: '2', INGEST_LEASE_TTL_MS: '1500' })
-    await waitFor(() => /"partitions owned".*"owned":\[0,1\]/.test(ingest.output()), { timeoutMs: 15_000, what: 'the worker to own both partitions' })
+    // A JSON log line saying so (field order is the logger's business).
+    const ownsBoth = () =>
+      ingest
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{') && l.includes('"partitions owned"'))
+        .some((l) => JSON.stringify((JSON.parse(l) as { owned?: unknown }).owned) === '[0,1]')
+    await waitFor(ownsBoth, { timeoutMs: 15_000, what: 'the worker to own both partitions' })
 
     const admin = await signIn(api.url)
     const created = await apiCall(api.url, admin, 'POST', '/admin/devices', gauge)

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadProvisionedRegistry, openCredentialStore, openDeviceDirectory } from '@mytho/broker'
+import { loadProvisionedRegistry, openCredentialStore, openDeviceDirectory } from '@mytho/directory'
 import { loadRegistryFile, type DeviceRecord } from '@mytho/schema'
 import { silentLogger } from '@mytho/runtime'
 import { createSqliteStore, type ReadingStore } from '@mytho/storage'

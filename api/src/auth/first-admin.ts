@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { ConfigError, newSecret, type Logger } from '@mytho/runtime'
 import { passwordProblem } from '@mytho/schema'
-import type { OperatorStore } from './operator-store.ts'
+import type { OperatorStore } from '@mytho/directory'
 
 export const demoAdminPath = (dataDir: string): string => join(dataDir, 'secrets', 'demo-admin.json')
 

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import type { Request, RequestHandler, Response } from 'express'
 import { anonymousActor, type Role } from '@mytho/schema'
 import { HttpError } from '../http-errors.ts'
-import type { OperatorStore, Session } from './operator-store.ts'
+import type { OperatorStore, Session } from '@mytho/directory'
 import { atLeast } from './roles.ts'
 import type { LoginThrottle } from './throttle.ts'
 

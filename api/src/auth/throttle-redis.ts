@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis'
-import { luaScript, metaRedis, type MetaRedisOptions } from '@mytho/broker/meta-redis'
+import { luaScript, metaRedis, type MetaRedisOptions } from '@mytho/directory'
 import { addressKey, pairKey, throttleRules, type LoginThrottle, type LoginThrottleOptions, type RateLimit } from './throttle.ts'
 
 /*

@@ -3,7 +3,7 @@ import { AcknowledgeRequest, IncidentIdPath, IncidentListParams, type IncidentCh
 import type { OperatorIncidents } from '@mytho/alerts'
 import { HttpError, parseInput } from '../http-errors.ts'
 import { actorOf, clientIp, requireRole } from '../auth/session.ts'
-import type { AuditInput } from '../auth/operator-store.ts'
+import type { AuditInput } from '@mytho/directory'
 
 /**
  * The signed-in operator sends only a note. An anonymous caller (AUTH_DISABLED, or no sign-in configured) gives a name

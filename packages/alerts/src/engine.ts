@@ -133,7 +133,7 @@ export function createAlertEngine(opts: AlertEngineOptions) {
       store.putHold(rule.id, subject, rec)
     })
     if (change) {
-      log.info('incident', { id: change.incident.id, rule: rule.id, subject, event: change.event.type, level: change.event.level })
+      log.info('incident', { id: change.incident.id, rule: rule.id, subject, event: change.event.type, alarmLevel: change.event.level })
       announce(change)
     }
   }

@@ -1,0 +1,13 @@
+// What the services share about who may do what, on one host (DATA_DIR/meta.sqlite) or a cluster (Redis).
+export * from './from-config.ts'
+export { hashSecret, verifySecret } from './hashing.ts'
+export { openCredentialStore, CredentialStoreError, type CredentialStore, type CredentialStoreOptions, type CredentialRole, type VerifyResult } from './credential-store.ts'
+export { openRedisCredentialStore } from './credential-store-redis.ts'
+export { loadProvisionedRegistry, openDeviceDirectory, type DeviceDirectory, type ProvisionedDevice } from './device-directory.ts'
+export { followRedisDirectory, openRedisDeviceDirectory, type FollowedRegistry } from './device-directory-redis.ts'
+export { openOperatorStore, type AuditInput, type AuditQuery, type OperatorStore, type Session } from './operator-store.ts'
+export { openRedisOperatorStore } from './operator-store-redis.ts'
+export { migrateMetaToRedis, type MigrationCounts } from './meta-migration.ts'
+export { META_SQLITE_FILE, metaSqlitePath, openMetaSqlite } from './meta-sqlite.ts'
+export { META_PREFIX, MetaStoreError, luaScript, metaRedis, type MetaRedis, type MetaRedisOptions } from './meta-redis.ts'
+export { REGISTRY_NOTICE_TOPIC, RegistryNotice } from './registry-notices.ts'

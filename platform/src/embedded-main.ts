@@ -1,0 +1,44 @@
+import { registerBrokerMetrics } from '@mytho/broker'
+import { loadProvisionedRegistry } from '@mytho/directory'
+import { registerIngestMetrics } from '@mytho/ingest'
+import { loadRegistryFile } from '@mytho/schema'
+import { configOrExit, createLogger, runMain, withMetrics } from '@mytho/runtime'
+import { createStoreFromConfig } from '@mytho/storage'
+import { createEmbeddedPipeline, loadEmbeddedConfig } from './embedded.ts'
+
+// Broker and ingest in one process (embedded.ts): run this instead of broker/src/main.ts and ingest/src/main.ts.
+const config = configOrExit('broker+ingest', () => loadEmbeddedConfig())
+const logger = createLogger(config.ingest.LOG_LEVEL, { service: 'broker+ingest' })
+
+await runMain(
+  'broker+ingest',
+  logger,
+  async () => {
+    const registry = loadProvisionedRegistry(config.ingest.DATA_DIR, loadRegistryFile(config.ingest.DEVICE_REGISTRY_FILE))
+    const store = createStoreFromConfig(config.ingest)
+    const pipeline = await createEmbeddedPipeline(config, { store, registry, logger })
+    return withMetrics(
+      'broker+ingest',
+      config.ingest.METRICS_PORT,
+      {
+        start: () => pipeline.start(),
+        stop: async () => {
+          await pipeline.stop()
+          await store.close()
+        },
+      },
+      (r) => {
+        registerBrokerMetrics(r, pipeline.broker)
+        registerIngestMetrics(r, pipeline.ingest)
+      },
+    )
+  },
+  ({ mqttPort, wsPort, tlsPort }) => {
+    const host = config.broker.MQTT_HOST === '0.0.0.0' ? 'localhost' : config.broker.MQTT_HOST
+    const storage = config.ingest.INFLUX_URL ?? `sqlite ${config.ingest.DATA_DIR}/readings.sqlite`
+    process.stdout.write(
+      `broker+ingest: MQTT mqtt://${host}:${mqttPort}  WebSocket ${wsPort === undefined ? 'off' : `ws://${host}:${wsPort}/mqtt`}${tlsPort === undefined ? '' : `  TLS mqtts://${host}:${tlsPort}`}  ingest embedded → ${storage}\n`,
+    )
+  },
+  { dataDir: config.ingest.DATA_DIR },
+)
