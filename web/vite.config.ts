@@ -32,13 +32,14 @@ function preloadMap(): Plugin {
 }
 
 /**
- * `npm run build -w @mytho/web` → web/dist, which the API serves. web/public keeps the pre-map placeholder the
- * API falls back to when no build exists, so it is not copied into the build (publicDir: false).
+ * `npm run build -w @mytho/web` (root: `npm run build:web`) → web/dist, which the API serves. `--mode test` (the
+ * browser tests and the bench, web/test/harness.ts buildWeb) also builds in the page's test hook (src/test-hook.ts:
+ * window.__mytho, first-render stats, update lag); every other mode leaves it out of the bundle.
  */
-export default defineConfig({
+export default defineConfig(({ mode }) => ({
   root: fileURLToPath(new URL('.', import.meta.url)),
   base: './',
-  publicDir: false,
+  define: { __MYTHO_TEST_HOOKS__: JSON.stringify(mode === 'test') },
   resolve: { conditions: ['source'] },
   plugins: [preloadMap()],
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 400 },
@@ -48,4 +49,4 @@ export default defineConfig({
       '/socket.io': { target: apiTarget, ws: true },
     },
   },
-})
+}))

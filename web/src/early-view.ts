@@ -2,7 +2,7 @@ import { CITY_BOUNDS } from '@mytho/schema/city'
 import type { ViewSubscription } from './schema.ts'
 import { parsePosition } from './link-position.ts'
 
-/** The map's zoom range, and a deep link's zoom when it gives a position without one (main.ts builds the map with these). */
+/** The map's zoom range, and a deep link's zoom when it gives a position without one (map-view.ts builds the map with these). */
 export const MAP_MIN_ZOOM = 10
 export const MAP_MAX_ZOOM = 19
 export const LINK_ZOOM = 14
@@ -23,8 +23,8 @@ const clamp = (v: number, lo: number, hi: number): number => Math.min(hi, Math.m
 /**
  * The view the map is about to subscribe, known before Leaflet is loaded (boot.ts sends it in the handshake): the
  * link's position at its zoom, or the city's box as fitBounds frames it, padded by one view on every side like the
- * map's own subscription (main.ts currentView). Undefined when the link filters kinds or wards (deeplink.ts checks
- * those against the schema) or the map has no size yet. main.ts asks again for a view this one does not cover.
+ * map's own subscription (live-view.ts currentView). Undefined when the link filters kinds or wards (deeplink.ts checks
+ * those against the schema) or the map has no size yet. live-view.ts asks again for a view this one does not cover.
  */
 export function estimateView(hash: string, width: number, height: number): ViewSubscription | undefined {
   const p = new URLSearchParams(hash.replace(/^#/, ''))

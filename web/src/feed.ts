@@ -1,9 +1,10 @@
 import type { LiveDeviceState } from './schema.ts'
 import { primaryMetric } from './alarm-levels.ts'
+import type { App } from './app.ts'
+import { $ } from './dom.ts'
 import { formatLocalTime, formatValue } from './format.ts'
 import { getLang, t, tx } from './i18n/index.ts'
 import { statusColors } from './status.ts'
-import type { DeviceStore } from './store.ts'
 
 /** Lines kept in the live feed. */
 export const FEED_LINES = 40
@@ -14,7 +15,9 @@ export const FEED_RENDER_MS = 250
  * The last updates, newest first. At most one DOM rewrite per FEED_RENDER_MS, and only of the newest
  * FEED_LINES devices: 10,000 updates a second must not become 10,000 DOM nodes.
  */
-export function createFeed(host: HTMLElement, store: DeviceStore, onPick: (id: string) => void) {
+export function createFeed(app: App): void {
+  const { store } = app
+  const host = $('feed')
   let items: LiveDeviceState[] = []
   let timer: ReturnType<typeof setTimeout> | undefined
   let lastRender = 0
@@ -52,7 +55,7 @@ export function createFeed(host: HTMLElement, store: DeviceStore, onPick: (id: s
         const v = d.lastReading?.fields[metric]
         value.textContent = v !== undefined ? formatValue(metric, v) : tx(`status_${d.status}`)
         li.append(dot, time, name, value)
-        li.addEventListener('click', () => onPick(d.deviceId))
+        li.addEventListener('click', () => app.emit('open', d.deviceId, true))
         return li
       }),
     )
@@ -61,13 +64,13 @@ export function createFeed(host: HTMLElement, store: DeviceStore, onPick: (id: s
     if (timer === undefined) timer = setTimeout(() => requestAnimationFrame(render), Math.max(0, FEED_RENDER_MS - (performance.now() - lastRender)))
   }
   render()
-  return {
-    push(devices: LiveDeviceState[]): void {
-      const fresh = devices.slice(-FEED_LINES).reverse()
-      const ids = new Set(fresh.map((d) => d.deviceId))
-      items = [...fresh, ...items.filter((d) => !ids.has(d.deviceId))].slice(0, FEED_LINES)
-      schedule()
-    },
-    relabel: schedule,
-  }
+  app.on('updates', (devices) => {
+    const fresh = devices.slice(-FEED_LINES).reverse()
+    const ids = new Set(fresh.map((d) => d.deviceId))
+    items = [...fresh, ...items.filter((d) => !ids.has(d.deviceId))].slice(0, FEED_LINES)
+    schedule()
+  })
+  // the names, and the language of the times and values
+  app.on('names', schedule)
+  app.on('relabel', schedule)
 }

@@ -1,6 +1,4 @@
-import { deviceKinds, deviceStatuses, wardNames, wards, type DeviceKind, type DeviceStatus, type LiveDeviceState, type Ward } from './schema.ts'
-import { getLang, tx } from './i18n/index.ts'
-import { statusColors } from './status.ts'
+import { deviceKinds, deviceStatuses, wards, type DeviceKind, type DeviceStatus, type LiveDeviceState, type Ward } from './schema.ts'
 
 /** What the operator wants to see; a full set means no filter. */
 export interface Filters {
@@ -11,62 +9,3 @@ export interface Filters {
 export const allFilters = (): Filters => ({ kinds: new Set(deviceKinds), statuses: new Set(deviceStatuses), wards: new Set(wards) })
 export const accepts = (f: Filters, d: LiveDeviceState): boolean => f.kinds.has(d.kind) && f.statuses.has(d.status) && f.wards.has(d.ward)
 export const acceptsAll = (f: Filters): boolean => f.kinds.size === deviceKinds.length && f.statuses.size === deviceStatuses.length && f.wards.size === wards.length
-
-interface Group<T extends string> {
-  key: keyof Filters
-  title: string
-  values: readonly T[]
-  label: (v: T) => string
-  swatch?: (v: T) => string
-}
-
-/** Check boxes per kind, status and ward; labels via textContent; calls onChange after each click. */
-export function renderFilters(host: HTMLElement, filters: Filters, onChange: () => void): { relabel(): void; sync(): void } {
-  const groups: Group<string>[] = [
-    { key: 'kinds', title: 'kinds', values: deviceKinds, label: (v) => tx(`kind_${v}`) },
-    { key: 'statuses', title: 'statuses', values: deviceStatuses, label: (v) => tx(`status_${v}`), swatch: (v) => statusColors[v as DeviceStatus] },
-    { key: 'wards', title: 'wards', values: wards, label: (v) => wardNames[v as Ward][getLang()] },
-  ]
-  const labels: { span: HTMLSpanElement; g: Group<string>; v: string }[] = []
-  const boxes: { input: HTMLInputElement; g: Group<string>; v: string }[] = []
-  host.replaceChildren()
-  for (const g of groups) {
-    const fs = document.createElement('fieldset')
-    fs.className = `filter-group filter-${g.key}`
-    const legend = document.createElement('legend')
-    legend.dataset['i18n'] = g.title
-    legend.textContent = tx(g.title)
-    fs.append(legend)
-    for (const v of g.values) {
-      const lab = document.createElement('label')
-      const input = document.createElement('input')
-      input.type = 'checkbox'
-      input.name = `${g.key}:${v}`
-      input.checked = (filters[g.key] as Set<string>).has(v)
-      input.addEventListener('change', () => {
-        const set = filters[g.key] as Set<string>
-        if (input.checked) set.add(v)
-        else set.delete(v)
-        onChange()
-      })
-      lab.append(input)
-      if (g.swatch) {
-        const sw = document.createElement('i')
-        sw.className = 'swatch'
-        sw.style.background = g.swatch(v)
-        lab.append(sw)
-      }
-      const span = document.createElement('span')
-      span.textContent = g.label(v)
-      lab.append(span)
-      fs.append(lab)
-      labels.push({ span, g, v })
-      boxes.push({ input, g, v })
-    }
-    host.append(fs)
-  }
-  return {
-    relabel: () => labels.forEach(({ span, g, v }) => (span.textContent = g.label(v))),
-    sync: () => boxes.forEach(({ input, g, v }) => (input.checked = (filters[g.key] as Set<string>).has(v))),
-  }
-}

@@ -1,4 +1,6 @@
 import type { Incident } from './schema.ts'
+import type { App } from './app.ts'
+import { $ } from './dom.ts'
 import { getLang, t } from './i18n/index.ts'
 import { deviceOf } from './incidents-store.ts'
 
@@ -53,7 +55,9 @@ function createBeeper() {
  * The cue for a new critical incident: a flashing red banner with its title that stays until clicked (the click
  * also opens its device), and a beep when sound is on. Several in a row show the latest with a count.
  */
-export function createIncidentCue(banner: HTMLElement, soundBtn: HTMLButtonElement, onPick: (deviceId: string) => void) {
+export function createIncidentCue(app: App): void {
+  const banner = $('incident-banner')
+  const soundBtn = $<HTMLButtonElement>('sound')
   const beeper = createBeeper()
   let wanted = true
   try {
@@ -109,22 +113,22 @@ export function createIncidentCue(banner: HTMLElement, soundBtn: HTMLButtonEleme
     pending = []
     render()
     const dev = latest && deviceOf(latest)
-    if (dev !== undefined) onPick(dev)
+    if (dev !== undefined) app.emit('open', dev, true)
   })
   relabelSound()
   render()
 
-  return {
-    /** A fresh (raised, escalated, reopened) incident change; only critical ones are cued. */
-    incident(i: Incident): void {
-      if (i.severity !== 'critical' || i.state !== 'open') return
-      pending = [...pending.filter((p) => p.id !== i.id), i]
-      render()
-      if (wanted) beeper.beep()
-    },
-    relabel: () => {
-      relabelSound()
-      render()
-    },
-  }
+  // a fresh (raised, escalated, reopened) incident change; only critical ones are cued
+  app.incidents.on((e) => {
+    if (e.type !== 'changed' || !e.fresh) return
+    const i = e.incident
+    if (i.severity !== 'critical' || i.state !== 'open') return
+    pending = [...pending.filter((p) => p.id !== i.id), i]
+    render()
+    if (wanted) beeper.beep()
+  })
+  app.on('relabel', () => {
+    relabelSound()
+    render()
+  })
 }

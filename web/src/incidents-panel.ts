@@ -1,11 +1,11 @@
 import type { Incident } from './schema.ts'
+import type { App } from './app.ts'
+import { $ } from './dom.ts'
 import { formatLocalTime } from './format.ts'
 import { getLang, t } from './i18n/index.ts'
 import { createAckDialog } from './incidents-ack.ts'
 import { acknowledgerText } from './incidents-actor.ts'
-import { deviceOf, type IncidentStore } from './incidents-store.ts'
-import type { Session } from './session.ts'
-import type { DeviceStore } from './store.ts'
+import { deviceOf } from './incidents-store.ts'
 
 /** Ages are re-rendered this often, ms ("12 phút trước" changes once a minute). */
 const AGE_TICK_MS = 60_000
@@ -31,7 +31,9 @@ const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: 
  * server (titles, names, who acknowledged) goes in with textContent. The list is small (tens), so it is rebuilt
  * whole, at most once a frame, on each change, on a language switch and once a minute for the ages.
  */
-export function createIncidentPanel(host: HTMLElement, incidents: IncidentStore, devices: DeviceStore, session: Session, onPick: (deviceId: string) => void) {
+export function createIncidentPanel(app: App): void {
+  const { incidents, store: devices, session } = app
+  const host = $('incidents')
   const list = el('ol', 'incident-list')
   host.replaceChildren(list)
   const ack = createAckDialog(session, (inc) => incidents.upsert(inc))
@@ -69,7 +71,7 @@ export function createIncidentPanel(host: HTMLElement, incidents: IncidentStore,
       })
       li.append(btn)
     }
-    if (dev !== undefined) li.addEventListener('click', () => onPick(dev))
+    if (dev !== undefined) li.addEventListener('click', () => app.emit('open', dev, true))
     return li
   }
 
@@ -86,12 +88,10 @@ export function createIncidentPanel(host: HTMLElement, incidents: IncidentStore,
   session.onChange(schedule)
   setInterval(schedule, AGE_TICK_MS)
   render()
-  return {
-    relabel: () => {
-      ack.relabel()
-      schedule()
-    },
-    /** Device names arrive after the first snapshot. */
-    refresh: schedule,
-  }
+  app.on('relabel', () => {
+    ack.relabel()
+    schedule()
+  })
+  // device names arrive after the first snapshot
+  app.on('names', schedule)
 }

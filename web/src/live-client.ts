@@ -72,7 +72,7 @@ export function openLink(view?: ViewSubscription, url = ''): LiveLink {
       handshakeSent()
     },
   })
-  // load milestones for web/bench/map-fps.ts, when they happen (not when the map's code gets to them)
+  // load milestones for platform/bench/map-fps.ts, when they happen (not when the map's code gets to them)
   socket.io.engine?.on('open', () => performance.mark('mytho:engine-open'))
   const markConnect = () => void performance.mark('mytho:connect')
   const markSnapshot = () => void performance.mark('mytho:snapshot')

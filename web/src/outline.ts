@@ -1,5 +1,6 @@
 import * as L from 'leaflet'
 import { CITY_BOUNDS, wardNames, wards, type Ward } from './schema.ts'
+import type { App } from './app.ts'
 import { getLang, t } from './i18n/index.ts'
 
 /*
@@ -28,7 +29,7 @@ const WARD_POINTS: Record<Ward, [number, number]> = {
   'trung-an': [10.37, 106.324],
 }
 
-export function addOutline(map: L.Map): { relabel(): void } {
+export function addOutline({ map, on }: Pick<App, 'map' | 'on'>): void {
   const b = CITY_BOUNDS
   const box = L.rectangle(
     [
@@ -55,5 +56,5 @@ export function addOutline(map: L.Map): { relabel(): void } {
     river.getElement()?.setAttribute('aria-label', t('river'))
   }
   relabel()
-  return { relabel }
+  on('relabel', relabel)
 }

@@ -1,4 +1,6 @@
 import type { PipelineHealth } from './schema.ts'
+import type { App } from './app.ts'
+import { $ } from './dom.ts'
 import { getLang, t } from './i18n/index.ts'
 
 /**
@@ -6,7 +8,8 @@ import { getLang, t } from './i18n/index.ts'
  * red when the spool is full (blocked) or the ingest is gone (down), hidden when ok. The map's values are
  * then late, not wrong: the banner says how many readings wait and for how long.
  */
-export function createPipelineBanner(el: HTMLElement) {
+export function createPipelineBanner(app: App): void {
+  const el = $('pipeline-banner')
   let last: PipelineHealth | undefined
   const render = () => {
     const h = last
@@ -18,11 +21,9 @@ export function createPipelineBanner(el: HTMLElement) {
     const oldest = min === undefined ? '' : ` ${(min < 1 ? t('pipelineOldestUnder1') : t('pipelineOldest')).replace('{m}', String(min))}`
     el.textContent = h.status === 'down' ? t('pipelineDown') : `${t(h.status === 'blocked' ? 'pipelineBlocked' : 'pipelineDegraded').replace('{n}', n)}${oldest}`
   }
-  return {
-    update(h: PipelineHealth): void {
-      last = h
-      render()
-    },
-    relabel: render,
-  }
+  app.on('pipeline', (h) => {
+    last = h
+    render()
+  })
+  app.on('relabel', render)
 }

@@ -1,3 +1,5 @@
+import type { App } from './app.ts'
+import { $ } from './dom.ts'
 import { fold } from './format.ts'
 import { getLang, t } from './i18n/index.ts'
 import type { DeviceStore } from './store.ts'
@@ -22,7 +24,12 @@ export function searchDevices(store: DeviceStore, query: string, max = MAX_RESUL
   return out
 }
 
-export function createSearch(input: HTMLInputElement, results: HTMLElement, store: DeviceStore, onPick: (id: string) => void) {
+/** The search box over the panel: results as the operator types; Enter opens the first. */
+export function createSearch(app: App): void {
+  const { store } = app
+  const input = $<HTMLInputElement>('search')
+  const results = $('search-results')
+  const onPick = (id: string) => app.emit('open', id, true)
   const show = () => {
     const ids = searchDevices(store, input.value)
     if (!input.value.trim()) {
@@ -68,5 +75,5 @@ export function createSearch(input: HTMLInputElement, results: HTMLElement, stor
       }
     } else if (e.key === 'Escape') results.hidden = true
   })
-  return { relabel: show }
+  app.on('relabel', show)
 }

@@ -1,7 +1,7 @@
-import { t, tx } from './i18n/index.ts'
-import type { LoginOutcome, Session } from './session.ts'
-
-const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T
+import type { App } from './app.ts'
+import { $ } from './dom.ts'
+import { t, toggleLang, tx } from './i18n/index.ts'
+import type { LoginOutcome } from './session.ts'
 
 /** "2 phút 5 giây" / "2 min 5 s": the lockout wait from Retry-After, as text. */
 export function formatWait(s: number): string {
@@ -14,11 +14,14 @@ export function formatWait(s: number): string {
 type Notice = { key: 'signInWrong' | 'signInExpired' } | { key: 'signInLocked'; wait: number } | { key: 'signInFailed'; message: string } | undefined
 
 /**
- * The sign-in page (markup in index.html, texts via data-i18n) and the signed-in user in the header. The page
- * covers the map without touching it: the URL hash (view, filters, selection) stays as it was, so signing in
- * again after a session ran out returns to the same view.
+ * The sign-in page (markup in index.html, texts via data-i18n) and the signed-in user in the header (issue #6).
+ * Role null: the page covers the map without touching it (the live link is dropped, live-view.ts); the URL hash
+ * (view, filters, selection) stays as it was, so signing in again after a session ran out returns to the same view.
+ * Signing in emits `signedIn` (a new handshake carries the cookie). Without sign-in (AUTH_DISABLED) /auth/me answers
+ * a role and nothing here shows.
  */
-export function createSignIn(session: Session, onSignedIn: () => void) {
+export function createSignIn(app: App): void {
+  const { session } = app
   const page = $('sign-in')
   const form = $<HTMLFormElement>('sign-in-form')
   const username = $<HTMLInputElement>('sign-in-username')
@@ -56,7 +59,7 @@ export function createSignIn(session: Session, onSignedIn: () => void) {
         if (r.ok) {
           notice = undefined
           hide()
-          onSignedIn()
+          app.emit('signedIn')
         } else notice = r.reason === 'wrong' ? { key: 'signInWrong' } : r.reason === 'locked' ? { key: 'signInLocked', wait: r.retryAfterS } : { key: 'signInFailed', message: r.message }
         renderNotice()
       })
@@ -78,16 +81,16 @@ export function createSignIn(session: Session, onSignedIn: () => void) {
     document.body.classList.remove('signed-out')
   }
   session.onChange(renderUser)
-
-  return {
-    show,
-    hide,
-    get shown(): boolean {
-      return !page.hidden
-    },
-    relabel(): void {
-      renderNotice()
-      renderUser()
-    },
-  }
+  session.onChange((me, why) => {
+    if (me.role === null && page.hidden) show(why === 'expired')
+  })
+  $('sign-out').addEventListener('click', () => {
+    // a reload empties every store (the screen may be shared); the hash keeps the view for the next operator
+    void session.logout().then(() => location.reload())
+  })
+  $('sign-in-lang').addEventListener('click', toggleLang)
+  app.on('relabel', () => {
+    renderNotice()
+    renderUser()
+  })
 }

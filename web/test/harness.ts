@@ -4,8 +4,9 @@ import { fileURLToPath } from 'node:url'
 import type { MqttClient } from 'mqtt'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { build } from 'vite'
-import { createApi, openOperatorStore, type ApiOptions } from '@mytho/api'
+import { createApi, type ApiOptions } from '@mytho/api'
 import { createBroker, loadBrokerConfig } from '@mytho/broker'
+import { openOperatorStore } from '@mytho/directory'
 import { createIngest, loadIngestConfig } from '@mytho/ingest'
 import { DeviceRegistry, loadRegistryFile, parseRegistry, type DeviceRecord, type Role } from '@mytho/schema'
 import { readDemoSecrets, silentLogger } from '@mytho/runtime'
@@ -19,9 +20,13 @@ export const DEAD_TILES = 'http://127.0.0.1:9/{z}/{x}/{y}.png'
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
 export const launchChromium = (): Promise<Browser> => chromium.launch({ executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium', args: CHROMIUM_ARGS })
 
-/** Builds the map from source into outDir (each test file its own, so parallel files do not race on web/dist). */
-export async function buildWeb(outDir: string): Promise<string> {
-  await build({ root: WEB_DIR, configFile: join(WEB_DIR, 'vite.config.ts'), logLevel: 'silent', build: { outDir, emptyOutDir: true } })
+/**
+ * Builds the map from source into outDir (each test file its own, so parallel files do not race on web/dist). Mode
+ * `test` (vite.config.ts): with the page's test hook, window.__mytho, which the tests and the bench read; `production`
+ * is the bundle `npm run build:web` makes, without it.
+ */
+export async function buildWeb(outDir: string, mode: 'test' | 'production' = 'test'): Promise<string> {
+  await build({ root: WEB_DIR, configFile: join(WEB_DIR, 'vite.config.ts'), mode, logLevel: 'silent', build: { outDir, emptyOutDir: true } })
   return outDir
 }
 

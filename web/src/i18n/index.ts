@@ -35,6 +35,8 @@ export function setLang(l: Lang): void {
   applyStatic()
   for (const f of listeners) f(l)
 }
+/** Vietnamese ⇄ English (the header's and the sign-in page's language buttons). */
+export const toggleLang = (): void => setLang(lang === 'vi' ? 'en' : 'vi')
 export const onLangChange = (f: (l: Lang) => void): void => void listeners.add(f)
 
 /** Elements carrying data-i18n (text) or data-i18n-placeholder / data-i18n-title get their text from the dictionary. */
