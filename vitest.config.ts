@@ -8,6 +8,8 @@ const project = (name: string, root: string) => ({
 export default defineConfig({
   test: {
     globalSetup: ['packages/testing/src/global-setup.ts'],
+    // A test fails when it writes to the console, unless it calls allowConsoleOutput() (@mytho/testing).
+    setupFiles: ['packages/testing/src/console-guard-setup.ts'],
     // Integration tests start real processes (influxd, brokers); two cores, so run files two at a time.
     maxWorkers: 2,
     testTimeout: 30_000,

@@ -1,6 +1,10 @@
 import { z } from 'zod'
 import { commonEnv, ConfigError, env, HOW_TO_GENERATE, isPlaceholder, parseEnv } from '@mytho/runtime'
 
+/** OpenStreetMap's tiles and the attribution they require: MAP_TILE_URL's and MAP_TILE_ATTRIBUTION's defaults. */
+export const DEFAULT_MAP_TILE_URL = 'https://tile.openstreetmap.org/{z}/{x}/{y}.png'
+export const DEFAULT_MAP_TILE_ATTRIBUTION = '© OpenStreetMap contributors'
+
 export const apiEnv = commonEnv.extend({
   /** HTTP port of the API and the map. Default 8080. */
   HTTP_PORT: env.port(8080),
@@ -26,9 +30,9 @@ export const apiEnv = commonEnv.extend({
   MAP_TILE_URL: z
     .string()
     .regex(/^https?:\/\/.*\{z\}.*\{x\}.*\{y\}/, 'expected an http(s) URL template with {z}, {x} and {y}')
-    .default('https://tile.openstreetmap.org/{z}/{x}/{y}.png'),
+    .default(DEFAULT_MAP_TILE_URL),
   /** Attribution the tile source requires. Default OpenStreetMap's. */
-  MAP_TILE_ATTRIBUTION: z.string().default('© OpenStreetMap contributors'),
+  MAP_TILE_ATTRIBUTION: z.string().default(DEFAULT_MAP_TILE_ATTRIBUTION),
   /**
    * Development only: callers without a session act as operators (view and acknowledge naming themselves
    * in \`by\`), as before sign-in existed; admin routes still need an admin's sign-in. Logged loudly.

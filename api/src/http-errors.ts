@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express'
 import { z } from 'zod'
 import type { Logger } from '@mytho/runtime'
-import { StorageInputError } from '@mytho/storage/validate'
+import { StorageInputError } from '@mytho/storage'
 
 export class HttpError extends Error {
   override name = 'HttpError'

@@ -23,12 +23,6 @@ export class LiveClusterError extends Error {
   override name = 'LiveClusterError'
 }
 
-/** Server-side events between API nodes (Socket.IO's third type parameter). */
-export interface InterNodeEvents {
-  /** Sessions ended on another node: re-check the handshake of every socket here. */
-  recheck: () => void
-}
-
 export interface LiveCluster {
   /** An incident change made on this node (an acknowledgement), to the browsers of every node. */
   announceIncident(change: IncidentChange): void

@@ -17,7 +17,6 @@ import {
 import { encodeSnapshot } from '@mytho/schema/live-snapshot'
 import { once, type Logger } from '@mytho/runtime'
 import { createFirstViewIndex } from './first-view-clusters.ts'
-import type { InterNodeEvents } from './live-cluster.ts'
 import type { LiveState } from './live-state.ts'
 
 /*
@@ -79,6 +78,15 @@ interface SocketData {
 
 /** The handshake view's first snapshot carries its clusters (first-view-clusters.ts): columns asked, no kinds or wards filter. */
 const wantsClusters = (auth: HandshakeAuth, v: ViewSubscription): boolean => auth.clusters === true && auth.snapshot === 'columns' && !v.kinds && !v.wards
+
+/**
+ * Server-side events between API nodes (Socket.IO's third type parameter), sent by live-cluster.ts through the Redis
+ * adapter. Declared here, beside the server they type, so live-cluster.ts imports this module and not the reverse.
+ */
+export interface InterNodeEvents {
+  /** Sessions ended on another node: re-check the handshake of every socket here. */
+  recheck: () => void
+}
 
 type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterNodeEvents, SocketData>
 

@@ -1,7 +1,6 @@
 import { openOperatorStoreFromConfig, openProvisionedRegistryFromConfig } from '@mytho/directory'
 import { loadRegistryFile } from '@mytho/schema'
-import { configOrExit, createLogger, runMain, withMetrics } from '@mytho/runtime'
-import { bindHost, colourOn, isLoopback, networkUrls, signInOffWarning, urlHost, warningBlock } from '@mytho/runtime/listen-host'
+import { bindHost, colourOn, configOrExit, createLogger, isLoopback, networkUrls, runMain, signInOffWarning, urlHost, warningBlock, withMetrics } from '@mytho/runtime'
 import { createStoreFromConfig } from '@mytho/storage'
 import { createApi } from './api.ts'
 import { loadApiConfig } from './config.ts'

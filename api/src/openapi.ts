@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import {
+  AcknowledgeRequest,
   AuditEntry,
   AuditListParams,
   DeviceRecord,
@@ -30,7 +31,6 @@ import {
   ReadyResponse,
   Rejection,
 } from '@mytho/schema'
-import { AcknowledgeBody } from './routes/incidents.ts'
 
 /*
  * The OpenAPI 3.1 document, generated from the same zod schemas the routes validate with (OpenAPI 3.1 uses
@@ -75,7 +75,7 @@ export const routeDocs: RouteDoc[] = [
     summary:
       'Acknowledge an incident as the signed-in operator (note); a cleared incident closes with it. `by` only without sign-in (AUTH_DISABLED): kept as the unchecked `claimedBy`, the actor being `anonymous@ADDRESS`',
     path_params: IncidentIdPath,
-    body: AcknowledgeBody,
+    body: AcknowledgeRequest,
     response: Incident,
   },
   { method: 'post', path: '/auth/login', summary: 'Sign in: sets the HttpOnly session cookie mytho_session and the mytho_csrf cookie; 401 wrong, 429 throttled (Retry-After)', body: LoginRequest, response: SessionResponse },

@@ -6,7 +6,7 @@ import { SERVICE_ACCOUNTS } from '@mytho/runtime'
 import { collect, connect, startBroker, type RunningBroker } from './harness.ts'
 
 /*
- * Ingest partition sessions (broker/src/ingest-partitions.ts): a session named `…-pIofP` gets a device's messages
+ * Ingest partition sessions (broker/src/aedes-patches/ingest-partitions.ts): a session named `…-pIofP` gets a device's messages
  * only when the device's partition is I, live and from its queue, and its queue holds only those (one copy per
  * message, not P); other subscribers see everything.
  */

@@ -6,7 +6,7 @@ import { waitFor } from '@mytho/testing'
 import { collect, connect, startBroker } from './harness.ts'
 
 /*
- * The persistent session's QoS 1 queue on LevelDB keeps only the enqueue on disk (broker/src/level-outgoing.ts):
+ * The persistent session's QoS 1 queue on LevelDB keeps only the enqueue on disk (broker/src/aedes-patches/level-outgoing.ts):
  * acknowledged messages must leave no record behind, unacknowledged ones must come back after a broker restart.
  */
 async function outgoingKeys(dataDir: string): Promise<string[]> {

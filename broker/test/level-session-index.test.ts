@@ -5,11 +5,11 @@ import { Level } from 'level'
 import levelPersistence from 'aedes-persistence-level'
 import { afterEach, describe, expect, it } from 'vitest'
 import { makeTempDir, waitFor } from '@mytho/testing'
-import { indexSessions } from '../src/level-session-index.ts'
+import { indexSessions } from '../src/aedes-patches/level-session-index.ts'
 import { collect, connect, startBroker } from './harness.ts'
 
 /*
- * The in-memory index of which clients have anything in the LevelDB session store (level-session-index.ts)
+ * The in-memory index of which clients have anything in the LevelDB session store (broker/src/aedes-patches/level-session-index.ts)
  * lets a connection with nothing stored skip its reads. Its one duty: never answer "nothing" for a client
  * that has something, also right after a restart, when it is rebuilt from the keys on disk.
  */

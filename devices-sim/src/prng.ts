@@ -65,5 +65,3 @@ export function gaussian(rng: Rng): number {
   const v = rng()
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v)
 }
-
-export const uniform = (rng: Rng, min: number, max: number): number => min + (max - min) * rng()

@@ -9,11 +9,10 @@ import {
   openIncidentsFromConfig,
   type AlertRule,
   type EngineIncidentStore,
-  type IncidentChange,
   type IncidentStore,
   type RedisEngineStore,
 } from '@mytho/alerts'
-import type { DeviceRegistry, StoredReading } from '@mytho/schema'
+import type { DeviceRegistry, IncidentChange, StoredReading } from '@mytho/schema'
 import type { Logger } from '@mytho/runtime'
 import type { IngestConfig } from './config.ts'
 

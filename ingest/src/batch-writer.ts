@@ -35,6 +35,8 @@ export interface BatchWriterOptions {
    * until its alert evaluation is durable too. Default: nothing to wait for.
    */
   settled?: () => Promise<void>
+  /** ms since epoch; the end of the roll-up asked for once the spool drained. Default Date.now. */
+  clock?: () => number
   /** On-disk spool for batches storage cannot take now; without one, acknowledgements wait for storage. */
   spool?: Spool
   /** true when the spool is full (stop reading new messages), false once it has room again. */
@@ -49,9 +51,14 @@ interface Pending {
 
 const emptyBatch = (): Pending => ({ readings: [], rejections: [], acks: [] })
 
+/** What a store throws that is not a StorageError (a bug, a dropped socket) counts as "try again later". */
+const asStorageError = (err: unknown): StorageError =>
+  err instanceof StorageError ? err : new StorageError(String((err as Error)?.message ?? err), { cause: err, retryable: true })
+
 export function createBatchWriter(storage: ReadingStore, opts: BatchWriterOptions, logger: Logger) {
   const retryMin = opts.retryMinMs ?? 100
   const retryMax = opts.retryMaxMs ?? 10_000
+  const clock = opts.clock ?? Date.now
   let pending = emptyBatch()
   let timer: NodeJS.Timeout | undefined
   let writing: Promise<void> | undefined
@@ -123,7 +130,7 @@ export function createBatchWriter(storage: ReadingStore, opts: BatchWriterOption
         return 'ok'
       } catch (err) {
         stats.writeErrors++
-        const e = err instanceof StorageError ? err : new StorageError(String((err as Error)?.message ?? err), { cause: err, retryable: true })
+        const e = asStorageError(err)
         if (!e.retryable) return e
         if (!stats.storageDown) logger.warn('storage unavailable; retrying', { what, err: e.message, spooling: spool !== undefined })
         stats.storageDown = true
@@ -181,7 +188,7 @@ export function createBatchWriter(storage: ReadingStore, opts: BatchWriterOption
       try {
         await store.writeReadings(batch.readings)
       } catch (err) {
-        const e = err instanceof StorageError ? err : new StorageError(String((err as Error)?.message ?? err), { cause: err, retryable: true })
+        const e = asStorageError(err)
         if (e.retryable) {
           stats.writeErrors++
           if (!stats.storageDown) logger.warn('storage unavailable; spooling to disk', { err: e.message })
@@ -265,7 +272,7 @@ export function createBatchWriter(storage: ReadingStore, opts: BatchWriterOption
           // Roll-ups computed on a schedule (InfluxDB continuous queries) missed what arrived this late.
           const from = drainedFrom
           drainedFrom = undefined
-          if (from !== undefined) storage.rollUp(from, Date.now()).catch((err: unknown) => logger.warn('roll-up after the spool drained failed', { err: (err as Error).message }))
+          if (from !== undefined) storage.rollUp(from, clock()).catch((err: unknown) => logger.warn('roll-up after the spool drained failed', { err: (err as Error).message }))
         } else if (!closed) setTimeout(startDrain, retryMin).unref()
       })
   }

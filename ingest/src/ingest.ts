@@ -1,32 +1,32 @@
 import {
   ALL_READINGS_FILTER,
   ALL_STATUS_FILTER,
-  parseDeviceTopic,
-  partitionOf,
   PLATFORM_HEALTH_TOPIC,
   PLATFORM_INCIDENTS_TOPIC,
   PLATFORM_READINGS_CHUNK,
   PLATFORM_READINGS_TOPIC,
   type DeviceRegistry,
-  type RejectReason,
   type StoredReading,
 } from '@mytho/schema'
 import { once, servicePassword, type Logger } from '@mytho/runtime'
 import type { ReadingStore } from '@mytho/storage'
-import { createAlerting, type AlertingOptions } from './alerting.ts'
+import { hostname } from 'node:os'
+import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
+import { createAlerting, type AlertingOptions } from './alerting.ts'
 import { createBatchWriter } from './batch-writer.ts'
 import type { IngestConfig } from './config.ts'
 import { createHealth, downHealth } from './health.ts'
+import { createHealthPublisher } from './health-publisher.ts'
 import { createInProcessSession, type InProcessBroker } from './in-process-session.ts'
-import { createMqttSession, type IncomingMessage } from './mqtt-session.ts'
-import { createPartitionSessions, type IngestSession } from './partition-sessions.ts'
+import { createMessageHandler } from './message-handler.ts'
+import { createMqttSession } from './mqtt-session.ts'
 import { createOrphanSpoolDrainer } from './orphan-spools.ts'
 import { ownedDevicesView } from './owned-registry.ts'
-import { hostname } from 'node:os'
-import { randomUUID } from 'node:crypto'
+import { partitionAlertMover } from './partition-alerts.ts'
+import { createPartitionSessions, type IngestSession } from './partition-sessions.ts'
+import { sessionPort } from './session-port.ts'
 import { openSpool } from './spool.ts'
-import { validateMessage } from './validate-message.ts'
 
 export interface IngestDeps {
   store: ReadingStore
@@ -62,61 +62,60 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
   if (deps.inProcess && partitions > 0) throw new Error('an in-process ingest takes no INGEST_PARTITIONS (one worker, one broker)')
   const workerId = config.INGEST_WORKER_ID ?? `${hostname()}-${randomUUID().slice(0, 8)}`
   const healthId = partitions > 0 ? workerId : config.INGEST_CLIENT_ID
-  // A partitioned worker judges silence only for the devices it owns (owned-registry.ts); `partitioned` is set below.
-  const alertRegistry: DeviceRegistry =
-    partitions > 0 ? ownedDevicesView(deps.registry, (id): boolean => partitioned?.ownsPartition(partitionOf(id, partitions)) ?? false) : deps.registry
-  const counters = { received: 0, accepted: 0, rejected: 0, rejectedByReason: {} as Partial<Record<RejectReason, number>> }
+  const spoolCapacity = config.INGEST_SPOOL_MAX_READINGS ?? 0
+  const leaseTtlMs = config.INGEST_LEASE_TTL_MS ?? 10_000
+
+  // What goes out on the session (built last, below) goes through this port until it is attached.
+  const port = sessionPort(partitions)
+
   const alerting =
     config.ALERTS_ENABLED === false
       ? undefined
       : createAlerting(
           { ALERT_TICK_MS: 5000, NOTIFY_LANGUAGE: 'vi', ...config },
           {
-            registry: alertRegistry,
+            // A partitioned worker judges silence only for the devices it owns (owned-registry.ts).
+            registry: partitions > 0 ? ownedDevicesView(deps.registry, port.owns) : deps.registry,
             logger: log,
             clock,
-            announce: (change) => session.publish(PLATFORM_INCIDENTS_TOPIC, JSON.stringify(change)),
-            ...(partitions > 0
-              ? {
-                  owns: (id: string): boolean => partitioned?.ownsPartition(partitionOf(id, partitions)) ?? false,
-                  // The lease key as partition-leases.ts names it (README: mytho:ingest:pP:lease:N).
-                  fence: (id: string): { key: string; token: string } | undefined => partitioned && { key: `mytho:ingest:p${partitions}:lease:${partitionOf(id, partitions)}`, token: partitioned.leases.token },
-                }
-              : {}),
+            announce: (change) => port.publish(PLATFORM_INCIDENTS_TOPIC, JSON.stringify(change)),
+            ...(partitions > 0 ? { owns: port.owns, fence: port.fence } : {}),
           },
         )
-  // With REDIS_URL the alert state of a batch is committed to Redis after the engine ran: the batch is acknowledged
-  // only once it is there, as it is once in alerts.sqlite otherwise (the broker redelivers what a SIGKILL cut short).
-  const ackAfterAlerts = (ack: () => void): (() => void) => (alerting?.deferAcks ? () => void alerting.settled().then(ack) : ack)
+  const settled = alerting?.deferAcks ? { settled: () => alerting.settled() } : {}
   // Only what is durably stored is announced and judged, so the map never shows a reading history will not have.
   const announce = (readings: readonly StoredReading[]) => {
     for (let i = 0; i < readings.length; i += PLATFORM_READINGS_CHUNK)
-      session.publish(PLATFORM_READINGS_TOPIC, JSON.stringify(readings.slice(i, i + PLATFORM_READINGS_CHUNK)))
+      port.publish(PLATFORM_READINGS_TOPIC, JSON.stringify(readings.slice(i, i + PLATFORM_READINGS_CHUNK)))
     alerting?.onStored(readings)
   }
-  const spoolCapacity = config.INGEST_SPOOL_MAX_READINGS ?? 0
-  // Opened at start() (it may hold a previous run's batches), closed at stop().
-  let spool: ReturnType<typeof openSpool> | undefined
-  const spoolPath = join(config.DATA_DIR, partitions > 0 ? `spool-${workerId}.sqlite` : 'spool.sqlite')
-  if (spoolCapacity > 0) spool = openSpool({ path: spoolPath, maxItems: spoolCapacity })
+
+  // It may hold a previous run's batches (drained from start()); closed at stop().
+  const spool =
+    spoolCapacity > 0
+      ? openSpool({ path: join(config.DATA_DIR, partitions > 0 ? `spool-${workerId}.sqlite` : 'spool.sqlite'), maxItems: spoolCapacity, clock })
+      : undefined
   const writer = createBatchWriter(
     deps.store,
     {
       maxReadings: config.INGEST_BATCH_MAX,
       maxWaitMs: config.INGEST_BATCH_WAIT_MS,
       onStored: announce,
-      ...(alerting?.deferAcks ? { settled: () => alerting.settled() } : {}),
+      ...settled,
       ...(spool ? { spool } : {}),
-      // A full spool: stop reading, so unacknowledged messages stay with the broker instead of our memory.
-      onBackpressure: (full) => {
-        if (full) session.hold()
-        else session.release()
-        publishHealth()
-      },
+      onBackpressure: port.backpressure,
+      clock,
     },
     log,
   )
-  const limits = { maxPayloadBytes: config.INGEST_MAX_PAYLOAD_BYTES, maxReadingsPerMessage: 500, futureToleranceMs: 5 * 60_000 }
+  const handler = createMessageHandler({
+    registry: deps.registry,
+    writer,
+    alerting,
+    limits: { maxPayloadBytes: config.INGEST_MAX_PAYLOAD_BYTES, maxReadingsPerMessage: 500, futureToleranceMs: 5 * 60_000 },
+    clock,
+    logger: log,
+  })
 
   const sessionOptions = {
     url: config.MQTT_URL,
@@ -125,47 +124,14 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
     subscriptions: alerting ? [ALL_READINGS_FILTER, ALL_STATUS_FILTER] : [ALL_READINGS_FILTER],
     maxInflight: config.INGEST_MAX_INFLIGHT,
   }
-  const onMessage = (msg: IncomingMessage) => {
-    // Readings are nearly every message: their topic is parsed once, in validateMessage.
-    const topic = msg.topic.endsWith('/status') ? parseDeviceTopic(msg.topic) : undefined
-    if (topic?.suffix === 'status') {
-      // The retained online/offline a device's Last Will sets: news for the silence rule, not a reading.
-      const status = msg.payload.toString('utf8').trim()
-      if (status === 'offline' || status === 'online') alerting?.onConnection(topic.deviceId, status, clock())
-      ackAfterAlerts(msg.ack)()
-      return
-    }
-    counters.received++
-    const { readings, rejections } = validateMessage(msg.topic, msg.payload, clock(), deps.registry, limits)
-    counters.accepted += readings.length
-    for (const r of rejections) {
-      counters.rejected++
-      counters.rejectedByReason[r.code] = (counters.rejectedByReason[r.code] ?? 0) + 1
-      log.debug('rejected', { code: r.code, deviceId: r.deviceId, topic: r.topic })
-    }
-    writer.add(readings, rejections, ackAfterAlerts(msg.ack))
-    // No fields object: this runs for every message, and at the usual levels it is not printed.
-    log.debug('received')
-  }
-  // Alert state moves with a partition's devices: the worker handing them over saves their holds, the one taking
-  // them reads them again from the shared incident store, with their latest stored reading for the silence rule.
-  const movePartitionAlerts = (index: number, event: 'acquired' | 'released' | 'lost') => {
-    if (!alerting) return
-    const ids = new Set(deps.registry.devices.filter((d) => partitionOf(d.id, partitions) === index).map((d) => d.id))
-    if (event === 'acquired') alerting.acquire(ids)
-    else alerting.release(ids, { save: event === 'released' })
-    if (event === 'acquired')
-      deps.store.latest().then(
-        (latest) => alerting.engine.hydrate(latest.filter((r) => ids.has(r.deviceId))),
-        (err: unknown) => log.warn('latest readings of a taken partition not read', { partition: index, err: (err as Error).message }),
-      )
-  }
+  // Its `at` is the connect time of this process, not the death: readers use the retained message's arrival.
+  const will = () => ({ topic: PLATFORM_HEALTH_TOPIC, payload: JSON.stringify(downHealth(config.INGEST_CLIENT_ID, spoolCapacity, clock())), retain: true })
   const partitioned =
     partitions > 0
       ? createPartitionSessions(
           // No Last Will per partition session: one worker's death is not the ingest's (the others announce their health).
-          { ...sessionOptions, clientIdPrefix: config.INGEST_CLIENT_ID, partitions, redisUrl: config.REDIS_URL!, leaseTtlMs: config.INGEST_LEASE_TTL_MS ?? 10_000, workerId },
-          onMessage,
+          { ...sessionOptions, clientIdPrefix: config.INGEST_CLIENT_ID, partitions, redisUrl: config.REDIS_URL!, leaseTtlMs, workerId },
+          handler.onMessage,
           log.child({ part: 'mqtt', worker: workerId }),
           {
             // The alert state goes with the partition: committed (mean windows too) before its lease is given up.
@@ -173,60 +139,38 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
               await writer.flush()
               await alerting?.beforeHandOver()
             },
-            onPartition: (i, event) => movePartitionAlerts(i, event),
+            onPartition: partitionAlertMover({ alerting, registry: deps.registry, store: deps.store, partitions, logger: log }),
           },
         )
       : undefined
-  // A dead worker's spool (acknowledged readings storage did not have yet) is drained by a live one.
-  const orphanSpools = partitioned
-    ? createOrphanSpoolDrainer(
-        { dataDir: config.DATA_DIR, workerId, everyMs: config.INGEST_LEASE_TTL_MS ?? 10_000, maxReadings: config.INGEST_BATCH_MAX },
-        { leases: partitioned.leases, store: deps.store, logger: log, onStored: announce, ...(alerting?.deferAcks ? { settled: () => alerting.settled() } : {}) },
-      )
-    : undefined
   const session: IngestSession =
     partitioned ??
     (deps.inProcess
       ? createInProcessSession(
           deps.inProcess,
-          {
-            subscriptions: sessionOptions.subscriptions,
-            maxInflight: config.INGEST_MAX_INFLIGHT,
-            will: () => ({ topic: PLATFORM_HEALTH_TOPIC, payload: JSON.stringify(downHealth(config.INGEST_CLIENT_ID, spoolCapacity, clock())), retain: true }),
-          },
-          onMessage,
+          { subscriptions: sessionOptions.subscriptions, maxInflight: config.INGEST_MAX_INFLIGHT, will },
+          handler.onMessage,
           log.child({ part: 'ingest-session' }),
         )
-      : createMqttSession(
-          {
-            ...sessionOptions,
-            clientId: config.INGEST_CLIENT_ID,
-            // Its `at` is the connect time of this process, not the death: readers use the retained message's arrival.
-            will: { topic: PLATFORM_HEALTH_TOPIC, payload: JSON.stringify(downHealth(config.INGEST_CLIENT_ID, spoolCapacity, clock())), retain: true },
-          },
-          onMessage,
-          log.child({ part: 'mqtt' }),
-        ))
+      : createMqttSession({ ...sessionOptions, clientId: config.INGEST_CLIENT_ID, will: will() }, handler.onMessage, log.child({ part: 'mqtt' })))
+  // A dead worker's spool (acknowledged readings storage did not have yet) is drained by a live one.
+  const orphanSpools = partitioned
+    ? createOrphanSpoolDrainer(
+        { dataDir: config.DATA_DIR, workerId, everyMs: leaseTtlMs, maxReadings: config.INGEST_BATCH_MAX },
+        { leases: partitioned.leases, store: deps.store, logger: log, onStored: announce, ...settled, clock },
+      )
+    : undefined
 
   const health = createHealth({ clientId: healthId, writer, session, spool, spoolCapacity }, clock)
-  let healthTimer: NodeJS.Timeout | undefined
-  let lastHealth = health.snapshot().health
-  function publishHealth(): void {
-    const { health: h } = health.snapshot()
-    lastHealth = h
-    session.publish(PLATFORM_HEALTH_TOPIC, JSON.stringify(h), true)
-  }
-  const watchHealth = () => {
-    const { changed } = health.snapshot()
-    if (changed) publishHealth()
-  }
+  const healthOut = createHealthPublisher(health, (topic, payload, retain) => session.publish(topic, payload, retain), config.INGEST_HEALTH_INTERVAL_MS ?? 5000)
+  port.attach({ session, partitioned, onBackpressure: healthOut.publishNow })
 
   return {
-    counters,
+    counters: handler.counters,
     writer: writer.stats,
     /** The latest announced pipeline health, and a fresh one. */
     get health() {
-      return lastHealth
+      return healthOut.last
     },
     healthNow: () => health.snapshot().health,
     spool,
@@ -243,24 +187,12 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
       writer.start() // what a previous run left in the spool goes first
       await session.start()
       orphanSpools?.start()
-      publishHealth()
-      // Status changes are checked often and announced at once; the full message goes out every interval.
-      let ticks = 0
-      const interval = config.INGEST_HEALTH_INTERVAL_MS ?? 5000
-      const checkMs = Math.min(500, interval)
-      healthTimer = setInterval(() => {
-        ticks++
-        if (ticks * checkMs >= interval) {
-          ticks = 0
-          publishHealth()
-        } else watchHealth()
-      }, checkMs)
-      healthTimer.unref()
+      healthOut.start()
       return { subscribed: true }
     },
     /** Graceful: stop reading, store and acknowledge what is in hand, then disconnect. */
     stop: once(async () => {
-      clearInterval(healthTimer)
+      healthOut.stop()
       await orphanSpools?.stop()
       session.pause()
       await Promise.race([writer.flush(), new Promise((r) => setTimeout(r, 10_000).unref())])

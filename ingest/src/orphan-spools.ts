@@ -35,6 +35,8 @@ export function createOrphanSpoolDrainer(
     onStored: (readings: readonly StoredReading[]) => void
     /** Resolves once what onStored was handed is committed (the alert state in Redis); a batch leaves the spool after. */
     settled?: () => Promise<void>
+    /** ms since epoch, as the ingest's; default Date.now. */
+    clock?: () => number
   },
 ) {
   const log = deps.logger.child({ part: 'orphan-spools' })
@@ -48,14 +50,14 @@ export function createOrphanSpoolDrainer(
   async function drainOne(id: string, path: string): Promise<void> {
     const name = `spool:${id}`
     if (!(await deps.leases.lock(name, lockMs))) return
-    const spool = openSpool({ path, maxItems: Number.MAX_SAFE_INTEGER })
+    const spool = openSpool({ path, maxItems: Number.MAX_SAFE_INTEGER, ...(deps.clock ? { clock: deps.clock } : {}) })
     const renew = setInterval(() => void deps.leases.lock(name, lockMs).catch(() => {}), Math.floor(lockMs / 3))
     try {
       if (spool.batches > 0) {
         stats.adopted++
         const items = spool.items
         log.warn('draining the spool of a worker that is gone', { worker: id, items })
-        const writer = createBatchWriter(deps.store, { maxReadings: opts.maxReadings, maxWaitMs: 0, spool, onStored: deps.onStored, ...(deps.settled ? { settled: deps.settled } : {}) }, log)
+        const writer = createBatchWriter(deps.store, { maxReadings: opts.maxReadings, maxWaitMs: 0, spool, onStored: deps.onStored, ...(deps.settled ? { settled: deps.settled } : {}), ...(deps.clock ? { clock: deps.clock } : {}) }, log)
         current = writer
         writer.start()
         while (!stopped && spool.batches > 0) await (writer.draining ?? new Promise((r) => setTimeout(r, 100)))
@@ -66,6 +68,7 @@ export function createOrphanSpoolDrainer(
       }
       const empty = spool.batches === 0
       spool.close()
+      // The file's mtime is the file system's wall clock, so its age is measured on that clock, not the injected one.
       if (empty && Date.now() - statSync(path).mtimeMs > lockMs * 10) for (const f of [path, `${path}-wal`, `${path}-shm`]) rmSync(f, { force: true })
     } finally {
       clearInterval(renew)

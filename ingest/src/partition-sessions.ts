@@ -7,7 +7,7 @@ import { createPartitionLeases } from './partition-leases.ts'
 /*
  * The ingest's MQTT side when several workers share the stream (INGEST_PARTITIONS > 0, issue #10): one
  * persistent session per partition this worker holds the lease of, each with the partition's client id, so the
- * broker (broker/src/ingest-partitions.ts) gives it only its partition's devices and keeps their queue while no
+ * broker (broker/src/aedes-patches/ingest-partitions.ts) gives it only its partition's devices and keeps their queue while no
  * worker holds it. The sessions share the worker's batch writer, validation, spool, alerting and health; each
  * message is acknowledged on the connection that delivered it. To the ingest this looks like one session.
  *

@@ -21,6 +21,8 @@ export interface SpoolOptions {
   path: string
   /** Readings + dead letters held at most. A single batch larger than this is still taken into an empty spool. */
   maxItems: number
+  /** ms since epoch; stamps a batch that holds nothing with a receive time. Default Date.now. */
+  clock?: () => number
 }
 
 export class SpoolError extends Error {
@@ -81,7 +83,7 @@ export function openSpool(opts: SpoolOptions) {
       let oldest = Number.POSITIVE_INFINITY
       for (const r of readings) oldest = Math.min(oldest, r.receivedAt)
       for (const r of rejections) oldest = Math.min(oldest, r.receivedAt)
-      if (!Number.isFinite(oldest)) oldest = Date.now()
+      if (!Number.isFinite(oldest)) oldest = (opts.clock ?? Date.now)()
       insert.run(count, oldest, JSON.stringify(readings), JSON.stringify(rejections))
       items += count
       batches++

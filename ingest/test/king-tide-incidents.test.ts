@@ -1,8 +1,8 @@
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createAlertEngine, defaultAlertRules, openIncidentStore, type IncidentChange } from '@mytho/alerts'
+import { createAlertEngine, defaultAlertRules, openIncidentStore } from '@mytho/alerts'
 import { buildScenario, initialState, nextReading, type KingTideScenario } from '@mytho/devices-sim'
-import { loadRegistryFile, WATER_LEVEL_ALARMS_CM, type StoredReading } from '@mytho/schema'
+import { loadRegistryFile, WATER_LEVEL_ALARMS_CM, type IncidentChange, type StoredReading } from '@mytho/schema'
 import { makeTempDir } from '@mytho/testing'
 
 /*

@@ -11,8 +11,24 @@ import { backfillRecent, createSimulator, loadSimConfig } from '@mytho/devices-s
 import { loadProvisionedRegistry, openOperatorStore } from '@mytho/directory'
 import { createIngest, loadIngestConfig } from '@mytho/ingest'
 import { loadRegistryFile } from '@mytho/schema'
-import { configOrExit, createLogger, demoSecretsPath, env, parseEnv, runMain, type Service } from '@mytho/runtime'
-import { bindHost, colourOn, demoBrokerWarning, isLoopback, LOOPBACK, networkUrls, signInOffWarning, urlHost, warningBlock } from '@mytho/runtime/listen-host'
+import {
+  bindHost,
+  colourOn,
+  configOrExit,
+  createLogger,
+  demoBrokerWarning,
+  demoSecretsPath,
+  env,
+  isLoopback,
+  LOOPBACK,
+  networkUrls,
+  parseEnv,
+  runMain,
+  signInOffWarning,
+  urlHost,
+  warningBlock,
+  type Service,
+} from '@mytho/runtime'
 import { createStoreFromConfig, SQLITE_FILE } from '@mytho/storage'
 
 const startEnv = z.object({

@@ -1,25 +1,5 @@
 import { getLang } from './i18n/index.ts'
-
-/** Unit shown after each reading field (field names carry the unit, readings.ts). */
-export const fieldUnits: Record<string, string> = {
-  vehicleCount: '',
-  motorbikeCount: '',
-  carCount: '',
-  truckBusCount: '',
-  avgSpeedKmh: 'km/h',
-  occupancyPct: '%',
-  intervalS: 's',
-  batteryV: 'V',
-  waterLevelCm: 'cm',
-  rainMm: 'mm',
-  rainRateMmH: 'mm/h',
-  salinityGL: 'g/L',
-  waterTempC: '°C',
-  pm25UgM3: 'µg/m³',
-  pm10UgM3: 'µg/m³',
-  tempC: '°C',
-  humidityPct: '%',
-}
+import { metricUnits } from './schema.ts'
 
 const numberFormats = new Map<string, Intl.NumberFormat>()
 export function formatValue(field: string, v: number): string {
@@ -30,7 +10,8 @@ export function formatValue(field: string, v: number): string {
     f = new Intl.NumberFormat(lang === 'vi' ? 'vi-VN' : 'en-GB', { maximumFractionDigits: field === 'salinityGL' ? 2 : 1 })
     numberFormats.set(key, f)
   }
-  const unit = fieldUnits[field] ?? ''
+  // One home for units: beside the metric lists in packages/schema (lists.ts), checked against the reading shapes.
+  const unit = (metricUnits as Record<string, string>)[field] ?? ''
   return unit ? `${f.format(v)} ${unit}` : f.format(v)
 }
 

@@ -1,4 +1,4 @@
-import type { Incident } from './schema.ts'
+import type { AcknowledgeRequest, Incident } from './schema.ts'
 import { getLang, t } from './i18n/index.ts'
 import type { Session } from './session.ts'
 
@@ -84,8 +84,8 @@ export function createAckDialog(session: Session, onAcknowledged: (incident: Inc
     const inc = current
     if (!inc || sending) return
     const signedIn = session.me?.signedIn === true
-    // the API's AcknowledgeBody: `by` only without sign-in
-    const body: { by?: string; note?: string } = signedIn ? {} : { by: name.value.trim() }
+    // AcknowledgeRequest (packages/schema): `by` only without sign-in
+    const body: AcknowledgeRequest = signedIn ? {} : { by: name.value.trim() }
     if (!signedIn && !body.by) return showError(t('ackName'))
     if (note.value.trim()) body.note = note.value.trim()
     sending = true

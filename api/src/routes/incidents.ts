@@ -6,12 +6,6 @@ import { actorOf, clientIp, requireRole } from '../auth/session.ts'
 import type { AuditInput } from '@mytho/directory'
 
 /**
- * The signed-in operator sends only a note. An anonymous caller (AUTH_DISABLED, or no sign-in configured) gives a name
- * in `by`: recorded as what they claim (`claimedBy`), never as who acted, which is anonymous@ADDRESS (issue #15).
- */
-export const AcknowledgeBody = AcknowledgeRequest.extend({ by: AcknowledgeRequest.shape.by.optional() })
-
-/**
  * Incidents the ingest's alert engine raised, read from the shared incident store (alerts.sqlite, or Redis with
  * REDIS_URL); acknowledgement is the API's one write there (its own fields, so it never races the engine). The acknowledging operator is
  * the signed-in one (a `by` in the body is ignored then); without a session, anonymous with the client address and
@@ -46,7 +40,7 @@ export function incidentsRouter(
 
   r.post('/incidents/:id/acknowledge', requireRole('operator'), async (req, res) => {
     const { id } = parseInput(IncidentIdPath, req.params, 'path')
-    const body = parseInput(AcknowledgeBody, req.body ?? {}, 'body')
+    const body = parseInput(AcknowledgeRequest, req.body ?? {}, 'body')
     const { actor, anonymous } = actorOf(req, res)
     const claimedBy = anonymous ? body.by : undefined
     if (anonymous && claimedBy === undefined) throw new HttpError(400, 'invalid body field by: Required (who acknowledges, when not signed in)')

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { severityRank, type DeviceRecord, type DeviceRegistry, type Incident, type IncidentEvent, type LocalizedText, type Severity, type StoredReading } from '@mytho/schema'
+import { severityRank, type DeviceRecord, type DeviceRegistry, type IncidentChange, type IncidentEvent, type LocalizedText, type Severity, type StoredReading } from '@mytho/schema'
 import { silentLogger, type Logger } from '@mytho/runtime'
 import { initialHold, stepHold, wantedLevel, type HoldState } from './hold-machine.ts'
 import type { HoldRecord } from './incident-store.ts'
@@ -12,11 +12,6 @@ import type { AlertRule, ConditionRuleT, SilentRuleT, ThresholdRuleT } from './r
  * a change of level raises, escalates, de-escalates or clears one incident. Every change is written to the
  * incident store before it is announced, so a restart resumes exactly where it stopped.
  */
-
-export interface IncidentChange {
-  incident: Incident
-  event: IncidentEvent
-}
 
 export interface AlertEngineOptions {
   rules: readonly AlertRule[]
@@ -34,6 +29,26 @@ export interface AlertEngineOptions {
 interface LevelDef {
   name: LocalizedText
   severity: Severity
+}
+
+/** One evaluation of one (rule, subject), as advance() takes it. */
+interface Step {
+  rule: AlertRule
+  /** A device id, or a road segment for rules grouped by road. */
+  subject: string
+  subjectType: 'device' | 'road'
+  /** The device whose reading (or silence) this is; its kind and id go into a new incident. */
+  device: DeviceRecord | undefined
+  /** The level the value asks for (0: none); the hold machine decides when it is in force. */
+  wanted: number
+  /** ms since epoch: the reading's time, or the clock tick's. */
+  at: number
+  /** The value judged (a mean, a reading's field, seconds of silence); null when there is none. */
+  value: number | null
+  levelDef: (level: number) => LevelDef
+  metric: string | null
+  /** Rule-specific state to persist with the hold (a condition rule's active counters). */
+  extra?: Record<string, unknown> | undefined
 }
 
 const newIncidentId = (at: number) => `inc-${at.toString(36)}-${randomBytes(4).toString('hex')}`
@@ -61,18 +76,7 @@ export function createAlertEngine(opts: AlertEngineOptions) {
   }
 
   /** Moves one (rule, subject) to `wanted` at time `at`, persisting the hold and any incident change together. */
-  function advance(
-    rule: AlertRule,
-    subject: string,
-    subjectType: 'device' | 'road',
-    device: DeviceRecord | undefined,
-    wanted: number,
-    at: number,
-    value: number | null,
-    levelDef: (level: number) => LevelDef,
-    metric: string | null,
-    extra?: Record<string, unknown>,
-  ): void {
+  function advance({ rule, subject, subjectType, device, wanted, at, value, levelDef, metric, extra }: Step): void {
     stats.evaluations++
     const rec = holdOf(rule.id, subject)
     const prev: HoldState = rec.hold
@@ -166,7 +170,7 @@ export function createAlertEngine(opts: AlertEngineOptions) {
       value = sum / count
     }
     const wanted = wantedLevel(levels, rule.direction, rec.hold.level, value)
-    advance(rule, d.id, 'device', d, wanted, r.ts, value, (n) => levels[n - 1] ?? levels[levels.length - 1]!, rule.metric)
+    advance({ rule, subject: d.id, subjectType: 'device', device: d, wanted, at: r.ts, value, levelDef: (n) => levels[n - 1] ?? levels[levels.length - 1]!, metric: rule.metric })
   }
 
   /**
@@ -211,7 +215,18 @@ export function createAlertEngine(opts: AlertEngineOptions) {
     const wanted = Object.values(active).some(Boolean) ? 1 : 0
     const first = rule.conditions[0]!
     // The road's memory is written only when this counter's state flips, not on every reading.
-    advance(rule, subject, rule.groupBy, d, wanted, r.ts, r.fields[first.metric] ?? null, () => ({ name: rule.levelName, severity: rule.severity }), first.metric, met !== wasActive ? { active } : undefined)
+    advance({
+      rule,
+      subject,
+      subjectType: rule.groupBy,
+      device: d,
+      wanted,
+      at: r.ts,
+      value: r.fields[first.metric] ?? null,
+      levelDef: () => ({ name: rule.levelName, severity: rule.severity }),
+      metric: first.metric,
+      extra: met !== wasActive ? { active } : undefined,
+    })
     if (met === wasActive) rec.extra = { ...rec.extra, active }
     // Every counter that is congested while the road's incident is open belongs to it.
     if (rec.incidentId) for (const [id, on] of Object.entries(active)) if (on) store.addDevice(rec.incidentId, id)
@@ -223,10 +238,20 @@ export function createAlertEngine(opts: AlertEngineOptions) {
     const offline = rule.onLastWill && lastWillOffline.has(d.id)
     const wanted = offline || (seen !== undefined && silentFor > rule.intervalMultiple * d.intervalS * 1000) ? 1 : 0
     if (wanted === 0 && holdOf(rule.id, d.id).hold.level === 0 && holdOf(rule.id, d.id).hold.pendingLevel === null) return
-    advance(rule, d.id, 'device', d, wanted, now, seen === undefined ? null : Math.round(silentFor / 1000), () => ({
-      name: offline ? { vi: 'Mất kết nối (Last Will)', en: 'Disconnected (Last Will)' } : { vi: 'Không có số liệu', en: 'No readings' },
-      severity: rule.severity,
-    }), null)
+    advance({
+      rule,
+      subject: d.id,
+      subjectType: 'device',
+      device: d,
+      wanted,
+      at: now,
+      value: seen === undefined ? null : Math.round(silentFor / 1000),
+      levelDef: () => ({
+        name: offline ? { vi: 'Mất kết nối (Last Will)', en: 'Disconnected (Last Will)' } : { vi: 'Không có số liệu', en: 'No readings' },
+        severity: rule.severity,
+      }),
+      metric: null,
+    })
   }
 
   const silentRules = opts.rules.filter((r): r is SilentRuleT => r.type === 'silent')

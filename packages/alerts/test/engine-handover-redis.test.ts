@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { loadRegistryFile, type StoredReading } from '@mytho/schema'
+import { loadRegistryFile, type IncidentChange, type StoredReading } from '@mytho/schema'
 import { startRedisServer, type RedisServer } from '@mytho/testing'
-import { createAlertEngine, createRedisEngineStore, defaultAlertRules, redisOperatorIncidents, type IncidentChange } from '../src/index.ts'
+import { createAlertEngine, createRedisEngineStore, defaultAlertRules, redisOperatorIncidents } from '../src/index.ts'
 
 /*
  * A device handed between two ingest workers whose alert state lives in Redis: each engine works on its own

@@ -1,8 +1,8 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { loadRegistryFile, type StoredReading } from '@mytho/schema'
+import { loadRegistryFile, type IncidentChange, type StoredReading } from '@mytho/schema'
 import { makeTempDir } from '@mytho/testing'
-import { createAlertEngine, defaultAlertRules, openIncidentStore, type IncidentChange } from '../src/index.ts'
+import { createAlertEngine, defaultAlertRules, openIncidentStore } from '../src/index.ts'
 
 /*
  * A device handed between two ingest workers (ingest partitions) on one incident store: the engine handing it over

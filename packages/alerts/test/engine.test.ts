@@ -1,8 +1,8 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { loadRegistryFile, type StoredReading } from '@mytho/schema'
+import { loadRegistryFile, type IncidentChange, type StoredReading } from '@mytho/schema'
 import { makeTempDir } from '@mytho/testing'
-import { createAlertEngine, defaultAlertRules, openIncidentStore, type IncidentChange } from '../src/index.ts'
+import { createAlertEngine, defaultAlertRules, openIncidentStore } from '../src/index.ts'
 
 const registry = loadRegistryFile()
 const T0 = Date.UTC(2026, 9, 8, 22, 0, 0) // 05:00 local, a spring-tide morning

@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { loadRegistryFile, type Incident } from '@mytho/schema'
+import { loadRegistryFile, type Incident, type IncidentChange } from '@mytho/schema'
 import { silentLogger } from '@mytho/runtime'
 import { waitFor } from '@mytho/testing'
-import { createTelegramNotifier, createWebhookNotifier, formatIncidentMessage, signBody, SIGNATURE_HEADER, type IncidentChange } from '../src/index.ts'
+import { createTelegramNotifier, createWebhookNotifier, formatIncidentMessage, signBody, SIGNATURE_HEADER } from '../src/index.ts'
 
 const incident: Incident = {
   id: 'inc-1', ruleId: 'flood', subject: 'wl-hydro-station', subjectType: 'device', deviceIds: ['wl-hydro-station'], kind: 'water_level',

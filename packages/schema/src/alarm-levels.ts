@@ -46,16 +46,6 @@ export const SALINITY_ALARMS_GL: readonly AlarmStep[] = [
 /** PM2.5 24-h mean limit, µg/m³ (QCVN 05, §4 "Air quality"). */
 export const PM25_24H_LIMIT_UG_M3 = 50
 
-/** VN_AQI bands (§4 "Air quality", moitruongthudo.vn); alarm suggested above 100 and 150. */
-export const AQI_BANDS: readonly AlarmStep[] = [
-  { level: 'good', min: 0, labelVi: 'Tốt', labelEn: 'Good', source: '§4 VN_AQI' },
-  { level: 'moderate', min: 51, labelVi: 'Trung bình', labelEn: 'Moderate', source: '§4 VN_AQI' },
-  { level: 'poor', min: 101, labelVi: 'Kém', labelEn: 'Poor', source: '§4 VN_AQI' },
-  { level: 'bad', min: 151, labelVi: 'Xấu', labelEn: 'Bad', source: '§4 VN_AQI' },
-  { level: 'very_bad', min: 201, labelVi: 'Rất xấu', labelEn: 'Very bad', source: '§4 VN_AQI' },
-  { level: 'hazardous', min: 301, labelVi: 'Nguy hại', labelEn: 'Hazardous', source: '§4 VN_AQI' },
-]
-
 /** Rain classes by accumulated mm over 24 h and over 12 h (§2 "Rain": mưa vừa / to / rất to). */
 export const RAIN_CLASSES_MM: readonly (AlarmStep & { min12h: number })[] = [
   { level: 'moderate', min: 16, min12h: 8, labelVi: 'Mưa vừa', labelEn: 'Moderate rain', source: '§2 rain classes' },
@@ -70,10 +60,3 @@ export const DEFAULT_ALARMS = {
   air_quality: { metric: 'pm25UgM3', steps: [{ level: 'qcvn-24h', min: PM25_24H_LIMIT_UG_M3, labelVi: 'Vượt QCVN 05 (24 giờ)', labelEn: 'Above QCVN 05 (24 h)', source: '§4 QCVN 05' }] },
   rain: { metric: 'rainMm', steps: RAIN_CLASSES_MM },
 } as const satisfies Partial<Record<DeviceKind, { metric: string; steps: readonly AlarmStep[] }>>
-
-/** The highest step a value has reached, or undefined below the first. */
-export function alarmLevelOf<L extends string>(steps: readonly AlarmStep<L>[], value: number): AlarmStep<L> | undefined {
-  let hit: AlarmStep<L> | undefined
-  for (const s of steps) if (value >= s.min) hit = s
-  return hit
-}

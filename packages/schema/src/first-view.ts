@@ -1,4 +1,4 @@
-import type { BBox } from './live-events.ts'
+import type { BBox } from './live-state.ts'
 
 /*
  * The first view's clusters, computed by the API (issue #4). Building the map's supercluster index took 70–100 ms

@@ -60,9 +60,14 @@ export const Incident = z.object({
 })
 export type Incident = z.infer<typeof Incident>
 
+/**
+ * POST /api/v1/incidents/{id}/acknowledge body. The signed-in operator sends only a note. An anonymous caller
+ * (AUTH_DISABLED, or no sign-in configured) gives a name in `by`: recorded as what they claim (`claimedBy`), never
+ * as who acted, which is anonymous@ADDRESS (issue #15); the API answers 400 when it is missing then.
+ */
 export const AcknowledgeRequest = z.strictObject({
   /** Without a session: the name the caller gives, recorded as the event's `claimedBy` (the actor is anonymous@ADDRESS). */
-  by: z.string().min(1).max(100),
+  by: z.string().min(1).max(100).optional(),
   note: z.string().max(2000).optional(),
 })
 export type AcknowledgeRequest = z.infer<typeof AcknowledgeRequest>

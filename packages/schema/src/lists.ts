@@ -35,3 +35,28 @@ export const metricsByKind = {
   salinity: ['salinityGL', 'waterTempC', 'batteryV'],
   air_quality: ['pm25UgM3', 'pm10UgM3', 'tempC', 'humidityPct', 'batteryV'],
 } as const satisfies Record<(typeof deviceKinds)[number], readonly string[]>
+
+/**
+ * The unit each metric is shown with, keyed by the field names above (the unit is also in the name: `avgSpeedKmh`
+ * is km/h). Counts have none (''). Here, without zod, so the map's first render can label values with it.
+ * readings.test.ts checks the keys are exactly the reading shapes' fields and each unit matches its name's suffix.
+ */
+export const metricUnits = {
+  vehicleCount: '',
+  motorbikeCount: '',
+  carCount: '',
+  truckBusCount: '',
+  avgSpeedKmh: 'km/h',
+  occupancyPct: '%',
+  intervalS: 's',
+  batteryV: 'V',
+  waterLevelCm: 'cm',
+  rainMm: 'mm',
+  rainRateMmH: 'mm/h',
+  salinityGL: 'g/L',
+  waterTempC: '°C',
+  pm25UgM3: 'µg/m³',
+  pm10UgM3: 'µg/m³',
+  tempC: '°C',
+  humidityPct: '%',
+} as const satisfies Record<(typeof metricsByKind)[keyof typeof metricsByKind][number], string>

@@ -1,5 +1,5 @@
 import { deviceKinds, deviceStatuses, wards } from './lists.ts'
-import type { LiveDeviceState } from './live-events.ts'
+import type { LiveDeviceState } from './live-state.ts'
 import type { StoredReading } from './stored-reading.ts'
 import { connectionStatuses } from './topics.ts'
 

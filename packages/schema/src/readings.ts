@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { metricsByKind } from './lists.ts'
+import { metricsByKind, metricUnits } from './lists.ts'
 
 /*
  * What a device sends, one branch per kind, units in the field names.
@@ -88,9 +88,15 @@ export type DeviceReading = z.infer<typeof DeviceReading>
 export const ReadingEnvelope = z.object({ deviceId: z.string().optional(), rxTs: EpochMs.optional() })
 export type ReadingEnvelope = z.infer<typeof ReadingEnvelope>
 
-export { metricsByKind }
-// the kinds of the readings' union and of metricsByKind are the same set
+export { metricsByKind, metricUnits }
+// The kinds of the readings' union and of metricsByKind are the same set, and each kind's list names exactly its
+// shape's numeric fields (readings.test.ts checks the same at run time, and that no name is listed twice).
 metricsByKind satisfies Record<DeviceReading['kind'], readonly string[]>
+type Envelope = 'kind' | 'ts' | 'seq'
+type SameSet<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
+type MetricsOf<K extends DeviceReading['kind']> = Exclude<keyof Extract<DeviceReading, { kind: K }>, Envelope>
+type ListsMatchShapes = { [K in DeviceReading['kind']]: SameSet<(typeof metricsByKind)[K][number], MetricsOf<K>> }[DeviceReading['kind']] extends true ? true : false
+true satisfies ListsMatchShapes
 
 export const allMetrics = [...new Set(Object.values(metricsByKind).flat())] as const
 export const Metric = z.enum(allMetrics as unknown as [string, ...string[]])

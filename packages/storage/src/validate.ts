@@ -43,7 +43,7 @@ const refuse = (message: string, cause?: unknown): never => {
  * METRIC_NAME_MAX_LENGTH characters, the one the API's MetricName checks at its edge. They go into JSON
  * paths (SQLite) and InfluxQL identifiers. A name too long is refused without being echoed.
  */
-export function checkMetricName(metric: string): void {
+function checkMetricName(metric: string): void {
   if (metric.length > METRIC_NAME_MAX_LENGTH) refuse(`metric name of ${metric.length} characters is longer than ${METRIC_NAME_MAX_LENGTH}`)
   if (!METRIC_NAME_PATTERN.test(metric)) refuse(`metric name ${JSON.stringify(metric)} is not an identifier (letters and digits, starting with a letter)`)
 }

@@ -1,6 +1,5 @@
-import type { DeviceRegistry } from '@mytho/schema'
 import type { Logger } from '@mytho/runtime'
-import type { IncidentChange } from '../engine.ts'
+import type { DeviceRegistry, IncidentChange } from '@mytho/schema'
 import { createDeliveryQueue, DeliveryError } from './delivery-queue.ts'
 import { formatIncidentMessage, type Language } from './templates.ts'
 

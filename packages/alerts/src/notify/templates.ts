@@ -1,5 +1,4 @@
-import type { DeviceRegistry } from '@mytho/schema'
-import type { IncidentChange } from '../engine.ts'
+import type { DeviceRegistry, IncidentChange } from '@mytho/schema'
 
 export type Language = 'vi' | 'en'
 

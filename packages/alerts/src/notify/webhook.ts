@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto'
 import type { Logger } from '@mytho/runtime'
-import type { IncidentChange } from '../engine.ts'
+import type { IncidentChange } from '@mytho/schema'
 import { createDeliveryQueue, DeliveryError } from './delivery-queue.ts'
 
 export const SIGNATURE_HEADER = 'x-mytho-signature'

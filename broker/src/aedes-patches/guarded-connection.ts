@@ -1,5 +1,10 @@
+/*
+ * Aedes patch. Patches the connection's `read` that Aedes pulls its input with (`conn.read(null)` in nextBatch,
+ * aedes/lib/client.js), so every byte Aedes parses has passed the packet scanner (../packet-guard.ts). Why: below.
+ * Written against the versions in aedes-version.test.ts; re-check it when they change.
+ */
 import type { Duplex } from 'node:stream'
-import { createPacketScanner, type PacketLimits, type PacketRefusedError, type PacketScanner } from './packet-guard.ts'
+import { createPacketScanner, type PacketLimits, type PacketRefusedError, type PacketScanner } from '../packet-guard.ts'
 
 /** What the broker asks of a guarded connection after the fact (for its refusal counters and logs). */
 export interface ConnectionGuard {

@@ -1,3 +1,9 @@
+/*
+ * Aedes patch. Patches the persistence's `subscriptionsByTopic` and each client's `deliver0`/`deliverQoS` (Aedes client
+ * internals) to route a device's message to its ingest partition's session only. Why: Aedes has no shared
+ * subscriptions; details below.
+ * Written against the versions in aedes-version.test.ts; re-check it when they change.
+ */
 import type { AedesPublishPacket, Client } from 'aedes'
 import { parseDeviceTopic, parsePartitionClientId, partitionOf } from '@mytho/schema'
 

@@ -1,3 +1,8 @@
+/*
+ * Aedes patch. Patches each client's `deliver0`/`deliverQoS` and reads `client.subscriptions` (Aedes client internals, not in
+ * its typings) to cap a forwarded message's QoS at the grant [MQTT-3.8.4-6]. Why: below.
+ * Written against the versions in aedes-version.test.ts; re-check it when they change.
+ */
 import type { AedesPublishPacket, Client } from 'aedes'
 
 /**

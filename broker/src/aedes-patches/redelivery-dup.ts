@@ -1,3 +1,8 @@
+/*
+ * Aedes patch. Patches the Aedes persistence's `outgoingStream` (any persistence: memory, level, redis) so a replayed PUBLISH
+ * carries DUP=1. Why: Aedes 1.2 replays with DUP=0 [MQTT-3.3.1-1]; details below.
+ * Written against the versions in aedes-version.test.ts; re-check it when they change.
+ */
 import type { Readable } from 'node:stream'
 import type { Aedes } from 'aedes'
 

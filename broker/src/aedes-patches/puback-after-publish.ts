@@ -1,3 +1,8 @@
+/*
+ * Aedes patch. Patches `Aedes.authorizePublish` and `Aedes.publish` so a QoS 1 PUBACK goes out after the publish, relying on
+ * the order in aedes/lib/handlers/publish.js (enqueuePublish). Why: below.
+ * Written against the versions in aedes-version.test.ts; re-check it when they change.
+ */
 import type { Aedes, Client, PublishPacket } from 'aedes'
 
 /*

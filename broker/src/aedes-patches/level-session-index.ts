@@ -1,3 +1,8 @@
+/*
+ * Aedes patch. Wraps aedes-persistence-level's per-client reads and writes and reads its key layout on disk, to answer from
+ * memory for clients with nothing stored. Why: below.
+ * Written against the versions in aedes-version.test.ts; re-check it when they change.
+ */
 import { Readable } from 'node:stream'
 import type { Level } from 'level'
 

@@ -1,0 +1,133 @@
+import { fileURLToPath } from 'node:url'
+import express from 'express'
+import helmet from 'helmet'
+import type { DeviceRegistry, IncidentChange } from '@mytho/schema'
+import type { Logger } from '@mytho/runtime'
+import type { ReadingStore } from '@mytho/storage'
+import type { OperatorIncidents } from '@mytho/alerts'
+import type { AuditInput } from '@mytho/directory'
+import { clientIp, identify, requireRole, type AuthContext } from './auth/session.ts'
+import { corsPolicy } from './auth/cors.ts'
+import type { RateLimit } from './auth/throttle.ts'
+import { errorHandler, HttpError, notFound } from './http-errors.ts'
+import type { LiveFeed } from './live-feed.ts'
+import type { LiveState } from './live-state.ts'
+import { API_PREFIX, openApiDocument } from './openapi.ts'
+import type { Provisioning } from './provisioning.ts'
+import { requestId } from './request-id.ts'
+import { adminDevicesRouter } from './routes/admin-devices.ts'
+import { authRouter } from './routes/auth.ts'
+import { deadLettersRouter } from './routes/dead-letters.ts'
+import { devicesRouter } from './routes/devices.ts'
+import { healthRouter } from './routes/health.ts'
+import { historyRouter } from './routes/history.ts'
+import { incidentsRouter } from './routes/incidents.ts'
+import { mapConfigRouter } from './routes/map-config.ts'
+import { operatorsRouter } from './routes/operators.ts'
+
+/** The built map: `npm run build:web` (npm start and npm test run it; the image builds it). */
+export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist', import.meta.url))
+/** What / answers while the web root holds no build (checked per request: a build made meanwhile is served). */
+export const MAP_NOT_BUILT = 'the operator map is not built: run `npm run build:web` (npm start does), then reload'
+
+/** Tiles come from the configured server; Leaflet sets inline styles; the socket is same-origin. */
+function contentSecurityPolicy(tileUrl: string): Record<string, string[]> {
+  // The template's scheme and host; a {s} subdomain becomes a wildcard.
+  const m = /^(https?:)\/\/([^/]+)/.exec(tileUrl)
+  const tiles = m ? [`${m[1]}//${m[2]!.replace(/\{s\}/g, '*')}`] : []
+  return {
+    'default-src': ["'self'"],
+    'img-src': ["'self'", 'data:', 'blob:', ...tiles],
+    'style-src': ["'self'", "'unsafe-inline'"],
+    'connect-src': ["'self'"],
+    'script-src': ["'self'"],
+    'object-src': ["'none'"],
+    'base-uri': ["'self'"],
+    'frame-ancestors': ["'none'"],
+    'form-action': ["'self'"],
+  }
+}
+
+export interface HttpAppOptions {
+  https: boolean
+  behindProxy: boolean
+  corsOrigins: readonly string[]
+  tileUrl: string
+  tileAttribution: string
+  /** Largest device import body, bytes. */
+  importMaxBytes: number
+  /** Folder of the built map. */
+  webRoot: string
+}
+
+/** The parts the routes use; those opened at the API's start() are read through functions (undefined before it). */
+export interface HttpAppParts {
+  store: ReadingStore
+  registry: DeviceRegistry
+  state: LiveState
+  feed: LiveFeed | undefined
+  auth: AuthContext | undefined
+  rateLimit: RateLimit
+  audit: (entry: AuditInput, now: number) => Promise<void>
+  incidents: () => OperatorIncidents | undefined
+  provisioning: () => Provisioning | undefined
+  /** An acknowledgement, to every browser (every node's with REDIS_URL). */
+  announceIncident: (change: IncidentChange) => void
+  /** Sessions ended: the sockets' handshakes are checked again. */
+  sessionsEnded: () => void
+  uptimeS: () => number
+  clock: () => number
+  logger: Logger
+}
+
+/** The express app: security headers, the versioned REST routes under API_PREFIX, the built map, one error handler. */
+export function createHttpApp(opts: HttpAppOptions, parts: HttpAppParts) {
+  const { state, feed, auth, clock, logger: log } = parts
+  const app = express()
+  app.disable('x-powered-by')
+  if (opts.behindProxy) app.set('trust proxy', 1)
+  // First, so every response (a helmet or CORS refusal too) has an id and every line logged for it carries it.
+  app.use(requestId(log))
+  app.use(
+    helmet({
+      contentSecurityPolicy: { useDefaults: false, directives: { ...contentSecurityPolicy(opts.tileUrl), ...(opts.https ? { 'upgrade-insecure-requests': [] } : {}) } },
+      // HSTS only when this server speaks HTTPS itself; behind a proxy the proxy sets it.
+      strictTransportSecurity: opts.https,
+    }),
+  )
+  app.use(corsPolicy(opts.corsOrigins))
+  const v1 = express.Router()
+  const jsonBody = express.json({ limit: '16kb' })
+  v1.use(identify(auth, clock))
+  // The import route reads its own (larger) body; everything else is JSON of at most 16 kB.
+  v1.use((req, res, next) => (req.path === '/admin/devices/import' ? next() : jsonBody(req, res, next)))
+  v1.use(healthRouter(parts.store, { feedConnected: () => feed?.connected, hydrated: () => state.hydrated, pipeline: () => feed?.pipeline }, parts.uptimeS))
+  v1.use(async (req, res, next) => {
+    const wait = await parts.rateLimit.take(clientIp(req), clock())
+    if (wait === 0) return next()
+    res.set('Retry-After', String(wait))
+    next(new HttpError(429, `too many requests; try again in ${wait} s`))
+  })
+  v1.use(authRouter(auth, clock, parts.sessionsEnded))
+  v1.use(operatorsRouter(auth, clock, parts.sessionsEnded))
+  v1.use(adminDevicesRouter(parts.provisioning, clock, opts.importMaxBytes))
+  // Dead letters show raw device payloads: operators. Everything below needs at least a viewer.
+  v1.use('/dead-letters', requireRole('operator'))
+  v1.use(requireRole('viewer'))
+  v1.use(devicesRouter(state, clock))
+  v1.use(historyRouter(parts.registry, parts.store, clock))
+  v1.use(deadLettersRouter(parts.store))
+  v1.use(mapConfigRouter({ tileUrl: opts.tileUrl, tileAttribution: opts.tileAttribution }))
+  v1.use(incidentsRouter(parts.incidents, clock, parts.announceIncident, parts.audit))
+  const doc = openApiDocument()
+  v1.get('/openapi.json', (_req, res) => {
+    res.json(doc)
+  })
+  app.use(API_PREFIX, v1)
+  app.use(express.static(opts.webRoot))
+  // reached only when the static files hold no index.html
+  app.get(['/', '/index.html'], (_req, _res, next) => next(new HttpError(503, MAP_NOT_BUILT)))
+  app.use(notFound)
+  app.use(errorHandler(log))
+  return { app, v1 }
+}
