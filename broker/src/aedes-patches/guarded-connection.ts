@@ -57,7 +57,10 @@ function guardedRead(this: Guarded, size?: number): unknown {
   guard.refused = true
   guard.onRefused(refusal, { remoteAddress: guard.remoteAddress, clientId: this.client?.id ?? undefined })
   // Aedes listens for 'error' on its connection and ends the client with this reason.
-  this.destroy(refusal)
+  if (refusal.connackCode === undefined) this.destroy(refusal)
+  // [MQTT-3.1.2-2] an unsupported protocol level is answered CONNACK 0x01 before the close (Aedes never saw the
+  // CONNECT, so the guard writes it): destroyed once written, as Aedes does after its own refusing CONNACK.
+  else this.write(Buffer.from([0x20, 0x02, 0x00, refusal.connackCode]), () => this.destroy(refusal))
   return null
 }
 
