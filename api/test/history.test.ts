@@ -1,10 +1,8 @@
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { LOCAL_UTC_OFFSET_MS, loadRegistryFile, type StoredReading } from '@mytho/schema'
-import { createLogger, silentLogger } from '@mytho/runtime'
-import { createSqliteStore, StorageError, type ReadingStore } from '@mytho/storage'
-import { makeTempDir } from '@mytho/testing'
-import { createApi, type Api } from '../src/api.ts'
+import { createLogger } from '@mytho/runtime'
+import { StorageError, type ReadingStore } from '@mytho/storage'
+import { startSqliteApi, type SqliteApi } from './sqlite-api.ts'
 
 // 25 Nov 2026 00:00 in Mỹ Tho is 24 Nov 17:00 UTC.
 const localMidnight = Date.UTC(2026, 10, 25) - LOCAL_UTC_OFFSET_MS
@@ -12,34 +10,23 @@ const hour = 3_600_000
 const reading = (deviceId: string, ts: number, cm: number): StoredReading => ({ deviceId, kind: 'water_level', ward: 'my-tho', ts, tsSource: 'device', receivedAt: ts, fields: { waterLevelCm: cm } })
 
 describe('history for one or many devices', () => {
-  const tmp = makeTempDir('mytho-api-history-')
-  let store: ReadingStore
-  let api: Api
-  let base: string
+  let p: SqliteApi
+  let get: SqliteApi['get']
 
   beforeAll(async () => {
-    store = createSqliteStore({ path: join(tmp.path, 'readings.sqlite') })
-    await store.init()
-    await store.writeReadings([
-      // 23:30 and 00:30 local: the same UTC day (24 Nov), but two local days.
-      reading('wl-hydro-station', localMidnight - hour / 2, 100),
-      reading('wl-hydro-station', localMidnight + hour / 2, 150),
-      reading('wl-hydro-station', localMidnight + 2 * hour, 170),
-      reading('wl-tan-long', localMidnight + hour, 120),
-    ])
-    api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1' }, { store, registry: loadRegistryFile(), logger: silentLogger, clock: () => localMidnight + 12 * hour })
-    base = `http://127.0.0.1:${(await api.start()).port}/api/v1`
+    p = await startSqliteApi('mytho-api-history-', async (s) => {
+      await s.writeReadings([
+        // 23:30 and 00:30 local: the same UTC day (24 Nov), but two local days.
+        reading('wl-hydro-station', localMidnight - hour / 2, 100),
+        reading('wl-hydro-station', localMidnight + hour / 2, 150),
+        reading('wl-hydro-station', localMidnight + 2 * hour, 170),
+        reading('wl-tan-long', localMidnight + hour, 120),
+      ])
+      return { clock: () => localMidnight + 12 * hour }
+    })
+    ;({ get } = p)
   })
-  afterAll(async () => {
-    await api?.stop()
-    await store?.close()
-    tmp.cleanup()
-  })
-
-  const get = async (path: string) => {
-    const res = await fetch(base + path)
-    return { status: res.status, body: (await res.json()) as any }
-  }
+  afterAll(() => p?.stop())
 
   it('cuts 1d windows at local midnight (Asia/Ho_Chi_Minh), not UTC', async () => {
     const { body } = await get(`/devices/wl-hydro-station/history?metric=waterLevelCm&from=${localMidnight - 86_400_000}&to=${localMidnight + 86_400_000}&window=1d`)
@@ -77,33 +64,24 @@ describe('history for one or many devices', () => {
 })
 
 describe('history refuses what storage cannot answer with a 400, and logs a request in few characters', () => {
-  const tmp = makeTempDir('mytho-api-history-limits-')
   const gauge = 'wl-hydro-station'
   const lines: string[] = []
+  let p: SqliteApi
   let store: ReadingStore
-  let api: Api
-  let base: string
+  let get: SqliteApi['get']
   /** What the API's store does for a history call; each test says (default: the real SQLite store). */
   let history: ReadingStore['history']
 
   beforeAll(async () => {
-    store = createSqliteStore({ path: join(tmp.path, 'readings.sqlite') })
-    await store.init()
-    history = (q) => store.history(q)
-    const logger = createLogger('debug', {}, (line) => lines.push(line))
-    api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1' }, { store: { ...store, history: (q) => history(q) }, registry: loadRegistryFile(), logger, clock: () => localMidnight })
-    base = `http://127.0.0.1:${(await api.start()).port}/api/v1`
+    p = await startSqliteApi('mytho-api-history-limits-', (s) => {
+      history = (q) => s.history(q)
+      const logger = createLogger('debug', {}, (line) => lines.push(line))
+      return { store: { ...s, history: (q) => history(q) }, logger, clock: () => localMidnight }
+    })
+    ;({ store, get } = p)
   })
-  afterAll(async () => {
-    await api?.stop()
-    await store?.close()
-    tmp.cleanup()
-  })
+  afterAll(() => p?.stop())
 
-  const get = async (path: string) => {
-    const res = await fetch(base + path)
-    return { status: res.status, body: (await res.json()) as any }
-  }
   const bothRoutes = (metric: string) => [`/devices/${gauge}/history?metric=${metric}`, `/history?deviceIds=${gauge}&metric=${metric}`]
   const errorLines = () => lines.map((l) => JSON.parse(l) as Record<string, any>).filter((r) => r['level'] === 'error')
 

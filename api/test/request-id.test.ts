@@ -1,39 +1,30 @@
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadRegistryFile } from '@mytho/schema'
 import { createLogger } from '@mytho/runtime'
-import { createSqliteStore, StorageError, type ReadingStore } from '@mytho/storage'
-import { makeTempDir } from '@mytho/testing'
-import { createApi, type Api } from '../src/api.ts'
+import { StorageError, type ReadingStore } from '@mytho/storage'
+import { startSqliteApi, type SqliteApi } from './sqlite-api.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
 describe('request ids', () => {
-  const tmp = makeTempDir('mytho-api-request-id-')
   const lines: string[] = []
-  let store: ReadingStore
-  let api: Api
+  let p: SqliteApi
   let base: string
 
   beforeAll(async () => {
-    store = createSqliteStore({ path: join(tmp.path, 'readings.sqlite') })
-    await store.init()
-    const logger = createLogger('debug', { service: 'api' }, (line) => lines.push(line))
-    // Storage deep under a route, logging with its own logger (as the adapters do), then failing.
-    const storageLog = logger.child({ part: 'storage' })
-    const history: ReadingStore['history'] = async (q) => {
-      storageLog.warn('query is slow', { metric: q.metric })
-      await new Promise((resolve) => setTimeout(resolve, 5))
-      throw new StorageError('influx query failed: connection reset', { retryable: true })
-    }
-    api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1' }, { store: { ...store, history }, registry: loadRegistryFile(), logger })
-    base = `http://127.0.0.1:${(await api.start()).port}/api/v1`
+    p = await startSqliteApi('mytho-api-request-id-', (store) => {
+      const logger = createLogger('debug', { service: 'api' }, (line) => lines.push(line))
+      // Storage deep under a route, logging with its own logger (as the adapters do), then failing.
+      const storageLog = logger.child({ part: 'storage' })
+      const history: ReadingStore['history'] = async (q) => {
+        storageLog.warn('query is slow', { metric: q.metric })
+        await new Promise((resolve) => setTimeout(resolve, 5))
+        throw new StorageError('influx query failed: connection reset', { retryable: true })
+      }
+      return { store: { ...store, history }, logger }
+    })
+    base = p.base
   })
-  afterAll(async () => {
-    await api?.stop()
-    await store?.close()
-    tmp.cleanup()
-  })
+  afterAll(() => p?.stop())
 
   const records = () => lines.map((l) => JSON.parse(l) as Record<string, any>)
   const failingGet = async (headers: Record<string, string> = {}) => {

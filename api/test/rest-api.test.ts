@@ -3,42 +3,35 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadRegistryFile, type StoredReading } from '@mytho/schema'
 import { silentLogger } from '@mytho/runtime'
-import { createSqliteStore, type ReadingStore } from '@mytho/storage'
-import { makeTempDir } from '@mytho/testing'
-import { createApi, MAP_NOT_BUILT, type Api } from '../src/api.ts'
+import type { ReadingStore } from '@mytho/storage'
+import { createApi, MAP_NOT_BUILT } from '../src/api.ts'
+import { startSqliteApi, type SqliteApi } from './sqlite-api.ts'
 
 const now = Date.UTC(2026, 10, 25, 5, 0, 0)
 const gauge = 'wl-hydro-station'
 const level = (ts: number, cm: number): StoredReading => ({ deviceId: gauge, kind: 'water_level', ward: 'my-tho', ts, tsSource: 'device', receivedAt: ts, fields: { waterLevelCm: cm } })
 
 describe('REST API over a real SQLite store', () => {
-  const tmp = makeTempDir('mytho-api-')
+  let p: SqliteApi
   let store: ReadingStore
-  let api: Api
   let base: string
+  let get: SqliteApi['get']
+  let tmp: { path: string }
 
   beforeAll(async () => {
-    store = createSqliteStore({ path: join(tmp.path, 'readings.sqlite') })
-    await store.init()
-    await store.writeReadings([level(now - 120_000, 150), level(now - 60_000, 158), level(now - 1000, 162)])
-    await store.writeDeadLetters([{ code: 'not_json', message: 'payload is not JSON', raw: 'mực nước', rawBytes: 12, topic: `mytho/v1/devices/${gauge}/readings`, deviceId: gauge, receivedAt: now - 500 }])
-    // a stand-in for the built map (web/dist), which this test does not build
-    const webRoot = join(tmp.path, 'web')
-    mkdirSync(webRoot)
-    writeFileSync(join(webRoot, 'index.html'), '<!doctype html><html lang="vi"><title>Mỹ Tho</title></html>')
-    api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1' }, { store, registry: loadRegistryFile(), logger: silentLogger, clock: () => now, webRoot })
-    base = `http://127.0.0.1:${(await api.start()).port}/api/v1`
+    p = await startSqliteApi('mytho-api-', async (s, dir) => {
+      await s.writeReadings([level(now - 120_000, 150), level(now - 60_000, 158), level(now - 1000, 162)])
+      await s.writeDeadLetters([{ code: 'not_json', message: 'payload is not JSON', raw: 'mực nước', rawBytes: 12, topic: `mytho/v1/devices/${gauge}/readings`, deviceId: gauge, receivedAt: now - 500 }])
+      // a stand-in for the built map (web/dist), which this test does not build
+      const webRoot = join(dir, 'web')
+      mkdirSync(webRoot)
+      writeFileSync(join(webRoot, 'index.html'), '<!doctype html><html lang="vi"><title>Mỹ Tho</title></html>')
+      return { clock: () => now, webRoot }
+    })
+    ;({ store, base, get } = p)
+    tmp = { path: p.dir }
   })
-  afterAll(async () => {
-    await api?.stop()
-    await store?.close()
-    tmp.cleanup()
-  })
-
-  const get = async (path: string) => {
-    const res = await fetch(base + path)
-    return { status: res.status, body: (await res.json()) as any }
-  }
+  afterAll(() => p?.stop())
 
   it('lists every seed device with its status and last reading', async () => {
     const { status, body } = await get('/devices')

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer'
-import type { RefusalReason } from './refusals.ts'
+import type { GuardReason } from './refusals.ts'
 
 /**
  * The limits Aedes lacks, checked on the raw byte stream before mqtt-packet sees it. The scanner reads
@@ -23,21 +23,7 @@ export interface PacketLimits {
   maxTopicLevels: number
 }
 
-export type GuardReason = Extract<
-  RefusalReason,
-  | 'packet-too-large'
-  | 'malformed-length'
-  | 'preconnect-limit'
-  | 'first-packet-not-connect'
-  | 'invalid-utf8'
-  | 'null-character'
-  | 'topic-too-long'
-  | 'topic-too-deep'
-  | 'protocol-violation'
-  | 'unsupported-protocol-version'
-  | 'invalid-topic'
-  | 'control-character'
->
+export type { GuardReason }
 
 export class PacketRefusedError extends Error {
   override name = 'PacketRefusedError'

@@ -25,7 +25,8 @@
  * Authorization: publish-denied and publish-rate-exceeded (connection closed), subscribe-denied (SUBACK 0x80); topic-too-long
  * and topic-too-deep on a SUBSCRIBE also answer SUBACK 0x80.
  */
-export type RefusalReason =
+/** What the packet guard closes a connection for (packet-guard.ts), on the raw bytes. */
+export type GuardReason =
   | 'packet-too-large'
   | 'malformed-length'
   | 'preconnect-limit'
@@ -38,6 +39,9 @@ export type RefusalReason =
   | 'unsupported-protocol-version'
   | 'invalid-topic'
   | 'control-character'
+
+export type RefusalReason =
+  | GuardReason
   | 'anonymous'
   | 'unknown-username'
   | 'bad-password'
