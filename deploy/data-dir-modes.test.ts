@@ -18,7 +18,7 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 interface Entry {
   output: () => string
   /** SIGTERM, then resolves with the exit code once the process is gone. */
-  stop: () => Promise<number | null>
+  stop: () => Promise<number | string | null>
 }
 
 async function startEntry(entry: string, env: Record<string, string>, banner: RegExp): Promise<Entry> {
@@ -32,10 +32,14 @@ async function startEntry(entry: string, env: Record<string, string>, banner: Re
   child.stdout.on('data', (b: Buffer) => (output += b.toString()))
   child.stderr.on('data', (b: Buffer) => (output += b.toString()))
   let code: number | null | undefined
-  child.once('exit', (c) => (code = c))
+  let signal: NodeJS.Signals | null = null
+  child.once('exit', (c, s) => {
+    signal = s
+    code = c
+  })
   await waitFor(
     () => {
-      if (code !== undefined) throw new Error(`${entry} exited (${code}):\n${output}`)
+      if (code !== undefined) throw new Error(`${entry} exited (${code ?? signal}):\n${output}`)
       return banner.test(output)
     },
     { timeoutMs: 60_000, what: `${entry} banner ${banner}` },
@@ -46,7 +50,8 @@ async function startEntry(entry: string, env: Record<string, string>, banner: Re
     output: () => output,
     stop: async () => {
       if (code === undefined) child.kill('SIGTERM')
-      return (await waitFor(() => (code !== undefined ? { code } : undefined), { timeoutMs: 20_000, what: `${entry} to exit` })).code
+      // A death by signal reads as the signal's name, so a failure says which.
+      return (await waitFor(() => (code !== undefined ? { code: code ?? signal } : undefined), { timeoutMs: 20_000, what: `${entry} to exit` })).code
     },
   }
 }

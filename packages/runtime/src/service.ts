@@ -41,20 +41,17 @@ export async function runMain<T>(
 ): Promise<void> {
   privateUmask()
   let service: Service<T> | undefined
-  try {
-    if (options.dataDir !== undefined) secureDataDir(options.dataDir, logger)
-    service = await build()
-    const started = await service.start()
-    onStarted?.(started)
-  } catch (err) {
-    logger.error(`${name} failed to start`, { err })
-    process.stderr.write(`${name}: ${(err as Error).message}\n`)
-    await service?.stop().catch(() => {})
-    process.exit(1)
-  }
+  let started = false
   let stopping = false
+  let pendingSignal: string | undefined
   const shutdown = (signal: string) => {
     if (stopping) return
+    // A signal during the start waits for it to end: stopping a half-built service would skip its flush.
+    if (!started) {
+      pendingSignal ??= signal
+      setTimeout(() => process.exit(1), 15_000).unref()
+      return
+    }
     stopping = true
     logger.info(`${name} stopping`, { signal })
     const hard = setTimeout(() => process.exit(1), 15_000).unref()
@@ -69,8 +66,23 @@ export async function runMain<T>(
         process.exit(1)
       })
   }
+  // Registered before the start, not after it: whoever reads the banner may send SIGTERM at once, and a signal that
+  // arrives before a handler exists kills the process without its clean stop (exit by signal, nothing flushed).
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
+  try {
+    if (options.dataDir !== undefined) secureDataDir(options.dataDir, logger)
+    service = await build()
+    const result = await service.start()
+    started = true
+    onStarted?.(result)
+  } catch (err) {
+    logger.error(`${name} failed to start`, { err })
+    process.stderr.write(`${name}: ${(err as Error).message}\n`)
+    await service?.stop().catch(() => {})
+    process.exit(1)
+  }
+  if (pendingSignal !== undefined) shutdown(pendingSignal)
 }
 
 /** For main.ts: parse config, or print which variables are wrong and exit 2 (no stack trace for a typo). */
