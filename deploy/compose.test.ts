@@ -18,7 +18,7 @@ import { parseEnv } from '@mytho/runtime'
  */
 const root = fileURLToPath(new URL('..', import.meta.url))
 // merge: compose files use YAML merge keys (<<: *platform).
-const compose = parse(readFileSync(root + 'docker-compose.yml', 'utf8'), { merge: true }) as {
+const compose = parse(readFileSync(`${root}docker-compose.yml`, 'utf8'), { merge: true }) as {
   services: Record<string, Service>
   volumes: Record<string, unknown>
 }
@@ -34,13 +34,13 @@ interface Service {
   image?: string
 }
 const example: Record<string, string> = Object.fromEntries(
-  readFileSync(root + '.env.example', 'utf8')
+  readFileSync(`${root}.env.example`, 'utf8')
     .split('\n')
     .filter((l) => /^[A-Z_]+=/.test(l))
     .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
 )
 /** The variables of .env.example that hold a secret (its placeholders, which every start refuses). */
-export const secretNames = Object.keys(example).filter((k) => /(PASSWORD|TOKEN|SECRET)$/.test(k) && example[k] !== '')
+const secretNames = Object.keys(example).filter((k) => /(PASSWORD|TOKEN|SECRET)$/.test(k) && example[k] !== '')
 /** .env.example as an installer fills it in: every secret generated (docs/operations.md). */
 const filled: Record<string, string> = { ...example, ...Object.fromEntries(secretNames.map((k) => [k, randomBytes(24).toString('base64url')])) }
 
@@ -76,6 +76,7 @@ describe('docker-compose.yml', () => {
       expect(Object.keys(compose.services[name]!.depends_on ?? {})).toContain('redis')
     }
     // Without the profile the first broker and API stay standalone; REDIS_URL in .env makes them cluster nodes too.
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: docker-compose's own ${VAR:-default} interpolation, as written in docker-compose.yml
     for (const name of ['broker', 'api', 'ingest']) expect(compose.services[name]!.environment!['REDIS_URL']).toBe('${REDIS_URL:-}')
     // The second ingest worker shares the stream by partition (ingest/src/partition-sessions.ts).
     expect(parseEnv(ingestEnv, envOf(compose.services['ingest-2']!)).INGEST_PARTITIONS).toBe(8)

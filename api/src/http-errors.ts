@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express'
-import { z } from 'zod'
+import type { z } from 'zod'
 import type { Logger } from '@mytho/runtime'
 import { StorageInputError } from '@mytho/storage'
 

@@ -118,7 +118,7 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
   let changed = new Set<string>()
   let lastPipelineKey: string | undefined
   io.use(async (socket, next) => {
-    let refused
+    let refused: string | undefined
     try {
       refused = await deps.admit?.(socket.request)
     } catch (err) {

@@ -93,8 +93,8 @@ export async function startSecuredApi(config: Partial<ApiOptions> = {}, dataDir?
       .join('; ')
     return { username: `${role}1`, cookie, csrf: body.csrfToken }
   }
-  /** A request as `who` (undefined: anonymous), JSON in and out; POSTs carry the CSRF header unless told not to. */
-  async function call(who: Agent | undefined, method: 'GET' | 'POST', path: string, body?: unknown, opts: { csrf?: boolean; contentType?: string } = {}) {
+  /** A request as `who` (undefined: anonymous), JSON in and out; POSTs carry the CSRF header unless told not to. The body is of the type the caller names (unknown unless told). */
+  async function call<T = unknown>(who: Agent | undefined, method: 'GET' | 'POST', path: string, body?: unknown, opts: { csrf?: boolean; contentType?: string } = {}) {
     const headers: Record<string, string> = {}
     if (who) headers['cookie'] = who.cookie
     if (who && method === 'POST' && opts.csrf !== false) headers['x-csrf-token'] = who.csrf
@@ -107,7 +107,7 @@ export async function startSecuredApi(config: Partial<ApiOptions> = {}, dataDir?
     } catch {
       json = text
     }
-    return { status: res.status, body: json as any, headers: res.headers }
+    return { status: res.status, body: json as T, headers: res.headers }
   }
   /** A browser's socket, with the session cookie of `who`; resolves with 'connected' or the refusal message. */
   function socket(who: Agent | undefined): Promise<{ outcome: string; socket: Socket }> {

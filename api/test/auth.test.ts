@@ -42,7 +42,7 @@ function runEntry(entry: string, args: string[], env: Record<string, string>, un
   child.stderr.on('data', (b: Buffer) => (output += b.toString()))
   let code: number | null | undefined
   child.once('exit', (c) => (code = c))
-  return waitFor(() => (code !== undefined || (until !== undefined && until.test(output)) ? { code: code ?? null, output } : undefined), { timeoutMs: 20_000, what: `${entry} to exit` })
+  return waitFor(() => (code !== undefined || (until?.test(output)) ? { code: code ?? null, output } : undefined), { timeoutMs: 20_000, what: `${entry} to exit` })
 }
 
 const LOWER: Record<Role, Role | undefined> = { viewer: undefined, operator: 'viewer', admin: 'operator' }

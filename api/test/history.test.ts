@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { LOCAL_UTC_OFFSET_MS, loadRegistryFile, type StoredReading } from '@mytho/schema'
+import { LOCAL_UTC_OFFSET_MS, loadRegistryFile, type HistorySeries, type StoredReading } from '@mytho/schema'
 import { createLogger } from '@mytho/runtime'
 import { StorageError, type ReadingStore } from '@mytho/storage'
 import { startSqliteApi, type SqliteApi } from './sqlite-api.ts'
@@ -7,6 +7,11 @@ import { startSqliteApi, type SqliteApi } from './sqlite-api.ts'
 // 25 Nov 2026 00:00 in Mỹ Tho is 24 Nov 17:00 UTC.
 const localMidnight = Date.UTC(2026, 10, 25) - LOCAL_UTC_OFFSET_MS
 const hour = 3_600_000
+/** A JSON log line of the API; err (on a line logging an error) as the logger serializes it, the other fields read loosely. */
+interface LogLine {
+  err?: { message: string; stack: string }
+  [field: string]: unknown
+}
 const reading = (deviceId: string, ts: number, cm: number): StoredReading => ({ deviceId, kind: 'water_level', ward: 'my-tho', ts, tsSource: 'device', receivedAt: ts, fields: { waterLevelCm: cm } })
 
 describe('history for one or many devices', () => {
@@ -29,7 +34,7 @@ describe('history for one or many devices', () => {
   afterAll(() => p?.stop())
 
   it('cuts 1d windows at local midnight (Asia/Ho_Chi_Minh), not UTC', async () => {
-    const { body } = await get(`/devices/wl-hydro-station/history?metric=waterLevelCm&from=${localMidnight - 86_400_000}&to=${localMidnight + 86_400_000}&window=1d`)
+    const { body } = await get<HistorySeries>(`/devices/wl-hydro-station/history?metric=waterLevelCm&from=${localMidnight - 86_400_000}&to=${localMidnight + 86_400_000}&window=1d`)
     expect(body.points).toEqual([
       { ts: localMidnight - 86_400_000, mean: 100, min: 100, max: 100, count: 1 },
       { ts: localMidnight, mean: 160, min: 150, max: 170, count: 2 },
@@ -37,18 +42,18 @@ describe('history for one or many devices', () => {
   })
 
   it('answers one series per device, in request order, empty when a device has no data', async () => {
-    const { status, body } = await get(`/history?deviceIds=wl-tan-long,wl-hydro-station,wl-tourist-wharf&metric=waterLevelCm&from=${localMidnight}&to=${localMidnight + 86_400_000}&window=1h`)
+    const { status, body } = await get<HistorySeries[]>(`/history?deviceIds=wl-tan-long,wl-hydro-station,wl-tourist-wharf&metric=waterLevelCm&from=${localMidnight}&to=${localMidnight + 86_400_000}&window=1h`)
     expect(status).toBe(200)
     expect(body.map((s: { deviceId: string; points: unknown[] }) => [s.deviceId, s.points.length])).toEqual([
       ['wl-tan-long', 1],
       ['wl-hydro-station', 2],
       ['wl-tourist-wharf', 0],
     ])
-    expect(body[1].points[1]).toEqual({ ts: localMidnight + 2 * hour, mean: 170, min: 170, max: 170, count: 1 })
+    expect(body[1]!.points[1]).toEqual({ ts: localMidnight + 2 * hour, mean: 170, min: 170, max: 170, count: 1 })
   })
 
   it('defaults to the last 24 hours, raw', async () => {
-    const { body } = await get('/history?deviceIds=wl-hydro-station&metric=waterLevelCm')
+    const { body } = await get<HistorySeries[]>('/history?deviceIds=wl-hydro-station&metric=waterLevelCm')
     expect(body[0]).toMatchObject({ window: 'raw', points: [{ mean: 100 }, { mean: 150 }, { mean: 170 }] })
   })
 
@@ -83,7 +88,7 @@ describe('history refuses what storage cannot answer with a 400, and logs a requ
   afterAll(() => p?.stop())
 
   const bothRoutes = (metric: string) => [`/devices/${gauge}/history?metric=${metric}`, `/history?deviceIds=${gauge}&metric=${metric}`]
-  const errorLines = () => lines.map((l) => JSON.parse(l) as Record<string, any>).filter((r) => r['level'] === 'error')
+  const errorLines = () => lines.map((l) => JSON.parse(l) as LogLine).filter((r) => r['level'] === 'error')
 
   it('answers 400 naming metric for a metric name of 65 characters, on both history routes', async () => {
     for (const path of bothRoutes('a'.repeat(65)))
@@ -130,8 +135,8 @@ describe('history refuses what storage cannot answer with a 400, and logs a requ
     const [rec, ...more] = errorLines()
     expect(more).toEqual([])
     expect(rec).toMatchObject({ msg: 'unhandled error', method: 'GET', path: '/api/v1/history' })
-    expect(rec!['err'].message).toBe(`${full.slice(0, 200)}… [${full.length} chars]`)
-    expect(rec!['err'].stack).toMatch(/^StorageError: influx query failed/)
-    expect(rec!['err'].stack).not.toContain(full.slice(0, 201))
+    expect(rec!['err']!.message).toBe(`${full.slice(0, 200)}… [${full.length} chars]`)
+    expect(rec!['err']!.stack).toMatch(/^StorageError: influx query failed/)
+    expect(rec!['err']!.stack).not.toContain(full.slice(0, 201))
   })
 })

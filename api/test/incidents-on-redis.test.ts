@@ -19,7 +19,7 @@ describe('incidents on Redis across hosts', () => {
   const dirA = makeTempDir('mytho-incidents-host-a-')
   const dirB = makeTempDir('mytho-incidents-host-b-')
   const registry = loadRegistryFile()
-  const cleanups: (() => Promise<unknown> | void)[] = []
+  const cleanups: (() => Promise<unknown> | undefined)[] = []
   let redis: RedisServer
   let mqttUrl: string
   let secrets: DemoSecrets

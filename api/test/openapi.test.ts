@@ -11,6 +11,15 @@ interface Layer {
   handle: { stack?: Layer[] }
 }
 
+/** What these tests read of the served OpenAPI document. */
+interface OpenApiDoc {
+  paths: {
+    '/history': { get: { parameters: unknown[] } }
+    '/devices/{id}': { get: { parameters: unknown[] } }
+    '/devices': { get: { responses: { '200': { content: { 'application/json': { schema: { items: { properties: { status: { enum: string[] } } } } } } } } } }
+  }
+}
+
 /** Every (method, path) the versioned router answers, as OpenAPI templates (`:id` → `{id}`). */
 function routesOf(stack: Layer[]): string[] {
   return stack.flatMap((layer) => {
@@ -53,7 +62,7 @@ describe('OpenAPI document', () => {
   })
 
   it('describes query parameters from the same schemas the routes validate with', async () => {
-    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as any
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as OpenApiDoc
     const params = doc.paths['/history'].get.parameters as { name: string; in: string; required: boolean; schema: Record<string, unknown> }[]
     expect(params.map((p) => [p.name, p.in, p.required])).toEqual([
       ['metric', 'query', true],

@@ -62,14 +62,14 @@ describe('device provisioning across hosts on Redis', () => {
     const refusalOnB = (password: string) => onB(password).then(() => 0, (err: { code: number }) => err.code)
     const closed = (c: MqttClient) => new Promise<void>((resolve) => c.once('close', () => resolve()))
 
-    const created = await apiA.call(admin, 'POST', '/admin/devices', gauge)
+    const created = await apiA.call<{ deviceId: string; secret: string }>(admin, 'POST', '/admin/devices', gauge)
     expect(created).toMatchObject({ status: 201, body: { deviceId: gauge.id, secret: expect.any(String) } })
     const adminB = await apiB.signIn('admin')
     expect((await apiB.call(adminB, 'POST', '/admin/devices', gauge)).status).toBe(409)
     const first = await onB(created.body.secret)
     const firstClosed = closed(first)
 
-    const rotated = await apiA.call(admin, 'POST', `/admin/devices/${gauge.id}/rotate-secret`)
+    const rotated = await apiA.call<{ deviceId: string; secret: string }>(admin, 'POST', `/admin/devices/${gauge.id}/rotate-secret`)
     expect(rotated.status).toBe(200)
     await firstClosed
     expect(await refusalOnB(created.body.secret)).toBe(4)
@@ -97,11 +97,11 @@ describe('device provisioning across hosts on Redis', () => {
         (c) => c.endAsync(true).then(() => 0),
         (err: { code: number }) => err.code,
       )
-    const created = await api.call(admin, 'POST', '/admin/devices', { ...gauge, id })
+    const created = await api.call<{ deviceId: string; secret: string }>(admin, 'POST', '/admin/devices', { ...gauge, id })
     expect(created.status).toBe(201)
     // The second login is answered from broker B's cache.
     expect([await login(created.body.secret), await login(created.body.secret)]).toEqual([0, 0])
-    const rotated = await api.call(admin, 'POST', `/admin/devices/${id}/rotate-secret`)
+    const rotated = await api.call<{ deviceId: string; secret: string }>(admin, 'POST', `/admin/devices/${id}/rotate-secret`)
     expect(await login(created.body.secret)).toBe(4)
     expect(await login(rotated.body.secret)).toBe(0)
     expect(await login(rotated.body.secret)).toBe(0)
@@ -114,7 +114,7 @@ describe('device provisioning across hosts on Redis', () => {
     const [a, b] = [await startSecuredApi({ REDIS_URL: url }), await startSecuredApi({ REDIS_URL: url })]
     const [adminA, adminB] = [await a.signIn('admin'), await b.signIn('admin')]
     const id = 'wl-rach-gam-04'
-    const answers = await Promise.all([a.call(adminA, 'POST', '/admin/devices', { ...gauge, id }), b.call(adminB, 'POST', '/admin/devices', { ...gauge, id })])
+    const answers = await Promise.all([a.call<{ deviceId: string; secret: string }>(adminA, 'POST', '/admin/devices', { ...gauge, id }), b.call<{ deviceId: string; secret: string }>(adminB, 'POST', '/admin/devices', { ...gauge, id })])
     expect(answers.map((x) => x.status).sort()).toEqual([201, 409])
     const creds = openRedisCredentialStore(url)
     onTestFinished(() => creds.close())

@@ -6,6 +6,7 @@ import mqtt, { type MqttClient } from 'mqtt'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { createBroker, loadBrokerConfig } from '@mytho/broker'
 import { silentLogger } from '@mytho/runtime'
+import type { ImportReport } from '@mytho/schema'
 import { makeTempDir } from '@mytho/testing'
 import { demoAdminPath } from '../src/auth/first-admin.ts'
 import { startSecuredApi } from './auth-harness.ts'
@@ -46,7 +47,7 @@ const gauge = {
 describe('device provisioning through the API and the broker', () => {
   it('create shows the secret once; disable drops the live connection and refuses the reconnect; rotate stops the old secret', async () => {
     const { api, admin, device, refusal } = await platform()
-    const created = await api.call(admin, 'POST', '/admin/devices', gauge)
+    const created = await api.call<{ deviceId: string; secret: string }>(admin, 'POST', '/admin/devices', gauge)
     expect(created).toMatchObject({ status: 201, body: { deviceId: gauge.id, secret: expect.any(String) } })
     expect((await api.call(admin, 'POST', '/admin/devices', gauge)).status).toBe(409)
     const listed = (await api.call(admin, 'GET', '/admin/devices')).body as { id: string; disabled: boolean }[]
@@ -61,7 +62,7 @@ describe('device provisioning through the API and the broker', () => {
     expect((await api.call(admin, 'POST', `/admin/devices/${gauge.id}/enable`)).status).toBe(200)
     const again = await device(gauge.id, created.body.secret)
     const closed = new Promise<void>((resolve) => again.once('close', () => resolve()))
-    const rotated = await api.call(admin, 'POST', `/admin/devices/${gauge.id}/rotate-secret`)
+    const rotated = await api.call<{ deviceId: string; secret: string }>(admin, 'POST', `/admin/devices/${gauge.id}/rotate-secret`)
     expect(rotated).toMatchObject({ status: 200, body: { deviceId: gauge.id, secret: expect.any(String) } })
     await closed
     expect(await refusal(gauge.id, created.body.secret)).toBe(4)
@@ -89,7 +90,7 @@ describe('device provisioning through the API and the broker', () => {
       'svc-api,traffic,Dịch vụ,Service,10.37,106.35,trung-an,60,false,,QL1,B',
       'too,few,cells',
     ].join('\n')
-    const res = await api.call(admin, 'POST', '/admin/devices/import', csv, { contentType: 'text/csv' })
+    const res = await api.call<ImportReport>(admin, 'POST', '/admin/devices/import', csv, { contentType: 'text/csv' })
     expect(res.status).toBe(200)
     expect(res.body.format).toBe('csv')
     expect(res.body.total).toBe(7)
@@ -149,7 +150,7 @@ describe('device provisioning through the API and the broker', () => {
         { type: 'Feature', geometry: { type: 'LineString', coordinates: [] }, properties: {} },
       ],
     }
-    const res = await api.call(admin, 'POST', '/admin/devices/import', JSON.stringify(fc), { contentType: 'application/geo+json' })
+    const res = await api.call<ImportReport>(admin, 'POST', '/admin/devices/import', JSON.stringify(fc), { contentType: 'application/geo+json' })
     expect(res.body.created.map((c: { deviceId: string }) => c.deviceId)).toEqual([gauge.id])
     expect(res.body.failed.map((f: { row: number; errors: string[] }) => [f.row, f.errors[0]])).toEqual([
       [2, 'gatewayId: no-such-gateway is not a provisioned device'],

@@ -26,7 +26,7 @@ describe('request ids', () => {
   })
   afterAll(() => p?.stop())
 
-  const records = () => lines.map((l) => JSON.parse(l) as Record<string, any>)
+  const records = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>)
   const failingGet = async (headers: Record<string, string> = {}) => {
     const res = await fetch(`${base}/devices/wl-hydro-station/history?metric=waterLevelCm`, { headers })
     expect(res.status).toBe(500)

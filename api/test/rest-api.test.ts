@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadRegistryFile, type StoredReading } from '@mytho/schema'
+import { loadRegistryFile, type DeviceView, type HistorySeries, type StoredReading } from '@mytho/schema'
 import { silentLogger } from '@mytho/runtime'
 import type { ReadingStore } from '@mytho/storage'
 import { createApi, MAP_NOT_BUILT } from '../src/api.ts'
@@ -34,27 +34,27 @@ describe('REST API over a real SQLite store', () => {
   afterAll(() => p?.stop())
 
   it('lists every seed device with its status and last reading', async () => {
-    const { status, body } = await get('/devices')
+    const { status, body } = await get<DeviceView[]>('/devices')
     expect(status).toBe(200)
     expect(body.length).toBe(loadRegistryFile().size)
     const g = body.find((d: { id: string }) => d.id === gauge)
     expect(g).toMatchObject({ status: 'alarm', connection: null, lastSeen: now - 1000, lastReading: { fields: { waterLevelCm: 162 } }, nameVi: expect.stringContaining('Mực nước') })
     // 162 cm is above BĐ III (160 cm)
-    expect(body.find((d: { id: string }) => d.id === 'tc-cau-quay').status).toBe('never_seen')
+    expect(body.find((d: { id: string }) => d.id === 'tc-cau-quay')!.status).toBe('never_seen')
   })
 
   it('serves the devices as GeoJSON with lon/lat order', async () => {
-    const res = await fetch(base + '/devices.geojson')
+    const res = await fetch(`${base}/devices.geojson`)
     expect(res.headers.get('content-type')).toMatch(/application\/geo\+json/)
-    const fc = (await res.json()) as any
+    const fc = (await res.json()) as { features: { id: string; geometry: { coordinates: [number, number] } }[] }
     const f = fc.features.find((x: { id: string }) => x.id === gauge)
-    expect(f.geometry.coordinates).toEqual([106.3645, 10.3515])
+    expect(f!.geometry.coordinates).toEqual([106.3645, 10.3515])
   })
 
   it('serves history raw and in windows', async () => {
-    const raw = await get(`/devices/${gauge}/history?metric=waterLevelCm&from=${now - 3_600_000}&to=${now}`)
+    const raw = await get<HistorySeries>(`/devices/${gauge}/history?metric=waterLevelCm&from=${now - 3_600_000}&to=${now}`)
     expect(raw.body.points.map((p: { mean: number }) => p.mean)).toEqual([150, 158, 162])
-    const hourly = await get(`/devices/${gauge}/history?metric=waterLevelCm&from=${now - 3_600_000}&to=${now}&window=1h`)
+    const hourly = await get<HistorySeries>(`/devices/${gauge}/history?metric=waterLevelCm&from=${now - 3_600_000}&to=${now}&window=1h`)
     expect(hourly.body.points).toEqual([{ ts: now - 3_600_000, mean: 470 / 3, min: 150, max: 162, count: 3 }])
   })
 

@@ -12,8 +12,8 @@ export interface SqliteApi {
   dir: string
   /** http://127.0.0.1:PORT/api/v1 */
   base: string
-  /** GET base + path: status and parsed JSON body. */
-  get(path: string): Promise<{ status: number; body: any }>
+  /** GET base + path: status and parsed JSON body (of the type the caller names; unknown unless told). */
+  get<T = unknown>(path: string): Promise<{ status: number; body: T }>
   stop(): Promise<void>
 }
 
@@ -32,9 +32,9 @@ export async function startSqliteApi(prefix: string, prepare: (store: ReadingSto
     api,
     dir: tmp.path,
     base,
-    async get(path) {
+    async get<T>(path: string) {
       const res = await fetch(base + path)
-      return { status: res.status, body: (await res.json()) as any }
+      return { status: res.status, body: (await res.json()) as T }
     },
     async stop() {
       await api.stop()

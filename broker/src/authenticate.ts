@@ -1,5 +1,5 @@
 import type { AedesOptions, AuthenticateError, Client, ConnectPacket } from 'aedes'
-import type { CredentialStore } from '@mytho/directory'
+import type { CredentialStore, VerifyResult } from '@mytho/directory'
 import type { Logger } from '@mytho/runtime'
 import { deviceMayUseClientId, RESERVED_CLIENT_ID_PREFIX, serviceMayUseClientId, type DeviceRegistry } from '@mytho/schema'
 import { canPublish } from './authorize.ts'
@@ -73,7 +73,7 @@ export function createAuthenticationHooks(opts: AuthenticationOptions, deps: Aut
       }
       // A device is known by the registry file or, when an admin provisioned it later, by its credential row.
       else {
-        let known
+        let known: boolean
         try {
           known = registry.get(username) !== undefined || (await credentials.roleOf(username)) === 'device'
         } catch (err) {
@@ -88,7 +88,7 @@ export function createAuthenticationHooks(opts: AuthenticationOptions, deps: Aut
       const own = principal.kind === 'device' ? !f?.emptyClientId && deviceMayUseClientId(principal.deviceId, client.id) : !f?.emptyClientId && serviceMayUseClientId(username, client.id)
       if (!own)
         return refusal(client, IDENTIFIER_REJECTED, 'client-id-not-own', `${describePrincipal(principal)} may not use client id ${f?.emptyClientId ? '(empty)' : client.id}`, { username })
-      let verdict
+      let verdict: VerifyResult
       try {
         verdict = await credentials.verify(username, password)
       } catch (err) {

@@ -55,7 +55,7 @@ export function canSubscribe(p: Principal, filter: string): boolean {
 }
 
 function ingestMayRead(filter: string): boolean {
-  if (!filter.startsWith(TOPIC_ROOT + '/')) return false
+  if (!filter.startsWith(`${TOPIC_ROOT}/`)) return false
   const levels = filter.slice(TOPIC_ROOT.length + 1).split('/')
   if (levels.length !== 2) return false
   const [id, suffix] = levels as [string, string]

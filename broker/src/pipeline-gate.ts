@@ -35,7 +35,10 @@ export function createPipelineGate(deps: { logger: Logger }) {
     },
     /** Runs `go` now, or once the pipeline is no longer blocked. */
     hold(go: () => void): void {
-      if (!blocked) return go()
+      if (!blocked) {
+        go()
+        return
+      }
       stats.held++
       waiting.push(go)
     },
@@ -45,7 +48,7 @@ export function createPipelineGate(deps: { logger: Logger }) {
         aedes.subscribe(
           PLATFORM_HEALTH_TOPIC,
           (packet, done) => {
-            let parsed
+            let parsed: ReturnType<typeof PipelineHealth.safeParse> | undefined
             try {
               parsed = PipelineHealth.safeParse(JSON.parse(Buffer.from(packet.payload).toString('utf8')))
             } catch {

@@ -28,7 +28,7 @@ export function listenForRegistryNotices(aedes: Aedes, deps: { logger: Logger; o
     aedes.subscribe(
       REGISTRY_NOTICE_TOPIC,
       (packet, done) => {
-        let parsed
+        let parsed: ReturnType<typeof RegistryNotice.safeParse> | undefined
         try {
           parsed = RegistryNotice.safeParse(JSON.parse(Buffer.from(packet.payload).toString('utf8')))
         } catch {

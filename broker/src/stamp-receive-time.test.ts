@@ -23,7 +23,7 @@ describe('stampReceiveTime', () => {
     expect(stamp('{"v":1e999, "w":20.50}')).toBe(`{"v":1e999, "w":20.50,"rxTs":${T}}`)
     const tricky = '{"note":"a \\"}\\" { [","meta":{"ts":"nested, not the reading\'s"},"v":1}'
     const out = stamp(tricky)
-    expect(out).toBe(tricky.slice(0, -1) + `,"rxTs":${T}}`)
+    expect(out).toBe(`${tricky.slice(0, -1)},"rxTs":${T}}`)
     expect(JSON.parse(out)).toMatchObject({ note: 'a "}" { [', meta: { ts: "nested, not the reading's" }, v: 1, rxTs: T })
     expect(stamp('[[{"v":1}],{"v":2},"{",3]')).toBe(`[[{"v":1}],{"v":2,"rxTs":${T}},"{",3]`)
   })

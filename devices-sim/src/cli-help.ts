@@ -81,30 +81,34 @@ const positive = (name: string, v: string | undefined, def: number, integer: boo
   return n
 }
 
+/** The flags as node:util parseArgs reads them; throws on an unknown flag or a bad value. */
+const readFlags = (argv: readonly string[]) =>
+  parseArgs({
+    args: [...argv],
+    options: {
+      help: { type: 'boolean', short: 'h', default: false },
+      scenario: { type: 'string', short: 's' },
+      speed: { type: 'string' },
+      seed: { type: 'string' },
+      start: { type: 'string' },
+      faults: { type: 'string' },
+      'backfill-hours': { type: 'string' },
+      expectations: { type: 'boolean', default: false },
+      devices: { type: 'string' },
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      anonymous: { type: 'boolean', default: false },
+      'write-fleet': { type: 'string' },
+    },
+    strict: true,
+    allowPositionals: false,
+  }).values
+
 /** Parses argv (without node and script); unknown flags and bad values are a CliError naming them. */
 export function parseCliArgs(argv: readonly string[]): CliArgs {
-  let values
+  let values: ReturnType<typeof readFlags>
   try {
-    ;({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        help: { type: 'boolean', short: 'h', default: false },
-        scenario: { type: 'string', short: 's' },
-        speed: { type: 'string' },
-        seed: { type: 'string' },
-        start: { type: 'string' },
-        faults: { type: 'string' },
-        'backfill-hours': { type: 'string' },
-        expectations: { type: 'boolean', default: false },
-        devices: { type: 'string' },
-        rate: { type: 'string' },
-        duration: { type: 'string' },
-        anonymous: { type: 'boolean', default: false },
-        'write-fleet': { type: 'string' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }))
+    values = readFlags(argv)
   } catch (err) {
     throw new CliError(`${(err as Error).message} (see --help)`, { cause: err })
   }

@@ -75,7 +75,7 @@ try {
     const t0 = Date.now() - 3_600_000 * (3 + results.length)
     const pids: Record<string, number> = { broker: broker.child.pid!, influxd: childPidByName('influxd')!, redis: childPidByName('redis-server')! }
     const ws: Worker[] = await Promise.all(Array.from({ length: k }, (_, i) => startWorker(`bench-${k}-${i}`, env)))
-    ws.forEach((w, i) => (pids[`worker${i + 1}`] = w.child.pid!))
+    for (const [i, w] of ws.entries()) pids[`worker${i + 1}`] = w.child.pid!
     await waitFor(() => splitCovers(ws, P), { timeoutMs: 60_000, intervalMs: 20, what: 'the workers to split the partitions' })
     // Split first, then frozen while the backlog is published (well within their lease), so none starts ahead.
     for (const w of ws) w.child.kill('SIGSTOP')

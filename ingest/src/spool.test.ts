@@ -16,7 +16,9 @@ const reading = (ts: number): StoredReading => ({
 
 describe('spool', () => {
   const dirs: { cleanup(): void }[] = []
-  afterEach(() => dirs.splice(0).forEach((d) => d.cleanup()))
+  afterEach(() => {
+    for (const d of dirs.splice(0)) d.cleanup()
+  })
   const path = () => {
     const d = makeTempDir('mytho-spool-')
     dirs.push(d)

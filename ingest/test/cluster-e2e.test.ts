@@ -33,7 +33,9 @@ describe('the platform as a cluster: two of each part on Redis and InfluxDB', ()
 
   it('loses and doubles nothing through a broker and an ingest worker SIGKILLed under load; both API nodes keep pushing, API B sees broker A’s devices', async () => {
     const dirs = ['broker-a', 'broker-b', 'api-a', 'api-b', 'ingest-1', 'ingest-2'].map((h) => makeTempDir(`mytho-e2e-${h}-`))
-    onTestFinished(() => dirs.forEach((d) => d.cleanup()))
+    onTestFinished(() => {
+      for (const d of dirs) d.cleanup()
+    })
     const [brokerADir, brokerBDir, apiADir, apiBDir, w1Dir, w2Dir] = dirs.map((d) => d.path) as [string, string, string, string, string, string]
     const shared = { REDIS_URL: redis.url, INFLUX_URL: influxd.url }
 

@@ -70,16 +70,16 @@ export async function signIn(apiUrl: string, username = 'admin', password = ADMI
   return { cookie, csrf: csrfToken }
 }
 
-/** A JSON request to `/api/v1${path}` as `who`. */
-export async function apiCall(apiUrl: string, who: Agent, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: any }> {
+/** A JSON request to `/api/v1${path}` as `who`; the body is of the type the caller names (unknown unless told). */
+export async function apiCall<T = unknown>(apiUrl: string, who: Agent, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: T }> {
   const headers: Record<string, string> = { cookie: who.cookie }
   if (method === 'POST') headers['x-csrf-token'] = who.csrf
   if (body !== undefined) headers['content-type'] = 'application/json'
   const res = await fetch(`${apiUrl}/api/v1${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) })
   const text = await res.text()
   try {
-    return { status: res.status, body: JSON.parse(text) }
+    return { status: res.status, body: JSON.parse(text) as T }
   } catch {
-    return { status: res.status, body: text }
+    return { status: res.status, body: text as T }
   }
 }

@@ -162,7 +162,7 @@ export const loadBrokerEnv = { MQTT_MAX_PUBLISH_PER_S: '0', MQTT_WS_PORT: 'off',
 /** Counts for the closing note: appended as a JSON line to $FAULT_COUNTS_FILE when set. */
 export function recordCounts(test: string, counts: Record<string, number | string>): void {
   const file = process.env['FAULT_COUNTS_FILE']
-  if (file) appendFileSync(file, JSON.stringify({ test, ...counts }) + '\n')
+  if (file) appendFileSync(file, `${JSON.stringify({ test, ...counts })}\n`)
 }
 
 /** The latest retained PipelineHealth on the platform topic, read as the API reads it (svc-api). */

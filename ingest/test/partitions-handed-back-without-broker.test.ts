@@ -28,7 +28,9 @@ describe('a partitioned worker without a broker', () => {
 
   it('hands its partitions to a worker with a broker within a TTL and a round, and rejoins when its broker is back', async () => {
     const dirs = ['broker-a', 'broker-b', 'w1', 'w2', 'broker-a2'].map((h) => makeTempDir(`mytho-nobroker-${h}-`))
-    onTestFinished(() => dirs.forEach((d) => d.cleanup()))
+    onTestFinished(() => {
+      for (const d of dirs) d.cleanup()
+    })
     const [brokerADir, brokerBDir, w1Dir, w2Dir, brokerA2Dir] = dirs.map((d) => d.path) as [string, string, string, string, string]
     const brokerEnv = { REDIS_URL: redis.url, MQTT_CLUSTER_HEARTBEAT_MS: '1000' }
     const a = await spawnBroker({ ...brokerEnv, DATA_DIR: brokerADir })

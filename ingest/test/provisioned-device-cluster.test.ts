@@ -35,7 +35,9 @@ describe('a device provisioned through an API node, read by an ingest worker on 
 
   it('stores its first reading, dead-letters nothing, and never opens a meta.sqlite', async () => {
     const dirs = ['broker', 'api', 'ingest'].map((h) => makeTempDir(`mytho-host-${h}-`))
-    onTestFinished(() => dirs.forEach((d) => d.cleanup()))
+    onTestFinished(() => {
+      for (const d of dirs) d.cleanup()
+    })
     const [brokerDir, apiDir, ingestDir] = dirs.map((d) => d.path) as [string, string, string]
     const broker = await spawnBroker({ DATA_DIR: brokerDir, REDIS_URL: redis.url })
     const api = await spawnApi({ DATA_DIR: apiDir, REDIS_URL: redis.url, MQTT_URL: broker.url })
@@ -50,7 +52,7 @@ describe('a device provisioned through an API node, read by an ingest worker on 
     await waitFor(ownsBoth, { timeoutMs: 15_000, what: 'the worker to own both partitions' })
 
     const admin = await signIn(api.url)
-    const created = await apiCall(api.url, admin, 'POST', '/admin/devices', gauge)
+    const created = await apiCall<{ deviceId: string; secret: string }>(api.url, admin, 'POST', '/admin/devices', gauge)
     expect(created).toMatchObject({ status: 201, body: { deviceId: gauge.id, secret: expect.any(String) } })
     const device = await connectDevice(broker.url, gauge.id, created.body.secret)
     onTestFinished(() => device.endAsync(true))

@@ -211,7 +211,9 @@ async function runOverload(backend: Backend, offeredPerS: number, embedded = fal
       })
     }
   }
-  const ticker = setInterval(() => clients.forEach((_, ci) => pump(ci)), 10)
+  const ticker = setInterval(() => {
+    for (const ci of clients.keys()) pump(ci)
+  }, 10)
   const sampler = setInterval(() => {
     const elapsed = (now() - t0) / 1000
     procs.forEach((p, i) => {
@@ -332,7 +334,6 @@ async function main() {
   if (ONLY.has('mosquitto')) parts.push({ key: 'mosquitto', label: 'Mosquitto alone, QoS 1 pass-through (one reading per message)', unit: 'messages/s', run: () => runPassThrough('mosquitto', N, root) })
   if (ONLY.has('lineproto')) parts.push({ key: 'lineproto', label: 'raw line protocol → same influxd (batches of 5,000, 2 in flight)', unit: 'points/s', run: () => runLineProtocol(influx.url, influxPid, N) })
   const want = (key: string) => ONLY.has(key) || ONLY.has('pipeline')
-  {
     if (want('pipe-influx')) parts.push({ key: 'pipe-influx', label: 'our pipeline → InfluxDB 1.6.7, one reading per message', unit: 'readings/s stored', run: () => runPipeline(influxBackend, 1) })
     if (want('pipe-influx-50')) parts.push({ key: 'pipe-influx-50', label: 'our pipeline → InfluxDB 1.6.7, arrays of 50 readings', unit: 'readings/s stored', run: () => runPipeline(influxBackend, 50) })
     if (want('pipe-embedded'))
@@ -348,7 +349,6 @@ async function main() {
         return runPipeline(sqliteBackend, 1)
       },
     })
-  }
   const results = new Map<string, (RefResult & { ackedPerS?: number })[]>(parts.map((p) => [p.key, []]))
   for (let r = 0; r < REPEATS; r++) {
     for (const p of parts) {
@@ -435,10 +435,10 @@ async function main() {
   if (queries) out += `\nThe map's reads (platform/bench/queries.ts):\n\n${queriesTable(queries)}\n`
   mkdirSync(join(root, 'bench-results'), { recursive: true })
   writeFileSync(join(root, 'bench-results', 'ingest-throughput.md'), out)
-  process.stdout.write('\n' + out)
+  process.stdout.write(`\n${out}`)
 }
 
 main().catch((err) => {
-  process.stderr.write(String(err?.stack ?? err) + '\n')
+  process.stderr.write(`${String(err?.stack ?? err)}\n`)
   process.exit(1)
 })

@@ -44,6 +44,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const top = /^\d+$/.test(args.at(-1) ?? '') ? Number(args.pop()) : 15
   for (const a of args) {
     const files = statSync(a).isDirectory() ? readdirSync(a).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(a, f)) : [a]
-    for (const f of files) process.stdout.write(summarise(f, top) + '\n')
+    for (const f of files) process.stdout.write(`${summarise(f, top)}\n`)
   }
 }

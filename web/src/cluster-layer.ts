@@ -248,7 +248,10 @@ export class ClusterLayer extends L.Layer {
    */
   changed(changes: readonly StatusChange[]): void {
     // the server's rows are as of the snapshot: the store has the change, the index built from it will too
-    if (this.#first) return this.rebuild()
+    if (this.#first) {
+      this.rebuild()
+      return
+    }
     const props = (this.#index as unknown as SuperclusterInternals<ClusterProps>).clusterProps
     const chain = this.#chains()
     const pointIndex = this.#pointIndex
@@ -286,7 +289,10 @@ export class ClusterLayer extends L.Layer {
     if (!changed.length) return
     this.#alarmed = new Set(ids)
     this.stats.alarmed = this.#alarmed.size
-    if (this.#first) return this.rebuild()
+    if (this.#first) {
+      this.rebuild()
+      return
+    }
     const props = (this.#index as unknown as SuperclusterInternals<ClusterProps>).clusterProps
     const chain = this.#chains()
     for (const [id, delta] of changed) {
@@ -369,7 +375,10 @@ export class ClusterLayer extends L.Layer {
     const first = this.#first
     if (first) {
       // zoomed or panned out of the server's box before the swap: the index now
-      if (first.zoom !== zoom || nw.lng < first.bbox[0] || se.lng > first.bbox[2] || se.lat < first.bbox[1] || nw.lat > first.bbox[3]) return this.rebuild()
+      if (first.zoom !== zoom || nw.lng < first.bbox[0] || se.lng > first.bbox[2] || se.lat < first.bbox[1] || nw.lat > first.bbox[3]) {
+        this.rebuild()
+        return
+      }
       // the rows in the canvas's box, as the index's getClusters would give them (a row is in when its position is)
       for (let r = 0; r < first.id.length; r++) {
         const lon = first.lon[r]!

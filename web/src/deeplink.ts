@@ -41,5 +41,5 @@ export function formatHash(center: { lat: number; lng: number }, zoom: number, s
   if (f.statuses.size < deviceStatuses.length) p.set('s', [...f.statuses].join(','))
   if (f.wards.size < wards.length) p.set('w', [...f.wards].join(','))
   // URLSearchParams escapes the commas; they are safe in a fragment and easier to read
-  return '#' + p.toString().replace(/%2C/g, ',')
+  return `#${p.toString().replace(/%2C/g, ',')}`
 }

@@ -27,7 +27,7 @@ describe('the view the entry sends before Leaflet is loaded', () => {
     const city = [b.west - (b.east - b.west), b.south - (b.north - b.south), b.east + (b.east - b.west), b.north + (b.north - b.south)]
     for (const hash of ['', '#z=13', '#lat=95&lon=106.36', '#d=wl-hydro-station']) {
       const v = estimateView(hash, 1046, 720)!
-      v.bbox.forEach((x, i) => expect(x).toBeCloseTo(city[i]!, 9))
+      for (const [i, x] of v.bbox.entries()) expect(x).toBeCloseTo(city[i]!, 9)
     }
     // 0.16° × 0.12° fit whole in a 1,046 × 720 px map at zoom 13, not at 14
     expect(estimateView('', 1046, 720)!.zoom).toBe(13)

@@ -60,7 +60,11 @@ export function createFilterPanel(app: App): void {
     }
     host.append(fs)
   }
-  app.on('relabel', () => labels.forEach(({ span, g, v }) => (span.textContent = g.label(v))))
+  app.on('relabel', () => {
+    for (const { span, g, v } of labels) span.textContent = g.label(v)
+  })
   // a hash the operator edited
-  app.on('filters', (from) => from === 'link' && boxes.forEach(({ input, g, v }) => (input.checked = (filters[g.key] as Set<string>).has(v))))
+  app.on('filters', (from) => {
+    if (from === 'link') for (const { input, g, v } of boxes) input.checked = (filters[g.key] as Set<string>).has(v)
+  })
 }

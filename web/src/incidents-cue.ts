@@ -30,7 +30,7 @@ function createBeeper() {
     },
     beep(): void {
       try {
-        if (!ctx || ctx.state !== 'running') return
+        if (ctx?.state !== 'running') return
         const t0 = ctx.currentTime
         for (const [at, hz] of [[0, 880], [0.25, 660]] as const) {
           const osc = ctx.createOscillator()

@@ -1,7 +1,7 @@
 import express, { Router } from 'express'
 import type { Provisioning } from '../provisioning.ts'
 import { DeviceIdPath, DeviceRecord, type ImportReport } from '@mytho/schema'
-import { checkAgainst, ImportFormatError, readCsv, readGeoJson } from '../device-import.ts'
+import { checkAgainst, ImportFormatError, type ImportRow, readCsv, readGeoJson } from '../device-import.ts'
 import { HttpError, parseInput } from '../http-errors.ts'
 import { callerOf, clientIp, requireRole } from '../auth/session.ts'
 
@@ -39,7 +39,7 @@ export function adminDevicesRouter(provisioning: () => Provisioning | undefined,
     const type = req.is(['text/csv', 'application/geo+json', 'application/json'])
     if (!type || typeof req.body !== 'string') throw new HttpError(415, 'send text/csv or application/geo+json')
     const format = type === 'text/csv' ? 'csv' : 'geojson'
-    let rows
+    let rows: ImportRow[]
     try {
       rows = format === 'csv' ? readCsv(req.body) : readGeoJson(req.body)
     } catch (err) {

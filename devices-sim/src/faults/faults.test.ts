@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DeviceReading, DeviceRegistry, loadRegistryFile } from '@mytho/schema'
+import { type DeviceReading, DeviceRegistry, loadRegistryFile } from '@mytho/schema'
 import { validateMessage } from '@mytho/ingest'
 import { initialState, nextReading } from '../generators/index.ts'
 import { expectedBand, faultExpectation } from '../scenarios/sensor-faults.ts'

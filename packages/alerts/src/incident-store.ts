@@ -233,7 +233,7 @@ export function openIncidentStore(path: string) {
       if (q.deviceId) (where.push('id IN (SELECT incident_id FROM incident_devices WHERE device_id = @deviceId)'), (params['deviceId'] = q.deviceId))
       if (q.from !== undefined) (where.push('raised_at >= @from'), (params['from'] = q.from))
       if (q.to !== undefined) (where.push('raised_at < @to'), (params['to'] = q.to))
-      const sql = `SELECT * FROM incidents ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+      const sql = `SELECT * FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY CASE severity WHEN 'critical' THEN 3 WHEN 'warning' THEN 2 ELSE 1 END DESC, raised_at ASC LIMIT ${Math.min(Math.max(q.limit ?? 200, 1), 1000)}`
       return db.prepare<Record<string, unknown>, Row>(sql).all(params).map(toIncident)
     },

@@ -132,7 +132,7 @@ export function redisIncidentReads(redis: Redis, prefix = DEFAULT_ALERTS_PREFIX)
       if (subjects.length === 0) return out
       const pipe = redis.pipeline()
       for (const s of subjects) pipe.hgetall(holdKey(prefix, s))
-      check<Record<string, string>>(await pipe.exec()).forEach((h, i) => out.set(subjects[i]!, new Map(Object.entries(h))))
+      for (const [i, h] of check<Record<string, string>>(await pipe.exec()).entries()) out.set(subjects[i]!, new Map(Object.entries(h)))
       return out
     },
     /** Every subject that has hold records (a SCAN, for a worker that owns every device). */

@@ -13,7 +13,9 @@ const T0 = Date.UTC(2026, 9, 8, 22, 0, 0)
 const min = 60_000
 const gauge = 'wl-hydro-station'
 const cleanups: (() => void)[] = []
-afterEach(() => cleanups.splice(0).forEach((c) => c()))
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c()
+})
 
 function worker(path: string) {
   let now = T0

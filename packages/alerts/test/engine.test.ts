@@ -8,7 +8,9 @@ const registry = loadRegistryFile()
 const T0 = Date.UTC(2026, 9, 8, 22, 0, 0) // 05:00 local, a spring-tide morning
 const min = 60_000
 const cleanups: (() => void)[] = []
-afterEach(() => cleanups.splice(0).forEach((c) => c()))
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c()
+})
 
 function setup(dir = makeTempDir('mytho-alerts-').path) {
   let now = T0
@@ -38,7 +40,7 @@ describe('flood rule', () => {
   it('escalates BĐ I → II → III and back down on one incident, then clears', () => {
     const s = setup()
     const levels = [120, 141, 142, 143, 151, 152, 153, 161, 163, 165, 150, 150, 150, 150, 150, 130, 130, 130, 130, 130]
-    levels.forEach((cm, i) => s.read(gauge, T0 + i * 5 * min, { waterLevelCm: cm }))
+    for (const [i, cm] of levels.entries()) s.read(gauge, T0 + i * 5 * min, { waterLevelCm: cm })
     expect(types(s.changes, 'flood')).toEqual(['raised:1', 'escalated:2', 'escalated:3', 'deescalated:2', 'cleared:0'])
     expect(new Set(s.changes.map((c) => c.incident.id)).size).toBe(1)
     const inc = s.store.get(s.changes[0]!.incident.id)!
@@ -49,7 +51,7 @@ describe('flood rule', () => {
   it('raises one incident, not a storm, for a gauge hovering at the line', () => {
     const s = setup()
     const hover = [139, 141, 140.5, 139.5, 141, 138, 140, 139, 141, 137, 140.2, 139.8]
-    hover.forEach((cm, i) => s.read(gauge, T0 + i * 5 * min, { waterLevelCm: cm }))
+    for (const [i, cm] of hover.entries()) s.read(gauge, T0 + i * 5 * min, { waterLevelCm: cm })
     expect(types(s.changes, 'flood')).toEqual(['raised:1'])
   })
 
@@ -67,20 +69,20 @@ describe('flood rule', () => {
 
   it('acknowledge, clear → closed; an escalation after acknowledgement reopens the incident', () => {
     const s = setup()
-    ;[141, 142].forEach((cm, i) => s.read(gauge, T0 + i * 5 * min, { waterLevelCm: cm }))
+    for (const [i, cm] of [141, 142].entries()) s.read(gauge, T0 + i * 5 * min, { waterLevelCm: cm })
     const id = s.changes[0]!.incident.id
     expect(s.store.acknowledge(id, 'trực ban Lan', 'đã báo phường', T0 + 11 * min)).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'trực ban Lan', ackNote: 'đã báo phường' })
-    ;[165, 166].forEach((cm, i) => s.read(gauge, T0 + (15 + i * 5) * min, { waterLevelCm: cm }))
+    for (const [i, cm] of [165, 166].entries()) s.read(gauge, T0 + (15 + i * 5) * min, { waterLevelCm: cm })
     expect(s.store.get(id)).toMatchObject({ state: 'open', severity: 'critical', acknowledgedAt: null })
     s.store.acknowledge(id, 'trực ban Minh', undefined, T0 + 21 * min)
-    ;[100, 100, 100, 100, 100].forEach((cm, i) => s.read(gauge, T0 + (25 + i * 5) * min, { waterLevelCm: cm }))
+    for (const [i, cm] of [100, 100, 100, 100, 100].entries()) s.read(gauge, T0 + (25 + i * 5) * min, { waterLevelCm: cm })
     expect(s.store.get(id)).toMatchObject({ state: 'closed', level: 0 })
     expect(s.store.get(id)!.events.map((e) => e.type)).toEqual(['raised', 'acknowledged', 'escalated', 'acknowledged', 'cleared'])
   })
 
   it('reminds of an unacknowledged critical incident at the rule interval, and stops once acknowledged', () => {
     const s = setup()
-    ;[170, 170].forEach((cm, i) => s.read(gauge, T0 + i * 5 * min, { waterLevelCm: cm }))
+    for (const [i, cm] of [170, 170].entries()) s.read(gauge, T0 + i * 5 * min, { waterLevelCm: cm })
     const id = s.changes[0]!.incident.id
     s.engine.tick(T0 + 10 * min)
     s.engine.tick(T0 + 21 * min)
@@ -95,7 +97,7 @@ describe('flood rule', () => {
   it('ignores readings that are history (backfill) rather than news', () => {
     const s = setup()
     s.setNow(T0 + 48 * 60 * min)
-    ;[170, 170, 170].forEach((cm, i) => s.read(gauge, T0 + i * 5 * min, { waterLevelCm: cm }))
+    for (const [i, cm] of [170, 170, 170].entries()) s.read(gauge, T0 + i * 5 * min, { waterLevelCm: cm })
     expect(s.changes).toEqual([])
     expect(s.engine.stats.skippedStale).toBe(3)
   })
@@ -137,9 +139,9 @@ describe('other rules', () => {
   it('low battery fires below its set level with hysteresis; salinity climbs the agency thresholds', () => {
     const s = setup()
     const sal = 'sal-lac-hong'
-    ;[12.4, 11.7, 11.75, 11.9, 12.0, 11.9].forEach((v, i) => s.read(sal, T0 + i * 10 * min, { salinityGL: 0.1, batteryV: v }))
+    for (const [i, v] of [12.4, 11.7, 11.75, 11.9, 12.0, 11.9].entries()) s.read(sal, T0 + i * 10 * min, { salinityGL: 0.1, batteryV: v })
     expect(types(s.changes, 'low-battery')).toEqual(['raised:1'])
-    ;[0.3, 0.3, 1.2, 1.2, 4.5, 4.5].forEach((v, i) => s.read(sal, T0 + (60 + i * 10) * min, { salinityGL: v, batteryV: 12.6 }))
+    for (const [i, v] of [0.3, 0.3, 1.2, 1.2, 4.5, 4.5].entries()) s.read(sal, T0 + (60 + i * 10) * min, { salinityGL: v, batteryV: 12.6 })
     expect(types(s.changes, 'salinity')).toEqual(['raised:1', 'escalated:2', 'escalated:3'])
   })
 

@@ -161,7 +161,7 @@ describe.each([
     await s.commit()
     const closed = (await s.api.get('inc-b'))!
     expect(closed).toMatchObject({ state: 'closed', level: 0, peakLevel: 3, peakValue: 161, lastValue: 120, clearedAt: at0, closedAt: at0, acknowledgedBy: 'Lê Thị Hoa' })
-    expect(closed.events.map((e) => `${e.type}:${e.level}${e.by ? ':' + e.by : ''}`)).toEqual([
+    expect(closed.events.map((e) => `${e.type}:${e.level}${e.by ? `:${e.by}` : ''}`)).toEqual([
       'raised:1',
       'acknowledged:1:Trần Văn Minh',
       'escalated:2',

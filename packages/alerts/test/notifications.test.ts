@@ -32,12 +32,14 @@ async function receiver(statuses: number[]): Promise<{ url: string; requests: { 
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, server }
 }
 const servers: Server[] = []
-afterEach(() => servers.splice(0).forEach((s) => s.close()))
+afterEach(() => {
+  for (const s of servers.splice(0)) s.close()
+})
 
 describe('notifications', () => {
   it('webhook: signed JSON, retried with backoff after a 503 until it is taken', async () => {
     const r = await receiver([503, 503, 200])
-    const hook = createWebhookNotifier({ url: r.url + '/hook', secret: 's3cret', logger: silentLogger, retryMinMs: 10 })
+    const hook = createWebhookNotifier({ url: `${r.url}/hook`, secret: 's3cret', logger: silentLogger, retryMinMs: 10 })
     hook.notify(change)
     await waitFor(() => hook.stats.sent === 1, { what: 'delivery' })
     expect(r.requests).toHaveLength(3)

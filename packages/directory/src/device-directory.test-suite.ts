@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DeviceRecord, loadRegistryFile } from '@mytho/schema'
+import { type DeviceRecord, loadRegistryFile } from '@mytho/schema'
 import type { CredentialStore } from './credential-store.ts'
 import type { DeviceDirectory } from './device-directory.ts'
 

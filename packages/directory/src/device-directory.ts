@@ -67,7 +67,9 @@ function openSqliteDirectory(dataDir: string): SyncDirectory {
       // A record already in the store wins: an admin's later change is not undone by the file.
       const now = Date.now()
       const before = count.get()!.n
-      db.transaction(() => records.forEach((r) => insert.run(r.id, JSON.stringify(r), now)))()
+      db.transaction(() => {
+        for (const r of records) insert.run(r.id, JSON.stringify(r), now)
+      })()
       return count.get()!.n - before
     },
     list: () => all.all().map(toDevice),

@@ -3,11 +3,18 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { createLogger, withLogContext, type LogLevel } from './logger.ts'
 
+/** A line as the logger writes it: time an ISO string, err (on a line logging an error) serialized; the other fields are read loosely. */
+interface LogLine {
+  time: string
+  err?: { type: string; message: string; stack: string }
+  [field: string]: unknown
+}
+
 /** A logger that keeps its lines, parsed. */
 function capture(level: LogLevel = 'debug', base: Record<string, unknown> = {}) {
   const raw: string[] = []
   const logger = createLogger(level, base, (l) => raw.push(l))
-  return { logger, raw, lines: () => raw.map((l) => JSON.parse(l) as Record<string, any>) }
+  return { logger, raw, lines: () => raw.map((l) => JSON.parse(l) as LogLine) }
 }
 
 describe('createLogger', () => {
@@ -40,7 +47,7 @@ describe('createLogger', () => {
     logger.error('write failed', { err, batch: 3 })
     const [line] = lines()
     expect(line).toMatchObject({ level: 'error', msg: 'write failed', batch: 3, err: { type: 'TypeError', message: expect.stringContaining('disk full') } })
-    expect(line!['err'].stack).toMatch(/^TypeError: disk full\n\s+at /)
+    expect(line!['err']!.stack).toMatch(/^TypeError: disk full\n\s+at /)
     expect(JSON.stringify(line!['err'])).toContain('ENOSPC')
   })
 

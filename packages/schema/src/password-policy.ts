@@ -42,7 +42,8 @@ const ROWS: [string, number][] = [
 const SHIFTED: Record<string, string> = { '~': '`', '!': '1', '@': '2', '#': '3', $: '4', '%': '5', '^': '6', '&': '7', '*': '8', '(': '9', ')': '0', _: '-', '+': '=', '{': '[', '}': ']', '|': '\\', ':': ';', '"': "'", '<': ',', '>': '.', '?': '/' }
 const NEIGHBOURS: Map<string, Set<string>> = (() => {
   const keys: { c: string; row: number; x: number }[] = []
-  ROWS.forEach(([row, offset], r) => [...row].forEach((c, i) => keys.push({ c, row: r, x: i + offset })))
+  for (const [r, [row, offset]] of ROWS.entries())
+    for (const [i, c] of [...row].entries()) keys.push({ c, row: r, x: i + offset })
   const out = new Map<string, Set<string>>()
   for (const a of keys)
     out.set(a.c, new Set(keys.filter((b) => b !== a && ((b.row === a.row && Math.abs(b.x - a.x) === 1) || (Math.abs(b.row - a.row) === 1 && Math.abs(b.x - a.x) <= 0.75))).map((b) => b.c)))

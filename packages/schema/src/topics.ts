@@ -29,7 +29,7 @@ export interface ParsedTopic {
 
 /** Splits a device topic; undefined for anything outside the scheme. */
 // Called up to three times per reading (broker authorization, ingest routing, validation): no split, no arrays.
-const DEVICE_PREFIX = TOPIC_ROOT + '/'
+const DEVICE_PREFIX = `${TOPIC_ROOT}/`
 export function parseDeviceTopic(topic: string): ParsedTopic | undefined {
   if (!topic.startsWith(DEVICE_PREFIX)) return undefined
   const slash = topic.indexOf('/', DEVICE_PREFIX.length)

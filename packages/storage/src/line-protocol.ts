@@ -1,4 +1,4 @@
-import { escape } from '@influxdata/influxdb-client'
+import { escape as lineEscape } from '@influxdata/influxdb-client'
 import type { Rejection, StoredReading } from '@mytho/schema'
 import { DEVICE_ID_PATTERN } from '@mytho/schema'
 import { StorageError } from './port.ts'
@@ -27,7 +27,7 @@ export function decodeText(s: string): string {
 }
 
 /** A string field value: our text encoding, then line protocol's quoting. */
-const str = (s: string): string => escape.quoted(encodeText(s))
+const str = (s: string): string => lineEscape.quoted(encodeText(s))
 
 /** Floats only: a field's type is fixed by its first write, and 12 then 12.5 must not flip it from integer to float. */
 const float = (v: number): string => String(v)
@@ -45,7 +45,7 @@ const tsSourceText: Record<string, string> = { device: str('device'), broker: st
 function seriesKey(r: StoredReading): string {
   const known = seriesKeys.get(r.deviceId)
   if (known !== undefined && known.kind === r.kind && known.ward === r.ward) return known.key
-  const key = `${escape.measurement(r.kind)},deviceId=${escape.tag(r.deviceId)},kind=${escape.tag(r.kind)},ward=${escape.tag(r.ward)}`
+  const key = `${lineEscape.measurement(r.kind)},deviceId=${lineEscape.tag(r.deviceId)},kind=${lineEscape.tag(r.kind)},ward=${lineEscape.tag(r.ward)}`
   if (seriesKeys.size >= CACHE_MAX) seriesKeys.clear()
   seriesKeys.set(r.deviceId, { kind: r.kind, ward: r.ward, key })
   return key
@@ -54,7 +54,7 @@ function seriesKey(r: StoredReading): string {
 function fieldName(name: string): string {
   let escaped = fieldNames.get(name)
   if (escaped === undefined) {
-    escaped = escape.tag(name)
+    escaped = lineEscape.tag(name)
     if (fieldNames.size >= CACHE_MAX) fieldNames.clear()
     fieldNames.set(name, escaped)
   }

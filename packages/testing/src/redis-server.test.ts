@@ -6,7 +6,7 @@ import { startRedisServer } from './redis-server.ts'
 /** One RESP command over a fresh connection; the raw reply. */
 function send(port: number, command: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(command + '\r\n'))
+    const socket = connect(port, '127.0.0.1', () => socket.write(`${command}\r\n`))
     socket.once('data', (b) => {
       socket.destroy()
       resolve(b.toString())

@@ -41,8 +41,8 @@ export const onLangChange = (f: (l: Lang) => void): void => void listeners.add(f
 
 /** Elements carrying data-i18n (text) or data-i18n-placeholder / data-i18n-title get their text from the dictionary. */
 export function applyStatic(root: ParentNode = document): void {
-  root.querySelectorAll<HTMLElement>('[data-i18n]').forEach((el) => (el.textContent = tx(el.dataset['i18n'] ?? '')))
-  root.querySelectorAll<HTMLInputElement>('[data-i18n-placeholder]').forEach((el) => (el.placeholder = tx(el.dataset['i18nPlaceholder'] ?? '')))
-  root.querySelectorAll<HTMLElement>('[data-i18n-title]').forEach((el) => (el.title = tx(el.dataset['i18nTitle'] ?? '')))
+  for (const el of root.querySelectorAll<HTMLElement>('[data-i18n]')) el.textContent = tx(el.dataset['i18n'] ?? '')
+  for (const el of root.querySelectorAll<HTMLInputElement>('[data-i18n-placeholder]')) el.placeholder = tx(el.dataset['i18nPlaceholder'] ?? '')
+  for (const el of root.querySelectorAll<HTMLElement>('[data-i18n-title]')) el.title = tx(el.dataset['i18nTitle'] ?? '')
   document.title = t('title')
 }

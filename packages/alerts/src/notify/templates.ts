@@ -9,7 +9,7 @@ const words = {
 
 /** Times in messages are Mỹ Tho local time (UTC+7), as operators read them. */
 const localTime = (ms: number, lang: Language) =>
-  new Intl.DateTimeFormat(lang === 'vi' ? 'vi-VN' : 'en-GB', { timeZone: 'Asia/Ho_Chi_Minh', dateStyle: 'short', timeStyle: 'short' }).format(new Date(ms)) + ' (UTC+7)'
+  `${new Intl.DateTimeFormat(lang === 'vi' ? 'vi-VN' : 'en-GB', { timeZone: 'Asia/Ho_Chi_Minh', dateStyle: 'short', timeStyle: 'short' }).format(new Date(ms))} (UTC+7)`
 
 /** A short plain-text message for a chat or SMS gateway. */
 export function formatIncidentMessage(change: IncidentChange, lang: Language, registry?: DeviceRegistry): string {

@@ -6,7 +6,7 @@ import { createDeliveryQueue, DeliveryError } from './delivery-queue.ts'
 export const SIGNATURE_HEADER = 'x-mytho-signature'
 
 /** `sha256=<hex HMAC of the raw body>`, as GitHub-style receivers verify it. */
-export const signBody = (body: string, secret: string): string => 'sha256=' + createHmac('sha256', secret).update(body).digest('hex')
+export const signBody = (body: string, secret: string): string => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`
 
 function retryAfterMs(h: string | null): number | undefined {
   if (!h) return undefined
