@@ -25,7 +25,7 @@ module.exports = {
     {
       name: 'no-relative-import-across-workspaces',
       severity: 'error',
-      comment: "Another workspace is reached through its package name and exports (`@mytho/api`), never by a relative path into its files.",
+      comment: 'Another workspace is reached through its package name and exports (`@mytho/api`), never by a relative path into its files.',
       from: { path: `^${WORKSPACE}/` },
       to: { dependencyTypes: ['local'], dependencyTypesNot: ['aliased-workspace'], path: `^${WORKSPACE}/`, pathNot: '^$1/' },
     },

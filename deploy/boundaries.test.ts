@@ -53,7 +53,10 @@ describe('what may import what (.dependency-cruiser.cjs)', () => {
     file('broker/src/a.ts', "import { b } from './b.ts'\nexport const a = b\n")
     file('broker/src/b.ts', "import type { a } from './a.ts'\nexport const b: typeof a = 1\n")
     file('broker/test/uses-api.test.ts', "import { api } from '../../api/src/index.ts'\nexport const t = api\n")
-    file('web/src/main.ts', "import { readFileSync } from 'node:fs'\nimport { log } from '../../packages/runtime/src/index.ts'\nexport const m = [readFileSync, log]\n")
+    file(
+      'web/src/main.ts',
+      "import { readFileSync } from 'node:fs'\nimport { log } from '../../packages/runtime/src/index.ts'\nexport const m = [readFileSync, log]\n",
+    )
     file('devices-sim/src/index.ts', "import { storage } from '../../packages/storage/src/index.ts'\nexport const sim = storage\n")
     file('ingest/src/index.ts', "import { gone } from './gone.ts'\nexport const ingest = gone\n")
 
@@ -75,7 +78,10 @@ describe('what may import what (.dependency-cruiser.cjs)', () => {
         expect(found, found.join('\n')).toContain(expected)
       }
       // a cycle through a type-only import counts: it still makes the two modules one
-      expect(found.some((v) => v.startsWith('no-cycles: broker/src/a.ts') || v.startsWith('no-cycles: broker/src/b.ts')), found.join('\n')).toBe(true)
+      expect(
+        found.some((v) => v.startsWith('no-cycles: broker/src/a.ts') || v.startsWith('no-cycles: broker/src/b.ts')),
+        found.join('\n'),
+      ).toBe(true)
     })
   })
 })

@@ -54,9 +54,18 @@ function interpolate(v: string, dotEnv: Record<string, string> = filled): string
     return ''
   })
 }
-const envOf = (s: Service, dotEnv: Record<string, string> = filled) => Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, interpolate(v, dotEnv)]))
+const envOf = (s: Service, dotEnv: Record<string, string> = filled) =>
+  Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, interpolate(v, dotEnv)]))
 
-const platform: Record<string, z.ZodObject> = { broker: brokerEnv, ingest: ingestEnv, api: apiEnv, simulator: simEnv, 'broker-2': brokerEnv, 'api-2': apiEnv, 'ingest-2': ingestEnv }
+const platform: Record<string, z.ZodObject> = {
+  broker: brokerEnv,
+  ingest: ingestEnv,
+  api: apiEnv,
+  simulator: simEnv,
+  'broker-2': brokerEnv,
+  'api-2': apiEnv,
+  'ingest-2': ingestEnv,
+}
 
 describe('docker-compose.yml', () => {
   it('runs InfluxDB 2.x and every part of the platform', () => {
@@ -110,7 +119,10 @@ describe('docker-compose.yml', () => {
     expect(s.restart).toBe('unless-stopped')
     if (name !== 'simulator') expect(s.healthcheck?.test.length).toBeGreaterThan(1)
     const dataDir = envOf(s)['DATA_DIR']
-    expect(s.volumes?.some((v) => v.split(':')[1] === dataDir), `DATA_DIR ${dataDir} is a mounted volume`).toBe(true)
+    expect(
+      s.volumes?.some((v) => v.split(':')[1] === dataDir),
+      `DATA_DIR ${dataDir} is a mounted volume`,
+    ).toBe(true)
   })
 
   it('publishes the ports the services listen on, and services reach each other by name', () => {

@@ -105,7 +105,11 @@ describe('DATA_DIR is private to the service user', { timeout: 120_000 }, () => 
     chmodSync(join(dataDir, 'exports', 'audit.csv'), 0o644)
     chmodSync(join(dataDir, 'exports'), 0o755)
     chmodSync(dataDir, 0o755)
-    expect(notPrivate(dataDir).map((e) => e.path).sort()).toEqual(['.', 'dead-letters.log', 'exports', 'exports/audit.csv'])
+    expect(
+      notPrivate(dataDir)
+        .map((e) => e.path)
+        .sort(),
+    ).toEqual(['.', 'dead-letters.log', 'exports', 'exports/audit.csv'])
 
     const api = await startEntry(
       'api/src/main.ts',

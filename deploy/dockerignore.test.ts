@@ -132,13 +132,15 @@ describe('.dockerignore: the build context', () => {
     const files = sources.filter((s) => s !== '.' && !s.endsWith('/'))
     expect(files.filter((s) => !context.has(s))).toEqual([])
     // `COPY . .` copies the rest: a folder source would need at least one file in the context.
-    for (const dir of sources.filter((s) => s.endsWith('/'))) expect([...context].some((p) => p.startsWith(dir)), dir).toBe(true)
+    for (const dir of sources.filter((s) => s.endsWith('/')))
+      expect(
+        [...context].some((p) => p.startsWith(dir)),
+        dir,
+      ).toBe(true)
   })
 
   it('leaves out no file that a file in the image imports (relative imports and @mytho/* workspace imports)', () => {
-    const packageDirs = new Map(
-      workspaces.map((w) => [(JSON.parse(readFileSync(join(root, w, 'package.json'), 'utf8')) as { name: string }).name, w] as const),
-    )
+    const packageDirs = new Map(workspaces.map((w) => [(JSON.parse(readFileSync(join(root, w, 'package.json'), 'utf8')) as { name: string }).name, w] as const))
     const missing: string[] = []
     for (const file of repoFiles.filter((p) => context.has(p) && /\.(ts|mts|js|mjs)$/.test(p))) {
       const text = readFileSync(join(root, file), 'utf8')

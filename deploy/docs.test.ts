@@ -18,7 +18,13 @@ import { ingestEnv } from '@mytho/ingest'
  */
 const root = fileURLToPath(new URL('..', import.meta.url))
 const CONFIG_DOC = 'docs/configuration.md'
-const docs = ['README.md', 'BENCHMARKS.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
+const docs = [
+  'README.md',
+  'BENCHMARKS.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`),
+]
 const tokensOf = (file: string): Token[] => marked.lexer(readFileSync(join(root, file), 'utf8'))
 function walk(tokens: Token[], visit: (t: Token) => void): void {
   marked.walkTokens(tokens, (t) => {
@@ -39,7 +45,7 @@ function startAllVariables(): { file: string; names: string[] } {
     // The object literal's body, to its matching brace.
     let depth = 1
     let end = at.index + at[0].length
-    while (depth > 0 && end < text.length) depth += text[end] === '{' ? 1 : text[end] === '}' ? -1 : 0, end++
+    while (depth > 0 && end < text.length) (depth += text[end] === '{' ? 1 : text[end] === '}' ? -1 : 0), end++
     const body = text.slice(at.index + at[0].length, end - 1)
     return { file, names: [...body.matchAll(/^\s*([A-Z][A-Z0-9_]*)\s*:/gm)].map((m) => m[1]!) }
   }
@@ -114,8 +120,7 @@ describe(`${CONFIG_DOC}: the configuration table`, () => {
 })
 
 /** The plain text of a heading, as GitHub slugs it (code spans and emphasis without their marks). */
-const plain = (tokens: Token[]): string =>
-  tokens.map((t) => ('tokens' in t && t.tokens ? plain(t.tokens) : 'text' in t ? String(t.text) : '')).join('')
+const plain = (tokens: Token[]): string => tokens.map((t) => ('tokens' in t && t.tokens ? plain(t.tokens) : 'text' in t ? String(t.text) : '')).join('')
 const anchorsCache = new Map<string, Set<string>>()
 function anchorsOf(file: string): Set<string> {
   let anchors = anchorsCache.get(file)

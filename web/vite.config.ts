@@ -25,7 +25,9 @@ function preloadMap(): Plugin {
         }
         if (main) add(main.fileName)
         // the entry's own imports are linked already
-        return [...files].filter((f) => !html.includes(f)).map((f) => ({ tag: 'link', attrs: { rel: 'modulepreload', crossorigin: true, href: `./${f}` }, injectTo: 'head' as const }))
+        return [...files]
+          .filter((f) => !html.includes(f))
+          .map((f) => ({ tag: 'link', attrs: { rel: 'modulepreload', crossorigin: true, href: `./${f}` }, injectTo: 'head' as const }))
       },
     },
   }

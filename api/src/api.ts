@@ -40,7 +40,20 @@ export interface ApiDeps {
 
 /** Without MQTT_URL the API serves REST from storage and memory but has no live feed (REST-only tests). */
 export type ApiOptions = Pick<ApiConfig, 'HTTP_PORT' | 'HTTP_HOST'> &
-  Partial<Pick<ApiConfig, 'MQTT_URL' | 'API_MQTT_USERNAME' | 'API_MQTT_PASSWORD' | 'DATA_DIR' | 'LIVE_FLUSH_MS' | 'LIVE_STATUS_CHECK_MS' | 'MAP_TILE_URL' | 'MAP_TILE_ATTRIBUTION' | 'REDIS_URL'>> &
+  Partial<
+    Pick<
+      ApiConfig,
+      | 'MQTT_URL'
+      | 'API_MQTT_USERNAME'
+      | 'API_MQTT_PASSWORD'
+      | 'DATA_DIR'
+      | 'LIVE_FLUSH_MS'
+      | 'LIVE_STATUS_CHECK_MS'
+      | 'MAP_TILE_URL'
+      | 'MAP_TILE_ATTRIBUTION'
+      | 'REDIS_URL'
+    >
+  > &
   Partial<
     Pick<
       ApiConfig,
@@ -186,7 +199,9 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
         )
       if (auth && config.AUTH_DISABLED) log.warn('AUTH_DISABLED=true: anyone who reaches this API acts as an operator (development only)')
       if (!auth) log.debug('no operator store: every caller is an anonymous operator')
-      const server = https ? (createHttpsServer({ cert: readFileSync(config.HTTPS_CERT!), key: readFileSync(config.HTTPS_KEY!) }, app) as unknown as Server) : createServer(app)
+      const server = https
+        ? (createHttpsServer({ cert: readFileSync(config.HTTPS_CERT!), key: readFileSync(config.HTTPS_KEY!) }, app) as unknown as Server)
+        : createServer(app)
       opened.server = server
       const push = createLivePush(server, config.LIVE_FLUSH_MS !== undefined ? { flushMs: config.LIVE_FLUSH_MS } : {}, {
         state,

@@ -40,7 +40,10 @@ export const apiEnv = commonEnv.extend({
    */
   AUTH_DISABLED: env.bool(false),
   /** Name of the first admin, created at the first start when no operator exists. Default admin. */
-  ADMIN_USERNAME: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,62}[a-z0-9]$/, 'lower-case letters, digits, dot, dash, underscore').default('admin'),
+  ADMIN_USERNAME: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{1,62}[a-z0-9]$/, 'lower-case letters, digits, dot, dash, underscore')
+    .default('admin'),
   /** The first admin's password (first start only; at least 12 characters). Default unset. */
   ADMIN_PASSWORD: z
     .string()
@@ -65,7 +68,12 @@ export const apiEnv = commonEnv.extend({
   CORS_ORIGINS: z
     .string()
     .default('')
-    .transform((v) => v.split(',').map((o) => o.trim()).filter((o) => o !== '')),
+    .transform((v) =>
+      v
+        .split(',')
+        .map((o) => o.trim())
+        .filter((o) => o !== ''),
+    ),
   /** PEM certificate and key files: when both are set the API and map are served over HTTPS. Default unset. */
   HTTPS_CERT: z.string().optional(),
   HTTPS_KEY: z.string().optional(),

@@ -31,7 +31,9 @@ try {
     process.exitCode = 1
   } else {
     await store.audit({ actor: 'cli', action: 'operator-create', target: parsed.data.username, detail: { role: parsed.data.role } }, Date.now())
-    process.stdout.write(`operator ${parsed.data.username} (${parsed.data.role}) created in ${where}${generated ? `\npassword (shown once): ${parsed.data.password}` : ''}\n`)
+    process.stdout.write(
+      `operator ${parsed.data.username} (${parsed.data.role}) created in ${where}${generated ? `\npassword (shown once): ${parsed.data.password}` : ''}\n`,
+    )
   }
 } finally {
   await store.close()

@@ -30,11 +30,11 @@ export function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') ((field += '"'), i++)
+      if (c === '"' && text[i + 1] === '"') (field += '"'), i++
       else if (c === '"') quoted = false
       else field += c
     } else if (c === '"' && field === '') quoted = true
-    else if (c === ',') (row.push(field), (field = ''))
+    else if (c === ',') row.push(field), (field = '')
     else if (c === '\n' || c === '\r') {
       if (c === '\r' && text[i + 1] === '\n') i++
       row.push(field)
@@ -73,7 +73,8 @@ export function readCsv(text: string): ImportRow[] {
   if (!header) throw new ImportFormatError('empty CSV: expected a header row')
   const names = header.map((h) => h.trim())
   const unknown = names.filter((n) => !KNOWN_FIELDS.has(n))
-  if (unknown.length > 0) throw new ImportFormatError(`unknown CSV column ${unknown.join(', ')}; columns are DeviceRecord fields: ${[...KNOWN_FIELDS].join(', ')}`)
+  if (unknown.length > 0)
+    throw new ImportFormatError(`unknown CSV column ${unknown.join(', ')}; columns are DeviceRecord fields: ${[...KNOWN_FIELDS].join(', ')}`)
   return rows.map((cells, i) => {
     if (cells.length !== names.length) return { row: i + 1, errors: [`expected ${names.length} cells, got ${cells.length}`] }
     const raw = Object.fromEntries(names.map((n, j) => [n, coerce(n, cells[j]!)]).filter(([, v]) => v !== undefined))

@@ -36,7 +36,8 @@ function fleet(n: number) {
   return { devices, source, set }
 }
 
-const rows = (c: FirstViewClusters) => c.id.map((id, r) => ({ lon: c.lon[r], lat: c.lat[r], id, counts: c.counts.slice(5 * r, 5 * r + 5), worst: deviceStatuses[c.worst[r]!] }))
+const rows = (c: FirstViewClusters) =>
+  c.id.map((id, r) => ({ lon: c.lon[r], lat: c.lat[r], id, counts: c.counts.slice(5 * r, 5 * r + 5), worst: deviceStatuses[c.worst[r]!] }))
 const city: BBox = [106.2, 10.2, 106.5, 10.5]
 
 describe('first view index', () => {

@@ -73,10 +73,13 @@ export function createFirstViewIndex(source: FirstViewSource, options: FirstView
   const schedule = () => {
     if (timer || stopped || !index || dirty.size === 0 || clock() - askedAt > keepFreshMs) return
     const wait = Math.max(minRebuildMs, 10 * stats.lastBuildMs) - (clock() - builtAt)
-    timer = setTimeout(() => {
-      timer = undefined
-      if (dirty.size > 0 && clock() - askedAt <= keepFreshMs) build()
-    }, Math.max(0, wait))
+    timer = setTimeout(
+      () => {
+        timer = undefined
+        if (dirty.size > 0 && clock() - askedAt <= keepFreshMs) build()
+      },
+      Math.max(0, wait),
+    )
     timer.unref?.()
   }
   const unsubscribe = source.onChange((ids) => {

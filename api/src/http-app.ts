@@ -90,7 +90,10 @@ export function createHttpApp(opts: HttpAppOptions, parts: HttpAppParts) {
   app.use(requestId(log))
   app.use(
     helmet({
-      contentSecurityPolicy: { useDefaults: false, directives: { ...contentSecurityPolicy(opts.tileUrl), ...(opts.https ? { 'upgrade-insecure-requests': [] } : {}) } },
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: { ...contentSecurityPolicy(opts.tileUrl), ...(opts.https ? { 'upgrade-insecure-requests': [] } : {}) },
+      },
       // HSTS only when this server speaks HTTPS itself; behind a proxy the proxy sets it.
       strictTransportSecurity: opts.https,
     }),

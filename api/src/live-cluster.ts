@@ -44,7 +44,10 @@ export async function joinLiveCluster(push: LivePush, redisUrl: string, deps: { 
   const where = redact(redisUrl)
   const pub = new Redis(redisUrl, { lazyConnect: true, connectionName: 'mytho-api-pub' })
   const sub = new Redis(redisUrl, { lazyConnect: true, connectionName: 'mytho-api-sub' })
-  for (const [name, conn] of [['pub', pub], ['sub', sub]] as const) {
+  for (const [name, conn] of [
+    ['pub', pub],
+    ['sub', sub],
+  ] as const) {
     // ioredis reconnects by itself; unheard, an 'error' event would end the process.
     conn.on('error', (err: Error) => deps.logger.warn('redis connection error', { conn: name, redis: where, err: err.message }))
   }

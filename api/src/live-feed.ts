@@ -156,20 +156,25 @@ export function createLiveFeed(opts: LiveFeedOptions, deps: LiveFeedDeps) {
         let first = true
         c.on('connect', () => {
           c.subscribe(
-            { [PLATFORM_READINGS_TOPIC]: { qos: 0 }, [PLATFORM_INCIDENTS_TOPIC]: { qos: 0 }, [PLATFORM_HEALTH_TOPIC]: { qos: 0 }, [ALL_STATUS_FILTER]: { qos: 0 } },
+            {
+              [PLATFORM_READINGS_TOPIC]: { qos: 0 },
+              [PLATFORM_INCIDENTS_TOPIC]: { qos: 0 },
+              [PLATFORM_HEALTH_TOPIC]: { qos: 0 },
+              [ALL_STATUS_FILTER]: { qos: 0 },
+            },
             (err, granted) => {
               const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? []
               if (err || refused.length > 0) {
                 const e = new LiveFeedError(`broker refused the live feed subscription ${refused.join(', ') || err?.message}`, { cause: err })
                 log.error('live feed subscription refused', { err: e.message })
-                if (first) ((first = false), reject(e))
+                if (first) (first = false), reject(e)
                 return
               }
               stats.connects++
               setLink(true)
               log.info('live feed subscribed', { url: `${c.options.protocol}://${c.options.host}:${c.options.port}` })
               deps.onConnect()
-              if (first) ((first = false), resolve())
+              if (first) (first = false), resolve()
             },
           )
         })

@@ -7,7 +7,15 @@ import { createLiveState } from './live-state.ts'
 
 const t0 = Date.UTC(2026, 10, 25, 3, 0, 0)
 // wl-tan-long reports every 300 s: offline after 900 s of silence.
-const wl = (ts: number, cm: number, receivedAt = ts): StoredReading => ({ deviceId: 'wl-tan-long', kind: 'water_level', ward: 'my-tho', ts, tsSource: 'device', receivedAt, fields: { waterLevelCm: cm } })
+const wl = (ts: number, cm: number, receivedAt = ts): StoredReading => ({
+  deviceId: 'wl-tan-long',
+  kind: 'water_level',
+  ward: 'my-tho',
+  ts,
+  tsSource: 'device',
+  receivedAt,
+  fields: { waterLevelCm: cm },
+})
 
 describe('live state', () => {
   const cleanups: (() => Promise<void> | void)[] = []
@@ -17,7 +25,10 @@ describe('live state', () => {
   const setup = async (stored: StoredReading[] = []) => {
     const tmp = makeTempDir('mytho-live-state-')
     const store = createSqliteStore({ path: join(tmp.path, 'r.sqlite') })
-    cleanups.push(() => tmp.cleanup(), () => store.close())
+    cleanups.push(
+      () => tmp.cleanup(),
+      () => store.close(),
+    )
     await store.init()
     await store.writeReadings(stored)
     let now = t0

@@ -31,7 +31,16 @@ export function createLiveState(deps: LiveStateDeps) {
   const clock = deps.clock ?? Date.now
   const entries = new Map<string, Entry>()
   for (const device of deps.registry.devices)
-    entries.set(device.id, { device, lastReading: null, lastSeen: null, connection: null, connectionAt: 0, status: 'never_seen', live: undefined, view: undefined })
+    entries.set(device.id, {
+      device,
+      lastReading: null,
+      lastSeen: null,
+      connection: null,
+      connectionAt: 0,
+      status: 'never_seen',
+      live: undefined,
+      view: undefined,
+    })
   const listeners = new Set<(deviceIds: Iterable<string>) => void>()
   const stats = { readings: 0, unknownDevice: 0, outOfOrder: 0, hydrations: 0 }
   let hydrated = false

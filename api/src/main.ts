@@ -1,6 +1,18 @@
 import { openOperatorStoreFromConfig, openProvisionedRegistryFromConfig } from '@mytho/directory'
 import { loadRegistryFile } from '@mytho/schema'
-import { bindHost, colourOn, configOrExit, createLogger, isLoopback, networkUrls, runMain, signInOffWarning, urlHost, warningBlock, withMetrics } from '@mytho/runtime'
+import {
+  bindHost,
+  colourOn,
+  configOrExit,
+  createLogger,
+  isLoopback,
+  networkUrls,
+  runMain,
+  signInOffWarning,
+  urlHost,
+  warningBlock,
+  withMetrics,
+} from '@mytho/runtime'
 import { createStoreFromConfig } from '@mytho/storage'
 import { createApi } from './api.ts'
 import { loadApiConfig } from './config.ts'
@@ -46,7 +58,10 @@ await runMain(
     let banner = `api: map and API on ${web(urlHost(config.HTTP_HOST))} (API under /api/v1)\n`
     if (config.AUTH_DISABLED && !isLoopback(config.HTTP_HOST)) {
       const urls = networkUrls(config.HTTP_HOST, web)
-      logger.warn('sign-in is disabled (AUTH_DISABLED=true) and the map is reachable from the network: HTTP_HOST is not loopback', { host: config.HTTP_HOST, urls })
+      logger.warn('sign-in is disabled (AUTH_DISABLED=true) and the map is reachable from the network: HTTP_HOST is not loopback', {
+        host: config.HTTP_HOST,
+        urls,
+      })
       banner += `${warningBlock(signInOffWarning(urls, 'HTTP_HOST'), colourOn(process.stdout))}\n`
     }
     process.stdout.write(banner)

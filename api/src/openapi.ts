@@ -58,15 +58,68 @@ export const API_PREFIX = '/api/v1'
 
 export const routeDocs: RouteDoc[] = [
   { method: 'get', path: '/health', summary: 'Liveness: the process answers', response: HealthResponse },
-  { method: 'get', path: '/ready', summary: 'Readiness: storage reachable, live feed subscribed, device state loaded (503 otherwise)', response: ReadyResponse },
-  { method: 'get', role: 'viewer', path: '/devices', summary: 'Every registry device with status, last-seen time and last reading (from memory)', response: z.array(DeviceView) },
-  { method: 'get', role: 'viewer', path: '/devices.geojson', summary: 'The devices as a GeoJSON FeatureCollection ([lon, lat])', response: DeviceFeatureCollection, contentType: 'application/geo+json' },
+  {
+    method: 'get',
+    path: '/ready',
+    summary: 'Readiness: storage reachable, live feed subscribed, device state loaded (503 otherwise)',
+    response: ReadyResponse,
+  },
+  {
+    method: 'get',
+    role: 'viewer',
+    path: '/devices',
+    summary: 'Every registry device with status, last-seen time and last reading (from memory)',
+    response: z.array(DeviceView),
+  },
+  {
+    method: 'get',
+    role: 'viewer',
+    path: '/devices.geojson',
+    summary: 'The devices as a GeoJSON FeatureCollection ([lon, lat])',
+    response: DeviceFeatureCollection,
+    contentType: 'application/geo+json',
+  },
   { method: 'get', role: 'viewer', path: '/devices/{id}', summary: 'One device', path_params: DeviceIdPath, response: DeviceView },
-  { method: 'get', role: 'viewer', path: '/devices/{id}/history', summary: 'History of one metric of one device', path_params: DeviceIdPath, query: DeviceHistoryParams, response: HistorySeries },
-  { method: 'get', role: 'viewer', path: '/history', summary: 'History of one metric for one or many devices, one series each in request order', query: HistoryParams, response: HistoryResponse },
-  { method: 'get', role: 'operator', path: '/dead-letters', summary: 'Rejected messages, newest first, by device and reason', query: DeadLetterParams, response: z.array(Rejection) },
-  { method: 'get', role: 'operator', path: '/dead-letters/counts', summary: 'Dead letters counted by reason', response: z.record(z.string(), z.number().int()) },
-  { method: 'get', role: 'viewer', path: '/incidents', summary: 'Incidents, worst severity first then oldest; active ones unless active=false', query: IncidentListParams, response: z.array(Incident) },
+  {
+    method: 'get',
+    role: 'viewer',
+    path: '/devices/{id}/history',
+    summary: 'History of one metric of one device',
+    path_params: DeviceIdPath,
+    query: DeviceHistoryParams,
+    response: HistorySeries,
+  },
+  {
+    method: 'get',
+    role: 'viewer',
+    path: '/history',
+    summary: 'History of one metric for one or many devices, one series each in request order',
+    query: HistoryParams,
+    response: HistoryResponse,
+  },
+  {
+    method: 'get',
+    role: 'operator',
+    path: '/dead-letters',
+    summary: 'Rejected messages, newest first, by device and reason',
+    query: DeadLetterParams,
+    response: z.array(Rejection),
+  },
+  {
+    method: 'get',
+    role: 'operator',
+    path: '/dead-letters/counts',
+    summary: 'Dead letters counted by reason',
+    response: z.record(z.string(), z.number().int()),
+  },
+  {
+    method: 'get',
+    role: 'viewer',
+    path: '/incidents',
+    summary: 'Incidents, worst severity first then oldest; active ones unless active=false',
+    query: IncidentListParams,
+    response: z.array(Incident),
+  },
   { method: 'get', role: 'viewer', path: '/incidents/{id}', summary: 'One incident with its events', path_params: IncidentIdPath, response: Incident },
   {
     method: 'post',
@@ -78,15 +131,49 @@ export const routeDocs: RouteDoc[] = [
     body: AcknowledgeRequest,
     response: Incident,
   },
-  { method: 'post', path: '/auth/login', summary: 'Sign in: sets the HttpOnly session cookie mytho_session and the mytho_csrf cookie; 401 wrong, 429 throttled (Retry-After)', body: LoginRequest, response: SessionResponse },
+  {
+    method: 'post',
+    path: '/auth/login',
+    summary: 'Sign in: sets the HttpOnly session cookie mytho_session and the mytho_csrf cookie; 401 wrong, 429 throttled (Retry-After)',
+    body: LoginRequest,
+    response: SessionResponse,
+  },
   { method: 'post', path: '/auth/logout', summary: 'Sign out: ends the session and clears its cookies', response: MeResponse },
   { method: 'get', path: '/auth/me', summary: 'Who is calling: signed in or not, role (null: sign-in needed), CSRF token', response: MeResponse },
   { method: 'get', role: 'admin', path: '/operators', summary: 'Operators and their roles', response: z.array(OperatorView) },
-  { method: 'post', role: 'admin', path: '/operators', summary: 'Create an operator (409 when the name is taken)', body: OperatorCreateRequest, response: OperatorView },
-  { method: 'post', role: 'admin', path: '/operators/{username}/disable', summary: 'Disable an operator; their sessions end', path_params: OperatorNamePath, response: OperatorView },
-  { method: 'get', role: 'admin', path: '/audit', summary: 'Audit log of operator actions, newest first', query: AuditListParams, response: z.array(AuditEntry) },
+  {
+    method: 'post',
+    role: 'admin',
+    path: '/operators',
+    summary: 'Create an operator (409 when the name is taken)',
+    body: OperatorCreateRequest,
+    response: OperatorView,
+  },
+  {
+    method: 'post',
+    role: 'admin',
+    path: '/operators/{username}/disable',
+    summary: 'Disable an operator; their sessions end',
+    path_params: OperatorNamePath,
+    response: OperatorView,
+  },
+  {
+    method: 'get',
+    role: 'admin',
+    path: '/audit',
+    summary: 'Audit log of operator actions, newest first',
+    query: AuditListParams,
+    response: z.array(AuditEntry),
+  },
   { method: 'get', role: 'admin', path: '/admin/devices', summary: 'Provisioned devices with their disabled flag', response: z.array(ProvisionedDeviceView) },
-  { method: 'post', role: 'admin', path: '/admin/devices', summary: 'Provision a device; its secret is in this answer only', body: DeviceRecord, response: DeviceSecretResponse },
+  {
+    method: 'post',
+    role: 'admin',
+    path: '/admin/devices',
+    summary: 'Provision a device; its secret is in this answer only',
+    body: DeviceRecord,
+    response: DeviceSecretResponse,
+  },
   {
     method: 'post',
     role: 'admin',
@@ -96,10 +183,37 @@ export const routeDocs: RouteDoc[] = [
     bodyContentTypes: ['text/csv', 'application/geo+json'],
     response: ImportReport,
   },
-  { method: 'post', role: 'admin', path: '/admin/devices/{id}/rotate-secret', summary: 'New secret (shown once); the old one stops and the live connection is dropped', path_params: DeviceIdPath, response: DeviceSecretResponse },
-  { method: 'post', role: 'admin', path: '/admin/devices/{id}/disable', summary: 'Disable a device; the broker drops its live connection at once', path_params: DeviceIdPath, response: ProvisionedDeviceView },
-  { method: 'post', role: 'admin', path: '/admin/devices/{id}/enable', summary: 'Enable a disabled device again', path_params: DeviceIdPath, response: ProvisionedDeviceView },
-  { method: 'get', role: 'viewer', path: '/config', summary: 'Runtime settings of the map: tile URL template and its attribution', response: MapConfigResponse },
+  {
+    method: 'post',
+    role: 'admin',
+    path: '/admin/devices/{id}/rotate-secret',
+    summary: 'New secret (shown once); the old one stops and the live connection is dropped',
+    path_params: DeviceIdPath,
+    response: DeviceSecretResponse,
+  },
+  {
+    method: 'post',
+    role: 'admin',
+    path: '/admin/devices/{id}/disable',
+    summary: 'Disable a device; the broker drops its live connection at once',
+    path_params: DeviceIdPath,
+    response: ProvisionedDeviceView,
+  },
+  {
+    method: 'post',
+    role: 'admin',
+    path: '/admin/devices/{id}/enable',
+    summary: 'Enable a disabled device again',
+    path_params: DeviceIdPath,
+    response: ProvisionedDeviceView,
+  },
+  {
+    method: 'get',
+    role: 'viewer',
+    path: '/config',
+    summary: 'Runtime settings of the map: tile URL template and its attribution',
+    response: MapConfigResponse,
+  },
   { method: 'get', role: 'viewer', path: '/openapi.json', summary: 'This document', response: z.object({ openapi: z.string() }).loose() },
 ]
 
@@ -130,14 +244,26 @@ export function openApiDocument(): Record<string, unknown> {
       ...(params.length > 0 ? { parameters: params } : {}),
       ...(r.role ? { 'x-required-role': r.role } : {}),
       ...(r.body
-        ? { requestBody: { required: true, content: Object.fromEntries((r.bodyContentTypes ?? ['application/json']).map((t) => [t, { schema: jsonSchema(r.body!, 'input') }])) } }
+        ? {
+            requestBody: {
+              required: true,
+              content: Object.fromEntries((r.bodyContentTypes ?? ['application/json']).map((t) => [t, { schema: jsonSchema(r.body!, 'input') }])),
+            },
+          }
         : {}),
       responses: {
         '200': { description: 'OK', content: { [r.contentType ?? 'application/json']: { schema: jsonSchema(r.response, 'output') } } },
         ...(params.length > 0 || r.body ? { '400': { description: 'A parameter is invalid; the message names it', ...error } } : {}),
         ...(r.path_params ? { '404': { description: 'Not found', ...error } } : {}),
-        ...(r.role ? { '401': { description: 'Sign-in required', ...error }, '403': { description: `Needs role ${r.role} (or a missing X-CSRF-Token on a POST)`, ...error } } : {}),
-        ...(r.path === '/ready' ? { '503': { description: 'Not ready', content: { 'application/json': { schema: jsonSchema(ReadyResponse, 'output') } } } } : {}),
+        ...(r.role
+          ? {
+              '401': { description: 'Sign-in required', ...error },
+              '403': { description: `Needs role ${r.role} (or a missing X-CSRF-Token on a POST)`, ...error },
+            }
+          : {}),
+        ...(r.path === '/ready'
+          ? { '503': { description: 'Not ready', content: { 'application/json': { schema: jsonSchema(ReadyResponse, 'output') } } } }
+          : {}),
       },
     }
   }

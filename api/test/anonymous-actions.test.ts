@@ -47,14 +47,35 @@ describe('an action without a session is anonymous, with its address (issue #15)
     expect(anon.status).toBe(200)
     const acked = anon.body as Incident
     expect(acked).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'anonymous@127.0.0.1', ackNote: 'đã xem' })
-    expect(acked.events.at(-1)).toEqual({ at: expect.any(Number), type: 'acknowledged', level: 3, value: null, by: 'anonymous@127.0.0.1', claimedBy: 'mallory', note: 'đã xem' })
+    expect(acked.events.at(-1)).toEqual({
+      at: expect.any(Number),
+      type: 'acknowledged',
+      level: 3,
+      value: null,
+      by: 'anonymous@127.0.0.1',
+      claimedBy: 'mallory',
+      note: 'đã xem',
+    })
     // as stored, not only as answered
-    expect((await api.call(undefined, 'GET', '/incidents/inc-flood-1')).body).toMatchObject({ acknowledgedBy: 'anonymous@127.0.0.1', events: [{ type: 'raised' }, { by: 'anonymous@127.0.0.1', claimedBy: 'mallory' }] })
+    expect((await api.call(undefined, 'GET', '/incidents/inc-flood-1')).body).toMatchObject({
+      acknowledgedBy: 'anonymous@127.0.0.1',
+      events: [{ type: 'raised' }, { by: 'anonymous@127.0.0.1', claimedBy: 'mallory' }],
+    })
 
     const admin = await api.signIn('admin')
     expect((await api.call(admin, 'GET', '/audit?actor=mallory')).body).toEqual([])
     const byAnon = (await api.call(admin, 'GET', '/audit?actor=anonymous@127.0.0.1')).body as AuditEntry[]
-    expect(byAnon).toEqual([{ id: expect.any(Number), ts: expect.any(Number), actor: 'anonymous@127.0.0.1', action: 'acknowledge', target: 'inc-flood-1', detail: { note: 'đã xem', claimedBy: 'mallory' }, ip: '127.0.0.1' }])
+    expect(byAnon).toEqual([
+      {
+        id: expect.any(Number),
+        ts: expect.any(Number),
+        actor: 'anonymous@127.0.0.1',
+        action: 'acknowledge',
+        target: 'inc-flood-1',
+        detail: { note: 'đã xem', claimedBy: 'mallory' },
+        ip: '127.0.0.1',
+      },
+    ])
 
     // A signed-in operator is the actor; a `by` in the body is ignored, and nothing is claimed.
     const operator = await api.signIn('operator')
@@ -83,6 +104,8 @@ describe('an action without a session is anonymous, with its address (issue #15)
     // claiming an operator's name does not make it theirs
     const admin = await api.signIn('admin')
     expect((await api.call(admin, 'GET', '/audit?actor=operator1&action=acknowledge')).body).toEqual([])
-    expect((await api.call(admin, 'GET', '/audit?action=acknowledge')).body).toMatchObject([{ actor: 'anonymous@203.0.113.7', ip: '203.0.113.7', detail: { claimedBy: 'operator1' } }])
+    expect((await api.call(admin, 'GET', '/audit?action=acknowledge')).body).toMatchObject([
+      { actor: 'anonymous@203.0.113.7', ip: '203.0.113.7', detail: { claimedBy: 'operator1' } },
+    ])
   })
 })

@@ -35,7 +35,10 @@ export async function startSecuredApi(config: Partial<ApiOptions> = {}, dataDir?
   const dir = dataDir ?? tmp!.path
   const store = createSqliteStore({ path: join(dir, 'readings.sqlite') })
   const operators: OperatorStore = config.REDIS_URL !== undefined ? openRedisOperatorStore(config.REDIS_URL) : openOperatorStore(dir)
-  const api: Api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', DATA_DIR: dir, ...config }, { store, registry: loadRegistryFile(), logger, operators, ...(clock ? { clock } : {}) })
+  const api: Api = createApi(
+    { HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', DATA_DIR: dir, ...config },
+    { store, registry: loadRegistryFile(), logger, operators, ...(clock ? { clock } : {}) },
+  )
   const { port } = await api.start()
   onTestFinished(async () => {
     await api.stop()
@@ -61,7 +64,15 @@ export async function startSecuredApi(config: Partial<ApiOptions> = {}, dataDir?
     if (from.forwardedFor !== undefined) headers['x-forwarded-for'] = from.forwardedFor
     return new Promise((resolve, reject) => {
       const req = httpRequest(
-        { host: '127.0.0.1', port, path: '/api/v1/auth/login', method: 'POST', headers, agent: false, ...(from.address !== undefined ? { localAddress: from.address } : {}) },
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/api/v1/auth/login',
+          method: 'POST',
+          headers,
+          agent: false,
+          ...(from.address !== undefined ? { localAddress: from.address } : {}),
+        },
         (res) => {
           let text = ''
           res.setEncoding('utf8')
@@ -94,12 +105,22 @@ export async function startSecuredApi(config: Partial<ApiOptions> = {}, dataDir?
     return { username: `${role}1`, cookie, csrf: body.csrfToken }
   }
   /** A request as `who` (undefined: anonymous), JSON in and out; POSTs carry the CSRF header unless told not to. The body is of the type the caller names (unknown unless told). */
-  async function call<T = unknown>(who: Agent | undefined, method: 'GET' | 'POST', path: string, body?: unknown, opts: { csrf?: boolean; contentType?: string } = {}) {
+  async function call<T = unknown>(
+    who: Agent | undefined,
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    opts: { csrf?: boolean; contentType?: string } = {},
+  ) {
     const headers: Record<string, string> = {}
     if (who) headers['cookie'] = who.cookie
     if (who && method === 'POST' && opts.csrf !== false) headers['x-csrf-token'] = who.csrf
     if (body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json'
-    const res = await fetch(`${base}${path}`, { method, headers, ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}) })
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers,
+      ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+    })
     const text = await res.text()
     let json: unknown
     try {

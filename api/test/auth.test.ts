@@ -17,7 +17,13 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
  * `tries` wrong passwords for `username` from `from`, each sent as soon as the throttle lets it through: on a 429 the
  * API's clock is moved on by the Retry-After. Returns the waits the API asked for, in order.
  */
-async function guess(api: SecuredApi, clock: { now: number }, from: { address?: string; forwardedFor?: string }, username: string, tries: number): Promise<number[]> {
+async function guess(
+  api: SecuredApi,
+  clock: { now: number },
+  from: { address?: string; forwardedFor?: string },
+  username: string,
+  tries: number,
+): Promise<number[]> {
   const waits: number[] = []
   for (let done = 0; done < tries; ) {
     const r = await api.loginFrom(from, username, `wrong password ${done}`)
@@ -35,14 +41,21 @@ async function guess(api: SecuredApi, clock: { now: number }, from: { address?: 
 
 /** A real entry point (`api/src/main.ts`, `api/src/create-operator.ts`) in its own process; resolves when it exits, or when `until` shows in its output. */
 function runEntry(entry: string, args: string[], env: Record<string, string>, until?: RegExp): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], { cwd: repoRoot, env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+    cwd: repoRoot,
+    env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   onTestFinished(() => void (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')))
   let output = ''
   child.stdout.on('data', (b: Buffer) => (output += b.toString()))
   child.stderr.on('data', (b: Buffer) => (output += b.toString()))
   let code: number | null | undefined
   child.once('exit', (c) => (code = c))
-  return waitFor(() => (code !== undefined || (until?.test(output)) ? { code: code ?? null, output } : undefined), { timeoutMs: 20_000, what: `${entry} to exit` })
+  return waitFor(() => (code !== undefined || until?.test(output) ? { code: code ?? null, output } : undefined), {
+    timeoutMs: 20_000,
+    what: `${entry} to exit`,
+  })
 }
 
 const LOWER: Record<Role, Role | undefined> = { viewer: undefined, operator: 'viewer', admin: 'operator' }
@@ -87,7 +100,10 @@ describe('sign-in and roles on every route', () => {
   it('a POST without the session CSRF token is refused; sign-out ends the session', async () => {
     const api = await startSecuredApi()
     const op = await api.signIn('operator')
-    expect(await api.call(op, 'POST', '/incidents/no-such-incident/acknowledge', { note: 'x' }, { csrf: false })).toMatchObject({ status: 403, body: { error: expect.stringMatching(/x-csrf-token/) } })
+    expect(await api.call(op, 'POST', '/incidents/no-such-incident/acknowledge', { note: 'x' }, { csrf: false })).toMatchObject({
+      status: 403,
+      body: { error: expect.stringMatching(/x-csrf-token/) },
+    })
     expect((await api.call(op, 'POST', '/incidents/no-such-incident/acknowledge', { note: 'x' })).status).toBe(404)
     expect((await api.call(op, 'GET', '/auth/me')).body).toMatchObject({ signedIn: true, username: 'operator1', role: 'operator', csrfToken: op.csrf })
     expect((await api.call(op, 'POST', '/auth/logout')).status).toBe(200)
@@ -107,8 +123,14 @@ describe('sign-in and roles on every route', () => {
   it('admins create operators; a disabled operator is signed out at once', async () => {
     const api = await startSecuredApi()
     const admin = await api.signIn('admin')
-    expect(await api.call(admin, 'POST', '/operators', { username: 'lan.nguyen', password: 'short', role: 'operator' })).toMatchObject({ status: 400, body: { error: 'invalid body field password: at least 12 characters' } })
-    expect(await api.call(admin, 'POST', '/operators', { username: 'lan.nguyen', password: 'a long enough password', role: 'operator' })).toMatchObject({ status: 201, body: { username: 'lan.nguyen', role: 'operator', disabled: false } })
+    expect(await api.call(admin, 'POST', '/operators', { username: 'lan.nguyen', password: 'short', role: 'operator' })).toMatchObject({
+      status: 400,
+      body: { error: 'invalid body field password: at least 12 characters' },
+    })
+    expect(await api.call(admin, 'POST', '/operators', { username: 'lan.nguyen', password: 'a long enough password', role: 'operator' })).toMatchObject({
+      status: 201,
+      body: { username: 'lan.nguyen', role: 'operator', disabled: false },
+    })
     const viewer = await api.signIn('viewer')
     expect((await api.call(admin, 'POST', '/operators/viewer1/disable')).status).toBe(200)
     expect((await api.call(viewer, 'GET', '/devices')).status).toBe(401)
@@ -118,7 +140,9 @@ describe('sign-in and roles on every route', () => {
   it('AUTH_DISABLED: anonymous callers view and acknowledge naming themselves, but are never admins', async () => {
     const api = await startSecuredApi({ AUTH_DISABLED: true })
     expect((await api.call(undefined, 'GET', '/devices')).status).toBe(200)
-    expect((await api.call(undefined, 'POST', '/incidents/no-such-incident/acknowledge', { note: 'x' })).body).toMatchObject({ error: expect.stringMatching(/^invalid body field by/) })
+    expect((await api.call(undefined, 'POST', '/incidents/no-such-incident/acknowledge', { note: 'x' })).body).toMatchObject({
+      error: expect.stringMatching(/^invalid body field by/),
+    })
     expect((await api.call(undefined, 'GET', '/admin/devices')).status).toBe(403)
     expect((await api.socket(undefined)).outcome).toBe('connected')
   })
@@ -140,7 +164,7 @@ describe('sign-in throttle: the guesser waits, not the operator (issue #15)', ()
     expect(failed.map((e) => e.ip)).toEqual(Array(10).fill('127.0.0.2'))
   })
 
-  it("the guessing address is answered 429 with Retry-After, doubling with each failure up to LOGIN_LOCKOUT_S; the right password from it waits too", async () => {
+  it('the guessing address is answered 429 with Retry-After, doubling with each failure up to LOGIN_LOCKOUT_S; the right password from it waits too', async () => {
     const clock = { now: Date.now() }
     const api = await startSecuredApi({ LOGIN_MAX_FAILURES: 3, LOGIN_LOCKOUT_S: 60 }, undefined, silentLogger, () => clock.now)
     const stranger = { address: '127.0.0.2' }
@@ -180,7 +204,11 @@ describe('password policy wherever a password is set (issue #15)', () => {
       ['lan.nguyen-2024!', 'must not contain the user name'],
     ]
     for (const [password, rule] of refused)
-      expect({ password, ...(await api.call(admin, 'POST', '/operators', { username: 'lan.nguyen', password, role: 'operator' })) }).toMatchObject({ password, status: 400, body: { error: `invalid body field password: ${rule}` } })
+      expect({ password, ...(await api.call(admin, 'POST', '/operators', { username: 'lan.nguyen', password, role: 'operator' })) }).toMatchObject({
+        password,
+        status: 400,
+        body: { error: `invalid body field password: ${rule}` },
+      })
     expect(((await api.call(admin, 'GET', '/operators')).body as { username: string }[]).map((o) => o.username)).not.toContain('lan.nguyen')
     expect((await api.call(admin, 'POST', '/operators', { username: 'lan.nguyen', password: 'river market at dawn', role: 'operator' })).status).toBe(201)
   })

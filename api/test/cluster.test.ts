@@ -40,7 +40,10 @@ describe('API cluster on Redis', () => {
   }
   const startApi = async (mqttUrl: string): Promise<[Api, string]> => {
     const store = createSqliteStore({ path: join(tmp.path, 'readings.sqlite') })
-    const api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', MQTT_URL: mqttUrl, DATA_DIR: tmp.path, REDIS_URL: redis.url }, { store, registry, logger: silentLogger })
+    const api = createApi(
+      { HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', MQTT_URL: mqttUrl, DATA_DIR: tmp.path, REDIS_URL: redis.url },
+      { store, registry, logger: silentLogger },
+    )
     const { port } = await api.start()
     cleanups.unshift(async () => {
       await api.stop()
@@ -65,7 +68,11 @@ describe('API cluster on Redis', () => {
     brokerBUrl = await startBroker()
     const store = createSqliteStore({ path: join(tmp.path, 'readings.sqlite') })
     // The ingest writes incidents where the API nodes read them: the cluster's Redis.
-    const ingest = createIngest(loadIngestConfig({ MQTT_URL: brokerAUrl, DATA_DIR: tmp.path, REDIS_URL: redis.url, INGEST_BATCH_WAIT_MS: '10' }), { store, registry, logger: silentLogger })
+    const ingest = createIngest(loadIngestConfig({ MQTT_URL: brokerAUrl, DATA_DIR: tmp.path, REDIS_URL: redis.url, INGEST_BATCH_WAIT_MS: '10' }), {
+      store,
+      registry,
+      logger: silentLogger,
+    })
     await ingest.start()
     cleanups.unshift(async () => {
       await ingest.stop()
@@ -144,7 +151,10 @@ describe('API cluster on Redis, signed in', () => {
       for (let i = 0; i < 2; i++) {
         const store = createSqliteStore({ path: join(tmp.path, 'readings.sqlite') })
         const operators = openOperatorStore(tmp.path)
-        const api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', DATA_DIR: tmp.path, REDIS_URL: redis.url }, { store, registry: loadRegistryFile(), logger: silentLogger, operators })
+        const api = createApi(
+          { HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', DATA_DIR: tmp.path, REDIS_URL: redis.url },
+          { store, registry: loadRegistryFile(), logger: silentLogger, operators },
+        )
         const { port } = await api.start()
         stops.unshift(async () => {
           await api.stop()
@@ -155,10 +165,17 @@ describe('API cluster on Redis, signed in', () => {
         urls.push(`http://127.0.0.1:${port}`)
       }
       const [urlA, urlB] = urls as [string, string]
-      const login = await fetch(`${urlA}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'viewer1', password: 'correct horse battery staple' }) })
+      const login = await fetch(`${urlA}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'viewer1', password: 'correct horse battery staple' }),
+      })
       expect(login.status).toBe(200)
       const { csrfToken } = (await login.json()) as { csrfToken: string }
-      const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')
+      const cookie = login.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0])
+        .join('; ')
 
       const socket = io(urlB, { path: '/socket.io', transports: ['websocket'], reconnection: false, extraHeaders: { cookie } })
       stops.unshift(() => void socket.close())

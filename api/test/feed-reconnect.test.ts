@@ -9,7 +9,15 @@ import { makeTempDir, waitFor } from '@mytho/testing'
 import { createApi } from '../src/api.ts'
 import { LiveClient } from './live-harness.ts'
 
-const reading = (cm: number): StoredReading => ({ deviceId: 'wl-tourist-wharf', kind: 'water_level', ward: 'my-tho', ts: Date.now(), tsSource: 'device', receivedAt: Date.now(), fields: { waterLevelCm: cm } })
+const reading = (cm: number): StoredReading => ({
+  deviceId: 'wl-tourist-wharf',
+  kind: 'water_level',
+  ward: 'my-tho',
+  ts: Date.now(),
+  tsSource: 'device',
+  receivedAt: Date.now(),
+  fields: { waterLevelCm: cm },
+})
 
 describe("the API's own broker link", () => {
   const cleanups: (() => Promise<void> | void)[] = []
@@ -18,7 +26,9 @@ describe("the API's own broker link", () => {
   })
 
   const broker = async (dataDir: string, port = 0): Promise<{ broker: Broker; port: number }> => {
-    const b = await createBroker(loadBrokerConfig({ DATA_DIR: dataDir, MQTT_PORT: String(port), MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off' }), { logger: silentLogger })
+    const b = await createBroker(loadBrokerConfig({ DATA_DIR: dataDir, MQTT_PORT: String(port), MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off' }), {
+      logger: silentLogger,
+    })
     const { mqttPort } = await b.start()
     cleanups.unshift(() => b.stop())
     return { broker: b, port: mqttPort }
@@ -30,7 +40,10 @@ describe("the API's own broker link", () => {
     const first = await broker(tmp.path)
     const store = createSqliteStore({ path: join(tmp.path, 'readings.sqlite') })
     cleanups.unshift(() => store.close())
-    const api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', MQTT_URL: `mqtt://127.0.0.1:${first.port}`, DATA_DIR: tmp.path }, { store, registry: loadRegistryFile(), logger: silentLogger })
+    const api = createApi(
+      { HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', MQTT_URL: `mqtt://127.0.0.1:${first.port}`, DATA_DIR: tmp.path },
+      { store, registry: loadRegistryFile(), logger: silentLogger },
+    )
     const url = `http://127.0.0.1:${(await api.start()).port}`
     cleanups.unshift(() => api.stop())
     const b = new LiveClient(url, { bbox: [CITY_BOUNDS.west, CITY_BOUNDS.south, CITY_BOUNDS.east, CITY_BOUNDS.north], zoom: 13 })
@@ -59,10 +72,18 @@ describe("the API's own broker link", () => {
     const { port } = await broker(tmp.path)
     const store = createSqliteStore({ path: join(tmp.path, 'readings.sqlite') })
     cleanups.unshift(() => store.close())
-    const api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', MQTT_URL: `mqtt://127.0.0.1:${port}`, DATA_DIR: tmp.path }, { store, registry: loadRegistryFile(), logger: silentLogger })
+    const api = createApi(
+      { HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', MQTT_URL: `mqtt://127.0.0.1:${port}`, DATA_DIR: tmp.path },
+      { store, registry: loadRegistryFile(), logger: silentLogger },
+    )
     await api.start()
     cleanups.unshift(() => api.stop())
-    const ingestAccount = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'mytho-ingest-feed-test', username: 'svc-ingest', password: readDemoSecrets(tmp.path)!.services['svc-ingest']!, reconnectPeriod: 0 })
+    const ingestAccount = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+      clientId: 'mytho-ingest-feed-test',
+      username: 'svc-ingest',
+      password: readDemoSecrets(tmp.path)!.services['svc-ingest']!,
+      reconnectPeriod: 0,
+    })
     cleanups.unshift(() => ingestAccount.endAsync(true))
     await ingestAccount.publishAsync(PLATFORM_READINGS_TOPIC, '{not json')
     await ingestAccount.publishAsync(PLATFORM_READINGS_TOPIC, JSON.stringify([{ deviceId: 'wl-tourist-wharf', kind: 'boat' }]))

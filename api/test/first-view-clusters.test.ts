@@ -31,7 +31,13 @@ function browserRows(devices: readonly LiveDeviceState[], v: ViewSubscription): 
       acc.c = acc.c.map((n, k) => n + p.c[k]!)
     },
   })
-  sc.load(devices.map((d) => ({ type: 'Feature', geometry: { type: 'Point', coordinates: [d.lon, d.lat] }, properties: { id: d.deviceId, s: deviceStatuses.indexOf(d.status) } })))
+  sc.load(
+    devices.map((d) => ({
+      type: 'Feature',
+      geometry: { type: 'Point', coordinates: [d.lon, d.lat] },
+      properties: { id: d.deviceId, s: deviceStatuses.indexOf(d.status) },
+    })),
+  )
   return sc.getClusters(v.bbox, v.zoom).map((f) => {
     const [lon, lat] = f.geometry.coordinates as [number, number]
     const p = f.properties as { cluster?: boolean; c?: number[]; id?: string; s?: number }

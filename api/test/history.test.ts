@@ -12,7 +12,15 @@ interface LogLine {
   err?: { message: string; stack: string }
   [field: string]: unknown
 }
-const reading = (deviceId: string, ts: number, cm: number): StoredReading => ({ deviceId, kind: 'water_level', ward: 'my-tho', ts, tsSource: 'device', receivedAt: ts, fields: { waterLevelCm: cm } })
+const reading = (deviceId: string, ts: number, cm: number): StoredReading => ({
+  deviceId,
+  kind: 'water_level',
+  ward: 'my-tho',
+  ts,
+  tsSource: 'device',
+  receivedAt: ts,
+  fields: { waterLevelCm: cm },
+})
 
 describe('history for one or many devices', () => {
   let p: SqliteApi
@@ -34,7 +42,9 @@ describe('history for one or many devices', () => {
   afterAll(() => p?.stop())
 
   it('cuts 1d windows at local midnight (Asia/Ho_Chi_Minh), not UTC', async () => {
-    const { body } = await get<HistorySeries>(`/devices/wl-hydro-station/history?metric=waterLevelCm&from=${localMidnight - 86_400_000}&to=${localMidnight + 86_400_000}&window=1d`)
+    const { body } = await get<HistorySeries>(
+      `/devices/wl-hydro-station/history?metric=waterLevelCm&from=${localMidnight - 86_400_000}&to=${localMidnight + 86_400_000}&window=1d`,
+    )
     expect(body.points).toEqual([
       { ts: localMidnight - 86_400_000, mean: 100, min: 100, max: 100, count: 1 },
       { ts: localMidnight, mean: 160, min: 150, max: 170, count: 2 },
@@ -42,7 +52,9 @@ describe('history for one or many devices', () => {
   })
 
   it('answers one series per device, in request order, empty when a device has no data', async () => {
-    const { status, body } = await get<HistorySeries[]>(`/history?deviceIds=wl-tan-long,wl-hydro-station,wl-tourist-wharf&metric=waterLevelCm&from=${localMidnight}&to=${localMidnight + 86_400_000}&window=1h`)
+    const { status, body } = await get<HistorySeries[]>(
+      `/history?deviceIds=wl-tan-long,wl-hydro-station,wl-tourist-wharf&metric=waterLevelCm&from=${localMidnight}&to=${localMidnight + 86_400_000}&window=1h`,
+    )
     expect(status).toBe(200)
     expect(body.map((s: { deviceId: string; points: unknown[] }) => [s.deviceId, s.points.length])).toEqual([
       ['wl-tan-long', 1],
@@ -58,13 +70,31 @@ describe('history for one or many devices', () => {
   })
 
   it('names the bad parameter', async () => {
-    expect(await get('/history?metric=waterLevelCm')).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^invalid query parameter deviceIds/) } })
-    expect(await get('/history?deviceIds=,&metric=waterLevelCm')).toMatchObject({ status: 400, body: { error: 'invalid query parameter deviceIds: at least one device id' } })
-    expect(await get('/history?deviceIds=wl-tan-long,nope&metric=waterLevelCm')).toMatchObject({ status: 400, body: { error: 'invalid query parameter deviceIds: no device nope' } })
-    expect(await get('/history?deviceIds=wl-tan-long&metric=waterLevelCm&window=2d')).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^invalid query parameter window/) } })
-    expect(await get(`/history?deviceIds=wl-tan-long&metric=waterLevelCm&from=${localMidnight}&to=${localMidnight}`)).toMatchObject({ status: 400, body: { error: expect.stringMatching(/parameter from/) } })
+    expect(await get('/history?metric=waterLevelCm')).toMatchObject({
+      status: 400,
+      body: { error: expect.stringMatching(/^invalid query parameter deviceIds/) },
+    })
+    expect(await get('/history?deviceIds=,&metric=waterLevelCm')).toMatchObject({
+      status: 400,
+      body: { error: 'invalid query parameter deviceIds: at least one device id' },
+    })
+    expect(await get('/history?deviceIds=wl-tan-long,nope&metric=waterLevelCm')).toMatchObject({
+      status: 400,
+      body: { error: 'invalid query parameter deviceIds: no device nope' },
+    })
+    expect(await get('/history?deviceIds=wl-tan-long&metric=waterLevelCm&window=2d')).toMatchObject({
+      status: 400,
+      body: { error: expect.stringMatching(/^invalid query parameter window/) },
+    })
+    expect(await get(`/history?deviceIds=wl-tan-long&metric=waterLevelCm&from=${localMidnight}&to=${localMidnight}`)).toMatchObject({
+      status: 400,
+      body: { error: expect.stringMatching(/parameter from/) },
+    })
     const many = Array.from({ length: 101 }, () => 'wl-tan-long').join(',')
-    expect(await get(`/history?deviceIds=${many}&metric=waterLevelCm`)).toMatchObject({ status: 400, body: { error: 'invalid query parameter deviceIds: at most 100 device ids' } })
+    expect(await get(`/history?deviceIds=${many}&metric=waterLevelCm`)).toMatchObject({
+      status: 400,
+      body: { error: 'invalid query parameter deviceIds: at most 100 device ids' },
+    })
   })
 })
 
@@ -102,7 +132,10 @@ describe('history refuses what storage cannot answer with a 400, and logs a requ
     history = (q) => store.history({ ...q, metric: `${q.metric}_raw` })
     try {
       for (const path of bothRoutes('waterLevelCm'))
-        expect(await get(path)).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^invalid request: metric name "waterLevelCm_raw" is not an identifier/) } })
+        expect(await get(path)).toMatchObject({
+          status: 400,
+          body: { error: expect.stringMatching(/^invalid request: metric name "waterLevelCm_raw" is not an identifier/) },
+        })
     } finally {
       history = (q) => store.history(q)
     }
@@ -121,7 +154,8 @@ describe('history refuses what storage cannot answer with a 400, and logs a requ
     lines.length = 0
     const ids = loadRegistryFile().devices.map((d) => d.id)
     // A query error that echoes the query (as InfluxDB's do): not the caller's fault, so still a 500.
-    const echoed = (q: { metric: string; deviceIds: readonly string[] }) => `influx query failed: error parsing query\n  query: SELECT "${q.metric}" FROM readings WHERE ${q.deviceIds.map((id) => `"deviceId" = '${id}'`).join(' OR ')}`
+    const echoed = (q: { metric: string; deviceIds: readonly string[] }) =>
+      `influx query failed: error parsing query\n  query: SELECT "${q.metric}" FROM readings WHERE ${q.deviceIds.map((id) => `"deviceId" = '${id}'`).join(' OR ')}`
     history = async (q) => {
       throw new StorageError(echoed(q), { retryable: false })
     }

@@ -29,13 +29,20 @@ describe('incidents on Redis across hosts', () => {
 
   beforeAll(async () => {
     redis = await startRedisServer()
-    const broker = await createBroker(loadBrokerConfig({ DATA_DIR: dirA.path, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', MQTT_PERSISTENCE: 'memory' }), { logger: silentLogger })
+    const broker = await createBroker(
+      loadBrokerConfig({ DATA_DIR: dirA.path, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', MQTT_PERSISTENCE: 'memory' }),
+      { logger: silentLogger },
+    )
     mqttUrl = `mqtt://127.0.0.1:${(await broker.start()).mqttPort}`
     cleanups.unshift(() => broker.stop())
     secrets = readDemoSecrets(dirA.path)!
 
     const storeA = createSqliteStore({ path: join(dirA.path, 'readings.sqlite') })
-    ingest = createIngest(loadIngestConfig({ MQTT_URL: mqttUrl, DATA_DIR: dirA.path, REDIS_URL: redis.url, INGEST_BATCH_WAIT_MS: '10' }), { store: storeA, registry, logger: silentLogger })
+    ingest = createIngest(loadIngestConfig({ MQTT_URL: mqttUrl, DATA_DIR: dirA.path, REDIS_URL: redis.url, INGEST_BATCH_WAIT_MS: '10' }), {
+      store: storeA,
+      registry,
+      logger: silentLogger,
+    })
     await ingest.start()
     cleanups.unshift(async () => {
       await ingest.stop()
@@ -43,14 +50,22 @@ describe('incidents on Redis across hosts', () => {
     })
 
     const storeB = createSqliteStore({ path: join(dirB.path, 'readings.sqlite') })
-    const apiB = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', DATA_DIR: dirB.path, REDIS_URL: redis.url }, { store: storeB, registry, logger: silentLogger })
+    const apiB = createApi(
+      { HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', DATA_DIR: dirB.path, REDIS_URL: redis.url },
+      { store: storeB, registry, logger: silentLogger },
+    )
     urlB = `http://127.0.0.1:${(await apiB.start()).port}`
     cleanups.unshift(async () => {
       await apiB.stop()
       storeB.close()
     })
 
-    const listener = await mqtt.connectAsync(mqttUrl, { clientId: 'mytho-api-listener', username: 'svc-api', password: secrets.services['svc-api']!, reconnectPeriod: 0 })
+    const listener = await mqtt.connectAsync(mqttUrl, {
+      clientId: 'mytho-api-listener',
+      username: 'svc-api',
+      password: secrets.services['svc-api']!,
+      reconnectPeriod: 0,
+    })
     listener.on('message', (_t, p) => announced.push(JSON.parse(p.toString()) as IncidentChange))
     await listener.subscribeAsync(PLATFORM_INCIDENTS_TOPIC)
     cleanups.unshift(() => listener.endAsync())
@@ -72,10 +87,13 @@ describe('incidents on Redis across hosts', () => {
       { kind: 'water_level', ts: t - 12 * 60_000, waterLevelCm: 142 },
       { kind: 'water_level', ts: t - 6 * 60_000, waterLevelCm: 143 },
     ])
-    const [inc] = await waitFor(async () => {
-      const list = await getB<Incident[]>(`/incidents?deviceId=${id}`)
-      return list.length > 0 ? list : undefined
-    }, { what: 'the incident on API B' })
+    const [inc] = await waitFor(
+      async () => {
+        const list = await getB<Incident[]>(`/incidents?deviceId=${id}`)
+        return list.length > 0 ? list : undefined
+      },
+      { what: 'the incident on API B' },
+    )
     expect(inc).toMatchObject({ ruleId: 'flood', level: 1, severity: 'warning', state: 'open' })
 
     const ack = await fetch(`${urlB}/api/v1/incidents/${inc!.id}/acknowledge`, {
@@ -91,17 +109,28 @@ describe('incidents on Redis across hosts', () => {
       { kind: 'water_level', ts: t - 5 * 60_000, waterLevelCm: 152 },
       { kind: 'water_level', ts: t, waterLevelCm: 153 },
     ])
-    const escalated = await waitFor(async () => {
-      const one = await getB<Incident>(`/incidents/${inc!.id}`)
-      return one.level === 2 ? one : undefined
-    }, { what: 'the escalation on API B' })
+    const escalated = await waitFor(
+      async () => {
+        const one = await getB<Incident>(`/incidents/${inc!.id}`)
+        return one.level === 2 ? one : undefined
+      },
+      { what: 'the escalation on API B' },
+    )
     // no session: anonymous with its address, the name given kept apart as a claim (issue #15)
-    expect(escalated).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'anonymous@127.0.0.1', ackNote: 'Đã cử đội trực đê', peakLevel: 2, lastValue: 153 })
+    expect(escalated).toMatchObject({
+      state: 'acknowledged',
+      acknowledgedBy: 'anonymous@127.0.0.1',
+      ackNote: 'Đã cử đội trực đê',
+      peakLevel: 2,
+      lastValue: 153,
+    })
     expect(escalated.events[1]).toMatchObject({ by: 'anonymous@127.0.0.1', claimedBy: 'Trần Văn Minh' })
     expect(escalated.events.map((e) => e.type)).toEqual(['raised', 'acknowledged', 'escalated'])
     expect(await getB<Incident[]>(`/incidents?deviceId=${id}&state=acknowledged`)).toHaveLength(1)
 
-    const told = await waitFor(() => announced.find((c) => c.incident.id === inc!.id && c.event.type === 'escalated'), { what: "A's announcement of the escalation" })
+    const told = await waitFor(() => announced.find((c) => c.incident.id === inc!.id && c.event.type === 'escalated'), {
+      what: "A's announcement of the escalation",
+    })
     expect(told.incident).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'anonymous@127.0.0.1', level: 2 })
     await dev.endAsync()
   })

@@ -41,7 +41,11 @@ describe('incidents over REST and Socket.IO', () => {
     await waitFor(() => watcher.incidentSnapshots.length > 0, { what: 'incident snapshot on connect' })
     expect(watcher.incidentSnapshots[0]!.map((i) => i.id)).toContain(inc!.id)
 
-    const bad = await fetch(`${p.url}/api/v1/incidents/${inc!.id}/acknowledge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"note":"x"}' })
+    const bad = await fetch(`${p.url}/api/v1/incidents/${inc!.id}/acknowledge`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"note":"x"}',
+    })
     expect(bad.status).toBe(400)
     expect(((await bad.json()) as { error: string }).error).toMatch(/^invalid body field by/)
 

@@ -3,7 +3,16 @@ import type { MqttClient } from 'mqtt'
 import { io, type Socket } from 'socket.io-client'
 import { createBroker, loadBrokerConfig, type Broker } from '@mytho/broker'
 import { createIngest, loadIngestConfig, type Ingest } from '@mytho/ingest'
-import { loadRegistryFile, type ClientToServerEvents, type Incident, type IncidentChange, type LiveDeviceState, type LiveFeedStatus, type ServerToClientEvents, type ViewSubscription } from '@mytho/schema'
+import {
+  loadRegistryFile,
+  type ClientToServerEvents,
+  type Incident,
+  type IncidentChange,
+  type LiveDeviceState,
+  type LiveFeedStatus,
+  type ServerToClientEvents,
+  type ViewSubscription,
+} from '@mytho/schema'
 import { readDemoSecrets, silentLogger } from '@mytho/runtime'
 import { createSqliteStore, type ReadingStore } from '@mytho/storage'
 import { connectDevice, makeTempDir, publishReading, waitFor } from '@mytho/testing'
@@ -14,7 +23,9 @@ export async function startLivePlatform(env: { LIVE_FLUSH_MS?: number } = {}) {
   const tmp = makeTempDir('mytho-api-live-')
   const registry = loadRegistryFile()
   const cleanups: (() => Promise<void> | void)[] = [() => tmp.cleanup()]
-  const broker: Broker = await createBroker(loadBrokerConfig({ DATA_DIR: tmp.path, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off' }), { logger: silentLogger })
+  const broker: Broker = await createBroker(loadBrokerConfig({ DATA_DIR: tmp.path, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off' }), {
+    logger: silentLogger,
+  })
   const { mqttPort } = await broker.start()
   cleanups.unshift(() => broker.stop())
   const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`
@@ -23,12 +34,22 @@ export async function startLivePlatform(env: { LIVE_FLUSH_MS?: number } = {}) {
 
   const store: ReadingStore = createSqliteStore({ path: join(tmp.path, 'readings.sqlite') })
   cleanups.unshift(() => store.close())
-  const ingest: Ingest = createIngest(loadIngestConfig({ MQTT_URL: mqttUrl, DATA_DIR: tmp.path, INGEST_BATCH_WAIT_MS: '10' }), { store, registry, logger: silentLogger })
+  const ingest: Ingest = createIngest(loadIngestConfig({ MQTT_URL: mqttUrl, DATA_DIR: tmp.path, INGEST_BATCH_WAIT_MS: '10' }), {
+    store,
+    registry,
+    logger: silentLogger,
+  })
   await ingest.start()
   cleanups.unshift(() => ingest.stop())
 
   const api: Api = createApi(
-    { HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', MQTT_URL: mqttUrl, DATA_DIR: tmp.path, ...(env.LIVE_FLUSH_MS !== undefined ? { LIVE_FLUSH_MS: env.LIVE_FLUSH_MS } : {}) },
+    {
+      HTTP_PORT: 0,
+      HTTP_HOST: '127.0.0.1',
+      MQTT_URL: mqttUrl,
+      DATA_DIR: tmp.path,
+      ...(env.LIVE_FLUSH_MS !== undefined ? { LIVE_FLUSH_MS: env.LIVE_FLUSH_MS } : {}),
+    },
     { store, registry, logger: silentLogger },
   )
   const { port } = await api.start()

@@ -106,7 +106,9 @@ describe('live push: device → broker → ingest → SQLite → API → Socket.
     // Nothing arrives while the link is down: every update from here on came after the reconnect.
     const updatesAtDrop = b.updates.length
     await p.publish(gauge, 'wl-bao-dinh-mid', level(141))
-    await waitFor(() => p.api.state.get('wl-bao-dinh-mid')?.lastReading?.fields['waterLevelCm'] === 141, { what: 'the reading stored while the browser was away' })
+    await waitFor(() => p.api.state.get('wl-bao-dinh-mid')?.lastReading?.fields['waterLevelCm'] === 141, {
+      what: 'the reading stored while the browser was away',
+    })
 
     // The link comes back by itself with a fresh snapshot. It may come back before or after the reading is stored: the
     // browser then has 141 from that snapshot, or from the update that follows it; either way without a reload.
@@ -150,7 +152,9 @@ describe('live push: device → broker → ingest → SQLite → API → Socket.
       await p.publish(span, 'tc-rach-mieu-span2', traffic(12))
       const updates: LiveDeviceState[][] = []
       s.on('updates', (d: LiveDeviceState[]) => updates.push(d))
-      await waitFor(() => updates.flat().find((d) => d.deviceId === 'tc-rach-mieu-span2' && d.lastReading?.fields['vehicleCount'] === 12), { what: 'the update in the handshake view' })
+      await waitFor(() => updates.flat().find((d) => d.deviceId === 'tc-rach-mieu-span2' && d.lastReading?.fields['vehicleCount'] === 12), {
+        what: 'the update in the handshake view',
+      })
     } finally {
       s.close()
     }
@@ -185,7 +189,11 @@ describe('live push: device → broker → ingest → SQLite → API → Socket.
       expect(whole.find((d) => d.deviceId === 'wl-hydro-station')?.lastReading).toMatchObject({ fields: { waterLevelCm: 131 } })
       // a later view keeps the format the handshake chose
       expect(await s.emitWithAck('view', rachMieu)).toEqual({ ok: true, devices: 3 })
-      expect(decodeSnapshot(columns[1]!).map((d) => d.deviceId).sort()).toEqual(['tc-ql60-rach-mieu-north', 'tc-rach-mieu-span1', 'tc-rach-mieu-span2'])
+      expect(
+        decodeSnapshot(columns[1]!)
+          .map((d) => d.deviceId)
+          .sort(),
+      ).toEqual(['tc-ql60-rach-mieu-north', 'tc-rach-mieu-span1', 'tc-rach-mieu-span2'])
       expect(plain).toEqual([])
     } finally {
       s.close()
@@ -225,6 +233,12 @@ describe('live push: device → broker → ingest → SQLite → API → Socket.
     expect(b.snapshots.at(-1)).toHaveLength(3)
     const ready = await fetch(`${p.url}/api/v1/ready`)
     // the ingest's retained health comes with the feed's subscription
-    expect(await ready.json()).toMatchObject({ status: 'ready', storage: 'ok', feed: 'connected', hydrated: true, pipeline: { service: 'ingest', status: 'ok' } })
+    expect(await ready.json()).toMatchObject({
+      status: 'ready',
+      storage: 'ok',
+      feed: 'connected',
+      hydrated: true,
+      pipeline: { service: 'ingest', status: 'ok' },
+    })
   })
 })

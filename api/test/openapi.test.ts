@@ -73,6 +73,12 @@ describe('OpenAPI document', () => {
     ])
     expect(params.find((p) => p.name === 'window')?.schema).toMatchObject({ enum: ['raw', '1m', '5m', '1h', '1d'], default: 'raw' })
     expect(doc.paths['/devices/{id}'].get.parameters).toEqual([expect.objectContaining({ name: 'id', in: 'path', required: true })])
-    expect(doc.paths['/devices'].get.responses['200'].content['application/json'].schema.items.properties.status.enum).toEqual(['ok', 'warning', 'alarm', 'offline', 'never_seen'])
+    expect(doc.paths['/devices'].get.responses['200'].content['application/json'].schema.items.properties.status.enum).toEqual([
+      'ok',
+      'warning',
+      'alarm',
+      'offline',
+      'never_seen',
+    ])
   })
 })

@@ -4,7 +4,15 @@ import { io, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createBroker, loadBrokerConfig, type Broker } from '@mytho/broker'
 import { createIngest, loadIngestConfig, type Ingest } from '@mytho/ingest'
-import { loadRegistryFile, PLATFORM_HEALTH_TOPIC, readingsTopic, type ClientToServerEvents, type PipelineHealth, type ReadyResponse, type ServerToClientEvents } from '@mytho/schema'
+import {
+  loadRegistryFile,
+  PLATFORM_HEALTH_TOPIC,
+  readingsTopic,
+  type ClientToServerEvents,
+  type PipelineHealth,
+  type ReadyResponse,
+  type ServerToClientEvents,
+} from '@mytho/schema'
 import { readDemoSecrets, silentLogger, type DemoSecrets } from '@mytho/runtime'
 import { createInfluxStore, createSqliteStore, type ReadingStore } from '@mytho/storage'
 import { makeTempDir, startInfluxd, waitFor, type Influxd } from '@mytho/testing'
@@ -40,14 +48,20 @@ describe('pipeline health from the ingest to /ready and the browsers', () => {
     mqttUrl = `mqtt://127.0.0.1:${(await broker.start()).mqttPort}`
     secrets = readDemoSecrets(dir.path)!
     influxStore = createInfluxStore({ url: influxd.url, database: 'mytho', timeoutMs: 1_000 })
-    ingest = createIngest(loadIngestConfig({ MQTT_URL: mqttUrl, DATA_DIR: dir.path, INGEST_BATCH_WAIT_MS: '10', ALERTS_ENABLED: 'false', INGEST_HEALTH_INTERVAL_MS: '300' }), {
-      store: influxStore,
-      registry: loadRegistryFile(),
-      logger: silentLogger,
-    })
+    ingest = createIngest(
+      loadIngestConfig({ MQTT_URL: mqttUrl, DATA_DIR: dir.path, INGEST_BATCH_WAIT_MS: '10', ALERTS_ENABLED: 'false', INGEST_HEALTH_INTERVAL_MS: '300' }),
+      {
+        store: influxStore,
+        registry: loadRegistryFile(),
+        logger: silentLogger,
+      },
+    )
     await ingest.start()
     apiStore = createSqliteStore({ path: join(dir.path, 'api-readings.sqlite') })
-    api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', MQTT_URL: mqttUrl, DATA_DIR: dir.path }, { store: apiStore, registry: loadRegistryFile(), logger: silentLogger })
+    api = createApi(
+      { HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', MQTT_URL: mqttUrl, DATA_DIR: dir.path },
+      { store: apiStore, registry: loadRegistryFile(), logger: silentLogger },
+    )
     url = `http://127.0.0.1:${(await api.start()).port}`
     socket = io(url, { path: '/socket.io', transports: ['websocket'] })
     socket.on('pipeline', (h) => received.push(h))
@@ -70,15 +84,31 @@ describe('pipeline health from the ingest to /ready and the browsers', () => {
     await influxd.pause()
     const device = await mqtt.connectAsync(mqttUrl, { clientId: GAUGE, username: GAUGE, password: secrets.devices[GAUGE]!, reconnectPeriod: 0 })
     const now = Date.now()
-    await device.publishAsync(readingsTopic(GAUGE), JSON.stringify([{ kind: 'water_level', ts: now - 1000, waterLevelCm: 90 }, { kind: 'water_level', ts: now, waterLevelCm: 91 }]), { qos: 1 })
+    await device.publishAsync(
+      readingsTopic(GAUGE),
+      JSON.stringify([
+        { kind: 'water_level', ts: now - 1000, waterLevelCm: 90 },
+        { kind: 'water_level', ts: now, waterLevelCm: 91 },
+      ]),
+      { qos: 1 },
+    )
     await device.endAsync()
 
-    const degraded = await waitFor(() => received.find((h) => h.status === 'degraded' && h.spool.depth > 0), { timeoutMs: 15_000, what: 'a degraded pipeline event' })
+    const degraded = await waitFor(() => received.find((h) => h.status === 'degraded' && h.spool.depth > 0), {
+      timeoutMs: 15_000,
+      what: 'a degraded pipeline event',
+    })
     expect(degraded).toMatchObject({ storage: { up: false }, spool: { depth: 2 } })
     const res = await fetch(`${url}/api/v1/ready`)
     // a late pipeline is reported, but this API still serves: it stays ready
     expect(res.status).toBe(200)
-    expect((await res.json()) as ReadyResponse).toMatchObject({ status: 'ready', storage: 'ok', feed: 'connected', hydrated: true, pipeline: { status: 'degraded', spool: { depth: 2 } } })
+    expect((await res.json()) as ReadyResponse).toMatchObject({
+      status: 'ready',
+      storage: 'ok',
+      feed: 'connected',
+      hydrated: true,
+      pipeline: { status: 'degraded', spool: { depth: 2 } },
+    })
     // the ingest repeats its health every 300 ms; the browsers are told only of changes
     const sent = received.length
     await waitFor(() => (api.feed!.stats.health >= 10 ? true : undefined), { what: 'more health messages' })
@@ -90,7 +120,12 @@ describe('pipeline health from the ingest to /ready and the browsers', () => {
   })
 
   it('counts and ignores a malformed health message (the last good one stays)', async () => {
-    const svc = await mqtt.connectAsync(mqttUrl, { clientId: 'mytho-ingest-test', username: 'svc-ingest', password: secrets.services['svc-ingest']!, reconnectPeriod: 0 })
+    const svc = await mqtt.connectAsync(mqttUrl, {
+      clientId: 'mytho-ingest-test',
+      username: 'svc-ingest',
+      password: secrets.services['svc-ingest']!,
+      reconnectPeriod: 0,
+    })
     const bad = api.feed!.stats.badHealth
     await svc.publishAsync(PLATFORM_HEALTH_TOPIC, JSON.stringify({ service: 'ingest', status: 'on fire' }), { qos: 1 })
     await svc.endAsync()

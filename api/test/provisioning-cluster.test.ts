@@ -59,7 +59,11 @@ describe('device provisioning across hosts on Redis', () => {
       onTestFinished(() => c.endAsync(true))
       return c
     }
-    const refusalOnB = (password: string) => onB(password).then(() => 0, (err: { code: number }) => err.code)
+    const refusalOnB = (password: string) =>
+      onB(password).then(
+        () => 0,
+        (err: { code: number }) => err.code,
+      )
     const closed = (c: MqttClient) => new Promise<void>((resolve) => c.once('close', () => resolve()))
 
     const created = await apiA.call<{ deviceId: string; secret: string }>(admin, 'POST', '/admin/devices', gauge)
@@ -114,7 +118,10 @@ describe('device provisioning across hosts on Redis', () => {
     const [a, b] = [await startSecuredApi({ REDIS_URL: url }), await startSecuredApi({ REDIS_URL: url })]
     const [adminA, adminB] = [await a.signIn('admin'), await b.signIn('admin')]
     const id = 'wl-rach-gam-04'
-    const answers = await Promise.all([a.call<{ deviceId: string; secret: string }>(adminA, 'POST', '/admin/devices', { ...gauge, id }), b.call<{ deviceId: string; secret: string }>(adminB, 'POST', '/admin/devices', { ...gauge, id })])
+    const answers = await Promise.all([
+      a.call<{ deviceId: string; secret: string }>(adminA, 'POST', '/admin/devices', { ...gauge, id }),
+      b.call<{ deviceId: string; secret: string }>(adminB, 'POST', '/admin/devices', { ...gauge, id }),
+    ])
     expect(answers.map((x) => x.status).sort()).toEqual([201, 409])
     const creds = openRedisCredentialStore(url)
     onTestFinished(() => creds.close())

@@ -15,7 +15,10 @@ import { startSecuredApi } from './auth-harness.ts'
 async function platform() {
   const tmp = makeTempDir('mytho-api-provisioning-')
   onTestFinished(() => tmp.cleanup())
-  const broker = await createBroker(loadBrokerConfig({ DATA_DIR: tmp.path, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', MQTT_PERSISTENCE: 'memory' }), { logger: silentLogger })
+  const broker = await createBroker(
+    loadBrokerConfig({ DATA_DIR: tmp.path, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', MQTT_PERSISTENCE: 'memory' }),
+    { logger: silentLogger },
+  )
   const { mqttPort } = await broker.start()
   onTestFinished(() => broker.stop())
   const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`
@@ -26,7 +29,11 @@ async function platform() {
     onTestFinished(() => c.endAsync(true))
     return c
   }
-  const refusal = (id: string, password: string) => device(id, password).then(() => 0, (err: { code: number }) => err.code)
+  const refusal = (id: string, password: string) =>
+    device(id, password).then(
+      () => 0,
+      (err: { code: number }) => err.code,
+    )
   return { api, admin, device, refusal }
 }
 
@@ -174,7 +181,29 @@ describe('first admin and HTTPS', () => {
     onTestFinished(() => tmp.cleanup())
     const cert = join(tmp.path, 'cert.pem')
     const key = join(tmp.path, 'key.pem')
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' })
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    )
     const api = await startSecuredApi({ HTTPS_CERT: cert, HTTPS_KEY: key }, tmp.path)
     const port = new URL(api.url).port
     const res = await new Promise<{ status: number; hsts: string | undefined; cookie: string[] }>((resolve, reject) => {

@@ -41,8 +41,22 @@ describe('request ids', () => {
     const mine = records().filter((r) => r['reqId'] === id)
     expect(mine).toEqual([
       expect.objectContaining({ level: 'warn', service: 'api', part: 'storage', msg: 'query is slow', metric: 'waterLevelCm' }),
-      expect.objectContaining({ level: 'error', service: 'api', msg: 'unhandled error', method: 'GET', path: '/api/v1/devices/wl-hydro-station/history', err: expect.objectContaining({ type: 'StorageError' }) }),
-      expect.objectContaining({ level: 'debug', msg: 'request', method: 'GET', path: '/api/v1/devices/wl-hydro-station/history', status: 500, ms: expect.any(Number) }),
+      expect.objectContaining({
+        level: 'error',
+        service: 'api',
+        msg: 'unhandled error',
+        method: 'GET',
+        path: '/api/v1/devices/wl-hydro-station/history',
+        err: expect.objectContaining({ type: 'StorageError' }),
+      }),
+      expect.objectContaining({
+        level: 'debug',
+        msg: 'request',
+        method: 'GET',
+        path: '/api/v1/devices/wl-hydro-station/history',
+        status: 500,
+        ms: expect.any(Number),
+      }),
     ])
     expect(records().filter((r) => r['reqId'] !== id)).toEqual([])
   })
@@ -60,7 +74,10 @@ describe('request ids', () => {
       lines.length = 0
       const id = await failingGet({ 'X-Request-Id': incoming })
       expect(id, incoming).toMatch(UUID)
-      expect(records().find((r) => r['msg'] === 'unhandled error'), incoming).toMatchObject({ reqId: id })
+      expect(
+        records().find((r) => r['msg'] === 'unhandled error'),
+        incoming,
+      ).toMatchObject({ reqId: id })
       for (const line of lines) expect(line).not.toContain(JSON.stringify(incoming).slice(1, -1))
     }
   })
@@ -70,7 +87,12 @@ describe('request ids', () => {
     const ids = ['one', 'two', 'three', 'four']
     await Promise.all(ids.map((id) => failingGet({ 'X-Request-Id': id })))
     expect(new Set(records().map((r) => r['reqId']))).toEqual(new Set(ids))
-    for (const id of ids) expect(records().filter((r) => r['reqId'] === id).map((r) => r['msg'])).toEqual(['query is slow', 'unhandled error', 'request'])
+    for (const id of ids)
+      expect(
+        records()
+          .filter((r) => r['reqId'] === id)
+          .map((r) => r['msg']),
+      ).toEqual(['query is slow', 'unhandled error', 'request'])
   })
 
   it('answers every response with an id, a 404 and a successful one too', async () => {

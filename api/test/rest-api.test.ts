@@ -9,7 +9,15 @@ import { startSqliteApi, type SqliteApi } from './sqlite-api.ts'
 
 const now = Date.UTC(2026, 10, 25, 5, 0, 0)
 const gauge = 'wl-hydro-station'
-const level = (ts: number, cm: number): StoredReading => ({ deviceId: gauge, kind: 'water_level', ward: 'my-tho', ts, tsSource: 'device', receivedAt: ts, fields: { waterLevelCm: cm } })
+const level = (ts: number, cm: number): StoredReading => ({
+  deviceId: gauge,
+  kind: 'water_level',
+  ward: 'my-tho',
+  ts,
+  tsSource: 'device',
+  receivedAt: ts,
+  fields: { waterLevelCm: cm },
+})
 
 describe('REST API over a real SQLite store', () => {
   let p: SqliteApi
@@ -21,7 +29,17 @@ describe('REST API over a real SQLite store', () => {
   beforeAll(async () => {
     p = await startSqliteApi('mytho-api-', async (s, dir) => {
       await s.writeReadings([level(now - 120_000, 150), level(now - 60_000, 158), level(now - 1000, 162)])
-      await s.writeDeadLetters([{ code: 'not_json', message: 'payload is not JSON', raw: 'mực nước', rawBytes: 12, topic: `mytho/v1/devices/${gauge}/readings`, deviceId: gauge, receivedAt: now - 500 }])
+      await s.writeDeadLetters([
+        {
+          code: 'not_json',
+          message: 'payload is not JSON',
+          raw: 'mực nước',
+          rawBytes: 12,
+          topic: `mytho/v1/devices/${gauge}/readings`,
+          deviceId: gauge,
+          receivedAt: now - 500,
+        },
+      ])
       // a stand-in for the built map (web/dist), which this test does not build
       const webRoot = join(dir, 'web')
       mkdirSync(webRoot)
@@ -38,7 +56,13 @@ describe('REST API over a real SQLite store', () => {
     expect(status).toBe(200)
     expect(body.length).toBe(loadRegistryFile().size)
     const g = body.find((d: { id: string }) => d.id === gauge)
-    expect(g).toMatchObject({ status: 'alarm', connection: null, lastSeen: now - 1000, lastReading: { fields: { waterLevelCm: 162 } }, nameVi: expect.stringContaining('Mực nước') })
+    expect(g).toMatchObject({
+      status: 'alarm',
+      connection: null,
+      lastSeen: now - 1000,
+      lastReading: { fields: { waterLevelCm: 162 } },
+      nameVi: expect.stringContaining('Mực nước'),
+    })
     // 162 cm is above BĐ III (160 cm)
     expect(body.find((d: { id: string }) => d.id === 'tc-cau-quay')!.status).toBe('never_seen')
   })
@@ -59,9 +83,15 @@ describe('REST API over a real SQLite store', () => {
   })
 
   it('answers a bad query with a 400 naming the parameter, and unknown routes with a JSON 404', async () => {
-    expect(await get(`/devices/${gauge}/history?metric=waterLevelCm&window=2m`)).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^invalid query parameter window/) } })
+    expect(await get(`/devices/${gauge}/history?metric=waterLevelCm&window=2m`)).toMatchObject({
+      status: 400,
+      body: { error: expect.stringMatching(/^invalid query parameter window/) },
+    })
     expect(await get(`/devices/${gauge}/history?metric=1;DROP`)).toMatchObject({ status: 400, body: { error: expect.stringMatching(/parameter metric/) } })
-    expect(await get(`/devices/${gauge}/history?metric=waterLevelCm&from=abc`)).toMatchObject({ status: 400, body: { error: expect.stringMatching(/parameter from/) } })
+    expect(await get(`/devices/${gauge}/history?metric=waterLevelCm&from=abc`)).toMatchObject({
+      status: 400,
+      body: { error: expect.stringMatching(/parameter from/) },
+    })
     expect(await get('/devices/no-such-device')).toMatchObject({ status: 404, body: { error: 'no device no-such-device' } })
     expect(await get('/nothing-here')).toMatchObject({ status: 404, body: { error: 'no route GET /api/v1/nothing-here' } })
   })
@@ -87,7 +117,10 @@ describe('REST API over a real SQLite store', () => {
   it('says how to build the map when its folder holds no build', async () => {
     const empty = join(tmp.path, 'no-build')
     mkdirSync(empty)
-    const bare = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1' }, { store, registry: loadRegistryFile(), logger: silentLogger, clock: () => now, webRoot: empty })
+    const bare = createApi(
+      { HTTP_PORT: 0, HTTP_HOST: '127.0.0.1' },
+      { store, registry: loadRegistryFile(), logger: silentLogger, clock: () => now, webRoot: empty },
+    )
     const { port } = await bare.start()
     try {
       const page = await fetch(`http://127.0.0.1:${port}/`)
@@ -100,6 +133,9 @@ describe('REST API over a real SQLite store', () => {
   })
 
   it('tells the map which tile server to use (OpenStreetMap by default, with its attribution)', async () => {
-    expect(await get('/config')).toEqual({ status: 200, body: { tileUrl: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png', tileAttribution: '© OpenStreetMap contributors' } })
+    expect(await get('/config')).toEqual({
+      status: 200,
+      body: { tileUrl: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png', tileAttribution: '© OpenStreetMap contributors' },
+    })
   })
 })

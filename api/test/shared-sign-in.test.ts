@@ -40,7 +40,7 @@ describe('sign-in shared by API nodes on Redis', () => {
     expect(await ended).toBe('io server disconnect')
   })
 
-  it("an operator disabled on node A is signed out on node B at once, and cannot sign in on either", async () => {
+  it('an operator disabled on node A is signed out on node B at once, and cannot sign in on either', async () => {
     const { a, b } = await twoNodes()
     const viewer = await b.signIn('viewer')
     const { socket } = await b.socket(viewer)
@@ -90,10 +90,13 @@ describe('sign-in shared by API nodes on Redis', () => {
     const url = `${redis.url}/${++db}`
     const config = { REDIS_URL: url, ADMIN_USERNAME: 'chief', ADMIN_PASSWORD: 'a long admin password' }
     const [a, b] = await Promise.all([startSecuredApi(config), startSecuredApi(config)])
-    const admin = await waitFor(async () => {
-      const res = await b.login('chief', 'a long admin password')
-      return res.status === 200 ? res : undefined
-    }, { what: 'the first admin signing in on node B' })
+    const admin = await waitFor(
+      async () => {
+        const res = await b.login('chief', 'a long admin password')
+        return res.status === 200 ? res : undefined
+      },
+      { what: 'the first admin signing in on node B' },
+    )
     expect(admin.status).toBe(200)
     const me = await a.signIn('admin')
     const created = ((await a.call(me, 'GET', '/audit?action=operator-create')).body as { target: string }[]).filter((e) => e.target === 'chief')

@@ -21,11 +21,17 @@ export interface SqliteApi {
  * The API on 127.0.0.1 port 0 over a real SQLite store in a throwaway folder (the REST tests' common setup).
  * `prepare` seeds the store and returns what the API is given besides it: a wrapped store, a clock, a logger, a web root.
  */
-export async function startSqliteApi(prefix: string, prepare: (store: ReadingStore, dir: string) => Promise<Partial<ApiDeps>> | Partial<ApiDeps> = () => ({})): Promise<SqliteApi> {
+export async function startSqliteApi(
+  prefix: string,
+  prepare: (store: ReadingStore, dir: string) => Promise<Partial<ApiDeps>> | Partial<ApiDeps> = () => ({}),
+): Promise<SqliteApi> {
   const tmp = makeTempDir(prefix)
   const store = createSqliteStore({ path: join(tmp.path, 'readings.sqlite') })
   await store.init()
-  const api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1' }, { store, registry: loadRegistryFile(), logger: silentLogger, ...(await prepare(store, tmp.path)) })
+  const api = createApi(
+    { HTTP_PORT: 0, HTTP_HOST: '127.0.0.1' },
+    { store, registry: loadRegistryFile(), logger: silentLogger, ...(await prepare(store, tmp.path)) },
+  )
   const base = `http://127.0.0.1:${(await api.start()).port}/api/v1`
   return {
     store,

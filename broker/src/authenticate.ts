@@ -68,7 +68,10 @@ export function createAuthenticationHooks(opts: AuthenticationOptions, deps: Aut
         // Checked before the password: a service account outside the platform's network is refused whatever it knows.
         const origin = originOf(client)
         if (opts.serviceAllowedFrom && !opts.serviceAllowedFrom(origin))
-          return refusal(client, NOT_AUTHORIZED, 'service-not-internal', `${username} may log in only on the internal listener or from MQTT_SERVICE_NETS`, { username, listener: origin?.listener })
+          return refusal(client, NOT_AUTHORIZED, 'service-not-internal', `${username} may log in only on the internal listener or from MQTT_SERVICE_NETS`, {
+            username,
+            listener: origin?.listener,
+          })
         principal = { kind: 'service', name: username }
       }
       // A device is known by the registry file or, when an admin provisioned it later, by its credential row.
@@ -85,9 +88,18 @@ export function createAuthenticationHooks(opts: AuthenticationOptions, deps: Aut
       }
       // The client id is bound to the credential (client-ids.ts): otherwise one device could take over, disconnect or
       // read the queue of another's (or the ingest's) session [MQTT-3.1.4-2].
-      const own = principal.kind === 'device' ? !f?.emptyClientId && deviceMayUseClientId(principal.deviceId, client.id) : !f?.emptyClientId && serviceMayUseClientId(username, client.id)
+      const own =
+        principal.kind === 'device'
+          ? !f?.emptyClientId && deviceMayUseClientId(principal.deviceId, client.id)
+          : !f?.emptyClientId && serviceMayUseClientId(username, client.id)
       if (!own)
-        return refusal(client, IDENTIFIER_REJECTED, 'client-id-not-own', `${describePrincipal(principal)} may not use client id ${f?.emptyClientId ? '(empty)' : client.id}`, { username })
+        return refusal(
+          client,
+          IDENTIFIER_REJECTED,
+          'client-id-not-own',
+          `${describePrincipal(principal)} may not use client id ${f?.emptyClientId ? '(empty)' : client.id}`,
+          { username },
+        )
       let verdict: VerifyResult
       try {
         verdict = await credentials.verify(username, password)
@@ -102,7 +114,9 @@ export function createAuthenticationHooks(opts: AuthenticationOptions, deps: Aut
     // Aedes checks a Will with authorizePublish only when it fires, and then drops it silently;
     // refusing it here tells a misconfigured device at once.
     if (f?.willTopic !== undefined && !canPublish(principal, f.willTopic))
-      return refusal(client, NOT_AUTHORIZED, 'will-not-allowed', `${describePrincipal(principal)} may not set a Will on ${f.willTopic}`, { willTopic: f.willTopic })
+      return refusal(client, NOT_AUTHORIZED, 'will-not-allowed', `${describePrincipal(principal)} may not set a Will on ${f.willTopic}`, {
+        willTopic: f.willTopic,
+      })
     return principal
   }
 
@@ -126,7 +140,11 @@ export function createAuthenticationHooks(opts: AuthenticationOptions, deps: Aut
           logger.debug('client authenticated', { clientId: client.id, who: describePrincipal(result) })
           done(null, true)
         },
-        (err: unknown) => done(Object.assign(err instanceof Error ? err : new Error(String(err)), { returnCode: SERVER_UNAVAILABLE as AuthenticateError['returnCode'] }), false),
+        (err: unknown) =>
+          done(
+            Object.assign(err instanceof Error ? err : new Error(String(err)), { returnCode: SERVER_UNAVAILABLE as AuthenticateError['returnCode'] }),
+            false,
+          ),
       )
     },
   }

@@ -11,7 +11,15 @@ const root = 'mytho/v1/devices'
 describe('topic rules', () => {
   it('lets a device publish only its own readings and status', () => {
     const verdicts = Object.fromEntries(
-      [`${root}/wl-tien-river/readings`, `${root}/wl-tien-river/status`, `${root}/wl-tien-river/commands`, `${root}/wl-other/readings`, `${root}/wl-tien-river/readings/x`, 'mytho/v1/alerts', '$SYS/x'].map((t) => [t, canPublish(device, t)]),
+      [
+        `${root}/wl-tien-river/readings`,
+        `${root}/wl-tien-river/status`,
+        `${root}/wl-tien-river/commands`,
+        `${root}/wl-other/readings`,
+        `${root}/wl-tien-river/readings/x`,
+        'mytho/v1/alerts',
+        '$SYS/x',
+      ].map((t) => [t, canPublish(device, t)]),
     )
     expect(verdicts).toEqual({
       [`${root}/wl-tien-river/readings`]: true,
@@ -31,14 +39,16 @@ describe('topic rules', () => {
 
   it('lets svc-ingest read readings and status (all or one device) and publish commands only', () => {
     for (const f of [`${root}/+/readings`, `${root}/+/status`, `${root}/wl-tien-river/readings`]) expect(canSubscribe(ingest, f), f).toBe(true)
-    for (const f of [`${root}/+/commands`, `${root}/#`, `${root}/+/+`, 'mytho/v1/#', '#', `${root}/BAD ID/readings`]) expect(canSubscribe(ingest, f), f).toBe(false)
+    for (const f of [`${root}/+/commands`, `${root}/#`, `${root}/+/+`, 'mytho/v1/#', '#', `${root}/BAD ID/readings`])
+      expect(canSubscribe(ingest, f), f).toBe(false)
     expect(canPublish(ingest, `${root}/wl-tien-river/commands`)).toBe(true)
     expect(canPublish(ingest, `${root}/wl-tien-river/readings`)).toBe(false)
   })
 
   it('lets svc-ingest publish the three platform topics it writes, and nothing else under mytho/v1/platform/', () => {
     for (const t of ['mytho/v1/platform/readings', 'mytho/v1/platform/incidents', 'mytho/v1/platform/health']) expect(canPublish(ingest, t), t).toBe(true)
-    for (const t of ['mytho/v1/platform/registry', 'mytho/v1/platform/other', 'mytho/v1/platform/readings/x', 'mytho/v1/platform']) expect(canPublish(ingest, t), t).toBe(false)
+    for (const t of ['mytho/v1/platform/registry', 'mytho/v1/platform/other', 'mytho/v1/platform/readings/x', 'mytho/v1/platform'])
+      expect(canPublish(ingest, t), t).toBe(false)
   })
 
   it('lets svc-api read anything under mytho/v1/ and publish commands', () => {

@@ -90,7 +90,10 @@ function levelsOf(topic: string): number {
 const remoteOf = (client: Client | null): string | undefined => (client?.conn as { remoteAddress?: string } | undefined)?.remoteAddress
 
 /** Aedes's authorizePublish and authorizeSubscribe hooks. */
-export function createAuthorizationHooks(opts: AuthorizationOptions, deps: AuthorizationDeps): Required<Pick<AedesOptions, 'authorizePublish' | 'authorizeSubscribe'>> {
+export function createAuthorizationHooks(
+  opts: AuthorizationOptions,
+  deps: AuthorizationDeps,
+): Required<Pick<AedesOptions, 'authorizePublish' | 'authorizeSubscribe'>> {
   const { stats, logger } = deps
   type Publish = Parameters<AedesOptions['authorizePublish'] & {}>[1]
   // Made once, not per publish: a closure per reading also costs tsx's keepNames a __name call each.
@@ -112,7 +115,13 @@ export function createAuthorizationHooks(opts: AuthorizationOptions, deps: Autho
       if (!principal || !canPublish(principal, packet.topic)) {
         // [MQTT-3.3.5-2] 3.1.1 cannot tell the client: Aedes closes the connection on this error.
         count(stats.packetsRefused, 'publish-denied')
-        logger.debug('publish refused', { reason: 'publish-denied', who: describePrincipal(principal), clientId: client?.id, topic: packet.topic, remote: remoteOf(client) })
+        logger.debug('publish refused', {
+          reason: 'publish-denied',
+          who: describePrincipal(principal),
+          clientId: client?.id,
+          topic: packet.topic,
+          remote: remoteOf(client),
+        })
         return callback(new Error(`${describePrincipal(principal)} may not publish to ${packet.topic}`))
       }
       if (client && principal.kind === 'device' && deps.publishRate && !deps.publishRate.take(client)) {

@@ -99,7 +99,8 @@ const MQTT_SUBPROTOCOLS = ['mqtt', 'mqttv3.1']
  * listens; stop() closes listeners, drops every client, closes Aedes and the credential store.
  */
 export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {}): Promise<Broker> {
-  if (deps.pubackAfterInProcessHandlers && config.REDIS_URL !== undefined) throw new Error('pubackAfterInProcessHandlers needs a standalone broker: unset REDIS_URL')
+  if (deps.pubackAfterInProcessHandlers && config.REDIS_URL !== undefined)
+    throw new Error('pubackAfterInProcessHandlers needs a standalone broker: unset REDIS_URL')
   const logger = deps.logger ?? silentLogger
   const clock = deps.clock ?? Date.now
   const registry = deps.registry ?? loadRegistryFile(config.DEVICE_REGISTRY_FILE)
@@ -121,7 +122,10 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
       ? await openClusterPersistence({ redisUrl: config.REDIS_URL, heartbeatMs: config.MQTT_CLUSTER_HEARTBEAT_MS ?? 15_000 }, { logger })
       : await openPersistence(config.MQTT_PERSISTENCE ?? 'memory', config.DATA_DIR)
   try {
-    const authentication = createAuthenticationHooks({ allowAnonymous: config.MQTT_ALLOW_ANONYMOUS, serviceAllowedFrom: serviceAccessPolicy(config.MQTT_SERVICE_NETS) }, { registry, credentials, stats, logger })
+    const authentication = createAuthenticationHooks(
+      { allowAnonymous: config.MQTT_ALLOW_ANONYMOUS, serviceAllowedFrom: serviceAccessPolicy(config.MQTT_SERVICE_NETS) },
+      { registry, credentials, stats, logger },
+    )
     aedes = await Aedes.createBroker({
       ...(sessions.persistence ? { persistence: sessions.persistence } : {}),
       ...sessions.aedesOptions,
@@ -209,7 +213,11 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
       ws.on('error', (err: Error & { code?: string }) => {
         if (err.code !== 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || guard.refused) return
         count(guard.sessionStarted ? stats.packetsRefused : stats.connectionsRefused, 'packet-too-large')
-        logger.warn('connection closed by packet guard', { reason: 'packet-too-large', detail: `WebSocket message over ${config.MQTT_MAX_PACKET_BYTES} bytes`, remote })
+        logger.warn('connection closed by packet guard', {
+          reason: 'packet-too-large',
+          detail: `WebSocket message over ${config.MQTT_MAX_PACKET_BYTES} bytes`,
+          remote,
+        })
       })
       aedes.handle(conn, req)
     })
@@ -221,7 +229,12 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
 
     async start() {
       await seedCredentials(
-        { dataDir: config.DATA_DIR, seedDemoSecrets: config.SEED_DEMO_SECRETS, ingestPassword: config.INGEST_MQTT_PASSWORD, apiPassword: config.API_MQTT_PASSWORD },
+        {
+          dataDir: config.DATA_DIR,
+          seedDemoSecrets: config.SEED_DEMO_SECRETS,
+          ingestPassword: config.INGEST_MQTT_PASSWORD,
+          apiPassword: config.API_MQTT_PASSWORD,
+        },
         registry,
         credentials,
         logger,
@@ -232,7 +245,14 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
       const internalPort = internal ? await listen(internal, config.MQTT_INTERNAL_PORT!, config.MQTT_INTERNAL_HOST ?? '127.0.0.1') : undefined
       await listenForRegistryNotices(aedes, { logger })
       await gate.listen(aedes)
-      logger.info('broker listening', { mqttPort, wsPort, internalPort, host: config.MQTT_HOST, devices: registry.size, anonymous: config.MQTT_ALLOW_ANONYMOUS })
+      logger.info('broker listening', {
+        mqttPort,
+        wsPort,
+        internalPort,
+        host: config.MQTT_HOST,
+        devices: registry.size,
+        anonymous: config.MQTT_ALLOW_ANONYMOUS,
+      })
       return { mqttPort, wsPort, ...(tlsPort !== undefined ? { tlsPort } : {}), ...(internalPort !== undefined ? { internalPort } : {}) }
     },
 

@@ -39,7 +39,9 @@ describe('broker config', () => {
   })
 
   it('names every bad variable', () => {
-    expect(() => loadBrokerConfig({ MQTT_WS_PORT: 'none', MQTT_PORT: '70000', MQTT_MAX_TOPIC_LEVELS: '101', MQTT_ALLOW_ANONYMOUS: 'sure' })).toThrowErrorMatchingInlineSnapshot(`
+    expect(() =>
+      loadBrokerConfig({ MQTT_WS_PORT: 'none', MQTT_PORT: '70000', MQTT_MAX_TOPIC_LEVELS: '101', MQTT_ALLOW_ANONYMOUS: 'sure' }),
+    ).toThrowErrorMatchingInlineSnapshot(`
       [ConfigError: invalid environment:
         MQTT_PORT: Too big: expected number to be <=65535
         MQTT_WS_PORT: expected a port number or off

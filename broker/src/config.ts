@@ -10,7 +10,10 @@ function serviceNets(fallback: string) {
     .transform((v, ctx) => {
       if (v === 'none') return []
       const nets: { address: string; prefix: number; family: 'ipv4' | 'ipv6' }[] = []
-      for (const entry of v.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+      for (const entry of v
+        .split(',')
+        .map((e) => e.trim())
+        .filter((e) => e !== '')) {
         const [address = '', bits] = entry.split('/')
         const version = isIP(address)
         const prefix = bits === undefined ? (version === 6 ? 128 : 32) : Number(bits)

@@ -19,7 +19,9 @@ await runMain(
   },
   ({ mqttPort, wsPort, tlsPort, internalPort }) => {
     const host = config.MQTT_HOST === '0.0.0.0' ? 'localhost' : config.MQTT_HOST
-    process.stdout.write(`broker: MQTT mqtt://${host}:${mqttPort}  WebSocket ${wsPort === undefined ? 'off' : `ws://${host}:${wsPort}/mqtt`}${tlsPort === undefined ? '' : `  TLS mqtts://${host}:${tlsPort}`}${internalPort === undefined ? '' : `  services mqtt://${config.MQTT_INTERNAL_HOST}:${internalPort}`}\n`)
+    process.stdout.write(
+      `broker: MQTT mqtt://${host}:${mqttPort}  WebSocket ${wsPort === undefined ? 'off' : `ws://${host}:${wsPort}/mqtt`}${tlsPort === undefined ? '' : `  TLS mqtts://${host}:${tlsPort}`}${internalPort === undefined ? '' : `  services mqtt://${config.MQTT_INTERNAL_HOST}:${internalPort}`}\n`,
+    )
   },
   { dataDir: config.DATA_DIR },
 )

@@ -4,7 +4,17 @@ import { createPacketScanner, type PacketLimits } from './packet-guard.ts'
 
 const limits: PacketLimits = { maxPacketBytes: 1024, maxPreconnectBytes: 256, maxTopicBytes: 32, maxTopicLevels: 4 }
 const gen = (p: mqttPacket.Packet) => mqttPacket.generate(p)
-const connect = gen({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'dev-1', clean: true, keepalive: 60, username: 'dev-1', password: Buffer.from('pw'), will: { topic: 'a/b/status', payload: Buffer.from('offline'), qos: 1, retain: true } })
+const connect = gen({
+  cmd: 'connect',
+  protocolId: 'MQTT',
+  protocolVersion: 4,
+  clientId: 'dev-1',
+  clean: true,
+  keepalive: 60,
+  username: 'dev-1',
+  password: Buffer.from('pw'),
+  will: { topic: 'a/b/status', payload: Buffer.from('offline'), qos: 1, retain: true },
+})
 const publish = (topic: string | Buffer, payload = Buffer.from('{"v":1}')) => {
   const t = Buffer.isBuffer(topic) ? topic : Buffer.from(topic)
   const body = Buffer.concat([Buffer.from([t.length >> 8, t.length & 0xff]), t, payload])
@@ -18,7 +28,14 @@ function varint(n: number): Buffer {
   } while (n > 0)
   return Buffer.from(out)
 }
-const subscribe = gen({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'a/+/c', qos: 1 }, { topic: 'ü/#', qos: 0 }] })
+const subscribe = gen({
+  cmd: 'subscribe',
+  messageId: 1,
+  subscriptions: [
+    { topic: 'a/+/c', qos: 1 },
+    { topic: 'ü/#', qos: 0 },
+  ],
+})
 
 /** Feeds `bytes` cut at the given offsets; returns the refusal message, or 'ok'. */
 function scan(bytes: Buffer, cuts: number[] = []): string {
@@ -38,7 +55,12 @@ describe('packet scanner', () => {
 
   it('passes a well-formed session whole, byte by byte, and cut anywhere', () => {
     expect(scan(session)).toBe('ok')
-    expect(scan(session, Array.from({ length: session.length - 1 }, (_, i) => i + 1))).toBe('ok')
+    expect(
+      scan(
+        session,
+        Array.from({ length: session.length - 1 }, (_, i) => i + 1),
+      ),
+    ).toBe('ok')
     for (const cuts of everyCut(session)) expect(scan(session, cuts)).toBe('ok')
   })
 
@@ -52,8 +74,18 @@ describe('packet scanner', () => {
 
   it('refuses before CONNECT completes: a first packet that is not CONNECT, a CONNECT over the pre-connect limit', () => {
     expect(scan(publish('a/b'))).toMatchInlineSnapshot(`"first-packet-not-connect (before CONNECT): first packet is PUBLISH, not CONNECT [MQTT-3.1.0-1]"`)
-    const big = gen({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'x', clean: true, keepalive: 60, will: { topic: 't', payload: Buffer.alloc(300), qos: 0, retain: false } })
-    expect(scan(big.subarray(0, 3))).toMatchInlineSnapshot(`"preconnect-limit (before CONNECT): CONNECT of 321 bytes, more than the 256 bytes allowed before CONNECT completes"`)
+    const big = gen({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clientId: 'x',
+      clean: true,
+      keepalive: 60,
+      will: { topic: 't', payload: Buffer.alloc(300), qos: 0, retain: false },
+    })
+    expect(scan(big.subarray(0, 3))).toMatchInlineSnapshot(
+      `"preconnect-limit (before CONNECT): CONNECT of 321 bytes, more than the 256 bytes allowed before CONNECT completes"`,
+    )
   })
 
   it('refuses topics that are not UTF-8 or hold U+0000, wherever the chunk boundaries fall', () => {
@@ -105,30 +137,60 @@ describe('packet scanner', () => {
     const str = (b: Buffer) => Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b])
     const connectWith = (clientId: Buffer, willTopic?: Buffer, username?: Buffer) => {
       const flags = 0x02 | (willTopic ? 0x04 : 0) | (username ? 0x80 : 0)
-      const body = Buffer.concat([str(Buffer.from('MQTT')), Buffer.from([4, flags, 0, 60]), str(clientId), ...(willTopic ? [str(willTopic), str(Buffer.from('x'))] : []), ...(username ? [str(username)] : [])])
+      const body = Buffer.concat([
+        str(Buffer.from('MQTT')),
+        Buffer.from([4, flags, 0, 60]),
+        str(clientId),
+        ...(willTopic ? [str(willTopic), str(Buffer.from('x'))] : []),
+        ...(username ? [str(username)] : []),
+      ])
       return Buffer.concat([Buffer.from([0x10, body.length]), body])
     }
     const ok = Buffer.from('ok')
     expect(scan(connectWith(ok, ok, ok))).toBe('ok')
-    expect(scan(connectWith(bad))).toMatchInlineSnapshot(`"invalid-utf8 (before CONNECT): CONNECT client id is not well-formed UTF-8 without U+0000 [MQTT-1.5.3-1] [MQTT-1.5.3-2]"`)
-    expect(scan(connectWith(ok, bad))).toMatchInlineSnapshot(`"invalid-utf8 (before CONNECT): CONNECT Will topic is not well-formed UTF-8 without U+0000 [MQTT-1.5.3-1] [MQTT-1.5.3-2]"`)
-    expect(scan(connectWith(ok, Buffer.from('a/b/c/d/e')))).toMatchInlineSnapshot(`"topic-too-deep (before CONNECT): CONNECT Will topic has 5 levels, more than 4"`)
-    expect(scan(connectWith(ok, undefined, bad))).toMatchInlineSnapshot(`"invalid-utf8 (before CONNECT): CONNECT user name is not well-formed UTF-8 without U+0000 [MQTT-1.5.3-1] [MQTT-1.5.3-2]"`)
+    expect(scan(connectWith(bad))).toMatchInlineSnapshot(
+      `"invalid-utf8 (before CONNECT): CONNECT client id is not well-formed UTF-8 without U+0000 [MQTT-1.5.3-1] [MQTT-1.5.3-2]"`,
+    )
+    expect(scan(connectWith(ok, bad))).toMatchInlineSnapshot(
+      `"invalid-utf8 (before CONNECT): CONNECT Will topic is not well-formed UTF-8 without U+0000 [MQTT-1.5.3-1] [MQTT-1.5.3-2]"`,
+    )
+    expect(scan(connectWith(ok, Buffer.from('a/b/c/d/e')))).toMatchInlineSnapshot(
+      `"topic-too-deep (before CONNECT): CONNECT Will topic has 5 levels, more than 4"`,
+    )
+    expect(scan(connectWith(ok, undefined, bad))).toMatchInlineSnapshot(
+      `"invalid-utf8 (before CONNECT): CONNECT user name is not well-formed UTF-8 without U+0000 [MQTT-1.5.3-1] [MQTT-1.5.3-2]"`,
+    )
 
     const sub = Buffer.concat([Buffer.from([0, 1]), str(Buffer.from('a/#')), Buffer.from([1]), str(bad), Buffer.from([0])])
-    expect(scan(Buffer.concat([connect, Buffer.from([0x82, sub.length]), sub]))).toMatchInlineSnapshot(`"invalid-utf8: SUBSCRIBE topic filter is not well-formed UTF-8 without U+0000 [MQTT-1.5.3-1] [MQTT-1.5.3-2]"`)
+    expect(scan(Buffer.concat([connect, Buffer.from([0x82, sub.length]), sub]))).toMatchInlineSnapshot(
+      `"invalid-utf8: SUBSCRIBE topic filter is not well-formed UTF-8 without U+0000 [MQTT-1.5.3-1] [MQTT-1.5.3-2]"`,
+    )
     const unsub = Buffer.concat([Buffer.from([0, 2]), str(Buffer.from('a/b\u0000'))])
-    expect(scan(Buffer.concat([connect, Buffer.from([0xa2, unsub.length]), unsub]))).toMatchInlineSnapshot(`"null-character: UNSUBSCRIBE topic filter is not well-formed UTF-8 without U+0000 [MQTT-1.5.3-1] [MQTT-1.5.3-2]"`)
+    expect(scan(Buffer.concat([connect, Buffer.from([0xa2, unsub.length]), unsub]))).toMatchInlineSnapshot(
+      `"null-character: UNSUBSCRIBE topic filter is not well-formed UTF-8 without U+0000 [MQTT-1.5.3-1] [MQTT-1.5.3-2]"`,
+    )
   })
 
   it('refuses bodies their own fields overrun; leaves MQTT 5 CONNECT to Aedes (which answers CONNACK 0x01 itself)', () => {
-    expect(scan(Buffer.concat([connect, Buffer.from([0x30, 0x01, 0x00])]))).toMatchInlineSnapshot(`"protocol-violation: PUBLISH of 1 body bytes has no room for a topic"`)
-    expect(scan(Buffer.concat([connect, Buffer.from([0x32, 0x04, 0x00, 0x02, 0x61, 0x62])]))).toMatchInlineSnapshot(`"protocol-violation: PUBLISH of 4 body bytes is too short for its 2-byte topic and packet id"`)
-    expect(scan(Buffer.concat([connect, Buffer.from([0x82, 0x06, 0x00, 0x01, 0x00, 0x09, 0x61, 0x62])]))).toMatchInlineSnapshot(`"protocol-violation: SUBSCRIBE body ends inside a topic filter or its requested QoS"`)
-    expect(scan(Buffer.concat([connect, Buffer.from([0x82, 0x05, 0x00, 0x01, 0x00, 0x01, 0x61])]))).toMatchInlineSnapshot(`"protocol-violation: SUBSCRIBE body ends inside a topic filter or its requested QoS"`)
-    expect(scan(Buffer.concat([connect, Buffer.from([0x40, 0x03, 0x00, 0x01, 0x00])]))).toMatchInlineSnapshot(`"protocol-violation: PUBACK has 3 body bytes, not 2"`)
+    expect(scan(Buffer.concat([connect, Buffer.from([0x30, 0x01, 0x00])]))).toMatchInlineSnapshot(
+      `"protocol-violation: PUBLISH of 1 body bytes has no room for a topic"`,
+    )
+    expect(scan(Buffer.concat([connect, Buffer.from([0x32, 0x04, 0x00, 0x02, 0x61, 0x62])]))).toMatchInlineSnapshot(
+      `"protocol-violation: PUBLISH of 4 body bytes is too short for its 2-byte topic and packet id"`,
+    )
+    expect(scan(Buffer.concat([connect, Buffer.from([0x82, 0x06, 0x00, 0x01, 0x00, 0x09, 0x61, 0x62])]))).toMatchInlineSnapshot(
+      `"protocol-violation: SUBSCRIBE body ends inside a topic filter or its requested QoS"`,
+    )
+    expect(scan(Buffer.concat([connect, Buffer.from([0x82, 0x05, 0x00, 0x01, 0x00, 0x01, 0x61])]))).toMatchInlineSnapshot(
+      `"protocol-violation: SUBSCRIBE body ends inside a topic filter or its requested QoS"`,
+    )
+    expect(scan(Buffer.concat([connect, Buffer.from([0x40, 0x03, 0x00, 0x01, 0x00])]))).toMatchInlineSnapshot(
+      `"protocol-violation: PUBACK has 3 body bytes, not 2"`,
+    )
     expect(scan(Buffer.concat([connect, Buffer.from([0xc0, 0x01, 0x00])]))).toMatchInlineSnapshot(`"protocol-violation: PINGREQ has 1 body bytes, not 0"`)
-    expect(scan(Buffer.from([0x10, 0x02, 0x00, 0x00]))).toMatchInlineSnapshot(`"protocol-violation (before CONNECT): CONNECT of 2 body bytes is too short for its variable header and client id"`)
+    expect(scan(Buffer.from([0x10, 0x02, 0x00, 0x00]))).toMatchInlineSnapshot(
+      `"protocol-violation (before CONNECT): CONNECT of 2 body bytes is too short for its variable header and client id"`,
+    )
     expect(scan(gen({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'v5', clean: true, keepalive: 60 }))).toBe('ok')
   })
 })
@@ -143,7 +205,8 @@ describe('packet scanner: what MQTT 3.1.1 says the server MUST refuse', () => {
     return Buffer.concat([Buffer.from([firstByte]), varint(b.length), b])
   }
   const id = (n: number) => Buffer.from([n >> 8, n & 0xff])
-  const connectOf = ({ name = 'MQTT', level = 4, flags = 0x02, payload = [str('c')] as Buffer[] } = {}) => packet(0x10, str(name), Buffer.from([level, flags, 0, 60]), ...payload)
+  const connectOf = ({ name = 'MQTT', level = 4, flags = 0x02, payload = [str('c')] as Buffer[] } = {}) =>
+    packet(0x10, str(name), Buffer.from([level, flags, 0, 60]), ...payload)
   /** The refusal (or 'ok') for `bytes` sent after a good CONNECT. */
   const after = (...bytes: Buffer[]) => scan(Buffer.concat([connect, ...bytes]))
 
@@ -156,13 +219,31 @@ describe('packet scanner: what MQTT 3.1.1 says the server MUST refuse', () => {
       gen({ cmd: 'pubrec', messageId: 2 }),
       gen({ cmd: 'pubrel', messageId: 3 }),
       gen({ cmd: 'pubcomp', messageId: 4 }),
-      gen({ cmd: 'subscribe', messageId: 5, subscriptions: [{ topic: '#', qos: 2 }, { topic: '+', qos: 0 }, { topic: '+/b/#', qos: 1 }, { topic: '/+/', qos: 0 }] }),
+      gen({
+        cmd: 'subscribe',
+        messageId: 5,
+        subscriptions: [
+          { topic: '#', qos: 2 },
+          { topic: '+', qos: 0 },
+          { topic: '+/b/#', qos: 1 },
+          { topic: '/+/', qos: 0 },
+        ],
+      }),
       gen({ cmd: 'unsubscribe', messageId: 6, unsubscriptions: ['a/+/c', 'ü/#'] }),
       gen({ cmd: 'pingreq' }),
       gen({ cmd: 'disconnect' }),
     ])
     for (const cuts of everyCut(all)) expect(scan(all, cuts)).toBe('ok')
-    const v31 = gen({ cmd: 'connect', protocolId: 'MQIsdp', protocolVersion: 3, clientId: 'old', clean: true, keepalive: 60, username: 'u', password: Buffer.from('p') })
+    const v31 = gen({
+      cmd: 'connect',
+      protocolId: 'MQIsdp',
+      protocolVersion: 3,
+      clientId: 'old',
+      clean: true,
+      keepalive: 60,
+      username: 'u',
+      password: Buffer.from('p'),
+    })
     expect(scan(v31)).toBe('ok')
   })
 
@@ -228,9 +309,9 @@ describe('packet scanner: what MQTT 3.1.1 says the server MUST refuse', () => {
       'PUBREL flags 0': after(packet(0x60, id(1))),
       'PUBACK flags 2': after(packet(0x42, id(1))),
       'PINGREQ flags 1': after(Buffer.from([0xc1, 0])),
-      'CONNACK': after(Buffer.from([0x20, 2, 0, 0])),
-      'SUBACK': after(packet(0x90, id(1), Buffer.from([0]))),
-      'PINGRESP': after(Buffer.from([0xd0, 0])),
+      CONNACK: after(Buffer.from([0x20, 2, 0, 0])),
+      SUBACK: after(packet(0x90, id(1), Buffer.from([0]))),
+      PINGRESP: after(Buffer.from([0xd0, 0])),
       'reserved 0': after(Buffer.from([0x00, 0])),
       'reserved 15 (AUTH of MQTT 5)': after(Buffer.from([0xf0, 0])),
     }).toMatchInlineSnapshot(`
@@ -317,7 +398,9 @@ describe('packet scanner: what MQTT 3.1.1 says the server MUST refuse', () => {
   it('finds a PUBLISH packet id of 0 and an ack of 0 wherever the chunk boundaries fall', () => {
     for (const bad of [packet(0x32, str('a/b'), id(0), Buffer.from('x')), packet(0x40, id(0)), packet(0x30, str('a/\u0085'))]) {
       const bytes = Buffer.concat([connect, bad])
-      expect(new Set(everyCut(bytes).map((cuts) => scan(bytes, cuts).split(':')[0]))).toEqual(new Set([bad[0] === 0x30 ? 'control-character' : 'protocol-violation']))
+      expect(new Set(everyCut(bytes).map((cuts) => scan(bytes, cuts).split(':')[0]))).toEqual(
+        new Set([bad[0] === 0x30 ? 'control-character' : 'protocol-violation']),
+      )
     }
   })
 })

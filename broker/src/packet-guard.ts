@@ -47,7 +47,24 @@ const SUBSCRIBE = 8
 const UNSUBSCRIBE = 10
 const PINGREQ = 12
 const DISCONNECT = 14
-const packetNames = ['reserved', 'CONNECT', 'CONNACK', 'PUBLISH', 'PUBACK', 'PUBREC', 'PUBREL', 'PUBCOMP', 'SUBSCRIBE', 'SUBACK', 'UNSUBSCRIBE', 'UNSUBACK', 'PINGREQ', 'PINGRESP', 'DISCONNECT', 'reserved']
+const packetNames = [
+  'reserved',
+  'CONNECT',
+  'CONNACK',
+  'PUBLISH',
+  'PUBACK',
+  'PUBREC',
+  'PUBREL',
+  'PUBCOMP',
+  'SUBSCRIBE',
+  'SUBACK',
+  'UNSUBSCRIBE',
+  'UNSUBACK',
+  'PINGREQ',
+  'PINGRESP',
+  'DISCONNECT',
+  'reserved',
+]
 
 /**
  * The fixed-header flags (low nibble) of each packet type a client may send [MQTT-2.2.2-1]: -1 for PUBLISH (DUP,
@@ -148,7 +165,8 @@ function filterFault(bytes: Uint8Array, start: number, end: number): string | un
     // [MQTT-4.7.1-2] '#' stands alone or after '/', and last.
     if (c === 0x23 && (i !== end - 1 || (i > start && bytes[i - 1] !== 0x2f))) return "has a '#' that is not a whole last level [MQTT-4.7.1-2]"
     // [MQTT-4.7.1-3] '+' fills a whole level.
-    if (c === 0x2b && ((i > start && bytes[i - 1] !== 0x2f) || (i + 1 < end && bytes[i + 1] !== 0x2f))) return "has a '+' that is not a whole level [MQTT-4.7.1-3]"
+    if (c === 0x2b && ((i > start && bytes[i - 1] !== 0x2f) || (i + 1 < end && bytes[i + 1] !== 0x2f)))
+      return "has a '+' that is not a whole level [MQTT-4.7.1-3]"
   }
   return undefined
 }
@@ -250,18 +268,23 @@ export class PacketScanner {
         if (!this.#publishTopicKnown) {
           this.#publishTopicKnown = true
           const topicLength = (bytes[start]! << 8) | bytes[start + 1]!
-          if (topicLength > this.#limits.maxTopicBytes) return this.#refuse('topic-too-long', `PUBLISH topic is ${topicLength} bytes, more than ${this.#limits.maxTopicBytes}`)
+          if (topicLength > this.#limits.maxTopicBytes)
+            return this.#refuse('topic-too-long', `PUBLISH topic is ${topicLength} bytes, more than ${this.#limits.maxTopicBytes}`)
           if (topicLength === 0) return this.#refuse('invalid-topic', 'PUBLISH topic is empty [MQTT-4.7.3-1]')
           // QoS 1 and 2: the packet id follows the topic; it is read with it, and only then.
           const need = 2 + topicLength + (this.#qos > 0 ? 2 : 0)
-          if (need > this.#length) return this.#violation(`PUBLISH of ${this.#length} body bytes is too short for its ${topicLength}-byte topic${this.#qos > 0 ? ' and packet id' : ''}`)
+          if (need > this.#length)
+            return this.#violation(
+              `PUBLISH of ${this.#length} body bytes is too short for its ${topicLength}-byte topic${this.#qos > 0 ? ' and packet id' : ''}`,
+            )
           return need
         }
         const topicEnd = start + this.#need - (this.#qos > 0 ? 2 : 0)
         const bad = this.#checkTopic(bytes, start + 2, topicEnd, 'PUBLISH topic')
         if (bad) return bad
         // [MQTT-2.3.1-1] a QoS 1 or 2 PUBLISH carries a non-zero packet id (Aedes would acknowledge id 0).
-        if (this.#qos > 0 && bytes[topicEnd] === 0 && bytes[topicEnd + 1] === 0) return this.#violation(`PUBLISH QoS ${this.#qos} with packet id 0 [MQTT-2.3.1-1]`)
+        if (this.#qos > 0 && bytes[topicEnd] === 0 && bytes[topicEnd + 1] === 0)
+          return this.#violation(`PUBLISH QoS ${this.#qos} with packet id 0 [MQTT-2.3.1-1]`)
         return undefined
       }
       case CONNECT:
@@ -297,7 +320,8 @@ export class PacketScanner {
       if (subscribe) {
         // [MQTT-3-8.3-4] the requested QoS byte: bits 7–2 reserved (0), and QoS 3 does not exist.
         const requested = body[p++]!
-        if (requested > 2) return this.#violation(`SUBSCRIBE requested QoS byte 0x${requested.toString(16).padStart(2, '0')}: reserved bits set or QoS 3 [MQTT-3-8.3-4]`)
+        if (requested > 2)
+          return this.#violation(`SUBSCRIBE requested QoS byte 0x${requested.toString(16).padStart(2, '0')}: reserved bits set or QoS 3 [MQTT-3-8.3-4]`)
       }
     }
     return undefined
@@ -333,14 +357,16 @@ export class PacketScanner {
     // MQTT 5: its variable header carries properties; Aedes answers it CONNACK 0x01 (unacceptable protocol version) itself.
     if (isMqtt && level === 5) return undefined
     // [MQTT-3.1.2-2] name and level go together: MQTT/4 (3.1.1), MQIsdp/3 (3.1). Any other level: CONNACK 0x01, then close.
-    if (level !== (isMqtt ? 4 : 3)) return this.#refuse('unsupported-protocol-version', `CONNECT protocol ${nameBytes.toString('latin1')} level ${level} is not supported [MQTT-3.1.2-2]`, 1)
+    if (level !== (isMqtt ? 4 : 3))
+      return this.#refuse('unsupported-protocol-version', `CONNECT protocol ${nameBytes.toString('latin1')} level ${level} is not supported [MQTT-3.1.2-2]`, 1)
     // [MQTT-3.1.2-3] the reserved flag is 0.
     if (flags & 0x01) return this.#violation('CONNECT reserved flag (bit 0) is set [MQTT-3.1.2-3]')
     const will = (flags & 0x04) !== 0
     const willQos = (flags >> 3) & 0x03
     const willRetain = (flags & 0x20) !== 0
     // [MQTT-3.1.2-11] [MQTT-3.1.2-13] [MQTT-3.1.2-15] without a Will, Will QoS and Will Retain are 0.
-    if (!will && (willQos !== 0 || willRetain)) return this.#violation('CONNECT has Will QoS or Will Retain set without the Will flag [MQTT-3.1.2-11] [MQTT-3.1.2-13] [MQTT-3.1.2-15]')
+    if (!will && (willQos !== 0 || willRetain))
+      return this.#violation('CONNECT has Will QoS or Will Retain set without the Will flag [MQTT-3.1.2-11] [MQTT-3.1.2-13] [MQTT-3.1.2-15]')
     // [MQTT-3.1.2-14] Will QoS 3 does not exist.
     if (willQos === 3) return this.#violation('CONNECT Will QoS is 3 [MQTT-3.1.2-14]')
     const hasUser = (flags & 0x80) !== 0
@@ -368,7 +394,11 @@ export class PacketScanner {
     if (hasPassword && field() === undefined) return tooShort() // password: binary data
     if (p !== body.length) {
       // [MQTT-3.1.2-18] [MQTT-3.1.2-20] no user name or password in the payload without its flag; nothing else after them.
-      const which = !hasUser ? 'a user name without the User Name flag? [MQTT-3.1.2-18]' : !hasPassword ? 'a password without the Password flag? [MQTT-3.1.2-20]' : 'nothing may follow the password'
+      const which = !hasUser
+        ? 'a user name without the User Name flag? [MQTT-3.1.2-18]'
+        : !hasPassword
+          ? 'a password without the Password flag? [MQTT-3.1.2-20]'
+          : 'nothing may follow the password'
       return this.#violation(`CONNECT has ${body.length - p} bytes after the fields its flags announce (${which}) [MQTT-3.1.3-1]`)
     }
     return undefined
@@ -427,15 +457,20 @@ export class PacketScanner {
         const type = byte >> 4
         this.#type = type
         // [MQTT-3.1.0-1] the first packet from the client MUST be CONNECT.
-        if (this.#firstPacket && type !== CONNECT) return this.#refuse('first-packet-not-connect', `first packet is ${packetNames[type]}, not CONNECT [MQTT-3.1.0-1]`)
+        if (this.#firstPacket && type !== CONNECT)
+          return this.#refuse('first-packet-not-connect', `first packet is ${packetNames[type]}, not CONNECT [MQTT-3.1.0-1]`)
         // [MQTT-3.1.0-2] and only the first.
         if (type === CONNECT && !this.#firstPacket) return this.#violation('a second CONNECT [MQTT-3.1.0-2]')
         this.#firstPacket = false
         const flags = CLIENT_FLAGS[type]!
         if (flags !== (byte & 0x0f)) {
-          if (flags === -2) return this.#violation(`${packetNames[type]} (type ${type}) is not a packet a client sends (MQTT 2.2.1: reserved, or server to client only)`)
+          if (flags === -2)
+            return this.#violation(`${packetNames[type]} (type ${type}) is not a packet a client sends (MQTT 2.2.1: reserved, or server to client only)`)
           // [MQTT-2.2.2-2] reserved flag bits other than those of the table close the connection.
-          if (flags !== -1) return this.#violation(`${packetNames[type]} fixed-header flags are 0x${(byte & 0x0f).toString(16)}, not 0x${flags} [MQTT-2.2.2-2]${FLAG_RULES[type] ?? ''}`)
+          if (flags !== -1)
+            return this.#violation(
+              `${packetNames[type]} fixed-header flags are 0x${(byte & 0x0f).toString(16)}, not 0x${flags} [MQTT-2.2.2-2]${FLAG_RULES[type] ?? ''}`,
+            )
           this.#qos = (byte >> 1) & 0x03
           // [MQTT-3.3.1-4] a PUBLISH with both QoS bits set.
           if (this.#qos === 3) return this.#violation('PUBLISH with QoS 3 [MQTT-3.3.1-4]')
@@ -460,9 +495,13 @@ export class PacketScanner {
         }
         const total = 1 + this.#lengthBytes + this.#length
         // Refused on the header alone: the body is never buffered, whatever size it announces.
-        if (total > this.#limits.maxPacketBytes) return this.#refuse('packet-too-large', `${packetNames[this.#type]} of ${total} bytes announced, more than ${this.#limits.maxPacketBytes}`)
+        if (total > this.#limits.maxPacketBytes)
+          return this.#refuse('packet-too-large', `${packetNames[this.#type]} of ${total} bytes announced, more than ${this.#limits.maxPacketBytes}`)
         if (!this.#connected && this.#preconnectBytes + this.#length > this.#limits.maxPreconnectBytes)
-          return this.#refuse('preconnect-limit', `CONNECT of ${total} bytes, more than the ${this.#limits.maxPreconnectBytes} bytes allowed before CONNECT completes`)
+          return this.#refuse(
+            'preconnect-limit',
+            `CONNECT of ${total} bytes, more than the ${this.#limits.maxPreconnectBytes} bytes allowed before CONNECT completes`,
+          )
         const shapeFault = this.#shapeFault()
         if (shapeFault) return shapeFault
         this.#remaining = this.#length
@@ -471,7 +510,8 @@ export class PacketScanner {
         // PUBLISH: its topic length first (2 bytes), then the topic (and packet id); the acks: their packet id, the
         // whole body; CONNECT and (UN)SUBSCRIBE: the whole body. PINGREQ, DISCONNECT: nothing.
         const type = this.#type
-        this.#need = type === PUBLISH || (type >= PUBACK && type <= PUBCOMP) ? 2 : type === CONNECT || type === SUBSCRIBE || type === UNSUBSCRIBE ? this.#length : 0
+        this.#need =
+          type === PUBLISH || (type >= PUBACK && type <= PUBCOMP) ? 2 : type === CONNECT || type === SUBSCRIBE || type === UNSUBSCRIBE ? this.#length : 0
         this.#state = AT_BODY
         if (this.#remaining === 0) this.#finishPacket()
       }
@@ -487,8 +527,10 @@ export class PacketScanner {
     // The acks are their 2-byte packet id; PINGREQ and DISCONNECT have no body (3.1.1 fixes these Remaining Lengths).
     if (type >= PUBACK && type <= PUBCOMP) return length !== 2 ? this.#violation(`${packetNames[type]} has ${length} body bytes, not 2`) : undefined
     if (type === PINGREQ || type === DISCONNECT) return length !== 0 ? this.#violation(`${packetNames[type]} has ${length} body bytes, not 0`) : undefined
-    if (type === SUBSCRIBE || type === UNSUBSCRIBE) return length < 2 ? this.#violation(`${packetNames[type]} of ${length} body bytes has no room for its packet id`) : undefined
-    if (type === CONNECT) return length < MIN_CONNECT_BODY ? this.#violation(`CONNECT of ${length} body bytes is too short for its variable header and client id`) : undefined
+    if (type === SUBSCRIBE || type === UNSUBSCRIBE)
+      return length < 2 ? this.#violation(`${packetNames[type]} of ${length} body bytes has no room for its packet id`) : undefined
+    if (type === CONNECT)
+      return length < MIN_CONNECT_BODY ? this.#violation(`CONNECT of ${length} body bytes is too short for its variable header and client id`) : undefined
     return undefined
   }
 
@@ -498,7 +540,6 @@ export class PacketScanner {
     this.#need = 0
     this.#scratch = undefined
   }
-
 }
 
 export function createPacketScanner(limits: PacketLimits): PacketScanner {

@@ -19,7 +19,9 @@ export function createPipelineGate(deps: { logger: Logger }) {
     if (b === blocked) return
     blocked = b
     stats.blockedSince = b ? Date.now() : null
-    deps.logger.warn(b ? 'pipeline blocked: holding device readings (no PUBACK) until the ingest drains' : 'pipeline unblocked: releasing held readings', { held: waiting.length })
+    deps.logger.warn(b ? 'pipeline blocked: holding device readings (no PUBACK) until the ingest drains' : 'pipeline unblocked: releasing held readings', {
+      held: waiting.length,
+    })
     if (!b) {
       const release = waiting
       waiting = []

@@ -16,7 +16,12 @@ export interface SeedOptions {
  * over generated ones), then demo secrets for whoever still has none. The plain-text demo secrets go
  * only to DATA_DIR/secrets/demo-secrets.json, for the simulator and services to read.
  */
-export async function seedCredentials(opts: SeedOptions, registry: DeviceRegistry, store: CredentialStore, logger: Logger): Promise<{ devices: number; services: number }> {
+export async function seedCredentials(
+  opts: SeedOptions,
+  registry: DeviceRegistry,
+  store: CredentialStore,
+  logger: Logger,
+): Promise<{ devices: number; services: number }> {
   const fromEnv: Array<[string, string | undefined]> = [
     [SERVICE_ACCOUNTS.ingest, opts.ingestPassword],
     [SERVICE_ACCOUNTS.api, opts.apiPassword],

@@ -28,7 +28,7 @@ describe('stampReceiveTime', () => {
     expect(stamp('[[{"v":1}],{"v":2},"{",3]')).toBe(`[[{"v":1}],{"v":2,"rxTs":${T}},"{",3]`)
   })
 
-  it("overrides an rxTs the device wrote itself (the last duplicate key wins in JSON.parse)", () => {
+  it('overrides an rxTs the device wrote itself (the last duplicate key wins in JSON.parse)', () => {
     const out = stamp('{"rxTs":1,"v":1}')
     expect(out).toBe(`{"rxTs":1,"v":1,"rxTs":${T}}`)
     expect(JSON.parse(out).rxTs).toBe(T)

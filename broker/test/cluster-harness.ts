@@ -23,7 +23,15 @@ export interface ClusterNode {
 
 /** An in-process node on 127.0.0.1 port 0 (no WebSocket, no publish rate limit); stopped when the test ends. */
 export async function startNode(dataDir: string, redisUrl: string, env: Record<string, string> = {}): Promise<ClusterNode> {
-  const config = loadBrokerConfig({ DATA_DIR: dataDir, MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_WS_PORT: 'off', MQTT_MAX_PUBLISH_PER_S: '0', REDIS_URL: redisUrl, ...env })
+  const config = loadBrokerConfig({
+    DATA_DIR: dataDir,
+    MQTT_HOST: '127.0.0.1',
+    MQTT_PORT: '0',
+    MQTT_WS_PORT: 'off',
+    MQTT_MAX_PUBLISH_PER_S: '0',
+    REDIS_URL: redisUrl,
+    ...env,
+  })
   const broker = await createBroker(config, { registry })
   onTestFinished(() => broker.stop())
   const { mqttPort } = await broker.start()
@@ -52,7 +60,15 @@ export async function spawnNode(env: Record<string, string>, port: number): Prom
   let out = ''
   const child = spawn(process.execPath, ['--import', 'tsx', 'broker/src/main.ts'], {
     cwd: repoRoot,
-    env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'info', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', MQTT_MAX_PUBLISH_PER_S: '0', MQTT_PORT: String(port), ...env },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      LOG_LEVEL: 'info',
+      MQTT_HOST: '127.0.0.1',
+      MQTT_WS_PORT: 'off',
+      MQTT_MAX_PUBLISH_PER_S: '0',
+      MQTT_PORT: String(port),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const keep = (b: Buffer) => (out = (out + b.toString()).slice(-100_000))
@@ -64,6 +80,9 @@ export async function spawnNode(env: Record<string, string>, port: number): Prom
     await exited
   }
   onTestFinished(() => kill('SIGKILL'))
-  await waitFor(() => out.includes('broker: MQTT') || (child.exitCode !== null && Promise.reject(new Error(out))), { timeoutMs: 30_000, what: `broker node on port ${port}` })
+  await waitFor(() => out.includes('broker: MQTT') || (child.exitCode !== null && Promise.reject(new Error(out))), {
+    timeoutMs: 30_000,
+    what: `broker node on port ${port}`,
+  })
   return { port, output: () => out, kill }
 }

@@ -55,7 +55,11 @@ describe('broker cluster on Redis', () => {
     const device = await connect(a.url, { username: deviceA, password: secrets.devices[deviceA]! })
     const t0 = Date.now() - 3_600_000
     const n = 1_200
-    await Promise.all(Array.from({ length: n }, (_, seq) => device.publishAsync(readingsTopic(deviceA), JSON.stringify({ kind: 'water_level', ts: t0 + seq, seq, waterLevelCm: 150 }), { qos: 1 })))
+    await Promise.all(
+      Array.from({ length: n }, (_, seq) =>
+        device.publishAsync(readingsTopic(deviceA), JSON.stringify({ kind: 'water_level', ts: t0 + seq, seq, waterLevelCm: 150 }), { qos: 1 }),
+      ),
+    )
 
     const again = mqtt.connect(a.url, { ...login, reconnectPeriod: 0, protocolVersion: 4 })
     const got = collect(again)
@@ -137,16 +141,38 @@ describe('broker cluster on Redis', () => {
     const nodeB = await spawnNode(env, portB)
     const secrets = secretsOf(dir.path)
 
-    const ingest = await connect(`mqtt://127.0.0.1:${portB}`, { clientId: 'mytho-ingest-kill', clean: false, username: ingestUser, password: secrets.services[ingestUser]! })
+    const ingest = await connect(`mqtt://127.0.0.1:${portB}`, {
+      clientId: 'mytho-ingest-kill',
+      clean: false,
+      username: ingestUser,
+      password: secrets.services[ingestUser]!,
+    })
     const got = collect(ingest)
     await ingest.subscribeAsync(['mytho/v1/devices/+/readings', 'mytho/v1/devices/+/status'], { qos: 1 })
 
     // A device given both addresses (its Last Will `offline`, `online` on every connect), and one that knows only node A.
-    const servers = [{ host: '127.0.0.1', port: portA }, { host: '127.0.0.1', port: portB }]
-    const mover = mqtt.connect({ servers, clientId: deviceA, username: deviceA, password: secrets.devices[deviceA]!, reconnectPeriod: 100, connectTimeout: 2_000, protocolVersion: 4, will: { topic: statusTopic(deviceA), payload: Buffer.from('offline'), qos: 1, retain: true } })
+    const servers = [
+      { host: '127.0.0.1', port: portA },
+      { host: '127.0.0.1', port: portB },
+    ]
+    const mover = mqtt.connect({
+      servers,
+      clientId: deviceA,
+      username: deviceA,
+      password: secrets.devices[deviceA]!,
+      reconnectPeriod: 100,
+      connectTimeout: 2_000,
+      protocolVersion: 4,
+      will: { topic: statusTopic(deviceA), payload: Buffer.from('offline'), qos: 1, retain: true },
+    })
     mover.on('error', () => {})
     mover.on('connect', () => mover.publish(statusTopic(deviceA), 'online', { qos: 1, retain: true }))
-    const stayer = await connect(`mqtt://127.0.0.1:${portA}`, { clientId: deviceB, username: deviceB, password: secrets.devices[deviceB]!, will: { topic: statusTopic(deviceB), payload: Buffer.from('offline'), qos: 1, retain: true } })
+    const stayer = await connect(`mqtt://127.0.0.1:${portA}`, {
+      clientId: deviceB,
+      username: deviceB,
+      password: secrets.devices[deviceB]!,
+      will: { topic: statusTopic(deviceB), payload: Buffer.from('offline'), qos: 1, retain: true },
+    })
     stayer.on('error', () => {})
     await waitFor(() => mover.connected || undefined, { what: 'the device to connect' })
 
@@ -159,7 +185,9 @@ describe('broker cluster on Redis', () => {
       for (let i = 0; i < 10; i++) {
         const s = seq++
         published++
-        mover.publish(readingsTopic(deviceA), JSON.stringify({ kind: 'water_level', ts: t0 + s, seq: s, waterLevelCm: 150 }), { qos: 1 }, (err) => (err ? errors++ : acked.add(s)))
+        mover.publish(readingsTopic(deviceA), JSON.stringify({ kind: 'water_level', ts: t0 + s, seq: s, waterLevelCm: 150 }), { qos: 1 }, (err) =>
+          err ? errors++ : acked.add(s),
+        )
       }
     }, 10)
     try {
@@ -174,11 +202,17 @@ describe('broker cluster on Redis', () => {
     expect(errors).toBe(0)
 
     const readings = () => new Set(got.filter((m) => m.topic === readingsTopic(deviceA)).map((m) => (JSON.parse(m.payload) as { seq: number }).seq))
-    await waitFor(() => [...acked].every((s) => readings().has(s)) || undefined, { timeoutMs: 15_000, what: `every acknowledged reading on node B (${acked.size} acknowledged, ${readings().size} received)` })
+    await waitFor(() => [...acked].every((s) => readings().has(s)) || undefined, {
+      timeoutMs: 15_000,
+      what: `every acknowledged reading on node B (${acked.size} acknowledged, ${readings().size} received)`,
+    })
 
     // The device that could not move gets its Last Will from node B; the one that moved stays online.
     const lastStatus = (id: string) => got.filter((m) => m.topic === statusTopic(id)).at(-1)?.payload
-    await waitFor(() => lastStatus(deviceB) === 'offline' || undefined, { timeoutMs: 10_000, what: "node B to publish the dead node's Last Will of the device left behind" })
+    await waitFor(() => lastStatus(deviceB) === 'offline' || undefined, {
+      timeoutMs: 10_000,
+      what: "node B to publish the dead node's Last Will of the device left behind",
+    })
     expect(lastStatus(deviceA)).toBe('online')
     await mover.endAsync(true)
     await stayer.endAsync(true)

@@ -74,7 +74,12 @@ function ownClientId(opts: IClientOptions): IClientOptions {
 }
 /** A service account with a client id in its own range (`mytho-ingest-t1`, `mytho-api-t2`). */
 export const connectService = (b: RunningBroker, name: 'ingest' | 'api', opts: IClientOptions = {}) =>
-  connect(b.url, { clientId: `mytho-${name}-t${++serviceConnections}`, username: SERVICE_ACCOUNTS[name], password: b.secrets.services[SERVICE_ACCOUNTS[name]]!, ...opts })
+  connect(b.url, {
+    clientId: `mytho-${name}-t${++serviceConnections}`,
+    username: SERVICE_ACCOUNTS[name],
+    password: b.secrets.services[SERVICE_ACCOUNTS[name]]!,
+    ...opts,
+  })
 
 /** The CONNACK return code of a refused connection (MQTT.js rejects with it as `code`). */
 export async function refusalCode(url: string, opts: IClientOptions): Promise<number> {
@@ -155,7 +160,16 @@ export async function rawConnect(port: number): Promise<RawConnection> {
 /** A raw connection that has sent CONNECT and got CONNACK 0. */
 export async function rawSession(b: RunningBroker, deviceId: string): Promise<RawConnection> {
   const raw = await rawConnect(b.mqttPort)
-  raw.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: `${deviceId}.raw`, clean: true, keepalive: 60, username: deviceId, password: Buffer.from(b.secrets.devices[deviceId]!) })
+  raw.send({
+    cmd: 'connect',
+    protocolId: 'MQTT',
+    protocolVersion: 4,
+    clientId: `${deviceId}.raw`,
+    clean: true,
+    keepalive: 60,
+    username: deviceId,
+    password: Buffer.from(b.secrets.devices[deviceId]!),
+  })
   const connack = await waitFor(() => raw.packets().find((p) => p.cmd === 'connack'), { what: 'CONNACK' })
   if (connack.cmd !== 'connack' || connack.returnCode !== 0) throw new Error(`CONNACK ${JSON.stringify(connack)}`)
   return raw

@@ -34,7 +34,9 @@ describe.each(['memory', 'level'] as const)('ingest partition sessions (%s persi
     const all = collect(plain)
     for (const c of [...parts, plain]) await c.subscribeAsync('mytho/v1/devices/+/readings', { qos: 1 })
     await publishAll(b.url)
-    await waitFor(() => all.length === devices.length * PER_DEVICE && got[0]!.length + got[1]!.length === devices.length * PER_DEVICE, { what: 'every delivery' })
+    await waitFor(() => all.length === devices.length * PER_DEVICE && got[0]!.length + got[1]!.length === devices.length * PER_DEVICE, {
+      what: 'every delivery',
+    })
     await new Promise((r) => setTimeout(r, 100)) // nothing more arrives
     for (const i of [0, 1]) {
       expect(new Set(got[i]!.map((m) => deviceOf(m.topic)))).toEqual(new Set(ownedBy(i)))

@@ -59,7 +59,7 @@ describe('QoS 1 queue of a persistent session on LevelDB', () => {
     expect(await outgoingKeys(b.dataDir)).toEqual([])
   })
 
-  it('acknowledges a QoS 1 publish only once it is in the persistent subscriber\'s queue on disk', async () => {
+  it("acknowledges a QoS 1 publish only once it is in the persistent subscriber's queue on disk", async () => {
     const b = await startBroker({ MQTT_ALLOW_ANONYMOUS: 'true', MQTT_PERSISTENCE: 'level' })
     const sub = await connect(b.url, { clientId: 'queue-sub', clean: false })
     await sub.subscribeAsync('q/#', { qos: 1 })

@@ -40,7 +40,10 @@ describe('index of stored sessions', () => {
       const { db, persistence } = await openStore(dir)
       const client = { id: withAll }
       await persistence['addSubscriptions']!(client, [{ topic: 'a/+', qos: 1 }])
-      await persistence['outgoingEnqueue']!({ clientId: withAll }, { cmd: 'publish', topic: 'a/b', payload: Buffer.from('x'), qos: 1, brokerId: 'b', brokerCounter: 1, retain: false, dup: false })
+      await persistence['outgoingEnqueue']!(
+        { clientId: withAll },
+        { cmd: 'publish', topic: 'a/b', payload: Buffer.from('x'), qos: 1, brokerId: 'b', brokerCounter: 1, retain: false, dup: false },
+      )
       await persistence['incomingStorePacket']!(client, { cmd: 'publish', topic: 'a/b', payload: Buffer.from('y'), qos: 2, messageId: 7 })
       await persistence['putWill']!(client, { topic: 'will/t', payload: Buffer.from('gone'), qos: 1, retain: false })
       await db.close()

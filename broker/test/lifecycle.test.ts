@@ -32,7 +32,9 @@ describe('broker lifecycle', () => {
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r))
     const port = (taken.address() as { port: number }).port
     const dir = makeTempDir('mytho-broker-')
-    const broker = await createBroker(loadBrokerConfig({ DATA_DIR: dir.path, MQTT_HOST: '127.0.0.1', MQTT_PORT: String(port), MQTT_WS_PORT: 'off' }), { registry })
+    const broker = await createBroker(loadBrokerConfig({ DATA_DIR: dir.path, MQTT_HOST: '127.0.0.1', MQTT_PORT: String(port), MQTT_WS_PORT: 'off' }), {
+      registry,
+    })
     await expect(broker.start()).rejects.toMatchObject({ code: 'EADDRINUSE' })
     await broker.stop()
     await new Promise((r) => taken.close(r))

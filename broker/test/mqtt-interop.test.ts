@@ -93,7 +93,10 @@ describe('MQTT 3.1.1 interoperability (Paho client_test scenarios, anonymous)', 
     const watcher = await connect(b.url, { clientId: 'clientid2' })
     const got = collect(watcher)
     await watcher.subscribeAsync('TopicA', { qos: 2 })
-    const dying = await connect(b.url, { clientId: 'myclientid', will: { topic: 'TopicA', payload: Buffer.from('client not disconnected'), qos: 0, retain: false } })
+    const dying = await connect(b.url, {
+      clientId: 'myclientid',
+      will: { topic: 'TopicA', payload: Buffer.from('client not disconnected'), qos: 0, retain: false },
+    })
     dying.stream.destroy()
     await waitFor(() => got.length === 1, { what: 'the will' })
     expect(got[0]!.payload).toBe('client not disconnected')
@@ -156,7 +159,15 @@ describe('MQTT 3.1.1 interoperability (Paho client_test scenarios, anonymous)', 
     const got = collect(watcher)
     await watcher.subscribeAsync('TopicA', { qos: 2 })
     const raw = await rawConnect(b.mqttPort)
-    raw.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'myclientid', clean: true, keepalive: 1, will: { topic: 'TopicA', payload: Buffer.from('keepalive expiry'), qos: 0, retain: false } })
+    raw.send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clientId: 'myclientid',
+      clean: true,
+      keepalive: 1,
+      will: { topic: 'TopicA', payload: Buffer.from('keepalive expiry'), qos: 0, retain: false },
+    })
     await raw.closed
     await waitFor(() => got.length === 1, { what: 'the will' })
     expect(got[0]!.payload).toBe('keepalive expiry')

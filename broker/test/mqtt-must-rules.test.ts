@@ -95,7 +95,10 @@ async function refusedInSession(b: RunningBroker, bytes: Buffer, raw?: RawConnec
   raw.send(bytes)
   raw.send(PINGREQ)
   expect(await outcome).toBe('closed')
-  return raw.packets().slice(1).map((p) => p.cmd)
+  return raw
+    .packets()
+    .slice(1)
+    .map((p) => p.cmd)
 }
 
 const stats = (b: RunningBroker): { connectionsRefused: RefusalCounts; packetsRefused: RefusalCounts } => ({
@@ -127,7 +130,10 @@ describe('CONNECT: what MQTT 3.1.1 says the server MUST refuse', () => {
 
   it('[MQTT-3.1.2-2] still accepts the matching pairs MQTT/4 (3.1.1) and MQIsdp/3 (3.1)', async () => {
     const b = await anonymous()
-    for (const [name, level] of [['MQTT', 4], ['MQIsdp', 3]] as const) {
+    for (const [name, level] of [
+      ['MQTT', 4],
+      ['MQIsdp', 3],
+    ] as const) {
       const raw = await rawConnect(b.mqttPort)
       raw.send(connectBytes({ name, level, payload: [str(`ok-${name}`)] }))
       expect(await untilPacket(raw, isConnack)).toMatchObject({ returnCode: 0 })

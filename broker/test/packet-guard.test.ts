@@ -4,7 +4,20 @@ import { describe, expect, it } from 'vitest'
 import { createLogger } from '@mytho/runtime'
 import { readingsTopic } from '@mytho/schema'
 import { waitFor } from '@mytho/testing'
-import { connect, connectDevice, deviceA, deviceB, ingestListener, mqttString, rawConnect, rawPublish, rawSession, startBroker, subscribeCodes, varint } from './harness.ts'
+import {
+  connect,
+  connectDevice,
+  deviceA,
+  deviceB,
+  ingestListener,
+  mqttString,
+  rawConnect,
+  rawPublish,
+  rawSession,
+  startBroker,
+  subscribeCodes,
+  varint,
+} from './harness.ts'
 
 describe('packet guard', () => {
   it('closes a connection announcing a 10 MB PUBLISH at its header, without buffering the body; others carry on', async () => {
@@ -33,7 +46,12 @@ describe('packet guard', () => {
     expect(grown).toBeLessThan(2 * 1024 * 1024) // Buffers in this process (the broker included) grew by far less than 10 MB
     expect(b.broker.stats.packetsRefused).toEqual({ 'packet-too-large': 1 })
     const warning = JSON.parse(lines.find((l) => l.includes('packet guard'))!) as Record<string, unknown>
-    expect(warning).toMatchObject({ level: 'warn', reason: 'packet-too-large', clientId: `${deviceA}.raw`, remote: expect.stringMatching(/^127\.0\.0\.1:\d+$/) })
+    expect(warning).toMatchObject({
+      level: 'warn',
+      reason: 'packet-too-large',
+      clientId: `${deviceA}.raw`,
+      remote: expect.stringMatching(/^127\.0\.0\.1:\d+$/),
+    })
     expect(warning['detail']).toMatchInlineSnapshot(`"PUBLISH of 10485811 bytes announced, more than 262144"`)
 
     await bystander.publishAsync(readingsTopic(deviceB), '{"ts":1}', { qos: 1 })
@@ -43,7 +61,15 @@ describe('packet guard', () => {
   it('closes a connection whose CONNECT is larger than MQTT_MAX_PRECONNECT_BYTES', async () => {
     const b = await startBroker({ MQTT_MAX_PRECONNECT_BYTES: '1024' })
     const raw = await rawConnect(b.mqttPort)
-    raw.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'big', clean: true, keepalive: 60, will: { topic: 't', payload: Buffer.alloc(2000), qos: 0, retain: false } })
+    raw.send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clientId: 'big',
+      clean: true,
+      keepalive: 60,
+      will: { topic: 't', payload: Buffer.alloc(2000), qos: 0, retain: false },
+    })
     await raw.closed
     expect(raw.packets()).toEqual([]) // no CONNACK: closed before authentication
     expect(b.broker.stats.connectionsRefused).toEqual({ 'preconnect-limit': 1 })

@@ -54,7 +54,7 @@ describe('a client id belongs to one credential', () => {
     expect(own.connected && second.connected).toBe(true)
   })
 
-  it("keeps each service account to its own range of client ids, and devices out of them", async () => {
+  it('keeps each service account to its own range of client ids, and devices out of them', async () => {
     const b = await startBroker({ MQTT_PERSISTENCE: 'memory' })
     const ingestLogin = { username: SERVICE_ACCOUNTS.ingest, password: b.secrets.services[SERVICE_ACCOUNTS.ingest]! }
     const apiLogin = { username: SERVICE_ACCOUNTS.api, password: b.secrets.services[SERVICE_ACCOUNTS.api]! }

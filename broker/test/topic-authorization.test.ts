@@ -1,7 +1,19 @@
 import { describe, expect, it } from 'vitest'
 import { commandsTopic, readingsTopic, statusTopic } from '@mytho/schema'
 import { waitFor } from '@mytho/testing'
-import { collect, connect, connectDevice, connectService, deviceA, deviceB, ingestListener, refusalCode, startBroker, subscribeCodes, untilClosed } from './harness.ts'
+import {
+  collect,
+  connect,
+  connectDevice,
+  connectService,
+  deviceA,
+  deviceB,
+  ingestListener,
+  refusalCode,
+  startBroker,
+  subscribeCodes,
+  untilClosed,
+} from './harness.ts'
 
 describe('topic authorization', () => {
   it("closes a device that publishes on another device's topic; nothing reaches ingest", async () => {
@@ -24,7 +36,9 @@ describe('topic authorization', () => {
   it("answers SUBACK 0x80 to a device subscribing to another device's commands, and grants its own", async () => {
     const b = await startBroker()
     const device = await connectDevice(b, deviceA)
-    expect(await subscribeCodes(device, [commandsTopic(deviceB), commandsTopic(deviceA), 'mytho/v1/devices/+/commands', readingsTopic(deviceA)], 1)).toEqual([128, 1, 128, 128])
+    expect(await subscribeCodes(device, [commandsTopic(deviceB), commandsTopic(deviceA), 'mytho/v1/devices/+/commands', readingsTopic(deviceA)], 1)).toEqual([
+      128, 1, 128, 128,
+    ])
     expect(b.broker.stats.packetsRefused).toEqual({ 'subscribe-denied': 3 })
     expect(device.connected).toBe(true)
   })
@@ -41,7 +55,9 @@ describe('topic authorization', () => {
     expect(commands[0]).toMatchObject({ topic: commandsTopic(deviceA), payload: '{"cmd":"ping"}' })
 
     const ingest = await connectService(b, 'ingest')
-    expect(await subscribeCodes(ingest, ['mytho/v1/devices/+/readings', `mytho/v1/devices/${deviceA}/status`, 'mytho/v1/devices/+/commands', 'mytho/v1/#', '#'])).toEqual([0, 0, 128, 128, 128])
+    expect(
+      await subscribeCodes(ingest, ['mytho/v1/devices/+/readings', `mytho/v1/devices/${deviceA}/status`, 'mytho/v1/devices/+/commands', 'mytho/v1/#', '#']),
+    ).toEqual([0, 0, 128, 128, 128])
     const closed = untilClosed(ingest)
     ingest.publish(readingsTopic(deviceA), '{"ts":1}')
     await closed
@@ -50,7 +66,11 @@ describe('topic authorization', () => {
   it("refuses at CONNECT a device whose Last Will targets another device's status", async () => {
     const b = await startBroker()
     expect(
-      await refusalCode(b.url, { username: deviceA, password: b.secrets.devices[deviceA]!, will: { topic: statusTopic(deviceB), payload: Buffer.from('offline'), qos: 1, retain: true } }),
+      await refusalCode(b.url, {
+        username: deviceA,
+        password: b.secrets.devices[deviceA]!,
+        will: { topic: statusTopic(deviceB), payload: Buffer.from('offline'), qos: 1, retain: true },
+      }),
     ).toBe(5)
     expect(b.broker.stats.connectionsRefused).toEqual({ 'will-not-allowed': 1 })
   })

@@ -6,8 +6,12 @@ import { scenarioNames } from './scenarios/types.ts'
 export const ENV_OPTIONS = [
   ['MQTT_URL', 'mqtt://127.0.0.1:1883', 'Broker URL (mqtt://, mqtts://, ws://, wss://).'],
   ['SIM_SCENARIO', 'city', `Scenario: ${scenarioNames.join(', ')} (see "Scenarios" below).`],
-  ['SIM_DEVICES', 'all', 'Devices to run: `all` (or the scenario\'s) or a comma list of registry ids.'],
-  ['SIM_SPEED', '1', 'Simulated seconds per real second (60 = an hour a minute); a scenario has its own unless set. `ts` stays real time (ingest rejects ts > 5 min ahead).'],
+  ['SIM_DEVICES', 'all', "Devices to run: `all` (or the scenario's) or a comma list of registry ids."],
+  [
+    'SIM_SPEED',
+    '1',
+    'Simulated seconds per real second (60 = an hour a minute); a scenario has its own unless set. `ts` stays real time (ingest rejects ts > 5 min ahead).',
+  ],
   ['SIM_SEED', '1', 'Seed of all generated values and faults: same seed and simulated time, same readings.'],
   ['SIM_START', 'now', 'Simulated clock start: ISO date (00:00 Mỹ Tho time) or date-time with offset, e.g. 2025-10-07; scenarios set their own.'],
   ['SIM_FAULTS', 'none', `Per-message fault rates, e.g. not_json=0.01,duplicate=0.02; kinds: ${faultKinds.join(', ')}.`],
@@ -22,7 +26,7 @@ export function helpText(): string {
   const width = Math.max(...ENV_OPTIONS.map(([name]) => name.length))
   const rows = ENV_OPTIONS.map(([name, def, what]) => `  ${name.padEnd(width)}  ${what} Default: ${def}.`)
   return [
-    'devices-sim — Mỹ Tho\'s simulated device fleet (traffic, water level, rain, salinity, PM2.5) on MQTT',
+    "devices-sim — Mỹ Tho's simulated device fleet (traffic, water level, rain, salinity, PM2.5) on MQTT",
     '',
     'Usage: npm start -w devices-sim [-- options]',
     '',
@@ -77,7 +81,8 @@ export class CliError extends Error {
 const positive = (name: string, v: string | undefined, def: number, integer: boolean): number => {
   if (v === undefined) return def
   const n = Number(v)
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new CliError(`--${name} expects a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`)
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
+    throw new CliError(`--${name} expects a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`)
   return n
 }
 
@@ -113,7 +118,14 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     throw new CliError(`${(err as Error).message} (see --help)`, { cause: err })
   }
   const env: Record<string, string> = {}
-  const map = { scenario: 'SIM_SCENARIO', speed: 'SIM_SPEED', seed: 'SIM_SEED', start: 'SIM_START', faults: 'SIM_FAULTS', 'backfill-hours': 'SIM_BACKFILL_HOURS' } as const
+  const map = {
+    scenario: 'SIM_SCENARIO',
+    speed: 'SIM_SPEED',
+    seed: 'SIM_SEED',
+    start: 'SIM_START',
+    faults: 'SIM_FAULTS',
+    'backfill-hours': 'SIM_BACKFILL_HOURS',
+  } as const
   for (const [flag, name] of Object.entries(map)) {
     const v = values[flag as keyof typeof map]
     if (v !== undefined) env[name] = v

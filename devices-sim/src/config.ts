@@ -13,7 +13,14 @@ const deviceList = z
   .default('all')
   .transform((v, ctx): DeviceSelection => {
     if (v.trim().toLowerCase() === 'all') return 'all'
-    const ids = [...new Set(v.split(',').map((s) => s.trim()).filter((s) => s !== ''))]
+    const ids = [
+      ...new Set(
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== ''),
+      ),
+    ]
     const bad = ids.filter((id) => !DEVICE_ID_PATTERN.test(id))
     if (ids.length === 0 || bad.length > 0)
       ctx.addIssue({ code: 'custom', message: `expected "all" or a comma list of device ids${bad.length ? `; not ids: ${bad.join(', ')}` : ''}` })
@@ -22,13 +29,18 @@ const deviceList = z
 
 /** ISO date-time with offset, or a bare date meaning 00:00 in Mỹ Tho (UTC+7); to ms UTC. */
 const simStart = z
-  .union([z.iso.datetime({ offset: true }), z.iso.date()], { message: 'expected an ISO date (2025-10-07) or date-time with offset (2025-10-07T17:00:00+07:00)' })
+  .union([z.iso.datetime({ offset: true }), z.iso.date()], {
+    message: 'expected an ISO date (2025-10-07) or date-time with offset (2025-10-07T17:00:00+07:00)',
+  })
   .transform((v) => (v.length === 10 ? Date.parse(`${v}T00:00:00Z`) - LOCAL_OFFSET_MS : Date.parse(v)))
   .optional()
 
 export const simEnv = commonEnv.extend({
   /** Broker the devices connect to (mqtt://, mqtts://, ws://, wss://). Default mqtt://127.0.0.1:1883. */
-  MQTT_URL: z.string().regex(/^(mqtts?|tcp|wss?):\/\/[^/]+/, 'expected mqtt://host:port').default('mqtt://127.0.0.1:1883'),
+  MQTT_URL: z
+    .string()
+    .regex(/^(mqtts?|tcp|wss?):\/\/[^/]+/, 'expected mqtt://host:port')
+    .default('mqtt://127.0.0.1:1883'),
   /** Devices to run: `all` or a comma list of registry ids. Default all. */
   SIM_DEVICES: deviceList,
   /**
@@ -59,7 +71,11 @@ export const simEnv = commonEnv.extend({
       }
     }),
   /** Hours of history published (device timestamps, grid-aligned, idempotent) before live readings start; 0 = none. Default 24. */
-  SIM_BACKFILL_HOURS: z.coerce.number().min(0).max(24 * 31).default(24),
+  SIM_BACKFILL_HOURS: z.coerce
+    .number()
+    .min(0)
+    .max(24 * 31)
+    .default(24),
   /** Registry file to simulate; default the seed fleet (packages/schema/data/seed-fleet.json). */
   DEVICE_REGISTRY_FILE: z.string().optional(),
 })

@@ -236,7 +236,13 @@ export function createSimulator(given: SimulatorConfig, deps: SimulatorDeps = {}
       })
       const logEvery = config.statsLogEveryMs ?? 60_000
       if (logEvery > 0) statsTimer = setInterval(() => log.info('simulator stats', { ...stats }), logEvery).unref()
-      log.info('simulator starting', { devices: devices.length, url: redactUrl(config.MQTT_URL), speed, seed, simStart: new Date(clock.simNow()).toISOString() })
+      log.info('simulator starting', {
+        devices: devices.length,
+        url: redactUrl(config.MQTT_URL),
+        speed,
+        seed,
+        simStart: new Date(clock.simNow()).toISOString(),
+      })
       const results = await Promise.all(runners.map((r) => r.start()))
       return { devices: results.filter(Boolean).length }
     },

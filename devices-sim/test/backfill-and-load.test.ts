@@ -19,13 +19,15 @@ describe('backfill on a real broker', () => {
     expect(first.acked).toBe(first.messages)
     await waitFor(() => watcher.messages.length === first.messages, { what: 'every backfill message' })
     const keysOf = (msgs: typeof watcher.messages) =>
-      msgs.flatMap((m) => (JSON.parse(m.payload) as unknown[]).map((r) => {
-        const parsed = DeviceReading.safeParse(r)
-        expect(parsed.success).toBe(true)
-        expect(parsed.data!.ts).toBeGreaterThanOrEqual(fromMs)
-        expect(parsed.data!.ts).toBeLessThan(toMs)
-        return `${m.deviceId}@${parsed.data!.ts}`
-      }))
+      msgs.flatMap((m) =>
+        (JSON.parse(m.payload) as unknown[]).map((r) => {
+          const parsed = DeviceReading.safeParse(r)
+          expect(parsed.success).toBe(true)
+          expect(parsed.data!.ts).toBeGreaterThanOrEqual(fromMs)
+          expect(parsed.data!.ts).toBeLessThan(toMs)
+          return `${m.deviceId}@${parsed.data!.ts}`
+        }),
+      )
     const firstKeys = keysOf(watcher.messages)
     expect(new Set(firstKeys).size).toBe(first.readings)
     expect(Math.max(...watcher.messages.map((m) => (JSON.parse(m.payload) as unknown[]).length))).toBe(100)

@@ -65,7 +65,17 @@ function simulatorOn(p: Awaited<ReturnType<typeof platformBroker>>, faults: Faul
 describe('faults against the platform broker', () => {
   it('dead-letters exactly the planned malformed messages, by reason, and every other message passes the shared schema', async () => {
     const p = await platformBroker(20)
-    const mix: FaultMix = { not_json: 0.04, wrong_type: 0.04, out_of_range: 0.04, non_finite: 0.03, future_timestamp: 0.03, stuck: 0.04, spike: 0.04, duplicate: 0.05, out_of_order: 0.04 }
+    const mix: FaultMix = {
+      not_json: 0.04,
+      wrong_type: 0.04,
+      out_of_range: 0.04,
+      non_finite: 0.03,
+      future_timestamp: 0.03,
+      stuck: 0.04,
+      spike: 0.04,
+      duplicate: 0.05,
+      out_of_order: 0.04,
+    }
     const sim = simulatorOn(p, mix)
     await expect(sim.start()).resolves.toEqual({ devices: 20 })
     const total = () => [...sim.sentPerDevice.values()].reduce((a, b) => a + b, 0)
@@ -96,7 +106,10 @@ describe('faults against the platform broker', () => {
     const p = await platformBroker(10)
     const sim = simulatorOn(p, { wrong_topic: 0.05 })
     await sim.start()
-    await waitFor(() => sim.faultCounts.wrong_topic >= 3 && sim.stats.reconnects >= 1, { timeoutMs: 20_000, what: 'three wrong-topic publishes and a reconnect' })
+    await waitFor(() => sim.faultCounts.wrong_topic >= 3 && sim.stats.reconnects >= 1, {
+      timeoutMs: 20_000,
+      what: 'three wrong-topic publishes and a reconnect',
+    })
     await sim.stop()
     await waitFor(() => p.broker.stats.packetsRefused['publish-denied'] === sim.faultCounts.wrong_topic, { what: 'one refusal per wrong-topic fault' })
     expect(p.received.every((m) => m.topic.endsWith('/readings'))).toBe(true)

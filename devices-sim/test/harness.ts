@@ -50,7 +50,11 @@ export interface Message {
 
 /** A real MQTT.js subscriber on every device's readings and status; ended when the test ends. */
 export async function subscribe(url: string): Promise<{ client: MqttClient; messages: Message[] }> {
-  const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5_000, protocolVersion: 4, clientId: `watcher-${Math.random().toString(16).slice(2)}` }, false)
+  const client = await mqtt.connectAsync(
+    url,
+    { reconnectPeriod: 0, connectTimeout: 5_000, protocolVersion: 4, clientId: `watcher-${Math.random().toString(16).slice(2)}` },
+    false,
+  )
   onTestFinished(() => client.endAsync(true))
   const messages: Message[] = []
   client.on('message', (topic, payload, packet) =>

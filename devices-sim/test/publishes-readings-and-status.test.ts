@@ -56,7 +56,9 @@ describe('simulator on a real broker', () => {
     await waitFor(() => ids.every((id) => latestStatus(watcher.messages).get(id) === 'offline'), { what: 'offline on stop' })
     // Retained too, and every device connection is gone: only the two watchers remain.
     const after = await subscribe(broker.url)
-    await waitFor(() => ids.every((id) => latestStatus(after.messages).get(id) === 'offline' && after.messages.some((m) => m.deviceId === id && m.retain)), { what: 'retained offline' })
+    await waitFor(() => ids.every((id) => latestStatus(after.messages).get(id) === 'offline' && after.messages.some((m) => m.deviceId === id && m.retain)), {
+      what: 'retained offline',
+    })
     expect(broker.aedes.connectedClients).toBe(3)
     // Exactly one `offline` each: the simulator's own; a clean DISCONNECT left no Will to fire.
     expect(offlines.toSorted()).toEqual(ids.map((id) => `mytho/v1/devices/${id}/status`).sort())

@@ -11,11 +11,7 @@ describe('scripted outages', () => {
     const gone: string[] = []
     broker.aedes.on('clientDisconnect', (c) => gone.push(c.id))
     const watcher = await subscribe(broker.url)
-    const sim = simulator(
-      { MQTT_URL: broker.url, SIM_DEVICES: ids.join(','), SIM_SPEED: '600' },
-      { reconnectMinMs: 20, reconnectMaxMs: 100 },
-      { secrets },
-    )
+    const sim = simulator({ MQTT_URL: broker.url, SIM_DEVICES: ids.join(','), SIM_SPEED: '600' }, { reconnectMinMs: 20, reconnectMaxMs: 100 }, { secrets })
     await sim.start()
     await waitFor(() => ids.every((id) => latestStatus(watcher.messages).get(id) === 'online'), { what: 'all online' })
 

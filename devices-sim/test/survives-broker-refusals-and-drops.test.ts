@@ -29,8 +29,17 @@ describe('simulator when the broker misbehaves', () => {
     expect(sim.stats.errors).toBeGreaterThanOrEqual(3)
     // One warning with the broker's reason, not one per retry (those log at debug).
     const warnings = lines.filter((l) => l['level'] === 'warn')
-    expect(warnings).toEqual([expect.objectContaining({ msg: 'device connections failing; retrying with backoff', reason: 'bad user name or password', code: 4, example: 'sal-lac-hong' })])
-    expect(lines.filter((l) => l['level'] === 'debug' && l['deviceId'] === 'sal-lac-hong' && l['msg'] === 'device cannot connect; retrying with backoff').length).toBeGreaterThanOrEqual(3)
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        msg: 'device connections failing; retrying with backoff',
+        reason: 'bad user name or password',
+        code: 4,
+        example: 'sal-lac-hong',
+      }),
+    ])
+    expect(
+      lines.filter((l) => l['level'] === 'debug' && l['deviceId'] === 'sal-lac-hong' && l['msg'] === 'device cannot connect; retrying with backoff').length,
+    ).toBeGreaterThanOrEqual(3)
 
     accept = true
     await waitFor(() => latestStatus(watcher.messages).get('sal-lac-hong') === 'online', { what: 'the refused device online' })

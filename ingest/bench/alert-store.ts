@@ -22,7 +22,7 @@ const say = (msg: string, extra: Record<string, unknown> = {}) => process.stdout
 /** Deterministic readings: each device's value walks around its rule's lines, one reading every 10 s of device time. */
 function* readings(t0: number): Generator<StoredReading[]> {
   let seed = 7
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31
   const walk = new Map(registry.devices.map((d) => [d.id, rnd()]))
   let ts = t0
   for (let b = 0; b < batches; b++) {
@@ -33,11 +33,15 @@ function* readings(t0: number): Generator<StoredReading[]> {
       const x = Math.min(1, Math.max(0, walk.get(d.id)! + (rnd() - 0.5) * 0.05))
       walk.set(d.id, x)
       const fields: Record<string, number> =
-        d.kind === 'water_level' ? { waterLevelCm: 120 + 50 * x }
-        : d.kind === 'salinity' ? { salinityGL: 5 * x, batteryV: 11.5 + x }
-        : d.kind === 'air_quality' ? { pm25UgM3: 20 + 60 * x }
-        : d.kind === 'traffic' ? { avgSpeedKmh: 5 + 50 * x, occupancyPct: 70 - 60 * x, vehicleCount: 30, intervalS: 60 }
-        : { rainMm: x, batteryV: 11 + 2 * x }
+        d.kind === 'water_level'
+          ? { waterLevelCm: 120 + 50 * x }
+          : d.kind === 'salinity'
+            ? { salinityGL: 5 * x, batteryV: 11.5 + x }
+            : d.kind === 'air_quality'
+              ? { pm25UgM3: 20 + 60 * x }
+              : d.kind === 'traffic'
+                ? { avgSpeedKmh: 5 + 50 * x, occupancyPct: 70 - 60 * x, vehicleCount: 30, intervalS: 60 }
+                : { rainMm: x, batteryV: 11 + 2 * x }
       out.push({ deviceId: d.id, kind: d.kind, ward: d.ward, ts, tsSource: 'device', receivedAt: ts, fields })
     }
     yield out
@@ -96,7 +100,12 @@ try {
     const conn = new Redis(redis.url)
     const store = createRedisEngineStore(conn, { prefix: `bench-${fsync}` })
     await store.loadAll()
-    await run(`redis (appendonly, appendfsync ${fsync})`, store, async () => void (await store.commit()), () => store.stats.ops)
+    await run(
+      `redis (appendonly, appendfsync ${fsync})`,
+      store,
+      async () => void (await store.commit()),
+      () => store.stats.ops,
+    )
     await conn.quit()
   }
   await admin.quit()

@@ -21,7 +21,13 @@ const mqttUrl = `mqtt://127.0.0.1:${port}`
 const broker = spawnService('broker/src/main.ts', { ...loadBrokerEnv, DATA_DIR: dir.path, MQTT_PORT: String(port), MQTT_PERSISTENCE: 'level' })
 try {
   await waitFor(() => broker.output().includes('broker: MQTT'), { timeoutMs: 20_000, what: 'broker' })
-  const ingest = spawnService('ingest/src/main.ts', { MQTT_URL: mqttUrl, DATA_DIR: dir.path, INFLUX_URL: influxd.url, ALERTS_ENABLED: 'false', INGEST_HEALTH_INTERVAL_MS: '1000' })
+  const ingest = spawnService('ingest/src/main.ts', {
+    MQTT_URL: mqttUrl,
+    DATA_DIR: dir.path,
+    INFLUX_URL: influxd.url,
+    ALERTS_ENABLED: 'false',
+    INGEST_HEALTH_INTERVAL_MS: '1000',
+  })
   await waitFor(() => ingest.output().includes('ingest subscribed'), { timeoutMs: 20_000, what: 'ingest' })
   const secrets = readDemoSecrets(dir.path)!
   const health = await watchHealth(mqttUrl, secrets)
@@ -34,7 +40,13 @@ try {
   say('influxd stopped', { acknowledged: load.stats.acknowledged })
   const report = setInterval(() => {
     const h = health.latest()
-    say('outage', { acknowledged: load.stats.acknowledged, status: h?.status, spoolDepth: h?.spool.depth, oldestAgeMs: h?.spool.oldestAgeMs, devicesUnacked: load.unacknowledged() })
+    say('outage', {
+      acknowledged: load.stats.acknowledged,
+      status: h?.status,
+      spoolDepth: h?.spool.depth,
+      oldestAgeMs: h?.spool.oldestAgeMs,
+      devicesUnacked: load.unacknowledged(),
+    })
   }, 10_000)
   await new Promise((r) => setTimeout(r, outageS * 1000))
   clearInterval(report)

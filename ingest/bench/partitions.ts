@@ -27,7 +27,9 @@ const liveSeconds = Number(process.env['BENCH_LIVE_S'] ?? 8)
 const say = (msg: string, extra: Record<string, unknown> = {}) => process.stdout.write(`${msg} ${JSON.stringify(extra)}\n`)
 
 const kindField = { air_quality: 'pm25UgM3', water_level: 'waterLevelCm' } as Record<string, string>
-const chosen = loadRegistryFile().devices.filter((d) => d.kind in kindField).slice(0, devices)
+const chosen = loadRegistryFile()
+  .devices.filter((d) => d.kind in kindField)
+  .slice(0, devices)
 if (chosen.length < devices) throw new Error(`only ${chosen.length} single-field devices in the seed fleet`)
 
 const dir = makeTempDir('mytho-bench-partitions-')
@@ -47,7 +49,11 @@ async function publishBacklog(t0: number): Promise<void> {
       const field = kindField[d.kind]!
       for (let base = 0; base < perDevice; base += 500) {
         const n = Math.min(500, perDevice - base)
-        await Promise.all(Array.from({ length: n }, (_, k) => c.publishAsync(readingsTopic(d.id), JSON.stringify({ kind: d.kind, ts: t0 + base + k, [field]: 20 + ((base + k) % 100) / 10 }), { qos: 1 })))
+        await Promise.all(
+          Array.from({ length: n }, (_, k) =>
+            c.publishAsync(readingsTopic(d.id), JSON.stringify({ kind: d.kind, ts: t0 + base + k, [field]: 20 + ((base + k) % 100) / 10 }), { qos: 1 }),
+          ),
+        )
       }
       await c.endAsync()
     }),
@@ -59,7 +65,9 @@ async function countStored(influxUrl: string, from: number, to = from + 3_000_00
   let stored = 0
   for (const [kind, field] of Object.entries(kindField)) {
     const q = `SELECT count("${field}") FROM "${kind}" WHERE time >= ${from}ms AND time < ${to}ms`
-    const body = (await (await fetch(`${influxUrl}/query?db=mytho&epoch=ms&q=${encodeURIComponent(q)}`)).json()) as { results: { series?: { values: [number, number][] }[] }[] }
+    const body = (await (await fetch(`${influxUrl}/query?db=mytho&epoch=ms&q=${encodeURIComponent(q)}`)).json()) as {
+      results: { series?: { values: [number, number][] }[] }[]
+    }
     for (const sr of body.results[0]?.series ?? []) for (const [, n] of sr.values) stored += n
   }
   return { stored }
@@ -86,7 +94,11 @@ try {
     const start = Date.now()
     const before = cpuOf(pids)
     const storedAtStart = (await countStored(influxd.url, t0)).stored
-    const end = await waitFor(async () => ((await countStored(influxd.url, t0)).stored >= total ? Date.now() : undefined), { timeoutMs: 300_000, intervalMs: 200, what: 'the backlog to be stored' })
+    const end = await waitFor(async () => ((await countStored(influxd.url, t0)).stored >= total ? Date.now() : undefined), {
+      timeoutMs: 300_000,
+      intervalMs: 200,
+      what: 'the backlog to be stored',
+    })
     const after = cpuOf(pids)
     const seconds = (end - start) / 1000
     const cpu = Object.fromEntries(Object.keys(pids).map((p) => [p, Number(((after[p] as ProcStats).cpuS - (before[p] as ProcStats).cpuS).toFixed(2))]))
@@ -116,15 +128,21 @@ try {
     const acked = live.stats.acknowledged - ackBefore
     const bench = process.cpuUsage(benchBefore)
     const counts = await live.stop(60_000)
-    const { stored } = await waitFor(async () => {
-      const c = await countStored(influxd.url, live.t0, live.t0 + 600_000)
-      return c.stored >= counts.acknowledged ? c : undefined
-    }, { timeoutMs: 60_000, what: 'live readings stored' })
+    const { stored } = await waitFor(
+      async () => {
+        const c = await countStored(influxd.url, live.t0, live.t0 + 600_000)
+        return c.stored >= counts.acknowledged ? c : undefined
+      },
+      { timeoutMs: 60_000, what: 'live readings stored' },
+    )
     const liveRow = {
       workers: k,
       offeredPerS: devices * liveRate,
       acknowledgedPerS: Math.round(acked / liveS),
-      cpuPct: { ...Object.fromEntries(Object.keys(pids).map((p) => [p, Math.round((100 * ((la[p] as ProcStats).cpuS - (lb[p] as ProcStats).cpuS)) / liveS)])), devices: Math.round((bench.user + bench.system) / 10_000 / liveS) },
+      cpuPct: {
+        ...Object.fromEntries(Object.keys(pids).map((p) => [p, Math.round((100 * ((la[p] as ProcStats).cpuS - (lb[p] as ProcStats).cpuS)) / liveS)])),
+        devices: Math.round((bench.user + bench.system) / 10_000 / liveS),
+      },
       acknowledged: counts.acknowledged,
       stored,
     }

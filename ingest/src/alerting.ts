@@ -18,7 +18,15 @@ import type { IngestConfig } from './config.ts'
 
 export type AlertingOptions = Pick<
   IngestConfig,
-  'DATA_DIR' | 'ALERT_RULES_FILE' | 'ALERT_TICK_MS' | 'WEBHOOK_URL' | 'WEBHOOK_SECRET' | 'TELEGRAM_BOT_TOKEN' | 'TELEGRAM_CHAT_ID' | 'TELEGRAM_API_URL' | 'NOTIFY_LANGUAGE'
+  | 'DATA_DIR'
+  | 'ALERT_RULES_FILE'
+  | 'ALERT_TICK_MS'
+  | 'WEBHOOK_URL'
+  | 'WEBHOOK_SECRET'
+  | 'TELEGRAM_BOT_TOKEN'
+  | 'TELEGRAM_CHAT_ID'
+  | 'TELEGRAM_API_URL'
+  | 'NOTIFY_LANGUAGE'
 > &
   Partial<Pick<IngestConfig, 'REDIS_URL'>>
 
@@ -75,7 +83,13 @@ function notifiersFor(config: AlertingOptions, deps: AlertingDeps, log: Logger) 
 }
 
 /** One host: every change is durable in alerts.sqlite when the engine returns. */
-function createSqliteAlerting(config: AlertingOptions, rules: AlertRule[], incidents: { store: IncidentStore; close(): Promise<void> }, log: Logger, deps: AlertingDeps) {
+function createSqliteAlerting(
+  config: AlertingOptions,
+  rules: AlertRule[],
+  incidents: { store: IncidentStore; close(): Promise<void> },
+  log: Logger,
+  deps: AlertingDeps,
+) {
   const store = incidents.store
   const notifiers = notifiersFor(config, deps, log)
   const engine = createAlertEngine({
@@ -142,7 +156,13 @@ function createSqliteAlerting(config: AlertingOptions, rules: AlertRule[], incid
  * Redis is away) before `settled()` resolves, which the ingest awaits before it acknowledges the batch. Changes
  * are announced after their commit, as Redis has them (with any acknowledgement the API made meanwhile).
  */
-function createRedisAlerting(config: AlertingOptions, rules: AlertRule[], incidents: { redis: Redis; close(): Promise<void> }, log: Logger, deps: AlertingDeps) {
+function createRedisAlerting(
+  config: AlertingOptions,
+  rules: AlertRule[],
+  incidents: { redis: Redis; close(): Promise<void> },
+  log: Logger,
+  deps: AlertingDeps,
+) {
   const notifiers = notifiersFor(config, deps, log)
   const ownsDevice = deps.owns ?? (() => true)
   const redis = incidents.redis

@@ -272,7 +272,8 @@ export function createBatchWriter(storage: ReadingStore, opts: BatchWriterOption
           // Roll-ups computed on a schedule (InfluxDB continuous queries) missed what arrived this late.
           const from = drainedFrom
           drainedFrom = undefined
-          if (from !== undefined) storage.rollUp(from, clock()).catch((err: unknown) => logger.warn('roll-up after the spool drained failed', { err: (err as Error).message }))
+          if (from !== undefined)
+            storage.rollUp(from, clock()).catch((err: unknown) => logger.warn('roll-up after the spool drained failed', { err: (err as Error).message }))
         } else if (!closed) setTimeout(startDrain, retryMin).unref()
       })
   }
@@ -280,7 +281,8 @@ export function createBatchWriter(storage: ReadingStore, opts: BatchWriterOption
     stats.lastBatchSize = batch.readings.length
     let res: 'ok' | 'closed' | 'spool'
     if (!spool) res = await store_(batch.readings, batch.rejections)
-    else if (spool.batches > 0) res = 'spool' // storage is behind: keep arrival order through the spool
+    else if (spool.batches > 0)
+      res = 'spool' // storage is behind: keep arrival order through the spool
     else res = await tryDirect(batch)
     if (res === 'spool') res = await spoolBatch(batch)
     if (res === 'closed') return

@@ -4,7 +4,16 @@ import type { MqttSession } from './mqtt-session.ts'
 import type { Spool } from './spool.ts'
 
 /** The ingest's view of the pipeline, as announced on PLATFORM_HEALTH_TOPIC (schema: PipelineHealth). */
-export function createHealth(parts: { clientId: string; writer: BatchWriter; session: Pick<MqttSession, 'stats' | 'inflight' | 'connected'>; spool: Spool | undefined; spoolCapacity: number }, clock: () => number) {
+export function createHealth(
+  parts: {
+    clientId: string
+    writer: BatchWriter
+    session: Pick<MqttSession, 'stats' | 'inflight' | 'connected'>
+    spool: Spool | undefined
+    spoolCapacity: number
+  },
+  clock: () => number,
+) {
   let last: PipelineStatus | undefined
   let since = clock()
   const statusNow = (): PipelineStatus => {

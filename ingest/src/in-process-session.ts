@@ -46,7 +46,12 @@ export interface InProcessSessionOptions {
 
 type Deliver = (packet: InProcessPacket, callback: () => void) => void
 
-export function createInProcessSession(broker: InProcessBroker, opts: InProcessSessionOptions, onMessage: (msg: IncomingMessage) => void, logger: Logger): IngestSession {
+export function createInProcessSession(
+  broker: InProcessBroker,
+  opts: InProcessSessionOptions,
+  onMessage: (msg: IncomingMessage) => void,
+  logger: Logger,
+): IngestSession {
   const maxInflight = opts.maxInflight ?? 50_000
   const stats = { connects: 0, disconnects: 0, received: 0, acked: 0, redelivered: 0 }
   let inflight = 0
@@ -157,7 +162,9 @@ export function createInProcessSession(broker: InProcessBroker, opts: InProcessS
       if (dropped > 0) logger.info('stopped with messages not handed over; their devices send them again', { dropped })
       const will = opts.will?.()
       if (will && !broker.closed)
-        await new Promise<void>((resolve) => broker.publish({ cmd: 'publish', topic: will.topic, payload: Buffer.from(will.payload), qos: 0, retain: will.retain, dup: false }, () => resolve()))
+        await new Promise<void>((resolve) =>
+          broker.publish({ cmd: 'publish', topic: will.topic, payload: Buffer.from(will.payload), qos: 0, retain: will.retain, dup: false }, () => resolve()),
+        )
     },
   }
 }

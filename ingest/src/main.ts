@@ -9,24 +9,34 @@ import { registerIngestMetrics } from './metrics.ts'
 const config = configOrExit('ingest', () => loadIngestConfig())
 const logger = createLogger(config.LOG_LEVEL, { service: 'ingest' })
 
-await runMain('ingest', logger, async () => {
-  const fromFile = loadRegistryFile(config.DEVICE_REGISTRY_FILE)
-  // The provisioned registry (metadata store, topped up from the file), so admin-provisioned devices are known. On a
-  // cluster that store is Redis's directory, followed live: a worker on another host has no meta.sqlite to read.
-  const provisioned = await openProvisionedRegistryFromConfig(config, fromFile, { logger: logger.child({ part: 'directory' }) })
-  const store = createStoreFromConfig(config)
-  const ingest = createIngest(config, { store, registry: provisioned.registry, logger })
-  return withMetrics(
-    'ingest',
-    config.METRICS_PORT,
-    {
-      start: () => ingest.start(),
-      stop: async () => {
-        await ingest.stop()
-        await store.close()
-        await provisioned.close()
+await runMain(
+  'ingest',
+  logger,
+  async () => {
+    const fromFile = loadRegistryFile(config.DEVICE_REGISTRY_FILE)
+    // The provisioned registry (metadata store, topped up from the file), so admin-provisioned devices are known. On a
+    // cluster that store is Redis's directory, followed live: a worker on another host has no meta.sqlite to read.
+    const provisioned = await openProvisionedRegistryFromConfig(config, fromFile, { logger: logger.child({ part: 'directory' }) })
+    const store = createStoreFromConfig(config)
+    const ingest = createIngest(config, { store, registry: provisioned.registry, logger })
+    return withMetrics(
+      'ingest',
+      config.METRICS_PORT,
+      {
+        start: () => ingest.start(),
+        stop: async () => {
+          await ingest.stop()
+          await store.close()
+          await provisioned.close()
+        },
       },
-    },
-    (r) => registerIngestMetrics(r, ingest),
-  )
-}, () => logger.info('ingest subscribed', { mqtt: redactUrl(config.MQTT_URL), storage: config.INFLUX_URL !== undefined ? redactUrl(config.INFLUX_URL) : `sqlite ${config.DATA_DIR}/readings.sqlite` }), { dataDir: config.DATA_DIR })
+      (r) => registerIngestMetrics(r, ingest),
+    )
+  },
+  () =>
+    logger.info('ingest subscribed', {
+      mqtt: redactUrl(config.MQTT_URL),
+      storage: config.INFLUX_URL !== undefined ? redactUrl(config.INFLUX_URL) : `sqlite ${config.DATA_DIR}/readings.sqlite`,
+    }),
+  { dataDir: config.DATA_DIR },
+)

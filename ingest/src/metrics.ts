@@ -6,7 +6,13 @@ import type { Ingest } from './ingest.ts'
 export function registerIngestMetrics(registry: Registry, ingest: Ingest): void {
   counterFrom(registry, 'mytho_ingest_messages_received_total', 'MQTT messages received on readings topics', () => ingest.counters.received)
   counterFrom(registry, 'mytho_ingest_readings_accepted_total', 'Readings that passed validation', () => ingest.counters.accepted)
-  counterFrom(registry, 'mytho_ingest_readings_rejected_total', 'Readings or messages dead-lettered, by reason', () => ({ ...ingest.counters.rejectedByReason }) as Record<string, number>, 'reason')
+  counterFrom(
+    registry,
+    'mytho_ingest_readings_rejected_total',
+    'Readings or messages dead-lettered, by reason',
+    () => ({ ...ingest.counters.rejectedByReason }) as Record<string, number>,
+    'reason',
+  )
   counterFrom(registry, 'mytho_ingest_readings_written_total', 'Readings durably written to storage', () => ingest.writer.written)
   counterFrom(registry, 'mytho_ingest_batches_total', 'Storage batches written', () => ingest.writer.batches)
   counterFrom(registry, 'mytho_ingest_storage_errors_total', 'Failed storage writes (retried or spooled)', () => ingest.writer.writeErrors)
@@ -18,9 +24,19 @@ export function registerIngestMetrics(registry: Registry, ingest: Ingest): void 
   counterFrom(registry, 'mytho_ingest_redeliveries_total', 'Messages the broker redelivered (DUP)', () => ingest.mqtt.redelivered)
   gaugeFrom(registry, 'mytho_ingest_unacked_messages', 'Messages received and not yet acknowledged', () => ingest.mqtt.received - ingest.mqtt.acked)
   gaugeFrom(registry, 'mytho_ingest_spool_depth', 'Readings waiting in the on-disk spool', () => ingest.healthNow().spool.depth)
-  gaugeFrom(registry, 'mytho_ingest_spool_oldest_age_seconds', 'Age of the oldest unsent reading in the spool', () => (ingest.healthNow().spool.oldestAgeMs ?? 0) / 1000)
+  gaugeFrom(
+    registry,
+    'mytho_ingest_spool_oldest_age_seconds',
+    'Age of the oldest unsent reading in the spool',
+    () => (ingest.healthNow().spool.oldestAgeMs ?? 0) / 1000,
+  )
   // With INGEST_PARTITIONS: how many partitions (persistent sessions) this worker holds the lease of.
-  gaugeFrom(registry, 'mytho_ingest_partitions_owned', 'Ingest partitions this worker owns (INGEST_PARTITIONS > 0)', () => ingest.partitions?.owned().length ?? 0)
+  gaugeFrom(
+    registry,
+    'mytho_ingest_partitions_owned',
+    'Ingest partitions this worker owns (INGEST_PARTITIONS > 0)',
+    () => ingest.partitions?.owned().length ?? 0,
+  )
   gaugeFrom(registry, 'mytho_ingest_storage_up', '1 while storage accepts writes', () => (ingest.healthNow().storage.up ? 1 : 0))
   gaugeFrom(
     registry,

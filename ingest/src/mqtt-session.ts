@@ -138,7 +138,11 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
       delay = minDelay
       stats.connects++
       if (held) s.pause()
-      logger.info(opts.subscriptions.length > 0 ? 'subscribed' : 'connected', { url: redactUrl(at.url), clientId: opts.clientId, subscriptions: opts.subscriptions })
+      logger.info(opts.subscriptions.length > 0 ? 'subscribed' : 'connected', {
+        url: redactUrl(at.url),
+        clientId: opts.clientId,
+        subscriptions: opts.subscriptions,
+      })
       firstReady?.resolve()
       firstReady = undefined
     }
@@ -236,7 +240,12 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
       }
       connected = false
       if (!stopped) {
-        logger.warn('broker connection closed; reconnecting', { url: redactUrl(at.url), subscribed, inflight, ...(addresses.length > 1 ? { nextUrl: redactUrl(addresses[next % addresses.length]!.url) } : {}) })
+        logger.warn('broker connection closed; reconnecting', {
+          url: redactUrl(at.url),
+          subscribed,
+          inflight,
+          ...(addresses.length > 1 ? { nextUrl: redactUrl(addresses[next % addresses.length]!.url) } : {}),
+        })
         scheduleReconnect()
       }
     })

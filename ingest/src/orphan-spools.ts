@@ -57,7 +57,18 @@ export function createOrphanSpoolDrainer(
         stats.adopted++
         const items = spool.items
         log.warn('draining the spool of a worker that is gone', { worker: id, items })
-        const writer = createBatchWriter(deps.store, { maxReadings: opts.maxReadings, maxWaitMs: 0, spool, onStored: deps.onStored, ...(deps.settled ? { settled: deps.settled } : {}), ...(deps.clock ? { clock: deps.clock } : {}) }, log)
+        const writer = createBatchWriter(
+          deps.store,
+          {
+            maxReadings: opts.maxReadings,
+            maxWaitMs: 0,
+            spool,
+            onStored: deps.onStored,
+            ...(deps.settled ? { settled: deps.settled } : {}),
+            ...(deps.clock ? { clock: deps.clock } : {}),
+          },
+          log,
+        )
         current = writer
         writer.start()
         while (!stopped && spool.batches > 0) await (writer.draining ?? new Promise((r) => setTimeout(r, 100)))

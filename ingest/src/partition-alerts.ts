@@ -7,7 +7,13 @@ import type { Alerting } from './alerting.ts'
  * Alert state moves with a partition's devices: the worker handing them over saves their holds, the one taking
  * them reads them again from the shared incident store, with their latest stored reading for the silence rule.
  */
-export function partitionAlertMover(deps: { alerting: Alerting | undefined; registry: DeviceRegistry; store: ReadingStore; partitions: number; logger: Logger }) {
+export function partitionAlertMover(deps: {
+  alerting: Alerting | undefined
+  registry: DeviceRegistry
+  store: ReadingStore
+  partitions: number
+  logger: Logger
+}) {
   const { alerting, registry, store, partitions, logger: log } = deps
   return (index: number, event: 'acquired' | 'released' | 'lost'): void => {
     if (!alerting) return

@@ -42,7 +42,9 @@ export function openSpool(opts: SpoolOptions) {
     rejections TEXT NOT NULL
   )`)
   const insert = db.prepare('INSERT INTO spool (items, oldest_received_at, readings, rejections) VALUES (?, ?, ?, ?)')
-  const oldest = db.prepare<[], { id: number; items: number; readings: string; rejections: string }>('SELECT id, items, readings, rejections FROM spool ORDER BY id')
+  const oldest = db.prepare<[], { id: number; items: number; readings: string; rejections: string }>(
+    'SELECT id, items, readings, rejections FROM spool ORDER BY id',
+  )
   const delUpTo = db.prepare<[number], unknown>('DELETE FROM spool WHERE id <= ?')
   const totals = db.prepare<[], { items: number | null; batches: number; oldest: number | null }>(
     'SELECT sum(items) AS items, count(*) AS batches, min(oldest_received_at) AS oldest FROM spool',

@@ -17,7 +17,16 @@ describe('validateMessage', () => {
     const { readings, rejections } = run(JSON.stringify({ kind: 'water_level', ts: now - 1000, seq: 7, waterLevelCm: 152.5, batteryV: 12.6 }))
     expect(rejections).toEqual([])
     expect(readings).toEqual([
-      { deviceId: gauge, kind: 'water_level', ward: 'my-tho', ts: now - 1000, tsSource: 'device', receivedAt: now, seq: 7, fields: { waterLevelCm: 152.5, batteryV: 12.6 } },
+      {
+        deviceId: gauge,
+        kind: 'water_level',
+        ward: 'my-tho',
+        ts: now - 1000,
+        tsSource: 'device',
+        receivedAt: now,
+        seq: 7,
+        fields: { waterLevelCm: 152.5, batteryV: 12.6 },
+      },
     ])
   })
 

@@ -125,7 +125,13 @@ export function validateMessage(
 
   for (const element of elements) {
     if (element === null || typeof element !== 'object' || Array.isArray(element)) {
-      reject(c, 'invalid_reading', `a reading must be a JSON object, got ${element === null ? 'null' : Array.isArray(element) ? 'array' : typeof element}`, rawOf(c, element), topicDevice)
+      reject(
+        c,
+        'invalid_reading',
+        `a reading must be a JSON object, got ${element === null ? 'null' : Array.isArray(element) ? 'array' : typeof element}`,
+        rawOf(c, element),
+        topicDevice,
+      )
       continue
     }
     if (hasNonFinite(element)) {
@@ -167,7 +173,13 @@ export function validateMessage(
     }
     const reading = parsed.data
     if (reading.ts !== undefined && reading.ts > receivedAt + limits.futureToleranceMs) {
-      reject(c, 'future_timestamp', `ts ${new Date(reading.ts).toISOString()} is ${Math.round((reading.ts - receivedAt) / 1000)} s ahead of the receive time`, rawOf(c, element), deviceId)
+      reject(
+        c,
+        'future_timestamp',
+        `ts ${new Date(reading.ts).toISOString()} is ${Math.round((reading.ts - receivedAt) / 1000)} s ahead of the receive time`,
+        rawOf(c, element),
+        deviceId,
+      )
       continue
     }
     const fields: Record<string, number> = {}

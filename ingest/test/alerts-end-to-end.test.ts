@@ -19,7 +19,12 @@ describe('alerts on the stream', () => {
     store = createSqliteStore({ path: join(pipeline.dataDir, 'readings.sqlite') })
     ingest = startIngest(store, pipeline.mqttUrl, pipeline.dataDir, { ALERT_TICK_MS: '100' })
     await ingest.start()
-    api = await mqtt.connectAsync(pipeline.mqttUrl, { clientId: 'mytho-api-listener', username: 'svc-api', password: pipeline.secrets.services['svc-api']!, reconnectPeriod: 0 })
+    api = await mqtt.connectAsync(pipeline.mqttUrl, {
+      clientId: 'mytho-api-listener',
+      username: 'svc-api',
+      password: pipeline.secrets.services['svc-api']!,
+      reconnectPeriod: 0,
+    })
     api.on('message', (_t, p) => seen.push(JSON.parse(p.toString()) as IncidentChange))
     await api.subscribeAsync(PLATFORM_INCIDENTS_TOPIC)
   })
@@ -63,7 +68,10 @@ describe('alerts on the stream', () => {
     await again.endAsync()
   })
 
-  const incidentOf = (ruleId: string, subject: string) => waitFor(() => seen.find((c) => c.incident.ruleId === ruleId && c.incident.subject === subject && c.event.type === 'raised'), { what: `${ruleId} on ${subject}` })
+  const incidentOf = (ruleId: string, subject: string) =>
+    waitFor(() => seen.find((c) => c.incident.ruleId === ruleId && c.incident.subject === subject && c.event.type === 'raised'), {
+      what: `${ruleId} on ${subject}`,
+    })
 
   it('congestion: slow counters on QL1 for the raise hold make one incident for the road', async () => {
     const a = 'tc-ql1-trung-an'
@@ -82,7 +90,7 @@ describe('alerts on the stream', () => {
     await db.endAsync()
   })
 
-  it('low battery and salinity above the agencies\' thresholds, from one probe', async () => {
+  it("low battery and salinity above the agencies' thresholds, from one probe", async () => {
     const id = 'sal-thu-khoa-huan'
     const d = await connectDevice(pipeline.mqttUrl, id, pipeline.secrets.devices[id]!)
     const t = Date.now()

@@ -57,7 +57,10 @@ describe('alert state on Redis across an ingest SIGKILL', () => {
       { kind: 'water_level', ts: t - 6 * 60_000, waterLevelCm: 153 },
     ])
     // Stored and evaluated; the commit of what it raised waits on Redis, and so must the acknowledgement.
-    await waitFor(async () => ((await countStored(influxd.url, t - 13 * 60_000)).stored >= 2 ? true : undefined), { timeoutMs: pauseMs, what: 'the reading stored' })
+    await waitFor(async () => ((await countStored(influxd.url, t - 13 * 60_000)).stored >= 2 ? true : undefined), {
+      timeoutMs: pauseMs,
+      what: 'the reading stored',
+    })
     await first.kill('SIGKILL')
     expect(Date.now() - pausedAt).toBeLessThan(pauseMs)
     await new Promise((r) => setTimeout(r, pauseMs - (Date.now() - pausedAt) + 100))
@@ -73,7 +76,9 @@ describe('alert state on Redis across an ingest SIGKILL', () => {
       { kind: 'water_level', ts: t - 5 * 60_000, waterLevelCm: 165 },
       { kind: 'water_level', ts: t, waterLevelCm: 166 },
     ])
-    const after = await waitFor(async () => ((await incidents.list({ deviceId: id }))[0]?.level === 3 ? incidents.list({ deviceId: id }) : undefined), { what: 'the escalation' })
+    const after = await waitFor(async () => ((await incidents.list({ deviceId: id }))[0]?.level === 3 ? incidents.list({ deviceId: id }) : undefined), {
+      what: 'the escalation',
+    })
     expect(after.map((i) => [i.id, i.level, i.severity, i.events.map((e) => e.type).join(',')])).toEqual([[raised.id, 3, 'critical', 'raised,escalated']])
     expect(next.output()).not.toMatch(/"level":"error"/)
   }, 90_000)

@@ -31,7 +31,13 @@ describe('MQTT_URL with every broker of the cluster', () => {
   const logged = (output: string, msg: string, url: string) => output.split('\n').some((l) => l.includes(`"msg":"${msg}"`) && l.includes(`"url":"${url}"`))
 
   /** A fresh Redis and brokers A and B on it, each its own process and DATA_DIR. */
-  async function cluster(): Promise<{ redis: RedisServer; a: Node; b: Node; secrets: NonNullable<ReturnType<typeof readDemoSecrets>>; dir: (name: string) => string }> {
+  async function cluster(): Promise<{
+    redis: RedisServer
+    a: Node
+    b: Node
+    secrets: NonNullable<ReturnType<typeof readDemoSecrets>>
+    dir: (name: string) => string
+  }> {
     const redis = await startRedisServer()
     onTestFinished(() => redis.stop())
     const dirs = new Map<string, string>()
@@ -60,13 +66,21 @@ describe('MQTT_URL with every broker of the cluster', () => {
   it('an ingest session whose first broker is down at start connects to the next', async () => {
     const tmp = makeTempDir('mytho-list-first-down-')
     onTestFinished(() => tmp.cleanup())
-    const broker = await createBroker(loadBrokerConfig({ DATA_DIR: tmp.path, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off' }), { logger: silentLogger })
+    const broker = await createBroker(loadBrokerConfig({ DATA_DIR: tmp.path, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off' }), {
+      logger: silentLogger,
+    })
     onTestFinished(() => broker.stop())
     const { mqttPort } = await broker.start()
     const nobody = await freePort()
     const secrets = readDemoSecrets(tmp.path)!
     const session = createMqttSession(
-      { url: `mqtt://127.0.0.1:${nobody},mqtt://127.0.0.1:${mqttPort}`, clientId: 'mytho-ingest-first-down', username: 'svc-ingest', password: () => secrets.services['svc-ingest'], subscriptions: ['mytho/v1/devices/+/readings'] },
+      {
+        url: `mqtt://127.0.0.1:${nobody},mqtt://127.0.0.1:${mqttPort}`,
+        clientId: 'mytho-ingest-first-down',
+        username: 'svc-ingest',
+        password: () => secrets.services['svc-ingest'],
+        subscriptions: ['mytho/v1/devices/+/readings'],
+      },
       () => {},
       silentLogger,
     )
@@ -77,17 +91,27 @@ describe('MQTT_URL with every broker of the cluster', () => {
 
   it('a partitioned worker given A,B moves to B when A is SIGKILLed; every acknowledged reading is stored once', async () => {
     const { redis, a, b, secrets, dir } = await cluster()
-    const w = await startWorker('w-list', { mqttUrl: `${a.url},${b.url}`, dataDir: dir('w'), influxUrl: influxd.url, redisUrl: redis.url, partitions: 2, leaseTtlMs: TTL }, { INGEST_MQTT_PASSWORD: SERVICE_PASSWORDS.INGEST_MQTT_PASSWORD })
+    const w = await startWorker(
+      'w-list',
+      { mqttUrl: `${a.url},${b.url}`, dataDir: dir('w'), influxUrl: influxd.url, redisUrl: redis.url, partitions: 2, leaseTtlMs: TTL },
+      { INGEST_MQTT_PASSWORD: SERVICE_PASSWORDS.INGEST_MQTT_PASSWORD },
+    )
     onTestFinished(() => w.kill('SIGKILL'))
     await waitFor(() => w.owned().length === 2, { timeoutMs: 10_000, what: 'the worker to own both partitions' })
     expect(logged(w.output(), 'subscribed', a.url)).toBe(true)
 
     const load = await startLoad(b.url, secrets, { devices: 8, ratePerDevice: 10 })
-    await waitFor(async () => ((await countStored(influxd.url, load.t0)).stored >= 100 ? true : undefined), { timeoutMs: 20_000, what: 'readings stored through broker A' })
+    await waitFor(async () => ((await countStored(influxd.url, load.t0)).stored >= 100 ? true : undefined), {
+      timeoutMs: 20_000,
+      what: 'readings stored through broker A',
+    })
     await a.kill('SIGKILL')
     const storedAtKill = (await countStored(influxd.url, load.t0)).stored
     // 8 devices × 10/s: 300 more is several seconds of readings that can only have come through broker B.
-    await waitFor(async () => ((await countStored(influxd.url, load.t0)).stored > storedAtKill + 300 ? true : undefined), { timeoutMs: 20_000, what: 'readings stored after broker A died' })
+    await waitFor(async () => ((await countStored(influxd.url, load.t0)).stored > storedAtKill + 300 ? true : undefined), {
+      timeoutMs: 20_000,
+      what: 'readings stored after broker A died',
+    })
     expect(logged(w.output(), 'subscribed', b.url)).toBe(true)
 
     const counts = await load.stop(30_000)
@@ -112,15 +136,30 @@ describe('MQTT_URL with every broker of the cluster', () => {
     await waitFor(() => logged(api.output(), 'live feed subscribed', a.url), { timeoutMs: 10_000, what: 'the live feed to subscribe to broker A' })
 
     const viewer = await signIn(api.url)
-    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(api.url, { path: '/socket.io', transports: ['websocket'], extraHeaders: { cookie: viewer.cookie }, auth: { view: cityView } })
+    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(api.url, {
+      path: '/socket.io',
+      transports: ['websocket'],
+      extraHeaders: { cookie: viewer.cookie },
+      auth: { view: cityView },
+    })
     onTestFinished(() => void socket.close())
     const updates: LiveDeviceState[] = []
     socket.on('updates', (u) => updates.push(...u))
     await waitFor(() => socket.connected, { timeoutMs: 10_000, what: 'the browser to connect' })
 
     const load = await startLoad(b.url, secrets, { devices: 4, ratePerDevice: 10 })
-    onTestFinished(() => load.stop(10_000).then(() => undefined, () => undefined))
-    const loadIds = new Set(loadRegistryFile().devices.filter((d) => d.kind === 'air_quality' || d.kind === 'water_level').slice(0, 4).map((d) => d.id))
+    onTestFinished(() =>
+      load.stop(10_000).then(
+        () => undefined,
+        () => undefined,
+      ),
+    )
+    const loadIds = new Set(
+      loadRegistryFile()
+        .devices.filter((d) => d.kind === 'air_quality' || d.kind === 'water_level')
+        .slice(0, 4)
+        .map((d) => d.id),
+    )
     const latestTs = () => Math.max(0, ...updates.filter((u) => loadIds.has(u.deviceId) && u.lastReading !== null).map((u) => u.lastReading!.ts))
     await waitFor(() => latestTs() > 0, { timeoutMs: 15_000, what: 'a reading pushed through broker A' })
 

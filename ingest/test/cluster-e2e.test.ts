@@ -47,23 +47,32 @@ describe('the platform as a cluster: two of each part on Redis and InfluxDB', ()
     const aFirst = `${brokerA.url},${brokerB.url}`
     const bFirst = `${brokerB.url},${brokerA.url}`
     const workerEnv = (mqttUrl: string, dataDir: string) => ({ mqttUrl, dataDir, influxUrl: influxd.url, redisUrl: redis.url, partitions: P, leaseTtlMs: TTL })
-    const [apiA, apiB, w1, w2] = await Promise.all([
+    const [apiA, apiB, w1, w2] = (await Promise.all([
       spawnApi({ ...shared, DATA_DIR: apiADir, MQTT_URL: aFirst }),
       spawnApi({ ...shared, DATA_DIR: apiBDir, MQTT_URL: bFirst }),
       ...[
         ['w1', aFirst, w1Dir],
         ['w2', bFirst, w2Dir],
       ].map(async ([id, mqttUrl, dir]) => {
-        const w = await startWorker(id!, workerEnv(mqttUrl!, dir!), { ALERTS_ENABLED: 'true', INGEST_MQTT_PASSWORD: 'ingest-service-password-e2e', LOG_LEVEL: 'info' })
+        const w = await startWorker(id!, workerEnv(mqttUrl!, dir!), {
+          ALERTS_ENABLED: 'true',
+          INGEST_MQTT_PASSWORD: 'ingest-service-password-e2e',
+          LOG_LEVEL: 'info',
+        })
         onTestFinished(() => w.kill('SIGKILL'))
         return w
       }),
-    ]) as [Node, Node, Worker, Worker]
+    ])) as [Node, Node, Worker, Worker]
     await waitFor(() => splitCovers([w1, w2], P), { timeoutMs: 4 * TTL + 10_000, what: 'the workers to split the partitions' })
 
     // A browser on each API node, signed in.
     const viewer = await signIn(apiB.url)
-    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(apiB.url, { path: '/socket.io', transports: ['websocket'], extraHeaders: { cookie: viewer.cookie }, auth: { view: cityView } })
+    const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(apiB.url, {
+      path: '/socket.io',
+      transports: ['websocket'],
+      extraHeaders: { cookie: viewer.cookie },
+      auth: { view: cityView },
+    })
     onTestFinished(() => void socket.close())
     const updates: LiveDeviceState[] = []
     const incidentChanges: IncidentChange[] = []
@@ -71,15 +80,28 @@ describe('the platform as a cluster: two of each part on Redis and InfluxDB', ()
     socket.on('incident', (c) => incidentChanges.push(c))
     await waitFor(() => socket.connected, { timeoutMs: 10_000, what: 'the browser to connect to API B' })
     const viewerA = await signIn(apiA.url)
-    const socketA: Socket<ServerToClientEvents, ClientToServerEvents> = io(apiA.url, { path: '/socket.io', transports: ['websocket'], extraHeaders: { cookie: viewerA.cookie }, auth: { view: cityView } })
+    const socketA: Socket<ServerToClientEvents, ClientToServerEvents> = io(apiA.url, {
+      path: '/socket.io',
+      transports: ['websocket'],
+      extraHeaders: { cookie: viewerA.cookie },
+      auth: { view: cityView },
+    })
     onTestFinished(() => void socketA.close())
     const updatesA: LiveDeviceState[] = []
     socketA.on('updates', (u) => updatesA.push(...u))
     await waitFor(() => socketA.connected, { timeoutMs: 10_000, what: 'the browser to connect to API A' })
 
     const load = await startLoad(brokerA.url, secrets, { devices: 12, ratePerDevice: 10, alsoUrls: [brokerB.url] })
-    const loadIds = new Set(loadRegistryFile().devices.filter((d) => d.kind === 'air_quality' || d.kind === 'water_level').slice(0, 12).map((d) => d.id))
-    const seenOnB = await waitFor(() => updates.find((u) => loadIds.has(u.deviceId) && u.lastReading !== null), { timeoutMs: 15_000, what: 'a reading of a device on broker A at a browser of API B' })
+    const loadIds = new Set(
+      loadRegistryFile()
+        .devices.filter((d) => d.kind === 'air_quality' || d.kind === 'water_level')
+        .slice(0, 12)
+        .map((d) => d.id),
+    )
+    const seenOnB = await waitFor(() => updates.find((u) => loadIds.has(u.deviceId) && u.lastReading !== null), {
+      timeoutMs: 15_000,
+      what: 'a reading of a device on broker A at a browser of API B',
+    })
     expect(seenOnB.lastReading!.ts).toBeGreaterThanOrEqual(load.t0)
     // The load's ts grow by 1 ms per reading per device: the latest a browser was pushed says how far it is.
     const latestOnA = () => Math.max(0, ...updatesA.filter((u) => loadIds.has(u.deviceId) && u.lastReading !== null).map((u) => u.lastReading!.ts))
@@ -97,7 +119,10 @@ describe('the platform as a cluster: two of each part on Redis and InfluxDB', ()
       { kind: 'salinity', ts: t - 1000, salinityGL: 1.3 },
     ])
 
-    await waitFor(async () => ((await countStored(influxd.url, load.t0)).stored >= 300 ? true : undefined), { timeoutMs: 20_000, what: 'readings stored before the kills' })
+    await waitFor(async () => ((await countStored(influxd.url, load.t0)).stored >= 300 ? true : undefined), {
+      timeoutMs: 20_000,
+      what: 'readings stored before the kills',
+    })
     await brokerA.kill('SIGKILL')
     const brokerKilledAt = Date.now()
     const onAAtKill = latestOnA()
@@ -106,14 +131,20 @@ describe('the platform as a cluster: two of each part on Redis and InfluxDB', ()
     // API A's feed was on broker A: readings published after the kill still reach its browser, through B.
     await waitFor(() => latestOnA() > onAAtKill + 50, { timeoutMs: 20_000, what: 'API A to push readings again after broker A died' })
     const storedAfterMove = (await countStored(influxd.url, load.t0)).stored
-    await waitFor(async () => ((await countStored(influxd.url, load.t0)).stored > storedAfterMove + 100 ? true : undefined), { timeoutMs: 20_000, what: 'readings through broker B' })
+    await waitFor(async () => ((await countStored(influxd.url, load.t0)).stored > storedAfterMove + 100 ? true : undefined), {
+      timeoutMs: 20_000,
+      what: 'readings through broker B',
+    })
 
     await w1.kill('SIGKILL')
     const workerKilledAt = Date.now()
     await waitFor(() => w2.owned().length === P, { timeoutMs: 4 * TTL + 10_000, what: 'W2 to take every partition' })
     const takeoverMs = Date.now() - workerKilledAt
     const storedAfterTakeover = (await countStored(influxd.url, load.t0)).stored
-    await waitFor(async () => ((await countStored(influxd.url, load.t0)).stored > storedAfterTakeover + 100 ? true : undefined), { timeoutMs: 20_000, what: 'readings through W2 alone' })
+    await waitFor(async () => ((await countStored(influxd.url, load.t0)).stored > storedAfterTakeover + 100 ? true : undefined), {
+      timeoutMs: 20_000,
+      what: 'readings through W2 alone',
+    })
 
     const counts = await load.stop(30_000)
     const { stored, distinct } = await waitFor(

@@ -33,11 +33,21 @@ async function spawnNode(entry: string, env: Record<string, string>, ready: RegE
 
 /** A broker node (`broker/src/main.ts`) on REDIS_URL. */
 export const spawnBroker = (env: Record<string, string>): Promise<Node> =>
-  spawnNode('broker/src/main.ts', { MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_WS_PORT: 'off', MQTT_MAX_PUBLISH_PER_S: '0', ...SERVICE_PASSWORDS, ...env }, /broker: MQTT (mqtt:\/\/\S+)/, 'a broker node')
+  spawnNode(
+    'broker/src/main.ts',
+    { MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_WS_PORT: 'off', MQTT_MAX_PUBLISH_PER_S: '0', ...SERVICE_PASSWORDS, ...env },
+    /broker: MQTT (mqtt:\/\/\S+)/,
+    'a broker node',
+  )
 
 /** An API node (`api/src/main.ts`) with sign-in on and a first admin. */
 export const spawnApi = (env: Record<string, string>): Promise<Node> =>
-  spawnNode('api/src/main.ts', { HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', ADMIN_PASSWORD, ...SERVICE_PASSWORDS, ...env }, /api: map and API on (http:\/\/[^\s/]+:\d+)/, 'an API node')
+  spawnNode(
+    'api/src/main.ts',
+    { HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', ADMIN_PASSWORD, ...SERVICE_PASSWORDS, ...env },
+    /api: map and API on (http:\/\/[^\s/]+:\d+)/,
+    'an API node',
+  )
 
 /** An ingest worker (`ingest/src/main.ts`): resolves once it says it is subscribed. */
 export async function spawnIngest(env: Record<string, string>): Promise<Child> {
@@ -60,7 +70,11 @@ export interface Agent {
 }
 
 export async function signIn(apiUrl: string, username = 'admin', password = ADMIN_PASSWORD): Promise<Agent> {
-  const res = await fetch(`${apiUrl}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) })
+  const res = await fetch(`${apiUrl}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  })
   if (res.status !== 200) throw new Error(`sign-in of ${username} on ${apiUrl}: ${res.status} ${await res.text()}`)
   const { csrfToken } = (await res.json()) as { csrfToken: string }
   const cookie = res.headers
@@ -71,7 +85,13 @@ export async function signIn(apiUrl: string, username = 'admin', password = ADMI
 }
 
 /** A JSON request to `/api/v1${path}` as `who`; the body is of the type the caller names (unknown unless told). */
-export async function apiCall<T = unknown>(apiUrl: string, who: Agent, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: T }> {
+export async function apiCall<T = unknown>(
+  apiUrl: string,
+  who: Agent,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const headers: Record<string, string> = { cookie: who.cookie }
   if (method === 'POST') headers['x-csrf-token'] = who.csrf
   if (body !== undefined) headers['content-type'] = 'application/json'

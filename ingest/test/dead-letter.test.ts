@@ -67,7 +67,11 @@ describe('bad input is dead-lettered and nothing else is lost', () => {
     const topic = `mytho/v1/devices/${id}/readings`
     const bare = Buffer.from([0xff, 0xfe])
     // decoded leniently, this one names another device ("wl-bao-dinh-mouth\ufffd"), and was refused as not_gateway
-    const inDeviceId = Buffer.concat([Buffer.from(`[{"deviceId":"${id}`), Buffer.from([0xff]), Buffer.from(`","kind":"water_level","ts":${now()},"waterLevelCm":140}]`)])
+    const inDeviceId = Buffer.concat([
+      Buffer.from(`[{"deviceId":"${id}`),
+      Buffer.from([0xff]),
+      Buffer.from(`","kind":"water_level","ts":${now()},"waterLevelCm":140}]`),
+    ])
     await device.publishAsync(topic, bare, { qos: 1 })
     await device.publishAsync(topic, inDeviceId, { qos: 1 })
     const goodTs = Date.now() - 10

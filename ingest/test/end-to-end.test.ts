@@ -41,9 +41,12 @@ describe('device → broker → ingest → InfluxDB', () => {
     const device = await connectDevice(pipeline.mqttUrl, id, pipeline.secrets.devices[id]!)
     const ts = Date.now() - 1000
     await publishReading(device, id, { kind: 'water_level', ts, seq: 1, waterLevelCm: 161.5, batteryV: 12.8 })
-    const rows = await waitFor(async () => (await influxRows(influx.url, 'mytho_e2e', `SELECT "waterLevelCm","ward" FROM "water_level" WHERE "deviceId"='${id}'`)).at(0), {
-      what: 'the point in InfluxDB',
-    })
+    const rows = await waitFor(
+      async () => (await influxRows(influx.url, 'mytho_e2e', `SELECT "waterLevelCm","ward" FROM "water_level" WHERE "deviceId"='${id}'`)).at(0),
+      {
+        what: 'the point in InfluxDB',
+      },
+    )
     expect(rows).toEqual([ts, 161.5, 'my-tho'])
     await device.endAsync()
   })
@@ -52,8 +55,22 @@ describe('device → broker → ingest → InfluxDB', () => {
     const id = 'sal-lac-hong'
     const ts = Date.now() - 500
     await run('mosquitto_pub', [
-      '-h', '127.0.0.1', '-p', String(pipeline.port), '-i', id, '-u', id, '-P', pipeline.secrets.devices[id]!,
-      '-q', '1', '-t', readingsTopic(id), '-m', JSON.stringify({ kind: 'salinity', ts, salinityGL: 0.64 }),
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(pipeline.port),
+      '-i',
+      id,
+      '-u',
+      id,
+      '-P',
+      pipeline.secrets.devices[id]!,
+      '-q',
+      '1',
+      '-t',
+      readingsTopic(id),
+      '-m',
+      JSON.stringify({ kind: 'salinity', ts, salinityGL: 0.64 }),
     ])
     const rows = await waitFor(async () => (await influxRows(influx.url, 'mytho_e2e', `SELECT "salinityGL" FROM "salinity" WHERE "deviceId"='${id}'`)).at(0), {
       what: 'the mosquitto_pub point in InfluxDB',
@@ -76,7 +93,12 @@ describe('device → broker → ingest → InfluxDB', () => {
   })
 
   it('announces what it stored to the API service account, after the write', async () => {
-    const api = await mqtt.connectAsync(pipeline.mqttUrl, { clientId: 'mytho-api-listener', username: 'svc-api', password: pipeline.secrets.services['svc-api']!, reconnectPeriod: 0 })
+    const api = await mqtt.connectAsync(pipeline.mqttUrl, {
+      clientId: 'mytho-api-listener',
+      username: 'svc-api',
+      password: pipeline.secrets.services['svc-api']!,
+      reconnectPeriod: 0,
+    })
     const seen: StoredReading[] = []
     api.on('message', (_t, payload) => seen.push(...(JSON.parse(payload.toString()) as StoredReading[])))
     await api.subscribeAsync(PLATFORM_READINGS_TOPIC, { qos: 0 })

@@ -166,8 +166,16 @@ export function recordCounts(test: string, counts: Record<string, number | strin
 }
 
 /** The latest retained PipelineHealth on the platform topic, read as the API reads it (svc-api). */
-export async function watchHealth(mqttUrl: string, secrets: DemoSecrets): Promise<{ latest(): PipelineHealth | undefined; seen: Set<string>; stop(): Promise<void> }> {
-  const client = await mqtt.connectAsync(mqttUrl, { clientId: `mytho-api-watch-${process.pid}`, username: SERVICE_ACCOUNTS.api, password: secrets.services[SERVICE_ACCOUNTS.api]!, reconnectPeriod: 250 })
+export async function watchHealth(
+  mqttUrl: string,
+  secrets: DemoSecrets,
+): Promise<{ latest(): PipelineHealth | undefined; seen: Set<string>; stop(): Promise<void> }> {
+  const client = await mqtt.connectAsync(mqttUrl, {
+    clientId: `mytho-api-watch-${process.pid}`,
+    username: SERVICE_ACCOUNTS.api,
+    password: secrets.services[SERVICE_ACCOUNTS.api]!,
+    reconnectPeriod: 250,
+  })
   client.on('error', () => {})
   let latest: PipelineHealth | undefined
   const seen = new Set<string>()

@@ -13,12 +13,21 @@ describe('ingest MQTT session keepalive', () => {
   it('stays connected through a quiet spell while it publishes, by pinging when it hears nothing', async () => {
     const tmp = makeTempDir('mytho-keepalive-')
     onTestFinished(() => tmp.cleanup())
-    const broker = await createBroker(loadBrokerConfig({ DATA_DIR: tmp.path, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off' }), { logger: silentLogger })
+    const broker = await createBroker(loadBrokerConfig({ DATA_DIR: tmp.path, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off' }), {
+      logger: silentLogger,
+    })
     onTestFinished(() => broker.stop())
     const { mqttPort } = await broker.start()
     const secrets = readDemoSecrets(tmp.path)!
     const session = createMqttSession(
-      { url: `mqtt://127.0.0.1:${mqttPort}`, clientId: 'mytho-ingest-quiet', username: 'svc-ingest', password: () => secrets.services['svc-ingest'], subscriptions: ['mytho/v1/devices/+/readings'], keepaliveS: 1 },
+      {
+        url: `mqtt://127.0.0.1:${mqttPort}`,
+        clientId: 'mytho-ingest-quiet',
+        username: 'svc-ingest',
+        password: () => secrets.services['svc-ingest'],
+        subscriptions: ['mytho/v1/devices/+/readings'],
+        keepaliveS: 1,
+      },
       () => {},
       silentLogger,
     )

@@ -35,7 +35,15 @@ describe('king-tide scenario → flood incidents', () => {
         states.set(g.id, state)
         const r = scenario.adjust!(g, t, reading)
         if (r.kind !== 'water_level') continue
-        const stored: StoredReading = { deviceId: g.id, kind: g.kind, ward: g.ward, ts: t, tsSource: 'device', receivedAt: t, fields: { waterLevelCm: r.waterLevelCm } }
+        const stored: StoredReading = {
+          deviceId: g.id,
+          kind: g.kind,
+          ward: g.ward,
+          ts: t,
+          tsSource: 'device',
+          receivedAt: t,
+          fields: { waterLevelCm: r.waterLevelCm },
+        }
         engine.onReading(stored)
       }
     }

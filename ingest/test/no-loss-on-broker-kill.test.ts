@@ -24,7 +24,13 @@ describe('no loss when the broker is killed', () => {
     return child
   }
   const startIngest = async () => {
-    const child = spawnService('ingest/src/main.ts', { MQTT_URL: mqttUrl, DATA_DIR: dir.path, INFLUX_URL: influxd.url, ALERTS_ENABLED: 'false', INGEST_BATCH_WAIT_MS: '10' })
+    const child = spawnService('ingest/src/main.ts', {
+      MQTT_URL: mqttUrl,
+      DATA_DIR: dir.path,
+      INFLUX_URL: influxd.url,
+      ALERTS_ENABLED: 'false',
+      INGEST_BATCH_WAIT_MS: '10',
+    })
     children.push(child)
     await waitFor(() => child.output().includes('ingest subscribed'), { timeoutMs: 20_000, what: 'the ingest to subscribe' })
     return child

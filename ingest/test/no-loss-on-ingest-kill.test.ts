@@ -57,10 +57,13 @@ describe('ingest killed between receive and write', () => {
 
     const second = spawnIngest({ ...env, INGEST_BATCH_WAIT_MS: '10' })
     children.push(second.child)
-    const [stored] = await waitFor(async () => {
-      const l = await store.latest([id])
-      return l.length ? l : undefined
-    }, { timeoutMs: 20_000, what: 'the redelivered reading to be stored' })
+    const [stored] = await waitFor(
+      async () => {
+        const l = await store.latest([id])
+        return l.length ? l : undefined
+      },
+      { timeoutMs: 20_000, what: 'the redelivered reading to be stored' },
+    )
     expect(stored).toMatchObject({ deviceId: id, ts, fields: { pm25UgM3: 38.2 } })
 
     // Redelivered once more would still be one point; and no second copy appears.

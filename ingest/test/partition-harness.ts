@@ -51,7 +51,10 @@ export async function startWorker(id: string, w: WorkerEnv, extra: Record<string
     }
     return last
   }
-  await waitFor(() => child.output().includes('ingest subscribed') || child.child.exitCode !== null, { timeoutMs: 30_000, what: `ingest worker ${id} to start` })
+  await waitFor(() => child.output().includes('ingest subscribed') || child.child.exitCode !== null, {
+    timeoutMs: 30_000,
+    what: `ingest worker ${id} to start`,
+  })
   if (child.child.exitCode !== null) throw new Error(`worker ${id} exited:\n${child.output()}`)
   return { ...child, id, owned }
 }
@@ -72,7 +75,12 @@ export function splitCovers(workers: readonly Worker[], partitions: number, min 
 
 /** Follows every worker's pipeline health (clientId = worker id), as the API would, keeping the latest of each. */
 export async function watchWorkersHealth(mqttUrl: string, secrets: DemoSecrets) {
-  const client = await mqtt.connectAsync(mqttUrl, { clientId: `mytho-api-watch-${process.pid}-${Date.now() % 1e6}`, username: SERVICE_ACCOUNTS.api, password: secrets.services[SERVICE_ACCOUNTS.api]!, reconnectPeriod: 250 })
+  const client = await mqtt.connectAsync(mqttUrl, {
+    clientId: `mytho-api-watch-${process.pid}-${Date.now() % 1e6}`,
+    username: SERVICE_ACCOUNTS.api,
+    password: secrets.services[SERVICE_ACCOUNTS.api]!,
+    reconnectPeriod: 250,
+  })
   client.on('error', () => {})
   const latest = new Map<string, PipelineHealth>()
   client.on('message', (_topic, payload) => {

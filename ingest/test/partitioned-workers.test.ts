@@ -32,7 +32,12 @@ describe('ingest workers sharing the stream by partition', () => {
   /** A broker for one test: LevelDB sessions (the standalone default), or a cluster node on the test's Redis. */
   async function platform(kind: 'level' | 'redis'): Promise<WorkerEnv> {
     const broker = await createBroker(
-      loadBrokerConfig({ ...loadBrokerEnv, DATA_DIR: dir.path, MQTT_PORT: '0', ...(kind === 'redis' ? { REDIS_URL: redis.url, MQTT_CLUSTER_HEARTBEAT_MS: '1000' } : {}) }),
+      loadBrokerConfig({
+        ...loadBrokerEnv,
+        DATA_DIR: dir.path,
+        MQTT_PORT: '0',
+        ...(kind === 'redis' ? { REDIS_URL: redis.url, MQTT_CLUSTER_HEARTBEAT_MS: '1000' } : {}),
+      }),
       { logger: silentLogger },
     )
     onTestFinished(() => broker.stop())

@@ -37,7 +37,11 @@ describe('a partitioned worker without a broker', () => {
     const b = await spawnBroker({ ...brokerEnv, DATA_DIR: brokerBDir })
     const secrets = readDemoSecrets(brokerADir)!
     const worker = (id: string, mqttUrl: string, dataDir: string) =>
-      startWorker(id, { mqttUrl, dataDir, influxUrl: influxd.url, redisUrl: redis.url, partitions: P, leaseTtlMs: TTL }, { INGEST_MQTT_PASSWORD: SERVICE_PASSWORDS.INGEST_MQTT_PASSWORD })
+      startWorker(
+        id,
+        { mqttUrl, dataDir, influxUrl: influxd.url, redisUrl: redis.url, partitions: P, leaseTtlMs: TTL },
+        { INGEST_MQTT_PASSWORD: SERVICE_PASSWORDS.INGEST_MQTT_PASSWORD },
+      )
     const [w1, w2] = await Promise.all([worker('w1', a.url, w1Dir), worker('w2', b.url, w2Dir)])
     onTestFinished(() => w1.kill('SIGKILL'))
     onTestFinished(() => w2.kill('SIGKILL'))
@@ -45,7 +49,10 @@ describe('a partitioned worker without a broker', () => {
 
     // The devices stay on broker B: only W1's own link is cut.
     const load = await startLoad(b.url, secrets, { devices: 12, ratePerDevice: 10 })
-    await waitFor(async () => ((await countStored(influxd.url, load.t0)).stored >= 200 ? true : undefined), { timeoutMs: 20_000, what: 'readings stored by both workers' })
+    await waitFor(async () => ((await countStored(influxd.url, load.t0)).stored >= 200 ? true : undefined), {
+      timeoutMs: 20_000,
+      what: 'readings stored by both workers',
+    })
 
     await a.kill('SIGKILL')
     const killedAt = Date.now()
@@ -58,14 +65,20 @@ describe('a partitioned worker without a broker', () => {
     expect(w1.output()).toContain('no broker reachable for the lease TTL')
     const storedAfterHandOver = (await countStored(influxd.url, load.t0)).stored
     // 12 devices × 10/s: 600 more is half of them for 10 s at least, so W1's partitions' devices too.
-    await waitFor(async () => ((await countStored(influxd.url, load.t0)).stored > storedAfterHandOver + 600 ? true : undefined), { timeoutMs: 20_000, what: 'readings stored by W2 alone' })
+    await waitFor(async () => ((await countStored(influxd.url, load.t0)).stored > storedAfterHandOver + 600 ? true : undefined), {
+      timeoutMs: 20_000,
+      what: 'readings stored by W2 alone',
+    })
 
     // Broker A back on its port: W1's link reconnects, W1 rejoins the rounds and W2 hands its share back.
     await spawnBroker({ ...brokerEnv, DATA_DIR: brokerA2Dir, MQTT_PORT: new URL(a.url).port })
     await waitFor(() => splitCovers([w1, w2], P, 2), { timeoutMs: 4 * TTL + 10_000, what: 'W1 to rejoin and take its share' })
     expect(w1.output()).toContain('rejoining the partition leases')
     const storedAfterRejoin = (await countStored(influxd.url, load.t0)).stored
-    await waitFor(async () => ((await countStored(influxd.url, load.t0)).stored > storedAfterRejoin + 300 ? true : undefined), { timeoutMs: 20_000, what: 'readings stored after W1 rejoined' })
+    await waitFor(async () => ((await countStored(influxd.url, load.t0)).stored > storedAfterRejoin + 300 ? true : undefined), {
+      timeoutMs: 20_000,
+      what: 'readings stored after W1 rejoined',
+    })
 
     const counts = await load.stop(30_000)
     const { stored, distinct } = await waitFor(

@@ -7,7 +7,9 @@ import { loadIngestConfig } from '../src/config.ts'
 import { createIngest, type Ingest } from '../src/ingest.ts'
 
 /** A real broker on port 0 with the seed fleet's generated credentials, in a temp DATA_DIR. */
-export async function startBroker(dataDir?: string): Promise<{ broker: Broker; mqttUrl: string; port: number; dataDir: string; secrets: DemoSecrets; cleanup(): Promise<void> }> {
+export async function startBroker(
+  dataDir?: string,
+): Promise<{ broker: Broker; mqttUrl: string; port: number; dataDir: string; secrets: DemoSecrets; cleanup(): Promise<void> }> {
   const tmp = dataDir ? undefined : makeTempDir('mytho-pipeline-')
   const dir = dataDir ?? tmp!.path
   const broker = await createBroker(loadBrokerConfig({ DATA_DIR: dir, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off' }), { logger: silentLogger })

@@ -62,10 +62,13 @@ describe('a device provisioned through an API node, read by an ingest worker on 
     // Read while the worker runs (WAL: its writes are visible to another connection once committed).
     const store = createSqliteStore({ path: join(ingestDir, 'readings.sqlite') })
     onTestFinished(() => store.close())
-    const [stored] = await waitFor(async () => {
-      const l = await store.latest([gauge.id])
-      return l.length ? l : undefined
-    }, { timeoutMs: 15_000, what: 'the new device reading in storage' })
+    const [stored] = await waitFor(
+      async () => {
+        const l = await store.latest([gauge.id])
+        return l.length ? l : undefined
+      },
+      { timeoutMs: 15_000, what: 'the new device reading in storage' },
+    )
     expect(stored).toMatchObject({ deviceId: gauge.id, ts, ward: 'my-phong', fields: { waterLevelCm: 98.5 } })
     expect(await store.deadLetterCounts()).toEqual({})
     for (const dir of [apiDir, ingestDir]) expect(existsSync(join(dir, 'meta.sqlite')), readdirSync(dir).join(' ')).toBe(false)

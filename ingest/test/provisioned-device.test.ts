@@ -51,10 +51,13 @@ describe('device provisioned after the ingest started', () => {
     const device = await connectDevice(pipeline.mqttUrl, record.id, 'a-long-device-secret-1')
     const ts = Date.now() - 1000
     await publishReading(device, record.id, { kind: 'water_level', ts, waterLevelCm: 98.5 })
-    const [stored] = await waitFor(async () => {
-      const l = await store.latest([record.id])
-      return l.length ? l : undefined
-    }, { what: 'the new device reading' })
+    const [stored] = await waitFor(
+      async () => {
+        const l = await store.latest([record.id])
+        return l.length ? l : undefined
+      },
+      { what: 'the new device reading' },
+    )
     expect(stored).toMatchObject({ ward: 'my-phong', fields: { waterLevelCm: 98.5 } })
     expect(ingest.counters.rejectedByReason['unknown_device']).toBeUndefined()
     await device.endAsync()

@@ -52,7 +52,16 @@ describe('spool full: backpressure, never a drop', () => {
       { timeoutMs: 25_000, what: 'the backlog to reach storage' },
     )
     await waitFor(() => health.latest()?.status === 'ok' || undefined, { what: 'health back to ok' })
-    recordCounts('spool-full', { ...counts, stored, distinct, spoolCapacity: 500, spoolDepth, ingestAckedWhileFull: ackedStillFull - ackedWhenFull, heldByIngest, devicesUnacked })
+    recordCounts('spool-full', {
+      ...counts,
+      stored,
+      distinct,
+      spoolCapacity: 500,
+      spoolDepth,
+      ingestAckedWhileFull: ackedStillFull - ackedWhenFull,
+      heldByIngest,
+      devicesUnacked,
+    })
     await health.stop()
 
     expect(ackedStillFull).toBe(ackedWhenFull) // not one acknowledgement while the spool was full

@@ -104,18 +104,37 @@ async function startPipeline(backend: Backend, dirPrefix: string, embedded = fal
   await backend.fresh()
   const mqttPort = await freePort()
   const common = { DATA_DIR: tmp.path, LOG_LEVEL: 'info', ...backend.env }
-  const brokerEnv = { ...common, ...BROKER_ENV, MQTT_PORT: String(mqttPort), MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', MQTT_MAX_PUBLISH_PER_S: '0', MQTT_PERSISTENCE: PERSISTENCE }
+  const brokerEnv = {
+    ...common,
+    ...BROKER_ENV,
+    MQTT_PORT: String(mqttPort),
+    MQTT_HOST: '127.0.0.1',
+    MQTT_WS_PORT: 'off',
+    MQTT_MAX_PUBLISH_PER_S: '0',
+    MQTT_PERSISTENCE: PERSISTENCE,
+  }
   // The ingest's /metrics port, read only when a run never stores what was acknowledged (diagnose()).
   const metricsPort = await freePort()
   const services: { name: string; child: ChildProcess }[] = embedded
     ? [{ name: 'broker+ingest', child: await startService(EMBEDDED_ENTRY, { ...brokerEnv, METRICS_PORT: String(metricsPort) }, 'broker listening') }]
     : [{ name: 'broker', child: await startService('broker/src/main.ts', brokerEnv, 'broker listening') }]
   if (!embedded)
-    services.push({ name: 'ingest', child: await startService('ingest/src/main.ts', { ...common, METRICS_PORT: String(metricsPort), MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`, INGEST_CLIENT_ID: `mytho-ingest-b${Date.now() % 1e6}` }, 'ingest subscribed') })
+    services.push({
+      name: 'ingest',
+      child: await startService(
+        'ingest/src/main.ts',
+        { ...common, METRICS_PORT: String(metricsPort), MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`, INGEST_CLIENT_ID: `mytho-ingest-b${Date.now() % 1e6}` },
+        'ingest subscribed',
+      ),
+    })
   const secrets = readDemoSecrets(common.DATA_DIR)!
   const devices = loadRegistryFile().devices.slice(0, 50)
   const clients = await Promise.all(
-    devices.map(async (d) => ({ id: d.id, kind: d.kind, client: await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { clientId: d.id, username: d.id, password: secrets.devices[d.id]!, reconnectPeriod: 0 }) })),
+    devices.map(async (d) => ({
+      id: d.id,
+      kind: d.kind,
+      client: await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { clientId: d.id, username: d.id, password: secrets.devices[d.id]!, reconnectPeriod: 0 }),
+    })),
   )
   return {
     services,
@@ -124,12 +143,20 @@ async function startPipeline(backend: Backend, dirPrefix: string, embedded = fal
     async diagnose(sent: number): Promise<string> {
       const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`)
         .then((r) => r.text())
-        .then((t) => t.split('\n').filter((l) => /^mytho_ingest_(messages_received|readings_(accepted|rejected|written)|storage_errors|spool|unacked|storage_up|batches)/.test(l)).join('\n'))
+        .then((t) =>
+          t
+            .split('\n')
+            .filter((l) => /^mytho_ingest_(messages_received|readings_(accepted|rejected|written)|storage_errors|spool|unacked|storage_up|batches)/.test(l))
+            .join('\n'),
+        )
         .catch((err: Error) => `metrics unreadable: ${err.message}`)
       const perDevice = await backend.countByDevice().catch((err: Error) => new Map<string, number>([[`unreadable: ${err.message}`, 0]]))
       const want = Math.ceil(sent / clients.length)
       const short = clients.map((c) => [c.id, perDevice.get(c.id) ?? 0] as const).filter(([, n]) => n < want)
-      return `ingest metrics:\n${metrics}\ndevices stored short of ${want} (${short.length} of ${clients.length}): ${short.slice(0, 20).map(([id, n]) => `${id}=${n}`).join(' ')}`
+      return `ingest metrics:\n${metrics}\ndevices stored short of ${want} (${short.length} of ${clients.length}): ${short
+        .slice(0, 20)
+        .map(([id, n]) => `${id}=${n}`)
+        .join(' ')}`
     },
     async stop() {
       await Promise.all(clients.map((c) => c.client.endAsync()))
@@ -149,7 +176,11 @@ async function runPipeline(backend: Backend, perMessage: number, embedded = fals
   const sent = await publishAll(clients, N, perMessage, Date.now() - 1000)
   const devicesUse = process.cpuUsage(devicesCpu)
   const tAcked = now()
-  await waitFor(async () => (await backend.count()) >= sent, { timeoutMs: Number(process.env["BENCH_STORE_TIMEOUT_MS"] ?? 600_000), intervalMs: 50, what: 'all readings stored' }).catch(async (err: Error) => {
+  await waitFor(async () => (await backend.count()) >= sent, {
+    timeoutMs: Number(process.env['BENCH_STORE_TIMEOUT_MS'] ?? 600_000),
+    intervalMs: 50,
+    what: 'all readings stored',
+  }).catch(async (err: Error) => {
     const tails = services.map((s) => `--- ${s.name}:\n${(serviceOutput.get(s.child)?.() ?? '').slice(-4000)}`).join('\n')
     throw new Error(`${err.message}: ${sent} acknowledged, ${await backend.count()} stored\n${await diagnose(sent)}\n${tails}`)
   })
@@ -157,7 +188,10 @@ async function runPipeline(backend: Backend, perMessage: number, embedded = fals
   const stored = await backend.count()
   if (stored !== sent) throw new Error(`${backend.name}: ${sent} sent, ${stored} stored`)
   const procs: ProcUse[] = before.map(([name, pid, b]) => ({ name, stats: procDelta(pid, b) }))
-  procs.push({ name: 'devices (bench, publishing)', stats: { cpuS: (devicesUse.user + devicesUse.system) / 1e6, rssMiB: process.memoryUsage().rss / 2 ** 20, peakRssMiB: procStats(process.pid).peakRssMiB } })
+  procs.push({
+    name: 'devices (bench, publishing)',
+    stats: { cpuS: (devicesUse.user + devicesUse.system) / 1e6, rssMiB: process.memoryUsage().rss / 2 ** 20, peakRssMiB: procStats(process.pid).peakRssMiB },
+  })
   await stop()
   return { ackedPerS: sent / ((tAcked - t0) / 1000), perS: sent / ((tStored - t0) / 1000), seconds: (tStored - t0) / 1000, procs }
 }
@@ -234,9 +268,11 @@ async function runOverload(backend: Backend, offeredPerS: number, embedded = fal
   // The offer stops; what was sent drains: every acknowledged reading must reach storage.
   await waitFor(() => acked >= sent || failed !== undefined, { timeoutMs: 300_000, intervalMs: 50, what: 'publishes acknowledged' })
   if (failed) throw failed
-  await waitFor(async () => (await backend.count()) >= acked, { timeoutMs: 300_000, intervalMs: 100, what: 'acknowledged readings stored' }).catch(async (err: Error) => {
-    throw new Error(`${err.message}: ${acked} acknowledged, ${await backend.count()} stored\n${await diagnose(acked)}`)
-  })
+  await waitFor(async () => (await backend.count()) >= acked, { timeoutMs: 300_000, intervalMs: 100, what: 'acknowledged readings stored' }).catch(
+    async (err: Error) => {
+      throw new Error(`${err.message}: ${acked} acknowledged, ${await backend.count()} stored\n${await diagnose(acked)}`)
+    },
+  )
   const stored = await backend.count()
   await stop()
   return { offeredPerS, seconds: (tEnd - t0) / 1000, storedPerS: storedAtEnd / ((tEnd - t0) / 1000), sent, acked, stored, backlogAtEnd, rss }
@@ -247,7 +283,17 @@ async function runBrokerConnections(): Promise<ConnResult> {
   const mqttPort = await freePort()
   const broker = await startService(
     'broker/src/main.ts',
-    { ...BROKER_ENV, DATA_DIR: tmp.path, LOG_LEVEL: 'warn', MQTT_PORT: String(mqttPort), MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', MQTT_ALLOW_ANONYMOUS: 'true', MQTT_MAX_PUBLISH_PER_S: '0', MQTT_PERSISTENCE: PERSISTENCE },
+    {
+      ...BROKER_ENV,
+      DATA_DIR: tmp.path,
+      LOG_LEVEL: 'warn',
+      MQTT_PORT: String(mqttPort),
+      MQTT_HOST: '127.0.0.1',
+      MQTT_WS_PORT: 'off',
+      MQTT_ALLOW_ANONYMOUS: 'true',
+      MQTT_MAX_PUBLISH_PER_S: '0',
+      MQTT_PERSISTENCE: PERSISTENCE,
+    },
     'broker: MQTT',
   )
   await new Promise((r) => setTimeout(r, 1_000))
@@ -290,13 +336,19 @@ async function main() {
       db = `bench_${++runs}`
     },
     count: async () => {
-      const q = 'SELECT count("batteryV") FROM "water_level"; SELECT count("vehicleCount") FROM "traffic"; SELECT count("rainMm") FROM "rain"; SELECT count("salinityGL") FROM "salinity"; SELECT count("pm25UgM3") FROM "air_quality"'
-      const res = (await (await fetch(`${influx.url}/query?db=${db}&q=${encodeURIComponent(q)}`)).json()) as { results: { series?: { values: [string, number][] }[] }[] }
+      const q =
+        'SELECT count("batteryV") FROM "water_level"; SELECT count("vehicleCount") FROM "traffic"; SELECT count("rainMm") FROM "rain"; SELECT count("salinityGL") FROM "salinity"; SELECT count("pm25UgM3") FROM "air_quality"'
+      const res = (await (await fetch(`${influx.url}/query?db=${db}&q=${encodeURIComponent(q)}`)).json()) as {
+        results: { series?: { values: [string, number][] }[] }[]
+      }
       return res.results.reduce((s, r) => s + (r.series?.[0]?.values[0]?.[1] ?? 0), 0)
     },
     countByDevice: async () => {
-      const q = 'SELECT count("batteryV") FROM "water_level" GROUP BY "deviceId"; SELECT count("vehicleCount") FROM "traffic" GROUP BY "deviceId"; SELECT count("rainMm") FROM "rain" GROUP BY "deviceId"; SELECT count("salinityGL") FROM "salinity" GROUP BY "deviceId"; SELECT count("pm25UgM3") FROM "air_quality" GROUP BY "deviceId"'
-      const res = (await (await fetch(`${influx.url}/query?db=${db}&q=${encodeURIComponent(q)}`)).json()) as { results: { series?: { tags: { deviceId: string }; values: [string, number][] }[] }[] }
+      const q =
+        'SELECT count("batteryV") FROM "water_level" GROUP BY "deviceId"; SELECT count("vehicleCount") FROM "traffic" GROUP BY "deviceId"; SELECT count("rainMm") FROM "rain" GROUP BY "deviceId"; SELECT count("salinityGL") FROM "salinity" GROUP BY "deviceId"; SELECT count("pm25UgM3") FROM "air_quality" GROUP BY "deviceId"'
+      const res = (await (await fetch(`${influx.url}/query?db=${db}&q=${encodeURIComponent(q)}`)).json()) as {
+        results: { series?: { tags: { deviceId: string }; values: [string, number][] }[] }[]
+      }
       return new Map(res.results.flatMap((r) => (r.series ?? []).map((x) => [x.tags.deviceId, x.values[0]?.[1] ?? 0] as const)))
     },
   }
@@ -320,7 +372,9 @@ async function main() {
     countByDevice: async () => {
       const d = new Database(join(sqliteDir, 'readings.sqlite'), { readonly: true, fileMustExist: true })
       try {
-        return new Map((d.prepare('SELECT device_id AS id, count(*) AS n FROM readings GROUP BY device_id').all() as { id: string; n: number }[]).map((r) => [r.id, r.n]))
+        return new Map(
+          (d.prepare('SELECT device_id AS id, count(*) AS n FROM readings GROUP BY device_id').all() as { id: string; n: number }[]).map((r) => [r.id, r.n]),
+        )
       } finally {
         d.close()
       }
@@ -330,15 +384,51 @@ async function main() {
   // Each repeat is one round over every part, so slow drift of a noisy machine hits all parts alike.
   type Part = { key: string; label: string; unit: string; run: () => Promise<RefResult & { ackedPerS?: number }> }
   const parts: Part[] = []
-  if (ONLY.has('aedes')) parts.push({ key: 'aedes', label: 'Aedes alone, QoS 1 pass-through (one reading per message)', unit: 'messages/s', run: () => runPassThrough('aedes', N, root) })
-  if (ONLY.has('mosquitto')) parts.push({ key: 'mosquitto', label: 'Mosquitto alone, QoS 1 pass-through (one reading per message)', unit: 'messages/s', run: () => runPassThrough('mosquitto', N, root) })
-  if (ONLY.has('lineproto')) parts.push({ key: 'lineproto', label: 'raw line protocol → same influxd (batches of 5,000, 2 in flight)', unit: 'points/s', run: () => runLineProtocol(influx.url, influxPid, N) })
+  if (ONLY.has('aedes'))
+    parts.push({
+      key: 'aedes',
+      label: 'Aedes alone, QoS 1 pass-through (one reading per message)',
+      unit: 'messages/s',
+      run: () => runPassThrough('aedes', N, root),
+    })
+  if (ONLY.has('mosquitto'))
+    parts.push({
+      key: 'mosquitto',
+      label: 'Mosquitto alone, QoS 1 pass-through (one reading per message)',
+      unit: 'messages/s',
+      run: () => runPassThrough('mosquitto', N, root),
+    })
+  if (ONLY.has('lineproto'))
+    parts.push({
+      key: 'lineproto',
+      label: 'raw line protocol → same influxd (batches of 5,000, 2 in flight)',
+      unit: 'points/s',
+      run: () => runLineProtocol(influx.url, influxPid, N),
+    })
   const want = (key: string) => ONLY.has(key) || ONLY.has('pipeline')
-    if (want('pipe-influx')) parts.push({ key: 'pipe-influx', label: 'our pipeline → InfluxDB 1.6.7, one reading per message', unit: 'readings/s stored', run: () => runPipeline(influxBackend, 1) })
-    if (want('pipe-influx-50')) parts.push({ key: 'pipe-influx-50', label: 'our pipeline → InfluxDB 1.6.7, arrays of 50 readings', unit: 'readings/s stored', run: () => runPipeline(influxBackend, 50) })
-    if (want('pipe-embedded'))
-      parts.push({ key: 'pipe-embedded', label: 'our pipeline, ingest embedded in the broker → InfluxDB 1.6.7, one reading per message', unit: 'readings/s stored', run: () => runPipeline(influxBackend, 1, true) })
-    if (want('pipe-sqlite')) parts.push({
+  if (want('pipe-influx'))
+    parts.push({
+      key: 'pipe-influx',
+      label: 'our pipeline → InfluxDB 1.6.7, one reading per message',
+      unit: 'readings/s stored',
+      run: () => runPipeline(influxBackend, 1),
+    })
+  if (want('pipe-influx-50'))
+    parts.push({
+      key: 'pipe-influx-50',
+      label: 'our pipeline → InfluxDB 1.6.7, arrays of 50 readings',
+      unit: 'readings/s stored',
+      run: () => runPipeline(influxBackend, 50),
+    })
+  if (want('pipe-embedded'))
+    parts.push({
+      key: 'pipe-embedded',
+      label: 'our pipeline, ingest embedded in the broker → InfluxDB 1.6.7, one reading per message',
+      unit: 'readings/s stored',
+      run: () => runPipeline(influxBackend, 1, true),
+    })
+  if (want('pipe-sqlite'))
+    parts.push({
       key: 'pipe-sqlite',
       label: 'our pipeline → SQLite, one reading per message',
       unit: 'readings/s stored',
@@ -354,13 +444,17 @@ async function main() {
     for (const p of parts) {
       const res = await p.run()
       results.get(p.key)!.push(res)
-      process.stdout.write(`  round ${r + 1}: ${p.label}: ${fmt(res.perS)} ${p.unit} (${res.seconds.toFixed(1)} s)${res.ackedPerS ? `, acked ${fmt(res.ackedPerS)}/s` : ''}\n`)
+      process.stdout.write(
+        `  round ${r + 1}: ${p.label}: ${fmt(res.perS)} ${p.unit} (${res.seconds.toFixed(1)} s)${res.ackedPerS ? `, acked ${fmt(res.ackedPerS)}/s` : ''}\n`,
+      )
     }
   }
   let conn: ConnResult | undefined
   if (ONLY.has('connections') && CONNECTIONS > 0) {
     conn = await runBrokerConnections()
-    process.stdout.write(`  ${fmt(conn.connections)} connections: broker RSS ${conn.rssMiB.toFixed(0)} MiB (from ${conn.baseRssMiB.toFixed(0)}), peak ${conn.peakRssMiB.toFixed(0)} MiB\n`)
+    process.stdout.write(
+      `  ${fmt(conn.connections)} connections: broker RSS ${conn.rssMiB.toFixed(0)} MiB (from ${conn.baseRssMiB.toFixed(0)}), peak ${conn.peakRssMiB.toFixed(0)} MiB\n`,
+    )
   }
   const med = (key: string) => (results.get(key)?.length ? median(results.get(key)!.map((x) => x.perS)) : undefined)
   // The targets are judged on the faster single-machine mode of this run: separate processes, or the ingest embedded.
@@ -372,13 +466,24 @@ async function main() {
   let overload: OverloadResult | undefined
   if (ONLY.has('overload') && sustainable !== undefined) {
     overload = await runOverload(influxBackend, 2 * sustainable, embeddedBest)
-    process.stdout.write(`  overload: offered ${fmt(overload.offeredPerS)}/s for ${overload.seconds.toFixed(0)} s: stored ${fmt(overload.storedPerS)}/s, ${fmt(overload.acked)} acknowledged, ${fmt(overload.stored)} stored, ${fmt(overload.backlogAtEnd)} waiting on devices\n`)
+    process.stdout.write(
+      `  overload: offered ${fmt(overload.offeredPerS)}/s for ${overload.seconds.toFixed(0)} s: stored ${fmt(overload.storedPerS)}/s, ${fmt(overload.acked)} acknowledged, ${fmt(overload.stored)} stored, ${fmt(overload.backlogAtEnd)} waiting on devices\n`,
+    )
   }
   // Publish → Socket.IO latency, as deployed (separate processes) and with the ingest embedded.
   const latency: [string, LatencyRow[]][] = []
   if (ONLY.has('latency'))
     for (const mode of ['separate', 'embedded'] as const) {
-      const rows = await runLatency({ root, influxUrl: influx.url, influxPid, mode, rates: [1000, 5000], seconds: LATENCY_S, clients: 20, nodeFlags: BROKER_NODE_FLAGS })
+      const rows = await runLatency({
+        root,
+        influxUrl: influx.url,
+        influxPid,
+        mode,
+        rates: [1000, 5000],
+        seconds: LATENCY_S,
+        clients: 20,
+        nodeFlags: BROKER_NODE_FLAGS,
+      })
       latency.push([mode, rows])
       for (const r of rows) process.stdout.write(`  latency, ${mode}, ${fmt(r.rate)}/s: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms\n`)
     }
@@ -391,13 +496,20 @@ async function main() {
   clearInterval(loadTimer)
 
   const ours = embeddedBest ? embeddedMed : separate
-  const oursMode = embeddedBest ? 'ingest embedded in the broker (pipe-embedded), the faster mode of this run' : embeddedMed !== undefined ? 'broker and ingest as separate processes (pipe-influx), the faster mode of this run' : 'broker and ingest as separate processes (pipe-influx)'
+  const oursMode = embeddedBest
+    ? 'ingest embedded in the broker (pipe-embedded), the faster mode of this run'
+    : embeddedMed !== undefined
+      ? 'broker and ingest as separate processes (pipe-influx), the faster mode of this run'
+      : 'broker and ingest as separate processes (pipe-influx)'
   let out = `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; Aedes ${versionOf('aedes')}; MQTT.js ${versionOf('mqtt')}; ${new Date().toISOString().slice(0, 10)}\n`
   out += `${fmt(N)} readings per run, median of ${REPEATS}; broker MQTT_PERSISTENCE=${PERSISTENCE}, MQTT_MAX_PUBLISH_PER_S=0; 1-min load average at start ${loads[0]!.toFixed(1)}, median ${median(loads).toFixed(1)}, max ${Math.max(...loads).toFixed(1)} (${cpus().length} cores)\n\n`
   out += `| part | rate (median) | our pipeline (InfluxDB, one reading per message; ${embeddedBest ? 'ingest embedded' : 'separate processes'}) ÷ this |\n|---|---|---|\n`
   for (const p of parts) {
     const m = med(p.key)!
-    const acked = results.get(p.key)!.map((x) => x.ackedPerS).filter((x): x is number => x !== undefined)
+    const acked = results
+      .get(p.key)!
+      .map((x) => x.ackedPerS)
+      .filter((x): x is number => x !== undefined)
     out += `| ${p.label} | ${fmt(m)} ${p.unit}${acked.length ? ` (acknowledged ${fmt(median(acked))}/s)` : ''} | ${ours === undefined || p.key.startsWith('pipe-') ? '—' : (ours / m).toFixed(2)} |\n`
   }
   out += `\n| part | process | CPU s per run (median) | CPU µs per reading | peak RSS MiB (max) |\n|---|---|---|---|---|\n`
@@ -411,9 +523,12 @@ async function main() {
   }
   const aedes = med('aedes')
   out += `\n| target | measured | met |\n|---|---|---|\n`
-  if (ours !== undefined) out += `| sustained zero-loss QoS 1 ingest ≥ ${fmt(TARGET_PER_S)} readings/s end to end (InfluxDB, one reading per message) | ${fmt(ours)} readings/s (${((100 * ours) / TARGET_PER_S).toFixed(0)} % of target), ${oursMode} | ${ours >= TARGET_PER_S ? 'met' : 'NOT met'} |\n`
-  if (ours !== undefined && aedes !== undefined) out += `| ≥ ${TARGET_VS_AEDES} × Aedes-alone QoS 1 pass-through, same run | ${(ours / aedes).toFixed(2)} × (${fmt(ours)} / ${fmt(aedes)}), ${oursMode} | ${ours / aedes >= TARGET_VS_AEDES ? 'met' : 'NOT met'} |\n`
-  if (conn) out += `| ${fmt(CONNECTIONS)} device connections, broker < ${TARGET_CONN_MIB} MiB RSS | ${fmt(conn.connections)} connected in ${conn.connectSeconds.toFixed(1)} s; RSS ${conn.rssMiB.toFixed(0)} MiB (idle broker ${conn.baseRssMiB.toFixed(0)} MiB, peak ${conn.peakRssMiB.toFixed(0)} MiB) = ${(conn.miBPerConn * 1024).toFixed(1)} KiB per connection | ${conn.peakRssMiB < TARGET_CONN_MIB ? 'met' : 'NOT met'} |\n`
+  if (ours !== undefined)
+    out += `| sustained zero-loss QoS 1 ingest ≥ ${fmt(TARGET_PER_S)} readings/s end to end (InfluxDB, one reading per message) | ${fmt(ours)} readings/s (${((100 * ours) / TARGET_PER_S).toFixed(0)} % of target), ${oursMode} | ${ours >= TARGET_PER_S ? 'met' : 'NOT met'} |\n`
+  if (ours !== undefined && aedes !== undefined)
+    out += `| ≥ ${TARGET_VS_AEDES} × Aedes-alone QoS 1 pass-through, same run | ${(ours / aedes).toFixed(2)} × (${fmt(ours)} / ${fmt(aedes)}), ${oursMode} | ${ours / aedes >= TARGET_VS_AEDES ? 'met' : 'NOT met'} |\n`
+  if (conn)
+    out += `| ${fmt(CONNECTIONS)} device connections, broker < ${TARGET_CONN_MIB} MiB RSS | ${fmt(conn.connections)} connected in ${conn.connectSeconds.toFixed(1)} s; RSS ${conn.rssMiB.toFixed(0)} MiB (idle broker ${conn.baseRssMiB.toFixed(0)} MiB, peak ${conn.peakRssMiB.toFixed(0)} MiB) = ${(conn.miBPerConn * 1024).toFixed(1)} KiB per connection | ${conn.peakRssMiB < TARGET_CONN_MIB ? 'met' : 'NOT met'} |\n`
   if (overload && sustainable !== undefined) {
     const kept = overload.storedPerS / sustainable
     const bounded = overload.rss.every((r) => r.atEndMiB <= r.at30sMiB * 1.1 + 16)
@@ -427,11 +542,15 @@ async function main() {
   }
   for (const [mode, rows] of latency) {
     const at5k = rows.find((r) => r.rate === 5000)
-    if (at5k) out += `| publish → Socket.IO client p99 ≤ 50 ms at 5,000 readings/s, 20 map clients (${mode === 'separate' ? 'separate processes, as docker-compose runs them' : 'ingest embedded'}) | p50 ${at5k.p50.toFixed(1)} / p95 ${at5k.p95.toFixed(1)} / p99 ${at5k.p99.toFixed(1)} ms | ${at5k.p99 <= 50 ? 'met' : 'NOT met'} |\n`
+    if (at5k)
+      out += `| publish → Socket.IO client p99 ≤ 50 ms at 5,000 readings/s, 20 map clients (${mode === 'separate' ? 'separate processes, as docker-compose runs them' : 'ingest embedded'}) | p50 ${at5k.p50.toFixed(1)} / p95 ${at5k.p95.toFixed(1)} / p99 ${at5k.p99.toFixed(1)} ms | ${at5k.p99 <= 50 ? 'met' : 'NOT met'} |\n`
   }
-  for (const q of queries ?? []) if (q.target !== undefined) out += `| ${q.what} ≤ ${q.target} ms, ${q.store} | p50 ${q.p50.toFixed(1)} ms, p99 ${q.p99.toFixed(1)} ms | ${q.p50 <= q.target ? 'met' : 'NOT met'} |\n`
+  for (const q of queries ?? [])
+    if (q.target !== undefined)
+      out += `| ${q.what} ≤ ${q.target} ms, ${q.store} | p50 ${q.p50.toFixed(1)} ms, p99 ${q.p99.toFixed(1)} ms | ${q.p50 <= q.target ? 'met' : 'NOT met'} |\n`
   out += `| CPU and peak RSS of each process | table above | reported |\n`
-  if (latency.length > 0) out += `\nPublish → Socket.IO client latency (platform/bench/latency.ts: 500 devices, each its own MQTT connection, QoS 1 → broker → ingest → InfluxDB → API → 20 signed-in Socket.IO clients; ${LATENCY_S} s per rate after 2 s of warm-up; CPU per reading in the measured window):\n\n${latency.map(([mode, rows]) => latencyTable(mode, rows, 20)).join('\n\n')}\n`
+  if (latency.length > 0)
+    out += `\nPublish → Socket.IO client latency (platform/bench/latency.ts: 500 devices, each its own MQTT connection, QoS 1 → broker → ingest → InfluxDB → API → 20 signed-in Socket.IO clients; ${LATENCY_S} s per rate after 2 s of warm-up; CPU per reading in the measured window):\n\n${latency.map(([mode, rows]) => latencyTable(mode, rows, 20)).join('\n\n')}\n`
   if (queries) out += `\nThe map's reads (platform/bench/queries.ts):\n\n${queriesTable(queries)}\n`
   mkdirSync(join(root, 'bench-results'), { recursive: true })
   writeFileSync(join(root, 'bench-results', 'ingest-throughput.md'), out)

@@ -5,7 +5,12 @@ import { parentPort } from 'node:worker_threads'
  * platform/bench/latency.ts): `measure` clears the reports and starts counting, `report` stops and sends them,
  * `close` closes every socket and the port.
  */
-export function answerBenchControl<R>(reports: R[], reset: (r: R) => void, sockets: readonly { close(): unknown }[], setMeasuring: (on: boolean) => void): void {
+export function answerBenchControl<R>(
+  reports: R[],
+  reset: (r: R) => void,
+  sockets: readonly { close(): unknown }[],
+  setMeasuring: (on: boolean) => void,
+): void {
   parentPort!.on('message', (m: { type: 'measure' | 'report' | 'close' }) => {
     if (m.type === 'measure') {
       for (const r of reports) reset(r)

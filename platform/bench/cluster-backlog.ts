@@ -21,14 +21,23 @@ const redis = await startRedisServer()
 async function run(setup: 'memory' | 'level' | 'redis'): Promise<string> {
   const dir = makeTempDir('mytho-bench-backlog-')
   const env = setup === 'redis' ? { REDIS_URL: redis.url } : { MQTT_PERSISTENCE: setup }
-  const broker = await createBroker(loadBrokerConfig({ DATA_DIR: dir.path, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', MQTT_MAX_PUBLISH_PER_S: '0', ...env }), { registry, logger: silentLogger })
+  const broker = await createBroker(
+    loadBrokerConfig({ DATA_DIR: dir.path, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', MQTT_MAX_PUBLISH_PER_S: '0', ...env }),
+    { registry, logger: silentLogger },
+  )
   const r = new Redis(redis.url)
   try {
     await r.flushall()
     await r.config('RESETSTAT')
     const url = `mqtt://127.0.0.1:${(await broker.start()).mqttPort}`
     const secrets = readDemoSecrets(dir.path)!
-    const login = { clientId: 'mytho-ingest-backlog', clean: false, username: SERVICE_ACCOUNTS.ingest, password: secrets.services[SERVICE_ACCOUNTS.ingest]!, reconnectPeriod: 0 }
+    const login = {
+      clientId: 'mytho-ingest-backlog',
+      clean: false,
+      username: SERVICE_ACCOUNTS.ingest,
+      password: secrets.services[SERVICE_ACCOUNTS.ingest]!,
+      reconnectPeriod: 0,
+    }
     const first = await mqtt.connectAsync(url, login)
     await first.subscribeAsync('mytho/v1/devices/+/readings', { qos: 1 })
     await first.endAsync()
@@ -37,7 +46,9 @@ async function run(setup: 'memory' | 'level' | 'redis'): Promise<string> {
     const device = await mqtt.connectAsync(url, { username: id, password: secrets.devices[id]!, reconnectPeriod: 0 })
     let t = performance.now()
     for (let i = 0; i < N; i += 500) {
-      const batch = Array.from({ length: Math.min(500, N - i) }, (_, k) => device.publishAsync(readingsTopic(id), JSON.stringify({ kind: 'water_level', ts: 1_700_000_000_000 + i + k, waterLevelCm: 130 }), { qos: 1 }))
+      const batch = Array.from({ length: Math.min(500, N - i) }, (_, k) =>
+        device.publishAsync(readingsTopic(id), JSON.stringify({ kind: 'water_level', ts: 1_700_000_000_000 + i + k, waterLevelCm: 130 }), { qos: 1 }),
+      )
       await Promise.all(batch)
     }
     const queuedS = (performance.now() - t) / 1000

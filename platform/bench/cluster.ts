@@ -79,7 +79,15 @@ async function startNode(env: Record<string, string>): Promise<Node> {
   let out = ''
   const child = spawn(process.execPath, ['--import', 'tsx', 'broker/src/main.ts'], {
     cwd: repoRoot,
-    env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'warn', MQTT_HOST: '127.0.0.1', MQTT_PORT: String(port), MQTT_WS_PORT: 'off', MQTT_MAX_PUBLISH_PER_S: '0', ...env },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      LOG_LEVEL: 'warn',
+      MQTT_HOST: '127.0.0.1',
+      MQTT_PORT: String(port),
+      MQTT_WS_PORT: 'off',
+      MQTT_MAX_PUBLISH_PER_S: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   child.stdout!.on('data', (b: Buffer) => (out += b.toString()))
@@ -109,7 +117,13 @@ async function runScenario(s: Scenario, redisUrl: string, redisPid: number | und
     const urlOf = (i: number) => `mqtt://127.0.0.1:${nodes[i % nodes.length]!.port}`
 
     // The subscriber on the last node: with two nodes, the devices on node A cross Redis to reach it.
-    const sub = await mqtt.connectAsync(urlOf(nodes.length - 1), { clientId: 'mytho-ingest-bench', clean: false, username: SERVICE_ACCOUNTS.ingest, password: secrets.services[SERVICE_ACCOUNTS.ingest]!, reconnectPeriod: 0 })
+    const sub = await mqtt.connectAsync(urlOf(nodes.length - 1), {
+      clientId: 'mytho-ingest-bench',
+      clean: false,
+      username: SERVICE_ACCOUNTS.ingest,
+      password: secrets.services[SERVICE_ACCOUNTS.ingest]!,
+      reconnectPeriod: 0,
+    })
     clients.push(sub)
     const sentAt = new Map<string, number>()
     const latencies: number[] = []
@@ -249,7 +263,9 @@ try {
       await flush()
       const r = await runScenario(s, redis.url, redisPid)
       rounds[i]!.push(r)
-      process.stderr.write(`round ${round} ${s.name}: ${Math.round(r.rate)} msg/s delivered, ${Math.round(r.drainedRate)} drained, p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms, broker CPU ${r.brokerCpuMsPer1k.map((c) => c.toFixed(0)).join(' + ')} ms/1k, redis ${r.redisCpuMsPer1k.toFixed(0)} ms/1k, bench ${r.benchCpuMsPer1k.toFixed(0)} ms/1k; at ${PACED_RATE} msg/s p50 ${r.pacedP50.toFixed(1)} ms, p95 ${r.pacedP95.toFixed(1)} ms\n`)
+      process.stderr.write(
+        `round ${round} ${s.name}: ${Math.round(r.rate)} msg/s delivered, ${Math.round(r.drainedRate)} drained, p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms, broker CPU ${r.brokerCpuMsPer1k.map((c) => c.toFixed(0)).join(' + ')} ms/1k, redis ${r.redisCpuMsPer1k.toFixed(0)} ms/1k, bench ${r.benchCpuMsPer1k.toFixed(0)} ms/1k; at ${PACED_RATE} msg/s p50 ${r.pacedP50.toFixed(1)} ms, p95 ${r.pacedP95.toFixed(1)} ms\n`,
+      )
     }
   }
 } finally {
@@ -257,12 +273,21 @@ try {
 }
 
 const f0 = (n: number) => Math.round(n).toLocaleString('en-US')
-console.log(`${MESSAGES.toLocaleString('en-US')} QoS 1 messages, ${DEVICES} devices, window ${WINDOW}, persistent QoS 1 subscriber; median of ${ROUNDS} rounds by rate\n`)
-console.log(`| setup | msg/s delivered (each round) | msg/s until drained | latency p50 / p95 at full load | at ${PACED_RATE} msg/s | broker CPU per 1,000 msgs | redis-server CPU per 1,000 msgs | load + subscriber process CPU per 1,000 msgs |`)
+console.log(
+  `${MESSAGES.toLocaleString('en-US')} QoS 1 messages, ${DEVICES} devices, window ${WINDOW}, persistent QoS 1 subscriber; median of ${ROUNDS} rounds by rate\n`,
+)
+console.log(
+  `| setup | msg/s delivered (each round) | msg/s until drained | latency p50 / p95 at full load | at ${PACED_RATE} msg/s | broker CPU per 1,000 msgs | redis-server CPU per 1,000 msgs | load + subscriber process CPU per 1,000 msgs |`,
+)
 console.log('|---|---|---|---|---|---|---|---|')
 for (const [i, s] of scenarios.entries()) {
   const sorted = [...rounds[i]!].sort((a, b) => a.rate - b.rate)
   const m = sorted[Math.floor(sorted.length / 2)]!
-  const broker = m.brokerCpuMsPer1k.length > 1 ? `${m.brokerCpuMsPer1k.map((c) => `${f0(c)}`).join(' + ')} = ${f0(m.brokerCpuMsPer1k.reduce((a, b) => a + b, 0))} ms` : `${f0(m.brokerCpuMsPer1k[0]!)} ms`
-  console.log(`| ${s.name} | ${f0(m.rate)} (${rounds[i]!.map((r) => f0(r.rate)).join(', ')}) | ${f0(m.drainedRate)} | ${m.p50.toFixed(0)} / ${m.p95.toFixed(0)} ms | ${m.pacedP50.toFixed(1)} / ${m.pacedP95.toFixed(1)} ms | ${broker} | ${s.redis ? `${f0(m.redisCpuMsPer1k)} ms` : '—'} | ${f0(m.benchCpuMsPer1k)} ms |`)
+  const broker =
+    m.brokerCpuMsPer1k.length > 1
+      ? `${m.brokerCpuMsPer1k.map((c) => `${f0(c)}`).join(' + ')} = ${f0(m.brokerCpuMsPer1k.reduce((a, b) => a + b, 0))} ms`
+      : `${f0(m.brokerCpuMsPer1k[0]!)} ms`
+  console.log(
+    `| ${s.name} | ${f0(m.rate)} (${rounds[i]!.map((r) => f0(r.rate)).join(', ')}) | ${f0(m.drainedRate)} | ${m.p50.toFixed(0)} / ${m.p95.toFixed(0)} ms | ${m.pacedP50.toFixed(1)} / ${m.pacedP95.toFixed(1)} ms | ${broker} | ${s.redis ? `${f0(m.redisCpuMsPer1k)} ms` : '—'} | ${f0(m.benchCpuMsPer1k)} ms |`,
+  )
 }

@@ -9,7 +9,10 @@ const rounds = Number(process.argv[2] ?? 20)
 const points = Number(process.argv[3] ?? 200_000)
 const influx = await startInfluxd()
 const db = 'bench'
-const q = async (text: string, withDb = false) => (await fetch(`${influx.url}/query?${withDb ? `db=${db}&` : ''}q=${encodeURIComponent(text)}`, { method: 'POST' })).json() as Promise<{ results: { series?: { values: [string, number][] }[]; error?: string }[] }>
+const q = async (text: string, withDb = false) =>
+  (await fetch(`${influx.url}/query?${withDb ? `db=${db}&` : ''}q=${encodeURIComponent(text)}`, { method: 'POST' })).json() as Promise<{
+    results: { series?: { values: [string, number][] }[]; error?: string }[]
+  }>
 const devices = Array.from({ length: 50 }, (_, i) => `wl-${String(i).padStart(3, '0')}`)
 try {
   await q(`CREATE DATABASE ${db}`)
@@ -19,7 +22,9 @@ try {
     const lines: string[] = []
     for (let i = 0; i < points; i++) {
       const d = devices[i % devices.length]!
-      lines.push(`water_level,deviceId=${d},kind=water_level,ward=w1 waterLevelCm=${120 + (i % 60)},batteryV=12.7,tsSource="device",receivedAt=${Date.now()}i ${start + Math.floor(i / devices.length)}`)
+      lines.push(
+        `water_level,deviceId=${d},kind=water_level,ward=w1 waterLevelCm=${120 + (i % 60)},batteryV=12.7,tsSource="device",receivedAt=${Date.now()}i ${start + Math.floor(i / devices.length)}`,
+      )
     }
     const batches: string[] = []
     for (let i = 0; i < lines.length; i += 5000) batches.push(lines.slice(i, i + 5000).join('\n'))

@@ -42,7 +42,12 @@ if (!isMainThread && (workerData as { role?: string }).role === 'latency-clients
   let measuring = false
   let ready = 0
   const sockets = cookies.map((cookie, i) => {
-    const s: Socket<ServerToClientEvents, ClientToServerEvents> = io(url, { path: '/socket.io', transports: ['websocket'], extraHeaders: { cookie }, auth: { view: cityView } })
+    const s: Socket<ServerToClientEvents, ClientToServerEvents> = io(url, {
+      path: '/socket.io',
+      transports: ['websocket'],
+      extraHeaders: { cookie },
+      auth: { view: cityView },
+    })
     s.on('updates', (devices: LiveDeviceState[]) => {
       const now = wall()
       const r = reports[i]!
@@ -56,7 +61,12 @@ if (!isMainThread && (workerData as { role?: string }).role === 'latency-clients
     s.on('connect_error', (err) => parentPort!.postMessage({ type: 'error', message: err.message }))
     return s
   })
-  answerBenchControl(reports, (r) => ((r.latencies = []), (r.entries = 0)), sockets, (on) => (measuring = on))
+  answerBenchControl(
+    reports,
+    (r) => ((r.latencies = []), (r.entries = 0)),
+    sockets,
+    (on) => (measuring = on),
+  )
 }
 
 export interface LatencyRow {
@@ -77,7 +87,17 @@ const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, 
  * Runs the platform as processes (`separate`: broker, ingest, API as deployed by docker-compose; `embedded`: the
  * broker with the ingest inside, and the API) against `influxUrl`, and measures each rate in turn.
  */
-export async function runLatency(opts: { root: string; influxUrl: string; influxPid?: number | undefined; mode: 'separate' | 'embedded'; rates: number[]; seconds: number; clients: number; devices?: number; nodeFlags?: string[] }): Promise<LatencyRow[]> {
+export async function runLatency(opts: {
+  root: string
+  influxUrl: string
+  influxPid?: number | undefined
+  mode: 'separate' | 'embedded'
+  rates: number[]
+  seconds: number
+  clients: number
+  devices?: number
+  nodeFlags?: string[]
+}): Promise<LatencyRow[]> {
   const tmp = makeTempDir('mytho-bench-latency-')
   const registryFile = join(tmp.path, 'bench-fleet.json')
   const fleetDevices = syntheticFleet(opts.devices ?? 500, 1)
@@ -86,7 +106,15 @@ export async function runLatency(opts: { root: string; influxUrl: string; influx
   const httpPort = await freePort()
   const db = `latency_${Date.now() % 1e9}`
   const common = { DATA_DIR: tmp.path, LOG_LEVEL: 'info', INFLUX_URL: opts.influxUrl, INFLUX_DB: db, DEVICE_REGISTRY_FILE: registryFile }
-  const brokerEnv = { ...common, MQTT_PORT: String(mqttPort), MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', MQTT_MAX_PUBLISH_PER_S: '0', MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '1048576' }
+  const brokerEnv = {
+    ...common,
+    MQTT_PORT: String(mqttPort),
+    MQTT_HOST: '127.0.0.1',
+    MQTT_WS_PORT: 'off',
+    MQTT_MAX_PUBLISH_PER_S: '0',
+    MALLOC_ARENA_MAX: '2',
+    MALLOC_MMAP_THRESHOLD_: '1048576',
+  }
   const node = (entry: string, flags: string[] = []) => [...flags, '--import', 'tsx', entry]
   const services: { name: string; child: import('node:child_process').ChildProcess }[] = []
   const devices: { id: string; client: MqttClient }[] = []
@@ -99,27 +127,52 @@ export async function runLatency(opts: { root: string; influxUrl: string; influx
       await start('broker', 'broker/src/main.ts', brokerEnv, /broker: MQTT/, opts.nodeFlags)
       await start('ingest', 'ingest/src/main.ts', { ...common, MQTT_URL: `mqtt://127.0.0.1:${mqttPort}` }, /ingest subscribed/)
     }
-    await start('api', 'api/src/main.ts', { ...common, MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`, HTTP_PORT: String(httpPort), HTTP_HOST: '127.0.0.1', ADMIN_PASSWORD, API_RATE_LIMIT_PER_MIN: '0' }, /api: map and API on/)
+    await start(
+      'api',
+      'api/src/main.ts',
+      { ...common, MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`, HTTP_PORT: String(httpPort), HTTP_HOST: '127.0.0.1', ADMIN_PASSWORD, API_RATE_LIMIT_PER_MIN: '0' },
+      /api: map and API on/,
+    )
     const url = `http://127.0.0.1:${httpPort}`
     // Each client is its own operator session, as 20 browsers are.
     const cookies: string[] = []
     for (let i = 0; i < opts.clients; i++) {
-      const res = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) })
+      const res = await fetch(`${url}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }),
+      })
       if (res.status !== 200) throw new Error(`sign-in: ${res.status} ${await res.text()}`)
-      cookies.push(res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; '))
+      cookies.push(
+        res.headers
+          .getSetCookie()
+          .map((c) => c.split(';')[0])
+          .join('; '),
+      )
     }
     const secrets = readDemoSecrets(tmp.path)!
     // 50 at a time: each CONNECT costs the broker a scrypt verification.
     for (let i = 0; i < fleetDevices.length; i += 50)
       devices.push(
         ...(await Promise.all(
-          fleetDevices.slice(i, i + 50).map(async (d) => ({ id: d.id, client: await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { clientId: d.id, username: d.id, password: secrets.devices[d.id]!, reconnectPeriod: 0, keepalive: 300 }) })),
+          fleetDevices.slice(i, i + 50).map(async (d) => ({
+            id: d.id,
+            client: await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, {
+              clientId: d.id,
+              username: d.id,
+              password: secrets.devices[d.id]!,
+              reconnectPeriod: 0,
+              keepalive: 300,
+            }),
+          })),
         )),
       )
     const kinds = new Map(fleetDevices.map((d) => [d.id, d.kind]))
 
     const runStart = wall()
-    worker = new Worker(new URL('./ts-worker.mjs', import.meta.url), { workerData: { entry: import.meta.url, role: 'latency-clients', url, cookies, runStart } })
+    worker = new Worker(new URL('./ts-worker.mjs', import.meta.url), {
+      workerData: { entry: import.meta.url, role: 'latency-clients', url, cookies, runStart },
+    })
     const fromWorker = <T>(type: string) =>
       new Promise<T>((resolve, reject) =>
         worker!.on('message', function h(m: { type: string; message?: string }) {
@@ -169,7 +222,10 @@ export async function runLatency(opts: { root: string; influxUrl: string; influx
           if (!measuring && now - started >= warmUpMs) {
             measuring = true
             ackedAtMeasure = acked
-            before = [...services.map((s) => [s.name, s.child.pid!] as [string, number]), ...(opts.influxPid ? [['influxd', opts.influxPid] as [string, number]] : [])].map(([n, pid]) => [n, pid, procStats(pid)])
+            before = [
+              ...services.map((s) => [s.name, s.child.pid!] as [string, number]),
+              ...(opts.influxPid ? [['influxd', opts.influxPid] as [string, number]] : []),
+            ].map(([n, pid]) => [n, pid, procStats(pid)])
             worker!.postMessage({ type: 'measure' })
           }
           // Round-robin over the devices, as many as are due by now: an even `rate` per second.
@@ -208,7 +264,10 @@ export async function runLatency(opts: { root: string; influxUrl: string; influx
 }
 
 export function latencyTable(mode: string, rows: LatencyRow[], clients: number): string {
-  const lines = [`| mode | rate | p50 ms | p95 ms | p99 ms | max ms | samples | ${rows[0]?.procs.map((p) => `${p.name} CPU µs/reading`).join(' | ')} |`, `|---|---|---|---|---|---|---|${rows[0]?.procs.map(() => '---|').join('')}`]
+  const lines = [
+    `| mode | rate | p50 ms | p95 ms | p99 ms | max ms | samples | ${rows[0]?.procs.map((p) => `${p.name} CPU µs/reading`).join(' | ')} |`,
+    `|---|---|---|---|---|---|---|${rows[0]?.procs.map(() => '---|').join('')}`,
+  ]
   for (const r of rows)
     lines.push(
       `| ${mode} | ${r.rate.toLocaleString('en')}/s, ${clients} clients | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${r.samples.toLocaleString('en')} | ${r.procs.map((p) => ((p.stats.cpuS * 1e6) / Math.max(1, r.measured)).toFixed(1)).join(' | ')} |`,
@@ -225,7 +284,17 @@ if (isMainThread && process.argv[1] && fileURLToPath(import.meta.url) === proces
     const devices = Number(process.env['LAT_DEVICES'] ?? 500)
     const modes = (process.env['LAT_MODE'] ?? 'separate,embedded').split(',') as ('separate' | 'embedded')[]
     for (const mode of modes) {
-      const rows = await runLatency({ root: join(fileURLToPath(new URL('../..', import.meta.url))), influxUrl: influx.url, influxPid: childPidByName('influxd'), mode, rates: [1000, 5000], seconds, clients, devices, nodeFlags: (process.env['LAT_NODE_FLAGS'] ?? '--heap-growing-percent=100').split(' ').filter(Boolean) })
+      const rows = await runLatency({
+        root: join(fileURLToPath(new URL('../..', import.meta.url))),
+        influxUrl: influx.url,
+        influxPid: childPidByName('influxd'),
+        mode,
+        rates: [1000, 5000],
+        seconds,
+        clients,
+        devices,
+        nodeFlags: (process.env['LAT_NODE_FLAGS'] ?? '--heap-growing-percent=100').split(' ').filter(Boolean),
+      })
       process.stdout.write(`${latencyTable(mode, rows, clients)}\n\n`)
     }
   } finally {

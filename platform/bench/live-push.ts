@@ -14,7 +14,17 @@ import { answerBenchControl } from './client-control.ts'
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
 import mqtt from 'mqtt'
 import { io } from 'socket.io-client'
-import { CITY_BOUNDS, DeviceRegistry, PLATFORM_READINGS_TOPIC, wards, type ClientToServerEvents, type DeviceRecord, type LiveDeviceState, type ServerToClientEvents, type StoredReading } from '@mytho/schema'
+import {
+  CITY_BOUNDS,
+  DeviceRegistry,
+  PLATFORM_READINGS_TOPIC,
+  wards,
+  type ClientToServerEvents,
+  type DeviceRecord,
+  type LiveDeviceState,
+  type ServerToClientEvents,
+  type StoredReading,
+} from '@mytho/schema'
 import { createApi } from '@mytho/api'
 import { createBroker, loadBrokerConfig } from '@mytho/broker'
 import { readDemoSecrets, silentLogger } from '@mytho/runtime'
@@ -55,7 +65,12 @@ if (!isMainThread) {
       }),
     )
   }
-  answerBenchControl(reports, (r) => ((r.latencies = []), (r.entries = 0), (r.events = 0)), sockets, (on) => (measuring = on))
+  answerBenchControl(
+    reports,
+    (r) => ((r.latencies = []), (r.entries = 0), (r.events = 0)),
+    sockets,
+    (on) => (measuring = on),
+  )
 }
 
 function syntheticFleet(n: number): DeviceRecord[] {
@@ -66,8 +81,8 @@ function syntheticFleet(n: number): DeviceRecord[] {
     kind: 'water_level' as const,
     nameVi: `Trạm đo thử ${i}`,
     nameEn: `Bench gauge ${i}`,
-    lat: CITY_BOUNDS.south + ((i * 7919) % 1000) / 1000 * latSpan,
-    lon: CITY_BOUNDS.west + ((i * 104_729) % 1000) / 1000 * lonSpan,
+    lat: CITY_BOUNDS.south + (((i * 7919) % 1000) / 1000) * latSpan,
+    lon: CITY_BOUNDS.west + (((i * 104_729) % 1000) / 1000) * lonSpan,
     ward: wards[i % wards.length]!,
     intervalS: 60,
     batteryPowered: false,
@@ -84,27 +99,40 @@ async function main() {
   const clients = Number(process.env['BENCH_CLIENTS'] ?? 20)
   const tmp = makeTempDir('mytho-bench-live-')
   const registry = new DeviceRegistry(syntheticFleet(DEVICES))
-  const broker = await createBroker(loadBrokerConfig({ DATA_DIR: tmp.path, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off' }), { logger: silentLogger })
+  const broker = await createBroker(loadBrokerConfig({ DATA_DIR: tmp.path, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off' }), {
+    logger: silentLogger,
+  })
   const { mqttPort } = await broker.start()
   const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`
   const store = createSqliteStore({ path: join(tmp.path, 'readings.sqlite') })
   const flushMs = Number(process.env['LIVE_FLUSH_MS'] ?? 10)
-  const api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', MQTT_URL: mqttUrl, DATA_DIR: tmp.path, LIVE_FLUSH_MS: flushMs }, { store, registry, logger: silentLogger })
+  const api = createApi(
+    { HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', MQTT_URL: mqttUrl, DATA_DIR: tmp.path, LIVE_FLUSH_MS: flushMs },
+    { store, registry, logger: silentLogger },
+  )
   const { port } = await api.start()
   const url = `http://127.0.0.1:${port}`
   // Publishes as ingest does: JSON arrays of stored readings on the platform topic, QoS 0.
-  const publisher = await mqtt.connectAsync(mqttUrl, { clientId: 'mytho-ingest-bench-pub', username: 'svc-ingest', password: readDemoSecrets(tmp.path)!.services['svc-ingest']!, clean: true })
+  const publisher = await mqtt.connectAsync(mqttUrl, {
+    clientId: 'mytho-ingest-bench-pub',
+    username: 'svc-ingest',
+    password: readDemoSecrets(tmp.path)!.services['svc-ingest']!,
+    clean: true,
+  })
 
   // Ingest's own MQTT session disables Nagle's algorithm; without it small publishes wait for delayed ACKs (~40 ms).
   ;(publisher.stream as unknown as { setNoDelay(v: boolean): void }).setNoDelay(true)
   const runStart = wall()
   const worker = new Worker(new URL('./ts-worker.mjs', import.meta.url), { workerData: { entry: import.meta.url, url, clients, runStart } })
-  const fromWorker = <T>(type: string) => new Promise<T>((resolve) => worker.on('message', function h(m: { type: string }) {
-    if (m.type === type) {
-      worker.off('message', h)
-      resolve(m as T)
-    }
-  }))
+  const fromWorker = <T>(type: string) =>
+    new Promise<T>((resolve) =>
+      worker.on('message', function h(m: { type: string }) {
+        if (m.type === type) {
+          worker.off('message', h)
+          resolve(m as T)
+        }
+      }),
+    )
   await fromWorker('ready')
 
   let next = 0
@@ -126,7 +154,16 @@ async function main() {
           const batch: StoredReading[] = []
           for (let i = 0; i < due; i++) {
             const d = registry.devices[next++ % DEVICES]!
-            batch.push({ deviceId: d.id, kind: 'water_level', ward: d.ward, ts: Math.round(now) + i, tsSource: 'device', receivedAt: Math.round(now), seq: Math.round((now - runStart) * 1000), fields: { waterLevelCm: 100 + (next % 60) } })
+            batch.push({
+              deviceId: d.id,
+              kind: 'water_level',
+              ward: d.ward,
+              ts: Math.round(now) + i,
+              tsSource: 'device',
+              receivedAt: Math.round(now),
+              seq: Math.round((now - runStart) * 1000),
+              fields: { waterLevelCm: 100 + (next % 60) },
+            })
           }
           publisher.publish(PLATFORM_READINGS_TOPIC, JSON.stringify(batch), { qos: 0 })
           sent += due
@@ -153,7 +190,9 @@ async function main() {
     const r = await run(rate)
     const cpu = process.cpuUsage(cpu0)
     const cpuPct = ((cpu.user + cpu.system) / 1000 / ((seconds + 1.5) * 1000)) * 100
-    rows.push(`| ${rate.toLocaleString('en')} readings/s, ${clients} clients | ${fmt(pct(r.all, 50))} | ${fmt(pct(r.all, 95))} | ${fmt(pct(r.all, 99))} | ${fmt(r.all.at(-1) ?? NaN)} | ${r.eventsPerClientS.toFixed(1)} | ${Math.round(r.entriesPerS).toLocaleString('en')} | ${cpuPct.toFixed(0)} % |`)
+    rows.push(
+      `| ${rate.toLocaleString('en')} readings/s, ${clients} clients | ${fmt(pct(r.all, 50))} | ${fmt(pct(r.all, 95))} | ${fmt(pct(r.all, 99))} | ${fmt(r.all.at(-1) ?? NaN)} | ${r.eventsPerClientS.toFixed(1)} | ${Math.round(r.entriesPerS).toLocaleString('en')} | ${cpuPct.toFixed(0)} % |`,
+    )
   }
 
   // GET /devices for 5,000 devices, all with a reading by now.
@@ -178,7 +217,17 @@ async function main() {
   const busy: number[] = []
   for (let i = 0; i < 30; i++) {
     const now = Date.now()
-    api.state.applyReadings(registry.devices.map((d, k) => ({ deviceId: d.id, kind: 'water_level' as const, ward: d.ward, ts: now + i, tsSource: 'device' as const, receivedAt: now, fields: { waterLevelCm: 100 + k % 50 } })))
+    api.state.applyReadings(
+      registry.devices.map((d, k) => ({
+        deviceId: d.id,
+        kind: 'water_level' as const,
+        ward: d.ward,
+        ts: now + i,
+        tsSource: 'device' as const,
+        receivedAt: now,
+        fields: { waterLevelCm: 100 + (k % 50) },
+      })),
+    )
     const t = performance.now()
     api.state.refresh()
     api.state.viewsJson()
@@ -196,7 +245,17 @@ async function main() {
   // A day of 1-minute history for one device (8,640 readings, one per 10 s) from SQLite.
   const dayStart = Date.UTC(2026, 10, 24, 17) // local midnight, UTC+7
   const id = registry.devices[0]!.id
-  await store.writeReadings(Array.from({ length: 8640 }, (_, i) => ({ deviceId: id, kind: 'water_level' as const, ward: registry.devices[0]!.ward, ts: dayStart + i * 10_000, tsSource: 'device' as const, receivedAt: dayStart + i * 10_000, fields: { waterLevelCm: 120 + (i % 50) } })))
+  await store.writeReadings(
+    Array.from({ length: 8640 }, (_, i) => ({
+      deviceId: id,
+      kind: 'water_level' as const,
+      ward: registry.devices[0]!.ward,
+      ts: dayStart + i * 10_000,
+      tsSource: 'device' as const,
+      receivedAt: dayStart + i * 10_000,
+      fields: { waterLevelCm: 120 + (i % 50) },
+    })),
+  )
   const histMs: number[] = []
   let points = 0
   for (let i = 0; i < 30; i++) {

@@ -23,7 +23,17 @@ import { tmpdir } from 'node:os'
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { Server } from 'socket.io'
-import { CITY_BOUNDS, deviceKinds, wards, type ClientToServerEvents, type DeviceStatus, type HandshakeAuth, type LiveDeviceState, type ServerToClientEvents, type ViewSubscription } from '@mytho/schema'
+import {
+  CITY_BOUNDS,
+  deviceKinds,
+  wards,
+  type ClientToServerEvents,
+  type DeviceStatus,
+  type HandshakeAuth,
+  type LiveDeviceState,
+  type ServerToClientEvents,
+  type ViewSubscription,
+} from '@mytho/schema'
 import { encodeSnapshot } from '@mytho/schema/live-snapshot'
 import { createFirstViewIndex } from '@mytho/api'
 import { buildWeb, DEAD_TILES, launchChromium } from '@mytho/web/test-harness'
@@ -56,18 +66,45 @@ function fleet(n: number): LiveDeviceState[] {
     // denser near the centre, like a real city
     const lat = 10.355 + (r() - 0.5) * (r() < 0.6 ? 0.04 : b.north - b.south)
     const lon = 106.36 + (r() - 0.5) * (r() < 0.6 ? 0.05 : b.east - b.west)
-    return { deviceId: `bench-${String(i).padStart(6, '0')}`, kind, ward: wards[i % wards.length]!, lat, lon, status: pickStatus(), lastSeen: Date.now(), connection: 'online', lastReading: null }
+    return {
+      deviceId: `bench-${String(i).padStart(6, '0')}`,
+      kind,
+      ward: wards[i % wards.length]!,
+      lat,
+      lon,
+      status: pickStatus(),
+      lastSeen: Date.now(),
+      connection: 'online',
+      lastReading: null,
+    }
   })
 }
 
 const inView = (d: LiveDeviceState, v: ViewSubscription) =>
-  d.lon >= v.bbox[0] && d.lat >= v.bbox[1] && d.lon <= v.bbox[2] && d.lat <= v.bbox[3] && (!v.kinds || v.kinds.includes(d.kind)) && (!v.wards || v.wards.includes(d.ward))
+  d.lon >= v.bbox[0] &&
+  d.lat >= v.bbox[1] &&
+  d.lon <= v.bbox[2] &&
+  d.lat <= v.bbox[3] &&
+  (!v.kinds || v.kinds.includes(d.kind)) &&
+  (!v.wards || v.wards.includes(d.ward))
 
 const types: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' }
 
 async function serve(dist: string, devices: LiveDeviceState[]) {
   const meta = JSON.stringify(
-    devices.map((d) => ({ id: d.deviceId, kind: d.kind, nameVi: `Thiết bị thử ${d.deviceId.slice(6)}`, nameEn: `Bench device ${d.deviceId.slice(6)}`, lat: d.lat, lon: d.lon, ward: d.ward, status: d.status, lastSeen: d.lastSeen, connection: d.connection, lastReading: null })),
+    devices.map((d) => ({
+      id: d.deviceId,
+      kind: d.kind,
+      nameVi: `Thiết bị thử ${d.deviceId.slice(6)}`,
+      nameEn: `Bench device ${d.deviceId.slice(6)}`,
+      lat: d.lat,
+      lon: d.lon,
+      ward: d.ward,
+      status: d.status,
+      lastSeen: d.lastSeen,
+      connection: d.connection,
+      lastReading: null,
+    })),
   )
   const http = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!
@@ -77,7 +114,9 @@ async function serve(dist: string, devices: LiveDeviceState[]) {
     }
     if (path === '/api/v1/auth/me') {
       // As the API answers with sign-in disabled: an anonymous operator, so the map skips its sign-in page.
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ signedIn: false, username: null, role: 'operator', csrfToken: null, expiresAt: null }))
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ signedIn: false, username: null, role: 'operator', csrfToken: null, expiresAt: null }))
       return
     }
     if (path.startsWith('/api/')) {
@@ -140,13 +179,30 @@ async function serve(dist: string, devices: LiveDeviceState[]) {
       const i = cursor++ % devices.length
       const d = devices[i]!
       const status: DeviceStatus = r() < STATUS_CHANGE_SHARE ? (['ok', 'warning', 'alarm', 'offline'] as const)[Math.floor(r() * 4)]! : d.status
-      const next: LiveDeviceState = { ...d, status, lastSeen: now, lastReading: { deviceId: d.deviceId, kind: d.kind, ward: d.ward, ts: now, tsSource: 'device', receivedAt: now, fields: { value: Math.round(r() * 1000) / 10 } } }
+      const next: LiveDeviceState = {
+        ...d,
+        status,
+        lastSeen: now,
+        lastReading: {
+          deviceId: d.deviceId,
+          kind: d.kind,
+          ward: d.ward,
+          ts: now,
+          tsSource: 'device',
+          receivedAt: now,
+          fields: { value: Math.round(r() * 1000) / 10 },
+        },
+      }
       devices[i] = next
       changed.push(next)
     }
     const ids = changed.map((d) => d.deviceId)
     for (const l of listeners) l(ids)
-    for (const [id, v] of views) io.to(id).emit('updates', changed.filter((d) => inView(d, v)))
+    for (const [id, v] of views)
+      io.to(id).emit(
+        'updates',
+        changed.filter((d) => inView(d, v)),
+      )
   }, FLUSH_MS)
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
   return {
@@ -181,7 +237,9 @@ interface TraceEvent {
 /** CPU (thread time) of the renderer main thread's tasks from navigationStart to the mytho:first-render mark, ms. */
 function mainThreadCpuToFirstRender(trace: Buffer): number {
   const events = (JSON.parse(trace.toString('utf8')) as { traceEvents: TraceEvent[] }).traceEvents
-  const main = events.find((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain' && events.some((m) => m.name === 'mytho:first-render' && m.pid === e.pid))
+  const main = events.find(
+    (e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain' && events.some((m) => m.name === 'mytho:first-render' && m.pid === e.pid),
+  )
   if (!main) return NaN
   const on = events.filter((e) => e.pid === main.pid && e.tid === main.tid)
   const end = on.find((e) => e.name === 'mytho:first-render')!.ts
@@ -234,7 +292,11 @@ async function main(): Promise<void> {
       const page = await browser.newPage({ viewport: { width: 1366, height: 768 } })
       if (TRACE) await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink.user_timing'] })
       await page.goto(`${server.url}/?tiles=${encodeURIComponent(DEAD_TILES)}#lat=10.35500&lon=106.36000&z=14`)
-      await page.waitForFunction(() => (window as unknown as { __mytho?: { stats(): { firstRenderMs?: number } } }).__mytho?.stats().firstRenderMs !== undefined, undefined, { timeout: 60_000 })
+      await page.waitForFunction(
+        () => (window as unknown as { __mytho?: { stats(): { firstRenderMs?: number } } }).__mytho?.stats().firstRenderMs !== undefined,
+        undefined,
+        { timeout: 60_000 },
+      )
       const cpuMs = TRACE ? mainThreadCpuToFirstRender(await browser.stopTracing()) : undefined
       const first = await page.evaluate(() => (window as unknown as { __mytho: { stats(): { firstRenderMs: number; devices: number } } }).__mytho.stats())
       const marks = (await page.evaluate(`(() => {
@@ -242,8 +304,12 @@ async function main(): Promise<void> {
         const m = (name) => performance.getEntriesByName(name)[0]?.startTime.toFixed(0)
         return { responseEnd: nav.responseEnd.toFixed(0), domContentLoaded: nav.domContentLoadedEventEnd.toFixed(0), boot: m('mytho:boot'), main: m('mytho:main'), mainEnd: m('mytho:main-end'), idle: m('mytho:idle'), engineOpen: m('mytho:engine-open'), connect: m('mytho:connect'), snapshot: m('mytho:snapshot'), firstView: m('mytho:first-view') }
       })()`)) as Record<string, string>
-      const drawn = await page.evaluate(() => (window as unknown as { __mytho: { stats(): { firstRender: { beforeSnapshot: boolean } } } }).__mytho.stats().firstRender)
-      process.stderr.write(`${n}: first render ${first.firstRenderMs.toFixed(0)} ms${cpuMs === undefined ? '' : ` (main thread CPU ${cpuMs.toFixed(0)} ms)`} ${JSON.stringify(marks)} ${JSON.stringify(drawn)}\n`)
+      const drawn = await page.evaluate(
+        () => (window as unknown as { __mytho: { stats(): { firstRender: { beforeSnapshot: boolean } } } }).__mytho.stats().firstRender,
+      )
+      process.stderr.write(
+        `${n}: first render ${first.firstRenderMs.toFixed(0)} ms${cpuMs === undefined ? '' : ` (main thread CPU ${cpuMs.toFixed(0)} ms)`} ${JSON.stringify(marks)} ${JSON.stringify(drawn)}\n`,
+      )
       // drawn from the server's first-view clusters, which come before the snapshot: from their arrival
       const snapshotToDrawn = first.firstRenderMs - Number(marks[drawn.beforeSnapshot ? 'firstView' : 'snapshot'])
       await page.waitForTimeout(1000)
@@ -256,7 +322,12 @@ async function main(): Promise<void> {
         requestAnimationFrame(loop)
       })()`)
       // eight drags of 1 s each: right, down, left, up, twice (real input, Leaflet's own dragging)
-      const dirs = [[1, 0], [0, 1], [-1, 0], [0, -1]] as const
+      const dirs = [
+        [1, 0],
+        [0, 1],
+        [-1, 0],
+        [0, -1],
+      ] as const
       const t0 = Date.now()
       for (let k = 0; k < 8; k++) {
         const [dx, dy] = dirs[k % 4]!

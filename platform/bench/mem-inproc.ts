@@ -20,7 +20,15 @@ const heapMiB = (label: string) => {
 
 const n = 5000
 const tmp = makeTempDir('mytho-mem-')
-const config = loadBrokerConfig({ DATA_DIR: tmp.path, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', MQTT_ALLOW_ANONYMOUS: 'true', MQTT_PERSISTENCE: process.argv[2] ?? 'level', LOG_LEVEL: 'warn' })
+const config = loadBrokerConfig({
+  DATA_DIR: tmp.path,
+  MQTT_PORT: '0',
+  MQTT_HOST: '127.0.0.1',
+  MQTT_WS_PORT: 'off',
+  MQTT_ALLOW_ANONYMOUS: 'true',
+  MQTT_PERSISTENCE: process.argv[2] ?? 'level',
+  LOG_LEVEL: 'warn',
+})
 const broker = await createBroker(config)
 const { mqttPort } = await broker.start()
 const before = heapMiB('broker started')

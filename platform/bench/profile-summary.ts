@@ -32,7 +32,10 @@ export function summarise(file: string, top = 15): string {
     total += dt
   }
   const idle = [...self].filter(([k]) => k.startsWith('(idle)')).reduce((s, [, v]) => s + v, 0)
-  const rows = [...self].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, top)
+  const rows = [...self]
+    .filter(([k]) => !k.startsWith('(idle)'))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
   const busy = total - idle
   let out = `${file}: ${(total / 1e6).toFixed(1)} s sampled, ${(busy / 1e6).toFixed(1)} s busy\n`
   for (const [k, v] of rows) out += `  ${((100 * v) / busy).toFixed(1).padStart(5)} %  ${(v / 1e3).toFixed(0).padStart(6)} ms  ${k}\n`
@@ -43,7 +46,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const args = process.argv.slice(2)
   const top = /^\d+$/.test(args.at(-1) ?? '') ? Number(args.pop()) : 15
   for (const a of args) {
-    const files = statSync(a).isDirectory() ? readdirSync(a).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(a, f)) : [a]
+    const files = statSync(a).isDirectory()
+      ? readdirSync(a)
+          .filter((f) => f.endsWith('.cpuprofile'))
+          .map((f) => join(a, f))
+      : [a]
     for (const f of files) process.stdout.write(`${summarise(f, top)}\n`)
   }
 }

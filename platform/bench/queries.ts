@@ -45,12 +45,24 @@ export interface QueryRow {
 export async function runQueries(influxUrl: string): Promise<QueryRow[]> {
   const tmp = makeTempDir('mytho-bench-queries-')
   // Water-level gauges only, so one metric covers every device.
-  const fleet = syntheticFleet(DEVICES, 1, loadRegistryFile().devices.filter((d) => d.kind === 'water_level'))
+  const fleet = syntheticFleet(
+    DEVICES,
+    1,
+    loadRegistryFile().devices.filter((d) => d.kind === 'water_level'),
+  )
   const registry = new DeviceRegistry(fleet)
   const now = Date.now()
   // Yesterday's local day: 00:00 UTC+7.
   const dayStart = Math.floor((now + LOCAL_UTC_OFFSET_MS) / 86_400_000) * 86_400_000 - LOCAL_UTC_OFFSET_MS - 86_400_000
-  const reading = (d: DeviceRecord, ts: number, v: number): StoredReading => ({ deviceId: d.id, kind: 'water_level', ward: d.ward, ts, tsSource: 'device', receivedAt: ts, fields: { waterLevelCm: v } })
+  const reading = (d: DeviceRecord, ts: number, v: number): StoredReading => ({
+    deviceId: d.id,
+    kind: 'water_level',
+    ward: d.ward,
+    ts,
+    tsSource: 'device',
+    receivedAt: ts,
+    fields: { waterLevelCm: v },
+  })
   const latestOfAll = fleet.map((d, i) => reading(d, now - 1000 - i, 100 + (i % 50)))
   const day = Array.from({ length: 8640 }, (_, i) => reading(fleet[0]!, dayStart + i * 10_000, 120 + (i % 50)))
   const history = { deviceIds: [fleet[0]!.id], metric: 'waterLevelCm', from: dayStart, to: dayStart + 86_400_000, window: '1m' as const }
@@ -61,7 +73,10 @@ export async function runQueries(influxUrl: string): Promise<QueryRow[]> {
   ]
   const rows: QueryRow[] = []
   // The API starts its live feed on a broker: a real one, in process.
-  const broker = await createBroker(loadBrokerConfig({ DATA_DIR: tmp.path, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', MQTT_PERSISTENCE: 'memory' }), { logger: silentLogger })
+  const broker = await createBroker(
+    loadBrokerConfig({ DATA_DIR: tmp.path, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', MQTT_PERSISTENCE: 'memory' }),
+    { logger: silentLogger },
+  )
   const { mqttPort } = await broker.start()
   try {
     for (const [name, store] of stores) {
@@ -76,22 +91,44 @@ export async function runQueries(influxUrl: string): Promise<QueryRow[]> {
         const [series] = await store.history(history)
         if (series!.points.length !== 1440) throw new Error(`${name}: ${series!.points.length} points for a day of 1-minute windows`)
       })
-      rows.push({ what: 'a day of 1-minute history, one device (1,440 windows of 8,640 readings)', store: name, p50: pct(hist, 50), p99: pct(hist, 99), target: 20 })
+      rows.push({
+        what: 'a day of 1-minute history, one device (1,440 windows of 8,640 readings)',
+        store: name,
+        p50: pct(hist, 50),
+        p99: pct(hist, 99),
+        target: 20,
+      })
       // What the map is served from: the API's memory, hydrated from this store at start, over HTTP.
-      const api = createApi({ HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`, DATA_DIR: tmp.path, AUTH_DISABLED: true, API_RATE_LIMIT_PER_MIN: 0 }, { store, registry, logger: silentLogger })
+      const api = createApi(
+        { HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`, DATA_DIR: tmp.path, AUTH_DISABLED: true, API_RATE_LIMIT_PER_MIN: 0 },
+        { store, registry, logger: silentLogger },
+      )
       const { port } = await api.start()
       try {
         const inMemory = await timeIt(60, 10, async () => {
           if (api.state.all().length !== DEVICES) throw new Error('the API state does not hold every device')
         })
-        rows.push({ what: `latest of every device, ${DEVICES.toLocaleString('en')} devices (API memory, as the map gets it)`, store: name, p50: pct(inMemory, 50), p99: pct(inMemory, 99), target: 10 })
+        rows.push({
+          what: `latest of every device, ${DEVICES.toLocaleString('en')} devices (API memory, as the map gets it)`,
+          store: name,
+          p50: pct(inMemory, 50),
+          p99: pct(inMemory, 99),
+          target: 10,
+        })
         const http = await timeIt(40, 5, async () => {
           const res = await fetch(`http://127.0.0.1:${port}/api/v1/devices`)
           if (((await res.json()) as unknown[]).length !== DEVICES) throw new Error('GET /devices did not answer every device')
         })
-        rows.push({ what: `GET /api/v1/devices, ${DEVICES.toLocaleString('en')} devices (HTTP, with the transfer)`, store: name, p50: pct(http, 50), p99: pct(http, 99) })
+        rows.push({
+          what: `GET /api/v1/devices, ${DEVICES.toLocaleString('en')} devices (HTTP, with the transfer)`,
+          store: name,
+          p50: pct(http, 50),
+          p99: pct(http, 99),
+        })
         const httpHist = await timeIt(30, 5, async () => {
-          const res = await fetch(`http://127.0.0.1:${port}/api/v1/devices/${fleet[0]!.id}/history?metric=waterLevelCm&from=${history.from}&to=${history.to}&window=1m`)
+          const res = await fetch(
+            `http://127.0.0.1:${port}/api/v1/devices/${fleet[0]!.id}/history?metric=waterLevelCm&from=${history.from}&to=${history.to}&window=1m`,
+          )
           if (res.status !== 200) throw new Error(`history over HTTP: ${res.status}`)
           await res.arrayBuffer()
         })
@@ -110,7 +147,14 @@ export async function runQueries(influxUrl: string): Promise<QueryRow[]> {
 }
 
 export const queriesTable = (rows: QueryRow[]): string =>
-  ['| read | storage | p50 ms | p99 ms | target |', '|---|---|---|---|---|', ...rows.map((r) => `| ${r.what} | ${r.store} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.target === undefined ? '—' : `≤ ${r.target} ms (p50): ${r.p50 <= r.target ? 'met' : 'NOT met'}`} |`)].join('\n')
+  [
+    '| read | storage | p50 ms | p99 ms | target |',
+    '|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.what} | ${r.store} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.target === undefined ? '—' : `≤ ${r.target} ms (p50): ${r.p50 <= r.target ? 'met' : 'NOT met'}`} |`,
+    ),
+  ].join('\n')
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const { startInfluxd } = await import('@mytho/testing')

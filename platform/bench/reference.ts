@@ -15,7 +15,12 @@ import { body, publishAll } from './publish.ts'
 export const now = () => performance.timeOrigin + performance.now()
 
 /** Spawns a process and resolves when its stdout/stderr matches `ready` (the match is returned). */
-export function startChild(cmd: string, args: string[], opts: { cwd: string; env: Record<string, string> }, ready: RegExp): Promise<{ child: ChildProcess; match: RegExpMatchArray; output: () => string }> {
+export function startChild(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env: Record<string, string> },
+  ready: RegExp,
+): Promise<{ child: ChildProcess; match: RegExpMatchArray; output: () => string }> {
   const child = spawn(cmd, args, { cwd: opts.cwd, env: { PATH: process.env['PATH'] ?? '', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   const kill = () => child.kill('SIGKILL')
@@ -85,14 +90,23 @@ export async function runPassThrough(kind: 'aedes' | 'mosquitto', n: number, roo
     await waitFor(() => portOpen(port), { timeoutMs: 10_000, intervalMs: 50, what: 'mosquitto listening' })
   }
   const url = `mqtt://127.0.0.1:${port}`
-  const sub = await startChild(process.execPath, ['--import', 'tsx', 'platform/bench/counting-subscriber.ts'], { cwd: root, env: { MQTT_URL: url, TOPIC: 'mytho/v1/devices/+/readings', EXPECT: String(n) } }, /subscribed/)
+  const sub = await startChild(
+    process.execPath,
+    ['--import', 'tsx', 'platform/bench/counting-subscriber.ts'],
+    { cwd: root, env: { MQTT_URL: url, TOPIC: 'mytho/v1/devices/+/readings', EXPECT: String(n) } },
+    /subscribed/,
+  )
   const devices = loadRegistryFile().devices.slice(0, 50)
   const clients = await Promise.all(devices.map(async (d) => ({ id: d.id, client: await mqtt.connectAsync(url, { clientId: d.id, reconnectPeriod: 0 }) })))
   const serverBefore = procStats(server.pid!)
   const subBefore = procStats(sub.child.pid!)
   const t0 = now()
   await publishAll(clients, n, 1, Date.now() - 1000)
-  await waitFor(() => /done [\d.]+/.test(sub.output()), { timeoutMs: 300_000, intervalMs: 20, what: `${kind}: all ${n} messages delivered (${sub.output().slice(-200)})` })
+  await waitFor(() => /done [\d.]+/.test(sub.output()), {
+    timeoutMs: 300_000,
+    intervalMs: 20,
+    what: `${kind}: all ${n} messages delivered (${sub.output().slice(-200)})`,
+  })
   const tDone = Number(/done ([\d.]+)/.exec(sub.output())![1])
   const procs = [
     { name: kind === 'aedes' ? 'Aedes alone' : 'mosquitto', stats: procDelta(server.pid!, serverBefore) },
@@ -138,7 +152,11 @@ export async function runLineProtocol(influxUrl: string, influxPid: number | und
     }),
   )
   const t1 = now()
-  return { perS: n / ((t1 - t0) / 1000), seconds: (t1 - t0) / 1000, procs: influxPid && before ? [{ name: 'influxd', stats: procDelta(influxPid, before) }] : [] }
+  return {
+    perS: n / ((t1 - t0) / 1000),
+    seconds: (t1 - t0) / 1000,
+    procs: influxPid && before ? [{ name: 'influxd', stats: procDelta(influxPid, before) }] : [],
+  }
 }
 
 export interface ConnResult {

@@ -25,7 +25,18 @@ const MIN = 60_000
 const platform = await startPlatform({
   afterStart: async ({ mqttUrl, registry, dataDir, registryFile }) => {
     const sim = createSimulator(
-      loadSimConfig({ MQTT_URL: mqttUrl, DATA_DIR: dataDir, DEVICE_REGISTRY_FILE: registryFile, SIM_SCENARIO: process.env['SIM_SCENARIO'] ?? 'king-tide', SIM_SPEED: process.env['SIM_SPEED'] ?? '720', SIM_BACKFILL_HOURS: '24', SIM_DEVICES: registry.devices.map((d) => d.id).filter((id) => id !== CRITICAL_GAUGE && id !== WARNING_GAUGE).join(',') }),
+      loadSimConfig({
+        MQTT_URL: mqttUrl,
+        DATA_DIR: dataDir,
+        DEVICE_REGISTRY_FILE: registryFile,
+        SIM_SCENARIO: process.env['SIM_SCENARIO'] ?? 'king-tide',
+        SIM_SPEED: process.env['SIM_SPEED'] ?? '720',
+        SIM_BACKFILL_HOURS: '24',
+        SIM_DEVICES: registry.devices
+          .map((d) => d.id)
+          .filter((id) => id !== CRITICAL_GAUGE && id !== WARNING_GAUGE)
+          .join(','),
+      }),
       { registry, logger: silentLogger },
     )
     await sim.start()
@@ -38,24 +49,59 @@ try {
   await page.goto(platform.mapUrl())
   await page.waitForFunction(() => (window as unknown as { __mytho?: { stats(): { live: boolean } } }).__mytho?.stats().live === true)
   // wait until most of the fleet has reported and some gauges have crossed an alarm level
-  await waitFor(async () => {
-    const s = await mapStats(page)
-    return (s.byStatus['never_seen'] ?? 0) <= 2 && (s.byStatus['alarm'] ?? 0) + (s.byStatus['warning'] ?? 0) > 0
-  }, { timeoutMs: 60_000, what: 'the fleet to report and a gauge to alarm' })
+  await waitFor(
+    async () => {
+      const s = await mapStats(page)
+      return (s.byStatus['never_seen'] ?? 0) <= 2 && (s.byStatus['alarm'] ?? 0) + (s.byStatus['warning'] ?? 0) > 0
+    },
+    { timeoutMs: 60_000, what: 'the fleet to report and a gauge to alarm' },
+  )
   await page.waitForTimeout(3000) // a few minutes of simulated tide for the chart
   const now = Date.now()
   const tide = (points: [number, number][]) => points.map(([minAgo, cm]) => ({ kind: 'water_level', ts: now - minAgo * MIN, waterLevelCm: cm }))
-  await platform.publish(await platform.device(WARNING_GAUGE), WARNING_GAUGE, tide([[30, 131], [20, 141], [8, 152], [0.5, 153]]))
-  await waitFor(async () => (await page.evaluate(() => (window as unknown as { __mytho: { stats(): { incidents: number } } }).__mytho.stats().incidents)) > 0, { what: 'the warning in the panel' })
-  await platform.publish(await platform.device(CRITICAL_GAUGE), CRITICAL_GAUGE, tide([[45, 112], [35, 121], [25, 133], [18, 141], [12, 152], [9, 158], [7, 161], [5, 162], [3, 163], [1.5, 164], [0.5, 164]]))
+  await platform.publish(
+    await platform.device(WARNING_GAUGE),
+    WARNING_GAUGE,
+    tide([
+      [30, 131],
+      [20, 141],
+      [8, 152],
+      [0.5, 153],
+    ]),
+  )
+  await waitFor(async () => (await page.evaluate(() => (window as unknown as { __mytho: { stats(): { incidents: number } } }).__mytho.stats().incidents)) > 0, {
+    what: 'the warning in the panel',
+  })
+  await platform.publish(
+    await platform.device(CRITICAL_GAUGE),
+    CRITICAL_GAUGE,
+    tide([
+      [45, 112],
+      [35, 121],
+      [25, 133],
+      [18, 141],
+      [12, 152],
+      [9, 158],
+      [7, 161],
+      [5, 162],
+      [3, 163],
+      [1.5, 164],
+      [0.5, 164],
+    ]),
+  )
   await page.locator('#incident-banner').waitFor({ state: 'visible' })
-  const gauge = await page.evaluate((id) => (window as unknown as { __mytho: { select(id: string, pan: boolean): boolean } }).__mytho.select(id, true) && id, CRITICAL_GAUGE)
+  const gauge = await page.evaluate(
+    (id) => (window as unknown as { __mytho: { select(id: string, pan: boolean): boolean } }).__mytho.select(id, true) && id,
+    CRITICAL_GAUGE,
+  )
   await page.locator('.popup-chart .uplot').waitFor({ timeout: 15_000 })
   await page.waitForTimeout(1500) // let the live feed fill
   mkdirSync(dirname(out), { recursive: true })
   await page.screenshot({ path: out })
   const s = await mapStats(page)
-  process.stdout.write(`saved ${out} (popup ${gauge}): ${s.devices} devices, ${s.drawnPoints} markers, ${s.drawnClusters} clusters, ${JSON.stringify(s.byStatus)}\n`)
+  process.stdout.write(
+    `saved ${out} (popup ${gauge}): ${s.devices} devices, ${s.drawnPoints} markers, ${s.drawnClusters} clusters, ${JSON.stringify(s.byStatus)}\n`,
+  )
 } finally {
   await browser.close()
   await platform.stop()

@@ -9,7 +9,9 @@ describe('loadEmbeddedConfig', () => {
   })
 
   it('names every bad variable of either service, and what only a cluster may set', () => {
-    expect(() => loadEmbeddedConfig({ MQTT_PORT: 'abc', INGEST_BATCH_MAX: '0', REDIS_URL: 'redis://127.0.0.1:6379', INGEST_PARTITIONS: '4' })).toThrowErrorMatchingInlineSnapshot(`
+    expect(() =>
+      loadEmbeddedConfig({ MQTT_PORT: 'abc', INGEST_BATCH_MAX: '0', REDIS_URL: 'redis://127.0.0.1:6379', INGEST_PARTITIONS: '4' }),
+    ).toThrowErrorMatchingInlineSnapshot(`
       [ConfigError: invalid environment:
         MQTT_PORT: Invalid input: expected number, received NaN
         INGEST_BATCH_MAX: Too small: expected number to be >=1

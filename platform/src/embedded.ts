@@ -43,7 +43,8 @@ export function loadEmbeddedConfig(env: Record<string, string | undefined> = pro
   // Read raw too, so they are named even when another variable already failed to parse.
   const given = (k: string) => (env[k]?.trim() ?? '') !== ''
   if (given('REDIS_URL')) problems.push('  REDIS_URL: the embedded ingest runs broker and ingest on one machine; unset it (a cluster runs them apart)')
-  if (given('INGEST_PARTITIONS') && Number(env['INGEST_PARTITIONS']) !== 0) problems.push('  INGEST_PARTITIONS: the embedded ingest is one worker; set 0 or unset')
+  if (given('INGEST_PARTITIONS') && Number(env['INGEST_PARTITIONS']) !== 0)
+    problems.push('  INGEST_PARTITIONS: the embedded ingest is one worker; set 0 or unset')
   if (problems.length > 0 || !broker || !ingest) throw new ConfigError(`invalid environment:\n${problems.join('\n')}`)
   return { broker, ingest }
 }
@@ -67,7 +68,11 @@ export interface EmbeddedPipeline {
 
 export async function createEmbeddedPipeline(config: EmbeddedConfig, deps: EmbeddedDeps): Promise<EmbeddedPipeline> {
   const log = deps.logger
-  const broker = await createBroker(config.broker, { logger: log.child({ part: 'broker' }), pubackAfterInProcessHandlers: true, ...(deps.clock ? { clock: deps.clock } : {}) })
+  const broker = await createBroker(config.broker, {
+    logger: log.child({ part: 'broker' }),
+    pubackAfterInProcessHandlers: true,
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  })
   const ingest = createIngest(config.ingest, {
     store: deps.store,
     registry: deps.registry,
@@ -79,10 +84,12 @@ export async function createEmbeddedPipeline(config: EmbeddedConfig, deps: Embed
   // A persistent subscriber of device readings (the separate ingest of an earlier run on this DATA_DIR) still gets a
   // queue of every reading, acknowledged to devices long ago: run that ingest once to store it, then remove it.
   const warnOfQueues = async () => {
-    const persistence = (broker.aedes as unknown as { persistence: { subscriptionsByTopic(t: string): Promise<{ clientId: string; qos: number }[]> } }).persistence
+    const persistence = (broker.aedes as unknown as { persistence: { subscriptionsByTopic(t: string): Promise<{ clientId: string; qos: number }[]> } })
+      .persistence
     const subs = await persistence.subscriptionsByTopic(readingsTopic('any-device')).catch(() => [])
     const queued = subs.filter((s) => s.qos > 0).map((s) => s.clientId)
-    if (queued.length > 0) log.warn('persistent sessions still queue every device reading on this broker; drain them with their own ingest', { clientIds: queued })
+    if (queued.length > 0)
+      log.warn('persistent sessions still queue every device reading on this broker; drain them with their own ingest', { clientIds: queued })
   }
 
   return {

@@ -90,7 +90,9 @@ function platform(): Service<string> {
       }
       stops.push(() => store.close())
 
-      const storage = configs.api.INFLUX_URL ? `InfluxDB ${configs.api.INFLUX_URL} db ${configs.api.INFLUX_DB}` : `SQLite ${join(configs.api.DATA_DIR, SQLITE_FILE)}`
+      const storage = configs.api.INFLUX_URL
+        ? `InfluxDB ${configs.api.INFLUX_URL} db ${configs.api.INFLUX_DB}`
+        : `SQLite ${join(configs.api.DATA_DIR, SQLITE_FILE)}`
       // The addresses as bound (port 0 gives a free one), on the host each listens on.
       const { HTTP_HOST: httpHost, AUTH_DISABLED: authOff } = configs.api
       const mqttHost = configs.broker.MQTT_HOST
@@ -103,7 +105,10 @@ function platform(): Service<string> {
         logger.warn('sign-in is disabled (AUTH_DISABLED=true) and the map is reachable from the network: HTTP_HOST is not loopback', { host: httpHost, urls })
       }
       if (authOff && !isLoopback(mqttHost)) {
-        const urls = [...networkUrls(mqttHost, (h) => `mqtt://${h}:${mqttPort}`), ...(wsPort !== undefined ? networkUrls(mqttHost, (h) => `ws://${h}:${wsPort}/mqtt`) : [])]
+        const urls = [
+          ...networkUrls(mqttHost, (h) => `mqtt://${h}:${mqttPort}`),
+          ...(wsPort !== undefined ? networkUrls(mqttHost, (h) => `ws://${h}:${wsPort}/mqtt`) : []),
+        ]
         warnings.push(...demoBrokerWarning(urls, 'MQTT_HOST'))
         logger.warn('the demo broker is reachable from the network: MQTT_HOST is not loopback', { host: mqttHost, urls })
       }

@@ -58,7 +58,15 @@ afterEach(async () => {
 
 async function start(env: Record<string, string> = {}): Promise<Started> {
   const tmp = makeTempDir('mytho-embedded-')
-  const config = loadEmbeddedConfig({ DATA_DIR: tmp.path, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', MQTT_MAX_PUBLISH_PER_S: '0', INGEST_BATCH_WAIT_MS: '10', ...env })
+  const config = loadEmbeddedConfig({
+    DATA_DIR: tmp.path,
+    MQTT_PORT: '0',
+    MQTT_HOST: '127.0.0.1',
+    MQTT_WS_PORT: 'off',
+    MQTT_MAX_PUBLISH_PER_S: '0',
+    INGEST_BATCH_WAIT_MS: '10',
+    ...env,
+  })
   const { store, sqlite, valve } = valvedStore(join(tmp.path, 'readings.sqlite'))
   const pipeline = await createEmbeddedPipeline(config, { store, registry: loadRegistryFile(), logger: silentLogger })
   const { mqttPort } = await pipeline.start()
@@ -100,7 +108,8 @@ describe('ingest embedded in the broker', () => {
       }),
     )
     expect(s.pipeline.ingest.writer.written).toBe(200)
-    const persistence = (s.pipeline.broker.aedes as unknown as { persistence: { subscriptionsByTopic(t: string): Promise<{ clientId: string }[]> } }).persistence
+    const persistence = (s.pipeline.broker.aedes as unknown as { persistence: { subscriptionsByTopic(t: string): Promise<{ clientId: string }[]> } })
+      .persistence
     expect(await persistence.subscriptionsByTopic(readingsTopic(ids[0]!))).toEqual([])
   })
 

@@ -33,7 +33,9 @@ function listeningOn(port: number): string[] {
       if (state !== '0A' || local === undefined) continue
       const [hex = '', portHex = ''] = local.split(':')
       if (parseInt(portHex, 16) !== port) continue
-      found.push(hex.length === 8 ? [3, 2, 1, 0].map((i) => parseInt(hex.slice(i * 2, i * 2 + 2), 16)).join('.') : hex === '0'.repeat(32) ? '::' : `ipv6:${hex}`)
+      found.push(
+        hex.length === 8 ? [3, 2, 1, 0].map((i) => parseInt(hex.slice(i * 2, i * 2 + 2), 16)).join('.') : hex === '0'.repeat(32) ? '::' : `ipv6:${hex}`,
+      )
     }
   }
   return found.sort()
@@ -49,7 +51,11 @@ interface Running {
 
 /** Starts `entry` with only `env` (and PATH); resolves once `ready` shows on stdout; killed when the test ends. */
 async function run(entry: string, env: Record<string, string>, ready: RegExp): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: repoRoot, env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    cwd: repoRoot,
+    env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let stdout = ''
   let stderr = ''
   let exit: string | undefined
@@ -146,7 +152,10 @@ describe('npm start -w api with AUTH_DISABLED=true is local by default (api/src/
   /** The API's live feed waits for its broker: one in this process, on loopback, sharing the DATA_DIR (demo secrets). */
   async function withBroker() {
     const dir = makeTempDir('mytho-api-local-')
-    const broker = await createBroker(loadBrokerConfig({ DATA_DIR: dir.path, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', MQTT_PERSISTENCE: 'memory' }), { logger: silentLogger })
+    const broker = await createBroker(
+      loadBrokerConfig({ DATA_DIR: dir.path, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', MQTT_PERSISTENCE: 'memory' }),
+      { logger: silentLogger },
+    )
     const { mqttPort } = await broker.start()
     onTestFinished(async () => {
       await broker.stop()

@@ -19,7 +19,12 @@ export interface ChartLevel {
 
 const ladderColors = ['#e6b800', '#f07f00', '#d7191c']
 const ladder = (steps: readonly { min: number; labelVi: string; labelEn: string }[]): ChartLevel[] =>
-  steps.map((s, i) => ({ value: s.min, labelVi: s.labelVi, labelEn: s.labelEn, color: ladderColors[Math.min(i, 2) + 3 - Math.min(steps.length, 3)] ?? '#d7191c' }))
+  steps.map((s, i) => ({
+    value: s.min,
+    labelVi: s.labelVi,
+    labelEn: s.labelEn,
+    color: ladderColors[Math.min(i, 2) + 3 - Math.min(steps.length, 3)] ?? '#d7191c',
+  }))
 
 /**
  * Alarm levels drawn as lines on the 24 h charts, from the shared ladders (packages/schema/src/alarm-levels.ts,
@@ -29,5 +34,12 @@ const ladder = (steps: readonly { min: number; labelVi: string; labelEn: string 
 export const chartLevels: Partial<Record<string, ChartLevel[]>> = {
   waterLevelCm: ladder(DEFAULT_ALARMS.water_level.steps),
   salinityGL: ladder(DEFAULT_ALARMS.salinity.steps),
-  pm25UgM3: [{ value: PM25_24H_LIMIT_UG_M3, labelVi: DEFAULT_ALARMS.air_quality.steps[0].labelVi, labelEn: DEFAULT_ALARMS.air_quality.steps[0].labelEn, color: '#d7191c' }],
+  pm25UgM3: [
+    {
+      value: PM25_24H_LIMIT_UG_M3,
+      labelVi: DEFAULT_ALARMS.air_quality.steps[0].labelVi,
+      labelEn: DEFAULT_ALARMS.air_quality.steps[0].labelEn,
+      color: '#d7191c',
+    },
+  ],
 }

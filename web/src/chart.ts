@@ -27,7 +27,13 @@ async function fetchSeries(deviceId: string, metric: string, from: number, to: n
  * The last 24 h of one metric (5-minute means from the history endpoint) with the metric's alarm levels as
  * horizontal lines. uPlot: ~50 kB, draws 300 points in well under a millisecond.
  */
-export async function renderChart(el: HTMLElement, deviceId: string, metric: string, marks: readonly ChartMark[] = [], now = Date.now()): Promise<uPlot | undefined> {
+export async function renderChart(
+  el: HTMLElement,
+  deviceId: string,
+  metric: string,
+  marks: readonly ChartMark[] = [],
+  now = Date.now(),
+): Promise<uPlot | undefined> {
   const status = document.createElement('div')
   status.className = 'chart-status'
   status.textContent = t('chartLoading')

@@ -9,14 +9,19 @@ import { clusterChains as chains, clustersHolding } from './cluster-chains.ts'
  */
 describe('cluster chains read from supercluster internals', () => {
   it('name, for every point and zoom, the cluster whose leaves contain it', () => {
-        let seed = 3
-    const r = () => ((seed = (seed * 16807) % 2147483647) / 2147483647)
+    let seed = 3
+    const r = () => (seed = (seed * 16807) % 2147483647) / 2147483647
     const points = Array.from({ length: 3000 }, (_, i) => ({
       type: 'Feature' as const,
       geometry: { type: 'Point' as const, coordinates: [106.3 + r() * 0.12, 10.32 + r() * 0.08] },
       properties: { id: `d${i}`, i },
     }))
-    const sc = new Supercluster<{ id: string; i: number }, { n: number }>({ radius: 60, maxZoom: 17, map: () => ({ n: 1 }), reduce: (a, b) => void (a.n += b.n) })
+    const sc = new Supercluster<{ id: string; i: number }, { n: number }>({
+      radius: 60,
+      maxZoom: 17,
+      map: () => ({ n: 1 }),
+      reduce: (a, b) => void (a.n += b.n),
+    })
     sc.load(points)
     const chain = chains(sc as never, points.length, 17)
     const internals = sc as unknown as { clusterProps: { n: number }[] }

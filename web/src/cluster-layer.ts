@@ -35,7 +35,6 @@ function drawHalo(c: CanvasRenderingContext2D, x: number, y: number, r: number):
   c.stroke()
 }
 
-
 /** A drawn thing, for hit-testing clicks and hovers (canvas has no DOM per marker). */
 interface Drawn {
   x: number
@@ -102,7 +101,14 @@ export class ClusterLayer extends L.Layer {
     // unoptimised on the first build (the first render's)
     map: (p) => {
       const s = p.s
-      return { c0: s === 0 ? 1 : 0, c1: s === 1 ? 1 : 0, c2: s === 2 ? 1 : 0, c3: s === 3 ? 1 : 0, c4: s === 4 ? 1 : 0, c5: this.#alarmed.size > 0 && this.#alarmed.has(p.id) ? 1 : 0 }
+      return {
+        c0: s === 0 ? 1 : 0,
+        c1: s === 1 ? 1 : 0,
+        c2: s === 2 ? 1 : 0,
+        c3: s === 3 ? 1 : 0,
+        c4: s === 4 ? 1 : 0,
+        c5: this.#alarmed.size > 0 && this.#alarmed.has(p.id) ? 1 : 0,
+      }
     },
     reduce: (acc, p) => {
       acc.c0 += p.c0
@@ -135,7 +141,21 @@ export class ClusterLayer extends L.Layer {
   dimmed = false
   /** Devices drawn with an alarm halo (set through setAlarmed). */
   #alarmed = new Set<string>()
-  readonly stats: ClusterStats = { indexed: 0, drawnPoints: 0, drawnClusters: 0, clusteredDevices: 0, lastRebuildMs: 0, lastDrawMs: 0, rebuilds: 0, draws: 0, drawMsTotal: 0, alarmed: 0, drawnAlarms: 0, drawnByStatus: [0, 0, 0, 0, 0], drawnFromServer: false }
+  readonly stats: ClusterStats = {
+    indexed: 0,
+    drawnPoints: 0,
+    drawnClusters: 0,
+    clusteredDevices: 0,
+    lastRebuildMs: 0,
+    lastDrawMs: 0,
+    rebuilds: 0,
+    draws: 0,
+    drawMsTotal: 0,
+    alarmed: 0,
+    drawnAlarms: 0,
+    drawnByStatus: [0, 0, 0, 0, 0],
+    drawnFromServer: false,
+  }
 
   constructor(o: ClusterLayerOptions) {
     super()
@@ -225,7 +245,8 @@ export class ClusterLayer extends L.Layer {
     const t0 = performance.now()
     const points: Supercluster.PointFeature<PointProps>[] = []
     for (const d of this.#o.store.devices.values())
-      if (this.#o.accept(d)) points.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [d.lon, d.lat] }, properties: { id: d.deviceId, s: statusIndex[d.status] } })
+      if (this.#o.accept(d))
+        points.push({ type: 'Feature', geometry: { type: 'Point', coordinates: [d.lon, d.lat] }, properties: { id: d.deviceId, s: statusIndex[d.status] } })
     this.#index.load(points)
     this.#points = points
     this.#pointIndexMap = undefined
@@ -459,7 +480,17 @@ export class ClusterLayer extends L.Layer {
     }
     this.#drawn = drawn
     const ms = performance.now() - t0
-    Object.assign(this.stats, { drawnFromServer: first !== undefined, drawnPoints: points, drawnClusters: clusters, clusteredDevices: clustered, drawnAlarms: alarms, drawnByStatus: byStatus, lastDrawMs: ms, draws: this.stats.draws + 1, drawMsTotal: this.stats.drawMsTotal + ms })
+    Object.assign(this.stats, {
+      drawnFromServer: first !== undefined,
+      drawnPoints: points,
+      drawnClusters: clusters,
+      clusteredDevices: clustered,
+      drawnAlarms: alarms,
+      drawnByStatus: byStatus,
+      lastDrawMs: ms,
+      draws: this.stats.draws + 1,
+      drawMsTotal: this.stats.drawMsTotal + ms,
+    })
   }
 
   #drawCluster(c: CanvasRenderingContext2D, x: number, y: number, r: number, counts: number[], n: number, alarmed: boolean, worst = worstStatus(counts)): void {
@@ -527,4 +558,3 @@ export class ClusterLayer extends L.Layer {
     this.#o.onHoverCluster(hit?.counts, e.containerPoint)
   }
 }
-

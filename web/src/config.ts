@@ -32,7 +32,10 @@ function pick(c: Partial<MapConfig> | undefined): Partial<MapConfig> {
 /** Settings known without a request, or undefined when the API should be asked. */
 export function localConfig(): MapConfig | undefined {
   const q = new URLSearchParams(location.search)
-  const fromQuery = pick({ ...(q.has('tiles') ? { tileUrl: q.get('tiles')! } : {}), ...(q.has('attribution') ? { tileAttribution: q.get('attribution')! } : {}) })
+  const fromQuery = pick({
+    ...(q.has('tiles') ? { tileUrl: q.get('tiles')! } : {}),
+    ...(q.has('attribution') ? { tileAttribution: q.get('attribution')! } : {}),
+  })
   const fromWindow = pick(window.__MYTHO_CONFIG__)
   if (fromQuery.tileUrl === undefined && fromWindow.tileUrl === undefined) return undefined
   return { ...DEFAULT_CONFIG, tileAttribution: '', ...fromWindow, ...fromQuery }

@@ -39,7 +39,10 @@ export function createDevicesLayer(app: App): { readonly stats: ClusterLayer['st
     if (!acceptsAll(filters) || !cluster.showFirst(fv)) return
     if (!live || rendered) return
     // every device of the server's view under its status, as the rows count them
-    const byStatus = Object.fromEntries(deviceStatuses.map((st, k) => [st, fv.id.reduce((n, _, r) => n + fv.counts[5 * r + k]!, 0)])) as Record<DeviceStatus, number>
+    const byStatus = Object.fromEntries(deviceStatuses.map((st, k) => [st, fv.id.reduce((n, _, r) => n + fv.counts[5 * r + k]!, 0)])) as Record<
+      DeviceStatus,
+      number
+    >
     firstRender(byStatus, true)
   })
 

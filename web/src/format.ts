@@ -35,5 +35,4 @@ export function formatLocalTime(ms: number, withDate = true): string {
 }
 
 /** Folds case and Vietnamese diacritics (đ too, which NFD does not split) for search. */
-export const fold = (s: string): string =>
-  s.normalize('NFD').replace(/\p{M}/gu, '').replace(/đ/g, 'd').replace(/Đ/g, 'D').toLowerCase()
+export const fold = (s: string): string => s.normalize('NFD').replace(/\p{M}/gu, '').replace(/đ/g, 'd').replace(/Đ/g, 'D').toLowerCase()

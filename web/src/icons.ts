@@ -48,7 +48,13 @@ const glyphs: Record<DeviceKind, Glyph> = {
   },
   air_quality: (c, r) => {
     // particles
-    for (const [x, y, s] of [[-0.3, -0.3, 0.2], [0.3, -0.25, 0.15], [0, 0.1, 0.22], [-0.35, 0.35, 0.13], [0.35, 0.35, 0.17]] as const) {
+    for (const [x, y, s] of [
+      [-0.3, -0.3, 0.2],
+      [0.3, -0.25, 0.15],
+      [0, 0.1, 0.22],
+      [-0.35, 0.35, 0.13],
+      [0.35, 0.35, 0.17],
+    ] as const) {
       c.beginPath()
       c.arc(x * r, y * r, s * r, 0, Math.PI * 2)
       c.fill()

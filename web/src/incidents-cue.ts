@@ -12,7 +12,8 @@ export const SOUND_STORAGE_KEY = 'mytho.sound'
  * gesture, so it is created or resumed on the first click anywhere; before that only the banner shows.
  */
 function createBeeper() {
-  const Ctx = (window as unknown as { AudioContext?: typeof AudioContext; webkitAudioContext?: typeof AudioContext }).AudioContext ??
+  const Ctx =
+    (window as unknown as { AudioContext?: typeof AudioContext; webkitAudioContext?: typeof AudioContext }).AudioContext ??
     (window as unknown as { webkitAudioContext?: typeof AudioContext }).webkitAudioContext
   let ctx: AudioContext | undefined
   return {
@@ -32,7 +33,10 @@ function createBeeper() {
       try {
         if (ctx?.state !== 'running') return
         const t0 = ctx.currentTime
-        for (const [at, hz] of [[0, 880], [0.25, 660]] as const) {
+        for (const [at, hz] of [
+          [0, 880],
+          [0.25, 660],
+        ] as const) {
           const osc = ctx.createOscillator()
           const gain = ctx.createGain()
           osc.type = 'square'
@@ -91,10 +95,14 @@ export function createIncidentCue(app: App): void {
   }
 
   // the first click anywhere is the gesture that lets the page play sound
-  document.addEventListener('pointerdown', () => {
-    if (wanted) beeper.arm()
-    setTimeout(relabelSound, 50)
-  }, { capture: true, once: true })
+  document.addEventListener(
+    'pointerdown',
+    () => {
+      if (wanted) beeper.arm()
+      setTimeout(relabelSound, 50)
+    },
+    { capture: true, once: true },
+  )
   soundBtn.addEventListener('click', () => {
     if (wanted && beeper.armed) wanted = false
     else {

@@ -15,7 +15,10 @@ export function formatAgo(since: number, now = Date.now()): string {
   const min = Math.max(0, Math.floor((now - since) / 60_000))
   if (min < 1) return t('agoNow')
   if (min < 60) return t('agoMin').replace('{m}', String(min))
-  if (min < 24 * 60) return t('agoHour').replace('{h}', String(Math.floor(min / 60))).replace('{m}', String(min % 60))
+  if (min < 24 * 60)
+    return t('agoHour')
+      .replace('{h}', String(Math.floor(min / 60)))
+      .replace('{m}', String(min % 60))
   return t('agoDay').replace('{d}', String(Math.floor(min / 1440)))
 }
 
@@ -53,7 +56,11 @@ export function createIncidentPanel(app: App): void {
     const age = el('time', 'incident-age', formatAgo(i.raisedAt))
     age.dateTime = new Date(i.raisedAt).toISOString()
     age.title = formatLocalTime(i.raisedAt)
-    meta.append(el('span', 'incident-device', dev !== undefined ? devices.name(dev, lang) : i.subject), age, el('span', 'incident-state', t(`state_${i.state}`)))
+    meta.append(
+      el('span', 'incident-device', dev !== undefined ? devices.name(dev, lang) : i.subject),
+      age,
+      el('span', 'incident-state', t(`state_${i.state}`)),
+    )
     li.append(head, meta)
     const acknowledger = acknowledgerText(i)
     if (acknowledger !== undefined) {

@@ -32,7 +32,12 @@ const inc = (id: string, o: Partial<Incident> = {}): Incident => ({
 describe('IncidentStore', () => {
   it('sorts critical first, then the oldest first', () => {
     const s = new IncidentStore()
-    s.replaceAll([inc('a', { raisedAt: 1 }), inc('b', { severity: 'critical', raisedAt: 5 }), inc('c', { severity: 'critical', raisedAt: 2 }), inc('d', { severity: 'info', raisedAt: 0 })])
+    s.replaceAll([
+      inc('a', { raisedAt: 1 }),
+      inc('b', { severity: 'critical', raisedAt: 5 }),
+      inc('c', { severity: 'critical', raisedAt: 2 }),
+      inc('d', { severity: 'info', raisedAt: 0 }),
+    ])
     expect(s.sorted().map((i) => i.id)).toEqual(['c', 'b', 'a', 'd'])
   })
 

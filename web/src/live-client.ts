@@ -1,5 +1,14 @@
 import { io, type Socket } from 'socket.io-client'
-import { decodeReadings, decodeSnapshot, type ClientToServerEvents, type FirstViewClusters, type LiveDeviceState, type PipelineHealth, type ServerToClientEvents, type ViewSubscription } from './schema.ts'
+import {
+  decodeReadings,
+  decodeSnapshot,
+  type ClientToServerEvents,
+  type FirstViewClusters,
+  type LiveDeviceState,
+  type PipelineHealth,
+  type ServerToClientEvents,
+  type ViewSubscription,
+} from './schema.ts'
 import type { DeviceStore } from './store.ts'
 import type { IncidentStore } from './incidents-store.ts'
 

@@ -12,10 +12,38 @@ const devices: LiveDeviceState[] = [
     status: 'warning',
     lastSeen: 1_795_670_000_123,
     connection: 'online',
-    lastReading: { deviceId: 'wl-hydro-station', kind: 'water_level', ward: 'my-tho', ts: 1_795_670_000_000, tsSource: 'device', receivedAt: 1_795_670_000_123, fields: { waterLevelCm: 152.5 } },
+    lastReading: {
+      deviceId: 'wl-hydro-station',
+      kind: 'water_level',
+      ward: 'my-tho',
+      ts: 1_795_670_000_000,
+      tsSource: 'device',
+      receivedAt: 1_795_670_000_123,
+      fields: { waterLevelCm: 152.5 },
+    },
   },
-  { deviceId: 'aq-trung-an', kind: 'air_quality', ward: 'trung-an', lat: 10.3900001, lon: 106.3000002, status: 'never_seen', lastSeen: null, connection: null, lastReading: null },
-  { deviceId: 'tc-rach-mieu-span1', kind: 'traffic', ward: 'thoi-son', lat: 10.33, lon: 106.34, status: 'offline', lastSeen: 5, connection: 'offline', lastReading: null },
+  {
+    deviceId: 'aq-trung-an',
+    kind: 'air_quality',
+    ward: 'trung-an',
+    lat: 10.3900001,
+    lon: 106.3000002,
+    status: 'never_seen',
+    lastSeen: null,
+    connection: null,
+    lastReading: null,
+  },
+  {
+    deviceId: 'tc-rach-mieu-span1',
+    kind: 'traffic',
+    ward: 'thoi-son',
+    lat: 10.33,
+    lon: 106.34,
+    status: 'offline',
+    lastSeen: 5,
+    connection: 'offline',
+    lastReading: null,
+  },
 ]
 
 /** What Socket.IO's parser hands a Node client: the attachment as a Buffer, here at an odd offset of a larger pool. */
@@ -44,8 +72,12 @@ describe('columnar live snapshot (the map’s first render)', () => {
 
   it('refuses columns that do not match the ids', () => {
     const encoded = encodeSnapshot(devices)
-    expect(() => snapshotColumns({ ...encoded, ids: encoded.ids.slice(1) })).toThrowErrorMatchingInlineSnapshot(`[RangeError: snapshot columns of 84 bytes for 2 devices]`)
-    expect(() => decodeReadings({ ...encoded, readings: '[null]' })).toThrowErrorMatchingInlineSnapshot(`[RangeError: snapshot readings do not match its 3 devices]`)
+    expect(() => snapshotColumns({ ...encoded, ids: encoded.ids.slice(1) })).toThrowErrorMatchingInlineSnapshot(
+      `[RangeError: snapshot columns of 84 bytes for 2 devices]`,
+    )
+    expect(() => decodeReadings({ ...encoded, readings: '[null]' })).toThrowErrorMatchingInlineSnapshot(
+      `[RangeError: snapshot readings do not match its 3 devices]`,
+    )
   })
 
   it('is small: the first snapshot of 10,000 devices carries 28 bytes of columns per device besides its ids', () => {

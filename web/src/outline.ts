@@ -18,7 +18,7 @@ const RIVER_BANK: [number, number][] = [
   [10.3515, 106.3645],
   [10.3525, 106.372],
   [10.353, 106.38],
-  [10.355, 106.40],
+  [10.355, 106.4],
   [10.358, 106.44],
 ]
 const WARD_POINTS: Record<Ward, [number, number]> = {
@@ -46,7 +46,12 @@ export function addOutline({ map, on }: Pick<App, 'map' | 'on'>): void {
   const labels = wards.map((w) => {
     const el = document.createElement('span')
     el.className = 'ward-label'
-    const m = L.marker(WARD_POINTS[w], { icon: L.divIcon({ html: el, className: 'ward-label-icon', iconSize: [0, 0] }), interactive: false, keyboard: false, pane: 'mytho-ward-labels' })
+    const m = L.marker(WARD_POINTS[w], {
+      icon: L.divIcon({ html: el, className: 'ward-label-icon', iconSize: [0, 0] }),
+      interactive: false,
+      keyboard: false,
+      pane: 'mytho-ward-labels',
+    })
     m.addTo(map)
     return { w, el }
   })

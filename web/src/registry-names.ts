@@ -32,7 +32,17 @@ export function loadRegistryNames(app: App): void {
         store.setMeta(list)
         if (!store.live && store.devices.size === 0)
           store.snapshot(
-            list.map((d) => ({ deviceId: d.id, kind: d.kind, ward: d.ward, lat: d.lat, lon: d.lon, status: d.status, lastSeen: d.lastSeen, connection: null, lastReading: d.lastReading })),
+            list.map((d) => ({
+              deviceId: d.id,
+              kind: d.kind,
+              ward: d.ward,
+              lat: d.lat,
+              lon: d.lon,
+              status: d.status,
+              lastSeen: d.lastSeen,
+              connection: null,
+              lastReading: d.lastReading,
+            })),
             false,
           )
         app.emit('names')

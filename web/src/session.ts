@@ -9,7 +9,11 @@ import type { MeResponse, Role } from '@mytho/schema/auth'
 const BASE = '/api/v1'
 export const CSRF_HEADER = 'X-CSRF-Token'
 
-export type LoginOutcome = { ok: true } | { ok: false; reason: 'wrong' } | { ok: false; reason: 'locked'; retryAfterS: number } | { ok: false; reason: 'failed'; message: string }
+export type LoginOutcome =
+  | { ok: true }
+  | { ok: false; reason: 'wrong' }
+  | { ok: false; reason: 'locked'; retryAfterS: number }
+  | { ok: false; reason: 'failed'; message: string }
 
 const ANONYMOUS_UNKNOWN: MeResponse = { signedIn: false, username: null, role: null, csrfToken: null, expiresAt: null }
 
@@ -58,7 +62,12 @@ export function createSession() {
     async login(username: string, password: string): Promise<LoginOutcome> {
       let res: Response
       try {
-        res = await fetch(`${BASE}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, credentials: 'same-origin', body: JSON.stringify({ username, password }) })
+        res = await fetch(`${BASE}/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          credentials: 'same-origin',
+          body: JSON.stringify({ username, password }),
+        })
       } catch (err) {
         return { ok: false, reason: 'failed', message: err instanceof Error ? err.message : String(err) }
       }

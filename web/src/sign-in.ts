@@ -60,7 +60,13 @@ export function createSignIn(app: App): void {
           notice = undefined
           hide()
           app.emit('signedIn')
-        } else notice = r.reason === 'wrong' ? { key: 'signInWrong' } : r.reason === 'locked' ? { key: 'signInLocked', wait: r.retryAfterS } : { key: 'signInFailed', message: r.message }
+        } else
+          notice =
+            r.reason === 'wrong'
+              ? { key: 'signInWrong' }
+              : r.reason === 'locked'
+                ? { key: 'signInLocked', wait: r.retryAfterS }
+                : { key: 'signInFailed', message: r.message }
         renderNotice()
       })
       .finally(() => {

@@ -17,11 +17,23 @@ declare global {
 /** Lag samples kept, newest last. */
 const MAX_LAG_SAMPLES = 20_000
 
-export function installTestHook(app: App, parts: { select(id: string, pan?: boolean): boolean; layer: { readonly stats: ClusterLayer['stats'] }; connection: { readonly state: LinkState } }): void {
+export function installTestHook(
+  app: App,
+  parts: { select(id: string, pan?: boolean): boolean; layer: { readonly stats: ClusterLayer['stats'] }; connection: { readonly state: LinkState } },
+): void {
   const { store, incidents } = app
   let firstRenderMs: number | undefined
   /** What the first render drew (every device in view under its status, and from which index). */
-  let firstRender: { fromServer: boolean; beforeSnapshot: boolean; drawnByStatus: number[]; drawnClusters: number; drawnPoints: number; byStatus: Record<DeviceStatus, number> } | undefined
+  let firstRender:
+    | {
+        fromServer: boolean
+        beforeSnapshot: boolean
+        drawnByStatus: number[]
+        drawnClusters: number
+        drawnPoints: number
+        byStatus: Record<DeviceStatus, number>
+      }
+    | undefined
   app.on('firstRender', ({ byStatus, beforeSnapshot }) => {
     firstRenderMs = performance.now()
     const { drawnFromServer: fromServer, drawnByStatus, drawnClusters, drawnPoints } = parts.layer.stats

@@ -98,7 +98,10 @@ describe('first render: columnar snapshot', () => {
     await page.waitForFunction((id) => (window as unknown as Hook).__mytho.store.devices.get(id)?.status === 'alarm', GAUGE)
     // the change is drawn on the next animation frame
     const s = await page.evaluate(
-      () => new Promise<ReturnType<Hook['__mytho']['stats']>>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve((window as unknown as Hook).__mytho.stats())))),
+      () =>
+        new Promise<ReturnType<Hook['__mytho']['stats']>>((resolve) =>
+          requestAnimationFrame(() => requestAnimationFrame(() => resolve((window as unknown as Hook).__mytho.stats()))),
+        ),
     )
     expect(s.byStatus).toMatchObject({ alarm: 1, warning: 0 })
     expect(drawnByStatus(s)).toEqual(s.byStatus)
@@ -128,14 +131,21 @@ describe('first render: columnar snapshot', () => {
     await page.waitForFunction(() => !(window as unknown as Hook).__mytho.stats().drawnFromServer)
     const own = await page.evaluate(() => (window as unknown as Hook).__mytho.stats())
     expect(own.rebuilds).toBeGreaterThanOrEqual(2)
-    expect({ clusters: own.drawnClusters, points: own.drawnPoints, byStatus: own.drawnByStatus }).toEqual({ clusters: first.drawnClusters, points: first.drawnPoints, byStatus: first.drawnByStatus })
+    expect({ clusters: own.drawnClusters, points: own.drawnPoints, byStatus: own.drawnByStatus }).toEqual({
+      clusters: first.drawnClusters,
+      points: first.drawnPoints,
+      byStatus: first.drawnByStatus,
+    })
     // a live status change after the swap: moved once, from its status to the new one
     const was = await page.evaluate((id) => (window as unknown as Hook).__mytho.store.devices.get(id)!.status, GAUGE)
     const to = was === 'warning' ? 'alarm' : 'warning'
     await p.publish(gauge, GAUGE, { kind: 'water_level', ts: Date.now(), waterLevelCm: to === 'alarm' ? 171 : 152.5 })
     await page.waitForFunction(([id, st]) => (window as unknown as Hook).__mytho.store.devices.get(id!)?.status === st, [GAUGE, to])
     const s = await page.evaluate(
-      () => new Promise<ReturnType<Hook['__mytho']['stats']>>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve((window as unknown as Hook).__mytho.stats())))),
+      () =>
+        new Promise<ReturnType<Hook['__mytho']['stats']>>((resolve) =>
+          requestAnimationFrame(() => requestAnimationFrame(() => resolve((window as unknown as Hook).__mytho.stats()))),
+        ),
     )
     expect(s.byStatus).toMatchObject({ [was]: first.byStatus[was]! - 1, [to]: first.byStatus[to]! + 1 })
     expect(drawnByStatus(s)).toEqual(s.byStatus)

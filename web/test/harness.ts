@@ -17,8 +17,17 @@ const WEB_DIR = fileURLToPath(new URL('..', import.meta.url))
 /** A tile server nobody listens on: the map must still draw devices and the outline (and the browser reaches only 127.0.0.1). */
 export const DEAD_TILES = 'http://127.0.0.1:9/{z}/{x}/{y}.png'
 
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
-export const launchChromium = (): Promise<Browser> => chromium.launch({ executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium', args: CHROMIUM_ARGS })
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+]
+export const launchChromium = (): Promise<Browser> =>
+  chromium.launch({ executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium', args: CHROMIUM_ARGS })
 
 /**
  * Builds the map from source into outDir (each test file its own, so parallel files do not race on web/dist). Mode
@@ -60,7 +69,10 @@ export async function startPlatform(o: PlatformOptions = {}) {
     mkdirSync(join(tmp.path, 'data'), { recursive: true })
     const dataDir = join(tmp.path, 'data')
 
-    const broker = await createBroker(loadBrokerConfig({ DATA_DIR: dataDir, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', DEVICE_REGISTRY_FILE: registryFile }), { registry, logger: silentLogger })
+    const broker = await createBroker(
+      loadBrokerConfig({ DATA_DIR: dataDir, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', DEVICE_REGISTRY_FILE: registryFile }),
+      { registry, logger: silentLogger },
+    )
     const { mqttPort } = await broker.start()
     cleanups.unshift(() => broker.stop())
     const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`
@@ -69,7 +81,10 @@ export async function startPlatform(o: PlatformOptions = {}) {
 
     const store = createSqliteStore({ path: join(dataDir, 'readings.sqlite') })
     cleanups.unshift(() => store.close())
-    const ingest = createIngest(loadIngestConfig({ ...o.ingestEnv, MQTT_URL: mqttUrl, DATA_DIR: dataDir, INGEST_BATCH_WAIT_MS: '10', DEVICE_REGISTRY_FILE: registryFile }), { store, registry, logger: silentLogger })
+    const ingest = createIngest(
+      loadIngestConfig({ ...o.ingestEnv, MQTT_URL: mqttUrl, DATA_DIR: dataDir, INGEST_BATCH_WAIT_MS: '10', DEVICE_REGISTRY_FILE: registryFile }),
+      { store, registry, logger: silentLogger },
+    )
     await ingest.start()
     cleanups.unshift(() => ingest.stop())
 

@@ -85,14 +85,19 @@ describe('incidents on the operator map, against the real platform', () => {
     expect(await r.locator('.incident-state').textContent()).toBe('Chưa xác nhận')
     expect(await r.locator('.incident-age').textContent()).toMatch(/^(vừa xong|\d+ phút trước)$/)
     // critical before warning, although the warning is older
-    expect(await page.locator('#incidents li.incident').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset['severity']))).toEqual(['critical', 'warning'])
+    expect(await page.locator('#incidents li.incident').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset['severity']))).toEqual([
+      'critical',
+      'warning',
+    ])
     // the banner flashes with the title and stays until clicked; the click opens the device
     const banner = page.locator('#incident-banner')
     await banner.waitFor({ state: 'visible' })
     expect(await banner.locator('.incident-banner-title').textContent()).toBe(inc.title.vi)
     expect(await page.evaluate(() => getComputedStyle(document.getElementById('incident-banner')!).animationName)).toBe('incident-flash')
     // at the fleet view the gauge is drawn with a halo, or its cluster with a red outline
-    await waitFor(async () => (await page.evaluate(() => (window as unknown as Hook).__mytho.stats().drawnAlarms)) === 1, { what: 'the gauge drawn with an alarm halo' })
+    await waitFor(async () => (await page.evaluate(() => (window as unknown as Hook).__mytho.stats().drawnAlarms)) === 1, {
+      what: 'the gauge drawn with an alarm halo',
+    })
     expect((await page.evaluate(() => (window as unknown as Hook).__mytho.stats())).alarmed).toBe(1)
     await banner.click()
     await banner.waitFor({ state: 'hidden' })

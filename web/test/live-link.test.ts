@@ -8,7 +8,8 @@ import { DEAD_TILES, launchChromium, mapStats, startPlatform, waitForIndexed, wa
  * How the map's live link starts (issue #4, first render): the page's entry opens it before the map's code is
  * loaded, with the view in the handshake, and it still works where websockets do not.
  */
-const live = (page: Page) => page.waitForFunction(() => (window as unknown as { __mytho?: { stats(): { live: boolean } } }).__mytho?.stats().live === true, undefined, { timeout: 15_000 })
+const live = (page: Page) =>
+  page.waitForFunction(() => (window as unknown as { __mytho?: { stats(): { live: boolean } } }).__mytho?.stats().live === true, undefined, { timeout: 15_000 })
 
 /** A proxy in front of the API that passes plain HTTP and drops every websocket upgrade, as some company proxies do. */
 async function proxyWithoutUpgrades(target: string): Promise<{ url: string; upgradesRefused: () => number; close: () => Promise<void> }> {
@@ -64,7 +65,9 @@ describe('the map’s live link in headless Chromium against the real platform',
     expect(JSON.parse(connect!.slice(2))).toMatchObject({ view: { zoom: 13 } })
     expect(sent.filter((f) => f.startsWith('42["view"'))).toEqual([])
     // a view far outside the subscribed one is still asked for with a view event
-    await page.evaluate(() => (window as unknown as { __mytho: { map: { setView(c: [number, number], z: number): void } } }).__mytho.map.setView([10.6, 106.9], 15))
+    await page.evaluate(() =>
+      (window as unknown as { __mytho: { map: { setView(c: [number, number], z: number): void } } }).__mytho.map.setView([10.6, 106.9], 15),
+    )
     await page.waitForFunction(() => (window as unknown as { __mytho: { stats(): { devices: number } } }).__mytho.stats().devices === 0)
     expect(sent.filter((f) => f.startsWith('42["view"'))).toHaveLength(1)
     expect(problems).toEqual([])

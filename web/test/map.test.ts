@@ -47,7 +47,11 @@ describe('operator map in headless Chromium against the real platform', () => {
     // the deep link keeps the selection; the status chip follows the server (152.5 cm is above BĐ II)
     expect(page.url()).toContain(`d=${GAUGE}`)
     await page.waitForFunction(() => !!document.querySelector('.device-popup .chip.status'))
-    const status = (id: string) => page.evaluate((id) => (window as unknown as { __mytho: { store: { devices: Map<string, { status: string }> } } }).__mytho.store.devices.get(id)?.status, id)
+    const status = (id: string) =>
+      page.evaluate(
+        (id) => (window as unknown as { __mytho: { store: { devices: Map<string, { status: string }> } } }).__mytho.store.devices.get(id)?.status,
+        id,
+      )
     await waitFor(async () => (await status(GAUGE)) === 'warning', { what: 'the gauge at 152.5 cm to be in warning' })
     expect(await page.locator('.device-popup .chip.status').getAttribute('data-status')).toBe('warning')
     // Mỹ Tho time is UTC+7 whatever the browser's zone; Vietnamese order: time, then date
@@ -99,7 +103,9 @@ describe('operator map in headless Chromium against the real platform', () => {
     await p.publish(device, GAUGE, { kind: 'water_level', ts: Date.now(), waterLevelCm: 99 })
     await restart()
     await page.waitForFunction(() => (window as unknown as { __mytho: { stats(): { live: boolean } } }).__mytho.stats().live, undefined, { timeout: 10_000 })
-    await waitFor(async () => (await page.locator('.device-popup tr[data-field="waterLevelCm"] td.value').textContent()) === '99 cm', { what: 'the reading sent while disconnected' })
+    await waitFor(async () => (await page.locator('.device-popup tr[data-field="waterLevelCm"] td.value').textContent()) === '99 cm', {
+      what: 'the reading sent while disconnected',
+    })
     expect(await page.locator('#banner').isHidden()).toBe(true)
     expect(await page.evaluate(() => (window as unknown as { __marker?: number }).__marker)).toBe(1)
   })

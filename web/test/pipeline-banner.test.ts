@@ -38,7 +38,12 @@ describe('pipeline health banner on the operator map', () => {
   beforeAll(async () => {
     ;[p, browser] = await Promise.all([startPlatform({ ingestEnv: { INGEST_HEALTH_INTERVAL_MS: '600000' } }), launchChromium()])
     const secrets = readDemoSecrets(p.dataDir)!
-    svc = await mqtt.connectAsync(p.mqttUrl, { clientId: 'mytho-ingest-banner', username: 'svc-ingest', password: secrets.services['svc-ingest']!, reconnectPeriod: 0 })
+    svc = await mqtt.connectAsync(p.mqttUrl, {
+      clientId: 'mytho-ingest-banner',
+      username: 'svc-ingest',
+      password: secrets.services['svc-ingest']!,
+      reconnectPeriod: 0,
+    })
     page = await browser.newPage({ viewport: { width: 1366, height: 768 } })
     problems = watchPage(page)
     await page.goto(p.mapUrl())

@@ -16,7 +16,8 @@ async function bundle(mode: 'production' | 'test'): Promise<{ file: string; text
     .filter((f) => /\.(js|html)$/.test(f))
     .map((f) => ({ file: relative(dist, join(dist, f)), text: readFileSync(join(dist, f), 'utf8') }))
 }
-const hookNamesIn = (files: { file: string; text: string }[]) => files.flatMap(({ file, text }) => HOOK_NAMES.filter((n) => text.includes(n)).map((n) => `${file}: ${n}`))
+const hookNamesIn = (files: { file: string; text: string }[]) =>
+  files.flatMap(({ file, text }) => HOOK_NAMES.filter((n) => text.includes(n)).map((n) => `${file}: ${n}`))
 
 describe('the map as `npm run build:web` builds it', () => {
   it('ships no test hook to the browser; the tests and the bench build theirs with mode test', async () => {

@@ -24,7 +24,11 @@ describe('sign-in on the operator map, against the real platform with sign-in on
   const waitLive = () => page.waitForFunction(() => (window as unknown as { __mytho?: { stats(): { live: boolean } } }).__mytho?.stats().live === true)
   /** An admin's REST session, to end another operator's session the way an admin does. */
   const adminPost = async (path: string) => {
-    const login = await fetch(`${p.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin1', password: PASSWORD }) })
+    const login = await fetch(`${p.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin1', password: PASSWORD }),
+    })
     const { csrfToken } = (await login.json()) as { csrfToken: string }
     const cookie = login.headers
       .getSetCookie()

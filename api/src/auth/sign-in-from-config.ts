@@ -11,7 +11,9 @@ import { openLimitsFromConfig } from './throttle-from-config.ts'
  * gives production's.
  */
 export function signInFromConfig(
-  config: Partial<Pick<ApiConfig, 'REDIS_URL' | 'AUTH_DISABLED' | 'SESSION_TTL_H' | 'LOGIN_MAX_FAILURES' | 'LOGIN_LOCKOUT_S' | 'API_RATE_LIMIT_PER_MIN' | 'BEHIND_PROXY'>>,
+  config: Partial<
+    Pick<ApiConfig, 'REDIS_URL' | 'AUTH_DISABLED' | 'SESSION_TTL_H' | 'LOGIN_MAX_FAILURES' | 'LOGIN_LOCKOUT_S' | 'API_RATE_LIMIT_PER_MIN' | 'BEHIND_PROXY'>
+  >,
   deps: { operators: OperatorStore | undefined; https: boolean; logger: Logger },
 ) {
   const log = deps.logger
@@ -30,6 +32,8 @@ export function signInFromConfig(
     secureCookies: deps.https || (config.BEHIND_PROXY ?? false),
   }
   const audit = (entry: AuditInput, now: number): Promise<void> =>
-    auth ? auth.operators.audit(entry, now).catch((err: unknown) => log.error('audit entry not written', { err, action: entry.action, actor: entry.actor })) : Promise.resolve()
+    auth
+      ? auth.operators.audit(entry, now).catch((err: unknown) => log.error('audit entry not written', { err, action: entry.action, actor: entry.actor }))
+      : Promise.resolve()
   return { auth, limits, audit }
 }

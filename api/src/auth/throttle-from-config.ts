@@ -17,9 +17,10 @@ export interface Limits {
  */
 export function openLimitsFromConfig(
   config: { REDIS_URL?: string | undefined },
-  options: { throttle: LoginThrottleOptions; /** Requests a minute per address; 0 = no limit. */ ratePerMinute: number; logger: Logger },
+  options: { throttle: LoginThrottleOptions /** Requests a minute per address; 0 = no limit. */; ratePerMinute: number; logger: Logger },
 ): Limits {
-  if (config.REDIS_URL === undefined) return { throttle: createLoginThrottle(options.throttle), rateLimit: createRateLimit(options.ratePerMinute), close: async () => {} }
+  if (config.REDIS_URL === undefined)
+    return { throttle: createLoginThrottle(options.throttle), rateLimit: createRateLimit(options.ratePerMinute), close: async () => {} }
   const conn = metaRedis(config.REDIS_URL, { logger: options.logger })
   return {
     throttle: createRedisLoginThrottle(conn.redis, options.throttle),

@@ -28,7 +28,7 @@ const backend = () => {
 runThrottleContract('Redis', async () => backend())
 
 describe('login throttle on Redis', () => {
-  it("counts attempts spread over two nodes together, parallel ones included; a wait set on one holds on the other", async () => {
+  it('counts attempts spread over two nodes together, parallel ones included; a wait set on one holds on the other', async () => {
     const b = backend()
     const opts = { maxFailures: 4, windowMs: 60_000, lockoutMs: 60_000 }
     const [a, c] = [b.throttle(opts), b.throttle(opts)]

@@ -35,33 +35,38 @@ export function adminDevicesRouter(provisioning: () => Provisioning | undefined,
     res.status(201).json(created)
   })
 
-  r.post('/admin/devices/import', admin, express.text({ type: ['text/csv', 'application/geo+json', 'application/json'], limit: importLimitBytes }), async (req, res) => {
-    const type = req.is(['text/csv', 'application/geo+json', 'application/json'])
-    if (!type || typeof req.body !== 'string') throw new HttpError(415, 'send text/csv or application/geo+json')
-    const format = type === 'text/csv' ? 'csv' : 'geojson'
-    let rows: ImportRow[]
-    try {
-      rows = format === 'csv' ? readCsv(req.body) : readGeoJson(req.body)
-    } catch (err) {
-      if (err instanceof ImportFormatError) throw new HttpError(400, err.message)
-      throw err
-    }
-    const known = await p().known(rows.flatMap((x) => (x.record ? [x.record.id, ...(x.record.gatewayId !== undefined ? [x.record.gatewayId] : [])] : [])))
-    checkAgainst(rows, known.exists, known.reserved)
-    const good = rows.filter((x) => x.errors.length === 0).map((x) => x.record!)
-    const created = await p().create(good)
-    // Checked free, then taken by another admin (on any node) before this create: reported, not silently dropped.
-    const made = new Set(created.map((c) => c.deviceId))
-    for (const x of rows) if (x.errors.length === 0 && !made.has(x.record!.id)) x.errors.push(`id: device ${x.record!.id} was provisioned meanwhile`)
-    const report: ImportReport = {
-      format,
-      total: rows.length,
-      created,
-      failed: rows.filter((x) => x.errors.length > 0).map((x) => ({ row: x.row, ...(x.id !== undefined ? { id: x.id } : {}), errors: x.errors })),
-    }
-    await audit(req, res, 'device-import', format, { total: report.total, created: created.map((c) => c.deviceId), failed: report.failed.length })
-    res.json(report)
-  })
+  r.post(
+    '/admin/devices/import',
+    admin,
+    express.text({ type: ['text/csv', 'application/geo+json', 'application/json'], limit: importLimitBytes }),
+    async (req, res) => {
+      const type = req.is(['text/csv', 'application/geo+json', 'application/json'])
+      if (!type || typeof req.body !== 'string') throw new HttpError(415, 'send text/csv or application/geo+json')
+      const format = type === 'text/csv' ? 'csv' : 'geojson'
+      let rows: ImportRow[]
+      try {
+        rows = format === 'csv' ? readCsv(req.body) : readGeoJson(req.body)
+      } catch (err) {
+        if (err instanceof ImportFormatError) throw new HttpError(400, err.message)
+        throw err
+      }
+      const known = await p().known(rows.flatMap((x) => (x.record ? [x.record.id, ...(x.record.gatewayId !== undefined ? [x.record.gatewayId] : [])] : [])))
+      checkAgainst(rows, known.exists, known.reserved)
+      const good = rows.filter((x) => x.errors.length === 0).map((x) => x.record!)
+      const created = await p().create(good)
+      // Checked free, then taken by another admin (on any node) before this create: reported, not silently dropped.
+      const made = new Set(created.map((c) => c.deviceId))
+      for (const x of rows) if (x.errors.length === 0 && !made.has(x.record!.id)) x.errors.push(`id: device ${x.record!.id} was provisioned meanwhile`)
+      const report: ImportReport = {
+        format,
+        total: rows.length,
+        created,
+        failed: rows.filter((x) => x.errors.length > 0).map((x) => ({ row: x.row, ...(x.id !== undefined ? { id: x.id } : {}), errors: x.errors })),
+      }
+      await audit(req, res, 'device-import', format, { total: report.total, created: created.map((c) => c.deviceId), failed: report.failed.length })
+      res.json(report)
+    },
+  )
 
   r.post('/admin/devices/:id/rotate-secret', admin, async (req, res) => {
     const { id } = parseInput(DeviceIdPath, req.params, 'path')
@@ -71,7 +76,10 @@ export function adminDevicesRouter(provisioning: () => Provisioning | undefined,
     res.json(out)
   })
 
-  for (const [path, disabled] of [['disable', true], ['enable', false]] as const) {
+  for (const [path, disabled] of [
+    ['disable', true],
+    ['enable', false],
+  ] as const) {
     r.post(`/admin/devices/:id/${path}`, admin, async (req, res) => {
       const { id } = parseInput(DeviceIdPath, req.params, 'path')
       const device = await p().setDisabled(id, disabled)

@@ -20,7 +20,10 @@ export function operatorsRouter(auth: AuthContext | undefined, clock: () => numb
     const body = parseInput(OperatorCreateRequest, req.body ?? {}, 'body')
     const store = ops()
     if (!(await store.create(body.username, body.password, body.role, clock()))) throw new HttpError(409, `operator ${body.username} exists`)
-    await store.audit({ actor: callerOf(res).username ?? 'anonymous', action: 'operator-create', target: body.username, detail: { role: body.role }, ip: clientIp(req) }, clock())
+    await store.audit(
+      { actor: callerOf(res).username ?? 'anonymous', action: 'operator-create', target: body.username, detail: { role: body.role }, ip: clientIp(req) },
+      clock(),
+    )
     res.status(201).json((await store.list()).find((o) => o.username === body.username))
   })
 

@@ -62,6 +62,8 @@ describe('the Aedes patches (broker/src/aedes-patches/)', () => {
     const changed = Object.entries(PATCHED_VERSIONS)
       .filter(([name, version]) => found[name] !== version)
       .map(([name, version]) => `${name}: patched against ${version}, installed ${found[name]}`)
-    expect(changed, `re-check each patch in broker/src/aedes-patches/ against the new versions, then update PATCHED_VERSIONS:\n${changed.join('\n')}`).toEqual([])
+    expect(changed, `re-check each patch in broker/src/aedes-patches/ against the new versions, then update PATCHED_VERSIONS:\n${changed.join('\n')}`).toEqual(
+      [],
+    )
   })
 })

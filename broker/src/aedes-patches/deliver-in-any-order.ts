@@ -30,7 +30,10 @@ class DeliveredCopies {
 // One handler for every client's `duplicates` proxy; the state lives in its target.
 const duplicatesTraps: ProxyHandler<DeliveredCopies> = {
   // Infinity: "already sent" for the packet being delivered; undefined: never sent, deliver it.
-  get: (t, brokerId) => (typeof brokerId === 'string' && t.current?.brokerCounter !== undefined && t.sent?.get(brokerId)?.has(t.current.brokerCounter) ? Number.POSITIVE_INFINITY : undefined),
+  get: (t, brokerId) =>
+    typeof brokerId === 'string' && t.current?.brokerCounter !== undefined && t.sent?.get(brokerId)?.has(t.current.brokerCounter)
+      ? Number.POSITIVE_INFINITY
+      : undefined,
   set: (t, brokerId, counter: number) => {
     if (typeof brokerId !== 'string') return true
     t.sent ??= new Map()

@@ -76,5 +76,6 @@ export function deliverOwnPartitionOnly(client: Client, clientId: string): void 
 
 /** authorizeForward: `next` for what the client's partition owns, nothing otherwise. */
 export function ownPartitionForward(next: (client: Client, packet: AedesPublishPacket) => AedesPublishPacket | null | undefined) {
-  return (client: Client, packet: AedesPublishPacket): AedesPublishPacket | null | undefined => (partitionOwns(client.id, packet.topic) ? next(client, packet) : null)
+  return (client: Client, packet: AedesPublishPacket): AedesPublishPacket | null | undefined =>
+    partitionOwns(client.id, packet.topic) ? next(client, packet) : null
 }

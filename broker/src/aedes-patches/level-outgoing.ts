@@ -42,7 +42,8 @@ interface OutgoingMethods {
 }
 
 // Key layout of aedes-persistence-level 2.x (asyncPersistence.js: outgoingByClientKey, outgoingKey, padId).
-const queueKey = (clientId: string, brokerId: string, brokerCounter: number) => `outgoing:${encodeURIComponent(clientId)}:${brokerId}:${String(brokerCounter).padStart(16, '0')}`
+const queueKey = (clientId: string, brokerId: string, brokerCounter: number) =>
+  `outgoing:${encodeURIComponent(clientId)}:${brokerId}:${String(brokerCounter).padStart(16, '0')}`
 
 interface InFlight {
   key: string

@@ -91,7 +91,10 @@ export async function indexSessions(persistence: Record<string, unknown>, db: Le
     return f(subs, packet)
   })
   // The library's outgoingUpdate (QoS 2, records lightenOutgoingQueue did not see) writes both key kinds.
-  wrap<(client: Client, packet: unknown) => Promise<void>>('outgoingUpdate', (f) => (client, packet) => (sets.outgoing.add(client.id), sets.outgoingIds.add(client.id), f(client, packet)))
+  wrap<(client: Client, packet: unknown) => Promise<void>>(
+    'outgoingUpdate',
+    (f) => (client, packet) => (sets.outgoing.add(client.id), sets.outgoingIds.add(client.id), f(client, packet)),
+  )
   wrap<(client: Client, packet: unknown) => Promise<void>>('incomingStorePacket', (f) => (client, packet) => (sets.incoming.add(client.id), f(client, packet)))
   wrap<(client: Client, packet: unknown) => Promise<void>>('putWill', (f) => (client, packet) => (sets.will.add(client.id), f(client, packet)))
 
@@ -100,7 +103,10 @@ export async function indexSessions(persistence: Record<string, unknown>, db: Le
   wrap<(client: Client) => Promise<void>>('cleanSubscriptions', (f) => async (client) => {
     if (sets.subscriptions.has(client.id)) await f(client)
   })
-  wrap<(client: Client, packet: unknown) => Promise<unknown>>('outgoingClearMessageId', (f) => async (client, packet) => (outgoing(client.id) ? f(client, packet) : undefined))
+  wrap<(client: Client, packet: unknown) => Promise<unknown>>(
+    'outgoingClearMessageId',
+    (f) => async (client, packet) => (outgoing(client.id) ? f(client, packet) : undefined),
+  )
   wrap<(client: Client) => Promise<void>>('cleanIncoming', (f) => async (client) => {
     if (sets.incoming.has(client.id)) await f(client)
   })

@@ -48,8 +48,14 @@ describe('each fault, through the real ingest validator', () => {
       for (const fault of faultKinds) {
         const memory: FaultMemory = {}
         // One clean reading first (stuck repeats it), then the faulty one, then a clean one (out_of_order sends the held one after it).
-        const readings = [0, 1, 2].map((i) => ({ ...nextReading(device, now + i * 60_000, { ...initialState(1), seq: i }).reading, ts: now + i * 60_000 }) as DeviceReading)
-        const pubs = [applyFault(device.id, readings[0]!, undefined, memory), applyFault(device.id, readings[1]!, fault, memory), applyFault(device.id, readings[2]!, undefined, memory)]
+        const readings = [0, 1, 2].map(
+          (i) => ({ ...nextReading(device, now + i * 60_000, { ...initialState(1), seq: i }).reading, ts: now + i * 60_000 }) as DeviceReading,
+        )
+        const pubs = [
+          applyFault(device.id, readings[0]!, undefined, memory),
+          applyFault(device.id, readings[1]!, fault, memory),
+          applyFault(device.id, readings[2]!, undefined, memory),
+        ]
         const all = pubs.flat()
         const results = all.map((p) => validateMessage(p.topic, Buffer.from(p.payload), now + 3 * 60_000, reg))
         const rejections = results.flatMap((r) => r.rejections)
@@ -57,12 +63,18 @@ describe('each fault, through the real ingest validator', () => {
         const outcome = FAULT_OUTCOMES[fault as FaultKind]
         const where = `${device.kind} ${fault}`
         if (outcome.where === 'dead_letter') {
-          expect(rejections.map((r) => r.code), where).toEqual([outcome.reason])
+          expect(
+            rejections.map((r) => r.code),
+            where,
+          ).toEqual([outcome.reason])
           expect(stored.length, where).toBe(2)
         } else if (outcome.where === 'broker_refusal') {
           // Our broker refuses it before ingest; a permissive broker would pass it on and ingest calls it bad_topic.
           expect(all.filter((p) => !p.topic.endsWith('/readings')).length, where).toBe(1)
-          expect(rejections.map((r) => r.code), where).toEqual(['bad_topic'])
+          expect(
+            rejections.map((r) => r.code),
+            where,
+          ).toEqual(['bad_topic'])
         } else {
           expect(rejections, where).toEqual([])
           // Duplicates and reordering still store three distinct (device, ts) points.

@@ -55,7 +55,10 @@ export class FaultMixError extends Error {
 /** Parses `not_json=0.01,duplicate=0.02` (the CLI's --faults); unknown kinds and bad rates name themselves. */
 export function parseFaultMix(text: string): FaultMix {
   const mix: FaultMix = {}
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const [name, rate] = part.split('=') as [string, string | undefined]
     if (!(faultKinds as readonly string[]).includes(name)) throw new FaultMixError(`unknown fault "${name}"; known: ${faultKinds.join(', ')}`)
     const r = Number(rate)

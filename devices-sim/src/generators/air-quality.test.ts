@@ -35,7 +35,9 @@ describe('PM2.5 (facts §4 "Air quality")', () => {
   it('peaks about two hours after the morning rush and dips in the afternoon', () => {
     const node = nodes.find((d) => d.id === 'aq-my-tho')!
     const at = (hour: number) =>
-      mean(Array.from({ length: 60 }, (_, i) => (nextReading(node, localTime(2025, 1, 1) + i * DAY_MS + hour * HOUR_MS, initialState(1)).reading as Air).pm25UgM3))
+      mean(
+        Array.from({ length: 60 }, (_, i) => (nextReading(node, localTime(2025, 1, 1) + i * DAY_MS + hour * HOUR_MS, initialState(1)).reading as Air).pm25UgM3),
+      )
     expect(at(9.25)).toBeGreaterThan(at(7))
     expect(at(9.25)).toBeGreaterThan(1.4 * at(15))
   })

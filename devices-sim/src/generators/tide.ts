@@ -49,9 +49,7 @@ export function tidalSwingCm(t: number): number {
   const dt = t - SPRING_REFERENCE_MS
   const { m2, s2, k1 } = TIDE_AMPLITUDE_CM
   return (
-    m2 * Math.cos((2 * Math.PI * dt) / M2_PERIOD_MS) +
-    s2 * Math.cos((2 * Math.PI * dt) / S2_PERIOD_MS) +
-    k1 * Math.cos((2 * Math.PI * dt) / K1_LIKE_PERIOD_MS)
+    m2 * Math.cos((2 * Math.PI * dt) / M2_PERIOD_MS) + s2 * Math.cos((2 * Math.PI * dt) / S2_PERIOD_MS) + k1 * Math.cos((2 * Math.PI * dt) / K1_LIKE_PERIOD_MS)
   )
 }
 

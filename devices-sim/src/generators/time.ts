@@ -8,7 +8,7 @@ export const DAY_MS = 86_400_000
 export const LOCAL_OFFSET_MS = 7 * HOUR_MS
 
 /** Local clock hour as a fraction, 0 ≤ h < 24 (07:15 → 7.25). */
-export const localHour = (t: number): number => (((t + LOCAL_OFFSET_MS) % DAY_MS) + DAY_MS) % DAY_MS / HOUR_MS
+export const localHour = (t: number): number => ((((t + LOCAL_OFFSET_MS) % DAY_MS) + DAY_MS) % DAY_MS) / HOUR_MS
 
 /** Local day number since 1970-01-01 (local); storms and daily weather are keyed by it. */
 export const localDayIndex = (t: number): number => Math.floor((t + LOCAL_OFFSET_MS) / DAY_MS)

@@ -46,7 +46,10 @@ export async function runLoad(
   deps: { secrets?: Readonly<Record<string, string>>; logger?: Logger; signal?: AbortSignal } = {},
 ): Promise<LoadSummary> {
   const log = deps.logger ?? silentLogger
-  const sim = createSimulator({ ...config, selfPaced: false, statsLogEveryMs: 0 }, { registry: fleet, logger: log, ...(deps.secrets ? { secrets: deps.secrets } : {}) })
+  const sim = createSimulator(
+    { ...config, selfPaced: false, statsLogEveryMs: 0 },
+    { registry: fleet, logger: log, ...(deps.secrets ? { secrets: deps.secrets } : {}) },
+  )
   const connectStart = Date.now()
   let progressTimer: NodeJS.Timeout | undefined
   let prev = { t: Date.now(), published: 0, acked: 0 }

@@ -15,6 +15,9 @@ export function writeFleet(dir: string, n: number, seed: number): { registryFile
   mkdirSync(dir, { recursive: true, mode: 0o700 })
   const registryFile = join(dir, 'registry.json')
   writeFileSync(registryFile, `${JSON.stringify(devices, null, 1)}\n`)
-  ensureDemoSecrets(dir, devices.map((d) => d.id))
+  ensureDemoSecrets(
+    dir,
+    devices.map((d) => d.id),
+  )
   return { registryFile, secretsFile: demoSecretsPath(dir), devices: devices.length }
 }

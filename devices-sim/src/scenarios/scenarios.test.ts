@@ -16,7 +16,10 @@ describe('king-tide', () => {
       // Every river station reaches BĐ I on 5 Oct, BĐ II on 6 Oct and BĐ III on 7 Oct, in the afternoon.
       for (const d of gauges.filter((g) => g.waterBody === 'river')) {
         const mine = sc.expectations.filter((e) => e.deviceId === d.id)
-        expect(mine.map((e) => e.level), d.id).toEqual(['BĐ I', 'BĐ II', 'BĐ III'])
+        expect(
+          mine.map((e) => e.level),
+          d.id,
+        ).toEqual(['BĐ I', 'BĐ II', 'BĐ III'])
         mine.forEach((e, day) => {
           // At the river the window is at most the day from the previous high water's near miss to this one.
           expect(e.by - e.notBefore, `${d.id} ${e.level} window`).toBeLessThanOrEqual(26 * 3_600_000)
@@ -32,7 +35,8 @@ describe('king-tide', () => {
       // The readings the simulator sends (noise included, the scenario's surge applied), minute by minute.
       for (const e of sc.expectations) {
         const d = gauges.find((g) => g.id === e.deviceId)!
-        const at = (t: number) => (sc.adjust!(d, t, nextReading(d, t, initialState(seed)).reading) as Extract<DeviceReading, { kind: 'water_level' }>).waterLevelCm
+        const at = (t: number) =>
+          (sc.adjust!(d, t, nextReading(d, t, initialState(seed)).reading) as Extract<DeviceReading, { kind: 'water_level' }>).waterLevelCm
         expect(at(e.by), `${e.deviceId} ${e.level} at by`).toBeGreaterThanOrEqual(e.min)
         // The first reading at or above the threshold falls inside the declared window.
         let firstCross = Infinity
@@ -70,8 +74,14 @@ describe('rush-hour', () => {
         expect(r.avgSpeedKmh, `${e.deviceId} ${e.fromLocal}`).toBeLessThan(CONGESTED_KMH)
       }
       // Quiet at 05:00: free-flowing and the detector mostly empty.
-      const night = nextReading(d, RUSH_HOUR_START_MS, { ...initialState(seed), lastT: RUSH_HOUR_START_MS - MIN }).reading as Extract<DeviceReading, { kind: 'traffic' }>
-      const peak = nextReading(d, (e.from + e.to) / 2, { ...initialState(seed), lastT: (e.from + e.to) / 2 - MIN }).reading as Extract<DeviceReading, { kind: 'traffic' }>
+      const night = nextReading(d, RUSH_HOUR_START_MS, { ...initialState(seed), lastT: RUSH_HOUR_START_MS - MIN }).reading as Extract<
+        DeviceReading,
+        { kind: 'traffic' }
+      >
+      const peak = nextReading(d, (e.from + e.to) / 2, { ...initialState(seed), lastT: (e.from + e.to) / 2 - MIN }).reading as Extract<
+        DeviceReading,
+        { kind: 'traffic' }
+      >
       expect(night.avgSpeedKmh).toBeGreaterThan(CONGESTED_KMH * 1.5)
       expect(peak.occupancyPct).toBeGreaterThan(night.occupancyPct)
       expect(peak.motorbikeCount!).toBeGreaterThan(peak.vehicleCount / 2)

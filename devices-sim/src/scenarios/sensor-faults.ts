@@ -80,7 +80,9 @@ export function sensorFaults(opts: BuildOptions & { mix?: FaultMix }): SensorFau
   const mix = opts.mix ?? SENSOR_FAULTS_MIX
   return {
     name: 'sensor-faults',
-    summary: `every device misbehaves at the given rates (${Object.entries(mix).map(([k, r]) => `${k} ${((r ?? 0) * 100).toFixed(1)} %`).join(', ')})`,
+    summary: `every device misbehaves at the given rates (${Object.entries(mix)
+      .map(([k, r]) => `${k} ${((r ?? 0) * 100).toFixed(1)} %`)
+      .join(', ')})`,
     startMs: undefined,
     speed: opts.speed ?? SENSOR_FAULTS_SPEED,
     durationMs: undefined,
@@ -93,7 +95,11 @@ export function sensorFaults(opts: BuildOptions & { mix?: FaultMix }): SensorFau
 }
 
 function faultScript(opts: BuildOptions): ScriptStep[] {
-  const pick = (kind: string, n: number) => opts.fleet.filter((d) => d.kind === kind).slice(0, n).map((d) => d.id)
+  const pick = (kind: string, n: number) =>
+    opts.fleet
+      .filter((d) => d.kind === kind)
+      .slice(0, n)
+      .map((d) => d.id)
   return [
     { atRealMs: 20_000, action: 'offline-with-will', devices: [...pick('traffic', 1), ...pick('water_level', 1)], offlineMs: 60_000 },
     { atRealMs: 30_000, action: 'offline-without-will', devices: pick('air_quality', 1), offlineMs: 60_000 },

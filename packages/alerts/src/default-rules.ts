@@ -51,7 +51,15 @@ export const defaultAlertRules: AlertRule[] = parseAlertRules(
         kinds: ['air_quality'],
         metric: 'pm25UgM3',
         direction: 'above',
-        levels: [{ level: 1, name: { vi: 'Vượt trung bình 24 giờ', en: 'Above the 24-h limit' }, severity: 'warning', set: PM25_24H_LIMIT_UG_M3, clear: PM25_24H_LIMIT_UG_M3 - 5 }],
+        levels: [
+          {
+            level: 1,
+            name: { vi: 'Vượt trung bình 24 giờ', en: 'Above the 24-h limit' },
+            severity: 'warning',
+            set: PM25_24H_LIMIT_UG_M3,
+            clear: PM25_24H_LIMIT_UG_M3 - 5,
+          },
+        ],
         // The national limit is a 24-h mean, not an instant value (QCVN 05, facts §4).
         meanOverS: 86_400,
         raiseHoldS: 0,

@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto'
-import { severityRank, type DeviceRecord, type DeviceRegistry, type IncidentChange, type IncidentEvent, type LocalizedText, type Severity, type StoredReading } from '@mytho/schema'
+import {
+  severityRank,
+  type DeviceRecord,
+  type DeviceRegistry,
+  type IncidentChange,
+  type IncidentEvent,
+  type LocalizedText,
+  type Severity,
+  type StoredReading,
+} from '@mytho/schema'
 import { silentLogger, type Logger } from '@mytho/runtime'
 import { initialHold, stepHold, wantedLevel, type HoldState } from './hold-machine.ts'
 import type { HoldRecord } from './incident-store.ts'
@@ -166,11 +175,21 @@ export function createAlertEngine(opts: AlertEngineOptions) {
       if (window.length === 0 || r.ts - window[0]![0] < (rule.meanOverS * 1000) / 4) return
       let sum = 0
       let count = 0
-      for (const [, s, n] of window) ((sum += s), (count += n))
+      for (const [, s, n] of window) (sum += s), (count += n)
       value = sum / count
     }
     const wanted = wantedLevel(levels, rule.direction, rec.hold.level, value)
-    advance({ rule, subject: d.id, subjectType: 'device', device: d, wanted, at: r.ts, value, levelDef: (n) => levels[n - 1] ?? levels[levels.length - 1]!, metric: rule.metric })
+    advance({
+      rule,
+      subject: d.id,
+      subjectType: 'device',
+      device: d,
+      wanted,
+      at: r.ts,
+      value,
+      levelDef: (n) => levels[n - 1] ?? levels[levels.length - 1]!,
+      metric: rule.metric,
+    })
   }
 
   /**
@@ -181,7 +200,7 @@ export function createAlertEngine(opts: AlertEngineOptions) {
     const minute = Math.floor(ts / 60_000) * 60_000
     const window = ((rec.extra['window'] as [number, number, number][] | undefined) ?? []).filter(([t]) => t > ts - spanMs)
     const bucket = window.find(([t]) => t === minute)
-    if (bucket) ((bucket[1] += value), (bucket[2] += 1))
+    if (bucket) (bucket[1] += value), (bucket[2] += 1)
     else {
       window.push([minute, value, 1])
       window.sort((a, b) => a[0] - b[0])
@@ -334,7 +353,13 @@ export function createAlertEngine(opts: AlertEngineOptions) {
         stats.skippedStale++
         // History is not news, but it belongs in a rolling mean (a backfilled day makes a 24-h mean judgeable at once).
         for (const rule of opts.rules)
-          if (rule.type === 'threshold' && rule.meanOverS !== undefined && applies(rule, d) && r.fields[rule.metric] !== undefined && clock() - r.ts < rule.meanOverS * 1000) {
+          if (
+            rule.type === 'threshold' &&
+            rule.meanOverS !== undefined &&
+            applies(rule, d) &&
+            r.fields[rule.metric] !== undefined &&
+            clock() - r.ts < rule.meanOverS * 1000
+          ) {
             const rec = holdOf(rule.id, d.id)
             pushToWindow(rec, r.ts, r.fields[rule.metric]!, rule.meanOverS * 1000)
             persistWindow(rule.id, d.id, rec, r.ts)

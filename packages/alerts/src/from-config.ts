@@ -44,7 +44,15 @@ export function openIncidentsFromConfig(config: IncidentsConfig, options: Incide
     // Unheard, an 'error' event would end the process; ioredis reconnects by itself meanwhile.
     redis.on('error', (err: Error) => logger[options.connectionErrors ?? 'warn']('redis connection error', { err: err.message }))
     let closed: Promise<void> | undefined
-    return { kind: 'redis', redis, close: () => (closed ??= redis.quit().then(() => undefined, () => redis.disconnect())) }
+    return {
+      kind: 'redis',
+      redis,
+      close: () =>
+        (closed ??= redis.quit().then(
+          () => undefined,
+          () => redis.disconnect(),
+        )),
+    }
   }
   if (config.DATA_DIR === undefined) return undefined
   const store = openIncidentStore(alertsSqlitePath(config.DATA_DIR))

@@ -41,8 +41,17 @@ describe('stepHold', () => {
 
   it('escalates I → II → III and de-escalates after the clear hold', () => {
     const { changes } = run([
-      [0, 141], [5 * min, 142], [10 * min, 151], [15 * min, 152], [20 * min, 161], [25 * min, 163],
-      [30 * min, 150], [40 * min, 150], [45 * min, 149], [60 * min, 130], [80 * min, 130],
+      [0, 141],
+      [5 * min, 142],
+      [10 * min, 151],
+      [15 * min, 152],
+      [20 * min, 161],
+      [25 * min, 163],
+      [30 * min, 150],
+      [40 * min, 150],
+      [45 * min, 149],
+      [60 * min, 130],
+      [80 * min, 130],
     ])
     expect(changes).toEqual([
       [5 * min, 0, 1],
@@ -54,7 +63,11 @@ describe('stepHold', () => {
   })
 
   it('ignores out-of-order evaluations', () => {
-    const { changes } = run([[10 * min, 170], [20 * min, 170], [1 * min, 100]])
+    const { changes } = run([
+      [10 * min, 170],
+      [20 * min, 170],
+      [1 * min, 100],
+    ])
     expect(changes).toEqual([[20 * min, 0, 3]])
   })
 })

@@ -57,7 +57,17 @@ export async function migrateIncidentsToRedis(sqlitePath: string, redis: Redis, 
     for (const { id } of ids) {
       const inc = store.get(id)!
       const events = inc.events.map((e) => [JSON.stringify(e), e.type, String(e.at)])
-      const args = [prefix, inc.id, inc.state, inc.severity, inc.ruleId, String(inc.raisedAt), JSON.stringify(inc.deviceIds), JSON.stringify(events), ...allFields(inc)]
+      const args = [
+        prefix,
+        inc.id,
+        inc.state,
+        inc.severity,
+        inc.ruleId,
+        String(inc.raisedAt),
+        JSON.stringify(inc.deviceIds),
+        JSON.stringify(events),
+        ...allFields(inc),
+      ]
       if ((await redis.eval(IMPORT_LUA, 0, ...args)) === 1) {
         counts.incidents++
         counts.events += events.length

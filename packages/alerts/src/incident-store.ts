@@ -84,21 +84,28 @@ export function openIncidentStore(path: string) {
   // The name an anonymous acknowledger claimed (issue #15), kept apart from `by`. A file from before gets the column;
   // looked for and added in one write transaction, as the ingest and the API may open the file at the same moment.
   db.transaction(() => {
-    const has = db.prepare<[], { name: string }>('SELECT name FROM pragma_table_info(\'incident_events\')').all().some((c) => c.name === 'claimed_by')
+    const has = db
+      .prepare<[], { name: string }>("SELECT name FROM pragma_table_info('incident_events')")
+      .all()
+      .some((c) => c.name === 'claimed_by')
     if (!has) db.exec('ALTER TABLE incident_events ADD COLUMN claimed_by TEXT')
   }).immediate()
 
   const st = {
     getHold: db.prepare<[string, string], { record: string }>('SELECT record FROM rule_holds WHERE rule_id = ? AND subject = ?'),
-    putHold: db.prepare('INSERT INTO rule_holds (rule_id, subject, record) VALUES (?, ?, ?) ON CONFLICT (rule_id, subject) DO UPDATE SET record = excluded.record'),
-    insert: db.prepare(`INSERT INTO incidents (id, rule_id, subject, subject_type, device_ids, kind, level, peak_level, severity, title, state, metric, last_value, peak_value, raised_at, updated_at)
+    putHold: db.prepare(
+      'INSERT INTO rule_holds (rule_id, subject, record) VALUES (?, ?, ?) ON CONFLICT (rule_id, subject) DO UPDATE SET record = excluded.record',
+    ),
+    insert:
+      db.prepare(`INSERT INTO incidents (id, rule_id, subject, subject_type, device_ids, kind, level, peak_level, severity, title, state, metric, last_value, peak_value, raised_at, updated_at)
       VALUES (@id, @ruleId, @subject, @subjectType, @deviceIds, @kind, @level, @peakLevel, @severity, @title, @state, @metric, @lastValue, @peakValue, @raisedAt, @updatedAt)`),
     insertDevice: db.prepare('INSERT OR IGNORE INTO incident_devices (incident_id, device_id) VALUES (?, ?)'),
     event: db.prepare('INSERT INTO incident_events (incident_id, at, type, level, value, by, note, claimed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     get: db.prepare<[string], Row>('SELECT * FROM incidents WHERE id = ?'),
-    events: db.prepare<[string], { at: number; type: IncidentEvent['type']; level: number; value: number | null; by: string | null; claimed_by: string | null; note: string | null }>(
-      'SELECT at, type, level, value, by, claimed_by, note FROM incident_events WHERE incident_id = ? ORDER BY seq',
-    ),
+    events: db.prepare<
+      [string],
+      { at: number; type: IncidentEvent['type']; level: number; value: number | null; by: string | null; claimed_by: string | null; note: string | null }
+    >('SELECT at, type, level, value, by, claimed_by, note FROM incident_events WHERE incident_id = ? ORDER BY seq'),
     lastEventAt: db.prepare<[string, string], { at: number | null }>('SELECT max(at) AS at FROM incident_events WHERE incident_id = ? AND type = ?'),
   }
 
@@ -166,7 +173,11 @@ export function openIncidentStore(path: string) {
       addEvent(inc.id, event)
     },
     /** The engine's update: level, value and state changes. `reopen` clears the acknowledgement (escalation). */
-    update(id: string, patch: { level: number; severity: Severity; title: Incident['title']; value: number | null; at: number; cleared?: boolean; reopen?: boolean }, event: IncidentEvent): void {
+    update(
+      id: string,
+      patch: { level: number; severity: Severity; title: Incident['title']; value: number | null; at: number; cleared?: boolean; reopen?: boolean },
+      event: IncidentEvent,
+    ): void {
       db.prepare(
         `UPDATE incidents SET level = @level, title = @title, peak_level = max(peak_level, @level), severity = @severity, last_value = @value,
            peak_value = CASE WHEN @value IS NULL THEN peak_value WHEN peak_value IS NULL OR (@level >= peak_level AND abs(@value) > abs(peak_value)) THEN @value ELSE peak_value END,
@@ -182,7 +193,16 @@ export function openIncidentStore(path: string) {
              ELSE 'acknowledged' END,
            closed_at = CASE WHEN @cleared AND acknowledged_at IS NOT NULL AND NOT @reopen THEN @at ELSE closed_at END
          WHERE id = @id`,
-      ).run({ id, level: patch.level, title: JSON.stringify(patch.title), severity: patch.severity, value: patch.value, at: patch.at, cleared: patch.cleared ? 1 : 0, reopen: patch.reopen ? 1 : 0 })
+      ).run({
+        id,
+        level: patch.level,
+        title: JSON.stringify(patch.title),
+        severity: patch.severity,
+        value: patch.value,
+        at: patch.at,
+        cleared: patch.cleared ? 1 : 0,
+        reopen: patch.reopen ? 1 : 0,
+      })
       addEvent(id, event)
     },
     /**
@@ -195,10 +215,24 @@ export function openIncidentStore(path: string) {
         if (!row) return undefined
         if (row.state === 'closed' || row.acknowledged_at !== null) return toIncident(row)
         const closes = row.state === 'cleared'
-        db.prepare(
-          `UPDATE incidents SET acknowledged_at = ?, acknowledged_by = ?, ack_note = ?, updated_at = ?, state = ?, closed_at = ? WHERE id = ?`,
-        ).run(at, by, note ?? null, at, closes ? 'closed' : 'acknowledged', closes ? at : null, id)
-        addEvent(id, { at, type: 'acknowledged', level: row.level, value: null, by, ...(claimedBy !== undefined ? { claimedBy } : {}), ...(note !== undefined ? { note } : {}) })
+        db.prepare(`UPDATE incidents SET acknowledged_at = ?, acknowledged_by = ?, ack_note = ?, updated_at = ?, state = ?, closed_at = ? WHERE id = ?`).run(
+          at,
+          by,
+          note ?? null,
+          at,
+          closes ? 'closed' : 'acknowledged',
+          closes ? at : null,
+          id,
+        )
+        addEvent(id, {
+          at,
+          type: 'acknowledged',
+          level: row.level,
+          value: null,
+          by,
+          ...(claimedBy !== undefined ? { claimedBy } : {}),
+          ...(note !== undefined ? { note } : {}),
+        })
         if (closes) addEvent(id, { at, type: 'closed', level: 0, value: null })
         return get(id)
       })()
@@ -227,12 +261,12 @@ export function openIncidentStore(path: string) {
       const where: string[] = []
       const params: Record<string, unknown> = {}
       if (q.active) where.push(`state IN ('open', 'acknowledged', 'cleared')`)
-      if (q.state) (where.push('state = @state'), (params['state'] = q.state))
-      if (q.ruleId) (where.push('rule_id = @ruleId'), (params['ruleId'] = q.ruleId))
-      if (q.severity) (where.push('severity = @severity'), (params['severity'] = q.severity))
-      if (q.deviceId) (where.push('id IN (SELECT incident_id FROM incident_devices WHERE device_id = @deviceId)'), (params['deviceId'] = q.deviceId))
-      if (q.from !== undefined) (where.push('raised_at >= @from'), (params['from'] = q.from))
-      if (q.to !== undefined) (where.push('raised_at < @to'), (params['to'] = q.to))
+      if (q.state) where.push('state = @state'), (params['state'] = q.state)
+      if (q.ruleId) where.push('rule_id = @ruleId'), (params['ruleId'] = q.ruleId)
+      if (q.severity) where.push('severity = @severity'), (params['severity'] = q.severity)
+      if (q.deviceId) where.push('id IN (SELECT incident_id FROM incident_devices WHERE device_id = @deviceId)'), (params['deviceId'] = q.deviceId)
+      if (q.from !== undefined) where.push('raised_at >= @from'), (params['from'] = q.from)
+      if (q.to !== undefined) where.push('raised_at < @to'), (params['to'] = q.to)
       const sql = `SELECT * FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY CASE severity WHEN 'critical' THEN 3 WHEN 'warning' THEN 2 ELSE 1 END DESC, raised_at ASC LIMIT ${Math.min(Math.max(q.limit ?? 200, 1), 1000)}`
       return db.prepare<Record<string, unknown>, Row>(sql).all(params).map(toIncident)

@@ -44,8 +44,13 @@ export function applyEngineUpdate(
 ): Incident {
   const acked = inc.acknowledgedAt !== null && !patch.reopen
   const peakValue =
-    patch.value === null ? inc.peakValue : inc.peakValue === null || (patch.level >= inc.peakLevel && Math.abs(patch.value) > Math.abs(inc.peakValue)) ? patch.value : inc.peakValue
-  const state: Incident['state'] = patch.cleared && acked ? 'closed' : patch.cleared ? 'cleared' : patch.reopen || inc.acknowledgedAt === null ? 'open' : 'acknowledged'
+    patch.value === null
+      ? inc.peakValue
+      : inc.peakValue === null || (patch.level >= inc.peakLevel && Math.abs(patch.value) > Math.abs(inc.peakValue))
+        ? patch.value
+        : inc.peakValue
+  const state: Incident['state'] =
+    patch.cleared && acked ? 'closed' : patch.cleared ? 'cleared' : patch.reopen || inc.acknowledgedAt === null ? 'open' : 'acknowledged'
   return {
     ...inc,
     level: patch.level,

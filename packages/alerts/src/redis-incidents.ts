@@ -31,8 +31,34 @@ export const DEFAULT_ALERTS_PREFIX = 'mytho:alerts'
  */
 export type EngineOp = { f?: number } & (
   | { t: 'hold'; s: string; r: string; j: string }
-  | { t: 'create'; s: string; id: string; fields: string[]; raised: string; state: IncidentState; sev: Severity; rule: string; devs: string[]; ev: string; et: string; at: string }
-  | { t: 'update'; s: string; id: string; level: string; sev: Severity; title: string; value: string; at: string; cleared: boolean; reopen: boolean; ev: string; et: string }
+  | {
+      t: 'create'
+      s: string
+      id: string
+      fields: string[]
+      raised: string
+      state: IncidentState
+      sev: Severity
+      rule: string
+      devs: string[]
+      ev: string
+      et: string
+      at: string
+    }
+  | {
+      t: 'update'
+      s: string
+      id: string
+      level: string
+      sev: Severity
+      title: string
+      value: string
+      at: string
+      cleared: boolean
+      reopen: boolean
+      ev: string
+      et: string
+    }
   | { t: 'touch'; s: string; id: string; value: string; worst: string; at: string; above: boolean }
   | { t: 'device'; s: string; id: string; d: string }
   | { t: 'event'; s: string; id: string; ev: string; et: string; at: string }
@@ -176,7 +202,15 @@ export function redisOperatorIncidents(redis: Redis, opts: { prefix?: string } =
     get,
     list: (q) => reads.list(q),
     async acknowledge(id, by, note, at, claimedBy) {
-      const found = await reads.run('mythoAlertsAck', [prefix, id, by, note ?? '', note !== undefined ? '1' : '0', String(at), ...(claimedBy !== undefined ? [claimedBy] : [])])
+      const found = await reads.run('mythoAlertsAck', [
+        prefix,
+        id,
+        by,
+        note ?? '',
+        note !== undefined ? '1' : '0',
+        String(at),
+        ...(claimedBy !== undefined ? [claimedBy] : []),
+      ])
       return found === 1 ? get(id) : undefined
     },
     close: () => {},

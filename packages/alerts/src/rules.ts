@@ -47,14 +47,24 @@ export const ThresholdRule = z
     /** Per-device levels (e.g. a station's own BĐ I/II/III), replacing `levels` for that device. */
     overrides: z.record(z.string(), z.strictObject({ levels: z.array(RuleLevel).min(1) })).optional(),
     /** Evaluate the mean of the last N seconds instead of each reading (24-h limits such as PM2.5). */
-    meanOverS: z.number().positive().max(7 * 86_400).optional(),
+    meanOverS: z
+      .number()
+      .positive()
+      .max(7 * 86_400)
+      .optional(),
   })
   .superRefine((rule, ctx) => {
     const check = (levels: RuleLevel[], path: (string | number)[]) => {
       levels.forEach((l, i) => {
         const safe = rule.direction === 'above' ? l.clear <= l.set : l.clear >= l.set
-        if (!safe) ctx.addIssue({ code: 'custom', path: [...path, i, 'clear'], message: `clear must be ${rule.direction === 'above' ? '≤' : '≥'} set (${l.set}) for a rule that fires ${rule.direction}` })
-        if (l.level !== i + 1) ctx.addIssue({ code: 'custom', path: [...path, i, 'level'], message: `levels must be numbered 1, 2, 3… in order; expected ${i + 1}` })
+        if (!safe)
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, i, 'clear'],
+            message: `clear must be ${rule.direction === 'above' ? '≤' : '≥'} set (${l.set}) for a rule that fires ${rule.direction}`,
+          })
+        if (l.level !== i + 1)
+          ctx.addIssue({ code: 'custom', path: [...path, i, 'level'], message: `levels must be numbered 1, 2, 3… in order; expected ${i + 1}` })
         const prev = levels[i - 1]
         if (prev && (rule.direction === 'above' ? l.set <= prev.set : l.set >= prev.set))
           ctx.addIssue({ code: 'custom', path: [...path, i, 'set'], message: `each level must be worse than the one before (${rule.direction} ${prev.set})` })
@@ -115,7 +125,9 @@ export function parseAlertRules(json: unknown, source = 'alert rules'): AlertRul
   const lines = r.error.issues.map((i) => {
     const [, idx, ...rest] = i.path
     const id = typeof idx === 'number' && rules?.[idx]?.id !== undefined ? `rule "${String(rules[idx]!.id)}"` : `rules[${String(idx)}]`
-    return i.path[0] === 'rules' && idx !== undefined ? `  ${id} field ${rest.join('.') || '(rule)'}: ${i.message}` : `  ${i.path.join('.') || '(file)'}: ${i.message}`
+    return i.path[0] === 'rules' && idx !== undefined
+      ? `  ${id} field ${rest.join('.') || '(rule)'}: ${i.message}`
+      : `  ${i.path.join('.') || '(file)'}: ${i.message}`
   })
   throw new AlertRulesError(`${source} is invalid:\n${lines.join('\n')}`, { cause: r.error })
 }

@@ -61,7 +61,8 @@ async function setup(prefix = `engine-${Math.random().toString(36).slice(2)}`) {
     },
   }
 }
-const types = (changes: IncidentChange[], ruleId?: string) => changes.filter((c) => !ruleId || c.incident.ruleId === ruleId).map((c) => `${c.event.type}:${c.event.level}`)
+const types = (changes: IncidentChange[], ruleId?: string) =>
+  changes.filter((c) => !ruleId || c.incident.ruleId === ruleId).map((c) => `${c.event.type}:${c.event.level}`)
 
 describe('the rule engine on the Redis incident store', () => {
   it('escalates and clears one incident; acknowledged, reopened by a worse severity, closed on clearing', async () => {

@@ -34,7 +34,8 @@ function setup(dir = makeTempDir('mytho-alerts-').path) {
 }
 
 const gauge = 'wl-hydro-station'
-const types = (changes: IncidentChange[], ruleId?: string) => changes.filter((c) => !ruleId || c.incident.ruleId === ruleId).map((c) => `${c.event.type}:${c.event.level}`)
+const types = (changes: IncidentChange[], ruleId?: string) =>
+  changes.filter((c) => !ruleId || c.incident.ruleId === ruleId).map((c) => `${c.event.type}:${c.event.level}`)
 
 describe('flood rule', () => {
   it('escalates BĐ I → II → III and back down on one incident, then clears', () => {
@@ -71,7 +72,11 @@ describe('flood rule', () => {
     const s = setup()
     for (const [i, cm] of [141, 142].entries()) s.read(gauge, T0 + i * 5 * min, { waterLevelCm: cm })
     const id = s.changes[0]!.incident.id
-    expect(s.store.acknowledge(id, 'trực ban Lan', 'đã báo phường', T0 + 11 * min)).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'trực ban Lan', ackNote: 'đã báo phường' })
+    expect(s.store.acknowledge(id, 'trực ban Lan', 'đã báo phường', T0 + 11 * min)).toMatchObject({
+      state: 'acknowledged',
+      acknowledgedBy: 'trực ban Lan',
+      ackNote: 'đã báo phường',
+    })
     for (const [i, cm] of [165, 166].entries()) s.read(gauge, T0 + (15 + i * 5) * min, { waterLevelCm: cm })
     expect(s.store.get(id)).toMatchObject({ state: 'open', severity: 'critical', acknowledgedAt: null })
     s.store.acknowledge(id, 'trực ban Minh', undefined, T0 + 21 * min)
@@ -168,7 +173,8 @@ describe('other rules', () => {
     const now = T0 + 24 * 60 * min
     s.setNow(now)
     const d = registry.get(aq)!
-    for (let i = 23; i >= 2; i--) s.engine.onReading({ deviceId: aq, kind: d.kind, ward: d.ward, ts: now - i * 60 * min, tsSource: 'device', receivedAt: now, fields: { pm25UgM3: 75 } })
+    for (let i = 23; i >= 2; i--)
+      s.engine.onReading({ deviceId: aq, kind: d.kind, ward: d.ward, ts: now - i * 60 * min, tsSource: 'device', receivedAt: now, fields: { pm25UgM3: 75 } })
     expect(s.changes).toEqual([])
     s.read(aq, now - 1000, { pm25UgM3: 72 })
     expect(types(s.changes, 'pm25')).toEqual(['raised:1'])

@@ -49,16 +49,33 @@ describe('copying alerts.sqlite into Redis', () => {
     const raised = (i: NewIncident): IncidentEvent => ({ at: i.raisedAt, type: 'raised', level: i.level, value: i.lastValue })
     const a = base('inc-a')
     const b = base('inc-b', { raisedAt: T0 + 1, updatedAt: T0 + 1, severity: 'critical', level: 3, peakLevel: 3 })
-    const road = base('inc-road', { ruleId: 'congestion', subject: 'QL1', subjectType: 'road', deviceIds: ['tc-a'], kind: 'traffic', metric: 'avgSpeedKmh', raisedAt: T0 + 2, updatedAt: T0 + 2 })
+    const road = base('inc-road', {
+      ruleId: 'congestion',
+      subject: 'QL1',
+      subjectType: 'road',
+      deviceIds: ['tc-a'],
+      kind: 'traffic',
+      metric: 'avgSpeedKmh',
+      raisedAt: T0 + 2,
+      updatedAt: T0 + 2,
+    })
     for (const i of [a, b, road]) sqlite.create(i, raised(i))
     sqlite.addDevice('inc-road', 'tc-b')
     sqlite.acknowledge('inc-a', 'Trần Văn Minh', 'Đã cử đội trực đê', T0 + 60_000)
-    sqlite.update('inc-b', { level: 0, severity: 'critical', title: b.title, value: 120, at: T0 + 600_000, cleared: true }, { at: T0 + 600_000, type: 'cleared', level: 0, value: 120 })
+    sqlite.update(
+      'inc-b',
+      { level: 0, severity: 'critical', title: b.title, value: 120, at: T0 + 600_000, cleared: true },
+      { at: T0 + 600_000, type: 'cleared', level: 0, value: 120 },
+    )
     sqlite.acknowledge('inc-b', 'hoa', undefined, T0 + 700_000) // closes it
     sqlite.recordEvent('inc-a', { at: T0 + 900_000, type: 'reminded', level: 1, value: 141 })
     const hold = { hold: { level: 1, pendingLevel: 2, pendingSince: T0 + 5, lastAt: T0 + 6 }, incidentId: 'inc-a', extra: {} }
     sqlite.putHold('flood', 'wl-hydro-station', hold)
-    sqlite.putHold('congestion', 'QL1', { hold: { level: 1, pendingLevel: null, pendingSince: null, lastAt: T0 }, incidentId: 'inc-road', extra: { active: { 'tc-a': true, 'tc-b': true } } })
+    sqlite.putHold('congestion', 'QL1', {
+      hold: { level: 1, pendingLevel: null, pendingSince: null, lastAt: T0 },
+      incidentId: 'inc-road',
+      extra: { active: { 'tc-a': true, 'tc-b': true } },
+    })
     const expected = ['inc-a', 'inc-b', 'inc-road'].map((id) => sqlite.get(id))
     sqlite.close()
 

@@ -119,12 +119,20 @@ describe.each([
     const inc = incident('inc-a')
     s.engine.transaction(() => {
       s.engine.create(inc, raised(inc))
-      s.engine.putHold('flood', inc.subject, { hold: { level: 1, pendingLevel: 2, pendingSince: T0 + min, lastAt: T0 + min }, incidentId: 'inc-a', extra: { window: [[T0, 141.5, 1]] } })
+      s.engine.putHold('flood', inc.subject, {
+        hold: { level: 1, pendingLevel: 2, pendingSince: T0 + min, lastAt: T0 + min },
+        incidentId: 'inc-a',
+        extra: { window: [[T0, 141.5, 1]] },
+      })
       s.engine.putHold('low-battery', inc.subject, { hold: { level: 0, pendingLevel: null, pendingSince: null, lastAt: T0 }, incidentId: null, extra: {} })
     })
     await s.commit()
     const again = await backend.open()
-    expect(again.engine.getHold('flood', inc.subject)).toEqual({ hold: { level: 1, pendingLevel: 2, pendingSince: T0 + min, lastAt: T0 + min }, incidentId: 'inc-a', extra: { window: [[T0, 141.5, 1]] } })
+    expect(again.engine.getHold('flood', inc.subject)).toEqual({
+      hold: { level: 1, pendingLevel: 2, pendingSince: T0 + min, lastAt: T0 + min },
+      incidentId: 'inc-a',
+      extra: { window: [[T0, 141.5, 1]] },
+    })
     expect(again.engine.getHold('salinity', inc.subject)).toBeUndefined()
     expect(again.engine.get('inc-a')).toMatchObject({ id: 'inc-a', state: 'open', title: title('I') })
     expect(await again.api.get('inc-a')).toEqual({
@@ -150,17 +158,41 @@ describe.each([
     const at = T0 + 6 * min
     s.engine.update('inc-b', { level: 2, severity: 'warning', title: title('II'), value: 151, at }, { at, type: 'escalated', level: 2, value: 151 })
     await s.commit()
-    expect(await s.api.get('inc-b')).toMatchObject({ state: 'acknowledged', level: 2, peakLevel: 2, peakValue: 151, acknowledgedBy: 'Trần Văn Minh', ackNote: 'Đã cử đội trực đê' })
+    expect(await s.api.get('inc-b')).toMatchObject({
+      state: 'acknowledged',
+      level: 2,
+      peakLevel: 2,
+      peakValue: 151,
+      acknowledgedBy: 'Trần Văn Minh',
+      ackNote: 'Đã cử đội trực đê',
+    })
     const at3 = T0 + 12 * min
-    s.engine.update('inc-b', { level: 3, severity: 'critical', title: title('III'), value: 161, at: at3, reopen: true }, { at: at3, type: 'escalated', level: 3, value: 161 })
+    s.engine.update(
+      'inc-b',
+      { level: 3, severity: 'critical', title: title('III'), value: 161, at: at3, reopen: true },
+      { at: at3, type: 'escalated', level: 3, value: 161 },
+    )
     await s.commit()
     expect(await s.api.get('inc-b')).toMatchObject({ state: 'open', severity: 'critical', acknowledgedAt: null, acknowledgedBy: null, ackNote: null })
     expect((await s.api.acknowledge('inc-b', 'Lê Thị Hoa', undefined, at3 + min))?.state).toBe('acknowledged')
     const at0 = T0 + 40 * min
-    s.engine.update('inc-b', { level: 0, severity: 'critical', title: title('III'), value: 120, at: at0, cleared: true }, { at: at0, type: 'cleared', level: 0, value: 120 })
+    s.engine.update(
+      'inc-b',
+      { level: 0, severity: 'critical', title: title('III'), value: 120, at: at0, cleared: true },
+      { at: at0, type: 'cleared', level: 0, value: 120 },
+    )
     await s.commit()
     const closed = (await s.api.get('inc-b'))!
-    expect(closed).toMatchObject({ state: 'closed', level: 0, peakLevel: 3, peakValue: 161, lastValue: 120, clearedAt: at0, closedAt: at0, acknowledgedBy: 'Lê Thị Hoa' })
+    expect(closed).toMatchObject({
+      state: 'closed',
+      level: 0,
+      peakLevel: 3,
+      peakValue: 161,
+      lastValue: 120,
+      clearedAt: at0,
+      closedAt: at0,
+      acknowledgedBy: 'Lê Thị Hoa',
+    })
     expect(closed.events.map((e) => `${e.type}:${e.level}${e.by ? `:${e.by}` : ''}`)).toEqual([
       'raised:1',
       'acknowledged:1:Trần Văn Minh',
@@ -193,7 +225,13 @@ describe.each([
     const other = incident('inc-signed')
     s.engine.create(other, raised(other))
     await s.commit()
-    expect((await s.api.acknowledge('inc-signed', 'minh', undefined, T0 + min))!.events[1]).toEqual({ at: T0 + min, type: 'acknowledged', level: 1, value: null, by: 'minh' })
+    expect((await s.api.acknowledge('inc-signed', 'minh', undefined, T0 + min))!.events[1]).toEqual({
+      at: T0 + min,
+      type: 'acknowledged',
+      level: 1,
+      value: null,
+      by: 'minh',
+    })
   })
 
   it('acknowledging a cleared incident closes it; a second acknowledgement changes nothing; an unknown id is undefined', async () => {
@@ -216,7 +254,16 @@ describe.each([
 
   it('tracks the latest and worst value without an event, devices of a road incident, and the latest event of a type', async () => {
     const s = await open()
-    const road = incident('inc-road', { ruleId: 'congestion', subject: 'Ấp Bắc', subjectType: 'road', deviceIds: ['tc-a'], kind: 'traffic', metric: 'avgSpeedKmh', lastValue: 14, peakValue: 14 })
+    const road = incident('inc-road', {
+      ruleId: 'congestion',
+      subject: 'Ấp Bắc',
+      subjectType: 'road',
+      deviceIds: ['tc-a'],
+      kind: 'traffic',
+      metric: 'avgSpeedKmh',
+      lastValue: 14,
+      peakValue: 14,
+    })
     s.engine.create(road, raised(road))
     s.engine.touchValue('inc-road', 9, 'below', T0 + min)
     s.engine.touchValue('inc-road', 12, 'below', T0 + 2 * min)
@@ -244,7 +291,11 @@ describe.each([
       incident('i5', { raisedAt: T0 + 5, updatedAt: T0 + 5, severity: 'critical', level: 3, peakLevel: 3, subject: 'wl-2', deviceIds: ['wl-2'] }),
     ]
     for (const i of all) s.engine.create(i, raised(i))
-    s.engine.update('i4', { level: 0, severity: 'warning', title: title('I'), value: 100, at: T0 + 50, cleared: true }, { at: T0 + 50, type: 'cleared', level: 0, value: 100 })
+    s.engine.update(
+      'i4',
+      { level: 0, severity: 'warning', title: title('I'), value: 100, at: T0 + 50, cleared: true },
+      { at: T0 + 50, type: 'cleared', level: 0, value: 100 },
+    )
     await s.commit()
     await s.api.acknowledge('i4', 'minh', undefined, T0 + 60) // closes it
     await s.api.acknowledge('i1', 'minh', undefined, T0 + 60)

@@ -51,7 +51,10 @@ describe('an incident store file from before claimedBy', () => {
       engine.close()
       api.close()
     })
-    expect(api.get('inc-old')).toMatchObject({ acknowledgedBy: 'Trần Văn Minh', events: [{ type: 'raised' }, { at: T0 + 1, type: 'acknowledged', level: 1, value: null, by: 'Trần Văn Minh' }] })
+    expect(api.get('inc-old')).toMatchObject({
+      acknowledgedBy: 'Trần Văn Minh',
+      events: [{ type: 'raised' }, { at: T0 + 1, type: 'acknowledged', level: 1, value: null, by: 'Trần Văn Minh' }],
+    })
     expect(api.get('inc-old')!.events[1]).not.toHaveProperty('claimedBy')
     const acked = api.acknowledge('inc-new', 'anonymous@127.0.0.1', undefined, T0 + 2, 'mallory')!
     expect(acked.events[1]).toEqual({ at: T0 + 2, type: 'acknowledged', level: 1, value: null, by: 'anonymous@127.0.0.1', claimedBy: 'mallory' })

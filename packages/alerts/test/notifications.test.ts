@@ -7,10 +7,28 @@ import { waitFor } from '@mytho/testing'
 import { createTelegramNotifier, createWebhookNotifier, formatIncidentMessage, signBody, SIGNATURE_HEADER } from '../src/index.ts'
 
 const incident: Incident = {
-  id: 'inc-1', ruleId: 'flood', subject: 'wl-hydro-station', subjectType: 'device', deviceIds: ['wl-hydro-station'], kind: 'water_level',
-  level: 3, peakLevel: 3, severity: 'critical', title: { vi: 'Ngập do triều cường / lũ: Báo động III', en: 'Flood (high water): Alarm level III' },
-  state: 'open', metric: 'waterLevelCm', lastValue: 163, peakValue: 163, raisedAt: Date.UTC(2026, 9, 8, 22, 5), updatedAt: Date.UTC(2026, 9, 8, 22, 5),
-  acknowledgedAt: null, acknowledgedBy: null, ackNote: null, clearedAt: null, closedAt: null, events: [],
+  id: 'inc-1',
+  ruleId: 'flood',
+  subject: 'wl-hydro-station',
+  subjectType: 'device',
+  deviceIds: ['wl-hydro-station'],
+  kind: 'water_level',
+  level: 3,
+  peakLevel: 3,
+  severity: 'critical',
+  title: { vi: 'Ngập do triều cường / lũ: Báo động III', en: 'Flood (high water): Alarm level III' },
+  state: 'open',
+  metric: 'waterLevelCm',
+  lastValue: 163,
+  peakValue: 163,
+  raisedAt: Date.UTC(2026, 9, 8, 22, 5),
+  updatedAt: Date.UTC(2026, 9, 8, 22, 5),
+  acknowledgedAt: null,
+  acknowledgedBy: null,
+  ackNote: null,
+  clearedAt: null,
+  closedAt: null,
+  events: [],
 }
 const change: IncidentChange = { incident, event: { at: Date.UTC(2026, 9, 8, 22, 5), type: 'raised', level: 3, value: 163 } }
 
@@ -61,7 +79,15 @@ describe('notifications', () => {
 
   it('telegram: sends the Vietnamese message to the chat and honours 429 retry_after', async () => {
     const r = await receiver([429, 200])
-    const tg = createTelegramNotifier({ token: '123:abc', chatId: '-100', language: 'vi', apiUrl: r.url, registry: loadRegistryFile(), logger: silentLogger, retryMinMs: 10 })
+    const tg = createTelegramNotifier({
+      token: '123:abc',
+      chatId: '-100',
+      language: 'vi',
+      apiUrl: r.url,
+      registry: loadRegistryFile(),
+      logger: silentLogger,
+      retryMinMs: 10,
+    })
     tg.notify(change)
     await waitFor(() => tg.stats.sent === 1, { what: 'telegram delivery' })
     const body = JSON.parse(r.requests[1]!.body) as { chat_id: string; text: string }

@@ -7,8 +7,24 @@ describe('alert rules file', () => {
   it('names the rule and the field that is wrong', () => {
     const bad = {
       rules: [
-        { id: 'flood', type: 'threshold', title: { vi: 'Ngập', en: 'Flood' }, kinds: ['water_level'], metric: 'waterLevelCm', direction: 'above', levels: [{ level: 1, name: { vi: 'I', en: 'I' }, severity: 'warning', set: 140, clear: 150 }] },
-        { id: 'jam', type: 'condition', title: { vi: 'Tắc', en: 'Jam' }, kinds: ['traffic'], conditions: [], severity: 'urgent', levelName: { vi: 'x', en: 'x' } },
+        {
+          id: 'flood',
+          type: 'threshold',
+          title: { vi: 'Ngập', en: 'Flood' },
+          kinds: ['water_level'],
+          metric: 'waterLevelCm',
+          direction: 'above',
+          levels: [{ level: 1, name: { vi: 'I', en: 'I' }, severity: 'warning', set: 140, clear: 150 }],
+        },
+        {
+          id: 'jam',
+          type: 'condition',
+          title: { vi: 'Tắc', en: 'Jam' },
+          kinds: ['traffic'],
+          conditions: [],
+          severity: 'urgent',
+          levelName: { vi: 'x', en: 'x' },
+        },
       ],
     }
     expect(() => parseAlertRules(bad, 'rules.json')).toThrowErrorMatchingInlineSnapshot(`

@@ -19,6 +19,9 @@ runCredentialStoreContract('SQLite meta.sqlite', async () => {
       return s
     },
     // The WAL holds what the main file has not taken in yet; both are read.
-    dump: async () => readdirSync(dir.path).map((f) => readFileSync(join(dir.path, f)).toString('latin1')).join('\n'),
+    dump: async () =>
+      readdirSync(dir.path)
+        .map((f) => readFileSync(join(dir.path, f)).toString('latin1'))
+        .join('\n'),
   }
 })

@@ -29,7 +29,12 @@ export function runDeviceDirectoryContract(name: string, make: MakeDirectoryBack
       expect(await nodes[0]!.seedIfEmpty([changed, ...seed.slice(5, 7)])).toBe(2)
       expect((await nodes[1]!.get(seed[0]!.id))?.nameEn).toBe(seed[0]!.nameEn)
       const ids = (await nodes[2]!.list()).map((d) => d.id)
-      expect(ids).toEqual(seed.slice(0, 7).map((d) => d.id).sort())
+      expect(ids).toEqual(
+        seed
+          .slice(0, 7)
+          .map((d) => d.id)
+          .sort(),
+      )
     })
 
     it('inserts a validated record once and reads it with its credential row', async () => {

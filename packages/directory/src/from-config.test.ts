@@ -4,7 +4,13 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { DeviceRegistry, loadRegistryFile } from '@mytho/schema'
 import { makeTempDir, startRedisServer, type RedisServer } from '@mytho/testing'
-import { metaStoreWhere, openCredentialsFromConfig, openDeviceDirectoryFromConfig, openOperatorStoreFromConfig, openProvisionedRegistryFromConfig } from './from-config.ts'
+import {
+  metaStoreWhere,
+  openCredentialsFromConfig,
+  openDeviceDirectoryFromConfig,
+  openOperatorStoreFromConfig,
+  openProvisionedRegistryFromConfig,
+} from './from-config.ts'
 import { META_SQLITE_FILE } from './meta-sqlite.ts'
 
 let server: RedisServer

@@ -54,7 +54,11 @@ export function openOperatorStoreFromConfig(config: MetaConfig, options: MetaRed
  * (close() leaves that lookup working: the handle lives as long as the process). Cluster: the directory on
  * Redis, followed live (followRedisDirectory); close() ends the subscription.
  */
-export async function openProvisionedRegistryFromConfig(config: MetaConfig, fromFile: DeviceRegistry, options: MetaRedisOptions = {}): Promise<FollowedRegistry> {
+export async function openProvisionedRegistryFromConfig(
+  config: MetaConfig,
+  fromFile: DeviceRegistry,
+  options: MetaRedisOptions = {},
+): Promise<FollowedRegistry> {
   return onHostOrCluster<Promise<FollowedRegistry>>(
     config,
     async (dataDir) => ({ registry: loadProvisionedRegistry(dataDir, fromFile), close: async () => {} }),

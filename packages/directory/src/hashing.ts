@@ -14,9 +14,7 @@ const SALT_BYTES = 16
 const MAXMEM = 64 * 1024 * 1024
 
 function scryptAsync(secret: string | Buffer, salt: Buffer, n: number, r: number, p: number, keyLength: number): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    scrypt(secret, salt, keyLength, { N: n, r, p, maxmem: MAXMEM }, (err, key) => (err ? reject(err) : resolve(key))),
-  )
+  return new Promise((resolve, reject) => scrypt(secret, salt, keyLength, { N: n, r, p, maxmem: MAXMEM }, (err, key) => (err ? reject(err) : resolve(key))))
 }
 
 /** `scrypt$N$r$p$salt$hash`, salt and hash in base64; the parameters travel with the hash so they can change later. */

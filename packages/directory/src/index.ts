@@ -1,7 +1,14 @@
 // What the services share about who may do what, on one host (DATA_DIR/meta.sqlite) or a cluster (Redis).
 export * from './from-config.ts'
 export { hashSecret, verifySecret } from './hashing.ts'
-export { openCredentialStore, CredentialStoreError, type CredentialStore, type CredentialStoreOptions, type CredentialRole, type VerifyResult } from './credential-store.ts'
+export {
+  openCredentialStore,
+  CredentialStoreError,
+  type CredentialStore,
+  type CredentialStoreOptions,
+  type CredentialRole,
+  type VerifyResult,
+} from './credential-store.ts'
 export { openRedisCredentialStore } from './credential-store-redis.ts'
 export { loadProvisionedRegistry, openDeviceDirectory, type DeviceDirectory, type ProvisionedDevice } from './device-directory.ts'
 export { followRedisDirectory, openRedisDeviceDirectory, type FollowedRegistry } from './device-directory-redis.ts'

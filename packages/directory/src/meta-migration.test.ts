@@ -33,7 +33,8 @@ describe('copying meta.sqlite into Redis', () => {
     const live = await operators.openSession('admin1', 3_600_000, now)
     const expired = await operators.openSession('admin1', 1000, now - 5000)
     await operators.setDisabled('gone1', true)
-    for (let i = 0; i < 7; i++) await operators.audit({ actor: i % 2 ? 'admin1' : 'system', action: i % 2 ? 'sign-in' : 'device-create', target: `t${i}`, detail: { i } }, 2000 + i)
+    for (let i = 0; i < 7; i++)
+      await operators.audit({ actor: i % 2 ? 'admin1' : 'system', action: i % 2 ? 'sign-in' : 'device-create', target: `t${i}`, detail: { i } }, 2000 + i)
     const logBefore = await operators.auditLog({ limit: 100 })
     await Promise.all([creds.close(), directory.close(), operators.close()])
 

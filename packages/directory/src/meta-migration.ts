@@ -49,26 +49,52 @@ export async function migrateMetaToRedis(dataDir: string, target: Redis | string
   const counts: MigrationCounts = { credentials: 0, devices: 0, operators: 0, sessions: 0, audit: 0 }
   try {
     if (tableExists(db, 'credentials'))
-      for (const c of db.prepare('SELECT username, role, scrypt_hash, disabled, updated_at FROM credentials').all() as { username: string; role: string; scrypt_hash: string; disabled: number; updated_at: number }[])
+      for (const c of db.prepare('SELECT username, role, scrypt_hash, disabled, updated_at FROM credentials').all() as {
+        username: string
+        role: string
+        scrypt_hash: string
+        disabled: number
+        updated_at: number
+      }[])
         counts.credentials += Number(
-          (await HSET_IF_ABSENT(redis, [credentialKey(prefix, c.username)], ['role', c.role, 'hash', c.scrypt_hash, 'disabled', c.disabled ? '1' : '0', 'updatedAt', c.updated_at])) === 1,
+          (await HSET_IF_ABSENT(
+            redis,
+            [credentialKey(prefix, c.username)],
+            ['role', c.role, 'hash', c.scrypt_hash, 'disabled', c.disabled ? '1' : '0', 'updatedAt', c.updated_at],
+          )) === 1,
         )
 
     if (tableExists(db, 'devices'))
-      for (const d of db.prepare('SELECT id, record FROM devices').all() as { id: string; record: string }[]) counts.devices += await redis.hsetnx(devicesKey(prefix), d.id, d.record)
+      for (const d of db.prepare('SELECT id, record FROM devices').all() as { id: string; record: string }[])
+        counts.devices += await redis.hsetnx(devicesKey(prefix), d.id, d.record)
 
     if (tableExists(db, 'operators')) {
       type Op = { username: string; role: string; scrypt_hash: string; disabled: number; created_at: number; last_sign_in_at: number | null }
       for (const o of db.prepare('SELECT username, role, scrypt_hash, disabled, created_at, last_sign_in_at FROM operators').all() as Op[]) {
-        const fields = ['role', o.role, 'hash', o.scrypt_hash, 'disabled', o.disabled ? '1' : '0', 'createdAt', o.created_at, ...(o.last_sign_in_at !== null ? ['lastSignInAt', o.last_sign_in_at] : [])]
+        const fields = [
+          'role',
+          o.role,
+          'hash',
+          o.scrypt_hash,
+          'disabled',
+          o.disabled ? '1' : '0',
+          'createdAt',
+          o.created_at,
+          ...(o.last_sign_in_at !== null ? ['lastSignInAt', o.last_sign_in_at] : []),
+        ]
         if ((await HSET_IF_ABSENT(redis, [keys.operator(o.username)], fields)) !== 1) continue
         await redis.sadd(keys.operators, o.username)
         counts.operators++
       }
       type S = { token_hash: string; username: string; csrf_token: string; expires_at: number }
-      for (const s of db.prepare('SELECT s.token_hash, s.username, s.csrf_token, s.expires_at FROM sessions s JOIN operators o ON o.username = s.username WHERE s.expires_at > ? AND o.disabled = 0').all(now) as S[]) {
+      for (const s of db
+        .prepare(
+          'SELECT s.token_hash, s.username, s.csrf_token, s.expires_at FROM sessions s JOIN operators o ON o.username = s.username WHERE s.expires_at > ? AND o.disabled = 0',
+        )
+        .all(now) as S[]) {
         const ttl = s.expires_at - now
-        if ((await HSET_IF_ABSENT(redis, [keys.session(s.token_hash)], ['username', s.username, 'csrf', s.csrf_token, 'expiresAt', s.expires_at])) !== 1) continue
+        if ((await HSET_IF_ABSENT(redis, [keys.session(s.token_hash)], ['username', s.username, 'csrf', s.csrf_token, 'expiresAt', s.expires_at])) !== 1)
+          continue
         await redis.pexpire(keys.session(s.token_hash), ttl)
         await redis.sadd(keys.sessionsOf(s.username), s.token_hash)
         if ((await redis.pttl(keys.sessionsOf(s.username))) < ttl) await redis.pexpire(keys.sessionsOf(s.username), ttl)

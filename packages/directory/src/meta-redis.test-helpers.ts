@@ -6,7 +6,15 @@ export async function dumpKeys(redis: Redis, prefix: string): Promise<string> {
   for (const key of await redis.keys(`${prefix}*`)) {
     const type = await redis.type(key)
     const value =
-      type === 'hash' ? await redis.hgetall(key) : type === 'string' ? await redis.get(key) : type === 'set' ? await redis.smembers(key) : type === 'zset' ? await redis.zrange(key, 0, -1) : type
+      type === 'hash'
+        ? await redis.hgetall(key)
+        : type === 'string'
+          ? await redis.get(key)
+          : type === 'set'
+            ? await redis.smembers(key)
+            : type === 'zset'
+              ? await redis.zrange(key, 0, -1)
+              : type
     out.push(`${key} ${JSON.stringify(value)}`)
   }
   return out.join('\n')

@@ -47,7 +47,11 @@ export function metaRedis(target: Redis | string, opts: MetaRedisOptions = {}): 
   return {
     redis,
     prefix,
-    release: () => (released ??= redis.quit().then(() => undefined, () => redis.disconnect())),
+    release: () =>
+      (released ??= redis.quit().then(
+        () => undefined,
+        () => redis.disconnect(),
+      )),
   }
 }
 

@@ -71,7 +71,13 @@ export function operatorKeys(p: string) {
     operator: (name: string) => `${p}operator:${name}`,
     sessionsOf: (name: string) => `${p}operator-sessions:${name}`,
     session: (sha: string) => `${p}session:${sha}`,
-    audit: { seq: `${p}audit:seq`, entries: `${p}audit:entries`, all: `${p}audit:all`, actor: (a: string) => `${p}audit:actor:${a}`, action: (a: string) => `${p}audit:action:${a}` },
+    audit: {
+      seq: `${p}audit:seq`,
+      entries: `${p}audit:entries`,
+      all: `${p}audit:all`,
+      actor: (a: string) => `${p}audit:actor:${a}`,
+      action: (a: string) => `${p}audit:action:${a}`,
+    },
   }
 }
 
@@ -118,7 +124,13 @@ export function openRedisOperatorStore(target: Redis | string, options: MetaRedi
         const [err, row] = rows[i]!
         if (err) throw err
         const [role, disabled, createdAt, lastSignInAt] = row as (string | null)[]
-        return { username, role: role as Role, disabled: disabled === '1', createdAt: Number(createdAt), lastSignInAt: lastSignInAt === null ? null : Number(lastSignInAt) }
+        return {
+          username,
+          role: role as Role,
+          disabled: disabled === '1',
+          createdAt: Number(createdAt),
+          lastSignInAt: lastSignInAt === null ? null : Number(lastSignInAt),
+        }
       })
     },
 
@@ -126,7 +138,11 @@ export function openRedisOperatorStore(target: Redis | string, options: MetaRedi
       const token = newSessionToken()
       const sha = tokenHash(token)
       const csrfToken = newCsrfToken()
-      const role = await OPEN_SESSION(redis, [operatorKey(username), sessionKey(sha), sessionsOf(username)], [username, csrfToken, now + ttlMs, ttlMs, sha, now])
+      const role = await OPEN_SESSION(
+        redis,
+        [operatorKey(username), sessionKey(sha), sessionsOf(username)],
+        [username, csrfToken, now + ttlMs, ttlMs, sha, now],
+      )
       if (typeof role !== 'string') throw new Error(`no operator ${username}`)
       const session: Session = { username, role: role as Role, csrfToken, expiresAt: now + ttlMs }
       return { token, session }

@@ -114,13 +114,30 @@ export function runOperatorStoreContract(name: string, make: MakeOperatorBackend
       const [a, c] = [b.open(), b.open()]
       const nodes = [a, c]
       for (let i = 0; i < 12; i++)
-        await nodes[i % 2]!.audit({ actor: i % 3 === 0 ? 'admin' : 'op1', action: i % 2 === 0 ? 'sign-in' : 'acknowledge', target: i % 4 === 0 ? `t${i}` : undefined, detail: i === 5 ? { n: 5, why: 'Đê' } : undefined, ip: '10.0.0.1' }, 1000 + i)
+        await nodes[i % 2]!.audit(
+          {
+            actor: i % 3 === 0 ? 'admin' : 'op1',
+            action: i % 2 === 0 ? 'sign-in' : 'acknowledge',
+            target: i % 4 === 0 ? `t${i}` : undefined,
+            detail: i === 5 ? { n: 5, why: 'Đê' } : undefined,
+            ip: '10.0.0.1',
+          },
+          1000 + i,
+        )
       const all = await c.auditLog({ limit: 100 })
       expect(all.map((e) => e.ts)).toEqual([...Array(12).keys()].map((i) => 1011 - i))
       const ids = all.map((e) => e.id)
       expect([...ids].sort((x, y) => y - x)).toEqual(ids)
       expect(new Set(ids).size).toBe(12)
-      expect(all.find((e) => e.ts === 1005)).toEqual({ id: expect.any(Number), ts: 1005, actor: 'op1', action: 'acknowledge', target: null, detail: { n: 5, why: 'Đê' }, ip: '10.0.0.1' })
+      expect(all.find((e) => e.ts === 1005)).toEqual({
+        id: expect.any(Number),
+        ts: 1005,
+        actor: 'op1',
+        action: 'acknowledge',
+        target: null,
+        detail: { n: 5, why: 'Đê' },
+        ip: '10.0.0.1',
+      })
       expect(all.find((e) => e.ts === 1004)).toMatchObject({ target: 't4', detail: null })
 
       const page1 = await a.auditLog({ limit: 5 })
@@ -132,7 +149,9 @@ export function runOperatorStoreContract(name: string, make: MakeOperatorBackend
       expect((await a.auditLog({ limit: 100, actor: 'admin' })).map((e) => e.ts)).toEqual([1009, 1006, 1003, 1000])
       expect((await a.auditLog({ limit: 100, action: 'acknowledge' })).map((e) => e.ts)).toEqual([1011, 1009, 1007, 1005, 1003, 1001])
       expect((await a.auditLog({ limit: 100, actor: 'admin', action: 'acknowledge' })).map((e) => e.ts)).toEqual([1009, 1003])
-      expect((await a.auditLog({ limit: 1, actor: 'admin', action: 'acknowledge', before: all.find((e) => e.ts === 1009)!.id })).map((e) => e.ts)).toEqual([1003])
+      expect((await a.auditLog({ limit: 1, actor: 'admin', action: 'acknowledge', before: all.find((e) => e.ts === 1009)!.id })).map((e) => e.ts)).toEqual([
+        1003,
+      ])
       expect(await a.auditLog({ limit: 10, actor: 'nobody' })).toEqual([])
     })
 

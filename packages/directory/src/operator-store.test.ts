@@ -18,6 +18,9 @@ runOperatorStoreContract('SQLite meta.sqlite', async () => {
       stores.push(s)
       return s
     },
-    dump: async () => readdirSync(dir.path).map((f) => readFileSync(join(dir.path, f)).toString('latin1')).join('\n'),
+    dump: async () =>
+      readdirSync(dir.path)
+        .map((f) => readFileSync(join(dir.path, f)).toString('latin1'))
+        .join('\n'),
   }
 })

@@ -114,7 +114,9 @@ export function openOperatorStore(dataDir: string): OperatorStore {
     ),
     closeSession: db.prepare<[string]>('DELETE FROM sessions WHERE token_hash = ?'),
     expire: db.prepare<[number]>('DELETE FROM sessions WHERE expires_at <= ?'),
-    audit: db.prepare<[number, string, string, string | null, string | null, string | null]>('INSERT INTO audit_log (ts, actor, action, target, detail, ip) VALUES (?, ?, ?, ?, ?, ?)'),
+    audit: db.prepare<[number, string, string, string | null, string | null, string | null]>(
+      'INSERT INTO audit_log (ts, actor, action, target, detail, ip) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
   }
   let closed = false
 
@@ -170,9 +172,9 @@ export function openOperatorStore(dataDir: string): OperatorStore {
     async auditLog({ limit, before, actor, action }) {
       const where: string[] = []
       const args: (string | number)[] = []
-      if (before !== undefined) (where.push('id < ?'), args.push(before))
-      if (actor !== undefined) (where.push('actor = ?'), args.push(actor))
-      if (action !== undefined) (where.push('action = ?'), args.push(action))
+      if (before !== undefined) where.push('id < ?'), args.push(before)
+      if (actor !== undefined) where.push('actor = ?'), args.push(actor)
+      if (action !== undefined) where.push('action = ?'), args.push(action)
       const sql = `SELECT id, ts, actor, action, target, detail, ip FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`
       const rows = db.prepare(sql).all(...args, limit) as Array<Omit<AuditEntry, 'detail'> & { detail: string | null }>
       return rows.map((r) => ({ ...r, detail: r.detail === null ? null : (JSON.parse(r.detail) as unknown) }))

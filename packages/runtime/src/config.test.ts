@@ -35,7 +35,12 @@ describe('parseEnv', () => {
     const secrets = commonEnv.extend({ API_MQTT_PASSWORD: env.secret(), REDIS_URL: env.redisUrl(), MQTT_URL: env.mqttUrls('mqtt://127.0.0.1:1883') })
     let message = ''
     try {
-      parseEnv(secrets, { API_MQTT_PASSWORD: 'tiny-pw', REDIS_URL: 'redis://:hunter2hunter2@redis:6379', INFLUX_URL: 'ftp://user:pw-in-url@x', MQTT_URL: 'mqtt://dev:s3cret@/x' })
+      parseEnv(secrets, {
+        API_MQTT_PASSWORD: 'tiny-pw',
+        REDIS_URL: 'redis://:hunter2hunter2@redis:6379',
+        INFLUX_URL: 'ftp://user:pw-in-url@x',
+        MQTT_URL: 'mqtt://dev:s3cret@/x',
+      })
     } catch (err) {
       message = (err as Error).message
     }
@@ -51,7 +56,15 @@ describe('parseEnv', () => {
 
   it('refuses placeholders, short, repetitive and sequential secrets, and takes generated ones', () => {
     const schema = z.object({ S: env.secret() })
-    for (const bad of ['change-me-ingest', 'CHANGEME-please-0123', 'aaaaaaaaaaaaaaaaaaaa', 'abababababababababab', '12345678901234567890', 'abcdefghijklmnopqrst', 'short'])
+    for (const bad of [
+      'change-me-ingest',
+      'CHANGEME-please-0123',
+      'aaaaaaaaaaaaaaaaaaaa',
+      'abababababababababab',
+      '12345678901234567890',
+      'abcdefghijklmnopqrst',
+      'short',
+    ])
       expect(() => parseEnv(schema, { S: bad }), bad).toThrow(/S: (is|has) /)
     for (const good of ['Xk3v9Qm2L8pZ4rT7wB1nY6cF', 'ingest-service-password-e2e', 'q8J1zN0t5bVx2sK7mW4pR9eA3dH6gL0c'])
       expect(parseEnv(schema, { S: good }).S).toBe(good)
@@ -64,8 +77,12 @@ describe('parseEnv', () => {
     writeFileSync(file, 'Xk3v9Qm2L8pZ4rT7wB1nY6cF\n', { mode: 0o600 })
     const schema = z.object({ API_MQTT_PASSWORD: env.secret(), OTHER: z.string().optional() })
     expect(parseEnv(schema, { API_MQTT_PASSWORD_FILE: file }).API_MQTT_PASSWORD).toBe('Xk3v9Qm2L8pZ4rT7wB1nY6cF')
-    expect(() => parseEnv(schema, { API_MQTT_PASSWORD_FILE: file, API_MQTT_PASSWORD: 'Xk3v9Qm2L8pZ4rT7wB1nY6cF' })).toThrow('API_MQTT_PASSWORD: set API_MQTT_PASSWORD or API_MQTT_PASSWORD_FILE, not both')
-    expect(() => parseEnv(schema, { API_MQTT_PASSWORD_FILE: join(dir.path, 'missing') })).toThrow('API_MQTT_PASSWORD_FILE: cannot read the file it names (ENOENT)')
+    expect(() => parseEnv(schema, { API_MQTT_PASSWORD_FILE: file, API_MQTT_PASSWORD: 'Xk3v9Qm2L8pZ4rT7wB1nY6cF' })).toThrow(
+      'API_MQTT_PASSWORD: set API_MQTT_PASSWORD or API_MQTT_PASSWORD_FILE, not both',
+    )
+    expect(() => parseEnv(schema, { API_MQTT_PASSWORD_FILE: join(dir.path, 'missing') })).toThrow(
+      'API_MQTT_PASSWORD_FILE: cannot read the file it names (ENOENT)',
+    )
     // The file's content is checked like the variable's, and never echoed.
     writeFileSync(file, 'change-me-api\n')
     chmodSync(file, 0o600)

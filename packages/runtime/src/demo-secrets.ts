@@ -39,8 +39,8 @@ export function readDemoSecrets(dataDir: string): DemoSecrets | undefined {
 export function ensureDemoSecrets(dataDir: string, deviceIds: readonly string[], services: readonly string[] = Object.values(SERVICE_ACCOUNTS)): DemoSecrets {
   const current = readDemoSecrets(dataDir) ?? { devices: {}, services: {} }
   let changed = false
-  for (const id of deviceIds) if (!current.devices[id]) ((current.devices[id] = newSecret()), (changed = true))
-  for (const s of services) if (!current.services[s]) ((current.services[s] = newSecret()), (changed = true))
+  for (const id of deviceIds) if (!current.devices[id]) (current.devices[id] = newSecret()), (changed = true)
+  for (const s of services) if (!current.services[s]) (current.services[s] = newSecret()), (changed = true)
   if (changed) {
     const path = demoSecretsPath(dataDir)
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 })

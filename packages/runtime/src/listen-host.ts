@@ -12,7 +12,10 @@ export const LOOPBACK = '127.0.0.1'
 
 /** 127.0.0.0/8, ::1 (also IPv4-mapped) and localhost: reachable from this machine only. */
 export function isLoopback(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '')
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
   if (h === 'localhost' || h === '::1') return true
   const v4 = h.startsWith('::ffff:') ? h.slice(7) : h
   return isIP(v4) === 4 && v4.startsWith('127.')

@@ -78,7 +78,7 @@ describe('createLogger', () => {
     ])
   })
 
-  it('adds the fields of withLogContext to every line written inside it, by any logger, across awaits; a caller\'s field wins', async () => {
+  it("adds the fields of withLogContext to every line written inside it, by any logger, across awaits; a caller's field wins", async () => {
     const { logger, lines } = capture('debug', { service: 'api' })
     const deeper = logger.child({ part: 'provisioning' })
     await withLogContext({ reqId: 'r-1' }, async () => {
@@ -118,7 +118,10 @@ process.kill(process.pid, 'SIGKILL')`
     child.stderr.on('data', (b: Buffer) => (err += b.toString()))
     const signal = await new Promise((resolve) => child.once('close', (_code, sig) => resolve(sig)))
     expect(signal).toBe('SIGKILL')
-    const lines = err.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+    const lines = err
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
     expect(lines).toHaveLength(200)
     expect(lines[199]).toMatchObject({ level: 'debug', service: 'probe', msg: 'received', i: 199 })
   })

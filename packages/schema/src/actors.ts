@@ -11,4 +11,5 @@ export const ANONYMOUS_ACTOR_PREFIX = 'anonymous@'
 export const anonymousActor = (address: string): string => `${ANONYMOUS_ACTOR_PREFIX}${address}`
 
 /** The client address of an anonymous actor; undefined for an operator. */
-export const anonymousAddress = (actor: string): string | undefined => (actor.startsWith(ANONYMOUS_ACTOR_PREFIX) ? actor.slice(ANONYMOUS_ACTOR_PREFIX.length) : undefined)
+export const anonymousAddress = (actor: string): string | undefined =>
+  actor.startsWith(ANONYMOUS_ACTOR_PREFIX) ? actor.slice(ANONYMOUS_ACTOR_PREFIX.length) : undefined

@@ -57,6 +57,9 @@ export const RAIN_CLASSES_MM: readonly (AlarmStep & { min12h: number })[] = [
 export const DEFAULT_ALARMS = {
   water_level: { metric: 'waterLevelCm', steps: WATER_LEVEL_ALARMS_CM },
   salinity: { metric: 'salinityGL', steps: SALINITY_ALARMS_GL },
-  air_quality: { metric: 'pm25UgM3', steps: [{ level: 'qcvn-24h', min: PM25_24H_LIMIT_UG_M3, labelVi: 'Vượt QCVN 05 (24 giờ)', labelEn: 'Above QCVN 05 (24 h)', source: '§4 QCVN 05' }] },
+  air_quality: {
+    metric: 'pm25UgM3',
+    steps: [{ level: 'qcvn-24h', min: PM25_24H_LIMIT_UG_M3, labelVi: 'Vượt QCVN 05 (24 giờ)', labelEn: 'Above QCVN 05 (24 h)', source: '§4 QCVN 05' }],
+  },
   rain: { metric: 'rainMm', steps: RAIN_CLASSES_MM },
 } as const satisfies Partial<Record<DeviceKind, { metric: string; steps: readonly AlarmStep[] }>>

@@ -41,7 +41,12 @@ export const HistoryParams = DeviceHistoryParams.extend({
   deviceIds: z
     .string()
     .describe(`comma-separated device ids, at most ${HISTORY_MAX_DEVICES}`)
-    .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x !== ''))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x !== ''),
+    )
     .pipe(z.array(z.string()).min(1, 'at least one device id').max(HISTORY_MAX_DEVICES, `at most ${HISTORY_MAX_DEVICES} device ids`)),
 })
 

@@ -19,7 +19,12 @@ const DEVICE_CLIENT_SUFFIX = /^[a-z0-9-]{1,16}$/
 
 export function deviceMayUseClientId(deviceId: string, clientId: string): boolean {
   if (clientId === deviceId) return true
-  return clientId.length > deviceId.length + 1 && clientId.startsWith(deviceId) && clientId[deviceId.length] === '.' && DEVICE_CLIENT_SUFFIX.test(clientId.slice(deviceId.length + 1))
+  return (
+    clientId.length > deviceId.length + 1 &&
+    clientId.startsWith(deviceId) &&
+    clientId[deviceId.length] === '.' &&
+    DEVICE_CLIENT_SUFFIX.test(clientId.slice(deviceId.length + 1))
+  )
 }
 
 export function serviceMayUseClientId(account: string, clientId: string): boolean {

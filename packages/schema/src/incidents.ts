@@ -78,7 +78,10 @@ export type IncidentChange = z.infer<typeof IncidentChange>
 
 /** GET /api/v1/incidents query. `active=true` (default) lists open, acknowledged and cleared ones. */
 export const IncidentListParams = z.object({
-  active: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  active: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   deviceId: z.string().max(64).optional(),
   ruleId: z.string().max(64).optional(),
   severity: Severity.optional(),

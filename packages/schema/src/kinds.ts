@@ -7,4 +7,3 @@ export type DeviceKind = z.infer<typeof DeviceKind>
 
 export const Ward = z.enum(wards)
 export type Ward = z.infer<typeof Ward>
-

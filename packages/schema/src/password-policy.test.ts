@@ -31,7 +31,8 @@ describe('password policy (issue #15)', () => {
       ['LanNguyen!river', 'lan.nguyen', PASSWORD_RULES.username],
       ['my admin password', 'admin', PASSWORD_RULES.username],
     ]
-    for (const [password, username, rule] of cases) expect({ password: password.slice(0, 40), problem: passwordProblem(password, username) }).toEqual({ password: password.slice(0, 40), problem: rule })
+    for (const [password, username, rule] of cases)
+      expect({ password: password.slice(0, 40), problem: passwordProblem(password, username) }).toEqual({ password: password.slice(0, 40), problem: rule })
   })
 
   it('takes ordinary long passwords and passphrases; digits around a common word only when there are many', () => {
@@ -51,7 +52,10 @@ describe('password policy (issue #15)', () => {
     expect(COMMON_PASSWORDS.length).toBeLessThanOrEqual(500)
     for (const w of COMMON_PASSWORDS.filter((w) => /^[a-z]{6,}$/.test(w))) {
       const problem = passwordProblem(`${w}2024!!`)
-      expect({ w, refused: problem === PASSWORD_RULES.common || problem === PASSWORD_RULES.sequence || problem === PASSWORD_RULES.repeated }).toEqual({ w, refused: true })
+      expect({ w, refused: problem === PASSWORD_RULES.common || problem === PASSWORD_RULES.sequence || problem === PASSWORD_RULES.repeated }).toEqual({
+        w,
+        refused: true,
+      })
     }
   })
 

@@ -39,14 +39,42 @@ const ROWS: [string, number][] = [
   ["asdfghjkl;'", 1.75],
   ['zxcvbnm,./', 2.25],
 ]
-const SHIFTED: Record<string, string> = { '~': '`', '!': '1', '@': '2', '#': '3', $: '4', '%': '5', '^': '6', '&': '7', '*': '8', '(': '9', ')': '0', _: '-', '+': '=', '{': '[', '}': ']', '|': '\\', ':': ';', '"': "'", '<': ',', '>': '.', '?': '/' }
+const SHIFTED: Record<string, string> = {
+  '~': '`',
+  '!': '1',
+  '@': '2',
+  '#': '3',
+  $: '4',
+  '%': '5',
+  '^': '6',
+  '&': '7',
+  '*': '8',
+  '(': '9',
+  ')': '0',
+  _: '-',
+  '+': '=',
+  '{': '[',
+  '}': ']',
+  '|': '\\',
+  ':': ';',
+  '"': "'",
+  '<': ',',
+  '>': '.',
+  '?': '/',
+}
 const NEIGHBOURS: Map<string, Set<string>> = (() => {
   const keys: { c: string; row: number; x: number }[] = []
-  for (const [r, [row, offset]] of ROWS.entries())
-    for (const [i, c] of [...row].entries()) keys.push({ c, row: r, x: i + offset })
+  for (const [r, [row, offset]] of ROWS.entries()) for (const [i, c] of [...row].entries()) keys.push({ c, row: r, x: i + offset })
   const out = new Map<string, Set<string>>()
   for (const a of keys)
-    out.set(a.c, new Set(keys.filter((b) => b !== a && ((b.row === a.row && Math.abs(b.x - a.x) === 1) || (Math.abs(b.row - a.row) === 1 && Math.abs(b.x - a.x) <= 0.75))).map((b) => b.c)))
+    out.set(
+      a.c,
+      new Set(
+        keys
+          .filter((b) => b !== a && ((b.row === a.row && Math.abs(b.x - a.x) === 1) || (Math.abs(b.row - a.row) === 1 && Math.abs(b.x - a.x) <= 0.75)))
+          .map((b) => b.c),
+      ),
+    )
   return out
 })()
 

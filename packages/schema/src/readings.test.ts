@@ -10,7 +10,7 @@ const shapeFields = (kind: string): string[] => {
 }
 
 describe('metricsByKind', () => {
-  it('has one list per reading shape, naming exactly that shape\'s fields, each once', () => {
+  it("has one list per reading shape, naming exactly that shape's fields, each once", () => {
     expect(Object.keys(metricsByKind).sort()).toEqual(DeviceReading.options.map((o) => o.shape.kind.value).sort())
     for (const [kind, metrics] of Object.entries(metricsByKind)) {
       expect(new Set(metrics).size, kind).toBe(metrics.length)
@@ -25,7 +25,19 @@ describe('metricUnits', () => {
   })
 
   // The unit is in the field name (conventions: `waterLevelCm`, `avgSpeedKmh`); the table must say the same.
-  const suffixes: Record<string, string> = { Kmh: 'km/h', Pct: '%', S: 's', V: 'V', Cm: 'cm', Mm: 'mm', MmH: 'mm/h', GL: 'g/L', C: '°C', UgM3: 'µg/m³', Count: '' }
+  const suffixes: Record<string, string> = {
+    Kmh: 'km/h',
+    Pct: '%',
+    S: 's',
+    V: 'V',
+    Cm: 'cm',
+    Mm: 'mm',
+    MmH: 'mm/h',
+    GL: 'g/L',
+    C: '°C',
+    UgM3: 'µg/m³',
+    Count: '',
+  }
   it.each(Object.entries(metricUnits))('%s is in %j, as its name says', (field, unit) => {
     const suffix = Object.keys(suffixes)
       .filter((s) => field.endsWith(s))

@@ -15,7 +15,12 @@ const common = {
   /** Device clock, ms since epoch (UTC). Optional: the broker's receive time is used and recorded when absent. */
   ts: EpochMs.optional(),
   /** Device sequence number, lets an operator see gaps. */
-  seq: z.number().int().min(0).max(2 ** 53 - 1).optional(),
+  seq: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 53 - 1)
+    .optional(),
   /** Battery voltage where battery powered (a 12 V lead-acid pack at most reads ~14.8 V on charge). */
   batteryV: z.number().min(0).max(16).optional(),
 }
@@ -70,13 +75,7 @@ export const AirQualityReading = z.strictObject({
   humidityPct: z.number().min(0).max(100).optional(),
 })
 
-export const DeviceReading = z.discriminatedUnion('kind', [
-  TrafficReading,
-  WaterLevelReading,
-  RainReading,
-  SalinityReading,
-  AirQualityReading,
-])
+export const DeviceReading = z.discriminatedUnion('kind', [TrafficReading, WaterLevelReading, RainReading, SalinityReading, AirQualityReading])
 export type DeviceReading = z.infer<typeof DeviceReading>
 
 /**
@@ -95,7 +94,9 @@ metricsByKind satisfies Record<DeviceReading['kind'], readonly string[]>
 type Envelope = 'kind' | 'ts' | 'seq'
 type SameSet<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false
 type MetricsOf<K extends DeviceReading['kind']> = Exclude<keyof Extract<DeviceReading, { kind: K }>, Envelope>
-type ListsMatchShapes = { [K in DeviceReading['kind']]: SameSet<(typeof metricsByKind)[K][number], MetricsOf<K>> }[DeviceReading['kind']] extends true ? true : false
+type ListsMatchShapes = { [K in DeviceReading['kind']]: SameSet<(typeof metricsByKind)[K][number], MetricsOf<K>> }[DeviceReading['kind']] extends true
+  ? true
+  : false
 true satisfies ListsMatchShapes
 
 export const allMetrics = [...new Set(Object.values(metricsByKind).flat())] as const

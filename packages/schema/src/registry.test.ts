@@ -7,7 +7,12 @@ describe('seed fleet registry', () => {
     expect(reg.size).toBeGreaterThanOrEqual(40)
     const kinds = new Set(reg.devices.map((d) => d.kind))
     expect([...kinds].sort()).toEqual(['air_quality', 'rain', 'salinity', 'traffic', 'water_level'])
-    expect(reg.devices.filter((d) => d.kind === 'water_level').map((d) => d.waterBody).sort()).toContain('canal')
+    expect(
+      reg.devices
+        .filter((d) => d.kind === 'water_level')
+        .map((d) => d.waterBody)
+        .sort(),
+    ).toContain('canal')
   })
 
   it('names the entry and field that is wrong', () => {

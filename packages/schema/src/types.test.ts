@@ -87,7 +87,9 @@ describe('StoredReading', () => {
 
 describe('incidents', () => {
   it('IncidentEvent: a typed step in an incident’s history', () => {
-    expectTypeOf<IncidentEvent['type']>().toEqualTypeOf<'raised' | 'escalated' | 'deescalated' | 'acknowledged' | 'cleared' | 'closed' | 'reminded' | 'reopened'>()
+    expectTypeOf<IncidentEvent['type']>().toEqualTypeOf<
+      'raised' | 'escalated' | 'deescalated' | 'acknowledged' | 'cleared' | 'closed' | 'reminded' | 'reopened'
+    >()
     expectTypeOf<IncidentEvent['value']>().toEqualTypeOf<number | null>()
     expectTypeOf<IncidentEvent['by']>().toEqualTypeOf<string | undefined>()
   })

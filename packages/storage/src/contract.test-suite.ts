@@ -60,8 +60,14 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
     return store
   }
 
-  const historyOf = (store: ReadingStore, deviceId: string, window: 'raw' | '1m' | '5m' | '1h' | '1d', from = T0 - HOUR, to = T0 + 2 * HOUR, metric = 'waterLevelCm') =>
-    store.history({ deviceIds: [deviceId], metric, from, to, window }).then((s) => s[0]!.points)
+  const historyOf = (
+    store: ReadingStore,
+    deviceId: string,
+    window: 'raw' | '1m' | '5m' | '1h' | '1d',
+    from = T0 - HOUR,
+    to = T0 + 2 * HOUR,
+    metric = 'waterLevelCm',
+  ) => store.history({ deviceIds: [deviceId], metric, from, to, window }).then((s) => s[0]!.points)
 
   describe(`ReadingStore contract: ${name}`, () => {
     describe('writeReadings and latest', () => {
@@ -237,7 +243,10 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
       it('refuses a metric name that is not an identifier, and a malformed query, without retry', async () => {
         const store = await open()
         for (const metric of ["x') OR 1=1 --", 'water level', '$.a', ''])
-          await expect(store.history({ deviceIds: ['wl-a1'], metric, from: T0, to: T0 + 1, window: 'raw' })).rejects.toMatchObject({ name: 'StorageError', retryable: false })
+          await expect(store.history({ deviceIds: ['wl-a1'], metric, from: T0, to: T0 + 1, window: 'raw' })).rejects.toMatchObject({
+            name: 'StorageError',
+            retryable: false,
+          })
         await expect(store.history({ deviceIds: [], metric: 'waterLevelCm', from: T0, to: T0 + 1, window: 'raw' })).rejects.toMatchObject({ retryable: false })
       })
     })
@@ -248,7 +257,9 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
       const base = Math.floor(Date.now() / HOUR) * HOUR - 4 * HOUR
       const later = () => base + 10 * 24 * HOUR
       // Values in quarters, so sums are exact whatever order they are added in.
-      const batch = Array.from({ length: 18 }, (_, i) => level('wl-a1', base - T0 + i * 10 * MIN, 100 + ((i * 7) % 11) * 0.25, { receivedAt: base + i * 10 * MIN }))
+      const batch = Array.from({ length: 18 }, (_, i) =>
+        level('wl-a1', base - T0 + i * 10 * MIN, 100 + ((i * 7) % 11) * 0.25, { receivedAt: base + i * 10 * MIN }),
+      )
       const windows = ['5m', '1h', '1d'] as const
       const query = (store: ReadingStore, window: (typeof windows)[number]) =>
         store.history({ deviceIds: ['wl-a1'], metric: 'waterLevelCm', from: base - HOUR, to: base + 4 * HOUR, window }).then((s) => s[0]!.points)

@@ -22,7 +22,11 @@ describe('createStoreFromConfig', () => {
     const url = `http://127.0.0.1:${await freePort()}`
     const store = createStoreFromConfig({ DATA_DIR: join(tmp.path, 'unused'), INFLUX_URL: url, INFLUX_DB: 'mytho', INFLUX_TOKEN: 't' })
     onTestFinished(() => store.close())
-    await expect(store.writeReadings([reading()])).rejects.toMatchObject({ name: 'StorageError', retryable: true, message: expect.stringMatching(/ECONNREFUSED/) })
+    await expect(store.writeReadings([reading()])).rejects.toMatchObject({
+      name: 'StorageError',
+      retryable: true,
+      message: expect.stringMatching(/ECONNREFUSED/),
+    })
     expect(existsSync(join(tmp.path, 'unused'))).toBe(false)
   })
 })

@@ -159,9 +159,12 @@ export function createInfluxHttp(opts: InfluxHttpOptions): InfluxHttp {
       await send('write', path('/write', { db, precision }), lines, 'text/plain; charset=utf-8')
     },
     async query(q, db) {
-      const res = (await send('query', path('/query', { ...(db === undefined ? {} : { db }), epoch: 'ms' }), new URLSearchParams({ q }).toString(), 'application/x-www-form-urlencoded')) as
-        | { results?: InfluxResult[]; error?: string }
-        | undefined
+      const res = (await send(
+        'query',
+        path('/query', { ...(db === undefined ? {} : { db }), epoch: 'ms' }),
+        new URLSearchParams({ q }).toString(),
+        'application/x-www-form-urlencoded',
+      )) as { results?: InfluxResult[]; error?: string } | undefined
       if (res?.error) throw new StorageError(`influx query failed: ${res.error}`, { retryable: false })
       const series: InfluxSeries[] = []
       for (const r of res?.results ?? []) {

@@ -54,7 +54,9 @@ describe('InfluxDB adapter', () => {
     const cqs = (await admin.query('SHOW CONTINUOUS QUERIES')).find((s) => s.name === database)
     expect(cqs?.values.map((r) => r[0])).toEqual(['cq_5m', 'cq_1h'])
     expect(String(cqs?.values[1]?.[1])).toMatch(/RESAMPLE FOR 2h BEGIN .* INTO .*rp_1h.:MEASUREMENT .*GROUP BY time\(1h\), \*/)
-    expect(String(cqs?.values[0]?.[1])).toMatch(/RESAMPLE FOR 1h BEGIN SELECT sum\(\*\), min\(\*\), max\(\*\), count\(\*\) INTO .*rp_5m.:MEASUREMENT .*GROUP BY time\(5m\), \*/)
+    expect(String(cqs?.values[0]?.[1])).toMatch(
+      /RESAMPLE FOR 1h BEGIN SELECT sum\(\*\), min\(\*\), max\(\*\), count\(\*\) INTO .*rp_5m.:MEASUREMENT .*GROUP BY time\(5m\), \*/,
+    )
   })
 
   it('history past raw retention reads the roll-ups: it still answers once the raw points are deleted', async () => {
@@ -128,7 +130,11 @@ describe('InfluxDB adapter', () => {
     const { port } = silent.address() as { port: number }
     const store = createInfluxStore({ url: `http://127.0.0.1:${port}`, database: 'x', timeoutMs: 200 })
     onTestFinished(() => store.close())
-    await expect(store.writeReadings([reading()])).rejects.toMatchObject({ name: 'StorageError', retryable: true, message: expect.stringMatching(/timed out after 200 ms/) })
+    await expect(store.writeReadings([reading()])).rejects.toMatchObject({
+      name: 'StorageError',
+      retryable: true,
+      message: expect.stringMatching(/timed out after 200 ms/),
+    })
     await expect.poll(() => sockets.size).toBe(0)
   })
 

@@ -75,12 +75,15 @@ export function createInfluxStore(opts: InfluxStoreOptions): ReadingStore {
     const names = new Set(rows.map((r) => String(r[0])))
     // Shard groups as InfluxDB picks them for a new policy of that duration; the duration must not be shorter.
     // InfluxQL wants DURATION, REPLICATION, SHARD DURATION in that order.
-    const clause = (days: number) => `DURATION ${days > 0 ? `${days}d` : 'INF'} REPLICATION 1 SHARD DURATION ${days === 0 || days > 180 ? '7d' : days >= 2 ? '1d' : '1h'}`
+    const clause = (days: number) =>
+      `DURATION ${days > 0 ? `${days}d` : 'INF'} REPLICATION 1 SHARD DURATION ${days === 0 || days > 180 ? '7d' : days >= 2 ? '1d' : '1h'}`
     await http.query(`ALTER RETENTION POLICY ${ident(defaultRp)} ON ${ident(db)} ${clause(keepDays.raw)}`)
     for (const grain of ['5m', '1h'] as const) {
       const rp = ROLLUP_RP[grain]
       await http.query(
-        names.has(rp) ? `ALTER RETENTION POLICY ${ident(rp)} ON ${ident(db)} ${clause(keepDays[grain])}` : `CREATE RETENTION POLICY ${ident(rp)} ON ${ident(db)} ${clause(keepDays[grain])}`,
+        names.has(rp)
+          ? `ALTER RETENTION POLICY ${ident(rp)} ON ${ident(db)} ${clause(keepDays[grain])}`
+          : `CREATE RETENTION POLICY ${ident(rp)} ON ${ident(db)} ${clause(keepDays[grain])}`,
       )
       // Dropped and created again so a changed definition takes effect; RESAMPLE FOR recomputes recent buckets
       // so readings up to that late still count (later ones: rollUp()).
@@ -95,7 +98,6 @@ export function createInfluxStore(opts: InfluxStoreOptions): ReadingStore {
     }
   }
 
-
   return {
     init: () =>
       wrap('init', async () => {
@@ -109,7 +111,10 @@ export function createInfluxStore(opts: InfluxStoreOptions): ReadingStore {
           const series = await http.query('SHOW DATABASES')
           const names = series.flatMap((s) => s.values.map((v) => String(v[0])))
           if (!names.includes(db))
-            throw new StorageError(`database ${db} does not exist and this server does not create databases over the v1 API (${e.message}); create a bucket named ${db} (InfluxDB 2.x/3.x maps it to database ${db})`, { cause: err, retryable: false })
+            throw new StorageError(
+              `database ${db} does not exist and this server does not create databases over the v1 API (${e.message}); create a bucket named ${db} (InfluxDB 2.x/3.x maps it to database ${db})`,
+              { cause: err, retryable: false },
+            )
         }
         try {
           await setUpRollups()
@@ -132,7 +137,15 @@ export function createInfluxStore(opts: InfluxStoreOptions): ReadingStore {
     writeReadings: (readings) =>
       wrap('writeReadings', async () => {
         checkReadings(readings)
-        for (let i = 0; i < readings.length; i += maxLines) await http.write(db, readings.slice(i, i + maxLines).map(readingLine).join('\n'), 'ms')
+        for (let i = 0; i < readings.length; i += maxLines)
+          await http.write(
+            db,
+            readings
+              .slice(i, i + maxLines)
+              .map(readingLine)
+              .join('\n'),
+            'ms',
+          )
       }),
 
     latest: (deviceIds) =>
@@ -162,14 +175,18 @@ export function createInfluxStore(opts: InfluxStoreOptions): ReadingStore {
           const kinds = withMetric.length > 0 ? withMetric : deviceKinds
           const m = ident(q.metric)
           // 1d windows start at local midnight: epoch-aligned days shifted by -7 h (UTC+7, no DST).
-          const groupBy = q.window === 'raw' ? '' : `GROUP BY time(${windowMs[q.window]}ms${q.window === '1d' ? `, -${LOCAL_UTC_OFFSET_MS}ms` : ''}), "deviceId" fill(none)`
+          const groupBy =
+            q.window === 'raw' ? '' : `GROUP BY time(${windowMs[q.window]}ms${q.window === '1d' ? `, -${LOCAL_UTC_OFFSET_MS}ms` : ''}), "deviceId" fill(none)`
           for (const part of planHistory(q.window, q.from, q.to, now(), rollups ? keepDays.raw : 0)) {
             let text: string
             let toPoint: (row: unknown[]) => HistoryPoint | undefined
             if (part.source === 'raw') {
               const where = `(${deviceFilter(ids)}) AND time >= ${part.from}ms AND time < ${part.to}ms`
               const measurements = kinds.map(ident).join(',')
-              text = q.window === 'raw' ? `SELECT ${m} FROM ${measurements} WHERE ${where} GROUP BY "deviceId"` : `SELECT mean(${m}), min(${m}), max(${m}), count(${m}) FROM ${measurements} WHERE ${where} ${groupBy}`
+              text =
+                q.window === 'raw'
+                  ? `SELECT ${m} FROM ${measurements} WHERE ${where} GROUP BY "deviceId"`
+                  : `SELECT mean(${m}), min(${m}), max(${m}), count(${m}) FROM ${measurements} WHERE ${where} ${groupBy}`
               toPoint = q.window === 'raw' ? rawPoint : windowPoint
             } else {
               // A bucket counts when it overlaps [from, to): a roll-up cannot split its bucket.
@@ -183,7 +200,11 @@ export function createInfluxStore(opts: InfluxStoreOptions): ReadingStore {
             for (const s of await query(text)) {
               const id = s.tags?.['deviceId']
               const points = id === undefined ? undefined : byDevice.get(id)
-              if (points) mergePoints(points, s.values.map(toPoint).filter((p) => p !== undefined))
+              if (points)
+                mergePoints(
+                  points,
+                  s.values.map(toPoint).filter((p) => p !== undefined),
+                )
             }
           }
         }

@@ -83,7 +83,8 @@ const CODE_PATTERN = /^[a-z][a-z0-9_]{0,63}$/
  */
 export function deadLetterLine(r: Rejection, seq: number): string {
   if (!CODE_PATTERN.test(r.code)) throw new StorageError(`dead letter code ${JSON.stringify(r.code)} is not a snake_case name`, { retryable: false })
-  if (!Number.isSafeInteger(r.receivedAt) || r.receivedAt < 0) throw new StorageError(`dead letter receivedAt ${r.receivedAt} is not a ms timestamp`, { retryable: false })
+  if (!Number.isSafeInteger(r.receivedAt) || r.receivedAt < 0)
+    throw new StorageError(`dead letter receivedAt ${r.receivedAt} is not a ms timestamp`, { retryable: false })
   let tags = `,code=${r.code}`
   let fields = `message=${str(r.message)},topic=${str(r.topic)},raw=${str(r.raw)},rawBytes=${Math.trunc(r.rawBytes)}i`
   if (r.issues !== undefined) fields += `,issues=${str(JSON.stringify(r.issues))}`

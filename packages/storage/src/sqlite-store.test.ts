@@ -56,7 +56,9 @@ describe('SQLite adapter', () => {
     const store = createSqliteStore({ path: freshPath(), retention: { rawDays: 2, fiveMinuteDays: 5, hourDays: 0 }, now: () => now })
     onTestFinished(() => store.close())
     const q = (window: 'raw' | '5m' | '1h') =>
-      store.history({ deviceIds: ['wl-tien-01'], metric: 'waterLevelCm', from: t0, to: t0 + HOUR, window }).then((s) => s[0]!.points.map((p) => [p.ts, p.mean, p.count]))
+      store
+        .history({ deviceIds: ['wl-tien-01'], metric: 'waterLevelCm', from: t0, to: t0 + HOUR, window })
+        .then((s) => s[0]!.points.map((p) => [p.ts, p.mean, p.count]))
     await store.writeReadings([reading({ ts: t0, fields: { waterLevelCm: 10 } }), reading({ ts: t0 + 60_000, fields: { waterLevelCm: 20 } })])
     expect(await q('raw')).toEqual([
       [t0, 10, 1],

@@ -317,7 +317,16 @@ function prepare(db: Database.Database) {
     }),
     writeDeadLetters: db.transaction((rejections: readonly Rejection[]) => {
       for (const r of rejections)
-        insertDeadLetter.run(r.receivedAt, r.code, r.deviceId ?? null, r.topic, r.message, r.issues === undefined ? null : JSON.stringify(r.issues), r.raw, r.rawBytes)
+        insertDeadLetter.run(
+          r.receivedAt,
+          r.code,
+          r.deviceId ?? null,
+          r.topic,
+          r.message,
+          r.issues === undefined ? null : JSON.stringify(r.issues),
+          r.raw,
+          r.rawBytes,
+        )
     }),
     latestAll: db.prepare<[], ReadingRow>(
       `SELECT ${READING_COLUMNS} FROM latest l JOIN readings r ON r.device_id = l.device_id AND r.ts = l.ts ORDER BY l.device_id`,
@@ -369,7 +378,12 @@ function deadLetterQueries(db: Database.Database) {
   }
 }
 
-function seriesOf(s: ReturnType<typeof prepare>, q: HistoryQuery, deviceId: string, parts: readonly { source: HistorySource; from: number; to: number }[]): HistorySeries {
+function seriesOf(
+  s: ReturnType<typeof prepare>,
+  q: HistoryQuery,
+  deviceId: string,
+  parts: readonly { source: HistorySource; from: number; to: number }[],
+): HistorySeries {
   const points = parts.flatMap((part) => pointsOf(s, q, deviceId, part.source, part.from, part.to))
   return { deviceId, metric: q.metric, window: q.window, points }
 }

@@ -62,7 +62,8 @@ export function checkReadings(readings: readonly StoredReading[]): void {
     if (!wardSet.has(r.ward)) refuse(`reading of ${r.deviceId} at ${r.ts} has an unknown ward ${JSON.stringify(r.ward)}`)
     if (!tsSources.has(r.tsSource)) refuse(`reading of ${r.deviceId} at ${r.ts} has an unknown tsSource ${JSON.stringify(r.tsSource)}`)
     for (const name of Object.keys(r.fields)) {
-      if (!METRIC_NAME_PATTERN.test(name) || RESERVED_FIELD_NAMES.has(name)) refuse(`reading of ${r.deviceId} at ${r.ts} has a bad field name ${JSON.stringify(name)}`)
+      if (!METRIC_NAME_PATTERN.test(name) || RESERVED_FIELD_NAMES.has(name))
+        refuse(`reading of ${r.deviceId} at ${r.ts} has a bad field name ${JSON.stringify(name)}`)
       const v = r.fields[name]
       if (typeof v !== 'number' || !Number.isFinite(v)) refuse(`reading of ${r.deviceId} at ${r.ts}: field ${name} is not a finite number (${String(v)})`)
     }

@@ -39,7 +39,24 @@ export async function startRedisServer(opts: StartRedisOptions = {}): Promise<Re
 
   const launch = async (port: number): Promise<void> => {
     // Options on the command line as `--name value`, the way redis-server takes a config without a file.
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir.path, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning', '--logfile', '']
+    const args = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir.path,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--daemonize',
+      'no',
+      '--loglevel',
+      'warning',
+      '--logfile',
+      '',
+    ]
     daemon = await startDaemon({
       name: `redis-server on port ${port}`,
       bin,

@@ -17,7 +17,11 @@ export interface DeliveryQueueOptions {
 
 export class DeliveryError extends Error {
   override name = 'DeliveryError'
-  constructor(message: string, readonly retryable: boolean, readonly retryAfterMs?: number) {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly retryAfterMs?: number,
+  ) {
     super(message)
   }
 }

@@ -4,7 +4,15 @@ import { createDeliveryQueue, DeliveryError } from './delivery-queue.ts'
 import { formatIncidentMessage, type Language } from './templates.ts'
 
 /** Sends incident messages to a Telegram chat through the Bot API's sendMessage (429 honours retry_after). */
-export function createTelegramNotifier(o: { token: string; chatId: string; language: Language; apiUrl?: string; registry?: DeviceRegistry; logger: Logger; retryMinMs?: number }) {
+export function createTelegramNotifier(o: {
+  token: string
+  chatId: string
+  language: Language
+  apiUrl?: string
+  registry?: DeviceRegistry
+  logger: Logger
+  retryMinMs?: number
+}) {
   const url = `${(o.apiUrl ?? 'https://api.telegram.org').replace(/\/$/, '')}/bot${o.token}/sendMessage`
   const queue = createDeliveryQueue({
     name: 'telegram',
@@ -20,7 +28,11 @@ export function createTelegramNotifier(o: { token: string; chatId: string; langu
       const answer = (await res.json().catch(() => ({}))) as { ok?: boolean; description?: string; parameters?: { retry_after?: number } }
       if (res.ok && answer.ok !== false) return
       const retryAfter = answer.parameters?.retry_after
-      throw new DeliveryError(`telegram answered ${res.status}: ${answer.description ?? ''}`, res.status >= 500 || res.status === 429, retryAfter !== undefined ? retryAfter * 1000 : undefined)
+      throw new DeliveryError(
+        `telegram answered ${res.status}: ${answer.description ?? ''}`,
+        res.status >= 500 || res.status === 429,
+        retryAfter !== undefined ? retryAfter * 1000 : undefined,
+      )
     },
   })
   return {

@@ -3,8 +3,34 @@ import type { DeviceRegistry, IncidentChange } from '@mytho/schema'
 export type Language = 'vi' | 'en'
 
 const words = {
-  vi: { raised: 'CẢNH BÁO MỚI', escalated: 'TĂNG MỨC', deescalated: 'GIẢM MỨC', cleared: 'ĐÃ HẾT', reminded: 'NHẮC LẠI (chưa xác nhận)', acknowledged: 'ĐÃ XÁC NHẬN', closed: 'ĐÃ ĐÓNG', reopened: 'MỞ LẠI', value: 'Giá trị', at: 'Lúc', device: 'Thiết bị', severity: { info: 'thông tin', warning: 'cảnh báo', critical: 'nghiêm trọng' } },
-  en: { raised: 'NEW ALERT', escalated: 'ESCALATED', deescalated: 'DE-ESCALATED', cleared: 'CLEARED', reminded: 'REMINDER (unacknowledged)', acknowledged: 'ACKNOWLEDGED', closed: 'CLOSED', reopened: 'REOPENED', value: 'Value', at: 'At', device: 'Device', severity: { info: 'info', warning: 'warning', critical: 'critical' } },
+  vi: {
+    raised: 'CẢNH BÁO MỚI',
+    escalated: 'TĂNG MỨC',
+    deescalated: 'GIẢM MỨC',
+    cleared: 'ĐÃ HẾT',
+    reminded: 'NHẮC LẠI (chưa xác nhận)',
+    acknowledged: 'ĐÃ XÁC NHẬN',
+    closed: 'ĐÃ ĐÓNG',
+    reopened: 'MỞ LẠI',
+    value: 'Giá trị',
+    at: 'Lúc',
+    device: 'Thiết bị',
+    severity: { info: 'thông tin', warning: 'cảnh báo', critical: 'nghiêm trọng' },
+  },
+  en: {
+    raised: 'NEW ALERT',
+    escalated: 'ESCALATED',
+    deescalated: 'DE-ESCALATED',
+    cleared: 'CLEARED',
+    reminded: 'REMINDER (unacknowledged)',
+    acknowledged: 'ACKNOWLEDGED',
+    closed: 'CLOSED',
+    reopened: 'REOPENED',
+    value: 'Value',
+    at: 'At',
+    device: 'Device',
+    severity: { info: 'info', warning: 'warning', critical: 'critical' },
+  },
 } as const
 
 /** Times in messages are Mỹ Tho local time (UTC+7), as operators read them. */
