@@ -13,6 +13,11 @@ export const apiEnv = commonEnv.extend({
   /** Optional registry file; default the seed fleet. */
   DEVICE_REGISTRY_FILE: z.string().optional(),
   /**
+   * The alert rules the ingest runs (the same file): the map judges each device's warning or alarm on them, so marker
+   * and incident agree. Default the built-in rules.
+   */
+  ALERT_RULES_FILE: z.string().optional(),
+  /**
    * Broker the live feed subscribes to (stored readings, device status), or the brokers of a cluster as a
    * comma-separated list: the first is tried first, each reconnect tries the next, so the feed moves to a live node
    * when one dies. Default mqtt://127.0.0.1:1883.

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import {
   severityRank,
+  type DeviceConnectionStatus,
   type DeviceRecord,
   type DeviceRegistry,
   type IncidentChange,
@@ -10,7 +11,7 @@ import {
   type StoredReading,
 } from '@mytho/schema'
 import { silentLogger, type Logger } from '@mytho/runtime'
-import { initialHold, stepHold, wantedLevel, type HoldState } from './hold-machine.ts'
+import { holdMoved, initialHold, stepHold, wantedLevel, type HoldState } from './hold-machine.ts'
 import type { HoldRecord } from './incident-store.ts'
 import type { EngineIncidentStore } from './incident-ports.ts'
 import type { AlertRule, ConditionRuleT, SilentRuleT, ThresholdRuleT } from './rules.ts'
@@ -38,6 +39,8 @@ export interface AlertEngineOptions {
 interface LevelDef {
   name: LocalizedText
   severity: Severity
+  /** What the operator should do at this level; the incident carries the one of its current level. */
+  action?: LocalizedText | undefined
 }
 
 /** One evaluation of one (rule, subject), as advance() takes it. */
@@ -60,6 +63,12 @@ interface Step {
   extra?: Record<string, unknown> | undefined
 }
 
+/** How a status came: a planned goodbye (`offline:planned`), or a retained one read back at our subscription. */
+export interface ConnectionNews {
+  planned?: boolean
+  retained?: boolean
+}
+
 const newIncidentId = (at: number) => `inc-${at.toString(36)}-${randomBytes(4).toString('hex')}`
 
 export function createAlertEngine(opts: AlertEngineOptions) {
@@ -69,6 +78,10 @@ export function createAlertEngine(opts: AlertEngineOptions) {
   const store = opts.store
   const lastSeen = new Map<string, number>()
   const lastWillOffline = new Set<string>()
+  /** Devices whose last word was a planned goodbye (`offline:planned`): away on purpose, neither lost nor silent. */
+  const plannedOffline = new Set<string>()
+  /** When this engine started listening: after a restart, silence counts from here, not from before the downtime. */
+  let startedAt = clock()
   const holds = new Map<string, HoldRecord>()
   const stats = { evaluations: 0, changes: 0, skippedStale: 0 }
 
@@ -90,7 +103,7 @@ export function createAlertEngine(opts: AlertEngineOptions) {
     const rec = holdOf(rule.id, subject)
     const prev: HoldState = rec.hold
     const { state, changed } = stepHold(prev, wanted, at, rule.raiseHoldS * 1000, rule.clearHoldS * 1000)
-    const holdChanged = changed !== null || state.pendingLevel !== prev.pendingLevel || state.pendingSince !== prev.pendingSince || extra !== undefined
+    const holdChanged = changed !== null || holdMoved(prev, state) || extra !== undefined
     rec.hold = state
     if (extra) rec.extra = extra
     if (!changed) {
@@ -123,6 +136,8 @@ export function createAlertEngine(opts: AlertEngineOptions) {
             metric,
             lastValue: value,
             peakValue: value,
+            ward: device?.ward ?? null,
+            action: def.action ?? null,
             raisedAt: now,
             updatedAt: now,
           },
@@ -139,7 +154,9 @@ export function createAlertEngine(opts: AlertEngineOptions) {
         const reopen = !cleared && changed.to > changed.from && before !== undefined && severityWorse(def.severity, before.severity)
         const type: IncidentEvent['type'] = cleared ? 'cleared' : changed.to > changed.from ? 'escalated' : 'deescalated'
         const event: IncidentEvent = { at: now, type, level: changed.to, value }
-        store.update(id, { level: changed.to, severity: def.severity, title: titleOf(rule, def), value, at: now, cleared, reopen }, event)
+        // A cleared incident keeps the action of the level it left: the log still says what was asked.
+        const action = cleared ? undefined : (def.action ?? null)
+        store.update(id, { level: changed.to, severity: def.severity, title: titleOf(rule, def), value, at: now, cleared, reopen, action }, event)
         if (cleared) rec.incidentId = null
         change = { incident: store.get(id)!, event }
       }
@@ -221,19 +238,29 @@ export function createAlertEngine(opts: AlertEngineOptions) {
   function evalCondition(rule: ConditionRuleT, d: DeviceRecord, r: StoredReading): void {
     const subject = rule.groupBy === 'road' ? (d.road ?? d.id) : d.id
     const rec = holdOf(rule.id, subject)
-    const active = { ...((rec.extra['active'] as Record<string, boolean> | undefined) ?? {}) }
-    const wasActive = active[d.id] === true
-    const results = rule.conditions.map((c) => {
-      const v = r.fields[c.metric]
-      if (v === undefined) return undefined
-      return wantedLevel([{ set: c.set, clear: c.clear }], c.op, wasActive ? 1 : 0, v) === 1
+    // Each counter's level on the road (holds written before levels kept `true` for "congested": level 1).
+    const active: Record<string, number> = {}
+    for (const [id, v] of Object.entries((rec.extra['active'] as Record<string, boolean | number> | undefined) ?? {}))
+      active[id] = v === true ? 1 : Number(v) || 0
+    const was = active[d.id] ?? 0
+    let seen = false
+    let level = 0
+    rule.levels.forEach((l, i) => {
+      const results = l.conditions.map((c) => {
+        const v = r.fields[c.metric]
+        if (v === undefined) return undefined
+        // Hysteresis per level: a counter at this level or above stays until the value passes `clear`.
+        return wantedLevel([{ set: c.set, clear: c.clear }], c.op, was > i ? 1 : 0, v) === 1
+      })
+      if (results.every((x) => x === undefined)) return
+      seen = true
+      if (rule.match === 'all' ? results.every((x) => x === true) : results.some((x) => x === true)) level = i + 1
     })
-    if (results.every((x) => x === undefined)) return
-    const met = rule.match === 'all' ? results.every((x) => x === true) : results.some((x) => x === true)
-    active[d.id] = met
-    const wanted = Object.values(active).some(Boolean) ? 1 : 0
-    const first = rule.conditions[0]!
-    // The road's memory is written only when this counter's state flips, not on every reading.
+    if (!seen) return
+    active[d.id] = level
+    const wanted = Math.max(0, ...Object.values(active))
+    const first = rule.levels[0]!.conditions[0]!
+    // The road's memory is written only when this counter's level changes, not on every reading.
     advance({
       rule,
       subject,
@@ -242,21 +269,26 @@ export function createAlertEngine(opts: AlertEngineOptions) {
       wanted,
       at: r.ts,
       value: r.fields[first.metric] ?? null,
-      levelDef: () => ({ name: rule.levelName, severity: rule.severity }),
+      levelDef: (n) => rule.levels[n - 1] ?? rule.levels[rule.levels.length - 1]!,
       metric: first.metric,
-      extra: met !== wasActive ? { active } : undefined,
+      extra: level !== was ? { active } : undefined,
     })
-    if (met === wasActive) rec.extra = { ...rec.extra, active }
+    if (level === was) rec.extra = { ...rec.extra, active }
     // Every counter that is congested while the road's incident is open belongs to it.
-    if (rec.incidentId) for (const [id, on] of Object.entries(active)) if (on) store.addDevice(rec.incidentId, id)
+    if (rec.incidentId) for (const [id, on] of Object.entries(active)) if (on > 0) store.addDevice(rec.incidentId, id)
   }
 
   function evalSilent(rule: SilentRuleT, d: DeviceRecord, now: number): void {
     const seen = lastSeen.get(d.id)
     const silentFor = seen === undefined ? 0 : now - seen
     const offline = rule.onLastWill && lastWillOffline.has(d.id)
-    const wanted = offline || (seen !== undefined && silentFor > rule.intervalMultiple * d.intervalS * 1000) ? 1 : 0
-    if (wanted === 0 && holdOf(rule.id, d.id).hold.level === 0 && holdOf(rule.id, d.id).hold.pendingLevel === null) return
+    const hold = holdOf(rule.id, d.id).hold
+    // The platform's own downtime is nobody's silence: a device gets its interval multiple from our start, unless it
+    // was already silent before (its incident stays, rather than clearing at start and coming back after the grace).
+    const silentSince = seen === undefined ? undefined : hold.level > 0 ? seen : Math.max(seen, startedAt)
+    const silent = silentSince !== undefined && !plannedOffline.has(d.id) && now - silentSince > rule.intervalMultiple * d.intervalS * 1000
+    const wanted = offline || silent ? 1 : 0
+    if (wanted === 0 && hold.level === 0 && hold.pendingLevel === null) return
     advance({
       rule,
       subject: d.id,
@@ -266,8 +298,11 @@ export function createAlertEngine(opts: AlertEngineOptions) {
       at: now,
       value: seen === undefined ? null : Math.round(silentFor / 1000),
       levelDef: () => ({
-        name: offline ? { vi: 'Mất kết nối (Last Will)', en: 'Disconnected (Last Will)' } : { vi: 'Không có số liệu', en: 'No readings' },
+        name: offline
+          ? { vi: 'Mất kết nối (thiết bị báo ngắt)', en: 'Disconnected (the device reported it went offline)' }
+          : { vi: 'Không có số liệu', en: 'No readings' },
         severity: rule.severity,
+        action: rule.action,
       }),
       metric: null,
     })
@@ -296,7 +331,7 @@ export function createAlertEngine(opts: AlertEngineOptions) {
       }
       if (opts.save) store.transaction(drop)
       else drop()
-      for (const id of deviceIds) lastWillOffline.delete(id)
+      for (const id of deviceIds) lastWillOffline.delete(id), plannedOffline.delete(id)
     },
     /**
      * Writes every cached hold as it is now, mean windows included (otherwise written at most once a minute):
@@ -317,6 +352,7 @@ export function createAlertEngine(opts: AlertEngineOptions) {
     },
     /** Seeds last-seen times from storage at start, so silence is measured across a restart. */
     hydrate(latest: readonly StoredReading[]): void {
+      startedAt = clock()
       for (const r of latest) lastSeen.set(r.deviceId, Math.max(lastSeen.get(r.deviceId) ?? 0, r.receivedAt))
     },
     /**
@@ -348,6 +384,7 @@ export function createAlertEngine(opts: AlertEngineOptions) {
       if (!d) return
       lastSeen.set(d.id, Math.max(lastSeen.get(d.id) ?? 0, r.receivedAt))
       lastWillOffline.delete(d.id)
+      plannedOffline.delete(d.id)
       for (const rule of silentRules) if (applies(rule, d)) evalSilent(rule, d, r.receivedAt)
       if (clock() - r.ts > maxAge) {
         stats.skippedStale++
@@ -372,12 +409,25 @@ export function createAlertEngine(opts: AlertEngineOptions) {
         else if (rule.type === 'condition') evalCondition(rule, d, r)
       }
     },
-    /** The device's retained status topic: its Last Will says `offline`. */
-    onConnection(deviceId: string, status: 'online' | 'offline', at: number): void {
+    /**
+     * The device's retained status topic: its Last Will says `offline` (connection lost, an incident); a planned
+     * goodbye (`offline:planned`, docs/device-contract.md) is no incident and pauses its silence until it speaks again.
+     */
+    onConnection(deviceId: string, status: DeviceConnectionStatus, at: number, how: ConnectionNews = {}): void {
       const d = opts.registry.get(deviceId)
       if (!d) return
-      if (status === 'offline') lastWillOffline.add(deviceId)
-      else return
+      if (status === 'online') return void plannedOffline.delete(deviceId)
+      if (how.planned) {
+        plannedOffline.add(deviceId)
+        lastWillOffline.delete(deviceId)
+      } else {
+        // A Last Will read back at our subscription may be our own broker's stop cutting every device off: only an
+        // incident it already raised stands; otherwise the silence rule judges, after the grace from our start.
+        const raised = silentRules.some((rule) => applies(rule, d) && holdOf(rule.id, d.id).hold.level > 0)
+        if (how.retained && !raised) return
+        plannedOffline.delete(deviceId)
+        lastWillOffline.add(deviceId)
+      }
       for (const rule of silentRules) if (applies(rule, d)) evalSilent(rule, d, at)
     },
     /** Silence checks and reminders; call every few seconds. */

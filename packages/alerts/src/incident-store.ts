@@ -18,7 +18,9 @@ export interface HoldRecord {
   extra: Record<string, unknown>
 }
 
-export type NewIncident = Omit<Incident, 'events' | 'acknowledgedAt' | 'acknowledgedBy' | 'ackNote' | 'clearedAt' | 'closedAt'>
+/** A new incident as the engine writes it; `ward` and `action` left out (callers from before them) are stored as null. */
+export type NewIncident = Omit<Incident, 'events' | 'acknowledgedAt' | 'acknowledgedBy' | 'ackNote' | 'clearedAt' | 'closedAt' | 'ward' | 'action'> &
+  Partial<Pick<Incident, 'ward' | 'action'>>
 
 export interface IncidentQuery {
   active?: boolean
@@ -28,6 +30,12 @@ export interface IncidentQuery {
   state?: IncidentState
   from?: number
   to?: number
+  /** What from/to bound: `raised` (default) the raise time; `active` the incident's life (raised before `to`, not closed before `from`). */
+  range?: 'raised' | 'active'
+  /** A ward id: incidents with that ward, or without a ward (stored before wards were kept) on one of `wardDeviceIds`. */
+  ward?: string
+  /** The registry's devices in `ward` now: how an incident without a ward of its own is placed. */
+  wardDeviceIds?: readonly string[]
   limit?: number
 }
 
@@ -57,6 +65,9 @@ interface Row {
   ack_note: string | null
   cleared_at: number | null
   closed_at: number | null
+  /** Null in rows written before wards and actions were kept. */
+  ward: string | null
+  action: string | null
 }
 
 export function openIncidentStore(path: string) {
@@ -89,6 +100,15 @@ export function openIncidentStore(path: string) {
       .all()
       .some((c) => c.name === 'claimed_by')
     if (!has) db.exec('ALTER TABLE incident_events ADD COLUMN claimed_by TEXT')
+    // Where and what to do (issue #17): older rows read null for both.
+    const cols = new Set(
+      db
+        .prepare<[], { name: string }>("SELECT name FROM pragma_table_info('incidents')")
+        .all()
+        .map((c) => c.name),
+    )
+    if (!cols.has('ward')) db.exec('ALTER TABLE incidents ADD COLUMN ward TEXT')
+    if (!cols.has('action')) db.exec('ALTER TABLE incidents ADD COLUMN action TEXT')
   }).immediate()
 
   const st = {
@@ -97,8 +117,8 @@ export function openIncidentStore(path: string) {
       'INSERT INTO rule_holds (rule_id, subject, record) VALUES (?, ?, ?) ON CONFLICT (rule_id, subject) DO UPDATE SET record = excluded.record',
     ),
     insert:
-      db.prepare(`INSERT INTO incidents (id, rule_id, subject, subject_type, device_ids, kind, level, peak_level, severity, title, state, metric, last_value, peak_value, raised_at, updated_at)
-      VALUES (@id, @ruleId, @subject, @subjectType, @deviceIds, @kind, @level, @peakLevel, @severity, @title, @state, @metric, @lastValue, @peakValue, @raisedAt, @updatedAt)`),
+      db.prepare(`INSERT INTO incidents (id, rule_id, subject, subject_type, device_ids, kind, level, peak_level, severity, title, state, metric, last_value, peak_value, raised_at, updated_at, ward, action)
+      VALUES (@id, @ruleId, @subject, @subjectType, @deviceIds, @kind, @level, @peakLevel, @severity, @title, @state, @metric, @lastValue, @peakValue, @raisedAt, @updatedAt, @ward, @action)`),
     insertDevice: db.prepare('INSERT OR IGNORE INTO incident_devices (incident_id, device_id) VALUES (?, ?)'),
     event: db.prepare('INSERT INTO incident_events (incident_id, at, type, level, value, by, note, claimed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     get: db.prepare<[string], Row>('SELECT * FROM incidents WHERE id = ?'),
@@ -124,6 +144,8 @@ export function openIncidentStore(path: string) {
     metric: r.metric,
     lastValue: r.last_value,
     peakValue: r.peak_value,
+    ward: r.ward ?? null,
+    action: r.action === null || r.action === undefined ? null : (JSON.parse(r.action) as Incident['title']),
     raisedAt: r.raised_at,
     updatedAt: r.updated_at,
     acknowledgedAt: r.acknowledged_at,
@@ -168,18 +190,36 @@ export function openIncidentStore(path: string) {
       return db.transaction(fn).immediate()
     },
     create(inc: NewIncident, event: IncidentEvent): void {
-      st.insert.run({ ...inc, deviceIds: JSON.stringify(inc.deviceIds), title: JSON.stringify(inc.title) })
+      st.insert.run({
+        ...inc,
+        deviceIds: JSON.stringify(inc.deviceIds),
+        title: JSON.stringify(inc.title),
+        ward: inc.ward ?? null,
+        action: inc.action ? JSON.stringify(inc.action) : null,
+      })
       for (const d of inc.deviceIds) st.insertDevice.run(inc.id, d)
       addEvent(inc.id, event)
     },
-    /** The engine's update: level, value and state changes. `reopen` clears the acknowledgement (escalation). */
+    /**
+     * The engine's update: level, value and state changes. `reopen` clears the acknowledgement (escalation);
+     * `action` is the new level's (undefined: keep the one there).
+     */
     update(
       id: string,
-      patch: { level: number; severity: Severity; title: Incident['title']; value: number | null; at: number; cleared?: boolean; reopen?: boolean },
+      patch: {
+        level: number
+        severity: Severity
+        title: Incident['title']
+        value: number | null
+        at: number
+        cleared?: boolean
+        reopen?: boolean
+        action?: Incident['action'] | undefined
+      },
       event: IncidentEvent,
     ): void {
       db.prepare(
-        `UPDATE incidents SET level = @level, title = @title, peak_level = max(peak_level, @level), severity = @severity, last_value = @value,
+        `UPDATE incidents SET level = @level, title = @title, action = CASE WHEN @keepAction THEN action ELSE @action END, peak_level = max(peak_level, @level), severity = @severity, last_value = @value,
            peak_value = CASE WHEN @value IS NULL THEN peak_value WHEN peak_value IS NULL OR (@level >= peak_level AND abs(@value) > abs(peak_value)) THEN @value ELSE peak_value END,
            updated_at = @at,
            acknowledged_at = CASE WHEN @reopen THEN NULL ELSE acknowledged_at END,
@@ -202,6 +242,8 @@ export function openIncidentStore(path: string) {
         at: patch.at,
         cleared: patch.cleared ? 1 : 0,
         reopen: patch.reopen ? 1 : 0,
+        keepAction: patch.action === undefined ? 1 : 0,
+        action: patch.action ? JSON.stringify(patch.action) : null,
       })
       addEvent(id, event)
     },
@@ -265,7 +307,16 @@ export function openIncidentStore(path: string) {
       if (q.ruleId) where.push('rule_id = @ruleId'), (params['ruleId'] = q.ruleId)
       if (q.severity) where.push('severity = @severity'), (params['severity'] = q.severity)
       if (q.deviceId) where.push('id IN (SELECT incident_id FROM incident_devices WHERE device_id = @deviceId)'), (params['deviceId'] = q.deviceId)
-      if (q.from !== undefined) where.push('raised_at >= @from'), (params['from'] = q.from)
+      if (q.ward !== undefined) {
+        where.push(
+          '(ward = @ward OR (ward IS NULL AND id IN (SELECT incident_id FROM incident_devices WHERE device_id IN (SELECT value FROM json_each(@wardDevices)))))',
+        )
+        params['ward'] = q.ward
+        params['wardDevices'] = JSON.stringify(q.wardDeviceIds ?? [])
+      }
+      if (q.range === 'active') {
+        if (q.from !== undefined) where.push('(closed_at IS NULL OR closed_at >= @from)'), (params['from'] = q.from)
+      } else if (q.from !== undefined) where.push('raised_at >= @from'), (params['from'] = q.from)
       if (q.to !== undefined) where.push('raised_at < @to'), (params['to'] = q.to)
       const sql = `SELECT * FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY CASE severity WHEN 'critical' THEN 3 WHEN 'warning' THEN 2 ELSE 1 END DESC, raised_at ASC LIMIT ${Math.min(Math.max(q.limit ?? 200, 1), 1000)}`

@@ -39,7 +39,16 @@ const holdId = (ruleId: string, subject: string) => `${ruleId}\u0000${subject}`
 /** The engine's update applied to a mirrored incident: the same rules as the SQLite UPDATE and the apply script. */
 export function applyEngineUpdate(
   inc: Incident,
-  patch: { level: number; severity: Incident['severity']; title: Incident['title']; value: number | null; at: number; cleared?: boolean; reopen?: boolean },
+  patch: {
+    level: number
+    severity: Incident['severity']
+    title: Incident['title']
+    value: number | null
+    at: number
+    cleared?: boolean
+    reopen?: boolean
+    action?: Incident['action'] | undefined
+  },
   event: IncidentEvent,
 ): Incident {
   const acked = inc.acknowledgedAt !== null && !patch.reopen
@@ -55,6 +64,7 @@ export function applyEngineUpdate(
     ...inc,
     level: patch.level,
     title: patch.title,
+    action: patch.action === undefined ? inc.action : patch.action,
     peakLevel: Math.max(inc.peakLevel, patch.level),
     severity: patch.severity,
     lastValue: patch.value,
@@ -148,7 +158,17 @@ export function createRedisEngineStore(redis: Redis, opts: RedisEngineStoreOptio
       }
     },
     create(inc: NewIncident, event: IncidentEvent): void {
-      setIncident({ ...inc, acknowledgedAt: null, acknowledgedBy: null, ackNote: null, clearedAt: null, closedAt: null, events: [event] })
+      setIncident({
+        ...inc,
+        ward: inc.ward ?? null,
+        action: inc.action ?? null,
+        acknowledgedAt: null,
+        acknowledgedBy: null,
+        ackNote: null,
+        clearedAt: null,
+        closedAt: null,
+        events: [event],
+      })
       op({
         t: 'create',
         s: inc.subject,
@@ -178,6 +198,7 @@ export function createRedisEngineStore(redis: Redis, opts: RedisEngineStoreOptio
         at: String(patch.at),
         cleared: patch.cleared === true,
         reopen: patch.reopen === true,
+        ...(patch.action !== undefined ? { action: patch.action ? JSON.stringify(patch.action) : '' } : {}),
         ev: eventJson(event),
         et: event.type,
       })

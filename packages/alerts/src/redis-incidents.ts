@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
-import { severities, severityRank, type Incident, type IncidentEvent, type IncidentState, type Severity } from '@mytho/schema'
+import { severities, severityRank, type BulkAcknowledgeResult, type Incident, type IncidentEvent, type IncidentState, type Severity } from '@mytho/schema'
 import { IncidentStoreError, type HoldRecord, type IncidentQuery, type NewIncident } from './incident-store.ts'
-import type { OperatorIncidents } from './incident-ports.ts'
+import { BULK_PAGE, UNACKNOWLEDGED_STATES, type OperatorIncidents } from './incident-ports.ts'
 import { APPLY_LUA, ACK_LUA, LIST_LUA } from './redis-scripts.ts'
 
 /*
@@ -56,6 +56,8 @@ export type EngineOp = { f?: number } & (
       at: string
       cleared: boolean
       reopen: boolean
+      /** The new level's action as JSON, '' for none; absent: keep the one there. */
+      action?: string
       ev: string
       et: string
     }
@@ -98,6 +100,8 @@ export function incidentFields(inc: NewIncident): string[] {
   put('metric', inc.metric)
   put('lastValue', inc.lastValue)
   put('peakValue', inc.peakValue)
+  put('ward', inc.ward ?? null)
+  put('action', inc.action ? JSON.stringify(inc.action) : null)
   put('raisedAt', inc.raisedAt)
   put('updatedAt', inc.updatedAt)
   return f
@@ -119,6 +123,8 @@ export function incidentFromHash(h: Record<string, string>, events: readonly str
     metric: h['metric'] ?? null,
     lastValue: num(h['lastValue']),
     peakValue: num(h['peakValue']),
+    ward: h['ward'] ?? null,
+    action: h['action'] === undefined ? null : (JSON.parse(h['action']) as Incident['title']),
     raisedAt: Number(h['raisedAt']),
     updatedAt: Number(h['updatedAt']),
     acknowledgedAt: num(h['acknowledgedAt']),
@@ -175,6 +181,7 @@ export function redisIncidentReads(redis: Redis, prefix = DEFAULT_ALERTS_PREFIX)
     },
     async list(q: IncidentQuery = {}): Promise<Incident[]> {
       const limit = Math.min(Math.max(q.limit ?? 200, 1), 1000)
+      if (q.ward !== undefined || q.range === 'active') return this.listByLife(q, limit)
       const sevs = q.severity ? [q.severity] : [...severities].sort((a, b) => severityRank[b] - severityRank[a])
       const filters: string[] = []
       if (q.active) filters.push(`${prefix}:idx:active`)
@@ -187,6 +194,31 @@ export function redisIncidentReads(redis: Redis, prefix = DEFAULT_ALERTS_PREFIX)
       const found = await this.incidents(ids)
       return ids.flatMap((id) => found.get(id) ?? [])
     },
+    /**
+     * The incident log's filters (ward, range=active), which no index answers: the incidents raised in the range (for
+     * range=active, every one raised before `to`) are read and filtered here. A log over a long history on Redis reads
+     * that history; indexes by ward and by closing time would bound it.
+     */
+    async listByLife(q: IncidentQuery, limit: number): Promise<Incident[]> {
+      const max = q.to !== undefined ? `(${q.to}` : '+inf'
+      const min = q.range !== 'active' && q.from !== undefined ? String(q.from) : '-inf'
+      const ids = await redis.zrangebyscore(`${prefix}:idx:${q.active ? 'active' : 'all'}`, min, max)
+      const found = await this.incidents(ids)
+      const alive = (i: Incident) => q.range !== 'active' || q.from === undefined || i.closedAt === null || i.closedAt >= q.from
+      return [...found.values()]
+        .filter(
+          (i) =>
+            alive(i) &&
+            (q.ward === undefined || (i.ward ?? null) === q.ward || (i.ward === null && i.deviceIds.some((d) => q.wardDeviceIds?.includes(d)))) &&
+            (!q.active || i.state !== 'closed') &&
+            (q.state === undefined || i.state === q.state) &&
+            (q.ruleId === undefined || i.ruleId === q.ruleId) &&
+            (q.severity === undefined || i.severity === q.severity) &&
+            (q.deviceId === undefined || i.deviceIds.includes(q.deviceId)),
+        )
+        .sort((a, b) => severityRank[b.severity] - severityRank[a.severity] || a.raisedAt - b.raisedAt)
+        .slice(0, limit)
+    },
   }
 }
 export type RedisIncidentReads = ReturnType<typeof redisIncidentReads>
@@ -198,20 +230,43 @@ export function redisOperatorIncidents(redis: Redis, opts: { prefix?: string } =
   const prefix = opts.prefix ?? DEFAULT_ALERTS_PREFIX
   const reads = redisIncidentReads(redis, prefix)
   const get = async (id: string) => (await reads.incidents([id])).get(id)
+  /** 0: no such incident, 1: acknowledged now, 2: it already was (or is closed). */
+  const ack = async (id: string, by: string, note: string | undefined, at: number, claimedBy?: string): Promise<number> =>
+    (await reads.run('mythoAlertsAck', [
+      prefix,
+      id,
+      by,
+      note ?? '',
+      note !== undefined ? '1' : '0',
+      String(at),
+      ...(claimedBy !== undefined ? [claimedBy] : []),
+    ])) as number
   return {
     get,
     list: (q) => reads.list(q),
     async acknowledge(id, by, note, at, claimedBy) {
-      const found = await reads.run('mythoAlertsAck', [
-        prefix,
-        id,
-        by,
-        note ?? '',
-        note !== undefined ? '1' : '0',
-        String(at),
-        ...(claimedBy !== undefined ? [claimedBy] : []),
-      ])
-      return found === 1 ? get(id) : undefined
+      return (await ack(id, by, note, at, claimedBy)) === 0 ? undefined : get(id)
+    },
+    /** Each incident in its own script run (atomic with the engine's writes), as acknowledge() does it. */
+    async acknowledgeMany(target, by, note, at, claimedBy) {
+      const result: BulkAcknowledgeResult = { acknowledged: [], skipped: [] }
+      const one = async (id: string) => {
+        const done = await ack(id, by, note, at, claimedBy)
+        const inc = done === 1 ? await get(id) : undefined
+        if (inc) result.acknowledged.push(inc)
+        else result.skipped.push({ id, reason: done === 2 ? 'already acknowledged' : 'not found' })
+      }
+      if ('ids' in target) for (const id of new Set(target.ids)) await one(id)
+      else
+        for (let full = true; full; ) {
+          full = false
+          for (const state of UNACKNOWLEDGED_STATES) {
+            const ids = (await reads.list({ ruleId: target.ruleId, state, limit: BULK_PAGE })).map((i) => i.id)
+            for (const id of ids) await one(id)
+            full ||= ids.length === BULK_PAGE
+          }
+        }
+      return result
     },
     close: () => {},
   }

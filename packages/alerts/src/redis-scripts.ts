@@ -66,6 +66,7 @@ for _, o in ipairs(ops) do
       local acked = h[6] and not o.reopen
       if o.reopen then redis.call('HDEL', k, 'acknowledgedAt', 'acknowledgedBy', 'ackNote') end
       if o.cleared then set('clearedAt', o.at) end
+      if o.action == '' then redis.call('HDEL', k, 'action') elseif o.action then set('action', o.action) end
       local state
       if o.cleared and acked then state = 'closed'; set('closedAt', o.at)
       elseif o.cleared then state = 'cleared'
@@ -119,7 +120,7 @@ local id, by, note, has_note, at, claimed = ARGV[2], ARGV[3], ARGV[4], ARGV[5] =
 local k = ik(id)
 local h = redis.call('HMGET', k, 'raisedAt', 'state', 'acknowledgedAt', 'level')
 if not h[1] then return 0 end
-if h[2] == 'closed' or h[3] then return 1 end
+if h[2] == 'closed' or h[3] then return 2 end
 local closes = h[2] == 'cleared'
 local state = closes and 'closed' or 'acknowledged'
 local sets = {'acknowledgedAt', at, 'acknowledgedBy', by, 'updatedAt', at, 'state', state}

@@ -10,6 +10,9 @@ import { DeviceKind, LocalizedText, Severity } from '@mytho/schema'
 
 const Metric = z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, 'a metric name such as waterLevelCm')
 
+/** What the operator should do while a level holds, shown with the incident: both languages, neither empty. */
+export const RuleAction = z.strictObject({ vi: z.string().trim().min(1).max(1000), en: z.string().trim().min(1).max(1000) })
+
 export const RuleLevel = z.strictObject({
   /** 1 = lowest (BĐ I), higher = worse. */
   level: z.number().int().min(1).max(9),
@@ -19,6 +22,8 @@ export const RuleLevel = z.strictObject({
   set: z.number(),
   /** Value at which it is left again; on the safe side of `set` (below it for `above` rules). */
   clear: z.number(),
+  /** Recommended action at this level (the city's plan); the incident carries it. */
+  action: RuleAction.optional(),
 })
 export type RuleLevel = z.infer<typeof RuleLevel>
 
@@ -35,6 +40,11 @@ const common = {
   clearHoldS: z.number().min(0).max(86_400).default(0),
   /** Repeat the notification of an unacknowledged critical incident every this many seconds; 0 = never. Default 0. */
   reminderS: z.number().min(0).max(86_400).default(0),
+  /**
+   * Whether the rule colours the device's marker on the map. Default: yes when it watches a measurement, no when it
+   * watches the device's own health (`batteryV`): a gauge with a weak battery is not a flood (device-judge.ts).
+   */
+  onMap: z.boolean().optional(),
 }
 
 export const ThresholdRule = z
@@ -78,17 +88,53 @@ export const Condition = z
   .strictObject({ metric: Metric, op: z.enum(['above', 'below']), set: z.number(), clear: z.number() })
   .refine((c) => (c.op === 'above' ? c.clear <= c.set : c.clear >= c.set), { message: 'clear must be on the safe side of set', path: ['clear'] })
 
-/** Several metrics at once, e.g. congestion: speed below a limit and/or occupancy above one. */
-export const ConditionRule = z.strictObject({
-  ...common,
-  type: z.literal('condition'),
-  conditions: z.array(Condition).min(1),
-  match: z.enum(['any', 'all']).default('any'),
-  /** `road`: one incident per road segment, active while any counter on it meets the condition. */
-  groupBy: z.enum(['device', 'road']).default('device'),
+/** One level of a condition rule: entered when its conditions are met (`match`), each left at its own `clear`. */
+export const ConditionLevel = z.strictObject({
+  level: z.number().int().min(1).max(9),
+  name: LocalizedText,
   severity: Severity,
-  levelName: LocalizedText,
+  conditions: z.array(Condition).min(1),
+  action: RuleAction.optional(),
 })
+export type ConditionLevel = z.infer<typeof ConditionLevel>
+
+/**
+ * Several metrics at once, e.g. congestion: speed below a limit and/or occupancy above one, in levels (slow traffic,
+ * then a jam) like a threshold rule's. The single-level shape of rules files written before levels (`conditions`,
+ * `severity`, `levelName` at the top) is still read, as one level.
+ */
+export const ConditionRule = z
+  .strictObject({
+    ...common,
+    type: z.literal('condition'),
+    levels: z.array(ConditionLevel).min(1).optional(),
+    match: z.enum(['any', 'all']).default('any'),
+    /** `road`: one incident per road segment, at the worst level any counter on it is at. */
+    groupBy: z.enum(['device', 'road']).default('device'),
+    /** The single-level shape: its conditions, severity, name and action. */
+    conditions: z.array(Condition).min(1).optional(),
+    severity: Severity.optional(),
+    levelName: LocalizedText.optional(),
+    action: RuleAction.optional(),
+  })
+  .superRefine((rule, ctx) => {
+    const single = rule.conditions !== undefined || rule.severity !== undefined || rule.levelName !== undefined || rule.action !== undefined
+    if (rule.levels && single)
+      ctx.addIssue({ code: 'custom', path: ['levels'], message: 'give either levels or the single-level conditions, severity and levelName, not both' })
+    if (!rule.levels) {
+      for (const f of ['conditions', 'severity', 'levelName'] as const)
+        if (rule[f] === undefined) ctx.addIssue({ code: 'custom', path: [f], message: `required without levels (or give levels)` })
+      return
+    }
+    rule.levels.forEach((l, i) => {
+      if (l.level !== i + 1)
+        ctx.addIssue({ code: 'custom', path: ['levels', i, 'level'], message: `levels must be numbered 1, 2, 3… in order; expected ${i + 1}` })
+    })
+  })
+  .transform(({ conditions, severity, levelName, action, levels, ...rest }) => ({
+    ...rest,
+    levels: levels ?? [{ level: 1, name: levelName!, severity: severity!, conditions: conditions!, ...(action ? { action } : {}) }],
+  }))
 
 /** No reading for a multiple of the device's own interval, or its Last Will says offline. */
 export const SilentRule = z.strictObject({
@@ -97,6 +143,8 @@ export const SilentRule = z.strictObject({
   intervalMultiple: z.number().min(1).max(1000).default(3),
   onLastWill: z.boolean().default(true),
   severity: Severity,
+  /** Recommended action while the device is silent or disconnected. */
+  action: RuleAction.optional(),
 })
 
 export const AlertRule = z.discriminatedUnion('type', [ThresholdRule, ConditionRule, SilentRule])

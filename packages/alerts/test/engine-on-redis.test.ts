@@ -99,7 +99,8 @@ describe('the rule engine on the Redis incident store', () => {
     const s = await setup()
     const a = 'tc-ql1-trung-luong'
     const b = 'tc-ql1-kp2-p10'
-    const slow = { avgSpeedKmh: 8, occupancyPct: 60, vehicleCount: 40, intervalS: 60 }
+    // slow, not jammed: the first congestion level
+    const slow = { avgSpeedKmh: 12, occupancyPct: 50, vehicleCount: 40, intervalS: 60 }
     const free = { avgSpeedKmh: 45, occupancyPct: 10, vehicleCount: 20, intervalS: 60 }
     await s.read(a, T0, slow)
     await s.read(b, T0 + min, slow)

@@ -113,7 +113,8 @@ describe('other rules', () => {
     const s = setup()
     const a = 'tc-ql1-trung-luong'
     const b = 'tc-ql1-kp2-p10'
-    const slow = { avgSpeedKmh: 8, occupancyPct: 60, vehicleCount: 40, intervalS: 60 }
+    // slow, not jammed: the first congestion level
+    const slow = { avgSpeedKmh: 12, occupancyPct: 50, vehicleCount: 40, intervalS: 60 }
     const free = { avgSpeedKmh: 45, occupancyPct: 10, vehicleCount: 20, intervalS: 60 }
     s.read(a, T0, slow)
     s.read(b, T0 + min, slow)
@@ -138,7 +139,10 @@ describe('other rules', () => {
     expect(types(s.changes, 'device-silent')).toEqual(['raised:1', 'cleared:0'])
     s.engine.onConnection(rg, 'offline', T0 + 18 * min)
     expect(types(s.changes, 'device-silent')).toEqual(['raised:1', 'cleared:0', 'raised:1'])
-    expect(s.changes.at(-1)!.incident.title.en).toBe('Device silent: Disconnected (Last Will)')
+    expect(s.changes.at(-1)!.incident.title).toEqual({
+      vi: 'Thiết bị mất tín hiệu: Mất kết nối (thiết bị báo ngắt)',
+      en: 'Device silent: Disconnected (the device reported it went offline)',
+    })
   })
 
   it('low battery fires below its set level with hysteresis; salinity climbs the agency thresholds', () => {

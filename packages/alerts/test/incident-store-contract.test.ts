@@ -49,6 +49,8 @@ function incident(id: string, over: Partial<NewIncident> = {}): NewIncident {
     metric: 'waterLevelCm',
     lastValue: 141.5,
     peakValue: 141.5,
+    ward: 'my-tho',
+    action: { vi: 'Theo dõi sát mực nước', en: 'Watch the level' },
     raisedAt: T0,
     updatedAt: T0,
     ...over,
@@ -145,6 +147,38 @@ describe.each([
       events: [{ at: T0, type: 'raised', level: 1, value: 141.5 }],
     })
     expect(await again.api.get('inc-nope')).toBeUndefined()
+  })
+
+  it('keeps the ward, moves the action with the level, keeps it at clearing; an incident without them reads null', async () => {
+    const s = await open()
+    const inc = incident('inc-w')
+    s.engine.create(inc, raised(inc))
+    const { ward: _w, action: _a, ...bare } = incident('inc-bare')
+    s.engine.create(bare, raised(bare))
+    const act3 = { vi: 'Rào chắn đường ngập', en: 'Close flooded roads' }
+    const at = T0 + 6 * min
+    s.engine.update(
+      'inc-w',
+      { level: 3, severity: 'critical', title: title('III'), value: 161, at, action: act3 },
+      { at, type: 'escalated', level: 3, value: 161 },
+    )
+    await s.commit()
+    expect(await s.api.get('inc-w')).toMatchObject({ ward: 'my-tho', action: act3 })
+    expect(s.engine.get('inc-w')).toMatchObject({ ward: 'my-tho', action: act3 })
+    const at0 = T0 + 30 * min
+    s.engine.update(
+      'inc-w',
+      { level: 0, severity: 'critical', title: title('III'), value: 120, at: at0, cleared: true },
+      { at: at0, type: 'cleared', level: 0, value: 120 },
+    )
+    s.engine.update(
+      'inc-bare',
+      { level: 2, severity: 'warning', title: title('II'), value: 151, at, action: null },
+      { at, type: 'escalated', level: 2, value: 151 },
+    )
+    await s.commit()
+    expect(await s.api.get('inc-w')).toMatchObject({ state: 'cleared', action: act3 })
+    expect(await s.api.get('inc-bare')).toMatchObject({ level: 2, ward: null, action: null })
   })
 
   it("an acknowledgement survives the engine's next level changes; a worse severity reopens it; clearing closes an acknowledged one", async () => {
@@ -252,6 +286,62 @@ describe.each([
     expect(await s.api.acknowledge('inc-none', 'hoa', undefined, at)).toBeUndefined()
   })
 
+  it('acknowledges many with one note: by ids (missing and already acknowledged skipped), or every unacknowledged one of a rule', async () => {
+    const s = await open()
+    const silent = (id: string, device: string, raisedAt: number) =>
+      incident(id, {
+        ruleId: 'device-silent',
+        subject: device,
+        deviceIds: [device],
+        metric: null,
+        lastValue: null,
+        peakValue: null,
+        raisedAt,
+        updatedAt: raisedAt,
+      })
+    const flood = incident('f-1')
+    const all = [
+      silent('s-1', 'rg-my-tho', T0),
+      silent('s-2', 'aq-my-tho', T0 + 1),
+      silent('s-3', 'tc-ql1-trung-luong', T0 + 2),
+      silent('s-4', 'sal-cho-gao', T0 + 3),
+    ]
+    for (const inc of [flood, ...all]) s.engine.create(inc, raised(inc))
+    const at = T0 + 10 * min
+    // s-2 came back (cleared, still waiting for its acknowledgement); s-3 was acknowledged by someone else.
+    s.engine.update('s-2', { level: 0, severity: 'warning', title: title('I'), value: null, at, cleared: true }, { at, type: 'cleared', level: 0, value: null })
+    await s.commit()
+    await s.api.acknowledge('s-3', 'hoa', undefined, at)
+
+    const byIds = await s.api.acknowledgeMany({ ids: ['s-1', 's-3', 'nope', 's-1'] }, 'minh', 'mất điện khu vực, đã báo điện lực', at + min)
+    expect(byIds.acknowledged.map((i) => [i.id, i.state, i.acknowledgedBy, i.ackNote])).toEqual([
+      ['s-1', 'acknowledged', 'minh', 'mất điện khu vực, đã báo điện lực'],
+    ])
+    expect(byIds.skipped).toEqual([
+      { id: 's-3', reason: 'already acknowledged' },
+      { id: 'nope', reason: 'not found' },
+    ])
+    expect((await s.api.get('s-3'))?.acknowledgedBy).toBe('hoa')
+
+    const byRule = await s.api.acknowledgeMany({ ruleId: 'device-silent' }, 'anonymous@127.0.0.1', 'khởi động lại', at + 2 * min, 'Lan')
+    expect(byRule.acknowledged.map((i) => `${i.id}:${i.state}`).sort()).toEqual(['s-2:closed', 's-4:acknowledged'])
+    expect(byRule.skipped).toEqual([])
+    const s4 = (await s.api.get('s-4'))!
+    expect(s4.events.at(-1)).toEqual({
+      at: at + 2 * min,
+      type: 'acknowledged',
+      level: 1,
+      value: null,
+      by: 'anonymous@127.0.0.1',
+      claimedBy: 'Lan',
+      note: 'khởi động lại',
+    })
+    expect((await s.api.get('s-2'))?.events.map((e) => e.type)).toEqual(['raised', 'cleared', 'acknowledged', 'closed'])
+    // Another rule's incident is not touched; nothing of the rule waits any more.
+    expect((await s.api.get('f-1'))?.state).toBe('open')
+    expect(await s.api.acknowledgeMany({ ruleId: 'device-silent' }, 'minh', undefined, at + 3 * min)).toEqual({ acknowledged: [], skipped: [] })
+  })
+
   it('tracks the latest and worst value without an event, devices of a road incident, and the latest event of a type', async () => {
     const s = await open()
     const road = incident('inc-road', {
@@ -310,6 +400,51 @@ describe.each([
     expect(await ids({ state: 'open', severity: 'critical', ruleId: 'flood' })).toEqual(['i2', 'i5'])
     expect(await ids({ from: T0 + 2, to: T0 + 5 })).toEqual(['i2', 'i4', 'i3'])
     expect(await ids({ active: true, deviceId: 'wl-hydro-station', from: T0 + 2 })).toEqual(['i2'])
+  })
+
+  it("the incident log: by ward (its own, else its devices' for an old row) and by life in [from, to) with range=active (issue #17)", async () => {
+    const s = await open()
+    const all = [
+      incident('w1', { raisedAt: T0 + 1, updatedAt: T0 + 1, ward: 'my-tho' }),
+      // stored before incidents kept a ward: placed by its device
+      incident('w2', { raisedAt: T0 + 2, updatedAt: T0 + 2, ward: null, subject: 'wl-ts', deviceIds: ['wl-ts'] }),
+      incident('w3', {
+        raisedAt: T0 + 3,
+        updatedAt: T0 + 3,
+        ward: 'thoi-son',
+        subject: 'wl-x',
+        deviceIds: ['wl-x'],
+        severity: 'critical',
+        level: 3,
+        peakLevel: 3,
+      }),
+      incident('w4', { raisedAt: T0 + 10 * min, updatedAt: T0 + 10 * min, ward: 'my-tho', subject: 'wl-y', deviceIds: ['wl-y'] }),
+    ]
+    for (const i of all) s.engine.create(i, raised(i))
+    // w1 closes at T0 + 5 min; w3 is cleared, not acknowledged
+    s.engine.update(
+      'w1',
+      { level: 0, severity: 'warning', title: title('I'), value: 100, at: T0 + 4 * min, cleared: true },
+      { at: T0 + 4 * min, type: 'cleared', level: 0, value: 100 },
+    )
+    s.engine.update(
+      'w3',
+      { level: 0, severity: 'critical', title: title('III'), value: 100, at: T0 + 4 * min, cleared: true },
+      { at: T0 + 4 * min, type: 'cleared', level: 0, value: 100 },
+    )
+    await s.commit()
+    await s.api.acknowledge('w1', 'minh', 'đã kiểm tra', T0 + 5 * min)
+    const ids = async (q: Parameters<OperatorIncidents['list']>[0]) => (await s.api.list(q)).map((i) => i.id)
+    expect(await ids({ ward: 'thoi-son', wardDeviceIds: ['wl-ts'] })).toEqual(['w3', 'w2'])
+    expect(await ids({ ward: 'my-tho', wardDeviceIds: ['wl-hydro-station', 'wl-y'] })).toEqual(['w1', 'w4'])
+    expect(await ids({ ward: 'my-tho', wardDeviceIds: ['wl-hydro-station', 'wl-y'], active: true })).toEqual(['w4'])
+    expect(await ids({ ward: 'trung-an', wardDeviceIds: [] })).toEqual([])
+    // raised in [T0 + 6 min, ...): only w4; alive in it: every one not closed before, w1 is out
+    expect(await ids({ from: T0 + 6 * min })).toEqual(['w4'])
+    expect(await ids({ from: T0 + 6 * min, range: 'active' })).toEqual(['w3', 'w2', 'w4'])
+    expect(await ids({ from: T0 + 5 * min, to: T0 + 10 * min, range: 'active' })).toEqual(['w3', 'w1', 'w2'])
+    expect(await ids({ from: T0 + 5 * min, range: 'active', state: 'closed' })).toEqual(['w1'])
+    expect(await ids({ from: T0 + 5 * min, range: 'active', ward: 'thoi-son', wardDeviceIds: ['wl-ts'], severity: 'warning' })).toEqual(['w2'])
   })
 
   it('a transaction that throws leaves nothing of itself behind', async () => {

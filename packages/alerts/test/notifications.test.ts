@@ -21,6 +21,8 @@ const incident: Incident = {
   metric: 'waterLevelCm',
   lastValue: 163,
   peakValue: 163,
+  ward: null,
+  action: null,
   raisedAt: Date.UTC(2026, 9, 8, 22, 5),
   updatedAt: Date.UTC(2026, 9, 8, 22, 5),
   acknowledgedAt: null,

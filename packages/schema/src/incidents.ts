@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { DeviceKind } from './kinds.ts'
+import { DeviceKind, Ward } from './kinds.ts'
 import { severities, severityRank } from './lists.ts'
 
 export { severities, severityRank }
@@ -48,6 +48,10 @@ export const Incident = z.object({
   metric: z.string().nullable(),
   lastValue: z.number().nullable(),
   peakValue: z.number().nullable(),
+  /** The ward (registry `ward`) of the incident's device, a road's first device; null for incidents stored before wards were kept. */
+  ward: z.string().nullable(),
+  /** What the operator should do at the current level (the rule level's `action`); null when the rule gives none. */
+  action: LocalizedText.nullable(),
   raisedAt: z.number().int(),
   updatedAt: z.number().int(),
   acknowledgedAt: z.number().int().nullable(),
@@ -72,22 +76,61 @@ export const AcknowledgeRequest = z.strictObject({
 })
 export type AcknowledgeRequest = z.infer<typeof AcknowledgeRequest>
 
+/** Incidents one bulk acknowledge may name (a whole flood of one rule is acknowledged by `ruleId` instead). */
+export const BULK_ACKNOWLEDGE_MAX = 500
+
+/**
+ * POST /api/v1/incidents/acknowledge body: several incidents acknowledged with one note, either those named in `ids`
+ * or every unacknowledged incident (open or cleared) of the rule `ruleId`; exactly one of the two. `by` as in
+ * AcknowledgeRequest.
+ */
+export const BulkAcknowledgeRequest = z
+  .strictObject({
+    ids: z.array(z.string().min(1).max(64)).min(1).max(BULK_ACKNOWLEDGE_MAX).optional(),
+    ruleId: z.string().min(1).max(64).optional(),
+    note: z.string().max(2000).optional(),
+    by: z.string().min(1).max(100).optional(),
+  })
+  .superRefine((b, ctx) => {
+    if ((b.ids === undefined) === (b.ruleId === undefined))
+      ctx.addIssue({ code: 'custom', path: [b.ids === undefined ? 'ids' : 'ruleId'], message: 'give exactly one of ids or ruleId' })
+  })
+export type BulkAcknowledgeRequest = z.infer<typeof BulkAcknowledgeRequest>
+
+/** The answer: what was acknowledged now, and what was not with why (`not found`, `already acknowledged`). */
+export const BulkAcknowledgeResult = z.object({
+  acknowledged: z.array(Incident),
+  skipped: z.array(z.object({ id: z.string(), reason: z.string() })),
+})
+export type BulkAcknowledgeResult = z.infer<typeof BulkAcknowledgeResult>
+
 /** One change of an incident, as the ingest announces it and the map receives it. */
 export const IncidentChange = z.object({ incident: Incident, event: IncidentEvent })
 export type IncidentChange = z.infer<typeof IncidentChange>
 
-/** GET /api/v1/incidents query. `active=true` (default) lists open, acknowledged and cleared ones. */
-export const IncidentListParams = z.object({
-  active: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((v) => v === 'true'),
-  deviceId: z.string().max(64).optional(),
-  ruleId: z.string().max(64).optional(),
-  severity: Severity.optional(),
-  state: IncidentState.optional(),
-  from: z.coerce.number().int().optional(),
-  to: z.coerce.number().int().optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(200),
-})
+/**
+ * GET /api/v1/incidents (and /incidents/export.csv) query. `active=true` (default) lists open, acknowledged and cleared ones;
+ * `active=false` every incident, closed ones too (the incident log). `from`/`to` (ms since epoch, UTC) bound when an
+ * incident was raised, or with `range=active` when it was alive: raised before `to` and not closed before `from` (a shift
+ * report's incidents include one raised before the shift that was still open in it). `ward` is the registry's ward id:
+ * the incident's own ward, or for one stored before wards were kept, the ward of its devices.
+ */
+export const IncidentListParams = z
+  .object({
+    active: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((v) => v === 'true'),
+    deviceId: z.string().max(64).optional(),
+    ruleId: z.string().max(64).optional(),
+    severity: Severity.optional(),
+    state: IncidentState.optional(),
+    ward: Ward.optional(),
+    from: z.coerce.number().int().min(0).optional(),
+    to: z.coerce.number().int().min(0).optional(),
+    range: z.enum(['raised', 'active']).default('raised'),
+    limit: z.coerce.number().int().min(1).max(1000).default(200),
+  })
+  .refine((q) => q.from === undefined || q.to === undefined || q.from < q.to, { path: ['to'], message: 'must be after from' })
+export type IncidentListParams = z.infer<typeof IncidentListParams>
 export const IncidentIdPath = z.object({ id: z.string().min(1).max(64) })

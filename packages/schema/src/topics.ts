@@ -1,7 +1,8 @@
 /**
  * Topic scheme. Every device speaks under its own id, so the broker can authorize by topic alone:
  *   mytho/v1/devices/{deviceId}/readings   device → platform, JSON reading or array of readings, QoS 1
- *   mytho/v1/devices/{deviceId}/status     retained "online" / "offline" (the Last Will sets "offline")
+ *   mytho/v1/devices/{deviceId}/status     retained "online" / "offline" (the Last Will sets "offline") /
+ *                                          "offline:planned" (a clean, planned goodbye: PLANNED_OFFLINE)
  *   mytho/v1/devices/{deviceId}/commands   platform → device
  */
 export const TOPIC_ROOT = 'mytho/v1/devices'
@@ -58,3 +59,16 @@ export const PLATFORM_READINGS_CHUNK = 500
 
 export const connectionStatuses = ['online', 'offline'] as const
 export type DeviceConnectionStatus = (typeof connectionStatuses)[number]
+
+/**
+ * A device that goes away on purpose (shut down, maintenance, the simulator's stop) says so before its clean
+ * DISCONNECT: retained `offline:planned`. Its Last Will stays plain `offline`: the connection was lost, an incident.
+ */
+export const PLANNED_OFFLINE = 'offline:planned'
+
+/** A status payload as devices send it: `online`, `offline` (Last Will) or `offline:planned`; undefined otherwise. */
+export function parseStatusPayload(text: string): { status: DeviceConnectionStatus; planned: boolean } | undefined {
+  const t = text.trim()
+  if (t === PLANNED_OFFLINE) return { status: 'offline', planned: true }
+  return t === 'online' || t === 'offline' ? { status: t, planned: false } : undefined
+}
