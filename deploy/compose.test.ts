@@ -165,6 +165,22 @@ describe('docker-compose.yml', () => {
   })
 })
 
+describe('alert rules in compose', () => {
+  // Issue #17, finding 3: the map judges markers on the API's rules, the engine on the ingest's; one file for both.
+  it('every ingest and API node gets the same ALERT_RULES_FILE, from the config directory mounted read-only', () => {
+    const nodes = ['ingest', 'ingest-2', 'api', 'api-2']
+    const set = { ...filled, ALERT_RULES_FILE: '/config/alert-rules.example.json' }
+    for (const n of nodes) {
+      const env = envOf(compose.services[n]!, set)
+      expect(env['ALERT_RULES_FILE'], n).toBe('/config/alert-rules.example.json')
+      expect(compose.services[n]!.volumes, n).toContain('./config:/config:ro')
+    }
+    expect(existsSync(`${root}config/alert-rules.example.json`)).toBe(true)
+    // Unset in .env: the built-in rules on every node alike.
+    for (const n of nodes) expect(envOf(compose.services[n]!, filled)['ALERT_RULES_FILE'] ?? '', n).toBe('')
+  })
+})
+
 describe('.env.example', () => {
   // Issue #15, finding 2: with INGEST_MQTT_PASSWORD=change-me-ingest from .env.example an outside client logged in
   // as svc-ingest and raised a false flood alarm. Copied as it is, no service of the platform starts.

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net'
 import type { DeviceRegistry, IncidentChange } from '@mytho/schema'
 import { once, servicePassword, type Logger } from '@mytho/runtime'
 import type { ReadingStore } from '@mytho/storage'
+import { configuredAlertRules, createDeviceJudge } from '@mytho/alerts'
 import { REGISTRY_NOTICE_TOPIC, type OperatorStore } from '@mytho/directory'
 import { ensureFirstAdmin } from './auth/first-admin.ts'
 import { atLeast } from './auth/roles.ts'
@@ -52,6 +53,7 @@ export type ApiOptions = Pick<ApiConfig, 'HTTP_PORT' | 'HTTP_HOST'> &
       | 'MAP_TILE_URL'
       | 'MAP_TILE_ATTRIBUTION'
       | 'REDIS_URL'
+      | 'ALERT_RULES_FILE'
     >
   > &
   Partial<
@@ -79,7 +81,9 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
   const startedAt = clock()
   const https = config.HTTPS_CERT !== undefined && config.HTTPS_KEY !== undefined
   const corsOrigins = config.CORS_ORIGINS ?? []
-  const state = createLiveState({ registry: deps.registry, store: deps.store, clock })
+  // The engine's rule set judges the markers too (a bad file stops the start, naming the rule and field, as in the ingest).
+  const judge = createDeviceJudge(configuredAlertRules(config.ALERT_RULES_FILE))
+  const state = createLiveState({ registry: deps.registry, store: deps.store, clock, judge })
 
   // What start() opens, in this order (each needs I/O; the live push needs the server); stop() closes what is there.
   const opened: {

@@ -21,6 +21,7 @@ import { deadLettersRouter } from './routes/dead-letters.ts'
 import { devicesRouter } from './routes/devices.ts'
 import { healthRouter } from './routes/health.ts'
 import { historyRouter } from './routes/history.ts'
+import { incidentLogRouter } from './routes/incident-log.ts'
 import { incidentsRouter } from './routes/incidents.ts'
 import { mapConfigRouter } from './routes/map-config.ts'
 import { operatorsRouter } from './routes/operators.ts'
@@ -121,6 +122,7 @@ export function createHttpApp(opts: HttpAppOptions, parts: HttpAppParts) {
   v1.use(historyRouter(parts.registry, parts.store, clock))
   v1.use(deadLettersRouter(parts.store))
   v1.use(mapConfigRouter({ tileUrl: opts.tileUrl, tileAttribution: opts.tileAttribution }))
+  v1.use(incidentLogRouter(parts.incidents, parts.registry))
   v1.use(incidentsRouter(parts.incidents, clock, parts.announceIncident, parts.audit))
   const doc = openApiDocument()
   v1.get('/openapi.json', (_req, res) => {

@@ -3,7 +3,7 @@ import mqtt, { type MqttClient } from 'mqtt'
 import { z } from 'zod'
 import {
   ALL_STATUS_FILTER,
-  connectionStatuses,
+  parseStatusPayload,
   IncidentChange,
   parseDeviceTopic,
   PipelineHealth,
@@ -23,7 +23,6 @@ import { once, urlList, type Logger } from '@mytho/runtime'
  */
 
 const PlatformReadings = z.array(StoredReading)
-const ConnectionStatus = z.enum(connectionStatuses)
 
 export interface LiveFeedOptions {
   /**
@@ -108,13 +107,14 @@ export function createLiveFeed(opts: LiveFeedOptions, deps: LiveFeedDeps) {
       return
     }
     const t = parseDeviceTopic(topic)
-    const s = ConnectionStatus.safeParse(payload.toString('utf8'))
-    if (t?.suffix !== 'status' || !s.success) {
+    // A planned goodbye (`offline:planned`) is offline on the map too; only the alert engine tells it from a Last Will.
+    const s = parseStatusPayload(payload.toString('utf8'))
+    if (t?.suffix !== 'status' || !s) {
       stats.bad++
       return
     }
     stats.statuses++
-    deps.onConnection(t.deviceId, s.data)
+    deps.onConnection(t.deviceId, s.status)
   }
 
   return {

@@ -1,5 +1,6 @@
 import type { DeviceConnectionStatus, DeviceRecord, DeviceRegistry, DeviceView, LiveDeviceState, StoredReading } from '@mytho/schema'
 import type { ReadingStore } from '@mytho/storage'
+import type { DeviceJudge } from '@mytho/alerts'
 import { statusOf } from './device-status.ts'
 
 /*
@@ -25,6 +26,8 @@ export interface LiveStateDeps {
   store: ReadingStore
   /** UTC ms; default Date.now. */
   clock?: () => number
+  /** Judges a live device's reading on the alert engine's rule set (createDeviceJudge); default the built-in rules. */
+  judge?: DeviceJudge
 }
 
 export function createLiveState(deps: LiveStateDeps) {
@@ -58,7 +61,7 @@ export function createLiveState(deps: LiveStateDeps) {
   }
   /** Recomputes the status; true when any visible part changed. */
   const restatus = (e: Entry, now: number): boolean => {
-    const s = statusOf(e.device, e, now)
+    const s = statusOf(e.device, e, now, deps.judge)
     if (s === e.status) return false
     e.status = s
     return true

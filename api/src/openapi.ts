@@ -1,6 +1,8 @@
 import { z } from 'zod'
 import {
   AcknowledgeRequest,
+  BulkAcknowledgeRequest,
+  BulkAcknowledgeResult,
   AuditEntry,
   AuditListParams,
   DeviceRecord,
@@ -116,9 +118,19 @@ export const routeDocs: RouteDoc[] = [
     method: 'get',
     role: 'viewer',
     path: '/incidents',
-    summary: 'Incidents, worst severity first then oldest; active ones unless active=false',
+    summary:
+      'Incidents, worst severity first then oldest; active ones unless active=false; by ward, rule, severity, state and time (range=active: alive in [from, to))',
     query: IncidentListParams,
     response: z.array(Incident),
+  },
+  {
+    method: 'get',
+    role: 'viewer',
+    path: '/incidents/export.csv',
+    summary: 'The incident log as CSV (the filters of GET /incidents): Vietnamese / English headers, times in UTC ISO and UTC+7, the timeline',
+    query: IncidentListParams,
+    response: z.string(),
+    contentType: 'text/csv',
   },
   { method: 'get', role: 'viewer', path: '/incidents/{id}', summary: 'One incident with its events', path_params: IncidentIdPath, response: Incident },
   {
@@ -130,6 +142,15 @@ export const routeDocs: RouteDoc[] = [
     path_params: IncidentIdPath,
     body: AcknowledgeRequest,
     response: Incident,
+  },
+  {
+    method: 'post',
+    role: 'operator',
+    path: '/incidents/acknowledge',
+    summary:
+      'Acknowledge several incidents with one note: the listed `ids` (up to 500) or every unacknowledged (open or cleared) incident of `ruleId`, exactly one of the two; each audited and announced as a single acknowledge; what is missing or was already acknowledged comes back in `skipped` with the reason',
+    body: BulkAcknowledgeRequest,
+    response: BulkAcknowledgeResult,
   },
   {
     method: 'post',

@@ -19,7 +19,7 @@ import { connectDevice, makeTempDir, publishReading, waitFor } from '@mytho/test
 import { createApi, type Api } from '../src/api.ts'
 
 /** The whole live path as `npm start` wires it: real Aedes on port 0, ingest, SQLite file, API with its feed. */
-export async function startLivePlatform(env: { LIVE_FLUSH_MS?: number } = {}) {
+export async function startLivePlatform(env: { LIVE_FLUSH_MS?: number; ALERT_RULES_FILE?: string } = {}) {
   const tmp = makeTempDir('mytho-api-live-')
   const registry = loadRegistryFile()
   const cleanups: (() => Promise<void> | void)[] = [() => tmp.cleanup()]
@@ -34,7 +34,8 @@ export async function startLivePlatform(env: { LIVE_FLUSH_MS?: number } = {}) {
 
   const store: ReadingStore = createSqliteStore({ path: join(tmp.path, 'readings.sqlite') })
   cleanups.unshift(() => store.close())
-  const ingest: Ingest = createIngest(loadIngestConfig({ MQTT_URL: mqttUrl, DATA_DIR: tmp.path, INGEST_BATCH_WAIT_MS: '10' }), {
+  const rulesFile = env.ALERT_RULES_FILE !== undefined ? { ALERT_RULES_FILE: env.ALERT_RULES_FILE } : {}
+  const ingest: Ingest = createIngest(loadIngestConfig({ MQTT_URL: mqttUrl, DATA_DIR: tmp.path, INGEST_BATCH_WAIT_MS: '10', ...rulesFile }), {
     store,
     registry,
     logger: silentLogger,
@@ -49,6 +50,7 @@ export async function startLivePlatform(env: { LIVE_FLUSH_MS?: number } = {}) {
       MQTT_URL: mqttUrl,
       DATA_DIR: tmp.path,
       ...(env.LIVE_FLUSH_MS !== undefined ? { LIVE_FLUSH_MS: env.LIVE_FLUSH_MS } : {}),
+      ...rulesFile,
     },
     { store, registry, logger: silentLogger },
   )

@@ -1,13 +1,16 @@
+import { join } from 'node:path'
 import type { Redis } from 'ioredis'
 import {
   createAlertEngine,
   createRedisEngineStore,
   createTelegramNotifier,
   createWebhookNotifier,
+  createZaloNotifier,
   defaultAlertRules,
   loadAlertRulesFile,
   openIncidentsFromConfig,
   type AlertRule,
+  type ConnectionNews,
   type EngineIncidentStore,
   type IncidentStore,
   type RedisEngineStore,
@@ -26,6 +29,14 @@ export type AlertingOptions = Pick<
   | 'TELEGRAM_BOT_TOKEN'
   | 'TELEGRAM_CHAT_ID'
   | 'TELEGRAM_API_URL'
+  | 'ZALO_OA_ACCESS_TOKEN'
+  | 'ZALO_OA_RECIPIENTS'
+  | 'ZALO_OA_API_URL'
+  | 'ZALO_OA_REFRESH_TOKEN'
+  | 'ZALO_OA_APP_ID'
+  | 'ZALO_OA_APP_SECRET'
+  | 'ZALO_OA_OAUTH_URL'
+  | 'NOTIFY_MAP_URL'
   | 'NOTIFY_LANGUAGE'
 > &
   Partial<Pick<IngestConfig, 'REDIS_URL'>>
@@ -79,6 +90,29 @@ function notifiersFor(config: AlertingOptions, deps: AlertingDeps, log: Logger) 
           }),
         ]
       : []),
+    ...(config.ZALO_OA_RECIPIENTS && (config.ZALO_OA_ACCESS_TOKEN || config.ZALO_OA_REFRESH_TOKEN)
+      ? [
+          createZaloNotifier({
+            recipients: config.ZALO_OA_RECIPIENTS,
+            registry: deps.registry,
+            logger: log,
+            ...(config.ZALO_OA_ACCESS_TOKEN ? { accessToken: config.ZALO_OA_ACCESS_TOKEN } : {}),
+            ...(config.ZALO_OA_API_URL ? { apiUrl: config.ZALO_OA_API_URL } : {}),
+            ...(config.NOTIFY_MAP_URL ? { mapUrl: config.NOTIFY_MAP_URL } : {}),
+            ...(config.ZALO_OA_REFRESH_TOKEN && config.ZALO_OA_APP_ID && config.ZALO_OA_APP_SECRET
+              ? {
+                  refresh: {
+                    refreshToken: config.ZALO_OA_REFRESH_TOKEN,
+                    appId: config.ZALO_OA_APP_ID,
+                    appSecret: config.ZALO_OA_APP_SECRET,
+                    tokenFile: join(config.DATA_DIR, 'secrets', 'zalo-oa-tokens.json'),
+                    ...(config.ZALO_OA_OAUTH_URL ? { oauthUrl: config.ZALO_OA_OAUTH_URL } : {}),
+                  },
+                }
+              : {}),
+          }),
+        ]
+      : []),
   ]
 }
 
@@ -129,8 +163,8 @@ function createSqliteAlerting(
         log.error('alert evaluation failed', { err })
       }
     },
-    onConnection(deviceId: string, status: 'online' | 'offline', at: number): void {
-      engine.onConnection(deviceId, status, at)
+    onConnection(deviceId: string, status: 'online' | 'offline', at: number, how: ConnectionNews = {}): void {
+      engine.onConnection(deviceId, status, at, how)
     },
     /** A partition taken: its devices' holds are read again from the shared file. */
     acquire(deviceIds: ReadonlySet<string>): void {
@@ -266,10 +300,10 @@ function createRedisAlerting(
         await commitAndAnnounce()
       })
     },
-    onConnection(deviceId: string, status: 'online' | 'offline', at: number): void {
+    onConnection(deviceId: string, status: 'online' | 'offline', at: number, how: ConnectionNews = {}): void {
       if (!ownsDevice(deviceId)) return
       void enqueue('status', async () => {
-        engine.onConnection(deviceId, status, at)
+        engine.onConnection(deviceId, status, at, how)
         await commitAndAnnounce()
       })
     },

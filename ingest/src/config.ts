@@ -78,6 +78,41 @@ export const ingestEnv = commonEnv
     TELEGRAM_CHAT_ID: z.string().optional(),
     /** Bot API base URL. Default https://api.telegram.org. */
     TELEGRAM_API_URL: z.url().optional(),
+    /**
+     * Zalo Official Account access token for incident messages (docs/alerts.md, "Zalo"); lasts about 25 hours,
+     * so give ZALO_OA_REFRESH_TOKEN too, or renew it by hand. Default unset: no Zalo messages.
+     */
+    ZALO_OA_ACCESS_TOKEN: env.secret(),
+    /** Comma list of the Zalo user ids (of the OA's followers) who receive incident messages; required with a Zalo token. */
+    ZALO_OA_RECIPIENTS: z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((e) => e.trim())
+          .filter((e) => e !== ''),
+      )
+      .pipe(
+        z
+          .array(z.string().regex(/^\d{1,32}$/, 'Zalo user ids are digits'))
+          .min(1)
+          .max(100),
+      )
+      .optional(),
+    /** OA API base URL. Default https://openapi.zalo.me. */
+    ZALO_OA_API_URL: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).optional(),
+    /** Refresh token (good once, 3 months): with it the access token renews itself; its successors live in DATA_DIR/secrets/zalo-oa-tokens.json. */
+    ZALO_OA_REFRESH_TOKEN: env.secret(),
+    /** The Zalo app's id and secret key, needed to renew the access token. */
+    ZALO_OA_APP_ID: z
+      .string()
+      .regex(/^\d{1,32}$/, 'the app id is digits')
+      .optional(),
+    ZALO_OA_APP_SECRET: env.secret(),
+    /** Zalo OAuth base URL. Default https://oauth.zaloapp.com. */
+    ZALO_OA_OAUTH_URL: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).optional(),
+    /** The map's public address (https://map.example.vn/) for the link in chat messages; unset: an OpenStreetMap link to the device. */
+    NOTIFY_MAP_URL: z.url({ protocol: /^https?$/, message: 'expected an http(s) URL' }).optional(),
     /** Language of chat messages: vi or en. Default vi. */
     NOTIFY_LANGUAGE: z.enum(['vi', 'en']).default('vi'),
   })
@@ -85,6 +120,18 @@ export const ingestEnv = commonEnv
   .refine((c) => (c.TELEGRAM_BOT_TOKEN === undefined) === (c.TELEGRAM_CHAT_ID === undefined), {
     message: 'set TELEGRAM_BOT_TOKEN and TELEGRAM_CHAT_ID together',
     path: ['TELEGRAM_CHAT_ID'],
+  })
+  .refine((c) => (c.ZALO_OA_ACCESS_TOKEN === undefined && c.ZALO_OA_REFRESH_TOKEN === undefined) || c.ZALO_OA_RECIPIENTS !== undefined, {
+    message: 'required with ZALO_OA_ACCESS_TOKEN or ZALO_OA_REFRESH_TOKEN (who receives the messages)',
+    path: ['ZALO_OA_RECIPIENTS'],
+  })
+  .refine((c) => c.ZALO_OA_RECIPIENTS === undefined || c.ZALO_OA_ACCESS_TOKEN !== undefined || c.ZALO_OA_REFRESH_TOKEN !== undefined, {
+    message: 'set ZALO_OA_ACCESS_TOKEN or ZALO_OA_REFRESH_TOKEN with ZALO_OA_RECIPIENTS',
+    path: ['ZALO_OA_ACCESS_TOKEN'],
+  })
+  .refine((c) => c.ZALO_OA_REFRESH_TOKEN === undefined || (c.ZALO_OA_APP_ID !== undefined && c.ZALO_OA_APP_SECRET !== undefined), {
+    message: 'set ZALO_OA_APP_ID and ZALO_OA_APP_SECRET with ZALO_OA_REFRESH_TOKEN (a refresh needs both)',
+    path: ['ZALO_OA_APP_SECRET'],
   })
   .refine((c) => c.INGEST_PARTITIONS === 0 || c.REDIS_URL !== undefined, {
     message: 'required when INGEST_PARTITIONS > 0 (partition leases live in Redis)',

@@ -1,4 +1,4 @@
-import { parseDeviceTopic, type DeviceRegistry, type RejectReason } from '@mytho/schema'
+import { parseDeviceTopic, parseStatusPayload, type DeviceRegistry, type RejectReason } from '@mytho/schema'
 import type { Logger } from '@mytho/runtime'
 import type { Alerting } from './alerting.ts'
 import type { BatchWriter } from './batch-writer.ts'
@@ -28,9 +28,9 @@ export function createMessageHandler(deps: {
     // Readings are nearly every message: their topic is parsed once, in validateMessage.
     const topic = msg.topic.endsWith('/status') ? parseDeviceTopic(msg.topic) : undefined
     if (topic?.suffix === 'status') {
-      // The retained online/offline a device's Last Will sets: news for the silence rule, not a reading.
-      const status = msg.payload.toString('utf8').trim()
-      if (status === 'offline' || status === 'online') alerting?.onConnection(topic.deviceId, status, clock())
+      // The retained online/offline a device's Last Will sets (or its planned goodbye): news for the silence rule, not a reading.
+      const said = parseStatusPayload(msg.payload.toString('utf8'))
+      if (said) alerting?.onConnection(topic.deviceId, said.status, clock(), { planned: said.planned, retained: msg.retain === true })
       ackAfterAlerts(msg.ack)()
       return
     }

@@ -17,6 +17,11 @@ export interface IncomingMessage {
   qos: 0 | 1 | 2
   /** True when the broker says this is a redelivery [MQTT-3.3.1-1]. */
   dup: boolean
+  /**
+   * True for a retained message sent because we subscribed, not as it happened [MQTT-3.3.1-8, 3.3.1-9]: old news (a
+   * device's Last Will may have fired while the platform itself was down). The in-process session never gets these.
+   */
+  retain?: boolean
   /** Sends PUBACK on the connection that delivered it; a no-op after that connection is gone (the broker redelivers). */
   ack(): void
 }
@@ -189,6 +194,7 @@ export function createMqttSession(opts: MqttSessionOptions, onMessage: (msg: Inc
             payload: typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
             qos,
             dup: packet.dup,
+            retain: packet.retain,
             ack: () => {
               if (acked || qos === 0) return
               acked = true

@@ -58,7 +58,7 @@ describe('alerts on the stream', () => {
     await waitFor(async () => (await store.latest([id])).length === 1, { what: 'first reading' })
     ;(device as unknown as { stream: { destroy(): void } }).stream.destroy()
     const raised = await waitFor(() => seen.find((c) => c.incident.ruleId === 'device-silent' && c.incident.subject === id), { what: 'the silent incident' })
-    expect(raised.incident.title.en).toBe('Device silent: Disconnected (Last Will)')
+    expect(raised.incident.title.en).toBe('Device silent: Disconnected (the device reported it went offline)')
     device.end(true)
 
     const again = await connectDevice(pipeline.mqttUrl, id, pipeline.secrets.devices[id]!)
@@ -77,7 +77,8 @@ describe('alerts on the stream', () => {
     const a = 'tc-ql1-trung-an'
     const b = 'tc-ql1-kp2-p10'
     const t = Date.now()
-    const slow = (ts: number) => ({ kind: 'traffic', ts, intervalS: 60, vehicleCount: 12, avgSpeedKmh: 7, occupancyPct: 62 })
+    // slow, not jammed (a jam, below 10 km/h, is the rule's critical level)
+    const slow = (ts: number) => ({ kind: 'traffic', ts, intervalS: 60, vehicleCount: 12, avgSpeedKmh: 12, occupancyPct: 50 })
     const da = await connectDevice(pipeline.mqttUrl, a, pipeline.secrets.devices[a]!)
     const db = await connectDevice(pipeline.mqttUrl, b, pipeline.secrets.devices[b]!)
     await publishReading(da, a, [slow(t - 7 * 60_000), slow(t - 60_000)])

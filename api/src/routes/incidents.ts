@@ -1,5 +1,5 @@
 import { Router } from 'express'
-import { AcknowledgeRequest, IncidentIdPath, IncidentListParams, type IncidentChange } from '@mytho/schema'
+import { AcknowledgeRequest, BulkAcknowledgeRequest, IncidentIdPath, type IncidentChange } from '@mytho/schema'
 import type { OperatorIncidents } from '@mytho/alerts'
 import { HttpError, parseInput } from '../http-errors.ts'
 import { actorOf, clientIp, requireRole } from '../auth/session.ts'
@@ -24,13 +24,7 @@ export function incidentsRouter(
     return s
   }
 
-  r.get('/incidents', async (req, res) => {
-    const q = parseInput(IncidentListParams, req.query, 'query')
-    const { active, ...rest } = q
-    const filter = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined))
-    res.json(await store().list({ ...filter, ...(active && q.state === undefined ? { active: true } : {}) }))
-  })
-
+  // GET /incidents (the list and the incident log's filters) is in incident-log.ts, mounted before this router.
   r.get('/incidents/:id', async (req, res) => {
     const { id } = parseInput(IncidentIdPath, req.params, 'path')
     const inc = await store().get(id)
@@ -51,6 +45,23 @@ export function incidentsRouter(
     const event = inc.events.filter((e) => e.type === 'acknowledged').at(-1)!
     announce({ incident: inc, event })
     res.json(inc)
+  })
+
+  // Several at once with one note (a flood of device-silent after an outage): each incident acknowledged, audited and
+  // announced exactly as by the route above, so the browsers and the audit log cannot tell them from single ones.
+  r.post('/incidents/acknowledge', requireRole('operator'), async (req, res) => {
+    const body = parseInput(BulkAcknowledgeRequest, req.body ?? {}, 'body')
+    const { actor, anonymous } = actorOf(req, res)
+    const claimedBy = anonymous ? body.by : undefined
+    if (anonymous && claimedBy === undefined) throw new HttpError(400, 'invalid body field by: Required (who acknowledges, when not signed in)')
+    const target = body.ids !== undefined ? { ids: body.ids } : { ruleId: body.ruleId! }
+    const result = await store().acknowledgeMany(target, actor, body.note, clock(), claimedBy)
+    const detail = { ...(body.note !== undefined ? { note: body.note } : {}), ...(claimedBy !== undefined ? { claimedBy } : {}) }
+    for (const inc of result.acknowledged) {
+      audit({ actor, action: 'acknowledge', target: inc.id, detail: Object.keys(detail).length > 0 ? detail : undefined, ip: clientIp(req) }, clock())
+      announce({ incident: inc, event: inc.events.filter((e) => e.type === 'acknowledged').at(-1)! })
+    }
+    res.json(result)
   })
   return r
 }
