@@ -53,7 +53,7 @@ export function helpText(): string {
     '',
     'Scenarios:',
     '  city           the whole fleet on the city models (tide, rain, traffic, salinity, PM2.5), from now.',
-    '  king-tide      5–8 Oct 2025 at 720×: river stations cross BĐ I, II, III on successive afternoons.',
+    '  king-tide      7 Oct 2025 14:40, paced: river stations rise through BĐ I, II, III; incidents in ~8.5 min.',
     '  rush-hour      Tue 13 Jan 2026 05:00–20:00 at 120×: QL1, QL60, Rạch Miễu below 25 km/h at the rushes.',
     '  sensor-faults  every fault kind at a few per cent, outages with and without a Will, a reconnect storm.',
     '  load           N synthetic devices at a target total rate; progress on stderr, summary JSON on stdout.',

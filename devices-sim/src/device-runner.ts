@@ -1,5 +1,5 @@
 import mqtt, { type MqttClient } from 'mqtt'
-import { type DeviceRecord, statusTopic } from '@mytho/schema'
+import { type DeviceRecord, PLANNED_OFFLINE, statusTopic } from '@mytho/schema'
 import type { Logger } from '@mytho/runtime'
 import type { Publication } from './faults/apply.ts'
 import type { Limiter } from './limiter.ts'
@@ -281,14 +281,17 @@ export function createDeviceRunner(o: DeviceRunnerOptions) {
     return true
   }
 
-  /** Ends the connection cleanly: retained `offline` (a clean DISCONNECT discards the Will [MQTT-3.1.2-10]), then DISCONNECT. */
+  /**
+   * Ends the connection cleanly: retained `offline:planned` (a planned goodbye, no incident, unlike the Will's `offline`;
+   * a clean DISCONNECT discards the Will [MQTT-3.1.2-10]), then DISCONNECT.
+   */
   const closeCleanly = async (c: MqttClient): Promise<void> => {
-    c.publish(status, 'offline', { qos: 1, retain: true }, (err) => {
+    c.publish(status, PLANNED_OFFLINE, { qos: 1, retain: true }, (err) => {
       if (err) stats.errors++
     })
     let timer: NodeJS.Timeout | undefined
     await Promise.race([
-      // end(false) waits for outstanding PUBACKs (the `offline` one included), then sends DISCONNECT.
+      // end(false) waits for outstanding PUBACKs (the goodbye's included), then sends DISCONNECT.
       new Promise<void>((resolve) => c.end(false, {}, () => resolve())),
       new Promise<void>((resolve) => {
         timer = setTimeout(() => {

@@ -16,7 +16,7 @@ export type ScenarioInput = Pick<SimConfig, 'SIM_SEED' | 'SIM_SPEED' | 'SIM_DEVI
 export function scenarioSetup<C extends ScenarioInput>(
   config: C,
   fleet: readonly DeviceRecord[],
-): { scenario: Scenario; config: C & { faults?: FaultMix; adjust?: ScenarioBase['adjust'] } } {
+): { scenario: Scenario; config: C & { faults?: FaultMix; adjust?: ScenarioBase['adjust']; pace?: ScenarioBase['pace'] } } {
   const name = config.SIM_SCENARIO ?? 'city'
   if (name === 'load') throw new Error('load is a mode of its own: use runLoad')
   const speedGiven = config.speedExplicit !== false || name === 'city'
@@ -31,6 +31,8 @@ export function scenarioSetup<C extends ScenarioInput>(
       SIM_DEVICES: config.SIM_DEVICES === 'all' ? scenario.devices : config.SIM_DEVICES,
       ...(faults ? { faults } : {}),
       ...(scenario.adjust ? { adjust: scenario.adjust } : {}),
+      // A scenario built for a speed given by hand has no pacing (one speed throughout).
+      ...(scenario.pace && scenario.pace.length > 0 ? { pace: scenario.pace } : {}),
     },
   }
 }

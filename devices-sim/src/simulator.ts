@@ -46,6 +46,8 @@ export interface SimulatorOptions {
   faults?: FaultMix | undefined
   /** A scenario's change to each generated reading (e.g. king-tide surge). */
   adjust?: ScenarioBase['adjust']
+  /** A scenario's pacing (slower near its high points); default one speed throughout. */
+  pace?: ScenarioBase['pace']
   /** Give a few devices a skewed clock (clock-skew.ts). Default true. */
   clockSkew?: boolean
   /** false: devices publish only when publishNow() is called (load mode). Default true. */
@@ -193,13 +195,13 @@ export function createSimulator(given: SimulatorConfig, deps: SimulatorDeps = {}
       if (runners.length > 0 || stopping) throw new SimulatorError('simulator already started')
       const devices = selectDevices()
       const password = passwordSource()
-      const clock = createSimClock({ speed, startMs: config.SIM_START, now })
+      const clock = createSimClock({ speed, startMs: config.SIM_START, now, pace: config.pace })
       const gate = createLimiter(config.SIM_CONNECT_CONCURRENCY ?? 20)
       stats.devices = devices.length
       runners = devices.map((device) => {
         let state = initialState(seed)
         const jitter = rngFor(seed, 'jitter', device.id)
-        const baseMs = (device.intervalS * 1000 * intervalScale) / speed
+        const intervalMs = device.intervalS * 1000 * intervalScale
         const skew = config.clockSkew === false ? 0 : clockSkewMs(seed, device.id)
         const memory: FaultMemory = {}
         return createDeviceRunner({
@@ -221,7 +223,8 @@ export function createSimulator(given: SimulatorConfig, deps: SimulatorDeps = {}
           ...(config.selfPaced === false ? { selfPaced: false } : {}),
           ...(config.anonymous ? { anonymous: true } : {}),
           // ±10 % jitter, so devices started together drift apart as real ones do.
-          nextDelayMs: () => Math.max(minIntervalMs, baseMs * (0.9 + 0.2 * jitter())),
+          // At the pace of the moment: a paced scenario's slow stretch keeps the device's own interval in simulated time.
+          nextDelayMs: () => Math.max(minIntervalMs, (intervalMs / clock.speedNow()) * (0.9 + 0.2 * jitter())),
           gate,
           stats,
           log: log.child({ deviceId: device.id }),
@@ -246,7 +249,7 @@ export function createSimulator(given: SimulatorConfig, deps: SimulatorDeps = {}
       const results = await Promise.all(runners.map((r) => r.start()))
       return { devices: results.filter(Boolean).length }
     },
-    /** Says `offline` for every device, disconnects cleanly, clears every timer. Safe to call twice. */
+    /** Says `offline:planned` for every device (a planned goodbye, no incident), disconnects cleanly, clears every timer. Safe to call twice. */
     stop: once(async () => {
       stopping = true
       clearInterval(statsTimer)

@@ -7,7 +7,7 @@ const ids = ['tc-ql1-trung-luong', 'wl-hydro-station', 'aq-my-tho'] as const
 const secrets = Object.fromEntries(ids.map((id) => [id, `secret-of-${id}`]))
 
 describe('simulator on a real broker', () => {
-  it('connects each device as itself, says online, publishes schema-valid readings stamped with real time, and says offline on stop', async () => {
+  it('connects each device as itself, says online, publishes schema-valid readings stamped with real time, and says a planned offline on stop', async () => {
     const logins: Array<{ clientId: string; username: string | undefined; password: string | undefined }> = []
     const broker = await startBroker({
       authenticate: (client, username, password, done) => {
@@ -17,7 +17,7 @@ describe('simulator on a real broker', () => {
     })
     const offlines: string[] = []
     broker.aedes.on('publish', (packet) => {
-      if (packet.topic.endsWith('/status') && packet.payload.toString() === 'offline') offlines.push(packet.topic)
+      if (packet.topic.endsWith('/status') && packet.payload.toString().startsWith('offline')) offlines.push(`${packet.topic} ${packet.payload.toString()}`)
     })
     const watcher = await subscribe(broker.url)
     // 600× speed: traffic every ~100 ms, air every ~200 ms, water every ~500 ms; the simulated clock starts in October 2025.
@@ -53,15 +53,18 @@ describe('simulator on a real broker', () => {
     await sim.stop()
     await sim.stop() // twice is fine
     expect(sim.stats.connected).toBe(0)
-    await waitFor(() => ids.every((id) => latestStatus(watcher.messages).get(id) === 'offline'), { what: 'offline on stop' })
+    await waitFor(() => ids.every((id) => latestStatus(watcher.messages).get(id) === 'offline:planned'), { what: 'planned offline on stop' })
     // Retained too, and every device connection is gone: only the two watchers remain.
     const after = await subscribe(broker.url)
-    await waitFor(() => ids.every((id) => latestStatus(after.messages).get(id) === 'offline' && after.messages.some((m) => m.deviceId === id && m.retain)), {
-      what: 'retained offline',
-    })
+    await waitFor(
+      () => ids.every((id) => latestStatus(after.messages).get(id) === 'offline:planned' && after.messages.some((m) => m.deviceId === id && m.retain)),
+      {
+        what: 'retained offline',
+      },
+    )
     expect(broker.aedes.connectedClients).toBe(3)
-    // Exactly one `offline` each: the simulator's own; a clean DISCONNECT left no Will to fire.
-    expect(offlines.toSorted()).toEqual(ids.map((id) => `mytho/v1/devices/${id}/status`).sort())
+    // Exactly one goodbye each, the simulator's planned one (no incident); a clean DISCONNECT left no Will (`offline`) to fire.
+    expect(offlines.toSorted()).toEqual(ids.map((id) => `mytho/v1/devices/${id}/status offline:planned`).sort())
     expect(sim.stats.published).toBe(sim.stats.acked + sim.stats.errors)
   })
 })

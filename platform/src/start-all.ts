@@ -84,6 +84,8 @@ function platform(): Service<string> {
         // Charts have history on first start; the same readings at the same keys, so a rerun stores nothing twice.
         await backfillRecent({ ...configs.sim, MQTT_URL: mqttUrl }, { registry: fleet, logger: logger.child({ part: 'backfill' }) })
         const sim = createSimulator({ ...configs.sim, MQTT_URL: mqttUrl }, { registry: fleet, logger: logger.child({ part: 'devices-sim' }) })
+        // Stopped first, while the ingest still listens: each device's planned goodbye (`offline:planned`) is heard as
+        // such, so a clean stop raises no incident (issue #17); broker last, so no device is cut off to fire its Will.
         stops.unshift(() => sim.stop())
         const { devices } = await sim.start()
         simLine = `${devices} devices of the seed fleet publishing (SIM_SPEED=${configs.sim.SIM_SPEED})`

@@ -12,4 +12,5 @@ export const city = (opts: BuildOptions): CityScenario => ({
   speed: opts.speed ?? 1,
   durationMs: undefined,
   devices: 'all',
+  incidents: [],
 })

@@ -11,6 +11,7 @@ export * from './king-tide.ts'
 export * from './rush-hour.ts'
 export * from './sensor-faults.ts'
 export * from './script.ts'
+export * from './incidents.ts'
 
 export type Scenario = CityScenario | KingTideScenario | RushHourScenario | SensorFaultsScenario
 

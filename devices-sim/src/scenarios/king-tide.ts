@@ -1,8 +1,9 @@
 import { type DeviceReading, type DeviceRecord, WATER_LEVEL_ALARMS_CM } from '@mytho/schema'
 import { WATER_NOISE_CM, astronomicalLevelCm, surgeCm, waterLevelModelCm } from '../generators/index.ts'
 import { HOUR_MS, clamp, localTime, round } from '../generators/time.ts'
-import { realOffset } from './timeline.ts'
-import type { BuildOptions, ScenarioBase, WaterExpectation } from './types.ts'
+import { type LevelSample, incidentsOf } from './incidents.ts'
+import { type Pace, realOffset, speedAt } from './timeline.ts'
+import type { BuildOptions, IncidentExpectation, RuleAssumption, ScenarioBase, WaterExpectation } from './types.ts'
 
 /*
  * King tide (triều cường) of the 8th lunar month: full moon on 7 Oct 2025, spring high waters in the
@@ -14,10 +15,32 @@ import type { BuildOptions, ScenarioBase, WaterExpectation } from './types.ts'
  * successive afternoons whatever the seed (gauge offsets are ±3 cm); canal gauges follow with
  * their lag, damped.
  */
-export const KING_TIDE_START_MS = localTime(2025, 10, 5, 12)
-export const KING_TIDE_DURATION_MS = 72 * HOUR_MS
-/** Default speed: the three days in six minutes. */
-export const KING_TIDE_SPEED = 720
+/*
+ * Played (`npm start`, SIM_SCENARIO=king-tide) from 14:40 on 7 Oct, the day of BĐ III, paced so the flood rule's
+ * holds are really met on wall time (readings carry real time; the rule holds 5 minutes to raise, 15 to clear): at
+ * 60× to just below BĐ I; at 24× the river rises through BĐ I, II and III (each crossing a few readings apart, so
+ * each level is its own step); at 12× it stays above BĐ III for more than five minutes of wall time after its
+ * crossing; at 24× it falls and stays below every level for more than 15 minutes before the next high water, so
+ * the incidents clear (about 29–31 minutes after the start).
+ */
+export const KING_TIDE_START_MS = localTime(2025, 10, 7, 14, 40)
+/** Until 03:40 on 8 Oct: the fall, the low water and the clears. */
+export const KING_TIDE_DURATION_MS = 13 * HOUR_MS
+/** Speed after the paced stretches (the fall and the night). */
+export const KING_TIDE_SPEED = 24
+export const KING_TIDE_PACE: Pace = [
+  // Quickly to just below BĐ I, so the story starts dry and each level's crossing is its own.
+  { untilMs: localTime(2025, 10, 7, 15, 5), speed: 60 },
+  { untilMs: localTime(2025, 10, 7, 16, 20), speed: 24 },
+  { untilMs: localTime(2025, 10, 7, 18), speed: 12 },
+]
+/** The built-in flood rule this story's incidents assume (packages/alerts default-rules; tests check they agree). */
+export const FLOOD_RULE_ASSUMED: RuleAssumption & { levels: { set: number; clear: number }[] } = {
+  ruleId: 'flood',
+  raiseHoldS: 300,
+  clearHoldS: 900,
+  levels: WATER_LEVEL_ALARMS_CM.map((s) => ({ set: s.min, clear: s.min - 5 })),
+}
 /** Afternoon high waters at the Mỹ Tho station, cm, on 5, 6 and 7 Oct 2025. */
 export const KING_TIDE_PEAKS_CM = [147, 157, 172] as const
 
@@ -52,8 +75,30 @@ export interface KingTideScenario extends ScenarioBase {
   expectations: WaterExpectation[]
 }
 
+/** The flood incidents each gauge's story causes under the built-in rule (per-level holds on real time). */
+export function floodIncidents(gauges: readonly DeviceRecord[], seed: number, speed: number, pace: Pace): IncidentExpectation[] {
+  const rule = FLOOD_RULE_ASSUMED
+  const out: IncidentExpectation[] = []
+  for (const device of gauges) {
+    const samples: LevelSample[] = []
+    for (let t = KING_TIDE_START_MS; t <= KING_TIDE_START_MS + KING_TIDE_DURATION_MS; t += device.intervalS * 1000) {
+      const level = waterLevelModelCm(device, t, seed, kingTideSurgeCm)
+      samples.push({
+        realMs: realOffset(KING_TIDE_START_MS, t, speed, pace),
+        sure: rule.levels.filter((l) => level >= l.set + MARGIN_CM).length,
+        maybe: rule.levels.filter((l) => level > l.clear - MARGIN_CM).length,
+        could: rule.levels.filter((l) => level > l.set - MARGIN_CM).length,
+        // Jitter (±10 %) included.
+        intervalMs: (1.1 * device.intervalS * 1000) / speedAt(t, speed, pace),
+      })
+    }
+    out.push(...incidentsOf(rule, device.id, samples))
+  }
+  return out.sort((a, b) => a.byRealMs - b.byRealMs || a.subject.localeCompare(b.subject))
+}
+
 /** When each water-level gauge first reaches each alarm level (noise-free model + margin), within the scenario. */
-export function waterExpectations(gauges: readonly DeviceRecord[], seed: number, speed: number): WaterExpectation[] {
+export function waterExpectations(gauges: readonly DeviceRecord[], seed: number, speed: number, pace: Pace = []): WaterExpectation[] {
   const out: WaterExpectation[] = []
   const stepMs = 60_000
   for (const device of gauges) {
@@ -65,7 +110,7 @@ export function waterExpectations(gauges: readonly DeviceRecord[], seed: number,
       while (pending[0] && level >= pending[0].min + MARGIN_CM) {
         const step = pending.shift()!
         const notBefore = Math.max(KING_TIDE_START_MS, near.get(step.min) ?? t)
-        out.push({ deviceId: device.id, level: step.level, min: step.min, notBefore, by: t, realOffsetMs: realOffset(KING_TIDE_START_MS, t, speed) })
+        out.push({ deviceId: device.id, level: step.level, min: step.min, notBefore, by: t, realOffsetMs: realOffset(KING_TIDE_START_MS, t, speed, pace) })
       }
     }
   }
@@ -74,12 +119,16 @@ export function waterExpectations(gauges: readonly DeviceRecord[], seed: number,
 
 export function kingTide(opts: BuildOptions): KingTideScenario {
   const speed = opts.speed ?? KING_TIDE_SPEED
+  // A speed given by hand is one speed throughout; the pacing is for the scenario's own.
+  const pace = opts.speed === undefined ? KING_TIDE_PACE : []
   const gauges = opts.fleet.filter((d) => d.kind === 'water_level')
   return {
     name: 'king-tide',
-    summary: 'Triều cường 5–8 Oct 2025: river stations cross BĐ I, II, III on successive afternoons; Bảo Định canal follows with a lag',
+    summary:
+      'Triều cường 7 Oct 2025 from 14:40: river stations rise through BĐ I, II, III (paced so each level holds 5 min of wall time); Bảo Định canal follows with a lag; all clear after the fall',
     startMs: KING_TIDE_START_MS,
     speed,
+    pace,
     durationMs: KING_TIDE_DURATION_MS,
     // Every device plays (the city goes on); the water gauges carry the story.
     devices: 'all',
@@ -89,6 +138,7 @@ export function kingTide(opts: BuildOptions): KingTideScenario {
       const delta = waterLevelModelCm(device, t, opts.seed, kingTideSurgeCm) - waterLevelModelCm(device, t, opts.seed, (tt) => surgeCm(tt, opts.seed))
       return { ...reading, waterLevelCm: round(clamp(reading.waterLevelCm + delta, -400, 600), 1) }
     },
-    expectations: waterExpectations(gauges, opts.seed, speed),
+    expectations: waterExpectations(gauges, opts.seed, speed, pace),
+    incidents: floodIncidents(gauges, opts.seed, speed, pace),
   }
 }

@@ -2,7 +2,7 @@ import type { RejectReason } from '@mytho/schema'
 import { FAULT_OUTCOMES, type FaultKind, type FaultMix, faultKinds } from '../faults/kinds.ts'
 import { type FaultCounts, countFaults } from '../faults/plan.ts'
 import type { ScriptStep } from './script.ts'
-import type { BuildOptions, ScenarioBase } from './types.ts'
+import type { BuildOptions, IncidentExpectation, RuleAssumption, ScenarioBase } from './types.ts'
 
 /*
  * Misbehaving devices: each message of the playing devices carries a fault with the mix's rate.
@@ -67,17 +67,51 @@ export interface SensorFaultsScenario extends ScenarioBase {
   /** Where each fault kind shows on the platform (dead letter by reason, broker refusal, stored). */
   outcomes: typeof FAULT_OUTCOMES
   /**
-   * Connection faults, real ms after start: two devices vanish (their Will says `offline`), one
-   * leaves cleanly without a Will (status stays `online`, only its silence shows: the "silent device"
-   * alert), all come back after a minute; then every connection is cut at once (a reconnect storm).
+   * Connection faults, real ms after start: two devices vanish (their Will says `offline`) for a minute, one
+   * leaves cleanly without a Will for seven (status stays `online`, only its silence shows: the "silent device"
+   * alert); then every connection is cut at once (a reconnect storm).
    */
   script: ScriptStep[]
   /** Exact platform counts for what was sent (pass `simulator.sentPerDevice`). */
   expect(sentPerDevice: ReadonlyMap<string, number> | Record<string, number>): FaultExpectation
 }
 
+/** The built-in device-silent rule this story's incidents assume (packages/alerts default-rules; tests check they agree). */
+export const SILENT_RULE_ASSUMED: RuleAssumption & { intervalMultiple: number } = { ruleId: 'device-silent', raiseHoldS: 0, clearHoldS: 0, intervalMultiple: 3 }
+
+/** Slack for the engine's tick (ALERT_TICK_MS, 5 s) and a device's reconnection backoff (≤ 30 s) after its outage. */
+const TICK_SLACK_MS = 10_000
+const RECONNECT_SLACK_MS = 40_000
+
+/**
+ * A device cut with its Will is reported lost at once; one gone quietly, after three of its intervals of silence
+ * (real seconds: silence is measured on wall time); both clear on their first reading back. The reconnect storm is
+ * not declared: most devices are back before the engine's next tick, a few may be reported for a moment.
+ */
+function silentIncidents(script: readonly ScriptStep[], fleet: BuildOptions['fleet']): IncidentExpectation[] {
+  const out: IncidentExpectation[] = []
+  for (const step of script) {
+    if (step.action === 'reconnect-storm') continue
+    for (const id of step.devices) {
+      const device = fleet.find((d) => d.id === id)
+      if (!device) continue
+      const after = step.action === 'offline-with-will' ? 0 : SILENT_RULE_ASSUMED.intervalMultiple * device.intervalS * 1000
+      if (after >= step.offlineMs) continue
+      out.push({
+        ruleId: SILENT_RULE_ASSUMED.ruleId,
+        subject: id,
+        levels: [1],
+        byRealMs: step.atRealMs + after + TICK_SLACK_MS,
+        clearedByRealMs: step.atRealMs + step.offlineMs + RECONNECT_SLACK_MS,
+      })
+    }
+  }
+  return out.sort((a, b) => a.byRealMs - b.byRealMs || a.subject.localeCompare(b.subject))
+}
+
 export function sensorFaults(opts: BuildOptions & { mix?: FaultMix }): SensorFaultsScenario {
   const mix = opts.mix ?? SENSOR_FAULTS_MIX
+  const script = faultScript(opts)
   return {
     name: 'sensor-faults',
     summary: `every device misbehaves at the given rates (${Object.entries(mix)
@@ -89,7 +123,8 @@ export function sensorFaults(opts: BuildOptions & { mix?: FaultMix }): SensorFau
     devices: 'all',
     faults: mix,
     outcomes: FAULT_OUTCOMES,
-    script: faultScript(opts),
+    script,
+    incidents: silentIncidents(script, opts.fleet),
     expect: (sent) => faultExpectation(opts.seed, sent, mix),
   }
 }
@@ -102,7 +137,8 @@ function faultScript(opts: BuildOptions): ScriptStep[] {
       .map((d) => d.id)
   return [
     { atRealMs: 20_000, action: 'offline-with-will', devices: [...pick('traffic', 1), ...pick('water_level', 1)], offlineMs: 60_000 },
-    { atRealMs: 30_000, action: 'offline-without-will', devices: pick('air_quality', 1), offlineMs: 60_000 },
+    // Long enough (7 min) for the silence rule: three of the air sensor's 2-minute intervals, on wall time.
+    { atRealMs: 30_000, action: 'offline-without-will', devices: pick('air_quality', 1), offlineMs: 420_000 },
     { atRealMs: 120_000, action: 'reconnect-storm' },
   ]
 }

@@ -1,5 +1,6 @@
 import type { DeviceReading, DeviceRecord, WaterAlarmLevel } from '@mytho/schema'
 import type { FaultMix } from '../faults/kinds.ts'
+import type { Pace } from './timeline.ts'
 
 /*
  * A scenario is what an operator demos and a test checks: where the simulated clock starts, how
@@ -41,6 +42,31 @@ export interface SpeedExpectation {
   realToMs: number
 }
 
+/**
+ * An incident the scenario must cause on a platform running the built-in alert rules, under `npm start` with
+ * the scenario's own pacing: the rule, the subject (device id, or road for congestion), the severity path its
+ * raise and escalations take (e.g. [1, 2, 3] for BĐ I → II → III), and by when (real ms after the simulator
+ * starts) the last level of that path is in force; `clearedByRealMs` when the story clears it too. Computed from
+ * the noise-free models with a margin of ≥ 3 σ and the rules' holds measured on real time, plus a reading
+ * interval of slack for each hold.
+ */
+export interface IncidentExpectation {
+  ruleId: string
+  subject: string
+  levels: number[]
+  byRealMs: number
+  /** A near miss: the noise may take the incident on up to this level after `levels` (the model passes within 3 σ). */
+  mayReach?: number
+  clearedByRealMs?: number
+}
+
+/** The part of an alert rule a scenario's incidents depend on (a copy of the built-in rule's, checked against it in tests). */
+export interface RuleAssumption {
+  ruleId: string
+  raiseHoldS: number
+  clearHoldS: number
+}
+
 export interface BuildOptions {
   seed: number
   /** The registry's devices (the scenario picks the ones it plays from them). */
@@ -55,6 +81,10 @@ export interface ScenarioBase {
   /** Simulated clock start, ms UTC (undefined: now). */
   startMs: number | undefined
   speed: number
+  /** Slower or faster stretches of the story (timeline.ts); ignored when SIM_SPEED is set. */
+  pace?: Pace
+  /** Incidents the scenario must cause with the built-in rules (empty: none declared). */
+  incidents: IncidentExpectation[]
   /** How long the scenario's story takes, simulated ms (undefined: open-ended). */
   durationMs: number | undefined
   /** Device ids that play ('all': the whole registry). */
