@@ -14,6 +14,8 @@ function preloadMap(): Plugin {
     transformIndexHtml: {
       order: 'post',
       handler(html, ctx) {
+        // the incident log (incidents.html) needs none of the map's code
+        if (!ctx.filename.endsWith('/index.html')) return html
         const chunks = new Map(Object.values(ctx.bundle ?? {}).flatMap((c) => (c.type === 'chunk' ? [[c.fileName, c] as const] : [])))
         const main = [...chunks.values()].find((c) => c.facadeModuleId?.endsWith('/src/main.ts'))
         const files = new Set<string>()
@@ -44,7 +46,16 @@ export default defineConfig(({ mode }) => ({
   define: { __MYTHO_TEST_HOOKS__: JSON.stringify(mode === 'test') },
   resolve: { conditions: ['source'] },
   plugins: [preloadMap()],
-  build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 400 },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    chunkSizeWarningLimit: 400,
+    // two pages: the map, and the incident log with its shift report (incidents.html, issue #17)
+    rolldownOptions: {
+      input: { main: fileURLToPath(new URL('index.html', import.meta.url)), incidents: fileURLToPath(new URL('incidents.html', import.meta.url)) },
+    },
+  },
   server: {
     proxy: {
       '/api': apiTarget,

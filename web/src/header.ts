@@ -2,6 +2,7 @@ import type { App } from './app.ts'
 import { $ } from './dom.ts'
 import { formatLocalTime } from './format.ts'
 import { t, toggleLang, tx } from './i18n/index.ts'
+import { addIncidentLogLink } from './incident-log/link.ts'
 import { statusColors } from './status.ts'
 
 /*
@@ -52,6 +53,7 @@ export function createHeader(app: App): void {
 
   $('panel-toggle').addEventListener('click', () => document.body.classList.toggle('panel-open'))
   $('lang').addEventListener('click', toggleLang)
+  addIncidentLogLink($('lang'))
 
   app.on('relabel', () => {
     renderCounts()

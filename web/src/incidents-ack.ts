@@ -1,6 +1,13 @@
-import type { AcknowledgeRequest, Incident } from './schema.ts'
+import type { AcknowledgeRequest, BulkAcknowledgeRequest, Incident } from './schema.ts'
 import { getLang, t } from './i18n/index.ts'
 import type { Session } from './session.ts'
+import type { DeviceStore } from './store.ts'
+import { incidentFactLines, incidentFacts } from './incidents-describe.ts'
+
+/** Whom a bulk acknowledgement (BulkAcknowledgeRequest) takes: exactly one of `ids` or `ruleId` (every unacknowledged incident of that rule). */
+export type BulkTarget = Required<Pick<BulkAcknowledgeRequest, 'ids'>> | Required<Pick<BulkAcknowledgeRequest, 'ruleId'>>
+/** What the form acknowledges: one incident, or several with one note. */
+type Subject = { one: Incident } | { bulk: BulkTarget; label: string; incidents: Incident[] }
 
 /** localStorage key of the operator's name, asked once and offered again on the next acknowledgement. */
 export const OPERATOR_STORAGE_KEY = 'mytho.operator'
@@ -19,7 +26,7 @@ const remembered = (): string => {
  * session's CSRF token. Without sign-in (AUTH_DISABLED) operators name themselves; the name is kept in
  * localStorage. A refusal by the API is shown as text in the dialog, which stays open.
  */
-export function createAckDialog(session: Session, onAcknowledged: (incident: Incident) => void) {
+export function createAckDialog(session: Session, devices: DeviceStore, onAcknowledged: (incident: Incident) => void) {
   const dialog = document.createElement('dialog')
   dialog.id = 'ack-dialog'
   dialog.className = 'ack-dialog'
@@ -28,6 +35,8 @@ export function createAckDialog(session: Session, onAcknowledged: (incident: Inc
   const heading = document.createElement('h3')
   const subject = document.createElement('p')
   subject.className = 'ack-subject'
+  const facts = document.createElement('div')
+  facts.className = 'ack-facts'
   const nameLabel = document.createElement('label')
   const nameText = document.createElement('span')
   const name = document.createElement('input')
@@ -59,19 +68,34 @@ export function createAckDialog(session: Session, onAcknowledged: (incident: Inc
   submit.type = 'submit'
   submit.id = 'ack-submit'
   buttons.append(cancel, submit)
-  form.append(heading, subject, nameLabel, noteLabel, error, buttons)
+  form.append(heading, subject, facts, nameLabel, noteLabel, error, buttons)
   dialog.append(form)
   document.body.append(dialog)
 
-  let current: Incident | undefined
+  let current: Subject | undefined
   let sending = false
   const relabel = () => {
-    heading.textContent = t('ackTitle')
+    heading.textContent = current && 'bulk' in current ? t('bulkTitle').replace('{n}', String(current.incidents.length)) : t('ackTitle')
     nameText.textContent = t('ackName')
-    noteText.textContent = t('ackNote')
+    noteText.textContent = current && 'bulk' in current ? t('bulkNote') : t('ackNote')
     cancel.textContent = t('ackCancel')
     submit.textContent = sending ? t('ackSending') : t('ackSubmit')
-    if (current) subject.textContent = current.title[getLang()]
+    if (!current) return
+    if ('one' in current) {
+      subject.textContent = current.one.title[getLang()]
+      facts.replaceChildren(...incidentFactLines(incidentFacts(current.one, devices)))
+    } else {
+      subject.textContent = current.label
+      const ul = document.createElement('ul')
+      ul.className = 'ack-bulk-list'
+      for (const i of current.incidents) {
+        const li = document.createElement('li')
+        const f = incidentFacts(i, devices)
+        li.textContent = `${i.title[getLang()]} — ${f.ward !== undefined ? `${f.device}, ${f.ward}` : f.device}`
+        ul.append(li)
+      }
+      facts.replaceChildren(ul)
+    }
   }
   const showError = (msg: string) => {
     error.textContent = `${t('ackFailed')}: ${msg}`
@@ -81,8 +105,8 @@ export function createAckDialog(session: Session, onAcknowledged: (incident: Inc
   cancel.addEventListener('click', () => dialog.close())
   form.addEventListener('submit', (e) => {
     e.preventDefault()
-    const inc = current
-    if (!inc || sending) return
+    const target = current
+    if (!target || sending) return
     const signedIn = session.me?.signedIn === true
     // AcknowledgeRequest (packages/schema): `by` only without sign-in
     const body: AcknowledgeRequest = signedIn ? {} : { by: name.value.trim() }
@@ -91,22 +115,26 @@ export function createAckDialog(session: Session, onAcknowledged: (incident: Inc
     sending = true
     submit.disabled = true
     relabel()
+    const path = 'one' in target ? `/incidents/${encodeURIComponent(target.one.id)}/acknowledge` : '/incidents/acknowledge'
     void session
-      .post(`/incidents/${encodeURIComponent(inc.id)}/acknowledge`, body)
+      .post(path, 'one' in target ? body : { ...target.bulk, ...body })
       .then(async (res) => {
         const json: unknown = await res.json().catch(() => null)
         if (!res.ok) throw new Error((json as { error?: unknown } | null)?.error?.toString() ?? `HTTP ${res.status}`)
         // the schema (and zod) load with the first acknowledgement, not with the map
-        const { Incident } = await import('@mytho/schema/incidents')
-        const parsed = Incident.safeParse(json)
+        const { Incident, BulkAcknowledgeResult } = await import('@mytho/schema/incidents')
+        const parsed = ('one' in target ? Incident.transform((i) => ({ acknowledged: [i], skipped: [] })) : BulkAcknowledgeResult).safeParse(json)
         if (!parsed.success) throw new Error('bad response')
+        const { acknowledged, skipped } = parsed.data
+        // nothing acknowledged (all taken meanwhile, or gone): say why, keep the form open
+        if (acknowledged.length === 0 && skipped.length > 0) throw new Error(skipped.map((x) => `${x.id}: ${x.reason}`).join('; '))
         try {
           if (body.by !== undefined) localStorage.setItem(OPERATOR_STORAGE_KEY, body.by)
         } catch {
           /* not remembered */
         }
         dialog.close()
-        onAcknowledged(parsed.data)
+        for (const i of acknowledged) onAcknowledged(i)
       })
       .catch((err: unknown) => showError(err instanceof Error ? err.message : String(err)))
       .finally(() => {
@@ -119,7 +147,14 @@ export function createAckDialog(session: Session, onAcknowledged: (incident: Inc
 
   return {
     open(incident: Incident): void {
-      current = incident
+      this.show({ one: incident })
+    },
+    /** Several incidents with one note: the checked rows, or every unacknowledged one of a rule. */
+    openBulk(bulk: BulkTarget, label: string, incidents: Incident[]): void {
+      this.show({ bulk, label, incidents })
+    },
+    show(subject: Subject): void {
+      current = subject
       const signedIn = session.me?.signedIn === true
       nameLabel.hidden = signedIn
       name.required = !signedIn

@@ -5,6 +5,7 @@ import { formatLocalTime } from './format.ts'
 import { getLang, t } from './i18n/index.ts'
 import { createAckDialog } from './incidents-ack.ts'
 import { acknowledgerText } from './incidents-actor.ts'
+import { incidentFactLines, incidentFacts } from './incidents-describe.ts'
 import { deviceOf } from './incidents-store.ts'
 
 /** Ages are re-rendered this often, ms ("12 phút trước" changes once a minute). */
@@ -38,9 +39,54 @@ export function createIncidentPanel(app: App): void {
   const { incidents, store: devices, session } = app
   const host = $('incidents')
   const list = el('ol', 'incident-list')
-  host.replaceChildren(list)
-  const ack = createAckDialog(session, (inc) => incidents.upsert(inc))
+  const bulk = el('div', 'bulk-ack')
+  bulk.id = 'bulk-ack'
+  host.replaceChildren(bulk, list)
+  const ack = createAckDialog(session, devices, (inc) => incidents.upsert(inc))
   let frame = 0
+  /** Rows ticked for a bulk acknowledgement (kept across re-renders; dropped once acknowledged or gone). */
+  const selected = new Set<string>()
+  const unacknowledged = (i: Incident) => i.acknowledgedAt === null
+  /** A rule's name is its incidents' title before the level (the engine writes "rule: level"). */
+  const ruleLabel = (i: Incident) => {
+    const title = i.title[getLang()]
+    const cut = title.lastIndexOf(': ')
+    return cut > 0 ? title.slice(0, cut) : i.ruleId
+  }
+
+  /**
+   * Bulk acknowledgement, for operators only: the ticked rows, or every unacknowledged incident of one rule, with one
+   * note and one request (a restart or a storm can leave dozens).
+   */
+  const renderBulk = (all: Incident[]) => {
+    const open = all.filter(unacknowledged)
+    for (const id of [...selected]) if (!open.some((i) => i.id === id)) selected.delete(id)
+    bulk.hidden = !session.canAcknowledge() || open.length < 2
+    if (bulk.hidden) return bulk.replaceChildren()
+    const chosen = open.filter((i) => selected.has(i.id))
+    const ackSelected = el('button', 'bulk-selected', t('bulkSelected').replace('{n}', String(chosen.length)))
+    ackSelected.type = 'button'
+    ackSelected.disabled = chosen.length === 0
+    ackSelected.addEventListener('click', () =>
+      ack.openBulk({ ids: chosen.map((i) => i.id) }, t('bulkSelectedLabel').replace('{n}', String(chosen.length)), chosen),
+    )
+    const byRule = new Map<string, Incident[]>()
+    for (const i of open) byRule.set(i.ruleId, [...(byRule.get(i.ruleId) ?? []), i])
+    const rule = el('select', 'bulk-rule')
+    rule.setAttribute('aria-label', t('bulkRule'))
+    for (const [id, of] of byRule) {
+      const opt = el('option', undefined, `${ruleLabel(of[0]!)} (${of.length})`)
+      opt.value = id
+      rule.append(opt)
+    }
+    const ackRule = el('button', 'bulk-rule-btn', t('bulkRule'))
+    ackRule.type = 'button'
+    ackRule.addEventListener('click', () => {
+      const of = byRule.get(rule.value) ?? []
+      ack.openBulk({ ruleId: rule.value }, `${t('bulkRuleLabel')}: ${ruleLabel(of[0]!)}`, of)
+    })
+    bulk.replaceChildren(ackSelected, el('span', 'bulk-or', t('bulkOr')), rule, ackRule)
+  }
 
   const row = (i: Incident): HTMLLIElement => {
     const lang = getLang()
@@ -61,13 +107,26 @@ export function createIncidentPanel(app: App): void {
       age,
       el('span', 'incident-state', t(`state_${i.state}`)),
     )
-    li.append(head, meta)
-    const acknowledger = acknowledgerText(i)
-    if (acknowledger !== undefined) {
-      const by = el('div', 'incident-ack', `${t('ackBy')}: ${acknowledger}`)
-      if (i.ackNote) by.title = i.ackNote
-      li.append(by)
+    if (session.canAcknowledge() && unacknowledged(i)) {
+      const box = el('input', 'incident-select')
+      box.type = 'checkbox'
+      box.checked = selected.has(i.id)
+      box.setAttribute('aria-label', t('bulkPick'))
+      box.addEventListener('click', (e) => e.stopPropagation())
+      box.addEventListener('change', () => {
+        if (box.checked) selected.add(i.id)
+        else selected.delete(i.id)
+        renderBulk(incidents.sorted())
+      })
+      head.prepend(box)
     }
+    const facts = el('div', 'incident-facts')
+    facts.append(...incidentFactLines(incidentFacts(i, devices), { device: false }))
+    li.append(head, meta, facts)
+    const acknowledger = acknowledgerText(i)
+    if (acknowledger !== undefined) li.append(el('div', 'incident-ack', `${t('ackBy')}: ${acknowledger}`))
+    // the note is what the next shift reads: on the row, not in a tooltip
+    if (i.ackNote) li.append(el('div', 'incident-note', `${t('ackNoteShown')}: ${i.ackNote}`))
     // viewers see no button: acknowledging needs the operator role
     if ((i.acknowledgedAt === null || i.state === 'open') && session.canAcknowledge()) {
       const btn = el('button', 'ack-btn', t('acknowledge'))
@@ -85,6 +144,7 @@ export function createIncidentPanel(app: App): void {
   const render = () => {
     frame = 0
     const all = incidents.sorted()
+    renderBulk(all)
     if (all.length === 0) list.replaceChildren(el('li', 'incident-empty', t('incidentsEmpty')))
     else list.replaceChildren(...all.map(row))
   }

@@ -18,6 +18,8 @@ const inc = (id: string, o: Partial<Incident> = {}): Incident => ({
   metric: 'waterLevelCm',
   lastValue: null,
   peakValue: null,
+  ward: null,
+  action: null,
   raisedAt: 1000,
   updatedAt: 1000,
   acknowledgedAt: null,

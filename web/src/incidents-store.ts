@@ -6,7 +6,7 @@ const FRESH = new Set(['raised', 'escalated', 'reopened'])
 export type IncidentStoreEvent =
   | { type: 'replaced' }
   /** `fresh`: the change raised, escalated or reopened it (what the severe-incident cue reacts to). */
-  | { type: 'changed'; incident: Incident; fresh: boolean }
+  | { type: 'changed'; incident: Incident; fresh: boolean; reminded: boolean }
 
 /** Worst severity first, then the oldest first: the one waiting longest at the top of its severity. */
 export const compareIncidents = (a: Incident, b: Incident): number =>
@@ -43,15 +43,16 @@ export class IncidentStore {
   }
 
   apply(change: IncidentChange): void {
-    this.upsert(change.incident, FRESH.has(change.event.type))
+    this.upsert(change.incident, FRESH.has(change.event.type), change.event.type === 'reminded')
   }
 
-  upsert(incident: Incident, fresh = false): void {
+  /** `reminded`: the engine repeats an unacknowledged critical incident (its reminder), which the cue sounds again. */
+  upsert(incident: Incident, fresh = false, reminded = false): void {
     const held = this.active.get(incident.id)
     if (held && held.events.length > incident.events.length) return
     if (incident.state === 'closed') this.active.delete(incident.id)
     else this.active.set(incident.id, incident)
-    this.#emit({ type: 'changed', incident, fresh })
+    this.#emit({ type: 'changed', incident, fresh, reminded })
   }
 
   sorted(): Incident[] {

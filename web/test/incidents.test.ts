@@ -71,7 +71,7 @@ describe('incidents on the operator map, against the real platform', () => {
     expect(await page.locator('#incident-banner').isHidden()).toBe(true)
   })
 
-  it('shows a critical flood incident raised over MQTT within 2 s, first in the panel, with its Vietnamese title and a banner until clicked', async () => {
+  it('shows a critical flood incident raised over MQTT within 2 s, first in the panel, with its Vietnamese title and a banner until acknowledged', async () => {
     await raise(CRITICAL_GAUGE, [162, 164])
     const published = Date.now()
     await row(CRITICAL_GAUGE).waitFor({ timeout: 2000 })
@@ -89,7 +89,7 @@ describe('incidents on the operator map, against the real platform', () => {
       'critical',
       'warning',
     ])
-    // the banner flashes with the title and stays until clicked; the click opens the device
+    // the banner flashes with the title and stays until the incident is acknowledged; a click opens the device
     const banner = page.locator('#incident-banner')
     await banner.waitFor({ state: 'visible' })
     expect(await banner.locator('.incident-banner-title').textContent()).toBe(inc.title.vi)
@@ -99,12 +99,12 @@ describe('incidents on the operator map, against the real platform', () => {
       what: 'the gauge drawn with an alarm halo',
     })
     expect((await page.evaluate(() => (window as unknown as Hook).__mytho.stats())).alarmed).toBe(1)
-    await banner.click()
-    await banner.waitFor({ state: 'hidden' })
+    await banner.locator('.incident-banner-title').click()
     // the popup lists the device's incidents and marks the raise time on its chart
     await page.locator(`.device-popup[data-device-id="${CRITICAL_GAUGE}"] .popup-incident-list li[data-incident-id="${inc.id}"]`).waitFor()
     await page.locator('.device-popup .popup-chart[data-marks="1"] .uplot').waitFor()
     expect(await page.locator('.device-popup .popup-incidents-title').textContent()).toBe('Lịch sử sự cố (giờ Việt Nam, UTC+7)')
+    expect(await banner.isVisible()).toBe(true)
     expect(problems).toEqual([])
   })
 
@@ -123,6 +123,9 @@ describe('incidents on the operator map, against the real platform', () => {
     expect(await r.locator('.incident-ack').textContent()).toBe(`Xác nhận bởi: Ẩn danh (127.0.0.1) — tự xưng “${EVIL}”`)
     expect(await page.locator('img[src="x"]').count()).toBe(0)
     expect(await r.locator('.ack-btn').count()).toBe(0)
+    // taken: the banner goes; the note shows on the row (issue #17, not only a hover tooltip)
+    await page.locator('#incident-banner').waitFor({ state: 'hidden' })
+    expect(await r.locator('.incident-note').textContent()).toBe('Ghi chú: Đã báo UBND phường')
     // still critical and unresolved: still first, still haloed
     expect(await page.locator('#incidents li.incident').first().getAttribute('data-incident-id')).toBe(inc.id)
     expect((await page.evaluate(() => (window as unknown as Hook).__mytho.stats())).alarmed).toBe(1)
@@ -139,6 +142,7 @@ describe('incidents on the operator map, against the real platform', () => {
     const r = page.locator(`#incidents li[data-incident-id="${inc.id}"][data-state="acknowledged"]`)
     await r.waitFor()
     expect(await r.locator('.incident-ack').textContent()).toBe(`Xác nhận bởi: Ẩn danh (127.0.0.1) — tự xưng “${OPERATOR}”`)
+    expect(await r.locator('.incident-note').textContent()).toBe('Ghi chú: Đã cử đội kiểm tra cống')
     // The live push can show the acknowledgement before the form has its HTTP answer (and loaded the schema to read
     // it): the form closes once it has.
     await dialog.waitFor({ state: 'hidden' })

@@ -97,6 +97,9 @@ describe('sign-in on the operator map, against the real platform with sign-in on
     const row = page.locator(`#incidents li.incident[data-device-id="${GAUGE}"]`)
     await row.waitFor()
     expect(await row.locator('.ack-btn').count()).toBe(0)
+    // nor the bulk acknowledgement's check boxes and buttons
+    expect(await page.locator('#incidents .incident-select').count()).toBe(0)
+    expect(await page.locator('#bulk-ack').isHidden()).toBe(true)
     expect(new URL(page.url()).hash).toBe(HASH)
   })
 
