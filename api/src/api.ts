@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net'
 import type { DeviceRegistry, IncidentChange } from '@mytho/schema'
 import { once, servicePassword, type Logger } from '@mytho/runtime'
 import type { ReadingStore } from '@mytho/storage'
-import { configuredAlertRules, createDeviceJudge } from '@mytho/alerts'
+import { alarmLinesFor, configuredAlertRules, createDeviceJudge } from '@mytho/alerts'
 import { REGISTRY_NOTICE_TOPIC, type OperatorStore } from '@mytho/directory'
 import { ensureFirstAdmin } from './auth/first-admin.ts'
 import { atLeast } from './auth/roles.ts'
@@ -82,7 +82,8 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
   const https = config.HTTPS_CERT !== undefined && config.HTTPS_KEY !== undefined
   const corsOrigins = config.CORS_ORIGINS ?? []
   // The engine's rule set judges the markers too (a bad file stops the start, naming the rule and field, as in the ingest).
-  const judge = createDeviceJudge(configuredAlertRules(config.ALERT_RULES_FILE))
+  const rules = configuredAlertRules(config.ALERT_RULES_FILE)
+  const judge = createDeviceJudge(rules)
   const state = createLiveState({ registry: deps.registry, store: deps.store, clock, judge })
 
   // What start() opens, in this order (each needs I/O; the live push needs the server); stop() closes what is there.
@@ -163,6 +164,7 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
       announceIncident: announceEverywhere,
       sessionsEnded,
       uptimeS: () => Math.round((clock() - startedAt) / 1000),
+      alarmLines: (device) => alarmLinesFor(rules, device),
       clock,
       logger: log,
     },

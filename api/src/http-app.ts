@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import express from 'express'
 import helmet from 'helmet'
-import type { DeviceRegistry, IncidentChange } from '@mytho/schema'
+import type { AlarmLine, DeviceRecord, DeviceRegistry, IncidentChange } from '@mytho/schema'
 import type { Logger } from '@mytho/runtime'
 import type { ReadingStore } from '@mytho/storage'
 import type { OperatorIncidents } from '@mytho/alerts'
@@ -77,6 +77,8 @@ export interface HttpAppParts {
   /** Sessions ended: the sockets' handshakes are checked again. */
   sessionsEnded: () => void
   uptimeS: () => number
+  /** The level lines of a device's chart, from the rules the markers are judged by. */
+  alarmLines: (device: DeviceRecord) => AlarmLine[]
   clock: () => number
   logger: Logger
 }
@@ -118,7 +120,7 @@ export function createHttpApp(opts: HttpAppOptions, parts: HttpAppParts) {
   // Dead letters show raw device payloads: operators. Everything below needs at least a viewer.
   v1.use('/dead-letters', requireRole('operator'))
   v1.use(requireRole('viewer'))
-  v1.use(devicesRouter(state, clock))
+  v1.use(devicesRouter(state, clock, parts.alarmLines))
   v1.use(historyRouter(parts.registry, parts.store, clock))
   v1.use(deadLettersRouter(parts.store))
   v1.use(mapConfigRouter({ tileUrl: opts.tileUrl, tileAttribution: opts.tileAttribution }))

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import {
   AcknowledgeRequest,
+  AlarmLinesResponse,
   BulkAcknowledgeRequest,
   BulkAcknowledgeResult,
   AuditEntry,
@@ -82,6 +83,14 @@ export const routeDocs: RouteDoc[] = [
     contentType: 'application/geo+json',
   },
   { method: 'get', role: 'viewer', path: '/devices/{id}', summary: 'One device', path_params: DeviceIdPath, response: DeviceView },
+  {
+    method: 'get',
+    role: 'viewer',
+    path: '/devices/{id}/alarm-lines',
+    summary: "The levels of the rules that judge this device, as its chart's lines (ALERT_RULES_FILE or the built-in rules)",
+    path_params: DeviceIdPath,
+    response: AlarmLinesResponse,
+  },
   {
     method: 'get',
     role: 'viewer',

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
-import type { DeviceView, Incident, StoredReading } from '@mytho/schema'
+import type { AlarmLinesResponse, DeviceView, Incident, StoredReading } from '@mytho/schema'
 import { makeTempDir, waitFor } from '@mytho/testing'
 import { startSqliteApi, type SqliteApi } from './sqlite-api.ts'
 import { startLivePlatform } from './live-harness.ts'
@@ -93,5 +93,13 @@ describe("a city's own flood thresholds in ALERT_RULES_FILE (finding 3)", () => 
     )
     expect({ marker: marker.status, incident: incident.severity }).toEqual({ marker: 'alarm', incident: 'critical' })
     expect(incident).toMatchObject({ ward: 'my-phong', action: { vi: 'Mở trạm bơm Hùng Vương', en: 'Start the Hùng Vương pumping station' } })
+    // The chart draws the same lines: the city's 100 / 110 / 120 cm, not the built-in 140 / 150 / 160.
+    const lines = (await (await fetch(`${p.url}/api/v1/devices/${id}/alarm-lines`)).json()) as AlarmLinesResponse
+    expect(lines.lines.filter((l) => l.metric === 'waterLevelCm').map((l) => [l.value, l.severity, l.name.vi])).toEqual([
+      [100, 'warning', 'Báo động I'],
+      [110, 'warning', 'Báo động II'],
+      [120, 'critical', 'Báo động III'],
+    ])
+    expect((await fetch(`${p.url}/api/v1/devices/no-such-gauge/alarm-lines`)).status).toBe(404)
   })
 })

@@ -1,5 +1,5 @@
 import { DEFAULT_ALARMS, PM25_24H_LIMIT_UG_M3 } from '@mytho/schema/alarm-levels'
-import type { DeviceKind } from './schema.ts'
+import type { AlarmLine, DeviceKind } from './schema.ts'
 
 /** The metric a popup charts for each kind, and that the live feed shows. */
 export const primaryMetric: Record<DeviceKind, string> = {
@@ -42,4 +42,18 @@ export const chartLevels: Partial<Record<string, ChartLevel[]>> = {
       color: '#d7191c',
     },
   ],
+}
+
+/**
+ * The lines of the rules the platform runs (GET /api/v1/devices/{id}/alarm-lines, ALERT_RULES_FILE or built-in) for one
+ * metric, coloured by their place in their rule's ladder as the built-in ones are (BĐ I yellow, II orange, III red).
+ */
+export function levelsFromLines(lines: readonly AlarmLine[], metric: string): ChartLevel[] {
+  const out: ChartLevel[] = []
+  const byRule = new Map<string, AlarmLine[]>()
+  for (const l of lines) if (l.metric === metric) byRule.set(l.ruleId, [...(byRule.get(l.ruleId) ?? []), l])
+  for (const rungs of byRule.values())
+    for (const level of ladder(rungs.map((l) => ({ min: l.value, labelVi: l.name.vi, labelEn: l.name.en }))))
+      if (!out.some((o) => o.value === level.value)) out.push(level)
+  return out
 }

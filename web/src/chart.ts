@@ -1,6 +1,7 @@
 import uPlot from 'uplot'
+import { AlarmLinesResponse } from '@mytho/schema/incidents'
 import { HistorySeries } from '@mytho/schema/stored-reading'
-import { chartLevels } from './alarm-levels.ts'
+import { type ChartLevel, chartLevels, levelsFromLines } from './alarm-levels.ts'
 import { formatLocalTime, formatValue } from './format.ts'
 import { getLang, t } from './i18n/index.ts'
 
@@ -23,6 +24,18 @@ async function fetchSeries(deviceId: string, metric: string, from: number, to: n
   return parsed.data
 }
 
+/** The device's level lines from the rules the platform runs; the built-in ladders when the API cannot say. */
+async function levelsFor(deviceId: string, metric: string): Promise<ChartLevel[]> {
+  try {
+    const res = await fetch(`/api/v1/devices/${encodeURIComponent(deviceId)}/alarm-lines`)
+    const parsed = res.ok ? AlarmLinesResponse.safeParse(await res.json()) : undefined
+    if (parsed?.success) return levelsFromLines(parsed.data.lines, metric)
+  } catch {
+    /* an older API: the built-in lines */
+  }
+  return chartLevels[metric] ?? []
+}
+
 /**
  * The last 24 h of one metric (5-minute means from the history endpoint) with the metric's alarm levels as
  * horizontal lines. uPlot: ~50 kB, draws 300 points in well under a millisecond.
@@ -40,6 +53,7 @@ export async function renderChart(
   el.replaceChildren(status)
   let series: HistorySeries
   let short = false
+  const lines = levelsFor(deviceId, metric)
   try {
     series = await fetchSeries(deviceId, metric, now - DAY_MS, now, '5m')
     // a device heard for only a few minutes (or a fast simulation) has too few 5-minute means to draw a line
@@ -59,7 +73,7 @@ export async function renderChart(
   }
   const xs = series.points.map((p) => p.ts / 1000)
   const ys = series.points.map((p) => p.mean)
-  const levels = chartLevels[metric] ?? []
+  const levels = await lines
   const label = (l: { labelVi: string; labelEn: string }) => (getLang() === 'vi' ? l.labelVi : l.labelEn)
   const to = now / 1000
   // raw readings of a short history: the axis spans them (at least 15 minutes), not an almost empty day

@@ -12,5 +12,5 @@ export { decodeReadings, decodeSnapshot, snapshotColumns, type Columns, type Sna
 export type { DeviceKind, Ward } from '@mytho/schema/kinds'
 export type { ClientToServerEvents, DeviceStatus, HandshakeAuth, LiveDeviceState, ServerToClientEvents, ViewSubscription } from '@mytho/schema/live-events'
 export type { HistorySeries, StoredReading } from '@mytho/schema/stored-reading'
-export type { AcknowledgeRequest, BulkAcknowledgeRequest, Incident, IncidentChange, IncidentEvent } from '@mytho/schema/incidents'
+export type { AcknowledgeRequest, AlarmLine, BulkAcknowledgeRequest, Incident, IncidentChange, IncidentEvent } from '@mytho/schema/incidents'
 export type { PipelineHealth } from '@mytho/schema/pipeline-health'

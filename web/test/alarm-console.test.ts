@@ -310,4 +310,22 @@ describe('the alarm console on the operator map, against the real platform', () 
     }
     expect(problems).toEqual([])
   })
+
+  it('a jammed road is not green: a counter on the Rạch Miễu bridge turns warning, then alarm, as its speed falls (finding 2)', async () => {
+    const id = 'tc-rach-mieu-span1'
+    const client = await p.device(id)
+    clients.set(id, client)
+    const statusOf = () =>
+      page.evaluate((d) => (window as unknown as { __mytho: { store: { devices: Map<string, { status: string }> } } }).__mytho.store.devices.get(d)?.status, id)
+    const count = (avgSpeedKmh: number, occupancyPct: number) =>
+      p.publish(client, id, { kind: 'traffic', ts: Date.now(), intervalS: 60, vehicleCount: 30, avgSpeedKmh, occupancyPct })
+    await count(42, 12)
+    await waitFor(async () => (await statusOf()) === 'ok', { what: 'free flow shown as ok' })
+    // the rush peak on span 1: 12.2 km/h was green
+    await count(12.2, 30)
+    await waitFor(async () => (await statusOf()) === 'warning', { what: '12.2 km/h shown as a warning' })
+    await count(7, 70)
+    await waitFor(async () => (await statusOf()) === 'alarm', { what: 'a 7 km/h queue shown as an alarm' })
+    expect(problems).toEqual([])
+  })
 })

@@ -1,4 +1,4 @@
-import type { DeviceRecord, Severity, StoredReading } from '@mytho/schema'
+import type { AlarmLine, DeviceRecord, Severity, StoredReading } from '@mytho/schema'
 import type { AlertRule } from './rules.ts'
 
 /*
@@ -92,4 +92,24 @@ export function createDeviceJudge(rules: readonly AlertRule[]): DeviceJudge {
   const byKind = new Map<string, AlertRule[]>()
   for (const rule of rules) if (ruleOnMap(rule)) for (const k of rule.kinds) byKind.set(k, [...(byKind.get(k) ?? []), rule])
   return (device, reading) => judgeReading(byKind.get(device.kind) ?? [], device, reading)
+}
+
+/**
+ * The lines a device's chart draws: where each level of each map rule begins for this device (its override or the
+ * rule's own levels), so the chart, the marker and the incident read the same numbers. A condition rule gives a line
+ * per condition of each level (congestion: the speed and the occupancy lines).
+ */
+export function alarmLinesFor(rules: readonly AlertRule[], device: Pick<DeviceRecord, 'id' | 'kind'>): AlarmLine[] {
+  const out: AlarmLine[] = []
+  for (const rule of rules) {
+    if (!ruleOnMap(rule) || !rule.kinds.includes(device.kind) || (rule.devices && !rule.devices.includes(device.id))) continue
+    if (rule.type === 'threshold') {
+      const levels = rule.overrides?.[device.id]?.levels ?? rule.levels
+      for (const l of levels) out.push({ metric: rule.metric, value: l.set, severity: l.severity, name: l.name, ruleId: rule.id })
+    } else if (rule.type === 'condition') {
+      for (const l of rule.levels)
+        for (const c of l.conditions) out.push({ metric: c.metric, value: c.set, severity: l.severity, name: l.name, ruleId: rule.id })
+    }
+  }
+  return out
 }

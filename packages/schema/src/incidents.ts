@@ -134,3 +134,19 @@ export const IncidentListParams = z
   .refine((q) => q.from === undefined || q.to === undefined || q.from < q.to, { path: ['to'], message: 'must be after from' })
 export type IncidentListParams = z.infer<typeof IncidentListParams>
 export const IncidentIdPath = z.object({ id: z.string().min(1).max(64) })
+
+/**
+ * A level of an alert rule as a line on a device's chart: the value where the rule's level begins for this device
+ * (its own override or the rule's), from the rules the platform runs (built-in or ALERT_RULES_FILE).
+ */
+export const AlarmLine = z.object({
+  metric: z.string(),
+  value: z.number(),
+  severity: Severity,
+  /** The level's name, e.g. Báo động III. */
+  name: LocalizedText,
+  ruleId: z.string(),
+})
+export type AlarmLine = z.infer<typeof AlarmLine>
+export const AlarmLinesResponse = z.object({ deviceId: z.string(), lines: z.array(AlarmLine) })
+export type AlarmLinesResponse = z.infer<typeof AlarmLinesResponse>
