@@ -51,9 +51,16 @@ export default defineConfig(({ mode }) => ({
     emptyOutDir: true,
     target: 'es2022',
     chunkSizeWarningLimit: 400,
-    // two pages: the map, and the incident log with its shift report (incidents.html, issue #17)
+    // the pages: the map; the incident log with its shift report (issue #17); administration, the history explorer
+    // and the rejected messages (issue #18)
     rolldownOptions: {
-      input: { main: fileURLToPath(new URL('index.html', import.meta.url)), incidents: fileURLToPath(new URL('incidents.html', import.meta.url)) },
+      input: {
+        main: fileURLToPath(new URL('index.html', import.meta.url)),
+        incidents: fileURLToPath(new URL('incidents.html', import.meta.url)),
+        admin: fileURLToPath(new URL('admin.html', import.meta.url)),
+        history: fileURLToPath(new URL('history.html', import.meta.url)),
+        deadLetters: fileURLToPath(new URL('dead-letters.html', import.meta.url)),
+      },
     },
   },
   server: {

@@ -21,6 +21,7 @@ import { deadLettersRouter } from './routes/dead-letters.ts'
 import { devicesRouter } from './routes/devices.ts'
 import { healthRouter } from './routes/health.ts'
 import { historyRouter } from './routes/history.ts'
+import { historyCsvRouter } from './routes/history-csv.ts'
 import { incidentLogRouter } from './routes/incident-log.ts'
 import { incidentsRouter } from './routes/incidents.ts'
 import { mapConfigRouter } from './routes/map-config.ts'
@@ -122,7 +123,8 @@ export function createHttpApp(opts: HttpAppOptions, parts: HttpAppParts) {
   v1.use(requireRole('viewer'))
   v1.use(devicesRouter(state, clock, parts.alarmLines))
   v1.use(historyRouter(parts.registry, parts.store, clock))
-  v1.use(deadLettersRouter(parts.store))
+  v1.use(historyCsvRouter(parts.registry, parts.store, clock, log))
+  v1.use(deadLettersRouter(parts.store, { registry: parts.registry, provisioning: parts.provisioning, clock, audit: parts.audit }))
   v1.use(mapConfigRouter({ tileUrl: opts.tileUrl, tileAttribution: opts.tileAttribution }))
   v1.use(incidentLogRouter(parts.incidents, parts.registry))
   v1.use(incidentsRouter(parts.incidents, clock, parts.announceIncident, parts.audit))

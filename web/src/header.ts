@@ -2,7 +2,10 @@ import type { App } from './app.ts'
 import { $ } from './dom.ts'
 import { formatLocalTime } from './format.ts'
 import { t, toggleLang, tx } from './i18n/index.ts'
+import { addHistoryLink } from './history/link.ts'
+import { addDeadLettersLink } from './dead-letters/link.ts'
 import { addIncidentLogLink } from './incident-log/link.ts'
+import { addAdminLink } from './admin/link.ts'
 import { statusColors } from './status.ts'
 
 /*
@@ -54,6 +57,9 @@ export function createHeader(app: App): void {
   $('panel-toggle').addEventListener('click', () => document.body.classList.toggle('panel-open'))
   $('lang').addEventListener('click', toggleLang)
   addIncidentLogLink($('lang'))
+  addDeadLettersLink($('lang'), app.session)
+  addHistoryLink($('lang'))
+  addAdminLink($('lang'), app.session)
 
   app.on('relabel', () => {
     renderCounts()

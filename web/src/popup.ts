@@ -6,6 +6,8 @@ import { getLang, t, tx } from './i18n/index.ts'
 import { statusColors } from './status.ts'
 import type { DeviceStore } from './store.ts'
 import { fetchDeviceIncidents, incidentMarks, renderIncidentHistory } from './incidents-history.ts'
+import { historyHref } from './history/link.ts'
+import { ht } from './i18n/history.ts'
 
 const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] => {
   const e = document.createElement(tag)
@@ -30,8 +32,10 @@ export function createPopupContent(store: DeviceStore, deviceId: string, onResiz
   const seen = el('div', 'popup-seen')
   const chartTitle = el('div', 'popup-chart-title')
   const chart = el('div', 'popup-chart')
+  // the history explorer with this device chosen: ranges, zoom, comparison, CSV
+  const historyLink = el('a', 'popup-history-link')
   const incidents = el('div', 'popup-incidents')
-  root.append(title, idLine, meta, stale, values, seen, chartTitle, chart, incidents)
+  root.append(title, idLine, meta, stale, values, seen, chartTitle, chart, historyLink, incidents)
   let plot: uPlot | undefined
   /** Drawings started; a slower earlier one must not replace a newer one. */
   let drawings = 0
@@ -75,6 +79,8 @@ export function createPopupContent(store: DeviceStore, deviceId: string, onResiz
     if (!kind) return
     const metric = primaryMetric[kind]
     chartTitle.textContent = `${tx(`field_${metric}`)} — ${t('chart24h')}`
+    historyLink.href = historyHref(deviceId, metric)
+    historyLink.textContent = ht('viewHistory')
     plot?.destroy()
     const drawing = ++drawings
     // the device's incidents: listed below the chart, their raise/clear times drawn on it

@@ -12,7 +12,7 @@ export {
 export { openRedisCredentialStore } from './credential-store-redis.ts'
 export { loadProvisionedRegistry, openDeviceDirectory, type DeviceDirectory, type ProvisionedDevice } from './device-directory.ts'
 export { followRedisDirectory, openRedisDeviceDirectory, type FollowedRegistry } from './device-directory-redis.ts'
-export { openOperatorStore, type AuditInput, type AuditQuery, type OperatorStore, type Session } from './operator-store.ts'
+export { openOperatorStore, type AuditInput, type AuditQuery, type GuardedChange, type OperatorStore, type Session } from './operator-store.ts'
 export { openRedisOperatorStore } from './operator-store-redis.ts'
 export { migrateMetaToRedis, type MigrationCounts } from './meta-migration.ts'
 export { META_SQLITE_FILE, metaSqlitePath, openMetaSqlite } from './meta-sqlite.ts'

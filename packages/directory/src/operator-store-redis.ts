@@ -47,14 +47,53 @@ redis.call('DEL', KEYS[1])
 if username then redis.call('SREM', ARGV[1] .. 'operator-sessions:' .. username, ARGV[2]) end
 return 1`)
 
-const SET_DISABLED = luaScript(`
+// Is KEYS[1]'s operator the last enabled admin? One script reads and writes, so two admins disabling or demoting
+// each other at the same moment cannot both succeed. ARGV[2]: the key prefix; KEYS[3]: the set of operator names.
+const LAST_ADMIN = `
+local function lastAdmin(key, prefix, names)
+  local me = redis.call('HMGET', key, 'role', 'disabled')
+  if me[1] ~= 'admin' or me[2] == '1' then return false end
+  for _, name in ipairs(redis.call('SMEMBERS', names)) do
+    local k = prefix .. 'operator:' .. name
+    if k ~= key then
+      local o = redis.call('HMGET', k, 'role', 'disabled')
+      if o[1] == 'admin' and o[2] ~= '1' then return false end
+    end
+  end
+  return true
+end
+`
+
+const SET_DISABLED = luaScript(`${LAST_ADMIN}
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[1] == '1' and lastAdmin(KEYS[1], ARGV[2], KEYS[3]) then return -1 end
 redis.call('HSET', KEYS[1], 'disabled', ARGV[1])
 if ARGV[1] == '1' then
   for _, sha in ipairs(redis.call('SMEMBERS', KEYS[2])) do redis.call('DEL', ARGV[2] .. 'session:' .. sha) end
   redis.call('DEL', KEYS[2])
 end
 return 1`)
+
+const SET_ROLE = luaScript(`${LAST_ADMIN}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[1] ~= 'admin' and lastAdmin(KEYS[1], ARGV[2], KEYS[2]) then return -1 end
+redis.call('HSET', KEYS[1], 'role', ARGV[1])
+return 1`)
+
+// ARGV[3]: the sha256 of the session to keep ('' for none).
+const SET_PASSWORD = luaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'hash', ARGV[1])
+for _, sha in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if sha ~= ARGV[3] then
+    redis.call('DEL', ARGV[2] .. 'session:' .. sha)
+    redis.call('SREM', KEYS[2], sha)
+  end
+end
+return 1`)
+
+/** The scripts' answer as a GuardedChange: 1 done, 0 no such operator, -1 the last enabled admin. */
+const guarded = (n: unknown) => (n === -1 ? 'last-admin' : n === 1)
 
 const AUDIT = luaScript(`
 local id = redis.call('INCR', KEYS[1])
@@ -63,6 +102,9 @@ redis.call('ZADD', KEYS[3], id, id)
 redis.call('ZADD', KEYS[4], id, id)
 redis.call('ZADD', KEYS[5], id, id)
 return id`)
+
+/** How far apart the API nodes' clocks may be, for the audit log's time filter (ms). */
+const CLOCK_SKEW_MS = 5 * 60_000
 
 /** The keys above, for this store and for the one-shot copy from meta.sqlite (meta-migration.ts). */
 export function operatorKeys(p: string) {
@@ -111,7 +153,16 @@ export function openRedisOperatorStore(target: Redis | string, options: MetaRedi
     },
 
     async setDisabled(username, disabled) {
-      return (await SET_DISABLED(redis, [operatorKey(username), sessionsOf(username)], [disabled ? '1' : '0', p])) === 1
+      return guarded(await SET_DISABLED(redis, [operatorKey(username), sessionsOf(username), keys.operators], [disabled ? '1' : '0', p]))
+    },
+
+    async setRole(username, role) {
+      return guarded(await SET_ROLE(redis, [operatorKey(username), keys.operators], [role, p]))
+    },
+
+    async setPassword(username, password, keepToken) {
+      const hash = await hashSecret(password)
+      return (await SET_PASSWORD(redis, [operatorKey(username), sessionsOf(username)], [hash, p, keepToken === undefined ? '' : tokenHash(keepToken)])) === 1
     },
 
     async list() {
@@ -164,7 +215,7 @@ export function openRedisOperatorStore(target: Redis | string, options: MetaRedi
       await AUDIT(redis, [audit.seq, audit.entries, audit.all, audit.actor(e.actor), audit.action(e.action)], [entry])
     },
 
-    async auditLog({ limit, before, actor, action }) {
+    async auditLog({ limit, before, actor, action, from, to }) {
       // The narrower index is read; with both filters the action is checked on what the actor's index gives.
       const index = actor !== undefined ? audit.actor(actor) : action !== undefined ? audit.action(action) : audit.all
       const out: AuditEntry[] = []
@@ -177,6 +228,13 @@ export function openRedisOperatorStore(target: Redis | string, options: MetaRedi
           if (json === null) continue
           const e = entryOf(json)
           if (actor !== undefined && action !== undefined && e.action !== action) continue
+          if (from !== undefined && e.ts < from) {
+            // Ids follow write order and each node stamps its own clock: an entry a little older than `from` may
+            // sit above newer ones. Past CLOCK_SKEW_MS older, nothing below can be in range.
+            if (e.ts < from - CLOCK_SKEW_MS) return out
+            continue
+          }
+          if (to !== undefined && e.ts >= to) continue
           out.push(e)
           if (out.length === limit) break
         }

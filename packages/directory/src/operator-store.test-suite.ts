@@ -155,6 +155,71 @@ export function runOperatorStoreContract(name: string, make: MakeOperatorBackend
       expect(await a.auditLog({ limit: 10, actor: 'nobody' })).toEqual([])
     })
 
+    it('never disables or demotes the last enabled admin, even when two admins act on each other at once', async () => {
+      const b = await make()
+      const [a, c] = [b.open(), b.open()]
+      await a.create('admin1', PASSWORD, 'admin', 1000)
+      await a.create('op1', PASSWORD, 'operator', 1000)
+      expect(await a.setDisabled('admin1', true)).toBe('last-admin')
+      expect(await a.setRole('admin1', 'operator')).toBe('last-admin')
+      expect(await a.setRole('admin1', 'admin')).toBe(true) // keeping the role is no demotion
+      expect(await a.setRole('ghost', 'viewer')).toBe(false)
+      expect(await a.setDisabled('ghost', true)).toBe(false)
+      // A disabled admin does not count: with admin2 disabled, admin1 is still the last one.
+      await a.create('admin2', PASSWORD, 'admin', 1000)
+      expect(await c.setDisabled('admin2', true)).toBe(true)
+      expect(await c.setRole('admin1', 'viewer')).toBe('last-admin')
+      expect(await c.setDisabled('admin2', true)).toBe(true) // already disabled: still fine
+      expect(await a.setDisabled('admin2', false)).toBe(true)
+      const both = await Promise.all([a.setDisabled('admin1', true), c.setDisabled('admin2', true)])
+      expect(both.filter((r) => r === true)).toHaveLength(1)
+      expect(both).toContain('last-admin')
+      expect((await a.list()).filter((o) => o.role === 'admin' && !o.disabled)).toHaveLength(1)
+      // Promoting and demoting others works, and a role holds for open sessions at once.
+      const now = Date.now()
+      const { token } = await a.openSession('op1', HOUR, now)
+      expect(await a.setRole('op1', 'viewer')).toBe(true)
+      expect(await c.session(token, now + 1)).toMatchObject({ username: 'op1', role: 'viewer' })
+      expect(await c.verify('op1', PASSWORD)).toEqual({ username: 'op1', role: 'viewer' })
+    })
+
+    it("a new password ends the operator's sessions on every node, but the one kept; the old password stops", async () => {
+      const b = await make()
+      const [a, c] = [b.open(), b.open()]
+      await a.create('op1', PASSWORD, 'operator', 1000)
+      await a.create('op2', PASSWORD, 'operator', 1000)
+      const now = Date.now()
+      const one = await a.openSession('op1', HOUR, now)
+      const two = await c.openSession('op1', HOUR, now)
+      const other = await c.openSession('op2', HOUR, now)
+      expect(await c.setPassword('op1', 'a brand new passphrase')).toBe(true)
+      expect(await a.session(one.token, now + 1)).toBeUndefined()
+      expect(await c.session(two.token, now + 1)).toBeUndefined()
+      expect(await a.session(other.token, now + 1)).toBeDefined()
+      expect(await a.verify('op1', PASSWORD)).toBeUndefined()
+      expect(await c.verify('op1', 'a brand new passphrase')).toEqual({ username: 'op1', role: 'operator' })
+
+      const mine = await a.openSession('op1', HOUR, now)
+      const elsewhere = await c.openSession('op1', HOUR, now)
+      expect(await a.setPassword('op1', 'yet another passphrase', mine.token)).toBe(true)
+      expect(await c.session(mine.token, now + 1)).toMatchObject({ username: 'op1' })
+      expect(await c.session(elsewhere.token, now + 1)).toBeUndefined()
+      expect(await a.setPassword('ghost', 'yet another passphrase')).toBe(false)
+      expect(await b.dump()).not.toContain('yet another passphrase')
+    })
+
+    it('filters the audit log by time: from inclusive, to exclusive, with the other filters and paging', async () => {
+      const b = await make()
+      const s = b.open()
+      for (let i = 0; i < 10; i++) await s.audit({ actor: i % 2 ? 'admin' : 'op1', action: 'sign-in' }, 1_000_000 + i * 1000)
+      expect((await s.auditLog({ limit: 100, from: 1_003_000, to: 1_007_000 })).map((e) => e.ts)).toEqual([1_006_000, 1_005_000, 1_004_000, 1_003_000])
+      expect((await s.auditLog({ limit: 100, actor: 'admin', from: 1_003_000 })).map((e) => e.ts)).toEqual([1_009_000, 1_007_000, 1_005_000, 1_003_000])
+      const page1 = await s.auditLog({ limit: 2, to: 1_008_000 })
+      const page2 = await s.auditLog({ limit: 2, to: 1_008_000, before: page1.at(-1)!.id })
+      expect([...page1, ...page2].map((e) => e.ts)).toEqual([1_007_000, 1_006_000, 1_005_000, 1_004_000])
+      expect(await s.auditLog({ limit: 100, from: 2_000_000 })).toEqual([])
+    })
+
     it('close() twice is fine', async () => {
       const s = (await make()).open()
       await s.close()

@@ -24,7 +24,18 @@ export interface AuditQuery {
   before?: number | undefined
   actor?: string | undefined
   action?: AuditAction | undefined
+  /** Written at or after (ms). */
+  from?: number | undefined
+  /** Written before (ms). */
+  to?: number | undefined
 }
+
+/**
+ * What a change that could leave the city without an admin did: 'last-admin' when it was refused because the
+ * operator is the last enabled admin (checked and written in one step, so two admins disabling each other at
+ * the same moment cannot both succeed).
+ */
+export type GuardedChange = boolean | 'last-admin'
 
 /**
  * Operators, sessions and the audit log. Two implementations: SQLite (DATA_DIR/meta.sqlite, one host) and
@@ -37,8 +48,18 @@ export interface OperatorStore {
   create(username: string, password: string, role: Role, now: number): Promise<boolean>
   /** The operator when the password matches and the account is enabled. */
   verify(username: string, password: string): Promise<{ username: string; role: Role } | undefined>
-  /** Disabling ends every session of the operator, on every node; false when there is no such operator. */
-  setDisabled(username: string, disabled: boolean): Promise<boolean>
+  /**
+   * Disabling ends every session of the operator, on every node; false when there is no such operator; the last
+   * enabled admin is not disabled ('last-admin').
+   */
+  setDisabled(username: string, disabled: boolean): Promise<GuardedChange>
+  /** The new role holds for the operator's open sessions at once; the last enabled admin keeps the role ('last-admin'). */
+  setRole(username: string, role: Role): Promise<GuardedChange>
+  /**
+   * A new password (hashed here); every session of the operator ends, on every node, except the one whose token is
+   * `keepToken` (the operator's own, when they change it themselves). false when there is no such operator.
+   */
+  setPassword(username: string, password: string, keepToken?: string): Promise<boolean>
   /** Ordered by name. */
   list(): Promise<OperatorView[]>
   /** Returns the opaque session token for the cookie; only its sha256 is stored. */
@@ -63,6 +84,9 @@ export async function verifyAgainstNothing(password: string): Promise<void> {
   dummyHash ??= hashSecret(randomBytes(16).toString('hex'))
   await verifySecret(await dummyHash, password)
 }
+
+/** Enabled admins other than the row being updated (SQL, inside that row's UPDATE). */
+const OTHER_ADMINS = "(SELECT COUNT(*) FROM operators o2 WHERE o2.role = 'admin' AND o2.disabled = 0 AND o2.username <> operators.username)"
 
 export const newSessionToken = (): string => randomBytes(32).toString('base64url')
 export const newCsrfToken = (): string => randomBytes(24).toString('base64url')
@@ -103,8 +127,15 @@ export function openOperatorStore(dataDir: string): OperatorStore {
     insert: db.prepare<[string, string, string, number]>('INSERT OR IGNORE INTO operators (username, role, scrypt_hash, created_at) VALUES (?, ?, ?, ?)'),
     get: db.prepare<[string], { role: Role; scrypt_hash: string; disabled: number }>('SELECT role, scrypt_hash, disabled FROM operators WHERE username = ?'),
     signedIn: db.prepare<[number, string]>('UPDATE operators SET last_sign_in_at = ? WHERE username = ?'),
-    disable: db.prepare<[number, string]>('UPDATE operators SET disabled = ? WHERE username = ?'),
+    enable: db.prepare<[string]>('UPDATE operators SET disabled = 0 WHERE username = ?'),
+    // One statement, so the count and the write cannot be split by another writer (WAL: one writer at a time).
+    disable: db.prepare<[string]>(`UPDATE operators SET disabled = 1 WHERE username = ? AND NOT (role = 'admin' AND disabled = 0 AND ${OTHER_ADMINS} = 0)`),
+    setRole: db.prepare<[string, string, string]>(
+      `UPDATE operators SET role = ? WHERE username = ? AND (? = 'admin' OR NOT (role = 'admin' AND disabled = 0 AND ${OTHER_ADMINS} = 0))`,
+    ),
+    setHash: db.prepare<[string, string]>('UPDATE operators SET scrypt_hash = ? WHERE username = ?'),
     dropSessionsOf: db.prepare<[string]>('DELETE FROM sessions WHERE username = ?'),
+    dropOtherSessionsOf: db.prepare<[string, string]>('DELETE FROM sessions WHERE username = ? AND token_hash <> ?'),
     list: db.prepare<[], { username: string; role: Role; disabled: number; created_at: number; last_sign_in_at: number | null }>(
       'SELECT username, role, disabled, created_at, last_sign_in_at FROM operators ORDER BY username',
     ),
@@ -136,9 +167,26 @@ export function openOperatorStore(dataDir: string): OperatorStore {
     },
 
     async setDisabled(username, disabled) {
-      const changed = q.disable.run(disabled ? 1 : 0, username).changes > 0
-      if (disabled) q.dropSessionsOf.run(username)
-      return changed
+      if (!disabled) return q.enable.run(username).changes > 0
+      if (q.disable.run(username).changes === 0) return q.get.get(username) ? 'last-admin' : false
+      q.dropSessionsOf.run(username)
+      return true
+    },
+
+    async setRole(username, role) {
+      if (q.setRole.run(role, username, role).changes > 0) return true
+      return q.get.get(username) ? 'last-admin' : false
+    },
+
+    async setPassword(username, password, keepToken) {
+      const hash = await hashSecret(password)
+      const write = db.transaction(() => {
+        if (q.setHash.run(hash, username).changes === 0) return false
+        if (keepToken === undefined) q.dropSessionsOf.run(username)
+        else q.dropOtherSessionsOf.run(username, sha256(keepToken))
+        return true
+      })
+      return write.immediate()
     },
 
     list: async () =>
@@ -169,12 +217,14 @@ export function openOperatorStore(dataDir: string): OperatorStore {
       q.audit.run(now, e.actor, e.action, e.target ?? null, e.detail === undefined ? null : JSON.stringify(e.detail), e.ip ?? null)
     },
 
-    async auditLog({ limit, before, actor, action }) {
+    async auditLog({ limit, before, actor, action, from, to }) {
       const where: string[] = []
       const args: (string | number)[] = []
       if (before !== undefined) where.push('id < ?'), args.push(before)
       if (actor !== undefined) where.push('actor = ?'), args.push(actor)
       if (action !== undefined) where.push('action = ?'), args.push(action)
+      if (from !== undefined) where.push('ts >= ?'), args.push(from)
+      if (to !== undefined) where.push('ts < ?'), args.push(to)
       const sql = `SELECT id, ts, actor, action, target, detail, ip FROM audit_log ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`
       const rows = db.prepare(sql).all(...args, limit) as Array<Omit<AuditEntry, 'detail'> & { detail: string | null }>
       return rows.map((r) => ({ ...r, detail: r.detail === null ? null : (JSON.parse(r.detail) as unknown) }))

@@ -3,7 +3,7 @@ import { deviceNowShape } from './live-events.ts'
 import { PipelineHealth } from './pipeline-health.ts'
 import { DeviceRecord } from './registry.ts'
 import { RejectReason } from './rejection.ts'
-import { AggregationWindow, HistorySeries } from './stored-reading.ts'
+import { AggregationWindow, HISTORY_COMPARE_MAX_DEVICES, HistorySeries } from './stored-reading.ts'
 
 /*
  * REST shapes of the API under /api/v1: query parameters as they arrive (strings, coerced here) and the
@@ -37,17 +37,24 @@ export const DeviceHistoryParams = z.object({
   window: AggregationWindow.default('raw').describe('aggregation window; 1d windows start at local midnight (Asia/Ho_Chi_Minh)'),
 })
 
-export const HistoryParams = DeviceHistoryParams.extend({
-  deviceIds: z
+/** `a,b,c`: at least one device id, at most `max`. */
+const deviceIdList = (max: number) =>
+  z
     .string()
-    .describe(`comma-separated device ids, at most ${HISTORY_MAX_DEVICES}`)
+    .describe(`comma-separated device ids, at most ${max}`)
     .transform((s) =>
       s
         .split(',')
         .map((x) => x.trim())
         .filter((x) => x !== ''),
     )
-    .pipe(z.array(z.string()).min(1, 'at least one device id').max(HISTORY_MAX_DEVICES, `at most ${HISTORY_MAX_DEVICES} device ids`)),
+    .pipe(z.array(z.string()).min(1, 'at least one device id').max(max, `at most ${max} device ids`))
+
+export const HistoryParams = DeviceHistoryParams.extend({ deviceIds: deviceIdList(HISTORY_MAX_DEVICES) })
+
+/** GET /history.csv: the query of GET /history, at most as many devices as the explorer compares. */
+export const HistoryCsvParams = DeviceHistoryParams.extend({
+  deviceIds: deviceIdList(HISTORY_COMPARE_MAX_DEVICES),
 })
 
 export const DeadLetterParams = z.object({

@@ -57,11 +57,16 @@ export const AuditAction = z.enum([
   'acknowledge',
   'operator-create',
   'operator-disable',
+  'operator-enable',
+  'operator-role',
+  'operator-password',
+  'password-change',
   'device-create',
   'device-rotate',
   'device-disable',
   'device-enable',
   'device-import',
+  'dead-letter-redrive',
 ])
 export type AuditAction = z.infer<typeof AuditAction>
 
@@ -81,14 +86,30 @@ export const AuditEntry = z.object({
 })
 export type AuditEntry = z.infer<typeof AuditEntry>
 
-export const AuditListParams = z.object({
-  /** Most entries, newest first. Default 100. */
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
-  /** Only entries with a smaller id (paging back). */
-  before: z.coerce.number().int().min(1).optional(),
-  actor: z.string().max(64).optional(),
-  action: AuditAction.optional(),
-})
+const auditTime = z.coerce.number().int().min(0)
+
+export const AuditListParams = z
+  .object({
+    /** Most entries, newest first. Default 100. */
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    /** Only entries with a smaller id: the last id of the page before (paging back). */
+    before: z.coerce.number().int().min(1).optional().describe('cursor: only entries with a smaller id (the last id of the previous page)'),
+    actor: z.string().min(1).max(128).optional(),
+    action: AuditAction.optional(),
+    from: auditTime.optional().describe('written at or after, UTC ms'),
+    to: auditTime.optional().describe('written before, UTC ms'),
+  })
+  .refine((q) => q.from === undefined || q.to === undefined || q.from < q.to, { path: ['to'], message: 'must be after from' })
+export type AuditListParams = z.infer<typeof AuditListParams>
+
+/** POST /operators/{username}/role. */
+export const OperatorRoleRequest = z.strictObject({ role: Role })
+
+/** POST /operators/{username}/password (an admin sets it): the policy, the user name rule checked against the path's name. */
+export const OperatorPasswordRequest = z.strictObject({ password: NewPassword })
+
+/** POST /auth/password: the signed-in operator's own; `current` proves it is them at the keyboard. */
+export const PasswordChangeRequest = z.strictObject({ current: z.string().min(1).max(1024), password: NewPassword })
 
 export const ProvisionedDeviceView = DeviceRecord.and(z.object({ disabled: z.boolean(), hasSecret: z.boolean() }))
 

@@ -33,6 +33,36 @@ export const windowMs: Record<Exclude<AggregationWindow, 'raw'>, number> = {
   '1d': 86_400_000,
 }
 
+const HOUR_MS = 3_600_000
+const DAY_MS = 24 * HOUR_MS
+
+/** Most devices the history explorer compares on one chart, and one CSV export holds. */
+export const HISTORY_COMPARE_MAX_DEVICES = 8
+
+/**
+ * The window the history explorer draws a range in: every reading over the last hours, a few hundred to ~2,000
+ * points a device beyond (1m ≤ 24 h, 5m ≤ 7 d, 1h ≤ 30 d, 1d beyond).
+ */
+export function windowForRange(rangeMs: number): AggregationWindow {
+  if (rangeMs <= 6 * HOUR_MS) return 'raw'
+  if (rangeMs <= DAY_MS) return '1m'
+  if (rangeMs <= 7 * DAY_MS) return '5m'
+  if (rangeMs <= 30 * DAY_MS) return '1h'
+  return '1d'
+}
+
+/**
+ * Longest range one history CSV export (and the explorer's chart) covers in each window: about 45,000–105,000 rows a
+ * device at a reading a minute. A longer range needs a longer window.
+ */
+export const HISTORY_MAX_RANGE_MS: Record<AggregationWindow, number> = {
+  raw: 31 * DAY_MS,
+  '1m': 31 * DAY_MS,
+  '5m': 366 * DAY_MS,
+  '1h': 5 * 366 * DAY_MS,
+  '1d': 20 * 366 * DAY_MS,
+}
+
 /** Asia/Ho_Chi_Minh is UTC+7 all year (no daylight saving), so a fixed offset is exact. */
 export const LOCAL_UTC_OFFSET_MS = 7 * 3_600_000
 

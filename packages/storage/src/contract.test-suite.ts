@@ -282,6 +282,10 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
     })
 
     describe('dead letters', () => {
+      /** The letters without their store-given ids, to compare with what was written. */
+      const lettersOf = async (store: ReadingStore, query?: Parameters<ReadingStore['deadLetters']>[0]) =>
+        (await store.deadLetters(query)).map(({ id: _id, ...r }) => r)
+
       it('text with spaces, commas, quotes, =, backslashes, newlines and Vietnamese round-trips exactly', async () => {
         const store = await open()
         const nasty = rejection({
@@ -296,8 +300,8 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
         })
         const plain = rejection({ receivedAt: T0 + 6 })
         await store.writeDeadLetters([nasty, plain])
-        expect(await store.deadLetters()).toEqual([plain, nasty])
-        expect(await store.deadLetters({ deviceId: nasty.deviceId! })).toEqual([nasty])
+        expect(await lettersOf(store)).toEqual([plain, nasty])
+        expect(await lettersOf(store, { deviceId: nasty.deviceId! })).toEqual([nasty])
       })
 
       it('filters by device, code and [from, to); newest first; limit', async () => {
@@ -308,13 +312,13 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
         const { deviceId: _, ...noDevice } = rejection({ code: 'bad_topic', topic: 'junk', receivedAt: T0 + 4_000 })
         await store.writeDeadLetters([a, b])
         await store.writeDeadLetters([c, noDevice])
-        expect(await store.deadLetters()).toEqual([noDevice, c, b, a])
-        expect(await store.deadLetters({ deviceId: 'wl-a1' })).toEqual([c, a])
-        expect(await store.deadLetters({ code: 'out_of_range' })).toEqual([b, a])
-        expect(await store.deadLetters({ deviceId: 'wl-a1', code: 'out_of_range' })).toEqual([a])
-        expect(await store.deadLetters({ from: T0 + 2_000, to: T0 + 4_000 })).toEqual([c, b])
-        expect(await store.deadLetters({ limit: 2 })).toEqual([noDevice, c])
-        expect(await store.deadLetters({ deviceId: 'wl-none' })).toEqual([])
+        expect(await lettersOf(store)).toEqual([noDevice, c, b, a])
+        expect(await lettersOf(store, { deviceId: 'wl-a1' })).toEqual([c, a])
+        expect(await lettersOf(store, { code: 'out_of_range' })).toEqual([b, a])
+        expect(await lettersOf(store, { deviceId: 'wl-a1', code: 'out_of_range' })).toEqual([a])
+        expect(await lettersOf(store, { from: T0 + 2_000, to: T0 + 4_000 })).toEqual([c, b])
+        expect(await lettersOf(store, { limit: 2 })).toEqual([noDevice, c])
+        expect(await lettersOf(store, { deviceId: 'wl-none' })).toEqual([])
       })
 
       it('counts dead letters by code', async () => {
@@ -334,16 +338,56 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
         const same = rejection({ receivedAt: T0 + 7 })
         await store.writeDeadLetters([same, same, rejection({ receivedAt: T0 + 7, message: 'other' })])
         await store.writeDeadLetters([same])
-        const got = await store.deadLetters()
+        const got = await lettersOf(store)
         expect(got).toHaveLength(4)
         expect(got.filter((r) => r.message === same.message)).toEqual([same, same, same])
         expect(await store.deadLetterCounts()).toEqual({ invalid_reading: 4 })
       })
 
+      it('counts by reason for one device and [from, to), and per hour or local day', async () => {
+        const store = await open()
+        await store.writeDeadLetters([
+          rejection({ deviceId: 'wl-a1', code: 'not_json', receivedAt: T0 + 1_000 }),
+          rejection({ deviceId: 'wl-a1', code: 'not_json', receivedAt: T0 + HOUR + 1_000 }),
+          rejection({ deviceId: 'wl-b2', code: 'out_of_range', receivedAt: T0 + HOUR + 2_000 }),
+          rejection({ deviceId: 'wl-a1', code: 'unknown_device', receivedAt: T0 + 30 * HOUR }),
+        ])
+        expect(await store.deadLetterCounts({ deviceId: 'wl-a1' })).toEqual({ not_json: 2, unknown_device: 1 })
+        expect(await store.deadLetterCounts({ from: T0 + HOUR, to: T0 + 2 * HOUR })).toEqual({ not_json: 1, out_of_range: 1 })
+        const hourStart = Math.floor(T0 / HOUR) * HOUR
+        expect(await store.deadLetterBuckets({ from: T0, to: T0 + 2 * HOUR, bucket: 'hour' })).toEqual([
+          { start: hourStart, code: 'not_json', count: 1 },
+          { start: hourStart + HOUR, code: 'not_json', count: 1 },
+          { start: hourStart + HOUR, code: 'out_of_range', count: 1 },
+        ])
+        // local midnight (UTC+7) is 17:00 UTC
+        const localDay = (t: number) => Math.floor((t + 7 * HOUR) / (24 * HOUR)) * 24 * HOUR - 7 * HOUR
+        const days = await store.deadLetterBuckets({ deviceId: 'wl-a1', from: T0 - 48 * HOUR, to: T0 + 48 * HOUR, bucket: 'day' })
+        expect(days.reduce((n, b) => n + b.count, 0)).toBe(3)
+        for (const b of days) expect(b.start).toBe(localDay(b.start))
+        expect(days.find((b) => b.code === 'unknown_device')?.start).toBe(localDay(T0 + 30 * HOUR))
+        await expect(store.deadLetterBuckets({ from: T0, to: T0 + 400 * 24 * HOUR, bucket: 'hour' })).rejects.toMatchObject({ retryable: false })
+      })
+
+      it('deletes dead letters by id; an id gone or foreign is skipped', async () => {
+        const store = await open()
+        await store.writeDeadLetters([
+          rejection({ deviceId: 'wl-a1', code: 'unknown_device', receivedAt: T0 + 1_000 }),
+          rejection({ deviceId: 'wl-a1', code: 'unknown_device', receivedAt: T0 + 2_000 }),
+          rejection({ deviceId: 'wl-b2', code: 'unknown_device', receivedAt: T0 + 3_000 }),
+        ])
+        const [newest, , oldest] = await store.deadLetters()
+        expect(newest?.id).toEqual(expect.any(String))
+        expect(await store.deleteDeadLetters([newest!.id!, oldest!.id!, 'no-such-id'])).toBe(2)
+        expect((await store.deadLetters()).map((r) => r.receivedAt)).toEqual([T0 + 2_000])
+        expect(await store.deleteDeadLetters([newest!.id!])).toBe(0)
+        expect(await store.deadLetterCounts()).toEqual({ unknown_device: 1 })
+      })
+
       it('an empty batch is a no-op; a malformed query is refused without retry', async () => {
         const store = await open()
         await store.writeDeadLetters([])
-        expect(await store.deadLetters()).toEqual([])
+        expect(await lettersOf(store)).toEqual([])
         await expect(store.deadLetters({ limit: 0 })).rejects.toMatchObject({ name: 'StorageError', retryable: false })
       })
     })

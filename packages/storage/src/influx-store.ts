@@ -1,10 +1,18 @@
-import type { HistoryPoint, HistorySeries, Rejection, StoredReading } from '@mytho/schema'
+import type { DeadLetterBucketCount, HistoryPoint, HistorySeries, Rejection, StoredReading } from '@mytho/schema'
 import { LOCAL_UTC_OFFSET_MS, deviceKinds, metricsByKind, windowMs } from '@mytho/schema'
 import { createInfluxHttp, toStorageError, type InfluxHttpOptions, type InfluxSeries } from './influx-http.ts'
 import { DEAD_LETTER_MEASUREMENT, deadLetterLine, decodeText, encodeText, ident, literal, readingLine } from './line-protocol.ts'
 import { StorageError, type ReadingStore } from './port.ts'
-import { FIVE_MIN_MS, HOUR_MS, planHistory, type RetentionOptions } from './retention.ts'
-import { checkReadings, isStorableDeviceId, parseDeadLetterQuery, parseHistoryQuery } from './validate.ts'
+import { DAY_MS, FIVE_MIN_MS, HOUR_MS, planHistory, type RetentionOptions } from './retention.ts'
+import {
+  checkReadings,
+  isStorableDeviceId,
+  parseDeadLetterBucketQuery,
+  parseDeadLetterCountQuery,
+  parseDeadLetterQuery,
+  parseHistoryQuery,
+  type DeadLetterCountFilter,
+} from './validate.ts'
 
 export interface InfluxStoreOptions extends InfluxHttpOptions {
   /** Database (1.x), or the bucket mapped through DBRP (2.x/3.x). */
@@ -221,22 +229,15 @@ export function createInfluxStore(opts: InfluxStoreOptions): ReadingStore {
     deadLetters: (input) =>
       wrap('deadLetters', async () => {
         const q = parseDeadLetterQuery(input)
-        const where: string[] = []
-        if (q.deviceId !== undefined)
-          where.push(isStorableDeviceId(q.deviceId) ? `"deviceId" = ${literal(q.deviceId)}` : `"deviceIdText" = ${literal(encodeText(q.deviceId))}`)
-        if (q.code !== undefined) where.push(`"code" = ${literal(q.code)}`)
-        if (q.from !== undefined) where.push(`time >= ${q.from}ms`)
-        if (q.to !== undefined) where.push(`time < ${q.to}ms`)
-        const series = await query(
-          `SELECT * FROM ${ident(DEAD_LETTER_MEASUREMENT)}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY time DESC LIMIT ${q.limit}`,
-        )
+        const series = await query(`SELECT * FROM ${ident(DEAD_LETTER_MEASUREMENT)}${deadLetterWhere(q)} ORDER BY time DESC LIMIT ${q.limit}`)
         return series.flatMap((s) => s.values.map((row) => rejectionFromRow(s.columns, row)))
       }),
 
-    deadLetterCounts: () =>
+    deadLetterCounts: (input) =>
       wrap('deadLetterCounts', async () => {
         const counts: Record<string, number> = {}
-        for (const s of await query(`SELECT count("message") FROM ${ident(DEAD_LETTER_MEASUREMENT)} GROUP BY "code"`)) {
+        const q = parseDeadLetterCountQuery(input)
+        for (const s of await query(`SELECT count("message") FROM ${ident(DEAD_LETTER_MEASUREMENT)}${deadLetterWhere(q)} GROUP BY "code"`)) {
           const code = s.tags?.['code']
           const n = s.values[0]?.[1]
           if (code !== undefined && typeof n === 'number') counts[code] = n
@@ -244,10 +245,65 @@ export function createInfluxStore(opts: InfluxStoreOptions): ReadingStore {
         return counts
       }),
 
+    deadLetterBuckets: (input) =>
+      wrap('deadLetterBuckets', async () => {
+        const q = parseDeadLetterBucketQuery(input)
+        // local days start at midnight UTC+7: epoch-aligned days shifted by -7 h, as history's 1d windows
+        const window = q.bucket === 'hour' ? `${HOUR_MS}ms` : `${DAY_MS}ms, -${LOCAL_UTC_OFFSET_MS}ms`
+        const series = await query(
+          `SELECT count("message") FROM ${ident(DEAD_LETTER_MEASUREMENT)}${deadLetterWhere(q)} GROUP BY time(${window}), "code" fill(none)`,
+        )
+        const out: DeadLetterBucketCount[] = []
+        for (const s of series) {
+          const code = s.tags?.['code'] as Rejection['code'] | undefined
+          if (code === undefined) continue
+          for (const [start, n] of s.values) if (typeof start === 'number' && typeof n === 'number' && n > 0) out.push({ start, code, count: n })
+        }
+        return out.sort((a, b) => a.start - b.start || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0))
+      }),
+
+    deleteDeadLetters: (ids) =>
+      wrap('deleteDeadLetters', async () => {
+        let n = 0
+        for (const id of new Set(ids)) {
+          const slot = parseDeadLetterId(id)
+          if (!slot) continue
+          const where = ` WHERE "code" = ${literal(slot.code)} AND "deviceId" = ${literal(slot.deviceId)} AND time >= ${slot.ms}ms AND time < ${slot.ms + 1}ms`
+          const found = await query(`SELECT count("message") FROM ${ident(DEAD_LETTER_MEASUREMENT)}${where}`)
+          if (!found.some((s) => s.values.some((row) => typeof row[1] === 'number' && row[1] > 0))) continue
+          await query(`DELETE FROM ${ident(DEAD_LETTER_MEASUREMENT)}${where}`)
+          n++
+        }
+        return n
+      }),
+
     async close() {
       http.close()
     },
   }
+}
+
+/** The WHERE of the dead-letter filters given ('' when none). */
+function deadLetterWhere(q: DeadLetterCountFilter & { code?: string | undefined }): string {
+  const where: string[] = []
+  if (q.deviceId !== undefined)
+    where.push(isStorableDeviceId(q.deviceId) ? `"deviceId" = ${literal(q.deviceId)}` : `"deviceIdText" = ${literal(encodeText(q.deviceId))}`)
+  if (q.code !== undefined) where.push(`"code" = ${literal(q.code)}`)
+  if (q.from !== undefined) where.push(`time >= ${q.from}ms`)
+  if (q.to !== undefined) where.push(`time < ${q.to}ms`)
+  return where.length ? ` WHERE ${where.join(' AND ')}` : ''
+}
+
+/*
+ * A dead letter's id here: its receive ms, reason and device tag. Its ns timestamp (which two letters of one ms differ
+ * by) is not read back (queries answer in ms), so the id names the slot; DELETE can match tags and time only.
+ * Letters without a device tag (an id outside DEVICE_ID_PATTERN, or none) get no id: nothing re-drives them.
+ */
+const deadLetterId = (ms: number, code: string, deviceId: string): string => `${ms}~${code}~${deviceId}`
+function parseDeadLetterId(id: string): { ms: number; code: string; deviceId: string } | undefined {
+  const m = /^(\d{1,16})~([a-z_]{1,40})~(.+)$/.exec(id)
+  if (!m || !isStorableDeviceId(m[3]!)) return undefined
+  return { ms: Number(m[1]), code: m[2]!, deviceId: m[3]! }
 }
 
 /** `"deviceId" = 'a' OR "deviceId" = 'b' …` — ids are registry-pattern strings, quoted as literals all the same. */
@@ -350,7 +406,9 @@ function rejectionFromRow(columns: string[], row: unknown[]): Rejection {
   }
   const issues = text('issues')
   if (issues !== undefined) r.issues = JSON.parse(issues) as unknown[]
-  const deviceId = (col('deviceId') as string | null) ?? text('deviceIdText')
+  const tag = col('deviceId') as string | null
+  const deviceId = tag ?? text('deviceIdText')
   if (typeof deviceId === 'string' && deviceId !== '') r.deviceId = deviceId
+  if (typeof tag === 'string' && tag !== '') return { id: deadLetterId(r.receivedAt, r.code, tag), ...r }
   return r
 }

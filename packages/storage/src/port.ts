@@ -1,4 +1,13 @@
-import type { DeadLetterQuery, HistoryQuery, HistorySeries, Rejection, StoredReading } from '@mytho/schema'
+import type {
+  DeadLetterBucket,
+  DeadLetterBucketCount,
+  DeadLetterCountQuery,
+  DeadLetterQuery,
+  HistoryQuery,
+  HistorySeries,
+  Rejection,
+  StoredReading,
+} from '@mytho/schema'
 
 /**
  * The storage port. Ingest, API and alerts talk only to this; the InfluxDB and SQLite adapters
@@ -41,10 +50,24 @@ export interface ReadingStore {
    * letter written twice is kept twice (two in the same ms are never merged). Any text round-trips exactly.
    */
   writeDeadLetters(rejections: readonly Rejection[]): Promise<void>
-  /** Newest first (order within one ms unspecified); `from`/`to` filter receivedAt as [from, to). */
+  /**
+   * Newest first (order within one ms unspecified); `from`/`to` filter receivedAt as [from, to). Each carries its
+   * `id`, which deleteDeadLetters takes.
+   */
   deadLetters(query?: DeadLetterQuery): Promise<Rejection[]>
-  /** Count of dead letters by reason code. */
-  deadLetterCounts(): Promise<Record<string, number>>
+  /** Count of dead letters by reason code (of one device, received in [from, to), when given). */
+  deadLetterCounts(query?: DeadLetterCountQuery): Promise<Record<string, number>>
+  /**
+   * Counts by reason per window over [from, to): clock hours, or local days (from midnight UTC+7); oldest first,
+   * empty windows left out.
+   */
+  deadLetterBuckets(query: DeadLetterCountQuery & { from: number; to: number; bucket: DeadLetterBucket }): Promise<DeadLetterBucketCount[]>
+  /**
+   * Removes the dead letters of these ids (a re-drive stored their readings); ids not kept (gone already, or not this
+   * store's) are skipped. Answers how many ids named a letter. An InfluxDB id names a (ms, reason, device) slot: every
+   * letter in it goes.
+   */
+  deleteDeadLetters(ids: readonly string[]): Promise<number>
   /** Releases files/sockets, aborting requests in flight. Safe to call twice; later calls fail non-retryable. */
   close(): Promise<void>
 }

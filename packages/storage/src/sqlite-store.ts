@@ -3,7 +3,16 @@ import { LOCAL_UTC_OFFSET_MS, windowMs } from '@mytho/schema'
 import Database from 'better-sqlite3'
 import { StorageError, type ReadingStore } from './port.ts'
 import { DAY_MS, FIVE_MIN_MS, HOUR_MS, bucketStart, planHistory, type HistorySource, type RetentionOptions } from './retention.ts'
-import { checkReadings, isStorableDeviceId, parseDeadLetterQuery, parseHistoryQuery, type DeadLetterFilter } from './validate.ts'
+import {
+  checkReadings,
+  isStorableDeviceId,
+  parseDeadLetterBucketQuery,
+  parseDeadLetterCountQuery,
+  parseDeadLetterQuery,
+  parseHistoryQuery,
+  type DeadLetterCountFilter,
+  type DeadLetterFilter,
+} from './validate.ts'
 
 export interface SqliteStoreOptions {
   /** File path of the database; created if absent. `:memory:` works for throwaway use. */
@@ -112,6 +121,7 @@ interface ReadingRow {
 }
 
 interface DeadLetterRow {
+  id: number
   received_at: number
   code: Rejection['code']
   device_id: string | null
@@ -212,11 +222,26 @@ export function createSqliteStore(opts: SqliteStoreOptions): ReadingStore {
         return s.deadLetters(q).map(toRejection)
       }),
 
-    deadLetterCounts: () =>
+    deadLetterCounts: (query) =>
       run('deadLetterCounts', (s) => {
         const counts: Record<string, number> = {}
-        for (const row of s.deadLetterCounts.all()) counts[row.code] = row.n
+        for (const row of s.deadLetterCounts(parseDeadLetterCountQuery(query))) counts[row.code] = row.n
         return counts
+      }),
+
+    deadLetterBuckets: (query) =>
+      run('deadLetterBuckets', (s) => {
+        const q = parseDeadLetterBucketQuery(query)
+        const width = q.bucket === 'hour' ? HOUR_MS : DAY_MS
+        // local days start at midnight UTC+7, as history's 1d windows
+        const offset = q.bucket === 'day' ? LOCAL_UTC_OFFSET_MS : 0
+        return s.deadLetterBuckets(q, offset, width).map((r) => ({ start: r.b * width - offset, code: r.code, count: r.n }))
+      }),
+
+    deleteDeadLetters: (ids) =>
+      run('deleteDeadLetters', (s) => {
+        const rowIds = ids.filter((id) => /^[1-9]\d{0,15}$/.test(id)).map(Number)
+        return rowIds.length === 0 ? 0 : s.deleteDeadLetters(rowIds)
       }),
 
     async close() {
@@ -290,6 +315,7 @@ function prepare(db: Database.Database) {
   const bumpLatest = db.prepare<[string, number]>(
     'INSERT INTO latest (device_id, ts) VALUES (?, ?) ON CONFLICT (device_id) DO UPDATE SET ts = excluded.ts WHERE excluded.ts > latest.ts',
   )
+  const deleteDeadLetter = db.prepare<[number]>('DELETE FROM dead_letters WHERE id = ?')
   const insertDeadLetter = db.prepare<[number, string, string | null, string, string, string | null, string, number]>(
     'INSERT INTO dead_letters (received_at, code, device_id, topic, message, issues, raw, raw_bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   )
@@ -350,7 +376,22 @@ function prepare(db: Database.Database) {
     ),
     rollup: { '5m': rollupWindows('rollup_5m'), '1h': rollupWindows('rollup_1h') },
     deadLetters: deadLetterQueries(db),
-    deadLetterCounts: db.prepare<[], { code: string; n: number }>('SELECT code, count(*) AS n FROM dead_letters GROUP BY code'),
+    deadLetterCounts: (q: DeadLetterCountFilter) => {
+      const { where, params } = deadLetterWhere(q)
+      return cached<{ code: string; n: number }>(db, `SELECT code, count(*) AS n FROM dead_letters ${where} GROUP BY code`).all(params)
+    },
+    deadLetterBuckets: (q: DeadLetterCountFilter, offset: number, width: number) => {
+      const { where, params } = deadLetterWhere(q)
+      // Numbers bind as REAL in better-sqlite3; the casts keep the window arithmetic in integers.
+      const sql = `SELECT (received_at + CAST(:offset AS INTEGER)) / CAST(:width AS INTEGER) AS b, code, count(*) AS n FROM dead_letters ${where}
+        GROUP BY b, code ORDER BY b, code`
+      return cached<{ b: number; code: Rejection['code']; n: number }>(db, sql).all({ ...params, offset, width })
+    },
+    deleteDeadLetters: db.transaction((ids: readonly number[]) => {
+      let n = 0
+      for (const id of ids) n += deleteDeadLetter.run(id).changes
+      return n
+    }),
   }
 }
 
@@ -359,23 +400,36 @@ function prepare(db: Database.Database) {
  * with `(:x IS NULL OR col = :x)` would keep SQLite from using the indexes.
  */
 function deadLetterQueries(db: Database.Database) {
-  const cache = new Map<string, Database.Statement<[Record<string, string | number>], DeadLetterRow>>()
   return (q: DeadLetterFilter): DeadLetterRow[] => {
-    const where: string[] = []
-    const params: Record<string, string | number> = { limit: q.limit }
-    const filters = { deviceId: 'device_id = :deviceId', code: 'code = :code', from: 'received_at >= :from', to: 'received_at < :to' } as const
-    for (const key of ['deviceId', 'code', 'from', 'to'] as const) {
-      const value = q[key]
-      if (value === undefined) continue
-      where.push(filters[key])
-      params[key] = value
-    }
-    const sql = `SELECT received_at, code, device_id, topic, message, issues, raw, raw_bytes FROM dead_letters
-      ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY received_at DESC, id DESC LIMIT :limit`
-    let stmt = cache.get(sql)
-    if (!stmt) cache.set(sql, (stmt = db.prepare<[Record<string, string | number>], DeadLetterRow>(sql)))
-    return stmt.all(params)
+    const { where, params } = deadLetterWhere(q)
+    const sql = `SELECT id, received_at, code, device_id, topic, message, issues, raw, raw_bytes FROM dead_letters
+      ${where} ORDER BY received_at DESC, id DESC LIMIT :limit`
+    return cached<DeadLetterRow>(db, sql).all({ ...params, limit: q.limit })
   }
+}
+
+/** The WHERE of the filters given, naming only those (so SQLite can pick an index), and its parameters. */
+function deadLetterWhere(q: Partial<Pick<DeadLetterFilter, 'deviceId' | 'code' | 'from' | 'to'>>): { where: string; params: Record<string, string | number> } {
+  const where: string[] = []
+  const params: Record<string, string | number> = {}
+  const filters = { deviceId: 'device_id = :deviceId', code: 'code = :code', from: 'received_at >= :from', to: 'received_at < :to' } as const
+  for (const key of ['deviceId', 'code', 'from', 'to'] as const) {
+    const value = q[key]
+    if (value === undefined) continue
+    where.push(filters[key])
+    params[key] = value
+  }
+  return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', params }
+}
+
+/** Prepared statements by SQL text, per database: the filter combinations are few (16 at most per query). */
+const statementCache = new WeakMap<Database.Database, Map<string, Database.Statement<[Record<string, string | number>], unknown>>>()
+function cached<Row>(db: Database.Database, sql: string): Database.Statement<[Record<string, string | number>], Row> {
+  let cache = statementCache.get(db)
+  if (!cache) statementCache.set(db, (cache = new Map()))
+  let stmt = cache.get(sql)
+  if (!stmt) cache.set(sql, (stmt = db.prepare<[Record<string, string | number>], unknown>(sql)))
+  return stmt as Database.Statement<[Record<string, string | number>], Row>
 }
 
 function seriesOf(
@@ -418,6 +472,7 @@ function toReading(row: ReadingRow): StoredReading {
 
 function toRejection(row: DeadLetterRow): Rejection {
   const r: Rejection = {
+    id: String(row.id),
     code: row.code,
     message: row.message,
     raw: row.raw,

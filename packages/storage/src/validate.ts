@@ -1,5 +1,7 @@
 import {
   DEVICE_ID_PATTERN,
+  DeadLetterBucket,
+  DeadLetterCountQuery,
   DeadLetterQuery,
   StoredReading as StoredReadingSchema,
   deviceKinds,
@@ -80,6 +82,25 @@ export type DeadLetterFilter = z.output<typeof DeadLetterQuery>
 
 export function parseDeadLetterQuery(query: DeadLetterQueryInput | undefined): DeadLetterFilter {
   return parseOrRefuse(DeadLetterQuery, query ?? {}, 'dead letter query')
+}
+
+export type DeadLetterCountFilter = z.output<typeof DeadLetterCountQuery>
+
+export function parseDeadLetterCountQuery(query: z.input<typeof DeadLetterCountQuery> | undefined): DeadLetterCountFilter {
+  return parseOrRefuse(DeadLetterCountQuery, query ?? {}, 'dead letter count query')
+}
+
+const DeadLetterBucketQuery = DeadLetterCountQuery.extend({ from: z.number().int(), to: z.number().int(), bucket: DeadLetterBucket })
+
+/** Both adapters refuse a windowed count of more windows than a chart can show, so neither scans a year by hours. */
+export const DEAD_LETTER_MAX_BUCKETS = 24 * 31
+
+export function parseDeadLetterBucketQuery(query: z.input<typeof DeadLetterBucketQuery>): z.output<typeof DeadLetterBucketQuery> {
+  const q = parseOrRefuse(DeadLetterBucketQuery, query, 'dead letter bucket query')
+  if (q.to <= q.from) refuse(`dead letter bucket query: to ${q.to} is not after from ${q.from}`)
+  if ((q.to - q.from) / (q.bucket === 'hour' ? 3_600_000 : 86_400_000) > DEAD_LETTER_MAX_BUCKETS)
+    refuse(`dead letter bucket query: more than ${DEAD_LETTER_MAX_BUCKETS} ${q.bucket} windows`)
+  return q
 }
 
 function parseOrRefuse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
