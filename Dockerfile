@@ -1,6 +1,7 @@
 # One image for every part of the platform; docker-compose picks the part with `command`.
 # Build: docker build -t mytho-platform .
-FROM node:20-bookworm-slim AS build
+# Node 24, the active LTS (Node 20 reached its end of life on 30 April 2026); engines stays >=20.19 for development.
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 # better-sqlite3 compiles against Node's headers when no prebuilt binary fits.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
@@ -23,7 +24,7 @@ RUN npm run build:web
 # Production dependencies only in the final image (tsx runs the TypeScript sources; it is a dependency).
 RUN npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 # MALLOC_ARENA_MAX=2: the broker's (and the API's) scrypt runs on libuv's threadpool, and glibc gives each thread its
 # own arena that keeps the freed 16 MiB scrypt buffers: ~70 MiB of RSS that serves nothing (BENCHMARKS.md, #8).
 # MALLOC_MMAP_THRESHOLD_ fixed at 1 MiB: glibc otherwise raises it to 16 MiB after the first scrypt buffer is freed,

@@ -23,6 +23,12 @@ const compose = parse(readFileSync(`${root}docker-compose.yml`, 'utf8'), { merge
   volumes: Record<string, unknown>
 }
 interface Service {
+  read_only?: boolean
+  tmpfs?: string[]
+  cap_drop?: string[]
+  security_opt?: string[]
+  ulimits?: { nofile?: { soft: number; hard: number } }
+  deploy?: { resources?: { limits?: { memory?: string; cpus?: string } } }
   command?: string[]
   environment?: Record<string, string>
   ports?: string[]
@@ -162,6 +168,39 @@ describe('docker-compose.yml', () => {
     expect(vol('ingest')).toBe(vol('api'))
     // A cluster's nodes share it too: the credential store (meta.sqlite) and the incident store.
     for (const n of ['broker', 'broker-2', 'api-2', 'ingest-2']) expect(vol(n), n).toBe(vol('api'))
+  })
+})
+
+describe('hardening (issue #19)', () => {
+  it.each(Object.keys(platform))('%s: read-only root with /tmp in memory, no capabilities, no new privileges, a memory limit', (name) => {
+    const s = compose.services[name]!
+    expect(s.read_only).toBe(true)
+    expect(s.tmpfs?.some((t) => t.split(':')[0] === '/tmp')).toBe(true)
+    expect(s.cap_drop).toEqual(['ALL'])
+    expect(s.security_opt).toContain('no-new-privileges:true')
+    expect(s.deploy?.resources?.limits?.memory).toMatch(/^\d+[mg]$/)
+    // what the services write goes to the data volume, which stays writable
+    expect(s.volumes?.some((v) => v.endsWith(':/data'))).toBe(true)
+  })
+
+  it('brokers may hold 10,000 device connections: nofile ≥ 65,536', () => {
+    for (const name of ['broker', 'broker-2']) {
+      const nofile = compose.services[name]!.ulimits?.nofile
+      expect(nofile?.soft, name).toBeGreaterThanOrEqual(65_536)
+      expect(nofile?.hard, name).toBeGreaterThanOrEqual(nofile!.soft)
+    }
+  })
+
+  it('every image is pinned to a release (no latest, no bare major or minor) and the platform runs on a current Node LTS', () => {
+    for (const [name, s] of Object.entries(compose.services)) {
+      if (!s.image || s.image.startsWith('mytho-platform:')) continue
+      expect(s.image, name).toMatch(/^[a-z0-9./-]+:\d+\.\d+\.\d+/)
+      expect(s.deploy?.resources?.limits?.memory, name).toBeDefined()
+    }
+    const bases = [...readFileSync(`${root}Dockerfile`, 'utf8').matchAll(/^FROM node:(\d+)-/gm)].map((m) => Number(m[1]))
+    expect(bases.length).toBe(2)
+    // Node 20 reached its end of life on 30 April 2026; 22 and 24 are LTS lines
+    for (const major of bases) expect(major).toBeGreaterThanOrEqual(22)
   })
 })
 
