@@ -81,10 +81,12 @@ export function createBatchWriter(storage: ReadingStore, opts: BatchWriterOption
     drainedItems: 0,
     /** True while the spool is full and acknowledgements are held. */
     spoolFull: false,
-    /** Successful reading writes and their total and slowest duration, seconds (mean = sum / count in Prometheus). */
+    /** Successful reading writes and their total and slowest duration, seconds. */
     writes: 0,
     writeSecondsSum: 0,
     writeSecondsMax: 0,
+    /** Called with each successful write's duration, seconds (the metrics' latency histogram listens here). */
+    writeObservers: [] as ((seconds: number) => void)[],
   }
   // Every successful reading write is timed here, whichever path (direct, retry, spool drain) made it.
   // (Prototype delegation, so the other methods stay the adapter's own, whatever shape it has.)
@@ -96,6 +98,7 @@ export function createBatchWriter(storage: ReadingStore, opts: BatchWriterOption
     stats.writes++
     stats.writeSecondsSum += s
     if (s > stats.writeSecondsMax) stats.writeSecondsMax = s
+    for (const observe of stats.writeObservers) observe(s)
   }
 
   /** Sleeps `ms`, or less when close() ends it. */

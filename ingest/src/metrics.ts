@@ -1,5 +1,5 @@
 import { severities } from '@mytho/schema'
-import { counterFrom, gaugeFrom, type Registry } from '@mytho/runtime'
+import { counterFrom, gaugeFrom, Histogram, type Registry } from '@mytho/runtime'
 import type { Ingest } from './ingest.ts'
 
 /** Readings received, accepted, rejected by reason; batches; storage errors; spool; redeliveries; incidents. */
@@ -17,9 +17,15 @@ export function registerIngestMetrics(registry: Registry, ingest: Ingest): void 
   counterFrom(registry, 'mytho_ingest_batches_total', 'Storage batches written', () => ingest.writer.batches)
   counterFrom(registry, 'mytho_ingest_storage_errors_total', 'Failed storage writes (retried or spooled)', () => ingest.writer.writeErrors)
   gaugeFrom(registry, 'mytho_ingest_last_batch_size', 'Readings in the last batch written', () => ingest.writer.lastBatchSize)
-  // Write latency as a sum and a count (mean = rate(sum) / rate(count)), plus the slowest write since start.
-  counterFrom(registry, 'mytho_ingest_write_seconds_sum', 'Total time of successful storage writes, seconds', () => ingest.writer.writeSecondsSum)
-  counterFrom(registry, 'mytho_ingest_write_seconds_count', 'Successful storage writes', () => ingest.writer.writes)
+  // Write latency as a histogram (histogram_quantile over its buckets; _sum/_count give the mean), plus the slowest
+  // write since start. Buckets from 2 ms (SQLite batches) to 10 s (InfluxDB under compaction, issue #8's soak).
+  const writeSeconds = new Histogram({
+    name: 'mytho_ingest_write_seconds',
+    help: 'Duration of successful storage writes, seconds',
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  })
+  ingest.writer.writeObservers.push((s) => writeSeconds.observe(s))
   gaugeFrom(registry, 'mytho_ingest_write_seconds_max', 'Slowest successful storage write since start, seconds', () => ingest.writer.writeSecondsMax)
   counterFrom(registry, 'mytho_ingest_redeliveries_total', 'Messages the broker redelivered (DUP)', () => ingest.mqtt.redelivered)
   gaugeFrom(registry, 'mytho_ingest_unacked_messages', 'Messages received and not yet acknowledged', () => ingest.mqtt.received - ingest.mqtt.acked)

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
 import { counterFrom, createMetricsRegistry, createMetricsServer, gaugeFrom } from './metrics.ts'
 
@@ -28,5 +29,18 @@ describe('metrics', () => {
     expect(text).toContain('mytho_readings_received_total{service="ingest"} 10')
     expect(text).toContain('mytho_spool_depth{service="ingest"} 0')
     expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404)
+  })
+  it('passes `promtool check metrics`, and a labelled counter is 0 before its first increment (issue #19)', async () => {
+    const registry = createMetricsRegistry('api')
+    const byReason: Record<string, number> = { storage_unavailable: 0 }
+    counterFrom(registry, 'mytho_storage_errors_total', 'Storage errors by reason', () => byReason, 'reason')
+    gaugeFrom(registry, 'mytho_live_clients', 'Browsers on the live push', () => 2)
+    const text = await registry.metrics()
+    // increase() needs the series before the first error, or it misses that error
+    expect(text).toContain('mytho_storage_errors_total{reason="storage_unavailable",service="api"} 0')
+    // promtool prints each problem and exits non-zero (prom-client's nodejs_active_*_total gauges were three)
+    expect(execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' })).toBe('')
+    byReason['storage_unavailable'] = 1
+    expect(await registry.metrics()).toContain('mytho_storage_errors_total{reason="storage_unavailable",service="api"} 1')
   })
 })

@@ -10,11 +10,17 @@ import { once, type Service } from './service.ts'
  */
 
 export type { Registry } from 'prom-client'
+/** Latency histograms are prom-client's own: buckets observed as they happen, not rebuilt from a stats object. */
+export { Histogram } from 'prom-client'
 
 export function createMetricsRegistry(service: string): Registry {
   const registry = new Registry()
   registry.setDefaultLabels({ service })
   collectDefaultMetrics({ register: registry, prefix: 'mytho_' })
+  // prom-client names three gauges *_total, which Prometheus reserves for counters (`promtool check metrics` fails on
+  // them, and rate() would be applied to them by anyone trusting the suffix). They are the sums of the per-type gauges
+  // beside them (sum(mytho_nodejs_active_handles) is the same number), so they are dropped.
+  for (const name of ['handles', 'requests', 'resources']) registry.removeSingleMetric(`mytho_nodejs_active_${name}_total`)
   return registry
 }
 
@@ -50,7 +56,9 @@ export function counterFrom(registry: Registry, name: string, help: string, read
       const entries: [string, number][] = typeof v === 'number' ? [['', v]] : Object.entries(v)
       for (const [k, n] of entries) {
         const delta = n - (last.get(k) ?? 0)
-        if (delta > 0) k === '' ? this.inc(delta) : this.inc({ [labelName]: k }, delta)
+        // A label seen for the first time goes out at its value, 0 included: increase() over a series that appears
+        // only at its first increment misses that increment (the first storage error, the first rejection).
+        if (delta > 0 || !last.has(k)) k === '' ? this.inc(Math.max(0, delta)) : this.inc({ [labelName]: k }, Math.max(0, delta))
         last.set(k, n)
       }
     },

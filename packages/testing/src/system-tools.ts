@@ -7,6 +7,7 @@ export const requiredTools = [
   { bin: 'mosquitto_pub', pkg: 'mosquitto-clients' },
   { bin: 'chromium', pkg: 'chromium' },
   { bin: 'redis-server', pkg: 'redis-server' },
+  { bin: 'promtool', pkg: 'prometheus' },
 ] as const
 
 export function which(bin: string): string | undefined {
