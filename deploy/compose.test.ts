@@ -75,7 +75,18 @@ const platform: Record<string, z.ZodObject> = {
 
 describe('docker-compose.yml', () => {
   it('runs InfluxDB 2.x and every part of the platform', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['api', 'api-2', 'broker', 'broker-2', 'influxdb', 'ingest', 'ingest-2', 'redis', 'simulator'])
+    expect(Object.keys(compose.services).sort()).toEqual([
+      'api',
+      'api-2',
+      'broker',
+      'broker-2',
+      'influxdb',
+      'ingest',
+      'ingest-2',
+      'prometheus',
+      'redis',
+      'simulator',
+    ])
     expect(compose.services['influxdb']!.image).toMatch(/^influxdb:2\./)
     expect(compose.services['simulator']!.profiles).toEqual(['demo'])
   })
@@ -194,7 +205,7 @@ describe('hardening (issue #19)', () => {
   it('every image is pinned to a release (no latest, no bare major or minor) and the platform runs on a current Node LTS', () => {
     for (const [name, s] of Object.entries(compose.services)) {
       if (!s.image || s.image.startsWith('mytho-platform:')) continue
-      expect(s.image, name).toMatch(/^[a-z0-9./-]+:\d+\.\d+\.\d+/)
+      expect(s.image, name).toMatch(/^[a-z0-9./-]+:v?\d+\.\d+\.\d+/)
       expect(s.deploy?.resources?.limits?.memory, name).toBeDefined()
     }
     const bases = [...readFileSync(`${root}Dockerfile`, 'utf8').matchAll(/^FROM node:(\d+)-/gm)].map((m) => Number(m[1]))

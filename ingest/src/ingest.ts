@@ -187,6 +187,8 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
       return session.connected
     },
     incidents: alerting?.store,
+    /** The ingest's clock (metrics age incidents by it). */
+    clock,
     /** With INGEST_PARTITIONS > 0: this worker's partition sessions and leases. */
     partitions: partitioned,
     async start(): Promise<{ subscribed: true }> {

@@ -55,4 +55,18 @@ export function registerIngestMetrics(registry: Registry, ingest: Ingest): void 
     },
     'severity',
   )
+  // What the operations room has not taken yet: Prometheus alerts when a critical one waits past its reminder.
+  gaugeFrom(
+    registry,
+    'mytho_incidents_unacknowledged_oldest_seconds',
+    'Age of the oldest unacknowledged active incident, by severity (0: none)',
+    () => {
+      const now = ingest.clock()
+      const oldest: Record<string, number> = Object.fromEntries(severities.map((s) => [s, 0]))
+      for (const i of ingest.incidents?.list({ active: true, limit: 1000 }) ?? [])
+        if (i.acknowledgedAt === null) oldest[i.severity] = Math.max(oldest[i.severity] ?? 0, (now - i.raisedAt) / 1000)
+      return oldest
+    },
+    'severity',
+  )
 }

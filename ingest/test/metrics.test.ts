@@ -55,6 +55,8 @@ describe('/metrics of the broker and the ingest', () => {
     expect(ingestText).toMatch(/mytho_ingest_write_seconds_bucket\{le="\+Inf",service="ingest"\} [1-9]/)
     expect(Number(/mytho_ingest_write_seconds_sum\{service="ingest"\} ([0-9.e-]+)/.exec(ingestText)?.[1])).toBeGreaterThan(0)
     expect(ingestText).toMatch(/mytho_incidents_active\{severity="critical",service="ingest"\} 0\b/)
+    // what Prometheus's MythoCriticalIncidentUnacknowledged reads (deploy/observability/alerts.yml); none waits here
+    expect(ingestText).toMatch(/mytho_incidents_unacknowledged_oldest_seconds\{severity="critical",service="ingest"\} 0\b/)
     const brokerText = await (await scrape((r) => registerBrokerMetrics(r, pipeline.broker), 'broker'))()
     expect(brokerText).toMatch(/mytho_mqtt_connected_clients\{service="broker"\} 2\b/)
     // Prometheus's own linter finds nothing in either (issue #19): it prints each problem and exits non-zero
