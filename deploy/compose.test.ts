@@ -194,6 +194,17 @@ describe('hardening (issue #19)', () => {
     expect(s.volumes?.some((v) => v.endsWith(':/data'))).toBe(true)
   })
 
+  it('health checks that can fail: the ingest’s reads its /health on its metrics port, the API’s /ready', () => {
+    // issue #19, finding 3: `process.kill(1, 0)` with init: true asked docker-init, which is always alive
+    for (const name of ['ingest', 'ingest-2']) {
+      const s = compose.services[name]!
+      const probe = s.healthcheck!.test.join(' ')
+      expect(probe, name).not.toContain('process.kill')
+      expect(probe, name).toContain(`http://127.0.0.1:${envOf(s)['METRICS_PORT']}/health`)
+    }
+    for (const name of ['api', 'api-2']) expect(compose.services[name]!.healthcheck!.test.join(' '), name).toContain('/api/v1/ready')
+  })
+
   it('brokers may hold 10,000 device connections: nofile ≥ 65,536', () => {
     for (const name of ['broker', 'broker-2']) {
       const nofile = compose.services[name]!.ulimits?.nofile

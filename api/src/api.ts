@@ -37,6 +37,12 @@ export interface ApiDeps {
    * sign-in) every caller is an anonymous operator and nobody is admin. The entry points always pass it.
    */
   operators?: OperatorStore
+  /**
+   * Re-reads the device directory into `registry` (openProvisionedRegistryFromConfig's resync): called after this
+   * node's own provisioning change, on every registry notice from another node and after each feed reconnect, so
+   * the map has a new, moved, disabled or enabled device at once. Without it the registry stays as it was given.
+   */
+  resyncRegistry?: () => Promise<void>
 }
 
 /** Without MQTT_URL the API serves REST from storage and memory but has no live feed (REST-only tests). */
@@ -52,6 +58,7 @@ export type ApiOptions = Pick<ApiConfig, 'HTTP_PORT' | 'HTTP_HOST'> &
       | 'LIVE_STATUS_CHECK_MS'
       | 'MAP_TILE_URL'
       | 'MAP_TILE_ATTRIBUTION'
+      | 'MQTT_PUBLIC_URL'
       | 'REDIS_URL'
       | 'ALERT_RULES_FILE'
     >
@@ -129,8 +136,13 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
             onReadings: (readings) => state.applyReadings(readings),
             onConnection: (id, status) => state.applyConnection(id, status),
             onIncident: announceHere,
-            onConnect: rehydrate,
+            onConnect: () => {
+              rehydrate()
+              // A notice sent while this node was away is gone: re-read, as the timer would a little later.
+              void deps.resyncRegistry?.()
+            },
             onPipeline: (health) => opened.push?.announcePipeline(health),
+            ...(deps.resyncRegistry ? { onRegistryNotice: () => void deps.resyncRegistry!() } : {}),
             onLink: (connected) => {
               feedSince = clock()
               if (!connected) log.warn('live feed disconnected; reconnecting')
@@ -148,6 +160,7 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
       corsOrigins,
       tileUrl: config.MAP_TILE_URL ?? DEFAULT_MAP_TILE_URL,
       tileAttribution: config.MAP_TILE_ATTRIBUTION ?? DEFAULT_MAP_TILE_ATTRIBUTION,
+      ...(config.MQTT_PUBLIC_URL !== undefined ? { mqttPublicUrl: config.MQTT_PUBLIC_URL } : {}),
       importMaxBytes: config.IMPORT_MAX_BYTES ?? 5_000_000,
       webRoot: deps.webRoot ?? DEFAULT_WEB_ROOT,
     },
@@ -194,7 +207,11 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
         opened.provisioning = await openProvisioning({ DATA_DIR: config.DATA_DIR, REDIS_URL: config.REDIS_URL }, deps.registry, {
           logger: log.child({ part: 'provisioning' }),
           audit,
-          notify: async (n) => (await feed?.publish(REGISTRY_NOTICE_TOPIC, JSON.stringify(n))) ?? false,
+          notify: async (n) => {
+            // This node's map first, so the admin's next GET already has the change; then the others and the broker.
+            await deps.resyncRegistry?.()
+            return (await feed?.publish(REGISTRY_NOTICE_TOPIC, JSON.stringify(n))) ?? false
+          },
         })
       if (auth && config.DATA_DIR !== undefined)
         await ensureFirstAdmin(
@@ -237,6 +254,7 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
     stop: once(async () => {
       clearInterval(statusTimer)
       await feed?.stop()
+      state.close()
       await opened.push?.stop()
       await opened.cluster?.close()
       await resyncing

@@ -39,6 +39,14 @@ export const apiEnv = commonEnv.extend({
   /** Attribution the tile source requires. Default OpenStreetMap's. */
   MAP_TILE_ATTRIBUTION: z.string().default(DEFAULT_MAP_TILE_ATTRIBUTION),
   /**
+   * The broker as installers reach it from outside (mqtt://host:port or mqtts://…), put in the admin page's test command;
+   * MQTT_URL is the API's own, often an internal name. Default none: the page's host, port 1883.
+   */
+  MQTT_PUBLIC_URL: z
+    .string()
+    .regex(/^mqtts?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, 'expected mqtt://host:port or mqtts://host:port')
+    .optional(),
+  /**
    * Development only: callers without a session act as operators (view and acknowledge naming themselves
    * in \`by\`), as before sign-in existed; admin routes still need an admin's sign-in. Logged loudly.
    * Default false (sign-in required); npm start's demo defaults it to true outside NODE_ENV=production.

@@ -56,6 +56,8 @@ export interface HttpAppOptions {
   corsOrigins: readonly string[]
   tileUrl: string
   tileAttribution: string
+  /** The broker as installers reach it (MQTT_PUBLIC_URL), for the admin page's test command. */
+  mqttPublicUrl?: string
   /** Largest device import body, bytes. */
   importMaxBytes: number
   /** Folder of the built map. */
@@ -125,7 +127,13 @@ export function createHttpApp(opts: HttpAppOptions, parts: HttpAppParts) {
   v1.use(historyRouter(parts.registry, parts.store, clock))
   v1.use(historyCsvRouter(parts.registry, parts.store, clock, log))
   v1.use(deadLettersRouter(parts.store, { registry: parts.registry, provisioning: parts.provisioning, clock, audit: parts.audit }))
-  v1.use(mapConfigRouter({ tileUrl: opts.tileUrl, tileAttribution: opts.tileAttribution }))
+  v1.use(
+    mapConfigRouter({
+      tileUrl: opts.tileUrl,
+      tileAttribution: opts.tileAttribution,
+      ...(opts.mqttPublicUrl !== undefined ? { mqttUrl: opts.mqttPublicUrl } : {}),
+    }),
+  )
   v1.use(incidentLogRouter(parts.incidents, parts.registry))
   v1.use(incidentsRouter(parts.incidents, clock, parts.announceIncident, parts.audit))
   const doc = openApiDocument()

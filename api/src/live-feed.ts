@@ -14,6 +14,7 @@ import {
   type DeviceConnectionStatus,
 } from '@mytho/schema'
 import { once, urlList, type Logger } from '@mytho/runtime'
+import { REGISTRY_NOTICE_TOPIC } from '@mytho/directory'
 
 /*
  * The API's view of the live stream: what ingest durably stored (mytho/v1/platform/readings) and the devices'
@@ -49,6 +50,8 @@ export interface LiveFeedDeps {
   onLink?(connected: boolean): void
   /** Each valid PipelineHealth the ingest announces (every few seconds, and its Last Will `down`). */
   onPipeline?(health: PipelineHealth): void
+  /** An API node provisioned, moved, disabled or enabled a device (the registry notice): re-read the directory. */
+  onRegistryNotice?(): void
 }
 
 export class LiveFeedError extends Error {
@@ -99,6 +102,11 @@ export function createLiveFeed(opts: LiveFeedOptions, deps: LiveFeedDeps) {
       stats.health++
       pipeline = health
       deps.onPipeline?.(health)
+      return
+    }
+    if (topic === REGISTRY_NOTICE_TOPIC) {
+      // Which device does not matter: the whole directory is re-read, which also heals any notice missed before.
+      deps.onRegistryNotice?.()
       return
     }
     if (topic === PLATFORM_INCIDENTS_TOPIC) {
@@ -161,6 +169,7 @@ export function createLiveFeed(opts: LiveFeedOptions, deps: LiveFeedDeps) {
               [PLATFORM_INCIDENTS_TOPIC]: { qos: 0 },
               [PLATFORM_HEALTH_TOPIC]: { qos: 0 },
               [ALL_STATUS_FILTER]: { qos: 0 },
+              ...(deps.onRegistryNotice ? { [REGISTRY_NOTICE_TOPIC]: { qos: 0 as const } } : {}),
             },
             (err, granted) => {
               const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? []

@@ -45,6 +45,29 @@ export function createLiveState(deps: LiveStateDeps) {
       view: undefined,
     })
   const listeners = new Set<(deviceIds: Iterable<string>) => void>()
+  // The registry follows the device directory (registry-follow.ts): a new device joins the map before its first
+  // reading, a moved one is shown at its new place. A disabled one keeps its marker while this runs (its
+  // connection is dropped, so it turns offline); it is left out from the next start on.
+  const unfollow = deps.registry.onChange((ids) => {
+    const now = clock()
+    const changed: string[] = []
+    for (const id of ids) {
+      const device = deps.registry.get(id)
+      if (!device) continue
+      const e = entries.get(id)
+      if (!e) {
+        entryOf(id)
+        changed.push(id)
+      } else if (e.device !== device) {
+        e.device = device
+        restatus(e, now)
+        touch(e)
+        changed.push(id)
+      }
+    }
+    version++
+    notify(changed)
+  })
   const stats = { readings: 0, unknownDevice: 0, outOfOrder: 0, hydrations: 0 }
   let hydrated = false
   /** Bumped on every change, so GET /devices can reuse its last body while nothing changed. */
@@ -95,6 +118,10 @@ export function createLiveState(deps: LiveStateDeps) {
     stats,
     get hydrated() {
       return hydrated
+    },
+    /** Stops following the registry's changes. */
+    close(): void {
+      unfollow()
     },
     /** Called with the ids whose state changed (readings, connection, status by time). */
     onChange(listener: (deviceIds: Iterable<string>) => void): () => void {

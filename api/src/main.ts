@@ -37,7 +37,7 @@ await runMain(
     const store = createStoreFromConfig(config)
     // Sign-in is always on here; AUTH_DISABLED=true (development only) lets anonymous callers act as operators.
     const operators = openOperatorStoreFromConfig(config, { logger: logger.child({ part: 'operators' }) })
-    const api = createApi(config, { store, registry: provisioned.registry, logger, operators })
+    const api = createApi(config, { store, registry: provisioned.registry, resyncRegistry: provisioned.resync, logger, operators })
     return withMetrics(
       'api',
       config.METRICS_PORT,

@@ -6,6 +6,7 @@ import {
   BulkAcknowledgeResult,
   AuditEntry,
   AuditListParams,
+  DevicePlacement,
   DeviceRecord,
   DeviceSecretResponse,
   ImportReport,
@@ -52,7 +53,7 @@ import {
  */
 
 export interface RouteDoc {
-  method: 'get' | 'post'
+  method: 'get' | 'post' | 'patch'
   /** OpenAPI path template relative to /api/v1, e.g. /devices/{id}. */
   path: string
   summary: string
@@ -310,6 +311,15 @@ export const routeDocs: RouteDoc[] = [
     path: '/admin/devices/{id}/enable',
     summary: 'Enable a disabled device again',
     path_params: DeviceIdPath,
+    response: ProvisionedDeviceView,
+  },
+  {
+    method: 'patch',
+    role: 'admin',
+    path: '/admin/devices/{id}',
+    summary: 'Move a device (lat, lon, optionally its ward); every map and ingest has the new place within seconds',
+    path_params: DeviceIdPath,
+    body: DevicePlacement,
     response: ProvisionedDeviceView,
   },
   {

@@ -1,6 +1,7 @@
 import {
   openCredentialsFromConfig,
   openDeviceDirectoryFromConfig,
+  recordOf,
   type AuditInput,
   type DeviceDirectory,
   type MetaConfig,
@@ -8,7 +9,7 @@ import {
   type RegistryNotice,
 } from '@mytho/directory'
 import { newSecret, SERVICE_ACCOUNTS, type Logger } from '@mytho/runtime'
-import type { DeviceRecord, DeviceRegistry } from '@mytho/schema'
+import { DeviceRecord, type DevicePlacement, type DeviceRegistry } from '@mytho/schema'
 
 export interface DeviceSecret {
   deviceId: string
@@ -33,6 +34,8 @@ export interface Provisioning {
   create(records: readonly DeviceRecord[]): Promise<DeviceSecret[]>
   rotate(id: string): Promise<DeviceSecret | undefined>
   setDisabled(id: string, disabled: boolean): Promise<ProvisionedDevice | undefined>
+  /** Places a provisioned device elsewhere; undefined when there is no such device. */
+  move(id: string, place: DevicePlacement): Promise<ProvisionedDevice | undefined>
   audit(entry: AuditInput, now: number): Promise<void> | void
   close(): Promise<void>
 }
@@ -116,6 +119,14 @@ export async function openProvisioning(where: MetaConfig, registry: DeviceRegist
       if (!(await directory.get(id))) return undefined
       await credentials.setDisabled(id, disabled)
       await tell({ op: disabled ? 'disabled' : 'enabled', deviceId: id })
+      return directory.get(id)
+    },
+
+    async move(id, place) {
+      const device = await directory.get(id)
+      if (!device) return undefined
+      if (!(await directory.update(DeviceRecord.parse({ ...recordOf(device), ...place })))) return undefined
+      await tell({ op: 'moved', deviceId: id })
       return directory.get(id)
     },
 

@@ -4,7 +4,7 @@ import { configOrExit, createLogger, redactUrl, runMain, withMetrics } from '@my
 import { createStoreFromConfig } from '@mytho/storage'
 import { loadIngestConfig } from './config.ts'
 import { createIngest } from './ingest.ts'
-import { registerIngestMetrics } from './metrics.ts'
+import { ingestHealthReport, registerIngestMetrics } from './metrics.ts'
 
 const config = configOrExit('ingest', () => loadIngestConfig())
 const logger = createLogger(config.LOG_LEVEL, { service: 'ingest' })
@@ -15,7 +15,8 @@ await runMain(
   async () => {
     const fromFile = loadRegistryFile(config.DEVICE_REGISTRY_FILE)
     // The provisioned registry (metadata store, topped up from the file), so admin-provisioned devices are known. On a
-    // cluster that store is Redis's directory, followed live: a worker on another host has no meta.sqlite to read.
+    // cluster that store is Redis's directory: a worker on another host has no meta.sqlite to read. Either is re-read
+    // every few seconds (registry-follow.ts): a device provisioned, moved, disabled or enabled reaches it without a restart.
     const provisioned = await openProvisionedRegistryFromConfig(config, fromFile, { logger: logger.child({ part: 'directory' }) })
     const store = createStoreFromConfig(config)
     const ingest = createIngest(config, { store, registry: provisioned.registry, logger })
@@ -31,6 +32,7 @@ await runMain(
         },
       },
       (r) => registerIngestMetrics(r, ingest),
+      () => ingestHealthReport(ingest),
     )
   },
   () =>

@@ -1,5 +1,5 @@
 import { severities } from '@mytho/schema'
-import { counterFrom, gaugeFrom, Histogram, type Registry } from '@mytho/runtime'
+import { counterFrom, gaugeFrom, type HealthReport, Histogram, type Registry } from '@mytho/runtime'
 import type { Ingest } from './ingest.ts'
 
 /** Readings received, accepted, rejected by reason; batches; storage errors; spool; redeliveries; incidents. */
@@ -69,4 +69,14 @@ export function registerIngestMetrics(registry: Registry, ingest: Ingest): void 
     },
     'severity',
   )
+}
+
+/**
+ * The ingest's GET /health (on METRICS_PORT, what compose's health check reads): ready while the pipeline is ok or
+ * degraded (storage down but every accepted reading safe in the spool: restarting would not help), not when it is
+ * blocked (spool full, acknowledgements held) or down (no broker); the body is the pipeline health the map shows.
+ */
+export function ingestHealthReport(ingest: Ingest): HealthReport {
+  const health = ingest.healthNow()
+  return { ready: ingest.connected && (health.status === 'ok' || health.status === 'degraded'), detail: health }
 }

@@ -5,7 +5,7 @@ import { registerBrokerMetrics } from '@mytho/broker'
 import { createMetricsRegistry, createMetricsServer } from '@mytho/runtime'
 import { createSqliteStore, type ReadingStore } from '@mytho/storage'
 import { waitFor } from '@mytho/testing'
-import { registerIngestMetrics } from '../src/metrics.ts'
+import { ingestHealthReport, registerIngestMetrics } from '../src/metrics.ts'
 import { connectDevice, publishReading, startBroker, startIngest } from './pipeline.ts'
 
 /** Prometheus scrapes of a real broker and ingest after real traffic. */
@@ -62,5 +62,11 @@ describe('/metrics of the broker and the ingest', () => {
     // Prometheus's own linter finds nothing in either (issue #19): it prints each problem and exits non-zero
     for (const text of [ingestText, brokerText]) expect(execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' })).toBe('')
     await device.endAsync()
+  })
+
+  it('reports the pipeline as ready for the health check while it is connected and storing', () => {
+    const report = ingestHealthReport(ingest)
+    expect(report.ready).toBe(true)
+    expect(report.detail).toMatchObject({ service: 'ingest', status: 'ok', storage: { up: true } })
   })
 })

@@ -1,6 +1,6 @@
 import { registerBrokerMetrics } from '@mytho/broker'
-import { loadProvisionedRegistry } from '@mytho/directory'
-import { registerIngestMetrics } from '@mytho/ingest'
+import { openProvisionedRegistryFromConfig } from '@mytho/directory'
+import { ingestHealthReport, registerIngestMetrics } from '@mytho/ingest'
 import { loadRegistryFile } from '@mytho/schema'
 import { configOrExit, createLogger, runMain, withMetrics } from '@mytho/runtime'
 import { createStoreFromConfig } from '@mytho/storage'
@@ -14,9 +14,12 @@ await runMain(
   'broker+ingest',
   logger,
   async () => {
-    const registry = loadProvisionedRegistry(config.ingest.DATA_DIR, loadRegistryFile(config.ingest.DEVICE_REGISTRY_FILE))
+    // The store's registry, re-read every few seconds (registry-follow.ts), so a provisioned device is accepted without a restart.
+    const provisioned = await openProvisionedRegistryFromConfig(config.ingest, loadRegistryFile(config.ingest.DEVICE_REGISTRY_FILE), {
+      logger: logger.child({ part: 'directory' }),
+    })
     const store = createStoreFromConfig(config.ingest)
-    const pipeline = await createEmbeddedPipeline(config, { store, registry, logger })
+    const pipeline = await createEmbeddedPipeline(config, { store, registry: provisioned.registry, logger })
     return withMetrics(
       'broker+ingest',
       config.ingest.METRICS_PORT,
@@ -25,12 +28,14 @@ await runMain(
         stop: async () => {
           await pipeline.stop()
           await store.close()
+          await provisioned.close()
         },
       },
       (r) => {
         registerBrokerMetrics(r, pipeline.broker)
         registerIngestMetrics(r, pipeline.ingest)
       },
+      () => ingestHealthReport(pipeline.ingest),
     )
   },
   ({ mqttPort, wsPort, tlsPort }) => {

@@ -8,7 +8,7 @@ import { z } from 'zod'
 import { createApi, demoAdminPath, loadApiConfig } from '@mytho/api'
 import { createBroker, loadBrokerConfig } from '@mytho/broker'
 import { backfillRecent, createSimulator, loadSimConfig } from '@mytho/devices-sim'
-import { loadProvisionedRegistry, openOperatorStore } from '@mytho/directory'
+import { openOperatorStore, openProvisionedRegistryFromConfig } from '@mytho/directory'
 import { createIngest, loadIngestConfig } from '@mytho/ingest'
 import { loadRegistryFile } from '@mytho/schema'
 import {
@@ -59,11 +59,14 @@ const logger = createLogger(configs.broker.LOG_LEVEL, { service: 'platform' })
 function platform(): Service<string> {
   // The simulator plays the file's fleet (it has their demo secrets); the services know every provisioned device.
   const fleet = loadRegistryFile(configs.broker.DEVICE_REGISTRY_FILE)
-  const registry = loadProvisionedRegistry(configs.broker.DATA_DIR, fleet)
   const store = createStoreFromConfig(configs.api)
   const stops: (() => Promise<void>)[] = []
   return {
     async start() {
+      // One registry for all three, following the store (registry-follow.ts): the API's own changes re-read it at once.
+      const provisioned = await openProvisionedRegistryFromConfig({ DATA_DIR: configs.broker.DATA_DIR }, fleet, { logger: logger.child({ part: 'directory' }) })
+      stops.push(() => provisioned.close())
+      const { registry } = provisioned
       const broker = await createBroker(configs.broker, { registry, logger: logger.child({ part: 'broker' }) })
       stops.unshift(() => broker.stop())
       const { mqttPort, wsPort } = await broker.start()
@@ -75,7 +78,12 @@ function platform(): Service<string> {
 
       const operators = openOperatorStore(configs.api.DATA_DIR)
       stops.unshift(async () => operators.close())
-      const api = createApi({ ...configs.api, MQTT_URL: mqttUrl }, { store, registry, logger: logger.child({ part: 'api' }), operators })
+      // The admin page's ready mosquitto_pub line names the broker as bound here (port 0 gives a free one).
+      const mqttPublicUrl = configs.api.MQTT_PUBLIC_URL ?? `mqtt://${urlHost(configs.broker.MQTT_HOST)}:${mqttPort}`
+      const api = createApi(
+        { ...configs.api, MQTT_URL: mqttUrl, MQTT_PUBLIC_URL: mqttPublicUrl },
+        { store, registry, resyncRegistry: provisioned.resync, logger: logger.child({ part: 'api' }), operators },
+      )
       stops.unshift(() => api.stop())
       const { port: httpPort } = await api.start()
 

@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium, startPlatform, watchPage, type Platform } from './harness.ts'
+import { DEAD_TILES, launchChromium, startPlatform, watchPage, type Platform } from './harness.ts'
 
 /*
  * Issue #18: operators administered in the browser (admin.html), not with curl. An admin finds the page from the
@@ -31,6 +31,8 @@ describe('the administration page against the real platform (issue #18)', () => 
   beforeAll(async () => {
     ;[p, browser] = await Promise.all([
       startPlatform({
+        // the page's devices map asks GET /config for its tiles: none reachable here
+        apiConfig: { MAP_TILE_URL: DEAD_TILES },
         operators: [
           { username: 'viewer1', password: PASSWORD, role: 'viewer' },
           { username: 'operator1', password: PASSWORD, role: 'operator' },

@@ -15,7 +15,7 @@ export function corsPolicy(origins: readonly string[]): RequestHandler {
       res.set('Access-Control-Allow-Origin', origin)
       res.set('Access-Control-Allow-Credentials', 'true')
       if (req.method === 'OPTIONS') {
-        res.set('Access-Control-Allow-Methods', 'GET, POST')
+        res.set('Access-Control-Allow-Methods', 'GET, POST, PATCH')
         res.set('Access-Control-Allow-Headers', 'Content-Type, X-CSRF-Token')
         res.set('Access-Control-Max-Age', '600')
         res.status(204).end()

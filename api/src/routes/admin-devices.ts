@@ -1,13 +1,13 @@
 import express, { Router } from 'express'
 import type { Provisioning } from '../provisioning.ts'
-import { DeviceIdPath, DeviceRecord, type ImportReport } from '@mytho/schema'
+import { DeviceIdPath, DevicePlacement, DeviceRecord, type ImportReport } from '@mytho/schema'
 import { checkAgainst, ImportFormatError, type ImportRow, readCsv, readGeoJson } from '../device-import.ts'
 import { HttpError, parseInput } from '../http-errors.ts'
 import { callerOf, clientIp, requireRole } from '../auth/session.ts'
 
 /**
  * Device provisioning, admins only: create (the secret is in the answer once), rotate, disable/enable
- * (the broker drops a disabled device's live connection at once), bulk import with a per-row report.
+ * (the broker drops a disabled device's live connection at once), move, bulk import with a per-row report.
  */
 export function adminDevicesRouter(provisioning: () => Provisioning | undefined, clock: () => number, importLimitBytes: number): Router {
   const r = Router()
@@ -88,5 +88,14 @@ export function adminDevicesRouter(provisioning: () => Provisioning | undefined,
       res.json(device)
     })
   }
+  // A move: the record's place (and ward) changes; every map shows it there within seconds, no restart.
+  r.patch('/admin/devices/:id', admin, async (req, res) => {
+    const { id } = parseInput(DeviceIdPath, req.params, 'path')
+    const place = parseInput(DevicePlacement, req.body ?? {}, 'body')
+    const device = await p().move(id, place)
+    if (!device) throw new HttpError(404, `no provisioned device ${id}`)
+    await audit(req, res, 'device-move', id, place)
+    res.json(device)
+  })
   return r
 }

@@ -56,6 +56,19 @@ export function runDeviceDirectoryContract(name: string, make: MakeDirectoryBack
       expect(await other.list()).toEqual([{ ...extra, disabled: true, hasSecret: true }])
     })
 
+    it('update (a move) replaces an existing record for every node, and never creates one', async () => {
+      const b = await make()
+      const [a, other] = [b.open(), b.open()]
+      await a.seedIfEmpty(seed.slice(0, 1))
+      const moved = { ...seed[0]!, lat: 10.3555, lon: 106.3777 }
+      expect(await a.update(moved)).toBe(true)
+      expect(await other.get(moved.id)).toMatchObject({ lat: 10.3555, lon: 106.3777 })
+      expect(await a.update({ ...seed[1]!, id: 'wl-never-provisioned' })).toBe(false)
+      expect(await other.get('wl-never-provisioned')).toBeUndefined()
+      await expect(a.update({ ...moved, lat: 48.85 })).rejects.toThrow()
+      await Promise.all([a.close(), other.close()])
+    })
+
     it('close() twice is fine', async () => {
       const d = (await make()).open()
       await d.close()

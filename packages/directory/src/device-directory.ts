@@ -16,6 +16,8 @@ export interface DeviceDirectory {
   get(id: string): Promise<ProvisionedDevice | undefined>
   /** false when the id is taken. */
   insert(record: DeviceRecord): Promise<boolean>
+  /** Replaces a provisioned device's record (a move); false when there is no such device. */
+  update(record: DeviceRecord): Promise<boolean>
   /** Safe to call twice. */
   close(): Promise<void>
 }
@@ -43,6 +45,7 @@ export function openDeviceDirectory(dataDir: string): DeviceDirectory {
     list: async () => d.list(),
     get: async (id) => d.get(id),
     insert: async (record) => d.insert(record),
+    update: async (record) => d.update(record),
     close: async () => d.close(),
   }
 }
@@ -57,6 +60,7 @@ function openSqliteDirectory(dataDir: string): SyncDirectory {
   )`)
   const count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM devices')
   const insert = db.prepare<[string, string, number]>('INSERT OR IGNORE INTO devices (id, record, created_at) VALUES (?, ?, ?)')
+  const replace = db.prepare<[string, string]>('UPDATE devices SET record = ? WHERE id = ?')
   const all = db.prepare<[], Row>('SELECT d.record, c.disabled FROM devices d LEFT JOIN credentials c ON c.username = d.id ORDER BY d.id')
   const one = db.prepare<[string], Row>('SELECT d.record, c.disabled FROM devices d LEFT JOIN credentials c ON c.username = d.id WHERE d.id = ?')
   const toDevice = (r: Row): ProvisionedDevice => ({ ...(JSON.parse(r.record) as DeviceRecord), disabled: r.disabled === 1, hasSecret: r.disabled !== null })
@@ -80,6 +84,9 @@ function openSqliteDirectory(dataDir: string): SyncDirectory {
     insert(record) {
       return insert.run(record.id, JSON.stringify(DeviceRecord.parse(record)), Date.now()).changes > 0
     },
+    update(record) {
+      return replace.run(JSON.stringify(DeviceRecord.parse(record)), record.id).changes > 0
+    },
     close() {
       if (closed) return
       closed = true
@@ -93,7 +100,7 @@ export const recordOf = ({ disabled: _d, hasSecret: _h, ...r }: ProvisionedDevic
 /**
  * The registry the services start with: the provisioned devices in the metadata store, plus any device
  * of the registry file (`fromFile`) not in it yet (all of them on the very first start). Devices provisioned later are in it from
- * the moment a service first meets them (a lookup in the store), and in the lists from its next start.
+ * the moment a service first meets them (a lookup in the store), and in the lists once registry-follow.ts re-reads.
  */
 export function loadProvisionedRegistry(dataDir: string, fromFile: DeviceRegistry): DeviceRegistry {
   const directory = openSqliteDirectory(dataDir)
@@ -104,8 +111,15 @@ export function loadProvisionedRegistry(dataDir: string, fromFile: DeviceRegistr
     throw err
   }
   // The directory stays open for lookups of devices provisioned after start (a read per new id, then cached).
-  return new DeviceRegistry(directory.list().map(recordOf), (id) => {
-    const d = directory.get(id)
-    return d && recordOf(d)
-  })
+  // A disabled device is not in it: every ingest refuses its readings (registry-follow.ts keeps this current).
+  return new DeviceRegistry(
+    directory
+      .list()
+      .filter((d) => !d.disabled)
+      .map(recordOf),
+    (id) => {
+      const d = directory.get(id)
+      return d && !d.disabled ? recordOf(d) : undefined
+    },
+  )
 }

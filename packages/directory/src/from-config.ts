@@ -5,6 +5,7 @@ import { openRedisCredentialStore } from './credential-store-redis.ts'
 import { loadProvisionedRegistry, openDeviceDirectory, type DeviceDirectory } from './device-directory.ts'
 import { followRedisDirectory, openRedisDeviceDirectory, type FollowedRegistry } from './device-directory-redis.ts'
 import type { MetaRedisOptions } from './meta-redis.ts'
+import { followDirectory } from './registry-follow.ts'
 import { metaSqlitePath } from './meta-sqlite.ts'
 import { openOperatorStore, type OperatorStore } from './operator-store.ts'
 import { openRedisOperatorStore } from './operator-store-redis.ts'
@@ -52,16 +53,22 @@ export function openOperatorStoreFromConfig(config: MetaConfig, options: MetaRed
  * The device registry a service starts with: the provisioned devices, topped up from the registry file
  * (`fromFile`). One host: read from meta.sqlite, a device provisioned later found by a lookup when first met
  * (close() leaves that lookup working: the handle lives as long as the process). Cluster: the directory on
- * Redis, followed live (followRedisDirectory); close() ends the subscription.
+ * Redis, followed live (followRedisDirectory). Both re-read the directory every few seconds and on resync()
+ * (registry-follow.ts), so moves, disables and enables reach a running service; close() ends that.
  */
 export async function openProvisionedRegistryFromConfig(
   config: MetaConfig,
   fromFile: DeviceRegistry,
-  options: MetaRedisOptions = {},
+  options: MetaRedisOptions & { intervalMs?: number } = {},
 ): Promise<FollowedRegistry> {
   return onHostOrCluster<Promise<FollowedRegistry>>(
     config,
-    async (dataDir) => ({ registry: loadProvisionedRegistry(dataDir, fromFile), close: async () => {} }),
+    async (dataDir) => {
+      const registry = loadProvisionedRegistry(dataDir, fromFile)
+      const directory = openDeviceDirectory(dataDir)
+      const follower = followDirectory(directory, registry, { ...options, closeDirectory: () => directory.close() })
+      return { registry, resync: follower.resync, close: follower.close }
+    },
     (url) => followRedisDirectory(url, fromFile, options),
   )
 }

@@ -43,4 +43,20 @@ describe('metrics', () => {
     byReason['storage_unavailable'] = 1
     expect(await registry.metrics()).toContain('mytho_storage_errors_total{reason="storage_unavailable",service="api"} 1')
   })
+  it('answers GET /health with the service’s own report: 200 while ready, 503 when not (compose’s health checks read it)', async () => {
+    let status = 'ok'
+    const server = createMetricsServer({ port: 0, host: '127.0.0.1' }, createMetricsRegistry('ingest'), () => ({
+      ready: status === 'ok' || status === 'degraded',
+      detail: { status },
+    }))
+    stops.push(() => server.stop())
+    const { port } = await server.start()
+    const get = async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/health`)
+      return { code: res.status, body: (await res.json()) as unknown }
+    }
+    expect(await get()).toEqual({ code: 200, body: { status: 'ok' } })
+    status = 'blocked'
+    expect(await get()).toEqual({ code: 503, body: { status: 'blocked' } })
+  })
 })

@@ -65,12 +65,36 @@ export function counterFrom(registry: Registry, name: string, help: string, read
   })
 }
 
-/** Serves GET /metrics on its own port, for services without an HTTP server of their own (broker, ingest). */
-export function createMetricsServer(opts: { port: number; host?: string }, registry: Registry) {
+/**
+ * What a service says of itself on GET /health: `ready` false answers 503, so a container health check (compose's)
+ * and a load balancer see a service that runs but cannot do its job; `detail` is the JSON body either way.
+ */
+export interface HealthReport {
+  ready: boolean
+  detail: unknown
+}
+
+/**
+ * Serves GET /metrics on its own port, for services without an HTTP server of their own (broker, ingest), and GET
+ * /health when the service reports one.
+ */
+export function createMetricsServer(opts: { port: number; host?: string }, registry: Registry, health?: () => HealthReport) {
   let server: Server | undefined
   return {
     async start(): Promise<{ port: number }> {
       const s = createServer((req, res) => {
+        if (health && req.method === 'GET' && req.url?.split('?')[0] === '/health') {
+          let report: HealthReport
+          try {
+            report = health()
+          } catch (err) {
+            report = { ready: false, detail: { error: (err as Error).message } }
+          }
+          res.statusCode = report.ready ? 200 : 503
+          res.setHeader('content-type', 'application/json')
+          res.end(JSON.stringify(report.detail))
+          return
+        }
         if (req.method === 'GET' && req.url?.split('?')[0] === '/metrics') {
           registry
             .metrics()
@@ -103,12 +127,21 @@ export function createMetricsServer(opts: { port: number; host?: string }, regis
   }
 }
 
-/** Wraps a service so a metrics server runs beside it when `port` is set (started after, stopped before it). */
-export function withMetrics<T>(name: string, port: number | undefined, service: Service<T>, register: (registry: Registry) => void): Service<T> {
+/**
+ * Wraps a service so a metrics server runs beside it when `port` is set (started after, stopped before it), with the
+ * service's GET /health when it gives `health`.
+ */
+export function withMetrics<T>(
+  name: string,
+  port: number | undefined,
+  service: Service<T>,
+  register: (registry: Registry) => void,
+  health?: () => HealthReport,
+): Service<T> {
   if (port === undefined) return service
   const registry = createMetricsRegistry(name)
   register(registry)
-  const server = createMetricsServer({ port }, registry)
+  const server = createMetricsServer({ port }, registry, health)
   return {
     async start() {
       const started = await service.start()

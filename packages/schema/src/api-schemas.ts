@@ -103,5 +103,7 @@ export const MapConfigResponse = z.object({
   tileUrl: z.string(),
   /** Attribution the tile source requires, plain text. */
   tileAttribution: z.string(),
+  /** The broker as device installers reach it (env MQTT_PUBLIC_URL), for the admin page's mosquitto_pub line; absent: the page's host, port 1883. */
+  mqttUrl: z.string().optional(),
 })
 export type MapConfigResponse = z.infer<typeof MapConfigResponse>

@@ -65,6 +65,7 @@ export const AuditAction = z.enum([
   'device-rotate',
   'device-disable',
   'device-enable',
+  'device-move',
   'device-import',
   'dead-letter-redrive',
 ])

@@ -33,6 +33,15 @@ export const DeviceRecord = z
   })
 export type DeviceRecord = z.infer<typeof DeviceRecord>
 
+/** Where an admin places (moves) a provisioned device: the map follows within seconds (registry-follow.ts). */
+export const DevicePlacement = z.strictObject({
+  lat: DeviceRecord.shape.lat,
+  lon: DeviceRecord.shape.lon,
+  /** The ward it is in now; unchanged when left out. */
+  ward: Ward.optional(),
+})
+export type DevicePlacement = z.infer<typeof DevicePlacement>
+
 export const DeviceRegistryFile = z
   .array(DeviceRecord)
   .min(1)
@@ -60,12 +69,20 @@ export function parseRegistry(json: unknown, source = 'registry'): DeviceRecord[
   return result.data
 }
 
+/** A record's fields are all primitives: a shallow compare says whether it changed (cheaper than JSON at 5,000 devices). */
+function sameRecord(a: DeviceRecord, b: DeviceRecord): boolean {
+  const keys = Object.keys(a) as (keyof DeviceRecord)[]
+  if (keys.length !== Object.keys(b).length) return false
+  return keys.every((k) => a[k] === b[k])
+}
+
 /** Lookup by id, built once; the hot path of ingest asks it for every message. */
 export class DeviceRegistry {
   readonly #byId: Map<string, DeviceRecord>
   readonly #devices: DeviceRecord[]
   readonly #lookup: ((id: string) => DeviceRecord | undefined) | undefined
   readonly #misses = new Map<string, number>()
+  readonly #listeners = new Set<(ids: readonly string[]) => void>()
 
   /**
    * `lookup` is asked for ids not known at start (a device an admin provisioned since), so a running ingest
@@ -91,6 +108,32 @@ export class DeviceRegistry {
     this.#byId.set(id, found)
     this.#devices.push(found)
     return found
+  }
+  /**
+   * Makes `devices` the known set, as the metadata store has it now (registry-follow.ts re-reads it): new ids join,
+   * a moved or renamed device's record is replaced, an id no longer listed (a disabled device) is forgotten, so its
+   * readings are refused. Listeners hear the ids that changed; returns them.
+   */
+  replace(devices: readonly DeviceRecord[]): string[] {
+    const next = new Map(devices.map((d) => [d.id, d]))
+    const changed: string[] = []
+    for (const [id, d] of next) {
+      const before = this.#byId.get(id)
+      if (!before || !sameRecord(before, d)) changed.push(id)
+    }
+    for (const id of this.#byId.keys()) if (!next.has(id)) changed.push(id)
+    if (changed.length === 0) return changed
+    this.#byId.clear()
+    for (const [id, d] of next) this.#byId.set(id, d)
+    this.#devices.splice(0, this.#devices.length, ...next.values())
+    for (const id of changed) this.#misses.delete(id)
+    for (const l of this.#listeners) l(changed)
+    return changed
+  }
+  /** Called with the ids `replace` added, changed or forgot. */
+  onChange(listener: (ids: readonly string[]) => void): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
   }
   /** Every device known so far (those found by `lookup` included). */
   get devices(): readonly DeviceRecord[] {

@@ -1,6 +1,6 @@
 import { PASSWORD_RULES } from '@mytho/schema/auth'
 import { at, atx, type AdminKey } from '../i18n/admin.ts'
-import type { Session } from '../session.ts'
+import { CSRF_HEADER, type Session } from '../session.ts'
 
 /** A refused request, its answer put in the page's words where the API's message is one it knows. */
 export class Refusal extends Error {
@@ -42,6 +42,15 @@ export function adminApi(session: Session) {
     },
     async post<T>(path: string, body: unknown = {}): Promise<T> {
       const res = await session.post(path, body)
+      if (!res.ok) throw await refusal(res)
+      return (await res.json()) as T
+    },
+    /** A request the session's JSON POST does not cover (PATCH, a file as text), with the same CSRF token. */
+    async send<T>(method: 'PATCH' | 'POST', path: string, body: string, contentType: string): Promise<T> {
+      const headers: Record<string, string> = { 'content-type': contentType, accept: 'application/json' }
+      if (session.me?.csrfToken) headers[CSRF_HEADER] = session.me.csrfToken
+      const res = await fetch(`/api/v1${path}`, { method, headers, credentials: 'same-origin', body })
+      if (res.status === 401) void session.check()
       if (!res.ok) throw await refusal(res)
       return (await res.json()) as T
     },

@@ -1,6 +1,6 @@
 /*
- * The administration page (admin.html, issue #18): operators (add, change role, disable, enable, reset password) and
- * the audit log (filter by actor, action and time, paged). Behind the map's sign-in, the same session cookie; every
+ * The administration page (admin.html, issue #18): operators (add, change role, disable, enable, reset password),
+ * devices (provision, rotate a secret, disable, enable, move, import; devices.ts) and the audit log (filter by actor, action and time, paged). Behind the map's sign-in, the same session cookie; every
  * change is a POST with the session's CSRF token and is checked and audited by the API, which alone decides: a
  * viewer or operator who opens the page sees why it is closed to them, and the API answers them 403 anyway.
  */
@@ -11,6 +11,8 @@ import { at, fill, type AdminKey } from '../i18n/admin.ts'
 import { createSession } from '../session.ts'
 import { adminApi } from './api.ts'
 import { createAuditSection } from './audit.ts'
+import { createImportSection } from './device-import.ts'
+import { createDevicesSection } from './devices.ts'
 import { createOperatorsSection } from './operators.ts'
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T
@@ -36,6 +38,8 @@ const operators = createOperatorsSection({
     void audit.load()
   },
 })
+const devices = createDevicesSection({ api, notify, changed: () => void audit.load() })
+const deviceImport = createImportSection({ api, done: devices.imported })
 
 function applyTexts(): void {
   document.documentElement.lang = getLang()
@@ -59,6 +63,8 @@ function show(): void {
   if (role !== 'admin' || started) return
   started = true
   void operators.load()
+  devices.resize()
+  void devices.load()
 }
 
 function wire(): void {
@@ -67,6 +73,8 @@ function wire(): void {
     applyTexts()
     operators.render()
     audit.render()
+    devices.render()
+    deviceImport.render()
   })
   $('adm-sign-in-form').addEventListener('submit', (e) => {
     e.preventDefault()

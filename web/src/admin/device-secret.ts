@@ -1,0 +1,68 @@
+import type { DeviceKind } from '@mytho/schema/kinds'
+import { type Broker, mosquittoPub } from './mosquitto-line.ts'
+import { fill } from '../i18n/admin.ts'
+import { dt } from '../i18n/admin-devices.ts'
+import { el, button } from './dom.ts'
+
+async function copy(text: string, status: HTMLElement): Promise<void> {
+  try {
+    await navigator.clipboard.writeText(text)
+    status.textContent = dt('copied')
+  } catch {
+    status.textContent = dt('copyFailed')
+  }
+}
+
+let copyables = 0
+
+/** One read-only value with its copy button; the field is selectable by hand where the clipboard is refused. */
+function copyable(label: string, value: string, className: string): HTMLElement {
+  const wrap = el('div', { className: `dev-copy ${className}` })
+  const id = `dev-copy-${++copyables}`
+  const l = el('label', { text: label })
+  l.htmlFor = id
+  const field = el(className === 'dev-command' ? 'textarea' : 'input', { className: 'dev-copy-value' }) as HTMLInputElement | HTMLTextAreaElement
+  field.id = id
+  field.readOnly = true
+  field.value = value
+  field.spellcheck = false
+  if (field instanceof HTMLTextAreaElement) field.rows = 3
+  const status = el('span', { className: 'dev-copy-status' })
+  status.setAttribute('role', 'status')
+  wrap.append(
+    l,
+    field,
+    button(dt('copy'), 'dev-copy-btn', () => void copy(value, status)),
+    ' ',
+    status,
+  )
+  return wrap
+}
+
+/**
+ * Shows a device's new secret once, in `host`, with a ready mosquitto_pub line: the API keeps only its hash, and the
+ * page keeps it nowhere but here, so closing the panel (or reloading) is the end of it.
+ */
+export function showSecrets(host: HTMLElement, broker: Broker, secrets: { deviceId: string; secret: string; kind: DeviceKind }[], heading?: string): void {
+  const box = el('div', { className: 'dev-secret' })
+  box.setAttribute('role', 'alert')
+  box.append(
+    el('h3', { text: heading ?? fill(dt('secretHeading'), { id: secrets[0]?.deviceId ?? '' }) }),
+    el('p', { className: 'dev-warning', text: dt('secretWarning') }),
+  )
+  for (const s of secrets) {
+    const one = el('div', { className: 'dev-secret-one' })
+    one.dataset['deviceId'] = s.deviceId
+    if (secrets.length > 1) one.append(el('h4', { text: s.deviceId }))
+    one.append(copyable(dt('secret'), s.secret, 'dev-secret-value'), copyable(dt('command'), mosquittoPub(s.deviceId, s.secret, s.kind, broker), 'dev-command'))
+    box.append(one)
+  }
+  const close = button(dt('closeSecret'), 'primary dev-secret-close', () => {
+    host.replaceChildren()
+    host.hidden = true
+  })
+  box.append(close)
+  host.replaceChildren(box)
+  host.hidden = false
+  box.querySelector<HTMLElement>('.dev-copy-btn')?.focus()
+}
