@@ -107,14 +107,15 @@ export async function startSecuredApi(config: Partial<ApiOptions> = {}, dataDir?
   /** A request as `who` (undefined: anonymous), JSON in and out; POSTs carry the CSRF header unless told not to. The body is of the type the caller names (unknown unless told). */
   async function call<T = unknown>(
     who: Agent | undefined,
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PATCH',
     path: string,
     body?: unknown,
     opts: { csrf?: boolean; contentType?: string } = {},
   ) {
     const headers: Record<string, string> = {}
     if (who) headers['cookie'] = who.cookie
-    if (who && method === 'POST' && opts.csrf !== false) headers['x-csrf-token'] = who.csrf
+    // every method but GET changes something, so carries the session's CSRF token (as the pages send it)
+    if (who && method !== 'GET' && opts.csrf !== false) headers['x-csrf-token'] = who.csrf
     if (body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json'
     const res = await fetch(`${base}${path}`, {
       method,

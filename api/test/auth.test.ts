@@ -70,9 +70,9 @@ describe('sign-in and roles on every route', () => {
     const guarded = routeDocs.filter((r) => r.role !== undefined)
     expect(guarded.length).toBeGreaterThan(15)
     for (const r of guarded) {
-      const method = r.method.toUpperCase() as 'GET' | 'POST'
+      const method = r.method.toUpperCase() as 'GET' | 'POST' | 'PATCH'
       const path = concrete(r.path)
-      const body = method === 'POST' ? {} : undefined
+      const body = method === 'GET' ? undefined : {}
       const label = `${r.method} ${r.path}`
       expect({ label, status: (await api.call(undefined, method, path, body)).status }).toEqual({ label, status: 401 })
       const lower = LOWER[r.role!]

@@ -6,7 +6,7 @@ import { chromium, type Browser, type Page } from 'playwright-core'
 import { build } from 'vite'
 import { createApi, type ApiOptions } from '@mytho/api'
 import { createBroker, loadBrokerConfig } from '@mytho/broker'
-import { openOperatorStore } from '@mytho/directory'
+import { openOperatorStore, openProvisionedRegistryFromConfig } from '@mytho/directory'
 import { createIngest, loadIngestConfig } from '@mytho/ingest'
 import { DeviceRegistry, loadRegistryFile, parseRegistry, type DeviceRecord, type Role } from '@mytho/schema'
 import { readDemoSecrets, silentLogger } from '@mytho/runtime'
@@ -50,6 +50,11 @@ export interface PlatformOptions {
   ingestEnv?: Record<string, string>
   /** More API settings (e.g. LOGIN_MAX_FAILURES). */
   apiConfig?: Partial<ApiOptions>
+  /**
+   * One registry for broker, ingest and API that follows the device directory, as npm start wires it (issue #18): a
+   * device provisioned through the API reaches the map and the ingest without a restart. Default: the file's fleet.
+   */
+  liveRegistry?: boolean
 }
 
 /** The whole platform as `npm start` wires it (broker on port 0, ingest, SQLite, API with live push) serving a fresh build of the map. */
@@ -64,10 +69,13 @@ export async function startPlatform(o: PlatformOptions = {}) {
     const devices = o.editRegistry ? o.editRegistry(seed) : seed
     const registryFile = join(tmp.path, 'registry.json')
     writeFileSync(registryFile, JSON.stringify(devices))
-    const registry = new DeviceRegistry(parseRegistry(devices, registryFile))
+    const fromFile = new DeviceRegistry(parseRegistry(devices, registryFile))
     const webRoot = await buildWeb(join(tmp.path, 'web-dist'))
     mkdirSync(join(tmp.path, 'data'), { recursive: true })
     const dataDir = join(tmp.path, 'data')
+    const provisioned = o.liveRegistry ? await openProvisionedRegistryFromConfig({ DATA_DIR: dataDir }, fromFile) : undefined
+    if (provisioned) cleanups.unshift(() => provisioned.close())
+    const registry = provisioned?.registry ?? fromFile
 
     const broker = await createBroker(
       loadBrokerConfig({ DATA_DIR: dataDir, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', DEVICE_REGISTRY_FILE: registryFile }),
@@ -96,7 +104,14 @@ export async function startPlatform(o: PlatformOptions = {}) {
     const newApi = (port: number) =>
       createApi(
         { ...o.apiConfig, HTTP_PORT: port, HTTP_HOST: '127.0.0.1', MQTT_URL: mqttUrl, DATA_DIR: dataDir },
-        { store, registry, logger: silentLogger, webRoot, ...(operators ? { operators } : {}) },
+        {
+          store,
+          registry,
+          logger: silentLogger,
+          webRoot,
+          ...(operators ? { operators } : {}),
+          ...(provisioned ? { resyncRegistry: provisioned.resync } : {}),
+        },
       )
     let api = newApi(0)
     const { port } = await api.start()
