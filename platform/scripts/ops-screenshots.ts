@@ -12,7 +12,7 @@ import { backfillRecent, createSimulator, loadSimConfig } from '@mytho/devices-s
 import { silentLogger } from '@mytho/runtime'
 import { readingsTopic } from '@mytho/schema'
 import { waitFor } from '@mytho/testing'
-import { launchChromium, startPlatform } from '@mytho/web/test-harness'
+import { DEAD_TILES, launchChromium, startPlatform } from '@mytho/web/test-harness'
 
 const docs = process.argv[2] ?? fileURLToPath(new URL('../../docs', import.meta.url))
 // A throwaway platform in a temp dir: this password lives only as long as the script.
@@ -21,6 +21,8 @@ const GAUGES = ['wl-hydro-station', 'wl-my-phong-riverside', 'wl-bao-dinh-mid']
 const BROKEN = 'wl-tan-long'
 
 const platform = await startPlatform({
+  // as npm start runs: a device provisioned on the page reaches the map and the ingest at once
+  liveRegistry: true,
   operators: [
     { username: 'admin1', password: PASSWORD, role: 'admin' },
     { username: 'truc.ban', password: PASSWORD, role: 'operator' },
@@ -65,6 +67,21 @@ try {
   await page.locator('#op-rows tr').first().waitFor()
   await page.waitForTimeout(500)
   await page.screenshot({ path: join(docs, 'admin.png') })
+  // The devices: a new gauge being placed on the small map (no tile server: the city box), the secret shown once.
+  await page.goto(`${platform.url}/admin.html?tiles=${encodeURIComponent(DEAD_TILES)}#sec-devices`)
+  await page.locator('#dev-rows tr').first().waitFor()
+  await page.locator('#dev-new-id').fill('wl-ben-pha-rach-mieu')
+  await page.locator('#dev-new-kind').selectOption('water_level')
+  await page.locator('#dev-new-name-vi').fill('Mực nước bến phà Rạch Miễu')
+  await page.locator('#dev-new-name-en').fill('Rạch Miễu ferry landing gauge')
+  await page.locator('#dev-new-ward').selectOption('my-tho')
+  await page.locator('#dev-map').focus()
+  await page.keyboard.press('Enter')
+  await page.locator('#dev-create-submit').click()
+  await page.locator('#dev-secret-host .dev-secret').waitFor({ state: 'visible' })
+  await page.locator('#sec-devices').scrollIntoViewIfNeeded()
+  await page.waitForTimeout(500)
+  await page.screenshot({ path: join(docs, 'admin-devices.png') })
 
   await page.goto(`${platform.url}/dead-letters.html`)
   await waitFor(async () => (await page.locator('.dl-reason').count()) >= 3, { timeoutMs: 15_000, what: 'the rejected messages listed' })
@@ -75,7 +92,7 @@ try {
   await page.locator(`#h-chart[data-series="${GAUGES.length}"]`).waitFor()
   await page.waitForTimeout(800)
   await page.screenshot({ path: join(docs, 'history.png') })
-  process.stdout.write(`saved ${join(docs, 'admin.png')}, dead-letters.png, history.png\n`)
+  process.stdout.write(`saved ${join(docs, 'admin.png')}, admin-devices.png, dead-letters.png, history.png\n`)
 } finally {
   await browser.close()
   await platform.stop()
