@@ -1,4 +1,5 @@
 import { DEFAULT_ALARMS, PM25_24H_LIMIT_UG_M3 } from '@mytho/schema/alarm-levels'
+import type uPlot from 'uplot'
 import type { AlarmLine, DeviceKind } from './schema.ts'
 
 /** The metric a popup charts for each kind, and that the live feed shows. */
@@ -56,4 +57,21 @@ export function levelsFromLines(lines: readonly AlarmLine[], metric: string): Ch
     for (const level of ladder(rungs.map((l) => ({ min: l.value, labelVi: l.name.vi, labelEn: l.name.en }))))
       if (!out.some((o) => o.value === level.value)) out.push(level)
   return out
+}
+
+/** Draws the levels as dashed horizontal lines across a uPlot chart (its draw hook; the popup and the history page). */
+export function drawLevelLines(u: uPlot, levels: readonly ChartLevel[], dash: number[]): void {
+  const c = u.ctx
+  c.save()
+  c.setLineDash(dash)
+  c.lineWidth = 1.2 * devicePixelRatio
+  for (const l of levels) {
+    const y = Math.round(u.valToPos(l.value, 'y', true))
+    c.strokeStyle = l.color
+    c.beginPath()
+    c.moveTo(u.bbox.left, y)
+    c.lineTo(u.bbox.left + u.bbox.width, y)
+    c.stroke()
+  }
+  c.restore()
 }

@@ -1,7 +1,7 @@
 import uPlot from 'uplot'
 import { AlarmLinesResponse } from '@mytho/schema/incidents'
 import { HistorySeries } from '@mytho/schema/stored-reading'
-import { type ChartLevel, chartLevels, levelsFromLines } from './alarm-levels.ts'
+import { type ChartLevel, chartLevels, drawLevelLines, levelsFromLines } from './alarm-levels.ts'
 import { formatLocalTime, formatValue } from './format.ts'
 import { getLang, t } from './i18n/index.ts'
 
@@ -107,20 +107,10 @@ export async function renderChart(
     hooks: {
       draw: [
         (u) => {
+          drawLevelLines(u, levels, [5, 4])
+          // incident raise/clear times: the readings around an incident are the ones next to its lines
           const c = u.ctx
           c.save()
-          c.setLineDash([5, 4])
-          c.lineWidth = 1.2 * uPlot.pxRatio
-          for (const l of levels) {
-            const y = Math.round(u.valToPos(l.value, 'y', true))
-            c.strokeStyle = l.color
-            c.beginPath()
-            c.moveTo(u.bbox.left, y)
-            c.lineTo(u.bbox.left + u.bbox.width, y)
-            c.stroke()
-          }
-          // incident raise/clear times: the readings around an incident are the ones next to its lines
-          c.setLineDash([])
           c.lineWidth = 1.5 * uPlot.pxRatio
           for (const m of shownMarks) {
             const x = Math.round(u.valToPos(m.at / 1000, 'x', true))

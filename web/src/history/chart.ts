@@ -1,6 +1,6 @@
 import uPlot from 'uplot'
 import type { HistoryPoint } from '@mytho/schema/stored-reading'
-import type { ChartLevel } from '../alarm-levels.ts'
+import { type ChartLevel, drawLevelLines } from '../alarm-levels.ts'
 import { formatLocalTime, formatValue } from '../format.ts'
 import { getLang } from '../i18n/index.ts'
 
@@ -93,23 +93,7 @@ export function drawChart(host: HTMLElement, input: ChartInput): uPlot {
           host.dataset['viewTo'] = String(Math.round((u.scales['x']?.max ?? to) * 1000))
         },
       ],
-      draw: [
-        (u) => {
-          const c = u.ctx
-          c.save()
-          c.setLineDash([6, 4])
-          c.lineWidth = 1.2 * uPlot.pxRatio
-          for (const l of levels) {
-            const y = Math.round(u.valToPos(l.value, 'y', true))
-            c.strokeStyle = l.color
-            c.beginPath()
-            c.moveTo(u.bbox.left, y)
-            c.lineTo(u.bbox.left + u.bbox.width, y)
-            c.stroke()
-          }
-          c.restore()
-        },
-      ],
+      draw: [(u) => drawLevelLines(u, levels, [6, 4])],
     },
   }
   host.replaceChildren()
