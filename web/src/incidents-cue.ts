@@ -115,6 +115,8 @@ export function createIncidentCue(app: App): void {
     if (!hasNotifications) return
     const p = Notification.permission
     notifyBtn.textContent = p === 'granted' ? t('notifyOnState') : p === 'denied' ? t('notifyDenied') : t('notifyAsk')
+    // the header may cut the label short on a narrower screen: the whole sentence stays on hover and for screen readers
+    notifyBtn.title = notifyBtn.textContent
     notifyBtn.disabled = p !== 'default'
     notifyBtn.dataset['permission'] = p
   }
