@@ -55,7 +55,11 @@ export interface IncidentExpectation {
   subject: string
   levels: number[]
   byRealMs: number
-  /** A near miss: the noise may take the incident on up to this level after `levels` (the model passes within 3 σ). */
+  /**
+   * A near miss: the noise may take the incident up to this level (the model passes within 3 σ of its line). It may
+   * do so at any step, the raise included: a reading past both the sure level's line and this one starts both holds
+   * at once, and the rule then raises (or escalates) straight to the higher level.
+   */
   mayReach?: number
   clearedByRealMs?: number
 }
