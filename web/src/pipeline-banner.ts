@@ -1,6 +1,7 @@
 import type { PipelineHealth } from './schema.ts'
 import type { App } from './app.ts'
 import { $ } from './dom.ts'
+import { fill } from './i18n/fill.ts'
 import { getLang, t } from './i18n/index.ts'
 
 /**
@@ -20,7 +21,7 @@ export function createPipelineBanner(app: App): void {
     const min = h.spool.oldestAgeMs === null ? undefined : Math.floor(h.spool.oldestAgeMs / 60_000)
     const oldest = min === undefined ? '' : ` ${(min < 1 ? t('pipelineOldestUnder1') : t('pipelineOldest')).replace('{m}', String(min))}`
     el.textContent =
-      h.status === 'down' ? t('pipelineDown') : `${t(h.status === 'blocked' ? 'pipelineBlocked' : 'pipelineDegraded').replace('{n}', n)}${oldest}`
+      h.status === 'down' ? t('pipelineDown') : `${fill(t(h.status === 'blocked' ? 'pipelineBlocked' : 'pipelineDegraded'), { n })}${oldest}`
   }
   app.on('pipeline', (h) => {
     last = h

@@ -220,6 +220,14 @@ describe('the alarm console on the operator map, against the real platform', () 
       expect(ib.x + ib.width).toBeLessThanOrEqual(390)
     }
     expect(await phone.locator('#incident-banner .inc-where').first().isVisible()).toBe(true)
+    // The panel opened over the top of the screen leaves the banner in sight, below it (the review saw it covered).
+    await phone.locator('#panel-toggle').click()
+    await phone.locator('#panel').waitFor({ state: 'visible' })
+    const panel = (await phone.locator('#panel').boundingBox())!
+    const below = (await b.boundingBox())!
+    expect(below.y).toBeGreaterThanOrEqual(panel.y + panel.height)
+    expect(below.y + below.height).toBeLessThanOrEqual(844)
+    expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
     await phone.close()
     expect(phoneProblems).toEqual([])
   })

@@ -193,6 +193,7 @@ describe('the rejected-messages page and its re-drive, against the real platform
     await viewer.waitForFunction(() => document.querySelector('#dl-status')?.getAttribute('data-state') === 'forbidden')
     expect(await viewer.locator('#dl-status').textContent()).toMatch(/^Trang này dành cho điều hành viên và quản trị/)
     expect(await viewer.locator('#dl-list li').count()).toBe(0)
+    expect(await viewer.locator('#dl-filters').isHidden()).toBe(true)
     await viewer.goto(p.mapUrl())
     await viewer.locator('#counts').waitFor()
     await viewer.waitForFunction(() => document.querySelector('#dead-letters-link') !== null)

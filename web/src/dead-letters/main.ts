@@ -146,6 +146,8 @@ function render(): void {
   all.hidden = true
   $('dl-paging').hidden = true
   status.dataset['state'] = shown === undefined ? 'loading' : shown instanceof Error ? 'error' : shown === 'forbidden' ? 'forbidden' : 'ready'
+  // A viewer is told why the page is empty, not offered filters that could only answer "forbidden" again.
+  $('dl-filters').hidden = shown === 'forbidden'
   if (shown === undefined) return void (status.textContent = dt('loading'))
   if (shown === 'forbidden' || shown instanceof Error) {
     status.textContent = shown === 'forbidden' ? dt('forbidden') : dt('loadError')

@@ -159,7 +159,7 @@ const en: Record<AdminKey, string> = {
   colIp: 'Address',
   timeZone: 'Vietnam time, UTC+7',
   auditEmpty: 'No entries',
-  auditCount: '{n} entries, page {page}',
+  auditCount: '{n|entry|entries}, page {page}',
   badRange: '“To” must be after “From”.',
   act_sign_in: 'Sign-in',
   act_sign_in_failed: 'Failed sign-in',
@@ -192,5 +192,4 @@ const en: Record<AdminKey, string> = {
 export const at = (key: AdminKey): string => (getLang() === 'vi' ? vi : en)[key]
 /** A key built at runtime (act_…, pw_…); undefined when there is none (an action added later shows as it is). */
 export const atx = (key: string): string | undefined => (getLang() === 'vi' ? vi : en)[key as AdminKey]
-/** `{name}` placeholders filled (replacement functions: a `$&` in a value is text). */
-export const fill = (text: string, values: Record<string, string | number>): string => text.replace(/\{(\w+)\}/g, (m, k: string) => String(values[k] ?? m))
+export { fill } from './fill.ts'

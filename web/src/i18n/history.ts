@@ -90,7 +90,7 @@ const en: Record<HistoryKey, string> = {
   empty: 'No readings in this period',
   badRange: 'Invalid period: “From” must be before “To”',
   tooLong: 'Too long a period for {w} (at most {d} days): choose a longer aggregation',
-  shown: '{n} points · {w} · Vietnam time, UTC+7',
+  shown: '{n|point|points} · {w} · Vietnam time, UTC+7',
   levels: 'Alarm levels',
   time: 'Time',
   signInTitle: 'Sign in',

@@ -98,7 +98,7 @@ const en: Record<LogKey, string> = {
   loadError: 'Could not load the incident log',
   empty: 'No incidents in this period',
   truncated: 'Only the first {n} incidents are shown: narrow the filters',
-  count: '{n} incidents',
+  count: '{n|incident|incidents}',
   timeZone: 'Vietnam time, UTC+7',
   devices: 'Devices',
   value: 'Latest value',
@@ -142,5 +142,4 @@ const en: Record<LogKey, string> = {
 
 /** A text of the incident log page in the chosen language (the map's language choice, shared). */
 export const lt = (key: LogKey): string => (getLang() === 'vi' ? vi : en)[key]
-/** `{name}` placeholders filled (replacement functions: a `$&` in a value is text). */
-export const fill = (text: string, values: Record<string, string | number>): string => text.replace(/\{(\w+)\}/g, (m, k: string) => String(values[k] ?? m))
+export { fill } from './fill.ts'
