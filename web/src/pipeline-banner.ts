@@ -20,8 +20,7 @@ export function createPipelineBanner(app: App): void {
     const n = h.spool.depth.toLocaleString(getLang() === 'vi' ? 'vi-VN' : 'en-GB')
     const min = h.spool.oldestAgeMs === null ? undefined : Math.floor(h.spool.oldestAgeMs / 60_000)
     const oldest = min === undefined ? '' : ` ${(min < 1 ? t('pipelineOldestUnder1') : t('pipelineOldest')).replace('{m}', String(min))}`
-    el.textContent =
-      h.status === 'down' ? t('pipelineDown') : `${fill(t(h.status === 'blocked' ? 'pipelineBlocked' : 'pipelineDegraded'), { n })}${oldest}`
+    el.textContent = h.status === 'down' ? t('pipelineDown') : `${fill(t(h.status === 'blocked' ? 'pipelineBlocked' : 'pipelineDegraded'), { n })}${oldest}`
   }
   app.on('pipeline', (h) => {
     last = h
