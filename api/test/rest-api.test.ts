@@ -105,7 +105,17 @@ describe('REST API over a real SQLite store', () => {
 
   it('reports liveness, and readiness (storage reachable, state loaded; no live feed configured here)', async () => {
     expect(await get('/health')).toEqual({ status: 200, body: { status: 'ok', uptimeS: expect.any(Number) } })
-    expect(await get('/ready')).toEqual({ status: 200, body: { status: 'ready', storage: 'ok', feed: 'disabled', hydrated: true, pipeline: null } })
+    expect(await get('/ready')).toEqual({
+      status: 200,
+      body: {
+        status: 'ready',
+        storage: 'ok',
+        feed: 'disabled',
+        hydrated: true,
+        pipeline: null,
+        storageStatus: { backend: 'sqlite', rollups: 'built_in', retention: 'built_in', warnings: [] },
+      },
+    })
   })
 
   it('serves the map page', async () => {

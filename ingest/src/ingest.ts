@@ -5,6 +5,7 @@ import {
   PLATFORM_INCIDENTS_TOPIC,
   PLATFORM_READINGS_CHUNK,
   PLATFORM_READINGS_TOPIC,
+  REDRIVE_ORDER_TOPIC,
   type DeviceRegistry,
   type StoredReading,
 } from '@mytho/schema'
@@ -20,9 +21,10 @@ import { createHealth, downHealth } from './health.ts'
 import { createHealthPublisher } from './health-publisher.ts'
 import { createInProcessSession, type InProcessBroker } from './in-process-session.ts'
 import { createMessageHandler } from './message-handler.ts'
-import { createMqttSession } from './mqtt-session.ts'
+import { createMqttSession, type IncomingMessage } from './mqtt-session.ts'
 import { createOrphanSpoolDrainer } from './orphan-spools.ts'
 import { ownedDevicesView } from './owned-registry.ts'
+import { createRedriver } from './redrive.ts'
 import { partitionAlertMover } from './partition-alerts.ts'
 import { createPartitionSessions, type IngestSession } from './partition-sessions.ts'
 import { sessionPort } from './session-port.ts'
@@ -39,6 +41,11 @@ export interface IngestDeps {
    * MQTT_URL is then unused. Default: an MQTT session to MQTT_URL (or the partition sessions with INGEST_PARTITIONS > 0).
    */
   inProcess?: InProcessBroker
+  /**
+   * Re-reads the device directory into `registry` (openProvisionedRegistryFromConfig's resync): called before a
+   * dead-letter re-drive, so a device provisioned a moment ago is known. Without it the registry is used as it is.
+   */
+  resyncRegistry?: () => Promise<void>
 }
 
 export type IngestOptions = Pick<
@@ -116,6 +123,16 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
     },
     log,
   )
+  // The API asks, the writer re-drives (redrive.ts); with partitions the device's owner alone acts.
+  const redriver = createRedriver({
+    store: deps.store,
+    registry: deps.registry,
+    resyncRegistry: deps.resyncRegistry,
+    ...(partitions > 0 ? { owns: port.owns } : {}),
+    publish: (topic, payload) => port.publish(topic, payload),
+    clock,
+    logger: log.child({ part: 'redrive' }),
+  })
   const handler = createMessageHandler({
     registry: deps.registry,
     writer,
@@ -125,11 +142,13 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
     logger: log,
   })
 
+  const onMessage = (msg: IncomingMessage): void => (msg.topic === REDRIVE_ORDER_TOPIC ? redriver.onOrder(msg) : handler.onMessage(msg))
+
   const sessionOptions = {
     url: config.MQTT_URL,
     username: config.INGEST_MQTT_USERNAME,
     password: () => servicePassword(config.DATA_DIR, 'ingest', config.INGEST_MQTT_PASSWORD),
-    subscriptions: alerting ? [ALL_READINGS_FILTER, ALL_STATUS_FILTER] : [ALL_READINGS_FILTER],
+    subscriptions: alerting ? [ALL_READINGS_FILTER, ALL_STATUS_FILTER, REDRIVE_ORDER_TOPIC] : [ALL_READINGS_FILTER, REDRIVE_ORDER_TOPIC],
     maxInflight: config.INGEST_MAX_INFLIGHT,
   }
   // Its `at` is the connect time of this process, not the death: readers use the retained message's arrival.
@@ -139,7 +158,7 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
       ? createPartitionSessions(
           // No Last Will per partition session: one worker's death is not the ingest's (the others announce their health).
           { ...sessionOptions, clientIdPrefix: config.INGEST_CLIENT_ID, partitions, redisUrl: config.REDIS_URL!, leaseTtlMs, workerId },
-          handler.onMessage,
+          onMessage,
           log.child({ part: 'mqtt', worker: workerId }),
           {
             // The alert state goes with the partition: committed (mean windows too) before its lease is given up.
@@ -157,10 +176,10 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
       ? createInProcessSession(
           deps.inProcess,
           { subscriptions: sessionOptions.subscriptions, maxInflight: config.INGEST_MAX_INFLIGHT, will },
-          handler.onMessage,
+          onMessage,
           log.child({ part: 'ingest-session' }),
         )
-      : createMqttSession({ ...sessionOptions, clientId: config.INGEST_CLIENT_ID, will: will() }, handler.onMessage, log.child({ part: 'mqtt' })))
+      : createMqttSession({ ...sessionOptions, clientId: config.INGEST_CLIENT_ID, will: will() }, onMessage, log.child({ part: 'mqtt' })))
   // A dead worker's spool (acknowledged readings storage did not have yet) is drained by a live one.
   const orphanSpools = partitioned
     ? createOrphanSpoolDrainer(
@@ -175,12 +194,16 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
 
   return {
     counters: handler.counters,
+    /** Re-drive orders taken, answered, failed and left. */
+    redrives: redriver.stats,
     writer: writer.stats,
     /** The latest announced pipeline health, and a fresh one. */
     get health() {
       return healthOut.last
     },
     healthNow: () => health.snapshot().health,
+    /** What storage could set up of what it was asked (retention, roll-ups), with warnings; undefined when it does not say. */
+    storageStatus: () => deps.store.status?.(),
     spool,
     mqtt: session.stats,
     get connected() {
@@ -205,7 +228,7 @@ export function createIngest(config: IngestOptions, deps: IngestDeps) {
       healthOut.stop()
       await orphanSpools?.stop()
       session.pause()
-      await Promise.race([writer.flush(), new Promise((r) => setTimeout(r, 10_000).unref())])
+      await Promise.race([Promise.all([writer.flush(), redriver.settled()]), new Promise((r) => setTimeout(r, 10_000).unref())])
       await writer.close()
       // Acknowledgements waiting for the alert state's commit go out before the sessions close.
       await Promise.race([alerting?.settled(), new Promise((r) => setTimeout(r, 10_000).unref())])

@@ -78,5 +78,9 @@ export function registerIngestMetrics(registry: Registry, ingest: Ingest): void 
  */
 export function ingestHealthReport(ingest: Ingest): HealthReport {
   const health = ingest.healthNow()
-  return { ready: ingest.connected && (health.status === 'ok' || health.status === 'degraded'), detail: health }
+  // storageStatus (retention and roll-ups asked but not set up) is reported beside it: a restart would not fix it.
+  return {
+    ready: ingest.connected && (health.status === 'ok' || health.status === 'degraded'),
+    detail: { ...health, storageStatus: ingest.storageStatus() ?? null },
+  }
 }

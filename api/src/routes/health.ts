@@ -33,7 +33,15 @@ export function healthRouter(store: ReadingStore, readiness: Readiness, uptimeS:
     const feed = fc === undefined ? 'disabled' : fc ? 'connected' : 'disconnected'
     const hydrated = readiness.hydrated()
     const ready = storage === 'ok' && feed !== 'disconnected' && hydrated
-    const body: ReadyResponse = { status: ready ? 'ready' : 'not_ready', storage, feed, hydrated, pipeline: readiness.pipeline?.() ?? null }
+    const body: ReadyResponse = {
+      status: ready ? 'ready' : 'not_ready',
+      storage,
+      feed,
+      hydrated,
+      pipeline: readiness.pipeline?.() ?? null,
+      // Retention or roll-ups asked and not set up is reported, not unreadiness: the API serves what is there.
+      storageStatus: store.status?.() ?? null,
+    }
     res.status(ready ? 200 : 503).json(body)
   })
   return r

@@ -3,6 +3,7 @@ import { deviceNowShape } from './live-events.ts'
 import { PipelineHealth } from './pipeline-health.ts'
 import { DeviceRecord } from './registry.ts'
 import { RejectReason } from './rejection.ts'
+import { StorageStatus } from './storage-status.ts'
 import { AggregationWindow, HISTORY_COMPARE_MAX_DEVICES, HistorySeries } from './stored-reading.ts'
 
 /*
@@ -92,6 +93,8 @@ export const ReadyResponse = z.object({
   hydrated: z.boolean(),
   /** The ingest's last announced pipeline health; null before the first (or without a live feed). Reported, not part of `status`. */
   pipeline: PipelineHealth.nullable(),
+  /** What storage could set up of what it was asked (retention, roll-ups) and warnings; null when the store does not say. Reported, not part of `status`. */
+  storageStatus: StorageStatus.nullable(),
 })
 export type ReadyResponse = z.infer<typeof ReadyResponse>
 
@@ -105,5 +108,11 @@ export const MapConfigResponse = z.object({
   tileAttribution: z.string(),
   /** The broker as device installers reach it (env MQTT_PUBLIC_URL), for the admin page's mosquitto_pub line; absent: the page's host, port 1883. */
   mqttUrl: z.string().optional(),
+  /**
+   * The CA certificate devices trust for the broker's TLS (env MQTT_PUBLIC_CA_FILE): where signed-in operators and
+   * admins download it and the file name it is saved under, which the admin page's line gives `--cafile`. Absent:
+   * the line trusts the system's authorities.
+   */
+  mqttCa: z.object({ url: z.string(), fileName: z.string() }).optional(),
 })
 export type MapConfigResponse = z.infer<typeof MapConfigResponse>

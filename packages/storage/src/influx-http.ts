@@ -106,10 +106,13 @@ function retryAfter(err: HttpError): { retryAfterMs?: number } {
 }
 
 export interface InfluxHttp {
-  /** POST /write with line protocol. `db` names the database; `precision` the timestamps' unit. */
-  write(db: string, lines: string, precision: 'ms' | 'ns'): Promise<void>
-  /** POST /query (form-encoded, so long device lists fit), times as epoch ms. Throws on any statement error. */
-  query(q: string, db?: string): Promise<InfluxSeries[]>
+  /** POST /write with line protocol. `db` names the database, `rp` a retention policy (default: the database's default); `precision` the timestamps' unit. */
+  write(db: string, lines: string, precision: 'ms' | 'ns', rp?: string): Promise<void>
+  /**
+   * POST /query (form-encoded, so long device lists fit), times as epoch ms, or as RFC 3339 text with `rfc3339` (the
+   * one way to read a point's ns timestamp exactly: JSON numbers stop at 2^53). Throws on any statement error.
+   */
+  query(q: string, db?: string, times?: 'ms' | 'rfc3339'): Promise<InfluxSeries[]>
   /** Aborts requests in flight and closes pooled sockets; later calls fail non-retryable. Safe to call twice. */
   close(): void
 }
@@ -155,13 +158,13 @@ export function createInfluxHttp(opts: InfluxHttpOptions): InfluxHttp {
   }
 
   return {
-    async write(db, lines, precision) {
-      await send('write', path('/write', { db, precision }), lines, 'text/plain; charset=utf-8')
+    async write(db, lines, precision, rp) {
+      await send('write', path('/write', { db, ...(rp === undefined ? {} : { rp }), precision }), lines, 'text/plain; charset=utf-8')
     },
-    async query(q, db) {
+    async query(q, db, times = 'ms') {
       const res = (await send(
         'query',
-        path('/query', { ...(db === undefined ? {} : { db }), epoch: 'ms' }),
+        path('/query', { ...(db === undefined ? {} : { db }), ...(times === 'ms' ? { epoch: 'ms' } : {}) }),
         new URLSearchParams({ q }).toString(),
         'application/x-www-form-urlencoded',
       )) as { results?: InfluxResult[]; error?: string } | undefined

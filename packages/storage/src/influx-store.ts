@@ -1,6 +1,8 @@
-import type { DeadLetterBucketCount, HistoryPoint, HistorySeries, Rejection, StoredReading } from '@mytho/schema'
+import type { Logger } from '@mytho/runtime'
+import type { DeadLetterBucketCount, HistoryPoint, HistorySeries, Rejection, StorageStatus, StoredReading } from '@mytho/schema'
 import { LOCAL_UTC_OFFSET_MS, deviceKinds, metricsByKind, windowMs } from '@mytho/schema'
 import { createInfluxHttp, toStorageError, type InfluxHttpOptions, type InfluxSeries } from './influx-http.ts'
+import { GRAINS, ROLLUP_RP, createRollupJob, firstRawAt, lastRollupAt, rollupSelect, type RollupJob } from './influx-rollups.ts'
 import { DEAD_LETTER_MEASUREMENT, deadLetterLine, decodeText, encodeText, ident, literal, readingLine } from './line-protocol.ts'
 import { StorageError, type ReadingStore } from './port.ts'
 import { DAY_MS, FIVE_MIN_MS, HOUR_MS, planHistory, type RetentionOptions } from './retention.ts'
@@ -24,12 +26,33 @@ export interface InfluxStoreOptions extends InfluxHttpOptions {
    * policies: the default one (raw), rp_5m and rp_1h. Default: all forever.
    */
   retention?: RetentionOptions
-  /** The clock history() measures raw retention against, epoch ms. Default Date.now. */
+  /** The clock history() measures raw retention against, and the roll-up job closes buckets by, epoch ms. Default Date.now. */
   now?: () => number
+  /**
+   * `writer` (default; the ingest) sets up retention and roll-ups in init(), and computes the roll-ups itself when the
+   * server refuses continuous queries. `reader` (the API, with a read-only token) creates nothing: it finds out whether
+   * roll-ups are there to read.
+   */
+  role?: 'writer' | 'reader'
+  /** Where a warning goes when something asked cannot be done (once per distinct warning). Default: status() only. */
+  logger?: Pick<Logger, 'warn' | 'info'>
+  /** How often the computed roll-up job runs, ms; 0: only on flushRollups(). Default 60,000. */
+  rollupEveryMs?: number
+  /** How long after a bucket ends the job first rolls it up, so slightly late readings are in it, ms. Default 120,000. */
+  rollupGraceMs?: number
 }
 
-/** Retention policies of the roll-ups; the raw readings stay in the database's default policy (autogen). */
-const ROLLUP_RP = { '5m': 'rp_5m', '1h': 'rp_1h' } as const
+export interface InfluxStore extends ReadingStore {
+  status(): StorageStatus
+  /**
+   * Runs the computed roll-up job now (closed buckets; every touched bucket with `all`) and resolves when it is done.
+   * Does nothing unless this store computes roll-ups. For tests and a graceful stop.
+   */
+  flushRollups(opts?: { all?: boolean }): Promise<void>
+}
+
+/** How often a reader looks again for roll-ups it did not find. */
+const REDETECT_MS = 60_000
 
 /*
  * The InfluxDB adapter. Schema: one measurement per device kind (`traffic`, `water_level`, …);
@@ -43,10 +66,12 @@ const ROLLUP_RP = { '5m': 'rp_5m', '1h': 'rp_1h' } as const
  * to every query that names no policy) and creates rp_5m and rp_1h with continuous queries that write
  * sum_<metric>, min_<metric>, max_<metric>, count_<metric> per 5 minutes / hour with the same tags.
  * sum and count (not mean) are kept so a window over several buckets has the exact mean.
- * A server that refuses (2.x/3.x serve the v1 /query read-only; a 1.x user without admin rights) keeps
- * raw-only behaviour: history() then never reads roll-ups, and retention is whatever the server has.
+ * A server that refuses (2.x/3.x serve the v1 /query read-only for these; a 1.x user without admin rights): retention
+ * is the server's (the 2.x bucket's), checked against what was asked; when rp_5m and rp_1h exist (2.x: buckets mapped
+ * to them, deploy/influxdb/init.sh), the writer computes the roll-ups itself (influx-rollups.ts). Whatever cannot be
+ * done is a warning, logged once and kept in status().
  */
-export function createInfluxStore(opts: InfluxStoreOptions): ReadingStore {
+export function createInfluxStore(opts: InfluxStoreOptions): InfluxStore {
   const http = createInfluxHttp(opts)
   const db = opts.database
   const maxLines = opts.maxLinesPerWrite ?? 5_000
@@ -65,22 +90,50 @@ export function createInfluxStore(opts: InfluxStoreOptions): ReadingStore {
   const query = (q: string) => http.query(q, db)
   const now = opts.now ?? Date.now
   const keepDays = { raw: opts.retention?.rawDays ?? 0, '5m': opts.retention?.fiveMinuteDays ?? 0, '1h': opts.retention?.hourDays ?? 0 }
-  /** Set by init() once the retention policies and continuous queries are in place. */
-  let rollups = false
+  const role = opts.role ?? 'writer'
   let defaultRp = 'autogen'
-  const kindPattern = `/^(${deviceKinds.join('|')})$/`
+  /** What init() managed; `rollups` decides whether history() reads roll-ups. */
+  let state: Omit<StorageStatus, 'warnings'> = { backend: 'influxdb', rollups: 'none', retention: role === 'reader' ? 'server' : 'not_set' }
+  const readsRollups = () => state.rollups === 'continuous_queries' || state.rollups === 'computed' || state.rollups === 'read'
+  /** Current warnings by topic; each distinct text is logged once. */
+  const warnings = new Map<'retention' | 'rollups', string>()
+  const logged = new Set<string>()
+  const warn = (topic: 'retention' | 'rollups', text: string) => {
+    warnings.set(topic, text)
+    if (logged.has(text)) return
+    logged.add(text)
+    opts.logger?.warn(`InfluxDB ${db}: ${text}`, { database: db, what: topic })
+  }
+  let job: RollupJob | undefined
+  let timer: NodeJS.Timeout | undefined
+  /** The job's runs and explicit roll-ups, one at a time. */
+  let jobChain: Promise<void> = Promise.resolve()
+  const serial = (fn: () => Promise<void>): Promise<void> => {
+    const next = jobChain.then(fn)
+    jobChain = next.catch(() => undefined)
+    return next
+  }
+  let jobFailing = false
+  let lastDetect = 0
+  /** The server refused DELETE (2.x/3.x serve no DELETE over the v1 API): re-driven letters get a tombstone instead. */
+  let deleteRefused = false
 
-  /** `SELECT … INTO` for one roll-up over [from, to) (or, without a range, the continuous query's body). */
-  const intoQuery = (grain: '5m' | '1h', range?: { from: number; to: number }) =>
-    `SELECT sum(*), min(*), max(*), count(*) INTO ${ident(db)}.${ident(ROLLUP_RP[grain])}.:MEASUREMENT FROM ${ident(db)}.${ident(defaultRp)}.${kindPattern}` +
-    (range ? ` WHERE time >= ${range.from}ms AND time < ${range.to}ms` : '') +
-    ` GROUP BY time(${grain}), *`
+  /** Retention policies as the server lists them: name → duration in ms (0: forever; undefined: not given). */
+  async function readPolicies(): Promise<Map<string, number | undefined>> {
+    const series = await http.query(`SHOW RETENTION POLICIES ON ${ident(db)}`)
+    const out = new Map<string, number | undefined>()
+    for (const p of series) {
+      const at = (name: string) => p.columns.indexOf(name)
+      for (const r of p.values) {
+        if (r[at('default')] === true) defaultRp = String(r[at('name')])
+        out.set(String(r[at('name')]), goDurationMs(r[at('duration')]))
+      }
+    }
+    return out
+  }
 
   async function setUpRollups(): Promise<void> {
-    const policies = await http.query(`SHOW RETENTION POLICIES ON ${ident(db)}`)
-    const rows = policies.flatMap((p) => p.values)
-    defaultRp = String(rows.find((r) => r[4] === true)?.[0] ?? 'autogen')
-    const names = new Set(rows.map((r) => String(r[0])))
+    const names = new Set((await readPolicies()).keys())
     // Shard groups as InfluxDB picks them for a new policy of that duration; the duration must not be shorter.
     // InfluxQL wants DURATION, REPLICATION, SHARD DURATION in that order.
     const clause = (days: number) =>
@@ -98,7 +151,9 @@ export function createInfluxStore(opts: InfluxStoreOptions): ReadingStore {
       const cq = ident(`cq_${grain}`)
       await http.query(`DROP CONTINUOUS QUERY ${cq} ON ${ident(db)}`).catch(() => undefined)
       await http
-        .query(`CREATE CONTINUOUS QUERY ${cq} ON ${ident(db)} RESAMPLE FOR ${grain === '5m' ? '1h' : '2h'} BEGIN ${intoQuery(grain)} END`)
+        .query(
+          `CREATE CONTINUOUS QUERY ${cq} ON ${ident(db)} RESAMPLE FOR ${grain === '5m' ? '1h' : '2h'} BEGIN ${rollupSelect(db, defaultRp, grain, { into: true })} END`,
+        )
         .catch((err: unknown) => {
           // Another service's init() created it between our DROP and CREATE.
           if (!/already exists/.test(String((err as Error)?.message))) throw err
@@ -124,36 +179,49 @@ export function createInfluxStore(opts: InfluxStoreOptions): ReadingStore {
               { cause: err, retryable: false },
             )
         }
+        if (role === 'reader') return detectRollups()
         try {
           await setUpRollups()
-          rollups = true
+          state = { backend: 'influxdb', rollups: 'continuous_queries', retention: 'policy' }
+          warnings.clear()
         } catch (err) {
-          // Refused (not admin, or a read-only v1 API): raw-only, as described above. A server that is down is retried.
+          // Refused (not admin, or a read-only v1 API): see above. A server that is down is retried.
           const e = toStorageError(err, 'init')
           if (e.retryable) throw e
-          rollups = false
+          await withoutAdmin(redact(e.message))
         }
       }),
 
+    status: () => ({ ...state, warnings: [...warnings.values()] }),
+
+    flushRollups: ({ all = false } = {}) => wrap('flushRollups', () => (job ? serial(() => job!.run(all)) : Promise.resolve())),
+
     rollUp: (from, to) =>
       wrap('rollUp', async () => {
-        if (!rollups) return
+        if (job) return serial(() => job!.rollUp(from, to))
+        if (state.rollups !== 'continuous_queries') return
         const range = { from: Math.floor(from / HOUR_MS) * HOUR_MS, to: Math.ceil(to / HOUR_MS) * HOUR_MS }
-        for (const grain of ['5m', '1h'] as const) await query(intoQuery(grain, range))
+        for (const grain of GRAINS) await query(rollupSelect(db, defaultRp, grain, { into: true, ...range }))
       }),
 
     writeReadings: (readings) =>
       wrap('writeReadings', async () => {
         checkReadings(readings)
-        for (let i = 0; i < readings.length; i += maxLines)
-          await http.write(
-            db,
-            readings
-              .slice(i, i + maxLines)
-              .map(readingLine)
-              .join('\n'),
-            'ms',
-          )
+        try {
+          for (let i = 0; i < readings.length; i += maxLines)
+            await http.write(
+              db,
+              readings
+                .slice(i, i + maxLines)
+                .map(readingLine)
+                .join('\n'),
+              'ms',
+            )
+        } finally {
+          // After the write (also a failed one: part of it may be stored), so the job never rolls up a bucket before
+          // the points that made it dirty are there to read.
+          job?.touch(readings.map((r) => r.ts))
+        }
       }),
 
     latest: (deviceIds) =>
@@ -175,6 +243,7 @@ export function createInfluxStore(opts: InfluxStoreOptions): ReadingStore {
     history: (input) =>
       wrap('history', async () => {
         const q = parseHistoryQuery(input)
+        if (role === 'reader' && !readsRollups() && now() - lastDetect >= REDETECT_MS) await detectRollups().catch(() => undefined)
         const byDevice = new Map<string, HistoryPoint[]>(q.deviceIds.map((id) => [id, []]))
         const ids = q.deviceIds.filter(isStorableDeviceId)
         if (ids.length > 0) {
@@ -185,7 +254,7 @@ export function createInfluxStore(opts: InfluxStoreOptions): ReadingStore {
           // 1d windows start at local midnight: epoch-aligned days shifted by -7 h (UTC+7, no DST).
           const groupBy =
             q.window === 'raw' ? '' : `GROUP BY time(${windowMs[q.window]}ms${q.window === '1d' ? `, -${LOCAL_UTC_OFFSET_MS}ms` : ''}), "deviceId" fill(none)`
-          for (const part of planHistory(q.window, q.from, q.to, now(), rollups ? keepDays.raw : 0)) {
+          for (const part of planHistory(q.window, q.from, q.to, now(), readsRollups() ? keepDays.raw : 0)) {
             let text: string
             let toPoint: (row: unknown[]) => HistoryPoint | undefined
             if (part.source === 'raw') {
@@ -229,18 +298,31 @@ export function createInfluxStore(opts: InfluxStoreOptions): ReadingStore {
     deadLetters: (input) =>
       wrap('deadLetters', async () => {
         const q = parseDeadLetterQuery(input)
-        const series = await query(`SELECT * FROM ${ident(DEAD_LETTER_MEASUREMENT)}${deadLetterWhere(q)} ORDER BY time DESC LIMIT ${q.limit}`)
-        return series.flatMap((s) => s.values.map((row) => rejectionFromRow(s.columns, row)))
+        const where = deadLetterWhere(q)
+        // A tombstoned letter cannot be left out by the query (a WHERE on a field a point lacks drops the point): ask
+        // for as many more as there are tombstones in the range, and leave them out here.
+        const tombs = await query(`SELECT count(${ident(TOMBSTONE_FIELD)}) FROM ${ident(DEAD_LETTER_MEASUREMENT)}${where}`)
+        const extra = tombs.reduce((n, s) => n + s.values.reduce((m, row) => m + (typeof row[1] === 'number' ? row[1] : 0), 0), 0)
+        const series = await query(`SELECT * FROM ${ident(DEAD_LETTER_MEASUREMENT)}${where} ORDER BY time DESC LIMIT ${q.limit + extra}`)
+        return series
+          .flatMap((s) => {
+            const at = s.columns.indexOf(TOMBSTONE_FIELD)
+            return s.values.filter((row) => at < 0 || row[at] === null || row[at] === undefined).map((row) => rejectionFromRow(s.columns, row))
+          })
+          .slice(0, q.limit)
       }),
 
     deadLetterCounts: (input) =>
       wrap('deadLetterCounts', async () => {
         const counts: Record<string, number> = {}
         const q = parseDeadLetterCountQuery(input)
-        for (const s of await query(`SELECT count("message") FROM ${ident(DEAD_LETTER_MEASUREMENT)}${deadLetterWhere(q)} GROUP BY "code"`)) {
+        const series = await query(
+          `SELECT count("message"), count(${ident(TOMBSTONE_FIELD)}) FROM ${ident(DEAD_LETTER_MEASUREMENT)}${deadLetterWhere(q)} GROUP BY "code"`,
+        )
+        for (const s of series) {
           const code = s.tags?.['code']
-          const n = s.values[0]?.[1]
-          if (code !== undefined && typeof n === 'number') counts[code] = n
+          const n = s.values[0] ? liveCount(s.values[0]) : 0
+          if (code !== undefined && n > 0) counts[code] = n
         }
         return counts
       }),
@@ -251,13 +333,17 @@ export function createInfluxStore(opts: InfluxStoreOptions): ReadingStore {
         // local days start at midnight UTC+7: epoch-aligned days shifted by -7 h, as history's 1d windows
         const window = q.bucket === 'hour' ? `${HOUR_MS}ms` : `${DAY_MS}ms, -${LOCAL_UTC_OFFSET_MS}ms`
         const series = await query(
-          `SELECT count("message") FROM ${ident(DEAD_LETTER_MEASUREMENT)}${deadLetterWhere(q)} GROUP BY time(${window}), "code" fill(none)`,
+          `SELECT count("message"), count(${ident(TOMBSTONE_FIELD)}) FROM ${ident(DEAD_LETTER_MEASUREMENT)}${deadLetterWhere(q)} GROUP BY time(${window}), "code" fill(none)`,
         )
         const out: DeadLetterBucketCount[] = []
         for (const s of series) {
           const code = s.tags?.['code'] as Rejection['code'] | undefined
           if (code === undefined) continue
-          for (const [start, n] of s.values) if (typeof start === 'number' && typeof n === 'number' && n > 0) out.push({ start, code, count: n })
+          for (const row of s.values) {
+            const start = row[0]
+            const n = liveCount(row)
+            if (typeof start === 'number' && n > 0) out.push({ start, code, count: n })
+          }
         }
         return out.sort((a, b) => a.start - b.start || (a.code < b.code ? -1 : a.code > b.code ? 1 : 0))
       }),
@@ -269,19 +355,147 @@ export function createInfluxStore(opts: InfluxStoreOptions): ReadingStore {
           const slot = parseDeadLetterId(id)
           if (!slot) continue
           const where = ` WHERE "code" = ${literal(slot.code)} AND "deviceId" = ${literal(slot.deviceId)} AND time >= ${slot.ms}ms AND time < ${slot.ms + 1}ms`
-          const found = await query(`SELECT count("message") FROM ${ident(DEAD_LETTER_MEASUREMENT)}${where}`)
-          if (!found.some((s) => s.values.some((row) => typeof row[1] === 'number' && row[1] > 0))) continue
-          await query(`DELETE FROM ${ident(DEAD_LETTER_MEASUREMENT)}${where}`)
+          // Each letter's exact ns timestamp (RFC 3339 text): a tombstone must land on the letter's own point.
+          const found = await http.query(`SELECT "message", ${ident(TOMBSTONE_FIELD)} FROM ${ident(DEAD_LETTER_MEASUREMENT)}${where}`, db, 'rfc3339')
+          const live = found.flatMap((s) => {
+            const at = s.columns.indexOf(TOMBSTONE_FIELD)
+            return s.values.filter((row) => at < 0 || row[at] === null || row[at] === undefined).map((row) => String(row[0]))
+          })
+          if (live.length === 0) continue
+          if (!deleteRefused) {
+            try {
+              await query(`DELETE FROM ${ident(DEAD_LETTER_MEASUREMENT)}${where}`)
+              n++
+              continue
+            } catch (err) {
+              const e = toStorageError(err, 'deleteDeadLetters')
+              // A server that is down is retried; one that will not DELETE (2.x/3.x: 501 or a statement error) never will.
+              if (e.retryable && !/HTTP 501/.test(e.message)) throw e
+              deleteRefused = true
+              opts.logger?.info(`InfluxDB ${db}: the server does not DELETE over the v1 API; re-driven dead letters are marked with a tombstone`, {
+                database: db,
+                err: redact(e.message),
+              })
+            }
+          }
+          const lines = live.map((t) => `${DEAD_LETTER_MEASUREMENT},code=${slot.code},deviceId=${slot.deviceId} ${TOMBSTONE_FIELD}=${now()}i ${rfc3339Ns(t)}`)
+          await http.write(db, lines.join('\n'), 'ns')
           n++
         }
         return n
       }),
 
     async close() {
+      clearInterval(timer)
+      timer = undefined
+      job = undefined
       http.close()
     },
   }
+
+  /** The writer on a server that refused to set up retention policies and continuous queries. */
+  async function withoutAdmin(reason: string): Promise<void> {
+    const policies = await readPolicies().catch(() => undefined)
+    // Retention: the server's; say where it differs from what was asked.
+    const asked = [
+      [defaultRp, keepDays.raw],
+      [ROLLUP_RP['5m'], keepDays['5m']],
+      [ROLLUP_RP['1h'], keepDays['1h']],
+    ] as const
+    const off = asked
+      .filter(([rp]) => rp === defaultRp || policies?.has(rp))
+      .filter(([rp, days]) => policies?.get(rp) !== days * DAY_MS)
+      .map(([rp, days]) => `${rp}: asked ${daysText(days)}, the server keeps ${policies?.has(rp) ? msText(policies.get(rp)) : 'an unknown time'}`)
+    state = { ...state, retention: off.length > 0 ? 'not_set' : 'server' }
+    if (off.length > 0)
+      warn(
+        'retention',
+        `retention asked cannot be set by this store (${reason}); ${off.join('; ')}. Set it on the server: InfluxDB 2.x buckets' retention (deploy/influxdb/init.sh), 1.x ALTER RETENTION POLICY as an admin.`,
+      )
+    else warnings.delete('retention')
+
+    if (policies?.has(ROLLUP_RP['5m']) && policies.has(ROLLUP_RP['1h'])) {
+      state = { ...state, rollups: 'computed' }
+      warnings.delete('rollups')
+      startJob()
+      // A restart forgets which buckets were waiting: everything since the last roll-up point is done again.
+      const lasts = await Promise.all(GRAINS.map((g) => lastRollupAt(http, db, g).catch(() => undefined)))
+      const since = lasts.some((t) => t === undefined) ? await firstRawAt(http, db, defaultRp) : Math.min(...(lasts as number[]))
+      if (since !== undefined) job!.touchRange(since, now())
+      opts.logger?.info(`InfluxDB ${db}: the server does not take continuous queries; this process computes the 5-minute and hourly roll-ups`, {
+        database: db,
+      })
+    } else {
+      state = { ...state, rollups: 'none' }
+      warn(
+        'rollups',
+        `5-minute and hourly roll-ups asked, but the server refused continuous queries (${reason}) and the roll-up retention policies ${ROLLUP_RP['5m']} and ${ROLLUP_RP['1h']} are missing${policies ? '' : ' (or cannot be listed)'}, so they cannot be computed either; history past raw retention${keepDays.raw > 0 ? ` (${keepDays.raw} d)` : ''} reads raw points or nothing. Create them: InfluxDB 2.x buckets mapped to ${ROLLUP_RP['5m']}/${ROLLUP_RP['1h']} (deploy/influxdb/init.sh), 1.x CREATE RETENTION POLICY as an admin.`,
+      )
+    }
+  }
+
+  function startJob(): void {
+    if (job) return
+    job = createRollupJob({ http, db, rawRp: () => defaultRp, now, graceMs: opts.rollupGraceMs ?? 120_000, maxLinesPerWrite: maxLines })
+    const every = opts.rollupEveryMs ?? 60_000
+    if (every > 0)
+      timer = setInterval(() => {
+        void serial(() => job?.run() ?? Promise.resolve()).then(
+          () => {
+            if (jobFailing) opts.logger?.info(`InfluxDB ${db}: roll-ups computed again`, { database: db })
+            jobFailing = false
+          },
+          (err: unknown) => {
+            // Once per failing stretch: the touched buckets stay marked and are done on a later run.
+            if (!jobFailing && job)
+              opts.logger?.warn(`InfluxDB ${db}: computing roll-ups failed; will retry`, { database: db, err: redact(String((err as Error)?.message ?? err)) })
+            jobFailing = true
+          },
+        )
+      }, every).unref()
+  }
+
+  /** A reader: are there roll-ups to read? Creates nothing. */
+  async function detectRollups(): Promise<void> {
+    lastDetect = now()
+    let policies: Map<string, number | undefined> | undefined
+    try {
+      policies = await readPolicies()
+    } catch (err) {
+      if (toStorageError(err, 'init').retryable) throw toStorageError(err, 'init')
+    }
+    const have = policies === undefined || (policies.has(ROLLUP_RP['5m']) && policies.has(ROLLUP_RP['1h']))
+    const points = have ? await lastRollupAt(http, db, '1h').catch(() => undefined) : undefined
+    if (points !== undefined) {
+      state = { ...state, rollups: 'read' }
+      warnings.delete('rollups')
+    } else if (have && policies !== undefined) {
+      // Set up, nothing rolled up yet (a fresh install): raw points serve every range until the first bucket closes.
+      state = { ...state, rollups: 'pending' }
+      warnings.delete('rollups')
+    } else {
+      state = { ...state, rollups: 'none' }
+      warn(
+        'rollups',
+        `5-minute and hourly roll-ups asked, but the roll-up retention policies ${ROLLUP_RP['5m']} and ${ROLLUP_RP['1h']} are missing${policies ? '' : ' (or cannot be listed)'} and this reader creates nothing; history past raw retention${keepDays.raw > 0 ? ` (${keepDays.raw} d)` : ''} reads raw points or nothing. The ingest computes them once they exist (deploy/influxdb/init.sh creates them on InfluxDB 2.x).`,
+      )
+    }
+  }
 }
+
+/** Go duration text as 1.x SHOW RETENTION POLICIES gives it (`24h0m0s`, `0s` = forever), in ms. */
+function goDurationMs(v: unknown): number | undefined {
+  if (typeof v !== 'string') return undefined
+  const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(v)
+  if (!m || v === '') return undefined
+  return (Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0)) * 1000
+}
+
+const daysText = (days: number) => (days > 0 ? `${days} d` : 'forever')
+const msText = (ms: number | undefined) => (ms === undefined ? 'an unknown time' : ms === 0 ? 'forever' : `${Math.round((ms / DAY_MS) * 100) / 100} d`)
+
+/** A 1.x password sent as `p=` must not reach a log line through an error text that quotes a URL. */
+const redact = (text: string) => text.replace(/([?&]p=)[^&\s]+/g, '$1***')
 
 /** The WHERE of the dead-letter filters given ('' when none). */
 function deadLetterWhere(q: DeadLetterCountFilter & { code?: string | undefined }): string {
@@ -304,6 +518,27 @@ function parseDeadLetterId(id: string): { ms: number; code: string; deviceId: st
   const m = /^(\d{1,16})~([a-z_]{1,40})~(.+)$/.exec(id)
   if (!m || !isStorableDeviceId(m[3]!)) return undefined
   return { ms: Number(m[1]), code: m[2]!, deviceId: m[3]! }
+}
+
+/*
+ * A re-driven letter where the server will not DELETE (2.x/3.x over the v1 API): its own point gets this field (the
+ * ms it was re-driven), written at the same series and ns timestamp, so the point is updated, not added. Lists leave
+ * such letters out and counts subtract them, on every server, so a reader sees what the writer removed.
+ */
+const TOMBSTONE_FIELD = 'redrivenAt'
+
+/** A `count("message"), count(tombstone)` row: the letters still dead. */
+function liveCount(row: unknown[]): number {
+  const all = typeof row[1] === 'number' ? row[1] : 0
+  const gone = typeof row[2] === 'number' ? row[2] : 0
+  return Math.max(0, all - gone)
+}
+
+/** RFC 3339 as InfluxDB writes it (up to 9 fraction digits, trailing zeros cut) → ns since the epoch, exactly. */
+function rfc3339Ns(text: string): string {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/.exec(text)
+  if (!m) throw new StorageError(`influx answered a time ${JSON.stringify(text)} that is not RFC 3339`, { retryable: false })
+  return String(BigInt(Date.parse(`${m[1]}Z`)) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0')))
 }
 
 /** `"deviceId" = 'a' OR "deviceId" = 'b' …` — ids are registry-pattern strings, quoted as literals all the same. */

@@ -6,6 +6,7 @@ import type {
   HistoryQuery,
   HistorySeries,
   Rejection,
+  StorageStatus,
   StoredReading,
 } from '@mytho/schema'
 
@@ -65,9 +66,16 @@ export interface ReadingStore {
   /**
    * Removes the dead letters of these ids (a re-drive stored their readings); ids not kept (gone already, or not this
    * store's) are skipped. Answers how many ids named a letter. An InfluxDB id names a (ms, reason, device) slot: every
-   * letter in it goes.
+   * letter in it goes. Where the server takes no DELETE (InfluxDB 2.x/3.x over the v1 API) the letters are marked with
+   * a tombstone instead, which every read above leaves out. The writer's (the ingest's); a reader's credentials may
+   * not allow it.
    */
   deleteDeadLetters(ids: readonly string[]): Promise<number>
+  /**
+   * What init() could set up of what was asked (retention, roll-ups), with a warning for each thing it could not; for
+   * health and readiness answers. Optional so a hand-made store (a test double) need not say.
+   */
+  status?(): StorageStatus
   /** Releases files/sockets, aborting requests in flight. Safe to call twice; later calls fail non-retryable. */
   close(): Promise<void>
 }

@@ -79,7 +79,8 @@ describe('SQLite adapter', () => {
   it('a database from before roll-ups gets them built from its readings when opened', async () => {
     const path = freshPath()
     const old = openDatabase(path)
-    old.exec('DROP TABLE rollup_5m; DROP TABLE rollup_1h')
+    // As a file from before roll-ups: without them, and from before schema versions (user_version 0).
+    old.exec('DROP TABLE rollup_5m; DROP TABLE rollup_1h; PRAGMA user_version = 0')
     const t0 = reading().ts
     old.prepare("INSERT INTO readings VALUES ('wl-tien-01', ?, 'water_level', 'my-tho', 'device', ?, NULL, '{\"waterLevelCm\":4,\"batteryV\":12}')").run(t0, t0)
     old.prepare("INSERT INTO readings VALUES ('wl-tien-01', ?, 'water_level', 'my-tho', 'device', ?, NULL, '{\"waterLevelCm\":6}')").run(t0 + 1, t0 + 1)

@@ -1,5 +1,6 @@
 import type { HistoryPoint, HistoryQuery, HistorySeries, Rejection, StoredReading } from '@mytho/schema'
 import { LOCAL_UTC_OFFSET_MS, windowMs } from '@mytho/schema'
+import { migrateSqlite, type SqliteMigration } from '@mytho/runtime'
 import Database from 'better-sqlite3'
 import { StorageError, type ReadingStore } from './port.ts'
 import { DAY_MS, FIVE_MIN_MS, HOUR_MS, bucketStart, planHistory, type HistorySource, type RetentionOptions } from './retention.ts'
@@ -198,6 +199,9 @@ export function createSqliteStore(opts: SqliteStoreOptions): ReadingStore {
     // Roll-ups are kept current by every write (and backfilled on first open), so there is nothing to catch up.
     rollUp: (from, to) => run('rollUp', () => void [from, to]),
 
+    // Retention and roll-ups are this store's own work (on every write), so nothing asked can be refused.
+    status: () => ({ backend: 'sqlite', rollups: 'built_in', retention: 'built_in', warnings: [] }),
+
     latest: (deviceIds) =>
       run('latest', (s) => {
         const rows = deviceIds === undefined ? s.latestAll.all() : s.latestSome.all(JSON.stringify(deviceIds.filter(isStorableDeviceId)))
@@ -253,18 +257,13 @@ export function createSqliteStore(opts: SqliteStoreOptions): ReadingStore {
   }
 }
 
-/** Opens the file with the durability settings above and creates the tables if absent. */
+/** Opens the file with the durability settings above and brings its schema to the newest version (READINGS_MIGRATIONS). */
 export function openDatabase(path: string, busyTimeoutMs = 5_000): Database.Database {
   const db = new Database(path, { timeout: busyTimeoutMs })
   try {
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = FULL')
-    db.transaction(() => {
-      const hadReadings = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'readings'").get() !== undefined
-      const hadRollups = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'rollup_5m'").get() !== undefined
-      db.exec(SCHEMA)
-      if (hadReadings && !hadRollups) for (const [table, width] of ROLLUPS) db.exec(backfillSql(table, width))
-    })()
+    migrateSqlite(db, READINGS_MIGRATIONS)
     return db
   } catch (err) {
     db.close()
@@ -276,6 +275,24 @@ const ROLLUPS = [
   ['rollup_5m', FIVE_MIN_MS],
   ['rollup_1h', HOUR_MS],
 ] as const
+
+/**
+ * readings.sqlite's schema versions (runtime's migrateSqlite). Version 1 is the schema of every file written before
+ * versions were kept (user_version 0): the tables are created when absent, and a file from before roll-ups existed
+ * gets them backfilled from its readings. A new version goes at the end, never edits one already released.
+ */
+export const READINGS_MIGRATIONS: readonly SqliteMigration<Database.Database>[] = [
+  {
+    version: 1,
+    description: 'readings, latest, 5-minute and hourly roll-ups, dead letters',
+    up(db) {
+      const hadReadings = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'readings'").get() !== undefined
+      const hadRollups = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'rollup_5m'").get() !== undefined
+      db.exec(SCHEMA)
+      if (hadReadings && !hadRollups) for (const [table, width] of ROLLUPS) db.exec(backfillSql(table, width))
+    },
+  },
+]
 
 /** Builds a roll-up table from the raw readings already stored (a database from before roll-ups existed). */
 function backfillSql(table: string, width: number): string {
