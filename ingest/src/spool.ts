@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
+import { migrateSqlite, type SqliteMigration } from '@mytho/runtime'
 import type { Rejection, StoredReading } from '@mytho/schema'
 
 /*
@@ -29,18 +30,34 @@ export class SpoolError extends Error {
   override name = 'SpoolError'
 }
 
+/** A spool file's schema versions (runtime's migrateSqlite); version 1 is the one from before versions were kept. */
+export const SPOOL_MIGRATIONS: readonly SqliteMigration<Database.Database>[] = [
+  {
+    version: 1,
+    description: 'spooled batches in arrival order',
+    up(db) {
+      db.exec(`CREATE TABLE IF NOT EXISTS spool (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        items INTEGER NOT NULL,
+        oldest_received_at INTEGER NOT NULL,
+        readings TEXT NOT NULL,
+        rejections TEXT NOT NULL
+      )`)
+    },
+  },
+]
+
 export function openSpool(opts: SpoolOptions) {
   mkdirSync(dirname(opts.path), { recursive: true, mode: 0o700 })
   const db = new Database(opts.path)
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = FULL')
-  db.exec(`CREATE TABLE IF NOT EXISTS spool (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    items INTEGER NOT NULL,
-    oldest_received_at INTEGER NOT NULL,
-    readings TEXT NOT NULL,
-    rejections TEXT NOT NULL
-  )`)
+  try {
+    migrateSqlite(db, SPOOL_MIGRATIONS)
+  } catch (err) {
+    db.close()
+    throw err
+  }
   const insert = db.prepare('INSERT INTO spool (items, oldest_received_at, readings, rejections) VALUES (?, ?, ?, ?)')
   const oldest = db.prepare<[], { id: number; items: number; readings: string; rejections: string }>(
     'SELECT id, items, readings, rejections FROM spool ORDER BY id',

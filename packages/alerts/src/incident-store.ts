@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import Database from 'better-sqlite3'
+import { migrateSqlite, type SqliteMigration } from '@mytho/runtime'
 import type { Incident, IncidentEvent, IncidentState, Severity } from '@mytho/schema'
 import type { HoldState } from './hold-machine.ts'
 
@@ -70,46 +71,59 @@ interface Row {
   action: string | null
 }
 
+/**
+ * alerts.sqlite's schema versions (runtime's migrateSqlite). Version 1 is the schema of every file written before
+ * versions were kept (user_version 0): the tables created when absent, and the columns added since (claimed_by,
+ * issue #15; ward and action, issue #17) added to a file from before them. New versions go at the end.
+ */
+export const INCIDENT_MIGRATIONS: readonly SqliteMigration<Database.Database>[] = [
+  {
+    version: 1,
+    description: 'incidents, their devices and events, rule holds',
+    up(db) {
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS incidents (
+          id TEXT PRIMARY KEY, rule_id TEXT NOT NULL, subject TEXT NOT NULL, subject_type TEXT NOT NULL,
+          device_ids TEXT NOT NULL, kind TEXT, level INTEGER NOT NULL, peak_level INTEGER NOT NULL, severity TEXT NOT NULL,
+          title TEXT NOT NULL, state TEXT NOT NULL, metric TEXT, last_value REAL, peak_value REAL,
+          raised_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+          acknowledged_at INTEGER, acknowledged_by TEXT, ack_note TEXT, cleared_at INTEGER, closed_at INTEGER);
+        CREATE INDEX IF NOT EXISTS incidents_state ON incidents (state, raised_at);
+        CREATE INDEX IF NOT EXISTS incidents_subject ON incidents (subject, raised_at);
+        CREATE TABLE IF NOT EXISTS incident_devices (incident_id TEXT NOT NULL, device_id TEXT NOT NULL, PRIMARY KEY (device_id, incident_id));
+        CREATE TABLE IF NOT EXISTS incident_events (
+          incident_id TEXT NOT NULL, seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, type TEXT NOT NULL,
+          level INTEGER NOT NULL, value REAL, by TEXT, note TEXT);
+        CREATE INDEX IF NOT EXISTS incident_events_incident ON incident_events (incident_id, seq);
+        CREATE TABLE IF NOT EXISTS rule_holds (rule_id TEXT NOT NULL, subject TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (rule_id, subject));
+      `)
+      const columns = (table: string) =>
+        new Set(
+          db
+            .prepare<[], { name: string }>(`SELECT name FROM pragma_table_info('${table}')`)
+            .all()
+            .map((c) => c.name),
+        )
+      if (!columns('incident_events').has('claimed_by')) db.exec('ALTER TABLE incident_events ADD COLUMN claimed_by TEXT')
+      const cols = columns('incidents')
+      if (!cols.has('ward')) db.exec('ALTER TABLE incidents ADD COLUMN ward TEXT')
+      if (!cols.has('action')) db.exec('ALTER TABLE incidents ADD COLUMN action TEXT')
+    },
+  },
+]
+
 export function openIncidentStore(path: string) {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
   const db = new Database(path)
   db.pragma('journal_mode = WAL')
   db.pragma('synchronous = FULL')
   db.pragma('busy_timeout = 5000')
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS incidents (
-      id TEXT PRIMARY KEY, rule_id TEXT NOT NULL, subject TEXT NOT NULL, subject_type TEXT NOT NULL,
-      device_ids TEXT NOT NULL, kind TEXT, level INTEGER NOT NULL, peak_level INTEGER NOT NULL, severity TEXT NOT NULL,
-      title TEXT NOT NULL, state TEXT NOT NULL, metric TEXT, last_value REAL, peak_value REAL,
-      raised_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
-      acknowledged_at INTEGER, acknowledged_by TEXT, ack_note TEXT, cleared_at INTEGER, closed_at INTEGER);
-    CREATE INDEX IF NOT EXISTS incidents_state ON incidents (state, raised_at);
-    CREATE INDEX IF NOT EXISTS incidents_subject ON incidents (subject, raised_at);
-    CREATE TABLE IF NOT EXISTS incident_devices (incident_id TEXT NOT NULL, device_id TEXT NOT NULL, PRIMARY KEY (device_id, incident_id));
-    CREATE TABLE IF NOT EXISTS incident_events (
-      incident_id TEXT NOT NULL, seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, type TEXT NOT NULL,
-      level INTEGER NOT NULL, value REAL, by TEXT, note TEXT);
-    CREATE INDEX IF NOT EXISTS incident_events_incident ON incident_events (incident_id, seq);
-    CREATE TABLE IF NOT EXISTS rule_holds (rule_id TEXT NOT NULL, subject TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (rule_id, subject));
-  `)
-  // The name an anonymous acknowledger claimed (issue #15), kept apart from `by`. A file from before gets the column;
-  // looked for and added in one write transaction, as the ingest and the API may open the file at the same moment.
-  db.transaction(() => {
-    const has = db
-      .prepare<[], { name: string }>("SELECT name FROM pragma_table_info('incident_events')")
-      .all()
-      .some((c) => c.name === 'claimed_by')
-    if (!has) db.exec('ALTER TABLE incident_events ADD COLUMN claimed_by TEXT')
-    // Where and what to do (issue #17): older rows read null for both.
-    const cols = new Set(
-      db
-        .prepare<[], { name: string }>("SELECT name FROM pragma_table_info('incidents')")
-        .all()
-        .map((c) => c.name),
-    )
-    if (!cols.has('ward')) db.exec('ALTER TABLE incidents ADD COLUMN ward TEXT')
-    if (!cols.has('action')) db.exec('ALTER TABLE incidents ADD COLUMN action TEXT')
-  }).immediate()
+  try {
+    migrateSqlite(db, INCIDENT_MIGRATIONS)
+  } catch (err) {
+    db.close()
+    throw err
+  }
 
   const st = {
     getHold: db.prepare<[string, string], { record: string }>('SELECT record FROM rule_holds WHERE rule_id = ? AND subject = ?'),

@@ -34,15 +34,6 @@ export class CredentialStoreError extends Error {
   override name = 'CredentialStoreError'
 }
 
-/** The credentials table; the device directory (device-directory.ts) joins it in the same file. */
-export const CREDENTIALS_DDL = `CREATE TABLE IF NOT EXISTS credentials (
-    username    TEXT PRIMARY KEY,
-    role        TEXT NOT NULL CHECK (role IN ('device', 'service')),
-    scrypt_hash TEXT NOT NULL,
-    disabled    INTEGER NOT NULL DEFAULT 0,
-    updated_at  INTEGER NOT NULL
-  )`
-
 const sha256 = (v: string | Buffer): Buffer => createHash('sha256').update(v).digest()
 
 /** What a login is checked against: the stored hash and the disabled flag, read afresh at every CONNECT. */
@@ -113,7 +104,6 @@ interface Row {
  */
 export function openCredentialStore(dataDir: string, options: CredentialStoreOptions = {}): CredentialStore {
   const db = openMetaSqlite(dataDir)
-  db.exec(CREDENTIALS_DDL)
   const select = db.prepare<[string], Row>('SELECT scrypt_hash, disabled FROM credentials WHERE username = ?')
   const role = db.prepare<[string], { role: CredentialRole }>('SELECT role FROM credentials WHERE username = ?')
   const disable = db.prepare<[number, number, string]>('UPDATE credentials SET disabled = ?, updated_at = ? WHERE username = ?')

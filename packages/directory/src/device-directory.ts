@@ -1,5 +1,4 @@
 import { DeviceRecord, DeviceRegistry } from '@mytho/schema'
-import { CREDENTIALS_DDL } from './credential-store.ts'
 import { openMetaSqlite } from './meta-sqlite.ts'
 
 /** A device as provisioned: its registry record, and whether its credential is disabled or missing. */
@@ -52,12 +51,6 @@ export function openDeviceDirectory(dataDir: string): DeviceDirectory {
 
 function openSqliteDirectory(dataDir: string): SyncDirectory {
   const db = openMetaSqlite(dataDir)
-  db.exec(CREDENTIALS_DDL)
-  db.exec(`CREATE TABLE IF NOT EXISTS devices (
-    id         TEXT PRIMARY KEY,
-    record     TEXT NOT NULL,
-    created_at INTEGER NOT NULL
-  )`)
   const count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM devices')
   const insert = db.prepare<[string, string, number]>('INSERT OR IGNORE INTO devices (id, record, created_at) VALUES (?, ?, ?)')
   const replace = db.prepare<[string, string]>('UPDATE devices SET record = ? WHERE id = ?')

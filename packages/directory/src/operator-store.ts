@@ -98,30 +98,6 @@ export const newCsrfToken = (): string => randomBytes(24).toString('base64url')
  */
 export function openOperatorStore(dataDir: string): OperatorStore {
   const db = openMetaSqlite(dataDir)
-  db.exec(`CREATE TABLE IF NOT EXISTS operators (
-    username       TEXT PRIMARY KEY,
-    role           TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
-    scrypt_hash    TEXT NOT NULL,
-    disabled       INTEGER NOT NULL DEFAULT 0,
-    created_at     INTEGER NOT NULL,
-    last_sign_in_at INTEGER
-  );
-  CREATE TABLE IF NOT EXISTS sessions (
-    token_hash TEXT PRIMARY KEY,
-    username   TEXT NOT NULL REFERENCES operators (username),
-    csrf_token TEXT NOT NULL,
-    expires_at INTEGER NOT NULL
-  );
-  CREATE TABLE IF NOT EXISTS audit_log (
-    id     INTEGER PRIMARY KEY AUTOINCREMENT,
-    ts     INTEGER NOT NULL,
-    actor  TEXT NOT NULL,
-    action TEXT NOT NULL,
-    target TEXT,
-    detail TEXT,
-    ip     TEXT
-  );
-  CREATE INDEX IF NOT EXISTS audit_log_actor ON audit_log (actor, id)`)
   const q = {
     count: db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM operators'),
     insert: db.prepare<[string, string, string, number]>('INSERT OR IGNORE INTO operators (username, role, scrypt_hash, created_at) VALUES (?, ?, ?, ?)'),
