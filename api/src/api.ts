@@ -12,6 +12,7 @@ import { atLeast } from './auth/roles.ts'
 import { callerFrom } from './auth/session.ts'
 import { sameOriginOrListed } from './auth/cors.ts'
 import { signInFromConfig } from './auth/sign-in-from-config.ts'
+import { createSignInStats } from './auth/sign-in-stats.ts'
 import { DEFAULT_MAP_TILE_ATTRIBUTION, DEFAULT_MAP_TILE_URL, type ApiConfig } from './config.ts'
 import { createHttpApp, DEFAULT_WEB_ROOT } from './http-app.ts'
 import { openIncidents, type OpenIncidents } from './incident-store.ts'
@@ -19,7 +20,9 @@ import { createLiveFeed, type LiveFeed } from './live-feed.ts'
 import { createLivePush, type LivePush } from './live-push.ts'
 import { joinLiveCluster, type LiveCluster } from './live-cluster.ts'
 import { createLiveState } from './live-state.ts'
+import { createRedriveClient } from './redrive-client.ts'
 import { openProvisioning, type Provisioning } from './provisioning.ts'
+import type { RequestTiming } from './request-timing.ts'
 
 export { DEFAULT_WEB_ROOT, MAP_NOT_BUILT } from './http-app.ts'
 
@@ -56,9 +59,11 @@ export type ApiOptions = Pick<ApiConfig, 'HTTP_PORT' | 'HTTP_HOST'> &
       | 'DATA_DIR'
       | 'LIVE_FLUSH_MS'
       | 'LIVE_STATUS_CHECK_MS'
+      | 'REDRIVE_TIMEOUT_MS'
       | 'MAP_TILE_URL'
       | 'MAP_TILE_ATTRIBUTION'
       | 'MQTT_PUBLIC_URL'
+      | 'MQTT_PUBLIC_CA'
       | 'REDIS_URL'
       | 'ALERT_RULES_FILE'
     >
@@ -112,6 +117,12 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
     return opened.cluster.announceIncident(change)
   }
   const sessionsEnded = () => void (opened.cluster ? opened.cluster.recheck() : opened.push?.recheck())
+  /**
+   * What metrics.ts observes as it happens (its histograms), registered before start; here rather than on the
+   * parts because the live push is made only at start. Empty (nothing timed) without METRICS_PORT.
+   */
+  const observers = { pushLatency: [] as ((seconds: number) => void)[], request: [] as ((t: RequestTiming) => void)[] }
+  const signIns = createSignInStats()
 
   // QoS 0 may have dropped readings while the link was down: after every (re)connect, catch up from storage.
   let resyncing: Promise<void> | undefined
@@ -122,6 +133,12 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
       .finally(() => (resyncing = undefined))
   }
   let feedSince = clock()
+  // The ingest re-drives dead letters (this API's storage access reads only): asked over the feed's link.
+  const redrive = createRedriveClient({
+    publish: async (topic, payload) => (await feed?.publish(topic, payload, 0)) ?? false,
+    clock,
+    timeoutMs: config.REDRIVE_TIMEOUT_MS ?? 15_000,
+  })
   const feed: LiveFeed | undefined =
     config.MQTT_URL === undefined
       ? undefined
@@ -133,7 +150,10 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
           },
           {
             logger: log.child({ part: 'live-feed' }),
-            onReadings: (readings) => state.applyReadings(readings),
+            onReadings: (readings) => {
+              state.applyReadings(readings)
+              opened.push?.noteLiveReadings(readings)
+            },
             onConnection: (id, status) => state.applyConnection(id, status),
             onIncident: announceHere,
             onConnect: () => {
@@ -143,6 +163,7 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
             },
             onPipeline: (health) => opened.push?.announcePipeline(health),
             ...(deps.resyncRegistry ? { onRegistryNotice: () => void deps.resyncRegistry!() } : {}),
+            onRedriveAnswer: redrive.onAnswer,
             onLink: (connected) => {
               feedSince = clock()
               if (!connected) log.warn('live feed disconnected; reconnecting')
@@ -161,6 +182,7 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
       tileUrl: config.MAP_TILE_URL ?? DEFAULT_MAP_TILE_URL,
       tileAttribution: config.MAP_TILE_ATTRIBUTION ?? DEFAULT_MAP_TILE_ATTRIBUTION,
       ...(config.MQTT_PUBLIC_URL !== undefined ? { mqttPublicUrl: config.MQTT_PUBLIC_URL } : {}),
+      ...(config.MQTT_PUBLIC_CA !== undefined ? { mqttPublicCa: config.MQTT_PUBLIC_CA } : {}),
       importMaxBytes: config.IMPORT_MAX_BYTES ?? 5_000_000,
       webRoot: deps.webRoot ?? DEFAULT_WEB_ROOT,
     },
@@ -174,12 +196,17 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
       audit,
       incidents: () => opened.incidents?.store,
       provisioning: () => opened.provisioning,
+      redrive: redrive.redrive,
       announceIncident: announceEverywhere,
       sessionsEnded,
       uptimeS: () => Math.round((clock() - startedAt) / 1000),
       alarmLines: (device) => alarmLinesFor(rules, device),
       clock,
       logger: log,
+      onRequest: (t) => {
+        for (const o of observers.request) o(t)
+      },
+      signIns,
     },
   )
 
@@ -189,6 +216,8 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
     /** The versioned router, for the OpenAPI coverage test. */
     v1,
     state,
+    observers,
+    signIns,
     get feed() {
       return feed
     },
@@ -232,6 +261,9 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
         feedStatus: () => ({ connected: feed?.connected ?? false, since: feedSince }),
         activeIncidents: () => opened.incidents?.active() ?? [],
         pipeline: () => feed?.pipeline,
+        onPushLatency: (seconds) => {
+          for (const o of observers.pushLatency) o(seconds)
+        },
         admit: async (req) => {
           if (!sameOriginOrListed(req, corsOrigins)) return 'forbidden origin'
           const caller = await callerFrom(req, auth, clock())

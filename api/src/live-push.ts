@@ -12,6 +12,7 @@ import {
   type LiveFeedStatus,
   type PipelineHealth,
   type ServerToClientEvents,
+  type StoredReading,
   type Ward,
 } from '@mytho/schema'
 import { encodeSnapshot } from '@mytho/schema/live-snapshot'
@@ -55,6 +56,11 @@ export interface LivePushDeps {
    * is refused (the client's connect_error message: 'sign-in required', 'forbidden'), or undefined. Default: everyone.
    */
   admit?: (req: IncomingMessage) => string | undefined | Promise<string | undefined>
+  /**
+   * Seconds from the ingest's receive time of a live reading (`receivedAt`) to the push that took it to at least one
+   * browser (metrics.ts: publish→browser latency). Once per device and push, for its newest live reading.
+   */
+  onPushLatency?: (seconds: number) => void
 }
 
 interface View {
@@ -116,6 +122,12 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
   warmTimer.unref()
   const io = new Server<ClientToServerEvents, ServerToClientEvents, InterNodeEvents, SocketData>(http, { path: '/socket.io', serveClient: false })
   let changed = new Set<string>()
+  /**
+   * Devices with a reading from the live feed since the last flush, and the newest one's receivedAt. Only these are
+   * timed: a change from storage (hydrate after a reconnect) or from a connection status carries an old receivedAt
+   * that says nothing about the live path.
+   */
+  let fresh = new Map<string, number>()
   let lastPipelineKey: string | undefined
   io.use(async (socket, next) => {
     let refused: string | undefined
@@ -193,6 +205,10 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
   const flush = () => {
     const ids = changed
     if (ids.size > 0) changed = new Set()
+    const timed = fresh
+    if (timed.size > 0) fresh = new Map()
+    // The timed devices that went out to some socket in this flush.
+    const reached = deps.onPushLatency && timed.size > 0 ? new Set<string>() : undefined
     const states: LiveDeviceState[] = []
     for (const id of ids) {
       const st = deps.state.get(id)
@@ -215,6 +231,7 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
         for (const d of states) if (inView(v, d)) pending.add(d.deviceId)
         const catchUp = [...pending].flatMap((id) => deps.state.get(id) ?? [])
         if (catchUp.length > 0) socket.emit('updates', catchUp)
+        if (reached) for (const d of catchUp) reached.add(d.deviceId)
         stats.updatesSent += catchUp.length
         continue
       }
@@ -231,6 +248,12 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
       // has the whole stream itself, so none of this crosses a cluster's Redis (live-cluster.ts).
       io.local.to(sockets).emit('updates', mine)
       stats.updatesSent += mine.length * sockets.length
+      if (reached) for (const d of mine) reached.add(d.deviceId)
+    }
+    if (reached && reached.size > 0) {
+      // Wall clock against the ingest's wall clock: a negative difference is clock skew between hosts, shown as 0.
+      const now = Date.now()
+      for (const [id, receivedAt] of timed) if (reached.has(id)) deps.onPushLatency!(Math.max(0, now - receivedAt) / 1000)
     }
   }
   const timer = setInterval(flush, flushMs)
@@ -241,6 +264,11 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
     io,
     /** The first view's cluster index (its build costs, for the bench and tests). */
     firstView,
+    /** Readings from the live feed (not from storage): their way to the browsers is timed (onPushLatency). */
+    noteLiveReadings(readings: readonly StoredReading[]): void {
+      if (!deps.onPushLatency) return
+      for (const r of readings) if (r.receivedAt > (fresh.get(r.deviceId) ?? -Infinity)) fresh.set(r.deviceId, r.receivedAt)
+    },
     /** Incidents go to every browser whatever it views: an alarm is never out of sight. */
     announceIncident(change: IncidentChange): void {
       io.local.emit('incident', change)

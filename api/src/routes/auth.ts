@@ -2,9 +2,11 @@ import { Router, type Response } from 'express'
 import { LoginRequest, type MeResponse, type SessionResponse } from '@mytho/schema'
 import { HttpError, parseInput } from '../http-errors.ts'
 import { callerOf, clientIp, CSRF_COOKIE, SESSION_COOKIE, type AuthContext } from '../auth/session.ts'
+import type { SignInStats } from '../auth/sign-in-stats.ts'
+import { pairKey } from '../auth/throttle.ts'
 
-/** Sign-in, sign-out and who-am-I; the protocol is described in auth/session.ts. */
-export function authRouter(auth: AuthContext | undefined, clock: () => number, sessionsEnded: () => void = () => {}): Router {
+/** Sign-in, sign-out and who-am-I; the protocol is described in auth/session.ts. `stats`: what sign-in did (metrics). */
+export function authRouter(auth: AuthContext | undefined, clock: () => number, sessionsEnded: () => void = () => {}, stats?: SignInStats): Router {
   const r = Router()
   const ctx = () => {
     if (!auth) throw new HttpError(503, 'sign-in is not configured on this API (no operator store)')
@@ -14,6 +16,8 @@ export function authRouter(auth: AuthContext | undefined, clock: () => number, s
     res.cookie(name, value, { httpOnly, sameSite: 'strict', secure: auth?.secureCookies ?? false, path: '/', maxAge: maxAgeMs })
 
   r.post('/auth/login', async (req, res) => {
+    // Counted by the answer sent, whichever way the handler ends (a thrown HttpError included).
+    if (stats) res.once('finish', () => stats.answered(res.statusCode))
     const a = ctx()
     // JSON only: a cross-site HTML form cannot send it without a CORS preflight (login CSRF).
     if (!req.is('application/json')) throw new HttpError(415, 'send the credentials as application/json')
@@ -23,9 +27,11 @@ export function authRouter(auth: AuthContext | undefined, clock: () => number, s
     // looked at, so guessing on learns nothing. Let through, the attempt already counts as a failure.
     const wait = await a.throttle.attempt(body.username, ip, clock())
     if (wait > 0) {
+      stats?.heldUp(pairKey(body.username, ip))
       res.set('Retry-After', String(wait))
       throw new HttpError(429, `too many failed sign-ins; try again in ${wait} s`)
     }
+    stats?.letThrough(pairKey(body.username, ip))
     const who = await a.operators.verify(body.username, body.password)
     if (!who) {
       await a.operators.audit({ actor: body.username, action: 'sign-in-failed', ip }, clock())
