@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import type { z } from 'zod'
 import { apiEnv } from '@mytho/api'
@@ -10,6 +10,8 @@ import { brokerEnv } from '@mytho/broker'
 import { simEnv } from '@mytho/devices-sim'
 import { ingestEnv } from '@mytho/ingest'
 import { parseEnv } from '@mytho/runtime'
+import { bundlePath, SERVER_ENTRIES } from './build-server.ts'
+import { makeSecretsDir, secretOnHost } from './secrets-dir.ts'
 
 /*
  * No Docker engine runs on our machines, so the compose file is checked by reading it: every service's
@@ -21,6 +23,7 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const compose = parse(readFileSync(`${root}docker-compose.yml`, 'utf8'), { merge: true }) as {
   services: Record<string, Service>
   volumes: Record<string, unknown>
+  secrets: Record<string, { file?: string }>
 }
 interface Service {
   read_only?: boolean
@@ -50,18 +53,28 @@ const secretNames = Object.keys(example).filter((k) => /(PASSWORD|TOKEN|SECRET)$
 /** .env.example as an installer fills it in: every secret generated (docs/operations.md). */
 const filled: Record<string, string> = { ...example, ...Object.fromEntries(secretNames.map((k) => [k, randomBytes(24).toString('base64url')])) }
 
-/** Compose's ${VAR}, ${VAR:-default} and ${VAR:?error} against a .env, as `docker compose config` would. */
+/**
+ * Compose's ${VAR}, ${VAR:-default} and ${VAR:?error} against a .env, as `docker compose config` would; nested
+ * (`${A:-mqtts://${B:-localhost}}`) from the inside out, and a default may hold braces (`{z}/{x}/{y}`).
+ */
 function interpolate(v: string, dotEnv: Record<string, string> = filled): string {
-  return String(v).replace(/\$\{([A-Z_]+)(?:(:-|:\?)([^}]*))?\}/g, (_m, name: string, op?: string, arg?: string) => {
-    const value = dotEnv[name]
-    if (value !== undefined && value !== '') return value
-    if (op === ':-') return arg ?? ''
-    if (op === ':?') throw new Error(`${name} is required by docker-compose.yml but missing from .env.example`)
-    return ''
-  })
+  const once = (s: string) =>
+    s.replace(/\$\{([A-Z0-9_]+)(?:(:-|:\?)((?:[^${}]|\{[^${}]*\})*))?\}/g, (_m, name: string, op?: string, arg?: string) => {
+      const value = dotEnv[name]
+      if (value !== undefined && value !== '') return value
+      if (op === ':-') return arg ?? ''
+      if (op === ':?') throw new Error(`${name} is required by docker-compose.yml but missing from .env.example`)
+      return ''
+    })
+  let out = String(v)
+  for (let next = once(out); next !== out; next = once(out)) out = next
+  return out
 }
+/** ./secrets as deploy/make-secrets.sh --cluster makes it: what NAME_FILE=/run/secrets/name reads. */
+const secrets = makeSecretsDir({ cluster: true })
+afterAll(() => secrets.remove())
 const envOf = (s: Service, dotEnv: Record<string, string> = filled) =>
-  Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, interpolate(v, dotEnv)]))
+  Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, secretOnHost(interpolate(v, dotEnv), compose.secrets, secrets.dir)]))
 
 const platform: Record<string, z.ZodObject> = {
   broker: brokerEnv,
@@ -80,10 +93,13 @@ describe('docker-compose.yml', () => {
       'api-2',
       'broker',
       'broker-2',
+      'demo-seed',
+      'grafana',
       'influxdb',
       'ingest',
       'ingest-2',
       'prometheus',
+      'proxy',
       'redis',
       'simulator',
     ])
@@ -98,18 +114,19 @@ describe('docker-compose.yml', () => {
     expect(redis.command).toEqual(expect.arrayContaining(['--appendonly', 'yes']))
     expect(redis.volumes).toContain('redis-data:/data')
     for (const name of ['broker-2', 'api-2', 'ingest-2']) {
-      expect(parseEnv(platform[name]!, envOf(compose.services[name]!))['REDIS_URL'], name).toBe('redis://redis:6379')
+      expect(parseEnv(platform[name]!, envOf(compose.services[name]!))['REDIS_URL'], name).toMatch(/^redis:\/\/:[0-9a-f]{64}@redis:6379$/)
       expect(Object.keys(compose.services[name]!.depends_on ?? {})).toContain('redis')
     }
-    // Without the profile the first broker and API stay standalone; REDIS_URL in .env makes them cluster nodes too.
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: docker-compose's own ${VAR:-default} interpolation, as written in docker-compose.yml
-    for (const name of ['broker', 'api', 'ingest']) expect(compose.services[name]!.environment!['REDIS_URL']).toBe('${REDIS_URL:-}')
+    // Every node reads the one secrets/redis_url (with Redis's password): empty, all standalone; filled
+    // (make-secrets.sh --cluster), the first broker, ingest and API are cluster nodes too.
+    for (const name of ['broker', 'api', 'ingest']) expect(compose.services[name]!.environment!['REDIS_URL_FILE']).toBe('/run/secrets/redis_url')
     // The second ingest worker shares the stream by partition (ingest/src/partition-sessions.ts).
     expect(parseEnv(ingestEnv, envOf(compose.services['ingest-2']!)).INGEST_PARTITIONS).toBe(8)
     // The second API and ingest take their own broker first and the other while it is down.
     expect(parseEnv(apiEnv, envOf(compose.services['api-2']!)).MQTT_URL).toBe('mqtt://broker-2:1884,mqtt://broker:1884')
     expect(parseEnv(ingestEnv, envOf(compose.services['ingest-2']!)).MQTT_URL).toBe('mqtt://broker-2:1884,mqtt://broker:1884')
-    const hostPorts = Object.values(compose.services).flatMap((s) => (s.ports ?? []).map((p) => interpolate(p).split(':')[0]))
+    // HOST:CONTAINER or IP:HOST:CONTAINER (Prometheus and Grafana on 127.0.0.1)
+    const hostPorts = Object.values(compose.services).flatMap((s) => (s.ports ?? []).map((p) => interpolate(p).split(':').slice(-2)[0]))
     expect(new Set(hostPorts).size, 'no host port published twice').toBe(hostPorts.length)
   })
 
@@ -117,7 +134,8 @@ describe('docker-compose.yml', () => {
     const s = compose.services[name]!
     const env = envOf(s)
     const schema = platform[name]!
-    const unknown = Object.keys(env).filter((k) => !(k in schema.shape))
+    // NAME_FILE (a Docker secret) is read as NAME
+    const unknown = Object.keys(env).filter((k) => !(k in schema.shape) && !(k.replace(/_FILE$/, '') in schema.shape))
     expect(unknown, `variables ${name} does not read`).toEqual([])
     expect(() => parseEnv(schema, env)).not.toThrow()
   })
@@ -125,12 +143,15 @@ describe('docker-compose.yml', () => {
   it.each(Object.keys(platform))('%s: entry command exists, restart policy, health check, data volume', (name) => {
     const s = compose.services[name]!
     const command = s.command ?? []
-    const at = command.indexOf('--import')
     expect(command[0]).toBe('node')
-    expect(command.slice(at, at + 2)).toEqual(['--import', 'tsx'])
-    expect(existsSync(root + command[at + 2]!), command[at + 2]).toBe(true)
+    // The image runs JavaScript (npm run build:server), stack traces mapped back to the TypeScript; no tsx.
+    expect(command).toContain('--enable-source-maps')
+    expect(command).not.toContain('tsx')
+    const entry = SERVER_ENTRIES.find((e) => bundlePath(e) === command.at(-1))
+    expect(entry, `${command.at(-1)} is a bundle of deploy/build-server.ts`).toBeDefined()
+    expect(existsSync(`${root}${entry!.workspace}/${entry!.source}`), entry!.source).toBe(true)
     // Node flags before the entry (the broker's GC tuning) must be ones this node accepts: a bad one ends the process.
-    const flags = command.slice(1, at)
+    const flags = command.slice(1, -1)
     for (const flag of flags) expect(flag).toMatch(/^--[a-z-]+(=\S+)?$/)
     if (flags.length > 0) expect(() => execFileSync(process.execPath, [...flags, '-e', '0'], { stdio: 'pipe' })).not.toThrow()
     expect(s.restart).toBe('unless-stopped')
@@ -145,9 +166,10 @@ describe('docker-compose.yml', () => {
   it('publishes the ports the services listen on, and services reach each other by name', () => {
     const containerPorts = (s: Service) => (s.ports ?? []).map((p) => Number(interpolate(p).split(':').at(-1)))
     const broker = parseEnv(brokerEnv, envOf(compose.services['broker']!))
-    expect(containerPorts(compose.services['broker']!).sort()).toEqual([broker.MQTT_PORT, broker.MQTT_WS_PORT].sort())
-    const api = parseEnv(apiEnv, envOf(compose.services['api']!))
-    expect(containerPorts(compose.services['api']!)).toEqual([api.HTTP_PORT])
+    // Devices from outside over TLS only; plain MQTT, WebSocket and the API's HTTP through the network or the proxy
+    // (deploy/compose-tls.test.ts).
+    expect(containerPorts(compose.services['broker']!)).toEqual([broker.MQTT_TLS_PORT])
+    expect(containerPorts(compose.services['api']!)).toEqual([])
     // The services' listener exists and is not published: service accounts are refused on the published ports.
     expect(broker.MQTT_INTERNAL_PORT).toBeDefined()
     expect(broker.MQTT_SERVICE_NETS).toEqual([])
@@ -168,7 +190,7 @@ describe('docker-compose.yml', () => {
     const used = new Set(
       Object.values(compose.services)
         .flatMap((s) => s.volumes ?? [])
-        .map((v) => v.split(':')[0]!)
+        .map((v) => interpolate(v).split(':')[0]!)
         .filter((v) => !v.startsWith('.') && !v.startsWith('/')),
     )
     expect([...used].sort()).toEqual(Object.keys(compose.volumes).sort())
@@ -256,6 +278,8 @@ describe('.env.example', () => {
     }
     for (const k of placeholders) expect(message, name).toContain(`${k}: is a placeholder; generate one with: openssl rand -base64 32`)
     for (const k of placeholders) expect(message).not.toContain(example[k]!)
-    if (name !== 'simulator') expect(placeholders.length, `${name} reads secrets`).toBeGreaterThan(0)
+    // the others come from Docker secrets (deploy/compose-tls.test.ts refuses a placeholder in one)
+    const fromFiles = Object.keys(env).filter((k) => k.endsWith('_FILE'))
+    if (name !== 'simulator') expect(placeholders.length + fromFiles.length, `${name} reads secrets`).toBeGreaterThan(0)
   })
 })

@@ -118,6 +118,8 @@ describe('.dockerignore: the build context', () => {
       'web/index.html',
       'web/vite.config.ts',
       'packages/schema/data/seed-fleet.json',
+      // npm run build:server, in the image's build stage.
+      'deploy/build-server.ts',
     ]
     expect(needed.filter((p) => !context.has(p))).toEqual([])
     // Every source file of a workspace that is not a test: what tsx runs and Vite builds.

@@ -9,6 +9,7 @@ import { apiEnv } from '@mytho/api'
 import { brokerEnv } from '@mytho/broker'
 import { simEnv } from '@mytho/devices-sim'
 import { ingestEnv } from '@mytho/ingest'
+import { bundlePath, SERVER_ENTRIES } from './build-server.ts'
 
 /*
  * The docs are read by people who then set variables and follow links, so what they say is held to the code:
@@ -164,8 +165,8 @@ const tops = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { 
   .map((w) => w.split('/')[0]!)
   .concat(['scripts', 'deploy', 'config', 'docs'])
 const repoPath = new RegExp(`^(${[...new Set(tops)].join('|')})/[\\w.*/-]*$`)
-/** Build output the docs name, made by `npm run build:web`, not in the repo. */
-const built = new Set(['web/dist'])
+/** Build output the docs name, made by `npm run build:web` and `npm run build:server`, not in the repo. */
+const built = new Set(['web/dist', ...SERVER_ENTRIES.map(bundlePath)])
 
 describe('README.md, BENCHMARKS.md and docs/*.md: the repo paths they name', () => {
   it.each(docs.filter((f) => f !== 'docs/benchmarks-history.md'))('%s: every repo path in code exists', (file) => {

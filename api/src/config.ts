@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { commonEnv, ConfigError, env, HOW_TO_GENERATE, isPlaceholder, parseEnv } from '@mytho/runtime'
+import { pemCertificateProblem, pemCertificates } from './mqtt-ca.ts'
 
 /** OpenStreetMap's tiles and the attribution they require: MAP_TILE_URL's and MAP_TILE_ATTRIBUTION's defaults. */
 export const DEFAULT_MAP_TILE_URL = 'https://tile.openstreetmap.org/{z}/{x}/{y}.png'
@@ -31,6 +32,8 @@ export const apiEnv = commonEnv.extend({
   LIVE_FLUSH_MS: env.int(10, 5, 5_000),
   /** How often silent devices are re-checked so they turn offline without new data, ms. Default 1,000. */
   LIVE_STATUS_CHECK_MS: env.int(1_000, 50, 600_000),
+  /** How long a dead-letter re-drive waits for the ingest's answer before it answers 504, ms. Default 15,000. */
+  REDRIVE_TIMEOUT_MS: env.int(15_000, 100, 300_000),
   /** Map tile URL template ({z}/{x}/{y}); a city tile server or OpenStreetMap. Default OpenStreetMap's. */
   MAP_TILE_URL: z
     .string()
@@ -44,7 +47,26 @@ export const apiEnv = commonEnv.extend({
    */
   MQTT_PUBLIC_URL: z
     .string()
-    .regex(/^mqtts?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, 'expected mqtt://host:port or mqtts://host:port')
+    // Compose builds its default from MYTHO_SITE, which may list several names (`map.mytho.local, 10.20.0.5`): the
+    // line shows the first, on the port given after the last.
+    .transform((v) => v.replace(/^(mqtts?:\/\/[A-Za-z0-9.-]+)(?:\s*,\s*[A-Za-z0-9.-]+)+(?=(:\d{1,5})?\/?$)/, '$1'))
+    .pipe(z.string().regex(/^mqtts?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/, 'expected mqtt://host:port or mqtts://host:port'))
+    .optional(),
+  /**
+   * The CA certificate(s) installers' devices should trust for the broker's TLS (PEM; a public certificate, never a
+   * key), usually given as MQTT_PUBLIC_CA_FILE (compose: the private CA of deploy/make-secrets.sh). Served to
+   * operators and admins at GET /api/v1/mqtt-ca.pem, and the admin page's test line uses `--cafile` with it. Default
+   * unset: the line trusts the system's authorities (`--capath /etc/ssl/certs`).
+   */
+  MQTT_PUBLIC_CA: z
+    .string()
+    .transform((v, ctx) => {
+      const problem = pemCertificateProblem(v)
+      // Only the certificates are ever served: not whatever else the file held around them.
+      if (problem === undefined) return `${pemCertificates(v).join('\n')}\n`
+      ctx.addIssue({ code: 'custom', message: problem })
+      return z.NEVER
+    })
     .optional(),
   /**
    * Development only: callers without a session act as operators (view and acknowledge naming themselves
@@ -90,7 +112,10 @@ export const apiEnv = commonEnv.extend({
   /** PEM certificate and key files: when both are set the API and map are served over HTTPS. Default unset. */
   HTTPS_CERT: z.string().optional(),
   HTTPS_KEY: z.string().optional(),
-  /** Behind a TLS-terminating proxy: mark cookies Secure and take the client address from X-Forwarded-For (one hop). Default false. */
+  /**
+   * Behind a TLS-terminating proxy: mark cookies Secure, take the client address from X-Forwarded-For (one hop) and
+   * send HSTS on requests the proxy received over HTTPS (X-Forwarded-Proto). Default false.
+   */
   BEHIND_PROXY: env.bool(false),
   /** Largest device import (CSV or GeoJSON), bytes. Default 5,000,000. */
   IMPORT_MAX_BYTES: env.int(5_000_000, 1_000, 100_000_000),

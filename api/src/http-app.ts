@@ -1,13 +1,14 @@
 import { fileURLToPath } from 'node:url'
 import express from 'express'
 import helmet from 'helmet'
-import type { AlarmLine, DeviceRecord, DeviceRegistry, IncidentChange } from '@mytho/schema'
+import type { AlarmLine, DeviceRecord, DeviceRegistry, IncidentChange, RedriveRequest, RedriveResult } from '@mytho/schema'
 import type { Logger } from '@mytho/runtime'
 import type { ReadingStore } from '@mytho/storage'
 import type { OperatorIncidents } from '@mytho/alerts'
 import type { AuditInput } from '@mytho/directory'
 import { clientIp, identify, requireRole, type AuthContext } from './auth/session.ts'
 import { corsPolicy } from './auth/cors.ts'
+import type { SignInStats } from './auth/sign-in-stats.ts'
 import type { RateLimit } from './auth/throttle.ts'
 import { errorHandler, HttpError, notFound } from './http-errors.ts'
 import type { LiveFeed } from './live-feed.ts'
@@ -15,6 +16,7 @@ import type { LiveState } from './live-state.ts'
 import { API_PREFIX, openApiDocument } from './openapi.ts'
 import type { Provisioning } from './provisioning.ts'
 import { requestId } from './request-id.ts'
+import { timeRequests, type RequestTiming } from './request-timing.ts'
 import { adminDevicesRouter } from './routes/admin-devices.ts'
 import { authRouter } from './routes/auth.ts'
 import { deadLettersRouter } from './routes/dead-letters.ts'
@@ -25,6 +27,8 @@ import { historyCsvRouter } from './routes/history-csv.ts'
 import { incidentLogRouter } from './routes/incident-log.ts'
 import { incidentsRouter } from './routes/incidents.ts'
 import { mapConfigRouter } from './routes/map-config.ts'
+import { mqttCaRouter } from './routes/mqtt-ca.ts'
+import { MQTT_CA_DOWNLOAD_NAME } from './mqtt-ca.ts'
 import { operatorsRouter } from './routes/operators.ts'
 
 /** The built map: `npm run build:web` (npm start and npm test run it; the image builds it). */
@@ -58,6 +62,8 @@ export interface HttpAppOptions {
   tileAttribution: string
   /** The broker as installers reach it (MQTT_PUBLIC_URL), for the admin page's test command. */
   mqttPublicUrl?: string
+  /** The CA certificate(s) devices trust for the broker's TLS (MQTT_PUBLIC_CA, PEM), served at GET /mqtt-ca.pem. */
+  mqttPublicCa?: string
   /** Largest device import body, bytes. */
   importMaxBytes: number
   /** Folder of the built map. */
@@ -75,6 +81,8 @@ export interface HttpAppParts {
   audit: (entry: AuditInput, now: number) => Promise<void>
   incidents: () => OperatorIncidents | undefined
   provisioning: () => Provisioning | undefined
+  /** Asks the ingest to re-drive a device's dead letters (redrive-client.ts); throws an HttpError 503/504 when it cannot. */
+  redrive: (req: RedriveRequest) => Promise<RedriveResult>
   /** An acknowledgement, to every browser (every node's with REDIS_URL). */
   announceIncident: (change: IncidentChange) => void
   /** Sessions ended: the sockets' handshakes are checked again. */
@@ -84,6 +92,10 @@ export interface HttpAppParts {
   alarmLines: (device: DeviceRecord) => AlarmLine[]
   clock: () => number
   logger: Logger
+  /** Each finished request's timing (metrics.ts: the HTTP request histogram). */
+  onRequest?: (t: RequestTiming) => void
+  /** Sign-in outcomes and lockouts (metrics.ts). */
+  signIns?: SignInStats
 }
 
 /** The express app: security headers, the versioned REST routes under API_PREFIX, the built map, one error handler. */
@@ -94,16 +106,24 @@ export function createHttpApp(opts: HttpAppOptions, parts: HttpAppParts) {
   if (opts.behindProxy) app.set('trust proxy', 1)
   // First, so every response (a helmet or CORS refusal too) has an id and every line logged for it carries it.
   app.use(requestId(log))
+  const { onRequest } = parts
+  if (onRequest) app.use(timeRequests(onRequest))
   app.use(
     helmet({
       contentSecurityPolicy: {
         useDefaults: false,
         directives: { ...contentSecurityPolicy(opts.tileUrl), ...(opts.https ? { 'upgrade-insecure-requests': [] } : {}) },
       },
-      // HSTS only when this server speaks HTTPS itself; behind a proxy the proxy sets it.
+      // HSTS when this server speaks HTTPS itself; behind a proxy, below, for the requests that came over HTTPS.
       strictTransportSecurity: opts.https,
     }),
   )
+  if (opts.behindProxy && !opts.https) {
+    // req.secure comes from the proxy's X-Forwarded-Proto (trust proxy): a plain-HTTP hop to the proxy must not be
+    // told to stick to HTTPS, and every proxy in front of us gets HSTS without its own configuration.
+    const hsts = helmet.strictTransportSecurity()
+    app.use((req, res, next) => (req.secure ? hsts(req, res, next) : next()))
+  }
   app.use(corsPolicy(opts.corsOrigins))
   const v1 = express.Router()
   const jsonBody = express.json({ limit: '16kb' })
@@ -117,7 +137,7 @@ export function createHttpApp(opts: HttpAppOptions, parts: HttpAppParts) {
     res.set('Retry-After', String(wait))
     next(new HttpError(429, `too many requests; try again in ${wait} s`))
   })
-  v1.use(authRouter(auth, clock, parts.sessionsEnded))
+  v1.use(authRouter(auth, clock, parts.sessionsEnded, parts.signIns))
   v1.use(operatorsRouter(auth, clock, parts.sessionsEnded))
   v1.use(adminDevicesRouter(parts.provisioning, clock, opts.importMaxBytes))
   // Dead letters show raw device payloads: operators. Everything below needs at least a viewer.
@@ -126,14 +146,16 @@ export function createHttpApp(opts: HttpAppOptions, parts: HttpAppParts) {
   v1.use(devicesRouter(state, clock, parts.alarmLines))
   v1.use(historyRouter(parts.registry, parts.store, clock))
   v1.use(historyCsvRouter(parts.registry, parts.store, clock, log))
-  v1.use(deadLettersRouter(parts.store, { registry: parts.registry, provisioning: parts.provisioning, clock, audit: parts.audit }))
+  v1.use(deadLettersRouter(parts.store, { registry: parts.registry, provisioning: parts.provisioning, redrive: parts.redrive, clock, audit: parts.audit }))
   v1.use(
     mapConfigRouter({
       tileUrl: opts.tileUrl,
       tileAttribution: opts.tileAttribution,
       ...(opts.mqttPublicUrl !== undefined ? { mqttUrl: opts.mqttPublicUrl } : {}),
+      ...(opts.mqttPublicCa !== undefined ? { mqttCa: { url: `${API_PREFIX}/mqtt-ca.pem`, fileName: MQTT_CA_DOWNLOAD_NAME } } : {}),
     }),
   )
+  v1.use(mqttCaRouter(opts.mqttPublicCa))
   v1.use(incidentLogRouter(parts.incidents, parts.registry))
   v1.use(incidentsRouter(parts.incidents, clock, parts.announceIncident, parts.audit))
   const doc = openApiDocument()

@@ -10,6 +10,7 @@ import {
   PLATFORM_HEALTH_TOPIC,
   PLATFORM_INCIDENTS_TOPIC,
   PLATFORM_READINGS_TOPIC,
+  REDRIVE_ANSWER_TOPIC,
   StoredReading,
   type DeviceConnectionStatus,
 } from '@mytho/schema'
@@ -52,6 +53,8 @@ export interface LiveFeedDeps {
   onPipeline?(health: PipelineHealth): void
   /** An API node provisioned, moved, disabled or enabled a device (the registry notice): re-read the directory. */
   onRegistryNotice?(): void
+  /** The ingest's answer to a re-drive order (redrive-client.ts parses it: an answer is for the node that asked). */
+  onRedriveAnswer?(payload: Buffer): void
 }
 
 export class LiveFeedError extends Error {
@@ -107,6 +110,10 @@ export function createLiveFeed(opts: LiveFeedOptions, deps: LiveFeedDeps) {
     if (topic === REGISTRY_NOTICE_TOPIC) {
       // Which device does not matter: the whole directory is re-read, which also heals any notice missed before.
       deps.onRegistryNotice?.()
+      return
+    }
+    if (topic === REDRIVE_ANSWER_TOPIC) {
+      deps.onRedriveAnswer?.(payload)
       return
     }
     if (topic === PLATFORM_INCIDENTS_TOPIC) {
@@ -170,6 +177,7 @@ export function createLiveFeed(opts: LiveFeedOptions, deps: LiveFeedDeps) {
               [PLATFORM_HEALTH_TOPIC]: { qos: 0 },
               [ALL_STATUS_FILTER]: { qos: 0 },
               ...(deps.onRegistryNotice ? { [REGISTRY_NOTICE_TOPIC]: { qos: 0 as const } } : {}),
+              ...(deps.onRedriveAnswer ? { [REDRIVE_ANSWER_TOPIC]: { qos: 0 as const } } : {}),
             },
             (err, granted) => {
               const refused = granted?.filter((g) => g.qos === 128).map((g) => g.topic) ?? []
@@ -196,12 +204,15 @@ export function createLiveFeed(opts: LiveFeedOptions, deps: LiveFeedDeps) {
         })
       })
     },
-    /** Publishes one of the API's own messages (the registry notice); false when the link is down or the broker refused it. */
-    async publish(topic: string, payload: string): Promise<boolean> {
+    /**
+     * Publishes one of the API's own messages (the registry notice; a re-drive order at QoS 0, which must not wait in
+     * a queue for an ingest that is away); false when the link is down or the broker refused it.
+     */
+    async publish(topic: string, payload: string, qos: 0 | 1 = 1): Promise<boolean> {
       const c = client
       if (!c || !connected) return false
       try {
-        await c.publishAsync(topic, payload, { qos: 1 })
+        await c.publishAsync(topic, payload, { qos })
         return true
       } catch (err) {
         log.warn('publish failed', { topic, err: (err as Error).message })

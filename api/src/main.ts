@@ -34,13 +34,14 @@ await runMain(
     const fromFile = loadRegistryFile(config.DEVICE_REGISTRY_FILE)
     // With REDIS_URL the metadata (devices, operators, sessions, audit) is the cluster's, in Redis; else DATA_DIR/meta.sqlite.
     const provisioned = await openProvisionedRegistryFromConfig(config, fromFile, { logger: logger.child({ part: 'directory' }) })
-    const store = createStoreFromConfig(config)
+    // A reader: with a read-only InfluxDB token it creates nothing and reads the roll-ups the ingest keeps.
+    const store = createStoreFromConfig(config, { role: 'reader', logger })
     // Sign-in is always on here; AUTH_DISABLED=true (development only) lets anonymous callers act as operators.
     const operators = openOperatorStoreFromConfig(config, { logger: logger.child({ part: 'operators' }) })
     const api = createApi(config, { store, registry: provisioned.registry, resyncRegistry: provisioned.resync, logger, operators })
     return withMetrics(
       'api',
-      config.METRICS_PORT,
+      config,
       {
         start: () => api.start(),
         stop: async () => {

@@ -160,7 +160,7 @@ export const routeDocs: RouteDoc[] = [
     role: 'operator',
     path: '/dead-letters/redrive',
     summary:
-      "Re-drive: the unknown_device dead letters of a device now provisioned (all, or those of `ids`, up to 1000 at a time) run through ingest's validation again; the valid readings are stored (once per device and ts) and their letters deleted, the rest answered in stillRejected with today's reason; audited (dead-letter-redrive, actor and counts). 404: the device is not in the registry; 409: it is disabled",
+      "Re-drive: the unknown_device dead letters of a device now provisioned (all, or those of `ids`, up to 1000 at a time) run through ingest's validation again, by the ingest (asked over MQTT: the API only reads storage); the valid readings are stored (once per device and ts) and their letters removed, the rest answered in stillRejected with today's reason; audited (dead-letter-redrive, actor and counts). 404: the device is not in the registry; 409: it is disabled; 503: no broker link, or the ingest could not write; 504: the ingest did not answer in REDRIVE_TIMEOUT_MS",
     body: RedriveRequest,
     response: RedriveResult,
   },
@@ -328,6 +328,15 @@ export const routeDocs: RouteDoc[] = [
     path: '/config',
     summary: 'Runtime settings of the map: tile URL template and its attribution',
     response: MapConfigResponse,
+  },
+  {
+    method: 'get',
+    role: 'operator',
+    path: '/mqtt-ca.pem',
+    summary:
+      "The CA certificate devices trust for the broker's MQTT over TLS (MQTT_PUBLIC_CA_FILE), saved as mytho-mqtt-ca.pem for mosquitto_pub --cafile; 404 when none is configured",
+    response: z.string(),
+    contentType: 'application/x-pem-file',
   },
   { method: 'get', role: 'viewer', path: '/openapi.json', summary: 'This document', response: z.object({ openapi: z.string() }).loose() },
 ]

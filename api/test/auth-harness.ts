@@ -5,7 +5,7 @@ import { io, type Socket } from 'socket.io-client'
 import { openOperatorStore, openRedisOperatorStore, type OperatorStore } from '@mytho/directory'
 import { loadRegistryFile, type Role } from '@mytho/schema'
 import { silentLogger, type Logger } from '@mytho/runtime'
-import { createSqliteStore } from '@mytho/storage'
+import { createSqliteStore, type ReadingStore } from '@mytho/storage'
 import { makeTempDir } from '@mytho/testing'
 import { createApi, type ApiOptions, type Api } from '../src/api.ts'
 
@@ -30,10 +30,17 @@ export interface LoginAnswer {
  * With REDIS_URL the operators are in that Redis, as main.ts does on a cluster (a second node finds them there).
  * `clock`: the API's clock (sign-in throttle, sessions), for tests that step through throttle delays without waiting.
  */
-export async function startSecuredApi(config: Partial<ApiOptions> = {}, dataDir?: string, logger: Logger = silentLogger, clock?: () => number) {
+export async function startSecuredApi(
+  config: Partial<ApiOptions> = {},
+  dataDir?: string,
+  logger: Logger = silentLogger,
+  clock?: () => number,
+  /** The API's store (closed at the end); default SQLite in the data folder. */
+  apiStore?: ReadingStore,
+) {
   const tmp = dataDir === undefined ? makeTempDir('mytho-api-auth-') : undefined
   const dir = dataDir ?? tmp!.path
-  const store = createSqliteStore({ path: join(dir, 'readings.sqlite') })
+  const store = apiStore ?? createSqliteStore({ path: join(dir, 'readings.sqlite') })
   const operators: OperatorStore = config.REDIS_URL !== undefined ? openRedisOperatorStore(config.REDIS_URL) : openOperatorStore(dir)
   const api: Api = createApi(
     { HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', DATA_DIR: dir, ...config },

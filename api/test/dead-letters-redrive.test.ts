@@ -1,78 +1,21 @@
-import { randomBytes } from 'node:crypto'
-import { join } from 'node:path'
-import { describe, expect, it, onTestFinished } from 'vitest'
-import { createBroker, loadBrokerConfig } from '@mytho/broker'
-import { openCredentialStore, openDeviceDirectory } from '@mytho/directory'
-import { createIngest, loadIngestConfig } from '@mytho/ingest'
-import { silentLogger } from '@mytho/runtime'
-import { DeviceRecord, loadRegistryFile, type RedriveResult, type RedriveStatus, type Rejection } from '@mytho/schema'
-import { createSqliteStore } from '@mytho/storage'
-import { connectDevice, makeTempDir, publishReading, waitFor } from '@mytho/testing'
-import { startSecuredApi } from './auth-harness.ts'
+import { describe, expect, it } from 'vitest'
+import type { RedriveResult, RedriveStatus, Rejection } from '@mytho/schema'
+import { publishReading, waitFor } from '@mytho/testing'
+import { gauge, redrivePlatform } from './redrive-harness.ts'
 
-const gauge = {
-  id: 'wl-rach-gam-02',
-  kind: 'water_level',
-  nameVi: 'Đo mực nước rạch Gầm 2',
-  nameEn: 'Water level Rach Gam 2',
-  lat: 10.36,
-  lon: 106.36,
-  ward: 'my-tho',
-  intervalS: 300,
-  batteryPowered: true,
-  waterBody: 'canal',
-  locationConfidence: 'C',
-}
-
-/**
- * A real broker on port 0, the API with sign-in over the same DATA_DIR, and an ingest over the registry file. A device
- * with a credential but no registry record (installed before its record was entered) is let in by the broker, which
- * reads only the credential rows, and its readings are dead-lettered as unknown_device; entering its record in the
- * device directory (what POST /admin/devices writes beside the secret) provisions it: the case re-drive is for.
+/*
+ * Re-drive on the embedded default (SQLite): the API asks the ingest over the broker (the API's store refuses every
+ * write, as its read-only credential does on InfluxDB), the ingest validates, stores and removes the letters.
+ * InfluxDB, the refusals on the bus and the wait: redrive-over-bus.test.ts.
  */
 async function platform() {
-  const tmp = makeTempDir('mytho-api-redrive-')
-  onTestFinished(() => tmp.cleanup())
-  const broker = await createBroker(
-    loadBrokerConfig({ DATA_DIR: tmp.path, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', MQTT_PERSISTENCE: 'memory' }),
-    { logger: silentLogger },
-  )
-  const { mqttPort } = await broker.start()
-  onTestFinished(() => broker.stop())
-  const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`
-  const api = await startSecuredApi({ MQTT_URL: mqttUrl }, tmp.path)
-  const store = createSqliteStore({ path: join(tmp.path, 'readings.sqlite') })
-  const ingest = createIngest(loadIngestConfig({ MQTT_URL: mqttUrl, DATA_DIR: tmp.path, INGEST_BATCH_WAIT_MS: '10' }), {
-    store,
-    registry: loadRegistryFile(),
-    logger: silentLogger,
-  })
-  await ingest.start()
-  onTestFinished(async () => {
-    await ingest.stop()
-    await store.close()
-  })
-  const credentials = openCredentialStore(tmp.path)
-  const directory = openDeviceDirectory(tmp.path)
-  onTestFinished(async () => {
-    await credentials.close()
-    await directory.close()
-  })
-  /** Connects a device that has a secret but no record. */
-  const unknownDevice = async (id: string) => {
-    const secret = randomBytes(24).toString('base64url')
-    await credentials.setSecret(id, 'device', secret)
-    const c = await connectDevice(mqttUrl, id, secret)
-    onTestFinished(() => c.endAsync(true))
-    return c
-  }
-  const provision = async (record: unknown) => expect(await directory.insert(DeviceRecord.parse(record))).toBe(true)
-  return { api, store, unknownDevice, provision }
+  const p = await redrivePlatform()
+  return { ...p, store: p.ingestStore }
 }
 
 describe('POST /dead-letters/redrive', () => {
   it('stores a provisioned device’s unknown_device readings once, keeps what still fails, and audits it', async () => {
-    const { api, store, unknownDevice, provision } = await platform()
+    const { api, apiStore, store, unknownDevice, provision } = await platform()
     const admin = await api.signIn('admin')
     const operator = await api.signIn('operator')
     const device = await unknownDevice(gauge.id)
@@ -127,6 +70,7 @@ describe('POST /dead-letters/redrive', () => {
       `/dead-letters/counts?deviceId=${gauge.id}&from=${now - 3_600_000}&to=${now + 1}&bucket=hour`,
     )
     expect(counts.body.reduce((n, b) => n + b.count, 0)).toBe(1)
+    expect(apiStore.writesTried).toEqual([])
   })
 
   it('refuses a viewer, a body without a device, a device not provisioned, and a POST without the CSRF token', async () => {

@@ -1,7 +1,15 @@
 import type { AedesOptions, Client } from 'aedes'
 import { REGISTRY_NOTICE_TOPIC } from '@mytho/directory'
 import { SERVICE_ACCOUNTS, type Logger } from '@mytho/runtime'
-import { parseDeviceTopic, PLATFORM_HEALTH_TOPIC, PLATFORM_INCIDENTS_TOPIC, PLATFORM_READINGS_TOPIC, TOPIC_ROOT } from '@mytho/schema'
+import {
+  parseDeviceTopic,
+  PLATFORM_HEALTH_TOPIC,
+  PLATFORM_INCIDENTS_TOPIC,
+  PLATFORM_READINGS_TOPIC,
+  REDRIVE_ANSWER_TOPIC,
+  REDRIVE_ORDER_TOPIC,
+  TOPIC_ROOT,
+} from '@mytho/schema'
 import { describePrincipal, principalOf, type Principal } from './principal.ts'
 import { count, type BrokerStats } from './refusals.ts'
 import type { PublishRateLimit } from './publish-rate.ts'
@@ -11,17 +19,19 @@ import { stampReceiveTime } from './stamp-receive-time.ts'
  * Topic rules, decided by topic alone (every device speaks under its own id):
  *   device d      publish  mytho/v1/devices/d/readings, mytho/v1/devices/d/status (its Will included)
  *                 subscribe mytho/v1/devices/d/commands
- *   svc-ingest    subscribe mytho/v1/devices/{+|id}/readings and /status; publish commands and the three
- *                 platform topics it writes: readings (what it stored), incidents, health (nothing else under
- *                 mytho/v1/platform/: a stolen ingest password should not reach topics the ingest never uses)
- *   svc-api       subscribe anything under mytho/v1/; publish mytho/v1/devices/{id}/commands and the
- *                 registry notice mytho/v1/platform/registry (provisioning: drop a disabled device)
+ *   svc-ingest    subscribe mytho/v1/devices/{+|id}/readings and /status and the re-drive order; publish commands
+ *                 and the platform topics it writes: readings (what it stored), incidents, health, the re-drive
+ *                 answer (nothing else under mytho/v1/platform/: a stolen ingest password should not reach topics
+ *                 the ingest never uses)
+ *   svc-api       subscribe anything under mytho/v1/; publish mytho/v1/devices/{id}/commands, the registry notice
+ *                 mytho/v1/platform/registry (provisioning: drop a disabled device) and the re-drive order
+ *                 mytho/v1/platform/redrive/order (the ingest writes what an operator re-drives)
  *   anonymous     everything (MQTT_ALLOW_ANONYMOUS, development and interoperability tests only)
  * $SYS/ is the broker's own: nobody publishes there (aedes#597).
  */
 
 const SYS_PREFIX = '$SYS/'
-const INGEST_PUBLISHES: ReadonlySet<string> = new Set([PLATFORM_READINGS_TOPIC, PLATFORM_INCIDENTS_TOPIC, PLATFORM_HEALTH_TOPIC])
+const INGEST_PUBLISHES: ReadonlySet<string> = new Set([PLATFORM_READINGS_TOPIC, PLATFORM_INCIDENTS_TOPIC, PLATFORM_HEALTH_TOPIC, REDRIVE_ANSWER_TOPIC])
 const API_ROOT = 'mytho/v1/'
 
 export function canPublish(p: Principal, topic: string): boolean {
@@ -36,6 +46,8 @@ export function canPublish(p: Principal, topic: string): boolean {
     case 'service':
       // The registry notice drops device connections: the API's alone, never the ingest's.
       if (topic === REGISTRY_NOTICE_TOPIC) return p.name === SERVICE_ACCOUNTS.api
+      // An order makes the ingest write storage: the API's alone (an answer is the ingest's alone, above).
+      if (topic === REDRIVE_ORDER_TOPIC) return p.name === SERVICE_ACCOUNTS.api
       if (p.name === SERVICE_ACCOUNTS.ingest && INGEST_PUBLISHES.has(topic)) return true
       return parseDeviceTopic(topic)?.suffix === 'commands'
   }
@@ -55,6 +67,7 @@ export function canSubscribe(p: Principal, filter: string): boolean {
 }
 
 function ingestMayRead(filter: string): boolean {
+  if (filter === REDRIVE_ORDER_TOPIC) return true
   if (!filter.startsWith(`${TOPIC_ROOT}/`)) return false
   const levels = filter.slice(TOPIC_ROOT.length + 1).split('/')
   if (levels.length !== 2) return false

@@ -8,6 +8,8 @@ describe('broker config', () => {
       DATA_DIR: undefined,
       LOG_LEVEL: 'info',
       INFLUX_DB: 'mytho',
+      // /metrics and /health say what runs and how busy: on the loopback unless compose opens its network.
+      METRICS_HOST: '127.0.0.1',
       MQTT_PORT: 1883,
       MQTT_HOST: '0.0.0.0',
       MQTT_WS_PORT: 8083,

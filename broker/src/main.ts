@@ -15,7 +15,7 @@ await runMain(
   logger,
   async () => {
     const broker = await createBroker(config, { logger })
-    return withMetrics('broker', config.METRICS_PORT, broker, (r) => registerBrokerMetrics(r, broker))
+    return withMetrics('broker', config, broker, (r) => registerBrokerMetrics(r, broker))
   },
   ({ mqttPort, wsPort, tlsPort, internalPort }) => {
     const host = config.MQTT_HOST === '0.0.0.0' ? 'localhost' : config.MQTT_HOST

@@ -18,11 +18,11 @@ await runMain(
     // cluster that store is Redis's directory: a worker on another host has no meta.sqlite to read. Either is re-read
     // every few seconds (registry-follow.ts): a device provisioned, moved, disabled or enabled reaches it without a restart.
     const provisioned = await openProvisionedRegistryFromConfig(config, fromFile, { logger: logger.child({ part: 'directory' }) })
-    const store = createStoreFromConfig(config)
-    const ingest = createIngest(config, { store, registry: provisioned.registry, logger })
+    const store = createStoreFromConfig(config, { role: 'writer', logger })
+    const ingest = createIngest(config, { store, registry: provisioned.registry, resyncRegistry: provisioned.resync, logger })
     return withMetrics(
       'ingest',
-      config.METRICS_PORT,
+      config,
       {
         start: () => ingest.start(),
         stop: async () => {

@@ -19,10 +19,10 @@ await runMain(
       logger: logger.child({ part: 'directory' }),
     })
     const store = createStoreFromConfig(config.ingest)
-    const pipeline = await createEmbeddedPipeline(config, { store, registry: provisioned.registry, logger })
+    const pipeline = await createEmbeddedPipeline(config, { store, registry: provisioned.registry, resyncRegistry: provisioned.resync, logger })
     return withMetrics(
       'broker+ingest',
-      config.ingest.METRICS_PORT,
+      config.ingest,
       {
         start: () => pipeline.start(),
         stop: async () => {

@@ -53,6 +53,8 @@ export interface EmbeddedDeps {
   store: ReadingStore
   /** The ingest's registry (the provisioned devices); the broker reads its own as it does alone. */
   registry: DeviceRegistry
+  /** Re-reads the directory into `registry` before a dead-letter re-drive (IngestDeps.resyncRegistry). */
+  resyncRegistry?: () => Promise<void>
   logger: Logger
   clock?: () => number
 }
@@ -76,6 +78,7 @@ export async function createEmbeddedPipeline(config: EmbeddedConfig, deps: Embed
   const ingest = createIngest(config.ingest, {
     store: deps.store,
     registry: deps.registry,
+    ...(deps.resyncRegistry ? { resyncRegistry: deps.resyncRegistry } : {}),
     logger: log.child({ part: 'ingest' }),
     ...(deps.clock ? { clock: deps.clock } : {}),
     inProcess: broker.aedes,

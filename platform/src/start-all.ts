@@ -72,7 +72,10 @@ function platform(): Service<string> {
       const { mqttPort, wsPort } = await broker.start()
       const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`
 
-      const ingest = createIngest({ ...configs.ingest, MQTT_URL: mqttUrl }, { store, registry, logger: logger.child({ part: 'ingest' }) })
+      const ingest = createIngest(
+        { ...configs.ingest, MQTT_URL: mqttUrl },
+        { store, registry, resyncRegistry: provisioned.resync, logger: logger.child({ part: 'ingest' }) },
+      )
       stops.unshift(() => ingest.stop())
       await ingest.start()
 

@@ -46,6 +46,8 @@ describe('the rejected-messages page and its re-drive, against the real platform
   beforeAll(async () => {
     ;[p, browser] = await Promise.all([
       startPlatform({
+        // The ingest re-drives, with the registry it follows (a record entered below is read again before it validates).
+        liveRegistry: true,
         operators: [
           { username: 'viewer1', password: PASSWORD, role: 'viewer' },
           { username: 'operator1', password: PASSWORD, role: 'operator' },

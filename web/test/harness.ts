@@ -91,7 +91,7 @@ export async function startPlatform(o: PlatformOptions = {}) {
     cleanups.unshift(() => store.close())
     const ingest = createIngest(
       loadIngestConfig({ ...o.ingestEnv, MQTT_URL: mqttUrl, DATA_DIR: dataDir, INGEST_BATCH_WAIT_MS: '10', DEVICE_REGISTRY_FILE: registryFile }),
-      { store, registry, logger: silentLogger },
+      { store, registry, ...(provisioned ? { resyncRegistry: provisioned.resync } : {}), logger: silentLogger },
     )
     await ingest.start()
     cleanups.unshift(() => ingest.stop())

@@ -2,16 +2,12 @@ import { Router } from 'express'
 import {
   DeadLetterCountParams,
   DeadLetterParams,
-  DeviceRegistry,
-  REDRIVE_MAX,
   RedriveRequest,
   RedriveStatusParams,
-  validateMessage,
   type DeviceRecord,
+  type DeviceRegistry,
   type RedriveResult,
   type RedriveStatus,
-  type Rejection,
-  type StoredReading,
 } from '@mytho/schema'
 import type { AuditInput } from '@mytho/directory'
 import type { ReadingStore } from '@mytho/storage'
@@ -24,6 +20,8 @@ export interface DeadLetterDeps {
   registry: DeviceRegistry
   /** The device directory: devices provisioned since the start are found there. */
   provisioning: () => Provisioning | undefined
+  /** Asks the ingest to re-drive (the API's storage access reads only); an HttpError 503/504 when it cannot be asked or does not answer. */
+  redrive: (req: RedriveRequest) => Promise<RedriveResult>
   clock: () => number
   audit: (entry: AuditInput, now: number) => Promise<void> | void
 }
@@ -64,50 +62,23 @@ export function deadLettersRouter(store: ReadingStore, deps: DeadLetterDeps): Ro
   })
 
   /*
-   * A re-drive runs the letters through validateMessage, the function ingest validates with, against the registry
-   * with the device in it; the readings go through the store's writeReadings, which keeps one reading per device and
-   * ts, so a reading stored by an earlier or concurrent re-drive is not stored twice. Letters whose readings are all
-   * stored are deleted; the rest stay, and are answered with today's reason.
+   * The ingest re-drives (ingest/src/redrive.ts): it runs the letters through validation against its registry, stores
+   * the readings once per device and ts, and removes the letters whose readings are all stored. Here: who may, which
+   * device, the wait for the answer, and the audit.
    */
   r.post('/dead-letters/redrive', async (req, res) => {
     const body = parseInput(RedriveRequest, req.body ?? {}, 'body')
     const device = await deviceNow(body.deviceId)
     if (!device) throw new HttpError(404, `device ${body.deviceId} is not in the registry: provision it first, then re-drive`)
     if (device.disabled) throw new HttpError(409, `device ${body.deviceId} is disabled: enable it first, then re-drive`)
-    const { disabled: _d, ...record } = device
-    const registry = new DeviceRegistry([record], (id) => deps.registry.get(id))
-
-    const all = await store.deadLetters({ deviceId: body.deviceId, code: 'unknown_device', limit: REDRIVE_MAX })
-    const wanted = body.ids === undefined ? undefined : new Set(body.ids)
-    const letters = all.filter((l): l is Rejection & { id: string } => l.id !== undefined && (wanted === undefined || wanted.has(l.id)))
-
-    const readings: StoredReading[] = []
-    const failedIds = new Set<string>()
-    const stillRejected: RedriveResult['stillRejected'] = []
-    const passedIds = new Set<string>()
-    for (const letter of letters) {
-      const out = validateMessage(letter.topic, Buffer.from(letter.raw, 'utf8'), letter.receivedAt, registry)
-      const rejection = out.rejections[0]
-      if (rejection || out.readings.length === 0) {
-        failedIds.add(letter.id)
-        stillRejected.push({ id: letter.id, reason: rejection?.code ?? 'invalid_reading', message: rejection?.message ?? 'no reading in the message' })
-        continue
-      }
-      readings.push(...out.readings)
-      passedIds.add(letter.id)
-    }
-    if (readings.length > 0) await store.writeReadings(readings)
-    // An id several letters share (InfluxDB's slot) goes only when every one of them was stored.
-    const done = [...passedIds].filter((id) => !failedIds.has(id))
-    const removed = done.length > 0 ? await store.deleteDeadLetters(done) : 0
-    const result: RedriveResult = { redriven: removed, stored: readings.length, stillRejected }
+    const result = await deps.redrive(body)
     const { actor } = actorOf(req, res)
     await deps.audit(
       {
         actor,
         action: 'dead-letter-redrive',
         target: body.deviceId,
-        detail: { redriven: result.redriven, stored: result.stored, stillRejected: stillRejected.length },
+        detail: { redriven: result.redriven, stored: result.stored, stillRejected: result.stillRejected.length },
         ip: clientIp(req),
       },
       deps.clock(),

@@ -125,5 +125,10 @@ export const commonEnv = z.object({
   RETENTION_1H_DAYS: env.int(0),
   /** Serve Prometheus /metrics on this port (its own listener, kept off the public ports). Unset: no metrics server. */
   METRICS_PORT: env.optionalPort(),
+  /**
+   * Address the metrics server listens on. Default 127.0.0.1: /metrics and /health tell a stranger what runs and how
+   * busy it is; compose sets 0.0.0.0 so Prometheus and the health checks reach it on the internal network only.
+   */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
 })
 export type CommonEnv = z.infer<typeof commonEnv>

@@ -114,7 +114,7 @@ export function createMetricsServer(opts: { port: number; host?: string }, regis
       server = s
       await new Promise<void>((resolve, reject) => {
         s.once('error', reject)
-        s.listen(opts.port, opts.host ?? '0.0.0.0', () => resolve())
+        s.listen(opts.port, opts.host ?? '127.0.0.1', () => resolve())
       })
       return { port: (s.address() as AddressInfo).port }
     },
@@ -133,15 +133,16 @@ export function createMetricsServer(opts: { port: number; host?: string }, regis
  */
 export function withMetrics<T>(
   name: string,
-  port: number | undefined,
+  listen: { METRICS_PORT?: number | undefined; METRICS_HOST?: string | undefined },
   service: Service<T>,
   register: (registry: Registry) => void,
   health?: () => HealthReport,
 ): Service<T> {
+  const port = listen.METRICS_PORT
   if (port === undefined) return service
   const registry = createMetricsRegistry(name)
   register(registry)
-  const server = createMetricsServer({ port }, registry, health)
+  const server = createMetricsServer({ port, host: listen.METRICS_HOST ?? '127.0.0.1' }, registry, health)
   return {
     async start() {
       const started = await service.start()

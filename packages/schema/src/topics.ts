@@ -48,6 +48,7 @@ export function parseDeviceTopic(topic: string): ParsedTopic | undefined {
  *                                durably stored (QoS 0: the API re-reads storage after a reconnect)
  *   mytho/v1/platform/incidents  ingest → API: one JSON {incident, event} per incident change, after it is
  *                                written to the incident store (QoS 0: the API re-reads the store on reconnect)
+ *   mytho/v1/platform/redrive/order and /answer   API ⇄ ingest: a dead-letter re-drive (redrive.ts)
  */
 export const PLATFORM_ROOT = 'mytho/v1/platform'
 export const PLATFORM_READINGS_TOPIC = `${PLATFORM_ROOT}/readings`

@@ -8,6 +8,7 @@ export const requiredTools = [
   { bin: 'chromium', pkg: 'chromium' },
   { bin: 'redis-server', pkg: 'redis-server' },
   { bin: 'promtool', pkg: 'prometheus' },
+  { bin: 'caddy', pkg: 'caddy' },
 ] as const
 
 export function which(bin: string): string | undefined {

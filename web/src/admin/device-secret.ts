@@ -50,6 +50,15 @@ export function showSecrets(host: HTMLElement, broker: Broker, secrets: { device
     el('h3', { text: heading ?? fill(dt('secretHeading'), { id: secrets[0]?.deviceId ?? '' }) }),
     el('p', { className: 'dev-warning', text: dt('secretWarning') }),
   )
+  // The platform's private CA (MQTT_PUBLIC_CA_FILE): the line's --cafile names this download, from the same session.
+  if (broker.ca) {
+    const link = el('a', { text: fill(dt('caDownload'), { file: broker.ca.fileName }) })
+    link.href = broker.ca.url
+    link.download = broker.ca.fileName
+    const p = el('p', { className: 'dev-ca' })
+    p.append(link, ' ', el('span', { className: 'dev-ca-hint', text: dt('caHint') }))
+    box.append(p)
+  }
   for (const s of secrets) {
     const one = el('div', { className: 'dev-secret-one' })
     one.dataset['deviceId'] = s.deviceId

@@ -9,7 +9,7 @@ import { dt, type DeviceKey } from '../i18n/admin-devices.ts'
 import { errorText, type AdminApi } from './api.ts'
 import { createPlacementMap } from './device-map.ts'
 import { showSecrets } from './device-secret.ts'
-import { type Broker, brokerOf } from './mosquitto-line.ts'
+import { type Broker, type BrokerCa, brokerOf } from './mosquitto-line.ts'
 import { button, el } from './dom.ts'
 import './devices.css'
 
@@ -58,8 +58,8 @@ export function createDevicesSection(o: { api: AdminApi; notify: (text: string) 
   async function load(): Promise<void> {
     map.addTiles()
     broker ??= api
-      .get<{ mqttUrl?: string }>('/config')
-      .then((c) => brokerOf(c.mqttUrl, location.hostname))
+      .get<{ mqttUrl?: string; mqttCa?: BrokerCa }>('/config')
+      .then((c) => brokerOf(c.mqttUrl, location.hostname, c.mqttCa))
       .catch(() => brokerOf(undefined, location.hostname))
     try {
       const [list, live] = await Promise.all([
