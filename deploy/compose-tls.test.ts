@@ -11,6 +11,7 @@ import { apiEnv } from '@mytho/api'
 import { brokerEnv } from '@mytho/broker'
 import { ingestEnv } from '@mytho/ingest'
 import { parseEnv } from '@mytho/runtime'
+import { makeTestCertificate } from '@mytho/testing'
 import { makeSecretsDir, secretOnHost } from './secrets-dir.ts'
 
 /*
@@ -162,29 +163,9 @@ describe('TLS by default (issue #19, finding 2)', () => {
         MYTHO_SITE: mode === 'acme' ? 'map.mytho.example.vn' : 'map.mytho.local, 10.20.0.5',
       }
       if (mode === 'files') {
-        env['MYTHO_TLS_CERT'] = join(tmp, 'cert.pem')
-        env['MYTHO_TLS_KEY'] = join(tmp, 'key.pem')
-        execFileSync(
-          'openssl',
-          [
-            'req',
-            '-x509',
-            '-newkey',
-            'ec',
-            '-pkeyopt',
-            'ec_paramgen_curve:prime256v1',
-            '-nodes',
-            '-days',
-            '1',
-            '-subj',
-            '/CN=map.mytho.local',
-            '-keyout',
-            env['MYTHO_TLS_KEY'],
-            '-out',
-            env['MYTHO_TLS_CERT'],
-          ],
-          { stdio: 'pipe' },
-        )
+        const made = makeTestCertificate(tmp, { cn: 'map.mytho.local' })
+        env['MYTHO_TLS_CERT'] = made.cert
+        env['MYTHO_TLS_KEY'] = made.key
       }
       const out = execFileSync('caddy', ['validate', '--config', CADDYFILE, '--adapter', 'caddyfile'], {
         env,

@@ -1,9 +1,9 @@
-import { execFileSync, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { makeTempDir } from '@mytho/testing'
+import { makeTempDir, makeTestCertificate } from '@mytho/testing'
 import { loadApiConfig } from '../src/config.ts'
 import { startSecuredApi } from './auth-harness.ts'
 
@@ -17,27 +17,7 @@ const tmp = makeTempDir('mytho-api-mqtt-ca-')
 afterAll(() => tmp.cleanup())
 
 // A CA as make-secrets.sh makes one (EC P-256, CA:TRUE), and its key beside it.
-const caPem = join(tmp.path, 'ca.pem')
-const caKey = join(tmp.path, 'ca.key')
-execFileSync('openssl', [
-  'req',
-  '-x509',
-  '-newkey',
-  'ec',
-  '-pkeyopt',
-  'ec_paramgen_curve:prime256v1',
-  '-nodes',
-  '-days',
-  '30',
-  '-subj',
-  '/CN=Mỹ Tho test MQTT CA',
-  '-addext',
-  'basicConstraints=critical,CA:TRUE',
-  '-keyout',
-  caKey,
-  '-out',
-  caPem,
-])
+const { cert: caPem, key: caKey } = makeTestCertificate(tmp.path, { name: 'ca', cn: 'Mỹ Tho test MQTT CA', ca: true, days: 30 })
 const ca = readFileSync(caPem, 'utf8')
 const file = (name: string, text: string) => {
   const p = join(tmp.path, name)

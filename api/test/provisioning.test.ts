@@ -1,13 +1,11 @@
-import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { request } from 'node:https'
-import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { createBroker, loadBrokerConfig } from '@mytho/broker'
 import { silentLogger } from '@mytho/runtime'
 import type { ImportReport } from '@mytho/schema'
-import { makeTempDir } from '@mytho/testing'
+import { makeTempDir, makeTestCertificate } from '@mytho/testing'
 import { demoAdminPath } from '../src/auth/first-admin.ts'
 import { startSecuredApi } from './auth-harness.ts'
 
@@ -179,31 +177,7 @@ describe('first admin and HTTPS', () => {
   it('serves over HTTPS with a certificate generated in the test', async () => {
     const tmp = makeTempDir('mytho-api-https-')
     onTestFinished(() => tmp.cleanup())
-    const cert = join(tmp.path, 'cert.pem')
-    const key = join(tmp.path, 'key.pem')
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { stdio: 'ignore' },
-    )
+    const { cert, key } = makeTestCertificate(tmp.path, { cn: 'localhost', san: 'IP:127.0.0.1' })
     const api = await startSecuredApi({ HTTPS_CERT: cert, HTTPS_KEY: key }, tmp.path)
     const port = new URL(api.url).port
     const res = await new Promise<{ status: number; hsts: string | undefined; cookie: string[] }>((resolve, reject) => {

@@ -1,8 +1,6 @@
-import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { makeTempDir } from '@mytho/testing'
+import { makeTempDir, makeTestCertificate } from '@mytho/testing'
 import { openCredentialStore, REGISTRY_NOTICE_TOPIC } from '@mytho/directory'
 import type { MqttClient } from 'mqtt'
 import { connect, connectDevice, connectService, deviceA, deviceB, refusalCode, startBroker } from './harness.ts'
@@ -83,31 +81,7 @@ describe('MQTT over TLS', () => {
   it('accepts a device over TLS with a certificate generated here, and still checks its secret', async () => {
     const dir = makeTempDir('mytho-tls-')
     onTestFinished(() => dir.cleanup())
-    const cert = join(dir.path, 'cert.pem')
-    const key = join(dir.path, 'key.pem')
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { stdio: 'ignore' },
-    )
+    const { cert, key } = makeTestCertificate(dir.path, { cn: 'localhost', san: 'IP:127.0.0.1,DNS:localhost' })
     const b = await startBroker({ MQTT_TLS_PORT: '0', MQTT_TLS_CERT: cert, MQTT_TLS_KEY: key })
     const port = b.tlsPort
     expect(port).toBeGreaterThan(0)
