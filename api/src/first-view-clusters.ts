@@ -125,7 +125,11 @@ export function createFirstViewIndex(source: FirstViewSource, options: FirstView
     for (const id of dirty) {
       const now = source.get(id)
       const row = rowOf.get(id)
-      if (!now) continue
+      // gone from the registry (disabled) since the build: its rows still count it, so build again
+      if (!now) {
+        if (row !== undefined) return undefined
+        continue
+      }
       if (row === undefined) return undefined
       const was = indexed[row]!
       if (was.lat !== now.lat || was.lon !== now.lon) return undefined

@@ -115,7 +115,7 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
   const flushMs = options.flushMs ?? 10
   const maxBacklog = options.maxBacklog ?? 64
   const log = deps.logger
-  const stats = { batches: 0, updatesSent: 0, snapshotsSent: 0, badViews: 0, skippedBacklogged: 0, firstViewClusters: 0, firstViewErrors: 0 }
+  const stats = { batches: 0, updatesSent: 0, snapshotsSent: 0, badViews: 0, skippedBacklogged: 0, firstViewClusters: 0, firstViewErrors: 0, removedSent: 0 }
   const firstView = createFirstViewIndex(deps.state)
   // built before the first browser asks: a build on its answer's path would cost more than it saves (first-view-clusters.ts)
   const warmTimer = setTimeout(() => firstView.warm(), 0)
@@ -144,6 +144,11 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
   })
   const unsubscribe = deps.state.onChange((ids) => {
     for (const id of ids) changed.add(id)
+  })
+  /** Devices that left the registry since the last flush; sent to every socket, whatever it views. */
+  let removed = new Set<string>()
+  const unsubscribeRemoved = deps.state.onRemoved((ids) => {
+    for (const id of ids) removed.add(id)
   })
 
   const backlogOf = (s: LiveSocket): number => (s.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length ?? 0
@@ -203,6 +208,17 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
   })
 
   const flush = () => {
+    if (removed.size > 0) {
+      // Before this batch's updates, so a device disabled and enabled again within one batch ends up on the map.
+      // City-wide, like incidents: a browser may list it (search, the feed, an open popup) outside its view. `local`:
+      // every API node follows the registry itself and tells its own browsers (live-cluster.ts).
+      const gone = [...removed].filter((id) => !deps.state.get(id))
+      removed = new Set()
+      if (gone.length > 0) {
+        io.local.emit('removed', gone)
+        stats.removedSent += gone.length
+      }
+    }
     const ids = changed
     if (ids.size > 0) changed = new Set()
     const timed = fresh
@@ -305,6 +321,7 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
     stop: once(async () => {
       clearInterval(timer)
       unsubscribe()
+      unsubscribeRemoved()
       clearTimeout(warmTimer)
       firstView.stop()
       io.disconnectSockets(true)

@@ -45,17 +45,30 @@ export function createLiveState(deps: LiveStateDeps) {
       view: undefined,
     })
   const listeners = new Set<(deviceIds: Iterable<string>) => void>()
+  const removedListeners = new Set<(deviceIds: string[]) => void>()
+  /**
+   * Entries of devices that left the registry (disabled), kept so that one enabled again comes back with its last
+   * reading and last-seen time rather than as never seen (hydrate moves a device only forward, and it is not re-run).
+   * At most every device ever disabled while this runs.
+   */
+  const left = new Map<string, Entry>()
   // The registry follows the device directory (registry-follow.ts): a new device joins the map before its first
-  // reading, a moved one is shown at its new place. A disabled one keeps its marker while this runs (its
-  // connection is dropped, so it turns offline); it is left out from the next start on.
+  // reading, a moved one is shown at its new place, a disabled one leaves it at once (listeners of onRemoved tell
+  // the browsers, so an operator never sees a device switched off on purpose as "offline"), and one enabled again
+  // comes back through onChange like a new one.
   const unfollow = deps.registry.onChange((ids) => {
     const now = clock()
     const changed: string[] = []
+    const removed: string[] = []
     for (const id of ids) {
       const device = deps.registry.get(id)
-      if (!device) continue
       const e = entries.get(id)
-      if (!e) {
+      if (!device) {
+        if (!e) continue
+        entries.delete(id)
+        left.set(id, e)
+        removed.push(id)
+      } else if (!e) {
         entryOf(id)
         changed.push(id)
       } else if (e.device !== device) {
@@ -66,7 +79,9 @@ export function createLiveState(deps: LiveStateDeps) {
       }
     }
     version++
-    notify(changed)
+    // through onChange too: the cached views (first-view-clusters.ts) must drop the device from their counts
+    notify([...changed, ...removed])
+    if (removed.length > 0) for (const l of removedListeners) l(removed)
   })
   const stats = { readings: 0, unknownDevice: 0, outOfOrder: 0, hydrations: 0 }
   let hydrated = false
@@ -96,7 +111,13 @@ export function createLiveState(deps: LiveStateDeps) {
     if (known) return known
     const device = deps.registry.get(id)
     if (!device) return undefined
-    const e: Entry = { device, lastReading: null, lastSeen: null, connection: null, connectionAt: 0, status: 'never_seen', live: undefined, view: undefined }
+    const back = left.get(id)
+    left.delete(id)
+    // back from a disable: its last reading stays, its connection was dropped then and is learned again
+    const e: Entry = back
+      ? { ...back, device, connection: null, connectionAt: 0, live: undefined, view: undefined }
+      : { device, lastReading: null, lastSeen: null, connection: null, connectionAt: 0, status: 'never_seen', live: undefined, view: undefined }
+    if (back) restatus(e, clock())
     entries.set(id, e)
     return e
   }
@@ -123,7 +144,15 @@ export function createLiveState(deps: LiveStateDeps) {
     close(): void {
       unfollow()
     },
-    /** Called with the ids whose state changed (readings, connection, status by time). */
+    /**
+     * Called with ids that left the registry (disabled, deleted): get() no longer has them. They also reach
+     * onChange listeners, which find them gone.
+     */
+    onRemoved(listener: (deviceIds: string[]) => void): () => void {
+      removedListeners.add(listener)
+      return () => removedListeners.delete(listener)
+    },
+    /** Called with the ids whose state changed (readings, connection, status by time, joining or leaving the registry). */
     onChange(listener: (deviceIds: Iterable<string>) => void): () => void {
       listeners.add(listener)
       return () => listeners.delete(listener)

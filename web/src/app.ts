@@ -24,6 +24,8 @@ export interface AppEvents {
   firstView: [clusters: FirstViewClusters, live: boolean]
   /** A batch of live updates, already applied to the store. */
   updates: [devices: LiveDeviceState[]]
+  /** Devices that left the registry (an admin disabled them), already dropped from the store; their incidents stay. */
+  removed: [deviceIds: string[]]
   /** The ingest's pipeline health, on connect and on change. */
   pipeline: [health: PipelineHealth]
   /** The first live state is on screen: every device of the view under its status, drawn before the snapshot or from it. */

@@ -60,6 +60,10 @@ export function createDevicesLayer(app: App): { readonly stats: ClusterLayer['st
       else cluster.rebuild()
       // navigation start → first live snapshot drawn (rebuild draws synchronously)
       if (store.live && !rendered) firstRender(store.countByStatus(), false)
+    } else if (e.type === 'removed') {
+      // rare (an admin's action): a rebuild drops its point from every cluster count. While the server's first-view
+      // clusters are shown, the snapshot that replaces them no longer has it.
+      if (!cluster.showingFirst) cluster.rebuild()
     } else if (e.changes.length) {
       // values alone change nothing on the map; statuses change sprites and cluster colours
       cluster.changed(e.changes)

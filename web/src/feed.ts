@@ -70,6 +70,13 @@ export function createFeed(app: App): void {
     items = [...fresh, ...items.filter((d) => !ids.has(d.deviceId))].slice(0, FEED_LINES)
     schedule()
   })
+  app.on('removed', (ids) => {
+    const gone = new Set(ids)
+    const kept = items.filter((d) => !gone.has(d.deviceId))
+    if (kept.length === items.length) return
+    items = kept
+    schedule()
+  })
   // the names, and the language of the times and values
   app.on('names', schedule)
   app.on('relabel', schedule)

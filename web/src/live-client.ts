@@ -21,6 +21,8 @@ export interface LiveClientOptions {
   view: () => ViewSubscription
   onLink: (s: LinkState) => void
   onUpdates?: (devices: LiveDeviceState[]) => void
+  /** Devices that left the registry (the `removed` event), already dropped from the store. */
+  onRemoved?: (deviceIds: string[]) => void
   /** Fed with the active incidents on each connect and every incident change (city-wide, not view-filtered). */
   incidents?: IncidentStore
   /** A link opened before the map's code ran (boot.ts, openLink), so the handshake overlaps the map's setup. */
@@ -191,6 +193,11 @@ export function createLiveClient(o: LiveClientOptions) {
     if (!snapshotSeen) return // between a reconnect and its snapshot; the snapshot will carry these
     o.store.update(devices)
     o.onUpdates?.(devices)
+  })
+  // also before a reconnect's snapshot: the snapshot would not carry a device that left outside the view
+  socket.on('removed', (ids) => {
+    o.store.remove(ids)
+    o.onRemoved?.(ids)
   })
   socket.on('incidents', (list) => o.incidents?.replaceAll(list))
   socket.on('incident', (change) => o.incidents?.apply(change))

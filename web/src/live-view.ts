@@ -6,7 +6,7 @@ import { createLiveClient } from './live-client.ts'
 
 /**
  * The live client (live-client.ts) on the link boot.ts opened, subscribed to the map's view and filters. What it
- * receives becomes the app's events (`link`, `firstView`, `updates`, `pipeline`) and the stores' contents. The link is
+ * receives becomes the app's events (`link`, `firstView`, `updates`, `removed`, `pipeline`) and the stores' contents. The link is
  * dropped when the session ends and opened again, with the new cookie, when an operator signs in.
  */
 export function createLiveView(app: App): { start(): void } {
@@ -38,6 +38,7 @@ export function createLiveView(app: App): { start(): void } {
     onPipeline: (h) => app.emit('pipeline', h),
     onFirstView: (fv, isLive) => app.emit('firstView', fv, isLive),
     onUpdates: (devices) => app.emit('updates', devices),
+    onRemoved: (ids) => app.emit('removed', ids),
   })
   map.on('moveend', () => {
     if (!subscribed?.contains(map.getBounds())) live.viewChanged()

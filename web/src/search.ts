@@ -14,6 +14,7 @@ export function searchDevices(store: DeviceStore, query: string, max = MAX_RESUL
   const out: string[] = []
   const ids = new Set([...store.meta.keys(), ...store.devices.keys()])
   for (const id of ids) {
+    if (store.removed.has(id)) continue
     const m = store.meta.get(id)
     const hay = m ? `${id} ${fold(m.nameVi)} ${fold(m.nameEn)}` : id
     if (hay.includes(q)) {
@@ -76,4 +77,6 @@ export function createSearch(app: App): void {
     } else if (e.key === 'Escape') results.hidden = true
   })
   app.on('relabel', show)
+  // a device disabled while its name is listed leaves the results
+  app.on('removed', show)
 }

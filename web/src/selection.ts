@@ -1,12 +1,14 @@
 import * as L from 'leaflet'
 import type { App } from './app.ts'
 import { deviceOf } from './incidents-store.ts'
+import { t } from './i18n/index.ts'
 import { createPopupContent, type PopupContent } from './popup.ts'
 
 /**
  * The selected device and its popup (popup.ts): opened on `open` (panels, the map, the banner) and once from the link
  * the page was opened with (#d=…) when the device is known; kept up to date with the store, the link, the device's
- * incidents, the registry's names and the language.
+ * incidents, the registry's names and the language. A device that leaves the registry (an admin disabled it) while
+ * its popup is open closes it; the popup says why in its place, so the operator does not take it for a fault.
  */
 export function createSelection(app: App) {
   const { map, store } = app
@@ -34,6 +36,11 @@ export function createSelection(app: App) {
   function select(id: string, pan = true): boolean {
     const at = positionOf(id)
     if (!at) return false
+    if (store.removed.has(id)) {
+      // opened from an incident of a disabled device: say so rather than show stale values
+      showRemoved(at)
+      return true
+    }
     selected = id
     app.emit('selected', id)
     popup?.destroy()
@@ -57,14 +64,37 @@ export function createSelection(app: App) {
     if (e.type === 'snapshot') {
       selectFromLink()
       popup?.refresh()
-    } else if (selected !== undefined && e.devices.some((d) => d.deviceId === selected)) popup?.refresh()
+    } else if (e.type === 'updates' && selected !== undefined && e.devices.some((d) => d.deviceId === selected)) popup?.refresh()
+  })
+  /** In the popup's place: why the device is gone (its incidents stay in the panel and can be opened). */
+  function showRemoved(at?: L.LatLngExpression): void {
+    popup?.destroy()
+    popup = undefined
+    if (selected !== undefined) {
+      selected = undefined
+      app.emit('selected', undefined)
+    }
+    const note = document.createElement('p')
+    note.className = 'popup-removed'
+    note.setAttribute('role', 'status')
+    note.textContent = t('deviceRemoved')
+    if (at) leafletPopup.setLatLng(at)
+    leafletPopup.setContent(note)
+    if (!leafletPopup.isOpen()) leafletPopup.openOn(map)
+  }
+  app.on('removed', (ids) => {
+    if (selected !== undefined && ids.includes(selected)) showRemoved()
   })
   app.incidents.on((e) => {
     // the open popup's incident list and chart lines follow the device's incidents
     if (e.type === 'changed' && selected !== undefined && deviceOf(e.incident) === selected) popup?.drawChart()
   })
   app.on('link', () => popup?.refresh())
-  app.on('relabel', () => popup?.relabel())
+  app.on('relabel', () => {
+    popup?.relabel()
+    const note = leafletPopup.getContent()
+    if (note instanceof HTMLElement && note.classList.contains('popup-removed')) note.textContent = t('deviceRemoved')
+  })
   app.on('names', () => {
     popup?.refresh()
     selectFromLink()

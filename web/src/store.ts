@@ -15,6 +15,8 @@ export type StoreEvent =
   | { type: 'snapshot' }
   /** `changes`: devices that are new, moved or changed status (what the map must redraw), with their previous state. */
   | { type: 'updates'; devices: LiveDeviceState[]; changes: StatusChange[] }
+  /** Devices that left the registry (disabled by an admin): no longer in `devices`, listed in `removed`. */
+  | { type: 'removed'; deviceIds: string[] }
 
 export interface StatusChange {
   prev: LiveDeviceState | undefined
@@ -29,6 +31,11 @@ export interface StatusChange {
 export class DeviceStore {
   readonly devices = new Map<string, LiveDeviceState>()
   readonly meta = new Map<string, DeviceMeta>()
+  /**
+   * Devices that left the registry while this page is open. Their names stay in `meta`, for the incidents still
+   * held on them; search skips them. One that comes back (an update or a snapshot has it) leaves this set.
+   */
+  readonly removed = new Set<string>()
   live = false
   readonly #listeners = new Set<(e: StoreEvent) => void>()
   /** Kept up to date on every change: counting 50,000 devices per frame is not free. */
@@ -54,6 +61,7 @@ export class DeviceStore {
       if (prev) this.#counts[prev.status]--
       this.devices.set(d.deviceId, d)
       this.#counts[d.status]++
+      this.removed.delete(d.deviceId)
     }
     this.live = live
     this.#emit({ type: 'snapshot' })
@@ -67,8 +75,22 @@ export class DeviceStore {
       if (prev) this.#counts[prev.status]--
       this.#counts[d.status]++
       this.devices.set(d.deviceId, d)
+      this.removed.delete(d.deviceId)
     }
     this.#emit({ type: 'updates', devices: list, changes })
+  }
+
+  /** Devices that left the registry: off the map, the counts, the lists and search; told even when none was in view. */
+  remove(ids: readonly string[]): void {
+    const gone: string[] = []
+    for (const id of ids) {
+      this.removed.add(id)
+      const prev = this.devices.get(id)
+      if (prev) this.#counts[prev.status]--
+      this.devices.delete(id)
+      gone.push(id)
+    }
+    if (gone.length) this.#emit({ type: 'removed', deviceIds: gone })
   }
 
   /**

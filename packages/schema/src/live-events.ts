@@ -26,6 +26,12 @@ export interface ServerToClientEvents {
   firstView: (clusters: FirstViewClusters) => void
   /** Changed devices in view since the last batch, coalesced per device (latest wins). */
   updates: (devices: LiveDeviceState[]) => void
+  /**
+   * Devices that left the registry (an admin disabled them): the map drops their markers, counts, list and search
+   * entries and closes a popup on one, but keeps their incidents. City-wide, not filtered by view (a client may list
+   * a device outside it). One enabled again comes back in `updates` (to clients viewing it) and in the next snapshot.
+   */
+  removed: (deviceIds: string[]) => void
   /** The server's own link to the live stream; sent on connect and whenever it changes. */
   feed: (status: LiveFeedStatus) => void
   /** Every active incident, city-wide (not filtered by view: an alarm is never out of sight); sent on connect. */

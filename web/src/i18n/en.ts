@@ -19,6 +19,7 @@ export const en: Dict = {
   wards: 'Ward',
   feed: 'Live updates',
   feedEmpty: 'No updates yet',
+  deviceRemoved: 'This device was disabled by an administrator, so it was taken off the map.',
   panel: 'Panel',
   devices: 'devices',
   lastSeen: 'Last seen',

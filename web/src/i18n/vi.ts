@@ -18,6 +18,7 @@ export const vi = {
   wards: 'Phường',
   feed: 'Cập nhật trực tiếp',
   feedEmpty: 'Chưa có cập nhật',
+  deviceRemoved: 'Thiết bị này đã bị quản trị viên tắt nên đã được gỡ khỏi bản đồ.',
   panel: 'Bảng điều khiển',
   devices: 'thiết bị',
   lastSeen: 'Lần cuối',
