@@ -31,6 +31,11 @@ export interface ServerEntry {
   workspace: string
   source: string
   name: string
+  /**
+   * The workspace whose dist/ holds the bundle, when not the source's own: a composer of several services bundles
+   * where their packages resolve (the broker's own node_modules holds aedes-persistence-redis).
+   */
+  dist?: string
 }
 
 /** Every program the image runs. A new CLI for operators (`docker compose exec api node …`) belongs here too. */
@@ -44,12 +49,17 @@ export const SERVER_ENTRIES: readonly ServerEntry[] = [
   { workspace: 'api', source: 'src/create-operator.ts', name: 'create-operator' },
   { workspace: 'api', source: 'src/migrate-meta.ts', name: 'migrate-meta' },
   { workspace: 'devices-sim', source: 'src/main.ts', name: 'main' },
-  // npm run backup / restore in the image: `docker compose run … ingest node platform/dist/backup.js backup` (docs/operations.md).
+  // Compose's default `broker`: broker and ingest in one process (issue #20; a cluster runs broker/ and ingest/ mains).
+  { workspace: 'platform', source: 'src/embedded-main.ts', name: 'embedded-main', dist: 'broker' },
+  // npm run backup / restore in the image: `docker compose run … broker node platform/dist/backup.js backup` (docs/operations.md).
   { workspace: 'platform', source: 'src/backup-cli.ts', name: 'backup' },
 ]
 
 /** The bundle of an entry, relative to the root (what compose's `command:` runs, from the image's /app). */
-export const bundlePath = (e: ServerEntry): string => `${e.workspace}/dist/${e.name}.js`
+export const bundlePath = (e: ServerEntry): string => `${bundleWorkspace(e)}/dist/${e.name}.js`
+
+/** The workspace the bundle is written into (`<workspace>/dist/`), where its imports resolve. */
+export const bundleWorkspace = (e: ServerEntry): string => e.dist ?? e.workspace
 
 /** Packages a service must never carry: the TypeScript runner and the test helpers. */
 const NOT_IN_A_SERVICE = /^(tsx|@mytho\/testing|@mytho\/web)(\/|$)/
@@ -89,7 +99,7 @@ const importMetaAtSource: Plugin = {
  * the tests give a folder laid out as the image is, where the bundles find its node_modules and data files.
  */
 export async function buildServer(outRoot = root): Promise<{ files: string[]; metafile: Metafile }> {
-  const workspaces = [...new Set(SERVER_ENTRIES.map((e) => e.workspace))]
+  const workspaces = [...new Set(SERVER_ENTRIES.map(bundleWorkspace))]
   if (workspaces.some((w) => w.includes('/'))) throw new Error('a workspace one level under the root: import.meta.url is relocated by ../../')
   await Promise.all(workspaces.map((w) => rm(join(outRoot, w, 'dist'), { recursive: true, force: true })))
   const result = await build({

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import type { z } from 'zod'
+import { z } from 'zod'
 import { apiEnv } from '@mytho/api'
 import { brokerEnv } from '@mytho/broker'
 import { simEnv } from '@mytho/devices-sim'
@@ -41,6 +41,7 @@ interface Service {
   profiles?: string[]
   depends_on?: Record<string, unknown>
   image?: string
+  secrets?: (string | { source: string })[]
 }
 const example: Record<string, string> = Object.fromEntries(
   readFileSync(`${root}.env.example`, 'utf8')
@@ -76,8 +77,14 @@ afterAll(() => secrets.remove())
 const envOf = (s: Service, dotEnv: Record<string, string> = filled) =>
   Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, secretOnHost(interpolate(v, dotEnv), compose.secrets, secrets.dir)]))
 
+/** The default `broker`: broker and ingest in one process (platform/src/embedded-main.ts), each service's variables. */
+const embeddedEnv = z.object({ ...brokerEnv.shape, ...ingestEnv.shape })
+/** A compose service's `command:` as `docker compose config` gives it (the broker's bundle is a .env choice). */
+const commandOf = (s: Service, dotEnv: Record<string, string> = filled) => (s.command ?? []).map((c) => interpolate(c, dotEnv))
+const secretsOf = (s: Service) => (s.secrets ?? []).map((x) => (typeof x === 'string' ? x : x.source))
+
 const platform: Record<string, z.ZodObject> = {
-  broker: brokerEnv,
+  broker: embeddedEnv,
   ingest: ingestEnv,
   api: apiEnv,
   simulator: simEnv,
@@ -108,7 +115,7 @@ describe('docker-compose.yml', () => {
   })
 
   it('profile scale: Redis with an append-only file, and a second broker and API node on it, on their own host ports', () => {
-    for (const name of ['redis', 'broker-2', 'api-2', 'ingest-2']) expect(compose.services[name]!.profiles, name).toEqual(['scale'])
+    for (const name of ['redis', 'broker-2', 'api-2', 'ingest', 'ingest-2']) expect(compose.services[name]!.profiles, name).toEqual(['scale'])
     const redis = compose.services['redis']!
     expect(redis.image).toMatch(/^redis:7/)
     expect(redis.command).toEqual(expect.arrayContaining(['--appendonly', 'yes']))
@@ -142,7 +149,7 @@ describe('docker-compose.yml', () => {
 
   it.each(Object.keys(platform))('%s: entry command exists, restart policy, health check, data volume', (name) => {
     const s = compose.services[name]!
-    const command = s.command ?? []
+    const command = commandOf(s)
     expect(command[0]).toBe('node')
     // The image runs JavaScript (npm run build:server), stack traces mapped back to the TypeScript; no tsx.
     expect(command).toContain('--enable-source-maps')
@@ -204,6 +211,53 @@ describe('docker-compose.yml', () => {
   })
 })
 
+describe('topology (issue #20): one server runs the fast path, a cluster separate workers', () => {
+  const services = compose.services
+  const inDefault = Object.entries(services).filter(([, s]) => s.profiles === undefined)
+  const runs = (s: Service, source: string, dotEnv?: Record<string, string>) =>
+    SERVER_ENTRIES.some((e) => `${e.workspace}/${e.source}` === source && bundlePath(e) === commandOf(s, dotEnv).at(-1))
+
+  it('the default profile has no separate ingest: its broker runs the embedded entry, broker and ingest in one process', () => {
+    expect(inDefault.filter(([, s]) => runs(s, 'ingest/src/main.ts')).map(([n]) => n)).toEqual([])
+    expect(runs(services['broker']!, 'platform/src/embedded-main.ts')).toBe(true)
+    // Both services' variables valid, and both services' secrets mounted.
+    const env = envOf(services['broker']!)
+    expect(() => parseEnv(brokerEnv, env)).not.toThrow()
+    expect(() => parseEnv(ingestEnv, env)).not.toThrow()
+    const given = secretsOf(services['broker']!)
+    expect(given).toEqual(expect.arrayContaining([...secretsOf(services['broker-2']!), ...secretsOf(services['ingest']!)]))
+    // The embedded ingest's InfluxDB token is written by InfluxDB's first setup: the broker starts after it.
+    expect(Object.keys(services['broker']!.depends_on ?? {})).toContain('influxdb')
+    // No service of the default profile waits for one that exists only with a profile.
+    for (const [name, s] of inDefault)
+      for (const dep of Object.keys(s.depends_on ?? {})) expect(services[dep]!.profiles, `${name} depends on ${dep}`).toBeUndefined()
+  })
+
+  it('profile scale keeps separate workers: a plain broker (MYTHO_BROKER_BUNDLE) and the ingest workers on its queues', () => {
+    for (const name of ['ingest', 'ingest-2']) expect(runs(services[name]!, 'ingest/src/main.ts'), name).toBe(true)
+    expect(runs(services['broker-2']!, 'broker/src/main.ts')).toBe(true)
+    const scaleEnv = { ...filled, MYTHO_BROKER_BUNDLE: 'broker/dist/main.js', INGEST_PARTITIONS: '8' }
+    expect(runs(services['broker']!, 'broker/src/main.ts', scaleEnv)).toBe(true)
+    // With secrets/redis_url filled the first broker is a cluster node: the embedded entry refuses REDIS_URL (it
+    // would not wait for the ingest), so the cluster's .env names the plain broker's bundle.
+    expect(parseEnv(brokerEnv, envOf(services['broker']!, scaleEnv)).REDIS_URL).toMatch(/^redis:\/\//)
+    for (const name of ['ingest', 'ingest-2']) expect(parseEnv(ingestEnv, envOf(services[name]!, scaleEnv)).INGEST_PARTITIONS, name).toBe(8)
+    expect(example['MYTHO_BROKER_BUNDLE'], '.env.example names the choice').toBeDefined()
+  })
+
+  it('backups run on a service of the default profile (README, docs/operations.md)', () => {
+    for (const doc of ['README.md', 'docs/operations.md']) {
+      const lines = readFileSync(`${root}${doc}`, 'utf8').match(/docker compose run [^`]*platform\/dist\/backup\.js/g) ?? []
+      expect(lines.length, doc).toBeGreaterThan(0)
+      for (const line of lines) {
+        const service = /\s([a-z0-9-]+)\s+node\s+platform\/dist\/backup\.js/.exec(line)?.[1]
+        expect(services[service ?? '']?.profiles, `${doc}: ${line}`).toBeUndefined()
+        expect(envOf(services[service!]!)['INFLUX_TOKEN_FILE'], `${service} reads the readings store`).toBeDefined()
+      }
+    }
+  })
+})
+
 describe('hardening (issue #19)', () => {
   it.each(Object.keys(platform))('%s: read-only root with /tmp in memory, no capabilities, no new privileges, a memory limit', (name) => {
     const s = compose.services[name]!
@@ -218,12 +272,14 @@ describe('hardening (issue #19)', () => {
 
   it('health checks that can fail: the ingest’s reads its /health on its metrics port, the API’s /ready', () => {
     // issue #19, finding 3: `process.kill(1, 0)` with init: true asked docker-init, which is always alive
-    for (const name of ['ingest', 'ingest-2']) {
+    for (const name of ['broker', 'ingest', 'ingest-2']) {
       const s = compose.services[name]!
       const probe = s.healthcheck!.test.join(' ')
       expect(probe, name).not.toContain('process.kill')
       expect(probe, name).toContain(`http://127.0.0.1:${envOf(s)['METRICS_PORT']}/health`)
     }
+    // The broker with the ingest inside: the pipeline's state and the devices' MQTT port both.
+    expect(compose.services['broker']!.healthcheck!.test.join(' ')).toContain(`connect(${envOf(compose.services['broker']!)['MQTT_PORT']},'127.0.0.1')`)
     for (const name of ['api', 'api-2']) expect(compose.services[name]!.healthcheck!.test.join(' '), name).toContain('/api/v1/ready')
   })
 
@@ -251,7 +307,7 @@ describe('hardening (issue #19)', () => {
 describe('alert rules in compose', () => {
   // Issue #17, finding 3: the map judges markers on the API's rules, the engine on the ingest's; one file for both.
   it('every ingest and API node gets the same ALERT_RULES_FILE, from the config directory mounted read-only', () => {
-    const nodes = ['ingest', 'ingest-2', 'api', 'api-2']
+    const nodes = ['broker', 'ingest', 'ingest-2', 'api', 'api-2']
     const set = { ...filled, ALERT_RULES_FILE: '/config/alert-rules.example.json' }
     for (const n of nodes) {
       const env = envOf(compose.services[n]!, set)

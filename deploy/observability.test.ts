@@ -21,11 +21,14 @@ interface Service {
   ports?: string[]
   volumes?: string[]
   environment?: Record<string, string>
+  command?: string[]
 }
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, Service> }
-const prometheus = parse(readFileSync(join(dir, 'prometheus.yml'), 'utf8')) as {
-  scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[]
-}
+type ScrapeConfig = { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] }
+const prometheus = parse(readFileSync(join(dir, 'prometheus.yml'), 'utf8')) as ScrapeConfig
+/** Profile scale's (MYTHO_PROMETHEUS_CONFIG): every node under its role's job. */
+const prometheusScale = parse(readFileSync(join(dir, 'prometheus-scale.yml'), 'utf8')) as ScrapeConfig
+const targetsOf = (c: ScrapeConfig) => new Set(c.scrape_configs.flatMap((j) => j.static_configs.flatMap((s) => s.targets)))
 
 /** Every source file of ours (no tests), to find where a metric is exported. */
 function sources(folder: string): string[] {
@@ -39,15 +42,29 @@ function sources(folder: string): string[] {
 describe('observability profile (Prometheus)', () => {
   it('promtool accepts the config and its rules, and every alert fires on its series and not on healthy ones', () => {
     expect(promtool('check', 'config', 'prometheus.yml')).toContain('SUCCESS')
+    expect(promtool('check', 'config', 'prometheus-scale.yml')).toContain('SUCCESS')
     expect(promtool('test', 'rules', 'alerts.test.yml')).toContain('SUCCESS')
   })
 
-  it('scrapes every service that serves /metrics, by its compose name and METRICS_PORT', () => {
-    const targets = new Set(prometheus.scrape_configs.flatMap((j) => j.static_configs.flatMap((c) => c.targets)))
+  it('scrapes every service that serves /metrics, by its compose name and METRICS_PORT: one server, and every node of profile scale', () => {
     const serving = Object.entries(compose.services).filter(([, s]) => s.environment?.['METRICS_PORT'] !== undefined)
     expect(serving.length).toBeGreaterThanOrEqual(6)
-    for (const [name, s] of serving) expect(targets, name).toContain(`${name}:${s.environment!['METRICS_PORT']}`)
-    for (const t of targets) expect(compose.services[t.split(':')[0]!], t).toBeDefined()
+    const one = targetsOf(prometheus)
+    const scale = targetsOf(prometheusScale)
+    for (const [name, s] of serving) {
+      const target = `${name}:${s.environment!['METRICS_PORT']}`
+      // the default profile's services on one server; every service (the second nodes too) on a cluster
+      if (s.profiles === undefined) expect(one, name).toContain(target)
+      expect(scale, name).toContain(target)
+    }
+    // one server scrapes nothing that only profile scale starts (it would read as down and wake someone)
+    for (const t of one) expect(compose.services[t.split(':')[0]!]?.profiles, t).toBeUndefined()
+    for (const t of scale) expect(compose.services[t.split(':')[0]!], t).toBeDefined()
+    // the jobs the service-down alert names are the roles, in both configs
+    const jobs = (c: ScrapeConfig) => c.scrape_configs.map((j) => j.job_name).sort()
+    expect(jobs(prometheus)).toEqual(['api', 'broker'])
+    expect(jobs(prometheusScale)).toEqual(['api', 'broker', 'ingest'])
+    expect(compose.services['prometheus']!.command).toContain('--config.file=/etc/prometheus/${MYTHO_PROMETHEUS_CONFIG:-prometheus.yml}')
   })
 
   it('reads only metrics the code exports', () => {

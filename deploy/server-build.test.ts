@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { parse } from 'yaml'
 import { DemoSecrets } from '@mytho/runtime'
 import { freePort, makeTempDir, waitFor } from '@mytho/testing'
-import { buildServer, bundlePath, SERVER_ENTRIES } from './build-server.ts'
+import { buildServer, bundlePath, bundleWorkspace, SERVER_ENTRIES } from './build-server.ts'
 
 /*
  * Issue #19, finding 4: the image ships compiled JavaScript and the files it reads, nothing else. No Docker engine
@@ -83,7 +83,7 @@ const contextSources = (s: Stage | undefined): string[] =>
 /** The paths a stage's `rm -rf` removes (relative to /app). */
 const removed = (s: Stage): string[] => s.runs.flatMap((r) => [...r.matchAll(/rm -rf ([^&;]+)/g)].flatMap((m) => m[1]!.trim().split(/\s+/)))
 const isManifest = (p: string) => p === 'package-lock.json' || posix.basename(p) === 'package.json'
-const serverWorkspaces = [...new Set(SERVER_ENTRIES.map((e) => e.workspace))]
+const serverWorkspaces = [...new Set(SERVER_ENTRIES.map(bundleWorkspace))]
 const inApp = (src: string) => src.replace(/^\/app\/?/, '').replace(/\/$/, '')
 
 describe("the Dockerfile's final stage", () => {
@@ -211,7 +211,7 @@ describe('npm run build:server, started as docker-compose starts it', { timeout:
         for (const imp of metafile.inputs[source]!.imports.filter((i) => i.external && !isBuiltin(i.path))) {
           const pkg = packageOf(imp.path)
           const fromSource = installedFrom(join(root, dirname(source)), pkg)
-          const fromBundle = installedFrom(join(root, entry.workspace, 'dist'), pkg)
+          const fromBundle = installedFrom(join(root, bundleWorkspace(entry), 'dist'), pkg)
           expect(fromBundle, `${bundlePath(entry)}: ${imp.path} (imported by ${source})`).toBe(fromSource)
           expect(lock.packages[fromBundle!]?.dev, `${fromBundle} is a production dependency`).toBeUndefined()
         }
@@ -233,16 +233,19 @@ describe('npm run build:server, started as docker-compose starts it', { timeout:
     for (const e of SERVER_ENTRIES) expect(existsSync(join(image.path, bundlePath(e))), bundlePath(e)).toBe(true)
   })
 
-  it('broker, ingest, API and simulator run from the bundles with their compose commands and serve', async () => {
+  it('broker (the ingest inside it), API and simulator run from the bundles with their compose commands and serve', async () => {
     const dataDir = join(data.path, 'data')
     const secrets = { INGEST_MQTT_PASSWORD: randomBytes(24).toString('base64url'), API_MQTT_PASSWORD: randomBytes(24).toString('base64url') }
     const production = { NODE_ENV: 'production', DATA_DIR: dataDir, LOG_LEVEL: 'info' }
 
+    const metricsPort = await freePort()
+    // Compose's default `broker`: the embedded bundle, broker and ingest in one process (issue #20).
     const broker = await start(
       'broker',
-      { ...production, ...secrets, MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_WS_PORT: '0', SEED_DEMO_SECRETS: 'true' },
-      /broker: MQTT mqtt:\/\/\S+:(\d+)/,
+      { ...production, ...secrets, MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_WS_PORT: '0', SEED_DEMO_SECRETS: 'true', METRICS_PORT: String(metricsPort) },
+      /broker\+ingest: MQTT mqtt:\/\/\S+:(\d+)\S*\s+WebSocket \S+\s+ingest embedded/,
     )
+    const ingest = broker
     const mqttUrl = `mqtt://127.0.0.1:${broker.match[1]}`
     const demo = DemoSecrets.parse(JSON.parse(readFileSync(join(dataDir, 'secrets', 'demo-secrets.json'), 'utf8')))
     const [device, ...more] = Object.keys(demo.devices)
@@ -251,26 +254,18 @@ describe('npm run build:server, started as docker-compose starts it', { timeout:
     expect(client.connected).toBe(true)
     await client.endAsync()
 
-    const metricsPort = await freePort()
-    const [ingest, api] = await Promise.all([
-      start(
-        'ingest',
-        { ...production, MQTT_URL: mqttUrl, INGEST_MQTT_PASSWORD: secrets.INGEST_MQTT_PASSWORD, METRICS_PORT: String(metricsPort) },
-        /"msg":"ingest subscribed"/,
-      ),
-      start(
-        'api',
-        {
-          ...production,
-          HTTP_HOST: '127.0.0.1',
-          HTTP_PORT: '0',
-          MQTT_URL: mqttUrl,
-          API_MQTT_PASSWORD: secrets.API_MQTT_PASSWORD,
-          ADMIN_PASSWORD: 'Tôm-càng-xanh-2026-Mỹ-Tho',
-        },
-        /api: map and API on http:\/\/\S+:(\d+)\//,
-      ),
-    ])
+    const api = await start(
+      'api',
+      {
+        ...production,
+        HTTP_HOST: '127.0.0.1',
+        HTTP_PORT: '0',
+        MQTT_URL: mqttUrl,
+        API_MQTT_PASSWORD: secrets.API_MQTT_PASSWORD,
+        ADMIN_PASSWORD: 'Tôm-càng-xanh-2026-Mỹ-Tho',
+      },
+      /api: map and API on http:\/\/\S+:(\d+)\//,
+    )
     const sim = await start(
       'simulator',
       { ...production, MQTT_URL: mqttUrl, SIM_DEVICES: more.slice(0, 3).join(','), SIM_BACKFILL_HOURS: '1' },
@@ -297,7 +292,27 @@ describe('npm run build:server, started as docker-compose starts it', { timeout:
     expect(await page.text()).toBe(readFileSync(join(image.path, 'web/dist/index.html'), 'utf8'))
 
     // Each stops cleanly on SIGTERM, as `docker compose stop` asks.
-    for (const p of [sim, api, ingest, broker]) expect(await p.stop(), p.output()).toBe(0)
+    for (const p of [sim, api, broker]) expect(await p.stop(), p.output()).toBe(0)
+  })
+
+  it("profile scale's separate topology runs from its bundles: the plain broker (MYTHO_BROKER_BUNDLE) and the ingest worker", async () => {
+    const dataDir = join(data.path, 'scale')
+    const secrets = { INGEST_MQTT_PASSWORD: randomBytes(24).toString('base64url'), API_MQTT_PASSWORD: randomBytes(24).toString('base64url') }
+    const production = { NODE_ENV: 'production', DATA_DIR: dataDir, LOG_LEVEL: 'info' }
+    const broker = await start(
+      'broker',
+      { ...production, ...secrets, MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_WS_PORT: 'off' },
+      /broker: MQTT mqtt:\/\/\S+:(\d+)/,
+      { MYTHO_BROKER_BUNDLE: 'broker/dist/main.js' },
+    )
+    const metricsPort = await freePort()
+    const ingest = await start(
+      'ingest',
+      { ...production, MQTT_URL: `mqtt://127.0.0.1:${broker.match[1]}`, INGEST_MQTT_PASSWORD: secrets.INGEST_MQTT_PASSWORD, METRICS_PORT: String(metricsPort) },
+      /"msg":"ingest subscribed"/,
+    )
+    expect((await fetch(`http://127.0.0.1:${metricsPort}/health`)).status, ingest.output()).toBe(200)
+    for (const p of [ingest, broker]) expect(await p.stop(), p.output()).toBe(0)
   })
 
   it("the operators' CLI in the image (create-operator) runs from its bundle", async () => {
@@ -321,11 +336,11 @@ describe('npm run build:server, started as docker-compose starts it', { timeout:
     const dataDir = join(data.path, 'demo-seed')
     const passwords = { INGEST_MQTT_PASSWORD: randomBytes(24).toString('base64url'), API_MQTT_PASSWORD: randomBytes(24).toString('base64url') }
     const production = { NODE_ENV: 'production', DATA_DIR: dataDir, LOG_LEVEL: 'info' }
-    // The broker as compose runs it: SEED_DEMO_SECRETS=false, the service passwords from secrets.
+    // The broker as compose runs it (the ingest inside): SEED_DEMO_SECRETS=false, the service passwords from secrets.
     const broker = await start(
       'broker',
       { ...production, ...passwords, MQTT_HOST: '127.0.0.1', MQTT_PORT: '0', MQTT_WS_PORT: 'off', SEED_DEMO_SECRETS: 'false' },
-      /broker: MQTT mqtt:\/\/\S+:(\d+)/,
+      /broker\+ingest: MQTT mqtt:\/\/\S+:(\d+)/,
     )
     const mqttUrl = `mqtt://127.0.0.1:${broker.match[1]}`
     const device = 'wl-bao-dinh-mouth'
@@ -373,6 +388,8 @@ describe('npm run build:server, started as docker-compose starts it', { timeout:
         MQTT_TLS_KEY: `${missing}.key`,
       },
       /"msg":"broker failed to start"/,
+      // The plain broker's bundle (profile scale): the embedded entry refuses a missing certificate before starting.
+      { MYTHO_BROKER_BUNDLE: 'broker/dist/main.js' },
     )
     const failure = broker
       .output()
@@ -384,9 +401,14 @@ describe('npm run build:server, started as docker-compose starts it', { timeout:
     expect(await broker.stop()).toBe(1)
   })
 
-  /** Starts a compose service's `command:` in the image folder; resolves once its output matches `ready`. */
-  function start(service: string, env: Record<string, string>, ready: RegExp) {
-    const [node, ...args] = compose.services[service]!.command!
+  /**
+   * Starts a compose service's `command:` in the image folder, its ${NAME:-default} from `dotEnv` as compose reads
+   * .env; resolves once its output matches `ready`.
+   */
+  function start(service: string, env: Record<string, string>, ready: RegExp, dotEnv: Record<string, string> = {}) {
+    const [node, ...args] = compose.services[service]!.command!.map((a) =>
+      a.replace(/\$\{([A-Z0-9_]+):-([^}]*)\}/g, (_m, name: string, fallback: string) => dotEnv[name] || fallback),
+    )
     expect(node).toBe('node')
     return run(service, args, env, ready)
   }

@@ -42,7 +42,9 @@ export function loadEmbeddedConfig(env: Record<string, string | undefined> = pro
   // A cluster's emitter does not wait for in-process handlers, and partitions exist to spread one stream over machines.
   // Read raw too, so they are named even when another variable already failed to parse.
   const given = (k: string) => (env[k]?.trim() ?? '') !== ''
-  if (given('REDIS_URL')) problems.push('  REDIS_URL: the embedded ingest runs broker and ingest on one machine; unset it (a cluster runs them apart)')
+  // REDIS_URL_FILE too (compose hands secrets/redis_url to every node; filled, this node belongs to a cluster).
+  if (given('REDIS_URL') || broker?.REDIS_URL !== undefined || ingest?.REDIS_URL !== undefined)
+    problems.push('  REDIS_URL: the embedded ingest runs broker and ingest on one machine; unset it (a cluster runs them apart)')
   if (given('INGEST_PARTITIONS') && Number(env['INGEST_PARTITIONS']) !== 0)
     problems.push('  INGEST_PARTITIONS: the embedded ingest is one worker; set 0 or unset')
   if (problems.length > 0 || !broker || !ingest) throw new ConfigError(`invalid environment:\n${problems.join('\n')}`)
@@ -53,6 +55,8 @@ export interface EmbeddedDeps {
   store: ReadingStore
   /** The ingest's registry (the provisioned devices); the broker reads its own as it does alone. */
   registry: DeviceRegistry
+  /** The broker's, when the composer shares one (npm start: one registry for broker, ingest and API). */
+  brokerRegistry?: DeviceRegistry
   /** Re-reads the directory into `registry` before a dead-letter re-drive (IngestDeps.resyncRegistry). */
   resyncRegistry?: () => Promise<void>
   logger: Logger
@@ -72,6 +76,7 @@ export async function createEmbeddedPipeline(config: EmbeddedConfig, deps: Embed
   const log = deps.logger
   const broker = await createBroker(config.broker, {
     logger: log.child({ part: 'broker' }),
+    ...(deps.brokerRegistry ? { registry: deps.brokerRegistry } : {}),
     pubackAfterInProcessHandlers: true,
     ...(deps.clock ? { clock: deps.clock } : {}),
   })

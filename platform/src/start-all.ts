@@ -1,7 +1,9 @@
 /*
  * npm start — the whole platform in one process on the embedded default (SQLite in DATA_DIR):
- * broker, ingest, API + map and the device simulator, each configured from the same environment
- * variables it reads when started alone. Prints where to look.
+ * broker with the ingest inside it (embedded.ts: a device's QoS 1 reading is acknowledged once stored, the fastest
+ * topology measured, BENCHMARKS.md), API + map and the device simulator, each configured from the same environment
+ * variables it reads when started alone. MYTHO_TOPOLOGY=separate runs the ingest as the broker's MQTT client instead,
+ * as a cluster runs it, for working on that path. Prints where to look.
  */
 import { join } from 'node:path'
 import { z } from 'zod'
@@ -10,11 +12,12 @@ import { createBroker, loadBrokerConfig } from '@mytho/broker'
 import { backfillRecent, createSimulator, loadSimConfig } from '@mytho/devices-sim'
 import { openOperatorStore, openProvisionedRegistryFromConfig } from '@mytho/directory'
 import { createIngest, loadIngestConfig } from '@mytho/ingest'
-import { loadRegistryFile } from '@mytho/schema'
+import { loadRegistryFile, type DeviceRegistry } from '@mytho/schema'
 import {
   bindHost,
   colourOn,
   configOrExit,
+  ConfigError,
   createLogger,
   demoBrokerWarning,
   demoSecretsPath,
@@ -30,10 +33,16 @@ import {
   type Service,
 } from '@mytho/runtime'
 import { createStoreFromConfig, SQLITE_FILE } from '@mytho/storage'
+import { createEmbeddedPipeline, loadEmbeddedConfig } from './embedded.ts'
 
 const startEnv = z.object({
   /** Run the device simulator with the platform. Default true. */
   START_SIMULATOR: env.bool(true),
+  /**
+   * `embedded` (default): the ingest runs inside the broker and a device's reading is acknowledged once stored;
+   * `separate`: the ingest is a persistent MQTT client of the broker, as in a cluster (REDIS_URL, INGEST_PARTITIONS).
+   */
+  MYTHO_TOPOLOGY: z.enum(['embedded', 'separate'], { message: 'expected embedded or separate' }).default('embedded'),
 })
 
 const DEMO = process.env['NODE_ENV'] !== 'production'
@@ -42,18 +51,30 @@ const configs = configOrExit('start', () => {
   // (AUTH_DISABLED) and an admin with a generated password is made for the admin routes. Neither in
   // NODE_ENV=production, and either can be set explicitly.
   const api = loadApiConfig({ ...(DEMO ? { AUTH_DISABLED: 'true', AUTH_DEMO_ADMIN: 'true' } : {}), ...process.env })
-  const broker = loadBrokerConfig()
+  const start = parseEnv(startEnv)
+  const pipeline = start.MYTHO_TOPOLOGY === 'separate' ? { broker: loadBrokerConfig(), ingest: loadIngestConfig() } : embeddedConfig()
+  const { broker } = pipeline
   // Without sign-in the demo is this machine's (issue #15): HTTP and MQTT (TCP, WebSocket) on 127.0.0.1 unless
   // HTTP_HOST / MQTT_HOST are set; set to another address, the banner warns.
   const local = (name: string, parsed: string) => bindHost(process.env, name, parsed, api.AUTH_DISABLED)
   return {
-    start: parseEnv(startEnv),
+    start,
     broker: { ...broker, MQTT_HOST: local('MQTT_HOST', broker.MQTT_HOST) },
-    ingest: loadIngestConfig(),
+    ingest: pipeline.ingest,
     api: { ...api, HTTP_HOST: local('HTTP_HOST', api.HTTP_HOST) },
     sim: loadSimConfig(),
   }
 })
+/** The embedded pipeline's variables; what it refuses (a cluster's) is named with the way to run them apart. */
+function embeddedConfig(): ReturnType<typeof loadEmbeddedConfig> {
+  try {
+    return loadEmbeddedConfig()
+  } catch (err) {
+    if (!(err instanceof ConfigError) || !/^ {2}(REDIS_URL|INGEST_PARTITIONS):/m.test(err.message)) throw err
+    throw new ConfigError(`${err.message}\n  MYTHO_TOPOLOGY: set separate to run the ingest apart from the broker, as a cluster does`)
+  }
+}
+
 const logger = createLogger(configs.broker.LOG_LEVEL, { service: 'platform' })
 
 function platform(): Service<string> {
@@ -61,23 +82,40 @@ function platform(): Service<string> {
   const fleet = loadRegistryFile(configs.broker.DEVICE_REGISTRY_FILE)
   const store = createStoreFromConfig(configs.api)
   const stops: (() => Promise<void>)[] = []
+
+  /** Broker and ingest in one (embedded.ts): the broker keeps no queue for the ingest; PUBACK once stored. */
+  const startEmbedded = async (registry: DeviceRegistry, resyncRegistry: () => Promise<void>) => {
+    const pipeline = await createEmbeddedPipeline(
+      { broker: configs.broker, ingest: configs.ingest },
+      { store, registry, brokerRegistry: registry, resyncRegistry, logger },
+    )
+    stops.unshift(() => pipeline.stop())
+    return pipeline.start()
+  }
+
+  /** The cluster's topology on one machine: the ingest subscribes over MQTT with a persistent QoS 1 session. */
+  const startSeparate = async (registry: DeviceRegistry, resyncRegistry: () => Promise<void>) => {
+    const broker = await createBroker(configs.broker, { registry, logger: logger.child({ part: 'broker' }) })
+    stops.unshift(() => broker.stop())
+    const addresses = await broker.start()
+    const ingest = createIngest(
+      { ...configs.ingest, MQTT_URL: `mqtt://127.0.0.1:${addresses.mqttPort}` },
+      { store, registry, resyncRegistry, logger: logger.child({ part: 'ingest' }) },
+    )
+    stops.unshift(() => ingest.stop())
+    await ingest.start()
+    return addresses
+  }
+
   return {
     async start() {
       // One registry for all three, following the store (registry-follow.ts): the API's own changes re-read it at once.
       const provisioned = await openProvisionedRegistryFromConfig({ DATA_DIR: configs.broker.DATA_DIR }, fleet, { logger: logger.child({ part: 'directory' }) })
       stops.push(() => provisioned.close())
       const { registry } = provisioned
-      const broker = await createBroker(configs.broker, { registry, logger: logger.child({ part: 'broker' }) })
-      stops.unshift(() => broker.stop())
-      const { mqttPort, wsPort } = await broker.start()
+      const embedded = configs.start.MYTHO_TOPOLOGY === 'embedded'
+      const { mqttPort, wsPort } = embedded ? await startEmbedded(registry, provisioned.resync) : await startSeparate(registry, provisioned.resync)
       const mqttUrl = `mqtt://127.0.0.1:${mqttPort}`
-
-      const ingest = createIngest(
-        { ...configs.ingest, MQTT_URL: mqttUrl },
-        { store, registry, resyncRegistry: provisioned.resync, logger: logger.child({ part: 'ingest' }) },
-      )
-      stops.unshift(() => ingest.stop())
-      await ingest.start()
 
       const operators = openOperatorStore(configs.api.DATA_DIR)
       stops.unshift(async () => operators.close())
@@ -102,6 +140,9 @@ function platform(): Service<string> {
         simLine = `${devices} devices of the seed fleet publishing (SIM_SPEED=${configs.sim.SIM_SPEED})`
       }
       stops.push(() => store.close())
+      const ingestLine = embedded
+        ? 'inside the broker: a device reading is acknowledged once stored (MYTHO_TOPOLOGY=embedded)'
+        : 'separate MQTT client of the broker, as in a cluster (MYTHO_TOPOLOGY=separate)'
 
       const storage = configs.api.INFLUX_URL
         ? `InfluxDB ${configs.api.INFLUX_URL} db ${configs.api.INFLUX_DB}`
@@ -131,6 +172,7 @@ function platform(): Service<string> {
         `  MQTT        mqtt://${urlHost(mqttHost)}:${mqttPort}${wsPort !== undefined ? `   (WebSocket ws://${urlHost(mqttHost)}:${wsPort}/mqtt)` : ''}`,
         `  Map + API   ${web(urlHost(httpHost))}   (API ${web(urlHost(httpHost))}api/v1/devices)`,
         `  Simulator   ${simLine}`,
+        `  Ingest      ${ingestLine}`,
         `  Storage     ${storage}`,
         `  Secrets     ${demoSecretsPath(configs.broker.DATA_DIR)} (demo device passwords, never commit)`,
         authOff
