@@ -10,7 +10,8 @@ import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { loadRegistryFile } from '@mytho/schema'
 import { freePort, makeTempDir, procDelta, procStats, waitFor, type ProcStats } from '@mytho/testing'
-import { body, publishAll } from './publish.ts'
+import { body, publishAll, WINDOW } from './publish.ts'
+import { startRawLoad } from './raw-mqtt.ts'
 
 export const now = () => performance.timeOrigin + performance.now()
 
@@ -69,8 +70,12 @@ export interface RefResult {
   procs: ProcUse[]
 }
 
-/** QoS 1 pass-through of `n` one-reading messages from 50 device connections through Aedes alone or Mosquitto alone. */
-export async function runPassThrough(kind: 'aedes' | 'mosquitto', n: number, root: string): Promise<RefResult> {
+/**
+ * QoS 1 pass-through of `n` one-reading messages from 50 device connections through Aedes alone or Mosquitto alone;
+ * the devices are MQTT.js connections in this process (publish.ts) or, `raw`, the raw-socket generator's process
+ * (raw-mqtt.ts) with the same topics, payloads and window.
+ */
+export async function runPassThrough(kind: 'aedes' | 'mosquitto', n: number, root: string, generator: 'mqttjs' | 'raw' = 'mqttjs'): Promise<RefResult> {
   const tmp = makeTempDir('mytho-bench-ref-')
   let server: ChildProcess
   let port: number
@@ -82,7 +87,9 @@ export async function runPassThrough(kind: 'aedes' | 'mosquitto', n: number, roo
     port = await freePort()
     const conf = join(tmp.path, 'mosquitto.conf')
     // max_queued_messages 0 = no limit: Mosquitto's default (1000) drops QoS 1 messages for a slow subscriber, and we measure zero loss.
-    writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\nlog_dest none\n`)
+    // max_inflight_messages 0 = no limit, as Mosquitto is tuned for this load (issue #20): its default (20) holds the
+    // subscriber's deliveries to 20 unacknowledged, where Aedes sends them all at once.
+    writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_inflight_messages 0\nmax_queued_messages 0\nlog_dest none\n`)
     server = spawn('/usr/sbin/mosquitto', ['-c', conf], { stdio: 'ignore' })
     const kill = () => server.kill('SIGKILL')
     process.on('exit', kill)
@@ -97,11 +104,19 @@ export async function runPassThrough(kind: 'aedes' | 'mosquitto', n: number, roo
     /subscribed/,
   )
   const devices = loadRegistryFile().devices.slice(0, 50)
-  const clients = await Promise.all(devices.map(async (d) => ({ id: d.id, client: await mqtt.connectAsync(url, { clientId: d.id, reconnectPeriod: 0 }) })))
+  const raw =
+    generator === 'raw'
+      ? await startRawLoad(root, { port, devices: devices.map((d) => ({ id: d.id, kind: d.kind })), n, window: WINDOW, runStart: Date.now() - 1000 })
+      : undefined
+  const clients = raw
+    ? []
+    : await Promise.all(devices.map(async (d) => ({ id: d.id, client: await mqtt.connectAsync(url, { clientId: d.id, reconnectPeriod: 0 }) })))
   const serverBefore = procStats(server.pid!)
   const subBefore = procStats(sub.child.pid!)
-  const t0 = now()
-  await publishAll(clients, n, 1, Date.now() - 1000)
+  const rawBefore = raw ? procStats(raw.child.pid!) : undefined
+  let t0 = now()
+  if (raw) t0 = (await raw.go()).t0
+  else await publishAll(clients, n, 1, Date.now() - 1000)
   await waitFor(() => /done [\d.]+/.test(sub.output()), {
     timeoutMs: 300_000,
     intervalMs: 20,
@@ -111,7 +126,9 @@ export async function runPassThrough(kind: 'aedes' | 'mosquitto', n: number, roo
   const procs = [
     { name: kind === 'aedes' ? 'Aedes alone' : 'mosquitto', stats: procDelta(server.pid!, serverBefore) },
     { name: 'subscriber', stats: procDelta(sub.child.pid!, subBefore) },
+    ...(raw && rawBefore ? [{ name: 'raw-socket generator', stats: procDelta(raw.child.pid!, rawBefore) }] : []),
   ]
+  await raw?.stop()
   await Promise.all(clients.map((c) => c.client.endAsync()))
   await stopChild(sub.child)
   await stopChild(server)
