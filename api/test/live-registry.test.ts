@@ -3,13 +3,13 @@ import mqtt, { type MqttClient } from 'mqtt'
 import { io } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { createBroker, loadBrokerConfig } from '@mytho/broker'
-import { openOperatorStoreFromConfig, openProvisionedRegistryFromConfig, type FollowedRegistry } from '@mytho/directory'
+import { openProvisionedRegistryFromConfig, type FollowedRegistry } from '@mytho/directory'
 import { createIngest, loadIngestConfig } from '@mytho/ingest'
 import { readDemoSecrets, silentLogger } from '@mytho/runtime'
 import { loadRegistryFile, readingsTopic, type DeviceView, type LiveDeviceState, type StoredReading } from '@mytho/schema'
-import { createSqliteStore, type ReadingStore } from '@mytho/storage'
+import { createSqliteStore } from '@mytho/storage'
 import { makeTempDir, startRedisServer, waitFor, type RedisServer } from '@mytho/testing'
-import { createApi } from '../src/api.ts'
+import { type Agent, startApiNode as startLiveApiNode } from './live-api-node.ts'
 
 /*
  * The live registry (issue #18): a device provisioned, moved, disabled or enabled through the API reaches the map
@@ -18,7 +18,6 @@ import { createApi } from '../src/api.ts'
  * to travel through the store, the registry notice and the re-read.
  */
 
-const PASSWORD = 'correct horse battery staple'
 const CITY = { bbox: [106.2, 10.2, 106.5, 10.5] as [number, number, number, number], zoom: 12 }
 
 const gateway = {
@@ -48,56 +47,8 @@ const gauge = {
   gatewayId: gateway.id,
 }
 
-interface Agent {
-  cookie: string
-  csrf: string
-}
-
-/** One API node as api/src/main.ts starts it: its own followed registry, sign-in on, an admin. */
-async function startApiNode(
-  where: { DATA_DIR: string; REDIS_URL?: string },
-  store: ReadingStore,
-  mqtt: { MQTT_URL: string; API_MQTT_PASSWORD?: string },
-  admin: boolean,
-) {
-  const provisioned = await openProvisionedRegistryFromConfig(where, loadRegistryFile())
-  onTestFinished(() => provisioned.close())
-  const operators = openOperatorStoreFromConfig(where)
-  onTestFinished(() => operators.close())
-  if (admin) await operators.create('admin1', PASSWORD, 'admin', Date.now())
-  const api = createApi(
-    { HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', ...where, ...mqtt },
-    { store, registry: provisioned.registry, resyncRegistry: provisioned.resync, logger: silentLogger, operators },
-  )
-  const { port } = await api.start()
-  onTestFinished(() => api.stop())
-  const base = `http://127.0.0.1:${port}/api/v1`
-
-  const signIn = async (): Promise<Agent> => {
-    const res = await fetch(`${base}/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'admin1', password: PASSWORD }),
-    })
-    if (res.status !== 200) throw new Error(`sign-in failed: ${res.status}`)
-    const cookie = res.headers
-      .getSetCookie()
-      .map((c) => c.split(';')[0])
-      .join('; ')
-    return { cookie, csrf: ((await res.json()) as { csrfToken: string }).csrfToken }
-  }
-  const call = async <T>(who: Agent, method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        cookie: who.cookie,
-        ...(method !== 'GET' ? { 'x-csrf-token': who.csrf } : {}),
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    })
-    return { status: res.status, body: (await res.json()) as T }
-  }
+async function startApiNode(...args: Parameters<typeof startLiveApiNode>) {
+  const { port, provisioned, signIn, call } = await startLiveApiNode(...args)
   const deviceOnMap = async (who: Agent, id: string) => (await call<DeviceView[]>(who, 'GET', '/devices')).body.find((d) => d.id === id)
 
   /** A browser on the whole city, signed in: every `updates` entry it receives. */

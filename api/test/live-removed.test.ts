@@ -2,19 +2,11 @@ import { join } from 'node:path'
 import { io, type Socket } from 'socket.io-client'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { createBroker, loadBrokerConfig } from '@mytho/broker'
-import { openOperatorStoreFromConfig, openProvisionedRegistryFromConfig } from '@mytho/directory'
 import { readDemoSecrets, silentLogger } from '@mytho/runtime'
-import {
-  loadRegistryFile,
-  type ClientToServerEvents,
-  type DeviceView,
-  type LiveDeviceState,
-  type ServerToClientEvents,
-  type ViewSubscription,
-} from '@mytho/schema'
-import { createSqliteStore, type ReadingStore } from '@mytho/storage'
+import type { ClientToServerEvents, DeviceView, LiveDeviceState, ServerToClientEvents, ViewSubscription } from '@mytho/schema'
+import { createSqliteStore } from '@mytho/storage'
 import { makeTempDir, startRedisServer, waitFor, type RedisServer } from '@mytho/testing'
-import { createApi } from '../src/api.ts'
+import { type Agent, startApiNode as startLiveApiNode } from './live-api-node.ts'
 
 /*
  * A device an admin disables leaves every open map at once (the `removed` event, city-wide) and GET /devices; enabled
@@ -22,7 +14,6 @@ import { createApi } from '../src/api.ts'
  * followed registry, Socket.IO clients as the map's; on Redis, two API nodes that each tell their own browsers.
  */
 
-const PASSWORD = 'correct horse battery staple'
 const CITY: ViewSubscription = { bbox: [106.2, 10.2, 106.5, 10.5], zoom: 12 }
 /** A box west of the city, holding none of its devices. */
 const ELSEWHERE: ViewSubscription = { bbox: [105.0, 9.0, 105.1, 9.1], zoom: 12 }
@@ -41,11 +32,6 @@ const gauge = {
   locationConfidence: 'C',
 }
 
-interface Agent {
-  cookie: string
-  csrf: string
-}
-
 async function startBroker(dir: string, redisUrl?: string) {
   const broker = await createBroker(
     loadBrokerConfig({ DATA_DIR: dir, MQTT_PORT: '0', MQTT_HOST: '127.0.0.1', MQTT_WS_PORT: 'off', ...(redisUrl ? { REDIS_URL: redisUrl } : {}) }),
@@ -56,51 +42,8 @@ async function startBroker(dir: string, redisUrl?: string) {
   return `mqtt://127.0.0.1:${mqttPort}`
 }
 
-/** One API node as api/src/main.ts starts it: its own followed registry, sign-in on, an admin. */
-async function startApiNode(
-  where: { DATA_DIR: string; REDIS_URL?: string },
-  store: ReadingStore,
-  mqtt: { MQTT_URL: string; API_MQTT_PASSWORD?: string },
-  admin = true,
-) {
-  const provisioned = await openProvisionedRegistryFromConfig(where, loadRegistryFile())
-  onTestFinished(() => provisioned.close())
-  const operators = openOperatorStoreFromConfig(where)
-  onTestFinished(() => operators.close())
-  if (admin) await operators.create('admin1', PASSWORD, 'admin', Date.now())
-  const api = createApi(
-    { HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', ...where, ...mqtt },
-    { store, registry: provisioned.registry, resyncRegistry: provisioned.resync, logger: silentLogger, operators },
-  )
-  const { port } = await api.start()
-  onTestFinished(() => api.stop())
-  const base = `http://127.0.0.1:${port}/api/v1`
-
-  const signIn = async (): Promise<Agent> => {
-    const res = await fetch(`${base}/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'admin1', password: PASSWORD }),
-    })
-    if (res.status !== 200) throw new Error(`sign-in failed: ${res.status}`)
-    const cookie = res.headers
-      .getSetCookie()
-      .map((c) => c.split(';')[0])
-      .join('; ')
-    return { cookie, csrf: ((await res.json()) as { csrfToken: string }).csrfToken }
-  }
-  const call = async <T>(who: Agent, method: 'GET' | 'POST', path: string, body?: unknown) => {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      headers: {
-        cookie: who.cookie,
-        ...(method !== 'GET' ? { 'x-csrf-token': who.csrf } : {}),
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    })
-    return { status: res.status, body: (await res.json()) as T }
-  }
+async function startApiNode(...args: Parameters<typeof startLiveApiNode>) {
+  const { port, provisioned, signIn, call } = await startLiveApiNode(...args)
   const listed = async (who: Agent) => (await call<DeviceView[]>(who, 'GET', '/devices')).body.map((d) => d.id)
 
   /** A signed-in browser on `view`: every `updates` entry and every `removed` list it receives. */
