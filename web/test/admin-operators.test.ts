@@ -1,6 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEAD_TILES, launchChromium, startPlatform, watchPage, type Platform } from './harness.ts'
+import { DEAD_TILES, launchChromium, startPlatform, signInOnMap, watchPage, type Platform } from './harness.ts'
 
 /*
  * Issue #18: operators administered in the browser (admin.html), not with curl. An admin finds the page from the
@@ -19,13 +19,7 @@ describe('the administration page against the real platform (issue #18)', () => 
   let admin: Page
   let problems: string[]
 
-  const signInOnMap = async (page: Page, username: string, password = PASSWORD) => {
-    await page.goto(p.mapUrl())
-    await page.locator('#sign-in').waitFor({ state: 'visible' })
-    await page.locator('#sign-in-username').fill(username)
-    await page.locator('#sign-in-password').fill(password)
-    await page.locator('#sign-in-submit').click()
-  }
+  const signIn = (page: Page, username: string, password = PASSWORD) => signInOnMap(page, p.mapUrl(), username, password)
   const row = (username: string) => admin.locator(`#op-rows tr[data-username="${username}"]:not(.op-reset-row)`)
 
   beforeAll(async () => {
@@ -56,11 +50,11 @@ describe('the administration page against the real platform (issue #18)', () => 
     const opCtx = await browser.newContext({ viewport: { width: 1366, height: 768 } })
     const op = await opCtx.newPage()
     const opProblems = watchPage(op, /status of 401/)
-    await signInOnMap(op, 'operator1')
+    await signIn(op, 'operator1')
     await op.locator('#user-name').filter({ hasText: 'operator1' }).waitFor()
 
     // The admin finds the page from the map's header.
-    await signInOnMap(admin, 'admin1')
+    await signIn(admin, 'admin1')
     const link = admin.locator('#admin-link')
     await link.waitFor({ state: 'visible' })
     expect(await link.textContent()).toBe('Quản trị')
@@ -166,7 +160,7 @@ describe('the administration page against the real platform (issue #18)', () => 
     const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } })
     const page = await ctx.newPage()
     const viewerProblems = watchPage(page, /status of 403/)
-    await signInOnMap(page, 'viewer1')
+    await signIn(page, 'viewer1')
     await page.locator('#user-name').filter({ hasText: 'viewer1' }).waitFor()
     await page.locator('#incident-log-link').waitFor()
     expect(await page.locator('#admin-link').isVisible()).toBe(false)

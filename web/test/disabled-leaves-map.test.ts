@@ -1,6 +1,6 @@
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEAD_TILES, launchChromium, mapStats, startPlatform, watchPage, type MapStats, type Platform } from './harness.ts'
+import { DEAD_TILES, launchChromium, mapStats, startPlatform, signInOnMap, watchPage, type MapStats, type Platform } from './harness.ts'
 
 /*
  * An admin disables a gauge on the administration page while an operator's map is open with the gauge's popup, its
@@ -37,11 +37,7 @@ describe('a device disabled by an admin leaves the open map, and comes back when
     const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } })
     map = await ctx.newPage()
     problems = watchPage(map)
-    await map.goto(p.mapUrl())
-    await map.locator('#sign-in').waitFor({ state: 'visible' })
-    await map.locator('#sign-in-username').fill('admin1')
-    await map.locator('#sign-in-password').fill(PASSWORD)
-    await map.locator('#sign-in-submit').click()
+    await signInOnMap(map, p.mapUrl(), 'admin1', PASSWORD)
     await map.waitForFunction(() => (window as unknown as Hook).__mytho?.stats().live === true)
     await map.waitForFunction(() => (window as unknown as Hook).__mytho!.store.meta.size > 0)
     admin = await ctx.newPage()

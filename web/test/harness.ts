@@ -188,3 +188,12 @@ export function watchPage(page: Page, expected?: RegExp): string[] {
   })
   return problems
 }
+
+/** Opens the map at `mapUrl` and signs in on its sign-in page, as an operator does (the page's own form). */
+export async function signInOnMap(page: Page, mapUrl: string, username: string, password: string): Promise<void> {
+  await page.goto(mapUrl)
+  await page.locator('#sign-in').waitFor({ state: 'visible' })
+  await page.locator('#sign-in-username').fill(username)
+  await page.locator('#sign-in-password').fill(password)
+  await page.locator('#sign-in-submit').click()
+}

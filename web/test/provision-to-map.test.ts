@@ -3,7 +3,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readingsTopic, type HistorySeries } from '@mytho/schema'
 import { waitFor } from '@mytho/testing'
-import { DEAD_TILES, launchChromium, startPlatform, watchPage, type Platform } from './harness.ts'
+import { DEAD_TILES, launchChromium, startPlatform, signInOnMap, watchPage, type Platform } from './harness.ts'
 
 /*
  * Issue #18, the whole installer's flow with nothing restarted: an admin provisions a gauge on the administration
@@ -36,11 +36,7 @@ describe('provision on the admin page → the device publishes → the open map 
     const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } })
     map = await ctx.newPage()
     problems = watchPage(map)
-    await map.goto(p.mapUrl())
-    await map.locator('#sign-in').waitFor({ state: 'visible' })
-    await map.locator('#sign-in-username').fill('admin1')
-    await map.locator('#sign-in-password').fill(PASSWORD)
-    await map.locator('#sign-in-submit').click()
+    await signInOnMap(map, p.mapUrl(), 'admin1', PASSWORD)
     await map.waitForFunction(() => (window as unknown as Hook).__mytho?.stats().live === true)
     // same browser, same session cookie: the admin page opens signed in
     admin = await ctx.newPage()
