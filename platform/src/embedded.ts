@@ -18,8 +18,11 @@ export interface EmbeddedConfig {
   ingest: IngestConfig
 }
 
-/** Both services' variables from one environment; one ConfigError names every bad one. */
-export function loadEmbeddedConfig(env: Record<string, string | undefined> = process.env): EmbeddedConfig {
+/**
+ * Both services' variables from one environment; one ConfigError names every bad one. `apart`: how this composer
+ * runs them apart instead, named when a cluster's variable is refused (npm start: MYTHO_TOPOLOGY).
+ */
+export function loadEmbeddedConfig(env: Record<string, string | undefined> = process.env, apart?: { variable: string; hint: string }): EmbeddedConfig {
   const problems: string[] = []
   const attempt = <T>(load: () => T): T | undefined => {
     try {
@@ -43,10 +46,13 @@ export function loadEmbeddedConfig(env: Record<string, string | undefined> = pro
   // Read raw too, so they are named even when another variable already failed to parse.
   const given = (k: string) => (env[k]?.trim() ?? '') !== ''
   // REDIS_URL_FILE too (compose hands secrets/redis_url to every node; filled, this node belongs to a cluster).
+  const clusterOnly: string[] = []
   if (given('REDIS_URL') || broker?.REDIS_URL !== undefined || ingest?.REDIS_URL !== undefined)
-    problems.push('  REDIS_URL: the embedded ingest runs broker and ingest on one machine; unset it (a cluster runs them apart)')
+    clusterOnly.push('  REDIS_URL: the embedded ingest runs broker and ingest on one machine; unset it (a cluster runs them apart)')
   if (given('INGEST_PARTITIONS') && Number(env['INGEST_PARTITIONS']) !== 0)
-    problems.push('  INGEST_PARTITIONS: the embedded ingest is one worker; set 0 or unset')
+    clusterOnly.push('  INGEST_PARTITIONS: the embedded ingest is one worker; set 0 or unset')
+  problems.push(...clusterOnly)
+  if (apart && clusterOnly.length > 0) problems.push(`  ${apart.variable}: ${apart.hint}`)
   if (problems.length > 0 || !broker || !ingest) throw new ConfigError(`invalid environment:\n${problems.join('\n')}`)
   return { broker, ingest }
 }

@@ -17,7 +17,6 @@ import {
   bindHost,
   colourOn,
   configOrExit,
-  ConfigError,
   createLogger,
   demoBrokerWarning,
   demoSecretsPath,
@@ -52,7 +51,13 @@ const configs = configOrExit('start', () => {
   // NODE_ENV=production, and either can be set explicitly.
   const api = loadApiConfig({ ...(DEMO ? { AUTH_DISABLED: 'true', AUTH_DEMO_ADMIN: 'true' } : {}), ...process.env })
   const start = parseEnv(startEnv)
-  const pipeline = start.MYTHO_TOPOLOGY === 'separate' ? { broker: loadBrokerConfig(), ingest: loadIngestConfig() } : embeddedConfig()
+  const pipeline =
+    start.MYTHO_TOPOLOGY === 'separate'
+      ? { broker: loadBrokerConfig(), ingest: loadIngestConfig() }
+      : loadEmbeddedConfig(process.env, {
+          variable: 'MYTHO_TOPOLOGY',
+          hint: 'set separate to run the ingest apart from the broker, as a cluster does',
+        })
   const { broker } = pipeline
   // Without sign-in the demo is this machine's (issue #15): HTTP and MQTT (TCP, WebSocket) on 127.0.0.1 unless
   // HTTP_HOST / MQTT_HOST are set; set to another address, the banner warns.
@@ -65,16 +70,6 @@ const configs = configOrExit('start', () => {
     sim: loadSimConfig(),
   }
 })
-/** The embedded pipeline's variables; what it refuses (a cluster's) is named with the way to run them apart. */
-function embeddedConfig(): ReturnType<typeof loadEmbeddedConfig> {
-  try {
-    return loadEmbeddedConfig()
-  } catch (err) {
-    if (!(err instanceof ConfigError) || !/^ {2}(REDIS_URL|INGEST_PARTITIONS):/m.test(err.message)) throw err
-    throw new ConfigError(`${err.message}\n  MYTHO_TOPOLOGY: set separate to run the ingest apart from the broker, as a cluster does`)
-  }
-}
-
 const logger = createLogger(configs.broker.LOG_LEVEL, { service: 'platform' })
 
 function platform(): Service<string> {
