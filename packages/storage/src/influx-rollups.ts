@@ -148,18 +148,16 @@ export type RollupJob = ReturnType<typeof createRollupJob>
 
 /** Time of the newest point in a roll-up policy (undefined: none, or the policy is missing). */
 export async function lastRollupAt(http: InfluxHttp, db: string, grain: Grain): Promise<number | undefined> {
-  const series = await http.query(`SELECT * FROM ${ident(db)}.${ident(ROLLUP_RP[grain])}.${KIND_PATTERN} ORDER BY time DESC LIMIT 1`, db)
-  return newest(series)
+  const times = firstTimes(await http.query(`SELECT * FROM ${ident(db)}.${ident(ROLLUP_RP[grain])}.${KIND_PATTERN} ORDER BY time DESC LIMIT 1`, db))
+  return times.length > 0 ? Math.max(...times) : undefined
 }
 
 /** Time of the oldest raw reading (undefined: none). */
 export async function firstRawAt(http: InfluxHttp, db: string, rawRp: string): Promise<number | undefined> {
-  const series = await http.query(`SELECT * FROM ${ident(db)}.${ident(rawRp)}.${KIND_PATTERN} ORDER BY time ASC LIMIT 1`, db)
-  const times = series.map((s) => s.values[0]?.[s.columns.indexOf('time')]).filter((t): t is number => typeof t === 'number')
+  const times = firstTimes(await http.query(`SELECT * FROM ${ident(db)}.${ident(rawRp)}.${KIND_PATTERN} ORDER BY time ASC LIMIT 1`, db))
   return times.length > 0 ? Math.min(...times) : undefined
 }
 
-function newest(series: readonly InfluxSeries[]): number | undefined {
-  const times = series.map((s) => s.values[0]?.[s.columns.indexOf('time')]).filter((t): t is number => typeof t === 'number')
-  return times.length > 0 ? Math.max(...times) : undefined
-}
+/** The time of each series' first row (one per measurement of a LIMIT 1 answer). */
+const firstTimes = (series: readonly InfluxSeries[]): number[] =>
+  series.map((s) => s.values[0]?.[s.columns.indexOf('time')]).filter((t): t is number => typeof t === 'number')
