@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { deviceKinds } from './lists.ts'
 import { DeviceReading, EpochMs } from './readings.ts'
 import type { DeviceRegistry } from './registry.ts'
+import { fastParseReading } from './reading-fast-check.ts'
 import { DEAD_LETTER_RAW_MAX_BYTES, type Rejection, type RejectReason } from './rejection.ts'
 import type { StoredReading } from './stored-reading.ts'
 import { parseDeviceTopic } from './topics.ts'
@@ -161,12 +162,15 @@ export function validateMessage(
       reject(c, 'kind_mismatch', `device ${deviceId} is a ${device.kind} device, the reading says ${claimedKind}`, rawOf(c, element), deviceId)
       continue
     }
-    const parsed = DeviceReading.safeParse(body)
-    if (!parsed.success) {
-      reject(c, classify(parsed.error), z.prettifyError(parsed.error), rawOf(c, element), deviceId, parsed.error.issues as unknown[])
-      continue
+    let reading = fastParseReading(body)
+    if (reading === undefined) {
+      const parsed = DeviceReading.safeParse(body)
+      if (!parsed.success) {
+        reject(c, classify(parsed.error), z.prettifyError(parsed.error), rawOf(c, element), deviceId, parsed.error.issues as unknown[])
+        continue
+      }
+      reading = parsed.data
     }
-    const reading = parsed.data
     if (reading.ts !== undefined && reading.ts > receivedAt + limits.futureToleranceMs) {
       reject(
         c,
