@@ -17,10 +17,21 @@
  * Rounds go over every scenario in turn (drift on a shared machine hits all alike); the table has the median
  * round by rate and every round's rate.
  *
+ * Pinning (issue #20, BENCH_PIN=0 turns it off): each broker node runs under `taskset`, node A on CPU 0 and node B on
+ * CPU 1; this process (devices and subscriber) and redis-server are not pinned and share both CPUs with the nodes. On
+ * a 2-core machine nothing else is possible: with two nodes there is no CPU left for the load and Redis alone.
+ * Acknowledged = stored: every publish the devices had acknowledged reached the subscriber (the ingest's stand-in),
+ * and once drained Redis holds no queue entry and no packet (the queue's "stored" ends as "delivered and removed").
+ * Redis commands per message: INFO commandstats over the timed part, all nodes together; Redis counts the script call
+ * and each command the script runs, so this is Redis's work, not the number of round trips.
+ * The nodes run with the node flags compose gives them (BENCH_BROKER_FLAGS, default --heap-growing-percent=100).
+ *
  *   npx tsx platform/bench/cluster.ts      BENCH_MESSAGES (20000) BENCH_DEVICES (50) BENCH_ROUNDS (3) BENCH_ONLY (e.g. Redis)
+ *   BENCH_ONLY=cluster npm run bench       the Redis setups, with the issue #20 target (≤ 60 µs broker CPU per message on one node)
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { cpus } from 'node:os'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import mqtt, { type MqttClient } from 'mqtt'
 import { Redis } from 'ioredis'
 import { loadRegistryFile, readingsTopic } from '@mytho/schema'
@@ -29,8 +40,13 @@ import { childPidByName, freePort, makeTempDir, procStats, startRedisServer, wai
 
 const MESSAGES = Number(process.env['BENCH_MESSAGES'] ?? 20_000)
 const DEVICES = Number(process.env['BENCH_DEVICES'] ?? 50)
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3)
-const ONLY = process.env['BENCH_ONLY'] // run only the setups whose name contains this
+const CPU_PROF = process.env['BENCH_CPU_PROF']
+/** As docker-compose.yml runs a cluster node (broker-2); BENCH_BROKER_FLAGS='' runs the nodes with V8's defaults. */
+const NODE_FLAGS = (process.env['BENCH_BROKER_FLAGS'] ?? '--heap-growing-percent=100').split(' ').filter(Boolean)
+/** Node i on CPU i (of the first two): without two CPUs, or with BENCH_PIN=0, nothing is pinned. */
+const PIN = process.env['BENCH_PIN'] !== '0' && cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0
+/** Issue #20: broker CPU per message of one node on Redis. */
+export const TARGET_NODE_CPU_US = 60
 const WINDOW = 200
 const PACED_RATE = 200
 const PACED_MESSAGES = 600
@@ -49,9 +65,8 @@ const allScenarios: Scenario[] = [
   { name: '1 node on Redis', nodes: 1, redis: true },
   { name: '2 nodes on Redis', nodes: 2, redis: true },
 ]
-const scenarios = allScenarios.filter((s) => ONLY === undefined || s.name.includes(ONLY))
 
-interface Result {
+export interface Result {
   scenario: string
   /** Messages / (last delivered − first sent). */
   rate: number
@@ -66,6 +81,17 @@ interface Result {
   /** Publish → delivery at a light load (PACED_RATE msg/s, one message at a time): the hop itself, no queueing. */
   pacedP50: number
   pacedP95: number
+  /** Publishes the devices had acknowledged, and of those the distinct ones the subscriber received. */
+  acked: number
+  delivered: number
+  /** Received more than once (QoS 1 allows it; counted, not lost). */
+  duplicates: number
+  /** Once drained: queue entries and packets still in Redis (0 = everything acknowledged was delivered and removed). */
+  leftInRedis: number
+  /** Redis commands per message, all nodes (INFO commandstats: a script call and each command it runs). */
+  redisCallsPerMsg: number
+  /** The CPU each node was pinned to, or undefined. */
+  pinned: (number | undefined)[]
 }
 
 interface Node {
@@ -74,10 +100,13 @@ interface Node {
   stop(): Promise<void>
 }
 
-async function startNode(env: Record<string, string>): Promise<Node> {
+async function startNode(env: Record<string, string>, cpu: number | undefined): Promise<Node> {
   const port = await freePort()
   let out = ''
-  const child = spawn(process.execPath, ['--import', 'tsx', 'broker/src/main.ts'], {
+  const node = [process.execPath, ...NODE_FLAGS, ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []), '--import', 'tsx', 'broker/src/main.ts']
+  // taskset execs node: the child's pid is the node's.
+  const [cmd, ...args] = cpu === undefined ? node : ['taskset', '-c', String(cpu), ...node]
+  const child = spawn(cmd!, args, {
     cwd: repoRoot,
     env: {
       PATH: process.env['PATH'] ?? '',
@@ -106,19 +135,30 @@ async function startNode(env: Record<string, string>): Promise<Node> {
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
 
+const SUBSCRIBER_ID = 'mytho-ingest-bench'
+
+/** Redis commands served so far (INFO commandstats, without INFO and CONFIG themselves). */
+async function redisCalls(admin: Redis): Promise<number> {
+  let calls = 0
+  for (const m of (await admin.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
+    if (!/^(info|config|keys|llen|dbsize)/.test(m[1]!)) calls += Number(m[2])
+  return calls
+}
+
 async function runScenario(s: Scenario, redisUrl: string, redisPid: number | undefined): Promise<Result> {
   const dir = makeTempDir('mytho-bench-cluster-')
   const nodes: Node[] = []
   const clients: MqttClient[] = []
   try {
     const env: Record<string, string> = { DATA_DIR: dir.path, ...(s.redis ? { REDIS_URL: redisUrl } : { MQTT_PERSISTENCE: s.persistence ?? 'memory' }) }
-    for (let i = 0; i < s.nodes; i++) nodes.push(await startNode(env)) // one after the other: the first seeds the credentials
+    const pinned = Array.from({ length: s.nodes }, (_, i) => (PIN ? i : undefined))
+    for (let i = 0; i < s.nodes; i++) nodes.push(await startNode(env, pinned[i])) // one after the other: the first seeds the credentials
     const secrets: DemoSecrets = readDemoSecrets(dir.path)!
     const urlOf = (i: number) => `mqtt://127.0.0.1:${nodes[i % nodes.length]!.port}`
 
     // The subscriber on the last node: with two nodes, the devices on node A cross Redis to reach it.
     const sub = await mqtt.connectAsync(urlOf(nodes.length - 1), {
-      clientId: 'mytho-ingest-bench',
+      clientId: SUBSCRIBER_ID,
       clean: false,
       username: SERVICE_ACCOUNTS.ingest,
       password: secrets.services[SERVICE_ACCOUNTS.ingest]!,
@@ -127,6 +167,11 @@ async function runScenario(s: Scenario, redisUrl: string, redisPid: number | und
     clients.push(sub)
     const sentAt = new Map<string, number>()
     const latencies: number[] = []
+    /** Acknowledged to a device, and received by the subscriber, in the timed part (topic:seq). */
+    const acked = new Set<string>()
+    const got = new Set<string>()
+    let timed = false
+    let duplicates = 0
     let received = 0
     let lastAt = 0
     sub.on('message', (topic, payload) => {
@@ -136,6 +181,10 @@ async function runScenario(s: Scenario, redisUrl: string, redisPid: number | und
       if (t !== undefined) {
         latencies.push(performance.now() - t)
         sentAt.delete(key)
+      }
+      if (timed) {
+        if (got.has(key)) duplicates++
+        got.add(key)
       }
       received++
       lastAt = performance.now()
@@ -168,6 +217,7 @@ async function runScenario(s: Scenario, redisUrl: string, redisPid: number | und
                   sentAt.set(`${topic}:${seq}`, performance.now())
                   client.publish(topic, JSON.stringify({ kind: 'water_level', ts: ts0 + seq, seq, waterLevelCm: 120 + (seq % 60) }), { qos: 1 }, (err) => {
                     if (err) return reject(err)
+                    if (timed) acked.add(`${topic}:${seq}`)
                     inflight--
                     if (i >= perDevice && inflight === 0) resolve()
                     else pump()
@@ -189,6 +239,9 @@ async function runScenario(s: Scenario, redisUrl: string, redisPid: number | und
     latencies.length = 0
     sentAt.clear()
 
+    const admin = s.redis ? new Redis(redisUrl) : undefined
+    const callsBefore = admin ? await redisCalls(admin) : 0
+    timed = true
     const before = nodes.map((n) => procStats(n.child.pid!))
     const redisBefore: ProcStats | undefined = s.redis && redisPid ? procStats(redisPid) : undefined
     const benchBefore = process.cpuUsage()
@@ -213,6 +266,16 @@ async function runScenario(s: Scenario, redisUrl: string, redisPid: number | und
     const bench = process.cpuUsage(benchBefore)
     const after = nodes.map((n) => procStats(n.child.pid!).cpuS)
     const redisAfter = redisPid ? procStats(redisPid).cpuS : 0
+    timed = false
+    let leftInRedis = 0
+    let redisCallsPerMsg = 0
+    if (admin) {
+      redisCallsPerMsg = ((await redisCalls(admin)) - callsBefore) / sent
+      // Drained means this: the subscriber's queue empty and no packet left (each removed once acknowledged by all).
+      leftInRedis = (await admin.llen(`outgoing:${SUBSCRIBER_ID}`)) + (await admin.keys('packet:*')).length
+      admin.disconnect()
+    }
+    const delivered = [...acked].filter((k) => got.has(k)).length
     latencies.sort((a, b) => a - b)
     const loaded = [...latencies]
 
@@ -241,6 +304,12 @@ async function runScenario(s: Scenario, redisUrl: string, redisPid: number | und
       redisCpuMsPer1k: redisBefore ? per1k(redisAfter - redisBefore.cpuS) : 0,
       benchCpuMsPer1k: per1k((bench.user + bench.system) / 1e6),
       wallS: wallMs / 1000,
+      acked: acked.size,
+      delivered,
+      duplicates,
+      leftInRedis,
+      redisCallsPerMsg,
+      pinned,
     }
   } finally {
     await Promise.all(clients.map((c) => c.endAsync(true)))
@@ -249,45 +318,66 @@ async function runScenario(s: Scenario, redisUrl: string, redisPid: number | und
   }
 }
 
-const redis = await startRedisServer()
-const redisPid = childPidByName('redis-server')
-const flush = async () => {
-  const r = new Redis(redis.url)
-  await r.flushall()
-  r.disconnect()
-}
-const rounds: Result[][] = scenarios.map(() => [])
-try {
-  for (let round = 1; round <= ROUNDS; round++) {
-    for (const [i, s] of scenarios.entries()) {
-      await flush()
-      const r = await runScenario(s, redis.url, redisPid)
-      rounds[i]!.push(r)
-      process.stderr.write(
-        `round ${round} ${s.name}: ${Math.round(r.rate)} msg/s delivered, ${Math.round(r.drainedRate)} drained, p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms, broker CPU ${r.brokerCpuMsPer1k.map((c) => c.toFixed(0)).join(' + ')} ms/1k, redis ${r.redisCpuMsPer1k.toFixed(0)} ms/1k, bench ${r.benchCpuMsPer1k.toFixed(0)} ms/1k; at ${PACED_RATE} msg/s p50 ${r.pacedP50.toFixed(1)} ms, p95 ${r.pacedP95.toFixed(1)} ms\n`,
-      )
-    }
-  }
-} finally {
-  await redis.stop()
+export interface ClusterRun {
+  /** Median round (by delivered rate) of each setup, with every round's rate. */
+  setups: { name: string; nodes: number; redis: boolean; median: Result; rates: number[] }[]
+  /** The table (markdown), with the run's parameters above it. */
+  table: string
 }
 
 const f0 = (n: number) => Math.round(n).toLocaleString('en-US')
-console.log(
-  `${MESSAGES.toLocaleString('en-US')} QoS 1 messages, ${DEVICES} devices, window ${WINDOW}, persistent QoS 1 subscriber; median of ${ROUNDS} rounds by rate\n`,
-)
-console.log(
-  `| setup | msg/s delivered (each round) | msg/s until drained | latency p50 / p95 at full load | at ${PACED_RATE} msg/s | broker CPU per 1,000 msgs | redis-server CPU per 1,000 msgs | load + subscriber process CPU per 1,000 msgs |`,
-)
-console.log('|---|---|---|---|---|---|---|---|')
-for (const [i, s] of scenarios.entries()) {
-  const sorted = [...rounds[i]!].sort((a, b) => a.rate - b.rate)
-  const m = sorted[Math.floor(sorted.length / 2)]!
-  const broker =
-    m.brokerCpuMsPer1k.length > 1
-      ? `${m.brokerCpuMsPer1k.map((c) => `${f0(c)}`).join(' + ')} = ${f0(m.brokerCpuMsPer1k.reduce((a, b) => a + b, 0))} ms`
-      : `${f0(m.brokerCpuMsPer1k[0]!)} ms`
-  console.log(
-    `| ${s.name} | ${f0(m.rate)} (${rounds[i]!.map((r) => f0(r.rate)).join(', ')}) | ${f0(m.drainedRate)} | ${m.p50.toFixed(0)} / ${m.p95.toFixed(0)} ms | ${m.pacedP50.toFixed(1)} / ${m.pacedP95.toFixed(1)} ms | ${broker} | ${s.redis ? `${f0(m.redisCpuMsPer1k)} ms` : '—'} | ${f0(m.benchCpuMsPer1k)} ms |`,
-  )
+
+/** Runs the setups whose name contains `only` (all when undefined), `rounds` times each, interleaved. */
+export async function runClusterBench(opts: { only?: string | undefined; rounds?: number; log?: (line: string) => void } = {}): Promise<ClusterRun> {
+  const rounds = opts.rounds ?? 3
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`))
+  const scenarios = allScenarios.filter((s) => opts.only === undefined || s.name.includes(opts.only))
+  const redis = await startRedisServer()
+  const redisPid = childPidByName('redis-server')
+  const flush = async () => {
+    const r = new Redis(redis.url)
+    await r.flushall()
+    r.disconnect()
+  }
+  const results: Result[][] = scenarios.map(() => [])
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      for (const [i, s] of scenarios.entries()) {
+        await flush()
+        const r = await runScenario(s, redis.url, redisPid)
+        results[i]!.push(r)
+        log(
+          `round ${round} ${s.name}: ${Math.round(r.rate)} msg/s delivered, ${Math.round(r.drainedRate)} drained, p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms, broker CPU ${r.brokerCpuMsPer1k.map((c) => c.toFixed(0)).join(' + ')} µs/msg, redis ${r.redisCpuMsPer1k.toFixed(0)} µs/msg, ${r.redisCallsPerMsg.toFixed(1)} redis commands/msg, bench ${r.benchCpuMsPer1k.toFixed(0)} µs/msg; acked ${r.acked}, delivered ${r.delivered}, left in redis ${r.leftInRedis}; at ${PACED_RATE} msg/s p50 ${r.pacedP50.toFixed(1)} ms, p95 ${r.pacedP95.toFixed(1)} ms`,
+        )
+      }
+    }
+  } finally {
+    await redis.stop()
+  }
+
+  const setups = scenarios.map((s, i) => {
+    const sorted = [...results[i]!].sort((a, b) => a.rate - b.rate)
+    return { name: s.name, nodes: s.nodes, redis: s.redis, median: sorted[Math.floor(sorted.length / 2)]!, rates: results[i]!.map((r) => r.rate) }
+  })
+  const where = (m: Result) => (m.pinned.every((c) => c === undefined) ? 'not pinned' : m.pinned.map((c, i) => `node ${'AB'[i]} CPU ${c}`).join(', '))
+  let table = `${MESSAGES.toLocaleString('en-US')} QoS 1 messages, ${DEVICES} devices, window ${WINDOW}, persistent QoS 1 subscriber; median of ${rounds} rounds by rate; nodes: ${NODE_FLAGS.join(' ') || 'V8 defaults'}; pinning: ${PIN ? 'node A on CPU 0, node B on CPU 1 (taskset), load generator + subscriber + redis-server not pinned (they share both CPUs)' : 'none'}\n\n`
+  table += `| setup | msg/s delivered (each round) | msg/s until drained | broker CPU µs per message | redis-server CPU µs per message | Redis commands per message (a script's inner commands too) | load + subscriber CPU µs per message | latency p50 / p95 at full load | at ${PACED_RATE} msg/s | acknowledged = delivered, nothing left in Redis |\n`
+  table += '|---|---|---|---|---|---|---|---|---|---|\n'
+  for (const { name, redis: onRedis, median: m, rates } of setups) {
+    const broker =
+      m.brokerCpuMsPer1k.length > 1
+        ? `${m.brokerCpuMsPer1k.map((c, i) => `${f0(c)} (${'AB'[i]})`).join(' + ')} = ${f0(m.brokerCpuMsPer1k.reduce((a, b) => a + b, 0))}`
+        : f0(m.brokerCpuMsPer1k[0]!)
+    const kept = `${f0(m.acked)} acknowledged, ${f0(m.delivered)} delivered${m.duplicates ? ` (+${f0(m.duplicates)} duplicates)` : ''}${onRedis ? `, ${f0(m.leftInRedis)} left in Redis` : ''}`
+    table += `| ${name} (${where(m)}) | ${f0(m.rate)} (${rates.map(f0).join(', ')}) | ${f0(m.drainedRate)} | ${broker} | ${onRedis ? f0(m.redisCpuMsPer1k) : '—'} | ${onRedis ? m.redisCallsPerMsg.toFixed(1) : '—'} | ${f0(m.benchCpuMsPer1k)} | ${m.p50.toFixed(0)} / ${m.p95.toFixed(0)} ms | ${m.pacedP50.toFixed(1)} / ${m.pacedP95.toFixed(1)} ms | ${kept} |\n`
+  }
+  return { setups, table }
+}
+
+/** Acknowledged = stored for a setup: every acknowledged publish delivered, and on Redis nothing left behind. */
+export const keptEverything = (m: Result): boolean => m.delivered === m.acked && m.acked > 0 && m.leftInRedis === 0
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const run = await runClusterBench({ only: process.env['BENCH_ONLY'], rounds: Number(process.env['BENCH_ROUNDS'] ?? 3) })
+  console.log(run.table)
 }

@@ -1,0 +1,145 @@
+/*
+ * Aedes patch. Replaces aedes-persistence-redis's QoS 1 outgoing-queue methods (outgoingEnqueue(Combi), outgoingUpdate,
+ * outgoingClearMessageId) on its own key layout and encoding (msgpack-lite, aedes-persistence's Packet). Why: the
+ * Redis round trips and encodes of every queued message were most of a cluster node's CPU; details below.
+ * Written against the versions in aedes-version.test.ts; re-check it when they change.
+ */
+import { createRequire } from 'node:module'
+import type { Redis } from 'ioredis'
+import type { Logger } from '@mytho/runtime'
+import { createPooledEncoder } from './pooled-msgpack.ts'
+import { batchPerTurn } from './turn-batch.ts'
+
+const fromLibrary = createRequire(createRequire(import.meta.url).resolve('aedes-persistence-redis'))
+const { Packet } = fromLibrary('aedes-persistence') as { Packet: new (packet: QueuedPacket) => object }
+
+/*
+ * Per QoS 1 message to a persistent subscriber (the ingest: every reading), aedes-persistence-redis sends MSET +
+ * RPUSH to enqueue, SET at delivery (the packet again, with its packet id) and GET, LREM, DECR, DEL on the
+ * PUBACK: seven ioredis commands, each its own command object, promise and reply, and two msgpack encodes.
+ * Here every enqueue, delivery and PUBACK of one event-loop turn goes to Redis in one Lua call (turn-batch.ts) that runs
+ * the same commands in the same order (as the LevelDB store's level-outgoing.ts batches its writes):
+ * - enqueue: SET packet, SET its reference count, RPUSH onto each subscriber's queue; it resolves once its batch
+ *   has run, so the device's PUBACK (puback-after-publish.ts) still follows the write, and a batch runs atomically:
+ *   no queue entry without its packet;
+ * - delivery: SET the packet with its packet id (a session resumed on another node gets its messages again under
+ *   those ids, and redelivery-dup.ts marks them DUP); the delivery does not wait for it, as a later PUBACK's step
+ *   runs after it in the same or a later batch on the same connection;
+ * - PUBACK: LREM (count 1: cluster-patches.ts removeOneQueueEntryPerAck), DECR, and DEL at zero (a count already
+ *   gone, a PUBACK twice, is removed instead of left at -1 as the library leaves it); the packet id → queue key map
+ *   and the packet Aedes reports with its 'ack' event come from memory instead of the library's LRU and a GET.
+ * Encodes go through one pooled encoder (pooled-msgpack.ts). QoS 2, a packetTTL and anything this map did not see
+ * (a PUBACK for a delivery made before a restart) keep the library's own path. Single Redis only: a batch touches
+ * many keys, as the library's MSET and multi-key DEL already do without `cluster`.
+ */
+const BATCH = `local k = 1
+local a = 1
+while a <= #ARGV do
+  local op = ARGV[a]
+  if op == 'E' then
+    local n = tonumber(ARGV[a + 1])
+    redis.call('SET', KEYS[k], ARGV[a + 2])
+    redis.call('SET', KEYS[k + 1], n)
+    for i = 1, n do redis.call('RPUSH', KEYS[k + 1 + i], KEYS[k]) end
+    k = k + 2 + n
+    a = a + 3
+  elseif op == 'U' then
+    redis.call('SET', KEYS[k], ARGV[a + 1])
+    k = k + 1
+    a = a + 2
+  else
+    redis.call('LREM', KEYS[k], 1, KEYS[k + 1])
+    if redis.call('DECR', KEYS[k + 2]) <= 0 then redis.call('DEL', KEYS[k + 1], KEYS[k + 2]) end
+    k = k + 3
+    a = a + 1
+  end
+end
+return k - 1`
+interface QueuedPacket {
+  cmd?: string
+  qos?: number
+  brokerId?: string
+  brokerCounter?: number
+  messageId?: number
+}
+type Client = { id: string }
+type Sub = { clientId: string }
+interface OutgoingMethods {
+  outgoingEnqueueCombi(subs: Sub[] | undefined, packet: QueuedPacket): Promise<void>
+  outgoingUpdate(client: Client, packet: QueuedPacket): Promise<void>
+  outgoingClearMessageId(client: Client, packet: QueuedPacket): Promise<QueuedPacket | undefined>
+}
+
+// Key layout of aedes-persistence-redis 12 (asyncPersistence.js: outgoingKey, packetKey, packetCountKey).
+const listKey = (clientId: string) => `outgoing:${encodeURIComponent(clientId)}`
+const packetKey = (brokerId: string, brokerCounter: number) => `packet:${brokerId}:${brokerCounter}`
+
+type Scripted = Redis & { mythoQueueBatch(numKeys: number, ...keysThenArgs: (string | Buffer)[]): Promise<number> }
+
+interface InFlight {
+  key: string
+  packet: QueuedPacket
+}
+
+export function batchQueueSteps(persistence: Record<string, unknown>, db: Redis, logger: Logger): void {
+  const library = {
+    outgoingUpdate: (persistence['outgoingUpdate'] as OutgoingMethods['outgoingUpdate']).bind(persistence),
+    outgoingClearMessageId: (persistence['outgoingClearMessageId'] as OutgoingMethods['outgoingClearMessageId']).bind(persistence),
+  }
+  db.defineCommand('mythoQueueBatch', { lua: BATCH })
+  const scripted = db as Scripted
+  const encode = createPooledEncoder()
+
+  const step = batchPerTurn((keys, args) => scripted.mythoQueueBatch(keys.length, ...keys, ...args))
+
+  /** client id → packet id → the queued packet now in flight under that id. */
+  const inFlight = new Map<string, Map<number, InFlight>>()
+  /** client id → queue key → its packet id, so a redelivery under a new id forgets the old one. */
+  const idOfKey = new Map<string, Map<string, number>>()
+
+  const outgoingEnqueueCombi: OutgoingMethods['outgoingEnqueueCombi'] = async (subs, packet) => {
+    if (!subs || subs.length === 0) return
+    const key = packetKey(packet.brokerId!, packet.brokerCounter!)
+    await step([key, `${key}:offlineCount`, ...subs.map((s) => listKey(s.clientId))], ['E', String(subs.length), encode(new Packet(packet))])
+  }
+
+  const outgoingUpdate: OutgoingMethods['outgoingUpdate'] = async (client, packet) => {
+    if (packet.cmd !== 'publish' || packet.qos !== 1 || packet.brokerId === undefined || packet.brokerCounter === undefined || packet.messageId === undefined) {
+      return library.outgoingUpdate(client, packet)
+    }
+    const key = packetKey(packet.brokerId, packet.brokerCounter)
+    let byId = inFlight.get(client.id)
+    let ids = idOfKey.get(client.id)
+    if (!byId || !ids) {
+      inFlight.set(client.id, (byId = new Map()))
+      idOfKey.set(client.id, (ids = new Map()))
+    }
+    const previous = ids.get(key)
+    if (previous !== undefined && previous !== packet.messageId) byId.delete(previous)
+    const reused = byId.get(packet.messageId)
+    if (reused && reused.key !== key) ids.delete(reused.key)
+    byId.set(packet.messageId, { key, packet })
+    ids.set(key, packet.messageId)
+    step([key], ['U', encode(packet)]).catch((err: Error) => logger.warn('could not store a packet id in redis', { clientId: client.id, err: err.message }))
+  }
+
+  const outgoingClearMessageId: OutgoingMethods['outgoingClearMessageId'] = async (client, packet) => {
+    const byId = inFlight.get(client.id)
+    const entry = packet.messageId === undefined ? undefined : byId?.get(packet.messageId)
+    if (!entry) return library.outgoingClearMessageId(client, packet)
+    byId!.delete(packet.messageId!)
+    const ids = idOfKey.get(client.id)!
+    ids.delete(entry.key)
+    if (byId!.size === 0) {
+      inFlight.delete(client.id)
+      idOfKey.delete(client.id)
+    }
+    await step([listKey(client.id), entry.key, `${entry.key}:offlineCount`], ['C'])
+    return entry.packet
+  }
+
+  persistence['outgoingEnqueue'] = (sub: Sub, packet: QueuedPacket) => outgoingEnqueueCombi([sub], packet)
+  persistence['outgoingEnqueueCombi'] = outgoingEnqueueCombi
+  persistence['outgoingUpdate'] = outgoingUpdate
+  persistence['outgoingClearMessageId'] = outgoingClearMessageId
+}
