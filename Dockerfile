@@ -53,6 +53,8 @@ COPY --from=build /app/platform/dist platform/dist
 COPY --from=build /app/web/dist web/dist
 # Read beside its source at run time (the default DEVICE_REGISTRY_FILE; import.meta.url in deploy/build-server.ts).
 COPY --from=build /app/packages/schema/data packages/schema/data
+# The NGSI-LD @context and Smart Data Model schemas the sharing interface serves (packages/schema/src/ngsi-ld-files.ts).
+COPY --from=build /app/packages/schema/ngsi-ld packages/schema/ngsi-ld
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]

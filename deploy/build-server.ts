@@ -48,6 +48,8 @@ export const SERVER_ENTRIES: readonly ServerEntry[] = [
   { workspace: 'api', source: 'src/main.ts', name: 'main' },
   { workspace: 'api', source: 'src/create-operator.ts', name: 'create-operator' },
   { workspace: 'api', source: 'src/migrate-meta.ts', name: 'migrate-meta' },
+  // The daily open-data files (docs/sharing.md): `docker compose run --rm api node api/dist/export-open-data.js`.
+  { workspace: 'api', source: 'src/export-open-data.ts', name: 'export-open-data' },
   { workspace: 'devices-sim', source: 'src/main.ts', name: 'main' },
   // Compose's default `broker`: broker and ingest in one process (issue #20; a cluster runs broker/ and ingest/ mains).
   { workspace: 'platform', source: 'src/embedded-main.ts', name: 'embedded-main', dist: 'broker' },

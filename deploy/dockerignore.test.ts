@@ -118,6 +118,8 @@ describe('.dockerignore: the build context', () => {
       'web/index.html',
       'web/vite.config.ts',
       'packages/schema/data/seed-fleet.json',
+      'packages/schema/ngsi-ld/context/mytho.jsonld',
+      'packages/schema/ngsi-ld/schemas/FloodMonitoring.schema.json',
       // npm run build:server, in the image's build stage.
       'deploy/build-server.ts',
     ]

@@ -91,7 +91,7 @@ describe("the Dockerfile's final stage", () => {
     expect(final.base).toMatch(/^node:\d+/)
     // Nothing straight from the build context: everything comes built from a stage.
     expect(final.copies.filter((c) => c.from === undefined)).toEqual([])
-    const allowed = new Set([...serverWorkspaces.map((w) => `${w}/dist`), 'web/dist', 'packages/schema/data'])
+    const allowed = new Set([...serverWorkspaces.map((w) => `${w}/dist`), 'web/dist', 'packages/schema/data', 'packages/schema/ngsi-ld'])
     for (const c of final.copies) {
       const from = stageNamed(c.from)
       expect(from, `COPY --from=${c.from}`).toBeDefined()

@@ -6,7 +6,7 @@ import type { DeviceRegistry, IncidentChange } from '@mytho/schema'
 import { once, servicePassword, type Logger } from '@mytho/runtime'
 import type { ReadingStore } from '@mytho/storage'
 import { alarmLinesFor, configuredAlertRules, createDeviceJudge } from '@mytho/alerts'
-import { REGISTRY_NOTICE_TOPIC, type OperatorStore } from '@mytho/directory'
+import { openAgencyKeysFromConfig, REGISTRY_NOTICE_TOPIC, type AgencyKeyStore, type OperatorStore } from '@mytho/directory'
 import { ensureFirstAdmin } from './auth/first-admin.ts'
 import { atLeast } from './auth/roles.ts'
 import { callerFrom } from './auth/session.ts'
@@ -16,6 +16,9 @@ import { createSignInStats } from './auth/sign-in-stats.ts'
 import { DEFAULT_MAP_TILE_ATTRIBUTION, DEFAULT_MAP_TILE_URL, type ApiConfig } from './config.ts'
 import { createHttpApp, DEFAULT_WEB_ROOT } from './http-app.ts'
 import { openIncidents, type OpenIncidents } from './incident-store.ts'
+import { createNgsiNotifier, type NgsiNotifier } from './sharing/ngsi-notifier.ts'
+import { openBasemap } from './basemap.ts'
+import { loadOverlays } from './overlays.ts'
 import { createLiveFeed, type LiveFeed } from './live-feed.ts'
 import { createLivePush, type LivePush } from './live-push.ts'
 import { joinLiveCluster, type LiveCluster } from './live-cluster.ts'
@@ -62,6 +65,9 @@ export type ApiOptions = Pick<ApiConfig, 'HTTP_PORT' | 'HTTP_HOST'> &
       | 'REDRIVE_TIMEOUT_MS'
       | 'MAP_TILE_URL'
       | 'MAP_TILE_ATTRIBUTION'
+      | 'MAP_BASEMAP_FILE'
+      | 'MAP_BASEMAP_ATTRIBUTION'
+      | 'MAP_OVERLAYS_DIR'
       | 'MQTT_PUBLIC_URL'
       | 'MQTT_PUBLIC_CA'
       | 'REDIS_URL'
@@ -97,11 +103,17 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
   const rules = configuredAlertRules(config.ALERT_RULES_FILE)
   const judge = createDeviceJudge(rules)
   const state = createLiveState({ registry: deps.registry, store: deps.store, clock, judge })
+  // The city's geography files, like the rules: a bad file stops the start naming the file and the feature.
+  const overlays = loadOverlays(config.MAP_OVERLAYS_DIR, log.child({ part: 'overlays' }))
+  const basemap = openBasemap(config.MAP_BASEMAP_FILE, config.MAP_BASEMAP_ATTRIBUTION)
 
   // What start() opens, in this order (each needs I/O; the live push needs the server); stop() closes what is there.
   const opened: {
     incidents?: OpenIncidents | undefined
     provisioning?: Provisioning | undefined
+    /** Agency keys and NGSI-LD subscriptions (issue #22), with DATA_DIR (meta.sqlite, or Redis with REDIS_URL). */
+    agencyKeys?: AgencyKeyStore | undefined
+    ngsi?: NgsiNotifier | undefined
     server?: Server
     push?: LivePush
     /** With REDIS_URL: what this node alone knows (acknowledgements, ended sessions) reaches every node's browsers. */
@@ -153,9 +165,13 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
             onReadings: (readings) => {
               state.applyReadings(readings)
               opened.push?.noteLiveReadings(readings)
+              opened.ngsi?.onReadings(readings)
             },
             onConnection: (id, status) => state.applyConnection(id, status),
-            onIncident: announceHere,
+            onIncident: (change) => {
+              announceHere(change)
+              opened.ngsi?.onIncident(change)
+            },
             onConnect: () => {
               rehydrate()
               // A notice sent while this node was away is gone: re-read, as the timer would a little later.
@@ -185,6 +201,8 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
       ...(config.MQTT_PUBLIC_CA !== undefined ? { mqttPublicCa: config.MQTT_PUBLIC_CA } : {}),
       importMaxBytes: config.IMPORT_MAX_BYTES ?? 5_000_000,
       webRoot: deps.webRoot ?? DEFAULT_WEB_ROOT,
+      overlays,
+      basemap,
     },
     {
       store: deps.store,
@@ -193,6 +211,9 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
       feed,
       auth,
       rateLimit: limits.rateLimit,
+      rateFor: limits.rateFor,
+      agencyKeys: () => opened.agencyKeys,
+      ngsiNotifier: () => opened.ngsi,
       audit,
       incidents: () => opened.incidents?.store,
       provisioning: () => opened.provisioning,
@@ -201,6 +222,8 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
       sessionsEnded,
       uptimeS: () => Math.round((clock() - startedAt) / 1000),
       alarmLines: (device) => alarmLinesFor(rules, device),
+      rules,
+      judge,
       clock,
       logger: log,
       onRequest: (t) => {
@@ -242,6 +265,12 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
             return (await feed?.publish(REGISTRY_NOTICE_TOPIC, JSON.stringify(n))) ?? false
           },
         })
+      if (config.DATA_DIR !== undefined) {
+        const agencyKeys = openAgencyKeysFromConfig({ DATA_DIR: config.DATA_DIR, REDIS_URL: config.REDIS_URL }, { logger: log.child({ part: 'agency-keys' }) })
+        opened.agencyKeys = agencyKeys
+        opened.ngsi = createNgsiNotifier({ keys: () => agencyKeys, registry: deps.registry, logger: log.child({ part: 'ngsi-ld' }), clock })
+        await opened.ngsi.reload()
+      }
       if (auth && config.DATA_DIR !== undefined)
         await ensureFirstAdmin(
           auth.operators,
@@ -292,11 +321,15 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
       await resyncing
       await opened.incidents?.close()
       await opened.provisioning?.close()
+      opened.ngsi?.stop()
+      await opened.agencyKeys?.close()
       await limits.close()
       const s = opened.server
-      if (!s) return
-      s.closeAllConnections()
-      await new Promise<void>((resolve) => s.close(() => resolve()))
+      if (s) {
+        s.closeAllConnections()
+        await new Promise<void>((resolve) => s.close(() => resolve()))
+      }
+      basemap?.close()
     }),
   }
 }

@@ -42,6 +42,18 @@ export const apiEnv = commonEnv.extend({
   /** Attribution the tile source requires. Default OpenStreetMap's. */
   MAP_TILE_ATTRIBUTION: z.string().default(DEFAULT_MAP_TILE_ATTRIBUTION),
   /**
+   * The city's own basemap: an MBTiles file of raster tiles (PNG, JPEG or WebP), served by the API and drawn instead
+   * of MAP_TILE_URL's server, so the map needs no internet. Checked at start. Default unset: MAP_TILE_URL.
+   */
+  MAP_BASEMAP_FILE: z.string().optional(),
+  /** Attribution of the basemap file, when its metadata has none or says it wrongly. Default: the file's own. */
+  MAP_BASEMAP_ATTRIBUTION: z.string().optional(),
+  /**
+   * Folder of map overlays (ward outlines, rivers, canals, flood-prone zones, roads): `<id>.geojson` with
+   * `<id>.layer.json` (names, style, source, licence). Every file is checked at start. Default unset: no overlays.
+   */
+  MAP_OVERLAYS_DIR: z.string().optional(),
+  /**
    * The broker as installers reach it from outside (mqtt://host:port or mqtts://…), put in the admin page's test command;
    * MQTT_URL is the API's own, often an internal name. Default none: the page's host, port 1883.
    */
@@ -119,6 +131,8 @@ export const apiEnv = commonEnv.extend({
   BEHIND_PROXY: env.bool(false),
   /** Largest device import (CSV or GeoJSON), bytes. Default 5,000,000. */
   IMPORT_MAX_BYTES: env.int(5_000_000, 1_000, 100_000_000),
+  /** Where `npm run export:open-data` writes the daily open-data files (docs/sharing.md). Default DATA_DIR/open-data. */
+  OPEN_DATA_DIR: z.string().optional(),
   /**
    * Redis shared by the API nodes of a cluster (`redis://…`, `rediss://` for TLS; the brokers read the same variable):
    * Socket.IO's Redis adapter carries acknowledgements and ended sessions to the browsers of every node. Default unset: one node.

@@ -1,8 +1,11 @@
-import { createDeviceJudge, defaultAlertRules, type DeviceJudge } from '@mytho/alerts'
-import type { DeviceConnectionStatus, DeviceRecord, DeviceStatus, StoredReading } from '@mytho/schema'
+import { createDeviceJudge, defaultAlertRules, type DeviceJudge, type Judged } from '@mytho/alerts'
+import type { DeviceConnectionStatus, DeviceRecord, DeviceStatus } from '@mytho/schema'
 
 /** A device is offline after missing three of its own reporting intervals. */
 export const OFFLINE_AFTER_INTERVALS = 3
+
+/** How long a device may stay silent before it is offline, ms. */
+export const silenceLimitMs = (d: Pick<DeviceRecord, 'intervalS'>): number => OFFLINE_AFTER_INTERVALS * d.intervalS * 1000
 
 /*
  * A live device's warning or alarm is judged by @mytho/alerts' device judge on the rule set the alert engine runs
@@ -11,7 +14,8 @@ export const OFFLINE_AFTER_INTERVALS = 3
 const builtInJudge = createDeviceJudge(defaultAlertRules)
 
 export interface StatusInputs {
-  lastReading: StoredReading | null
+  /** A reading, or in a replay a 5-minute bucket of them (judged on its worst value). */
+  lastReading: Judged | null
   lastSeen: number | null
   connection: DeviceConnectionStatus | null
   /** When the connection status was last heard, UTC ms. */
@@ -25,6 +29,6 @@ export interface StatusInputs {
 export function statusOf(d: Pick<DeviceRecord, 'id' | 'kind' | 'intervalS'>, s: StatusInputs, now: number, judge: DeviceJudge = builtInJudge): DeviceStatus {
   if (!s.lastReading || s.lastSeen === null) return 'never_seen'
   if (s.connection === 'offline' && s.connectionAt >= s.lastSeen) return 'offline'
-  if (now - s.lastSeen > OFFLINE_AFTER_INTERVALS * d.intervalS * 1000) return 'offline'
+  if (now - s.lastSeen > silenceLimitMs(d)) return 'offline'
   return judge(d, s.lastReading)
 }

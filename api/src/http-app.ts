@@ -4,8 +4,8 @@ import helmet from 'helmet'
 import type { AlarmLine, DeviceRecord, DeviceRegistry, IncidentChange, RedriveRequest, RedriveResult } from '@mytho/schema'
 import type { Logger } from '@mytho/runtime'
 import type { ReadingStore } from '@mytho/storage'
-import type { OperatorIncidents } from '@mytho/alerts'
-import type { AuditInput } from '@mytho/directory'
+import type { AlertRule, DeviceJudge, OperatorIncidents } from '@mytho/alerts'
+import type { AgencyKeyStore, AuditInput } from '@mytho/directory'
 import { clientIp, identify, requireRole, type AuthContext } from './auth/session.ts'
 import { corsPolicy } from './auth/cors.ts'
 import type { SignInStats } from './auth/sign-in-stats.ts'
@@ -27,9 +27,18 @@ import { historyCsvRouter } from './routes/history-csv.ts'
 import { incidentLogRouter } from './routes/incident-log.ts'
 import { incidentsRouter } from './routes/incidents.ts'
 import { mapConfigRouter } from './routes/map-config.ts'
+import { geographyRouter } from './routes/geography.ts'
+import type { Basemap } from './basemap.ts'
+import type { LoadedOverlay } from './overlays.ts'
 import { mqttCaRouter } from './routes/mqtt-ca.ts'
 import { MQTT_CA_DOWNLOAD_NAME } from './mqtt-ca.ts'
 import { operatorsRouter } from './routes/operators.ts'
+import { adminAgencyKeysRouter } from './routes/admin-agency-keys.ts'
+import { refuseAgencyKeys } from './sharing/agency-auth.ts'
+import type { NgsiNotifier } from './sharing/ngsi-notifier.ts'
+import { NGSI_PREFIX } from './sharing/ngsi-problem.ts'
+import { ngsiRouter } from './sharing/ngsi-router.ts'
+import { replayRouter } from './routes/replay.ts'
 
 /** The built map: `npm run build:web` (npm start and npm test run it; the image builds it). */
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist', import.meta.url))
@@ -68,6 +77,10 @@ export interface HttpAppOptions {
   importMaxBytes: number
   /** Folder of the built map. */
   webRoot: string
+  /** The city's overlays (MAP_OVERLAYS_DIR), validated at start. */
+  overlays: readonly LoadedOverlay[]
+  /** The city's basemap file (MAP_BASEMAP_FILE), when set. */
+  basemap: Basemap | undefined
 }
 
 /** The parts the routes use; those opened at the API's start() are read through functions (undefined before it). */
@@ -78,6 +91,11 @@ export interface HttpAppParts {
   feed: LiveFeed | undefined
   auth: AuthContext | undefined
   rateLimit: RateLimit
+  /** An agency key's own rate (issue #22), counted where rateLimit is. */
+  rateFor: (perMinute: number) => RateLimit
+  /** Agency keys and their subscriptions (opened at start, with DATA_DIR). */
+  agencyKeys: () => AgencyKeyStore | undefined
+  ngsiNotifier: () => NgsiNotifier | undefined
   audit: (entry: AuditInput, now: number) => Promise<void>
   incidents: () => OperatorIncidents | undefined
   provisioning: () => Provisioning | undefined
@@ -90,6 +108,9 @@ export interface HttpAppParts {
   uptimeS: () => number
   /** The level lines of a device's chart, from the rules the markers are judged by. */
   alarmLines: (device: DeviceRecord) => AlarmLine[]
+  /** The rule set the engine runs and its judge: replay judges past readings and rebuilds past incidents with them. */
+  rules: readonly AlertRule[]
+  judge: DeviceJudge
   clock: () => number
   logger: Logger
   /** Each finished request's timing (metrics.ts: the HTTP request histogram). */
@@ -125,8 +146,22 @@ export function createHttpApp(opts: HttpAppOptions, parts: HttpAppParts) {
     app.use((req, res, next) => (req.secure ? hsts(req, res, next) : next()))
   }
   app.use(corsPolicy(opts.corsOrigins))
+  // The sharing interface for other agencies (issue #22): agency keys only, never an operator's session.
+  app.use(
+    NGSI_PREFIX,
+    ngsiRouter({
+      registry: parts.registry,
+      store: parts.store,
+      keys: parts.agencyKeys,
+      notifier: parts.ngsiNotifier,
+      rateFor: parts.rateFor,
+      clock,
+      logger: log,
+    }),
+  )
   const v1 = express.Router()
   const jsonBody = express.json({ limit: '16kb' })
+  v1.use(refuseAgencyKeys)
   v1.use(identify(auth, clock))
   // The import route reads its own (larger) body; everything else is JSON of at most 16 kB.
   v1.use((req, res, next) => (req.path === '/admin/devices/import' ? next() : jsonBody(req, res, next)))
@@ -140,12 +175,14 @@ export function createHttpApp(opts: HttpAppOptions, parts: HttpAppParts) {
   v1.use(authRouter(auth, clock, parts.sessionsEnded, parts.signIns))
   v1.use(operatorsRouter(auth, clock, parts.sessionsEnded))
   v1.use(adminDevicesRouter(parts.provisioning, clock, opts.importMaxBytes))
+  v1.use(adminAgencyKeysRouter(parts.agencyKeys, clock, parts.audit))
   // Dead letters show raw device payloads: operators. Everything below needs at least a viewer.
   v1.use('/dead-letters', requireRole('operator'))
   v1.use(requireRole('viewer'))
   v1.use(devicesRouter(state, clock, parts.alarmLines))
   v1.use(historyRouter(parts.registry, parts.store, clock))
   v1.use(historyCsvRouter(parts.registry, parts.store, clock, log))
+  v1.use(replayRouter({ registry: parts.registry, store: parts.store, incidents: parts.incidents, rules: parts.rules, judge: parts.judge, clock }))
   v1.use(deadLettersRouter(parts.store, { registry: parts.registry, provisioning: parts.provisioning, redrive: parts.redrive, clock, audit: parts.audit }))
   v1.use(
     mapConfigRouter({
@@ -153,8 +190,10 @@ export function createHttpApp(opts: HttpAppOptions, parts: HttpAppParts) {
       tileAttribution: opts.tileAttribution,
       ...(opts.mqttPublicUrl !== undefined ? { mqttUrl: opts.mqttPublicUrl } : {}),
       ...(opts.mqttPublicCa !== undefined ? { mqttCa: { url: `${API_PREFIX}/mqtt-ca.pem`, fileName: MQTT_CA_DOWNLOAD_NAME } } : {}),
+      ...(opts.basemap ? { basemap: opts.basemap.info } : {}),
     }),
   )
+  v1.use(geographyRouter(opts.overlays, opts.basemap))
   v1.use(mqttCaRouter(opts.mqttPublicCa))
   v1.use(incidentLogRouter(parts.incidents, parts.registry))
   v1.use(incidentsRouter(parts.incidents, clock, parts.announceIncident, parts.audit))

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express'
 import type { z } from 'zod'
 import type { Logger } from '@mytho/runtime'
 import { StorageInputError } from '@mytho/storage'
+import { isNgsiRequest, sendProblem } from './sharing/ngsi-problem.ts'
 
 export class HttpError extends Error {
   override name = 'HttpError'
@@ -48,17 +49,15 @@ function clippedError(err: unknown): unknown {
  */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    if (err instanceof HttpError) {
-      res.status(err.status).json({ error: err.message, ...(err.details !== undefined ? { details: err.details } : {}) })
-      return
-    }
-    if (err instanceof StorageInputError) {
-      res.status(400).json({ error: `invalid request: ${clip(err.message)}` })
-      return
-    }
+    // The NGSI-LD interface answers its errors as ProblemDetails (CIM 009 §5.5.2), the rest of the API as {error}.
+    const answer = isNgsiRequest(req)
+      ? (status: number, message: string) => sendProblem(res, status, message)
+      : (status: number, message: string, details?: unknown) => void res.status(status).json({ error: message, ...(details !== undefined ? { details } : {}) })
+    if (err instanceof HttpError) return answer(err.status, err.message, err.details)
+    if (err instanceof StorageInputError) return answer(400, `invalid request: ${clip(err.message)}`)
     const status = typeof err?.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500
     // reqId named here too: a library callback may have run next(err) outside the request's log context.
     if (status === 500) logger.error('unhandled error', { err: clippedError(err), method: req.method, path: clip(req.path), reqId: res.locals['reqId'] })
-    res.status(status).json({ error: status === 500 ? 'internal error' : clip(String(err.message ?? 'bad request')) })
+    answer(status, status === 500 ? 'internal error' : clip(String(err.message ?? 'bad request')))
   }
 }

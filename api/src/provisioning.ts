@@ -36,6 +36,8 @@ export interface Provisioning {
   setDisabled(id: string, disabled: boolean): Promise<ProvisionedDevice | undefined>
   /** Places a provisioned device elsewhere; undefined when there is no such device. */
   move(id: string, place: DevicePlacement): Promise<ProvisionedDevice | undefined>
+  /** Whether the device's readings go into the open-data export (issue #22); undefined when there is no such device. */
+  setPublic(id: string, isPublic: boolean): Promise<ProvisionedDevice | undefined>
   audit(entry: AuditInput, now: number): Promise<void> | void
   close(): Promise<void>
 }
@@ -127,6 +129,14 @@ export async function openProvisioning(where: MetaConfig, registry: DeviceRegist
       if (!device) return undefined
       if (!(await directory.update(DeviceRecord.parse({ ...recordOf(device), ...place })))) return undefined
       await tell({ op: 'moved', deviceId: id })
+      return directory.get(id)
+    },
+
+    async setPublic(id, isPublic) {
+      const device = await directory.get(id)
+      if (!device) return undefined
+      if (!(await directory.update(DeviceRecord.parse({ ...recordOf(device), public: isPublic })))) return undefined
+      await tell({ op: 'published', deviceId: id })
       return directory.get(id)
     },
 

@@ -14,6 +14,13 @@
  * dist, for an A/B; built with `vite build --mode test`, as buildWeb builds: the bench reads the page's test hook). BENCH_TRACE=1: also the renderer main thread's CPU from navigation to the first render (a
  * Chromium trace, the tasks' thread time), which the machine's load moves less than the clock; tracing costs time, so
  * such runs are not the clock's. Not part of the test suite.
+ *
+ * Replay (issue #21), after the live sizes: BENCH_REPLAY_DEVICES (10,000; 0 skips it) devices, each reporting every
+ * 5 minutes (1 % of its readings at another status), replayed over the last 24 h at 600× from the synthetic
+ * GET /api/v1/replay/state and /changes (the API's shapes, raw rows as the API answers windows ≤ 6 h), with the live
+ * updates still arriving on the socket. The map is opened on a replay deep link and its play button pressed; fps is
+ * requestAnimationFrame callbacks per second while it plays the whole 24 h (144 s; BENCH_REPLAY_S plays less).
+ * Target ≥ 50 fps.
  */
 import { createReadStream, existsSync, statSync } from 'node:fs'
 import { createServer } from 'node:http'
@@ -90,7 +97,50 @@ const inView = (d: LiveDeviceState, v: ViewSubscription) =>
 
 const types: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' }
 
+/** Replay's synthetic readings: each device every REPLAY_INTERVAL_MS, at its own offset; one in a hundred at another status. */
+const REPLAY_INTERVAL_MS = 300_000
+const replayStatuses = ['ok', 'warning', 'alarm', 'offline'] as const
+function hash32(a: number, b: number): number {
+  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b, 0xc2b2ae35)
+  h = Math.imul(h ^ (h >>> 16), 0x45d9f35b)
+  return ((h ^ (h >>> 13)) >>> 0) / 4294967296
+}
+type Row = [number, string, number | null, Record<string, number> | null]
+function replayRow(d: LiveDeviceState, i: number, k: number): Row {
+  const x = hash32(i, k)
+  const status = x < 0.01 ? replayStatuses[Math.floor(x * 400)]! : d.status
+  const ts = k * REPLAY_INTERVAL_MS + ((i * 977) % REPLAY_INTERVAL_MS)
+  return [i, status, ts, { value: Math.round(x * 10_000) / 10 }]
+}
+/** The reading index k of device i at or before t. */
+const readingAt = (i: number, t: number) => Math.floor((t - ((i * 977) % REPLAY_INTERVAL_MS)) / REPLAY_INTERVAL_MS)
+
+/** GET /api/v1/replay/state and /changes over the fleet as it was at start (packages/schema/src/replay.ts shapes). */
+function replayAnswer(path: string, q: URLSearchParams, fleet: readonly LiveDeviceState[]): unknown {
+  const ids = fleet.map((d) => d.deviceId)
+  if (path === '/api/v1/replay/state') {
+    const at = Number(q.get('at'))
+    return { at, resolution: q.get('resolution') ?? '5m', ids, rows: fleet.map((d, i) => replayRow(d, i, readingAt(i, at))), incidents: [] }
+  }
+  const from = Number(q.get('from'))
+  const to = Number(q.get('to'))
+  const byTime = new Map<number, Row[]>()
+  fleet.forEach((d, i) => {
+    for (let k = readingAt(i, from - 1) + 1; ; k++) {
+      const row = replayRow(d, i, k)
+      if (row[2]! >= to) break
+      if (row[2]! < from) continue
+      let rows = byTime.get(row[2]!)
+      if (!rows) byTime.set(row[2]!, (rows = []))
+      rows.push(row)
+    }
+  })
+  const frames = [...byTime].sort(([a], [b]) => a - b).map(([t, rows]) => ({ t, rows }))
+  return { from, to, resolution: to - from <= 6 * 3_600_000 ? 'raw' : '5m', ids, frames, incidents: [] }
+}
+
 async function serve(dist: string, devices: LiveDeviceState[]) {
+  const replayFleet = devices.slice()
   const meta = JSON.stringify(
     devices.map((d) => ({
       id: d.deviceId,
@@ -117,6 +167,11 @@ async function serve(dist: string, devices: LiveDeviceState[]) {
       res
         .writeHead(200, { 'content-type': 'application/json' })
         .end(JSON.stringify({ signedIn: false, username: null, role: 'operator', csrfToken: null, expiresAt: null }))
+      return
+    }
+    if (path === '/api/v1/replay/state' || path === '/api/v1/replay/changes') {
+      const q = new URLSearchParams((req.url ?? '').split('?')[1] ?? '')
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(replayAnswer(path, q, replayFleet)))
       return
     }
     if (path.startsWith('/api/')) {
@@ -286,6 +341,7 @@ async function main(): Promise<void> {
   const dist = process.env['BENCH_WEB_DIST'] ?? (await buildWeb(join(tmp, 'dist')))
   const browser = await launchChromium()
   const rows: string[] = []
+  let replay: string | undefined
   try {
     for (const n of sizes) {
       const server = await serveInWorker(dist, n)
@@ -360,6 +416,7 @@ async function main(): Promise<void> {
       await page.close()
       await server.close()
     }
+    if (REPLAY_DEVICES > 0) replay = await measureReplay(browser, dist, REPLAY_DEVICES)
   } finally {
     await browser.close()
     rmSync(tmp, { recursive: true, force: true })
@@ -373,8 +430,123 @@ async function main(): Promise<void> {
       '|---|---|---|---|---|---|---|---|---|---|',
       ...rows,
       '',
+      ...(replay ? [replay, ''] : []),
     ].join('\n'),
   )
+}
+
+const REPLAY_DEVICES = Number(process.env['BENCH_REPLAY_DEVICES'] ?? 10_000)
+/** BENCH_REPLAY_PROFILE=1: the page's CPU profile while playing, self time by function (profiling costs time: not the clock's). */
+const PROFILE = process.env['BENCH_REPLAY_PROFILE'] === '1'
+
+interface ProfileNode {
+  id: number
+  callFrame: { functionName: string; url: string; lineNumber: number }
+  hitCount?: number
+}
+/** The renderer main thread's time by trace event name (durations of complete events, nested ones counted in each). */
+function mainThreadByEvent(trace: Buffer, top = 20): string {
+  const events = (JSON.parse(trace.toString('utf8')) as { traceEvents: TraceEvent[] }).traceEvents
+  const mains = events.filter((e) => e.name === 'thread_name' && e.args?.name === 'CrRendererMain')
+  const by = new Map<string, number>()
+  for (const e of events)
+    if (e.ph === 'X' && e.dur !== undefined && mains.some((m) => m.pid === e.pid && m.tid === e.tid)) by.set(e.name, (by.get(e.name) ?? 0) + e.dur)
+  return [...by]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, us]) => `  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`)
+    .join('\n')
+}
+
+function topSelf(profile: { nodes: ProfileNode[]; samples?: number[]; timeDeltas?: number[] }, top = 25): string {
+  const byNode = new Map<number, number>()
+  const deltas = profile.timeDeltas ?? []
+  const samples = profile.samples ?? []
+  for (let i = 0; i < samples.length; i++) byNode.set(samples[i]!, (byNode.get(samples[i]!) ?? 0) + (deltas[i] ?? 0))
+  const byFn = new Map<string, number>()
+  for (const n of profile.nodes) {
+    const us = byNode.get(n.id) ?? 0
+    if (!us) continue
+    const key = `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.split('/').pop()}:${n.callFrame.lineNumber}`
+    byFn.set(key, (byFn.get(key) ?? 0) + us)
+  }
+  return [...byFn]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k, us]) => `  ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`)
+    .join('\n')
+}
+const REPLAY_SPEED = 600
+const REPLAY_FPS_TARGET = 50
+
+/** Issue #21's target: the map keeps ≥ 50 fps playing a 24 h replay at 600× over 10,000 devices. */
+async function measureReplay(browser: Awaited<ReturnType<typeof launchChromium>>, dist: string, n: number): Promise<string> {
+  const server = await serveInWorker(dist, n)
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } })
+  try {
+    const to = Date.now() - 60_000
+    const from = to - 24 * 3_600_000
+    const playS = Number(process.env['BENCH_REPLAY_S'] ?? (24 * 3_600) / REPLAY_SPEED)
+    await page.goto(`${server.url}/?tiles=${encodeURIComponent(DEAD_TILES)}#lat=10.35500&lon=106.36000&z=14&r=${from}&rf=${from}&rt=${to}&rx=${REPLAY_SPEED}`)
+    // the replay link is followed once the registry's names are in (they place the devices): the state at `from` drawn
+    await page.waitForFunction(
+      (t) => document.getElementById('replay-time')?.dataset['at'] === String(t) && document.getElementById('replay-status')?.dataset['status'] === 'ready',
+      from,
+      { timeout: 60_000 },
+    )
+    const before = await page.evaluate(() => (window as unknown as { __mytho: { stats(): { rebuilds: number; devices: number } } }).__mytho.stats())
+    await page.evaluate(`(() => {
+      window.__frames = []
+      window.__stop = false
+      window.__long = []
+      new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__long.push(Math.round(e.duration)) }).observe({ type: 'longtask' })
+      const loop = (t) => { window.__frames.push(t); if (!window.__stop) requestAnimationFrame(loop) }
+      requestAnimationFrame(loop)
+    })()`)
+    if (PROFILE) await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline'] })
+    const cdp = PROFILE ? await page.context().newCDPSession(page) : undefined
+    if (cdp) {
+      await cdp.send('Profiler.enable')
+      await cdp.send('Profiler.start')
+    }
+    await page.locator('#replay-play').click()
+    const t0 = Date.now()
+    await page.waitForFunction(
+      ([end, until]) => Number(document.getElementById('replay-time')?.dataset['at']) >= end || Date.now() >= until,
+      [to, t0 + playS * 1000] as const,
+      { timeout: (playS + 120) * 1000, polling: 500 },
+    )
+    const r = await page.evaluate(() => {
+      const w = window as unknown as { __mytho: { stats(): { rebuilds: number; byStatus: Record<string, number> } }; __frames: number[]; __stop: boolean }
+      w.__stop = true
+      const f = w.__frames
+      const gaps = f.slice(1).map((t, i) => t - f[i]!)
+      const long = (w as unknown as { __long: number[] }).__long
+      return {
+        frames: f.length,
+        spanMs: f[f.length - 1]! - f[0]!,
+        worstGap: Math.max(...gaps),
+        at: Number(document.getElementById('replay-time')?.dataset['at']),
+        longTasks: { n: long.length, ms: long.reduce((a, b) => a + b, 0) },
+        stats: w.__mytho.stats(),
+      }
+    })
+    if (cdp) process.stderr.write(`replay profile, self time by function:\n${topSelf((await cdp.send('Profiler.stop')).profile)}\n`)
+    if (PROFILE) process.stderr.write(`replay trace, renderer main thread by event:\n${mainThreadByEvent(await browser.stopTracing())}\n`)
+    const fps = ((r.frames - 1) * 1000) / r.spanMs
+    const playedH = (r.at - from) / 3_600_000
+    process.stderr.write(`replay ${n}: ${JSON.stringify({ ...r, before })}\n`)
+    return [
+      `Replay in headless Chromium, 1366×768: ${n.toLocaleString('en')} devices reporting every ${REPLAY_INTERVAL_MS / 60_000} min, the last 24 h played at ${REPLAY_SPEED}× (raw rows in windows of 30 min, the next fetched ahead, applied every 50 ms), live updates still arriving`,
+      '',
+      '| devices | played | real s | fps while playing | worst frame gap ms | index rebuilds while playing | target ≥ 50 fps |',
+      '|---|---|---|---|---|---|---|',
+      `| ${n.toLocaleString('en')} | ${playedH.toFixed(1)} h | ${(r.spanMs / 1000).toFixed(0)} | ${fps.toFixed(1)} | ${r.worstGap.toFixed(0)} | ${r.stats.rebuilds - before.rebuilds} | ${fps >= REPLAY_FPS_TARGET ? 'met' : 'not met'} |`,
+    ].join('\n')
+  } finally {
+    await page.close()
+    await server.close()
+  }
 }
 
 /**

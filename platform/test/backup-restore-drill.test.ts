@@ -114,7 +114,7 @@ describe('backup under load, restore into an empty DATA_DIR', () => {
 
     expect(manifest.files.filter((f) => f.type === 'sqlite').map((f) => [f.path, f.userVersion])).toEqual([
       ['alerts.sqlite', 1],
-      ['meta.sqlite', 1],
+      ['meta.sqlite', 2],
       ['readings.sqlite', 1],
       ['spool.sqlite', 1],
     ])

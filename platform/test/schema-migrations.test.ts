@@ -142,7 +142,18 @@ describe('every DATA_DIR database written by main at bfc347d (user_version 0) op
     openIncidentStore(join(dir, 'alerts.sqlite')).close()
     openSpool({ path: join(dir, 'spool.sqlite'), maxItems: 100 }).close()
 
-    for (const [n, b] of Object.entries(before)) expect(inspect(join(dir, `${n}.sqlite`)), n).toEqual({ version: 1, schema: b.schema })
+    for (const [n, b] of Object.entries(before)) if (n !== 'meta') expect(inspect(join(dir, `${n}.sqlite`)), n).toEqual({ version: 1, schema: b.schema })
+    // meta.sqlite goes on to version 2 (issue #22: agency keys), which only adds tables: everything main wrote is as it was.
+    const meta = inspect(join(dir, 'meta.sqlite'))
+    expect(meta.version).toBe(2)
+    expect(meta.schema).toEqual(expect.arrayContaining(before['meta']!.schema))
+    expect(meta.schema.filter((sql) => !before['meta']!.schema.includes(sql)).map((sql) => /^CREATE \w+ (\w+)/.exec(sql)?.[1])).toEqual([
+      'agency_key_uses_key',
+      'agency_key_uses',
+      'agency_keys',
+      'ngsi_deliveries',
+      'ngsi_subscriptions',
+    ])
   })
 
   it('readings.sqlite: every reading, roll-up and dead letter is there, and it takes new ones', async () => {
@@ -238,8 +249,11 @@ describe('every DATA_DIR database written by main at bfc347d (user_version 0) op
 
   it('refuses, by file name and both versions, a file written by a newer version of the platform', async () => {
     const dir = dataDirFromMain()
-    for (const f of ['readings.sqlite', 'meta.sqlite', 'alerts.sqlite', 'spool.sqlite']) setVersion(join(dir, f), 2)
-    const newer = (f: string) => `${join(dir, f)} has schema version 2, newer than version 1 that this version of the platform knows`
+    // meta.sqlite knows version 2 (issue #22): a newer one for it is 3.
+    const newerVersion = (f: string) => (f === 'meta.sqlite' ? 3 : 2)
+    for (const f of ['readings.sqlite', 'meta.sqlite', 'alerts.sqlite', 'spool.sqlite']) setVersion(join(dir, f), newerVersion(f))
+    const newer = (f: string) =>
+      `${join(dir, f)} has schema version ${newerVersion(f)}, newer than version ${newerVersion(f) - 1} that this version of the platform knows`
     const store = createSqliteStore({ path: join(dir, 'readings.sqlite') })
     await expect(store.latest()).rejects.toThrow(newer('readings.sqlite'))
     await store.close()
@@ -247,22 +261,22 @@ describe('every DATA_DIR database written by main at bfc347d (user_version 0) op
     expect(() => openOperatorStore(dir)).toThrow(newer('meta.sqlite'))
     expect(() => openIncidentStore(join(dir, 'alerts.sqlite'))).toThrow(newer('alerts.sqlite'))
     expect(() => openSpool({ path: join(dir, 'spool.sqlite'), maxItems: 100 })).toThrow(newer('spool.sqlite'))
-    for (const f of ['readings.sqlite', 'meta.sqlite', 'alerts.sqlite', 'spool.sqlite']) expect(inspect(join(dir, f)).version, f).toBe(2)
+    for (const f of ['readings.sqlite', 'meta.sqlite', 'alerts.sqlite', 'spool.sqlite']) expect(inspect(join(dir, f)).version, f).toBe(newerVersion(f))
   })
 
-  it('a new meta.sqlite starts at version 1 with every table of the file, whichever store opens it', () => {
+  it('a new meta.sqlite starts at its newest version with every table of the file, whichever store opens it', () => {
     const dir = tempDir()
     const a = openMetaSqlite(dir)
     a.close()
     const b = openMetaSqlite(dir)
     try {
-      expect(b.pragma('user_version', { simple: true })).toBe(1)
+      expect(b.pragma('user_version', { simple: true })).toBe(2)
       expect(
         b
           .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
           .all()
           .map((r) => r.name),
-      ).toEqual(['audit_log', 'credentials', 'devices', 'operators', 'sessions'])
+      ).toEqual(['agency_key_uses', 'agency_keys', 'audit_log', 'credentials', 'devices', 'ngsi_deliveries', 'ngsi_subscriptions', 'operators', 'sessions'])
     } finally {
       b.close()
     }

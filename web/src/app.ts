@@ -34,6 +34,21 @@ export interface AppEvents {
   names: []
   /** An operator signed in: a new handshake carries the cookie. */
   signedIn: []
+  /**
+   * `app.replay` changed: replay began or ended, the cursor jumped, play paused or resumed, or (while playing, about once
+   * a second) the cursor moved on. Per-frame movement is the replay's own business (replay/replay-control.ts).
+   */
+  replay: []
+}
+
+/** The map shows the past (replay/): the window chosen, the cursor and how it plays. */
+export interface ReplayView {
+  /** Window bounds and cursor, UTC ms. */
+  from: number
+  to: number
+  at: number
+  speed: number
+  playing: boolean
 }
 
 /** The map's shared state and its events; created once per page by main.ts and handed to every part. */
@@ -41,6 +56,10 @@ export interface App {
   readonly map: L.Map
   readonly store: DeviceStore
   readonly incidents: IncidentStore
+  /** Incidents as they stood at the replay cursor. `incidents` stays live meanwhile: the alarm cue follows only it. */
+  readonly replayIncidents: IncidentStore
+  /** Set while the map replays the past (the store then holds the replayed state); undefined when live. */
+  replay: ReplayView | undefined
   readonly session: Session
   /** The Socket.IO link boot.ts opened before the map's code loaded. */
   readonly liveLink: LiveLink
@@ -63,6 +82,8 @@ export function createApp(o: { map: L.Map; session: Session; liveLink: LiveLink;
     map: o.map,
     store: new DeviceStore(),
     incidents: new IncidentStore(),
+    replayIncidents: new IncidentStore(),
+    replay: undefined,
     session: o.session,
     liveLink: o.liveLink,
     opened: o.opened,

@@ -1,3 +1,5 @@
+import type { BasemapInfo } from '@mytho/schema/overlays'
+
 /**
  * Runtime settings of the map. Order: query parameter (`?tiles=`), `window.__MYTHO_CONFIG__` (a page that
  * embeds the map), GET /api/v1/config (the API, env MAP_TILE_URL), else OpenStreetMap.
@@ -7,6 +9,8 @@ export interface MapConfig {
   tileUrl: string
   /** Attribution the tile source requires (plain text). */
   tileAttribution: string
+  /** The city's own basemap file served by the API (MAP_BASEMAP_FILE): drawn instead of tileUrl. */
+  basemap?: BasemapInfo
 }
 
 export const DEFAULT_CONFIG: MapConfig = {
@@ -26,7 +30,22 @@ function pick(c: Partial<MapConfig> | undefined): Partial<MapConfig> {
   const out: Partial<MapConfig> = {}
   if (httpUrl(c?.tileUrl)) out.tileUrl = c.tileUrl
   if (typeof c?.tileAttribution === 'string') out.tileAttribution = c.tileAttribution
+  if (isBasemap(c?.basemap)) out.basemap = c.basemap
   return out
+}
+
+const zoom = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 0 && (n as number) <= 24
+/** Only the API's own tile route: a page that embeds the map cannot point "the local file" elsewhere. */
+function isBasemap(b: unknown): b is BasemapInfo {
+  const m = b as Partial<BasemapInfo> | undefined
+  return (
+    typeof m?.url === 'string' &&
+    m.url.startsWith('/api/v1/basemap/') &&
+    typeof m.attribution === 'string' &&
+    zoom(m.minZoom) &&
+    zoom(m.maxZoom) &&
+    (m.bounds === undefined || (Array.isArray(m.bounds) && m.bounds.length === 4 && m.bounds.every(Number.isFinite)))
+  )
 }
 
 /** Settings known without a request, or undefined when the API should be asked. */

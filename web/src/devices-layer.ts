@@ -69,7 +69,11 @@ export function createDevicesLayer(app: App): { readonly stats: ClusterLayer['st
       cluster.changed(e.changes)
     }
   })
-  incidents.on(() => cluster.setAlarmed(incidents.alarmedDevices()))
+  // halos of the incidents shown: the live ones, or while replaying those as they stood at the cursor
+  const halos = () => cluster.setAlarmed((app.replay ? app.replayIncidents : incidents).alarmedDevices())
+  incidents.on(halos)
+  app.replayIncidents.on(halos)
+  app.on('replay', halos)
   app.on('filters', () => cluster.rebuild())
   app.on('selected', (id) => {
     cluster.selected = id

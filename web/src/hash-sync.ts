@@ -11,7 +11,7 @@ export function syncHash(app: App): void {
   let selected: string | undefined
   let writing = false
   const write = () => {
-    const h = formatHash(map.getCenter(), map.getZoom(), selected, filters)
+    const h = formatHash(map.getCenter(), map.getZoom(), selected, filters, app.replay)
     if (h === location.hash) return
     writing = true
     history.replaceState(null, '', h)
@@ -23,6 +23,7 @@ export function syncHash(app: App): void {
   })
   app.on('filters', (from) => from === 'panel' && write())
   map.on('moveend', write)
+  app.on('replay', write)
 
   window.addEventListener('hashchange', () => {
     if (writing) return

@@ -36,13 +36,16 @@ const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: 
  * whole, at most once a frame, on each change, on a language switch and once a minute for the ages.
  */
 export function createIncidentPanel(app: App): void {
-  const { incidents, store: devices, session } = app
+  const { store: devices, session } = app
+  /** The live incidents, or while replaying those as they stood at the cursor (read-only: nobody acknowledges the past). */
+  const incidents = { sorted: () => (app.replay ? app.replayIncidents : app.incidents).sorted() }
+  const canAcknowledge = () => session.canAcknowledge() && app.replay === undefined
   const host = $('incidents')
   const list = el('ol', 'incident-list')
   const bulk = el('div', 'bulk-ack')
   bulk.id = 'bulk-ack'
   host.replaceChildren(bulk, list)
-  const ack = createAckDialog(session, devices, (inc) => incidents.upsert(inc))
+  const ack = createAckDialog(session, devices, (inc) => app.incidents.upsert(inc))
   let frame = 0
   /** Rows ticked for a bulk acknowledgement (kept across re-renders; dropped once acknowledged or gone). */
   const selected = new Set<string>()
@@ -61,7 +64,7 @@ export function createIncidentPanel(app: App): void {
   const renderBulk = (all: Incident[]) => {
     const open = all.filter(unacknowledged)
     for (const id of [...selected]) if (!open.some((i) => i.id === id)) selected.delete(id)
-    bulk.hidden = !session.canAcknowledge() || open.length < 2
+    bulk.hidden = !canAcknowledge() || open.length < 2
     if (bulk.hidden) return bulk.replaceChildren()
     const chosen = open.filter((i) => selected.has(i.id))
     const ackSelected = el('button', 'bulk-selected', t('bulkSelected').replace('{n}', String(chosen.length)))
@@ -99,7 +102,7 @@ export function createIncidentPanel(app: App): void {
     const head = el('div', 'incident-head')
     head.append(el('span', 'sev-badge', t(`sev_${i.severity}`)), el('span', 'incident-title', i.title[lang]))
     const meta = el('div', 'incident-meta')
-    const age = el('time', 'incident-age', formatAgo(i.raisedAt))
+    const age = el('time', 'incident-age', formatAgo(i.raisedAt, app.replay?.at))
     age.dateTime = new Date(i.raisedAt).toISOString()
     age.title = formatLocalTime(i.raisedAt)
     meta.append(
@@ -107,7 +110,7 @@ export function createIncidentPanel(app: App): void {
       age,
       el('span', 'incident-state', t(`state_${i.state}`)),
     )
-    if (session.canAcknowledge() && unacknowledged(i)) {
+    if (canAcknowledge() && unacknowledged(i)) {
       const box = el('input', 'incident-select')
       box.type = 'checkbox'
       box.checked = selected.has(i.id)
@@ -128,7 +131,7 @@ export function createIncidentPanel(app: App): void {
     // the note is what the next shift reads: on the row, not in a tooltip
     if (i.ackNote) li.append(el('div', 'incident-note', `${t('ackNoteShown')}: ${i.ackNote}`))
     // viewers see no button: acknowledging needs the operator role
-    if ((i.acknowledgedAt === null || i.state === 'open') && session.canAcknowledge()) {
+    if ((i.acknowledgedAt === null || i.state === 'open') && canAcknowledge()) {
       const btn = el('button', 'ack-btn', t('acknowledge'))
       btn.type = 'button'
       btn.addEventListener('click', (e) => {
@@ -151,7 +154,9 @@ export function createIncidentPanel(app: App): void {
   const schedule = () => {
     frame ||= requestAnimationFrame(render)
   }
-  incidents.on(schedule)
+  app.incidents.on(schedule)
+  app.replayIncidents.on(schedule)
+  app.on('replay', schedule)
   session.onChange(schedule)
   setInterval(schedule, AGE_TICK_MS)
   render()

@@ -9,14 +9,14 @@ import {
   type ServerToClientEvents,
   type ViewSubscription,
 } from './schema.ts'
-import type { DeviceStore } from './store.ts'
+import type { LiveSink } from './store.ts'
 import type { IncidentStore } from './incidents-store.ts'
 
 /** `feed_down`: our link is up but the server has lost its own live stream (its broker link). */
 export type LinkState = 'connecting' | 'live' | 'down' | 'feed_down'
 
 export interface LiveClientOptions {
-  store: DeviceStore
+  store: LiveSink
   /** The current view; sent with every (re)connect's handshake and whenever viewChanged() is called. */
   view: () => ViewSubscription
   onLink: (s: LinkState) => void

@@ -3,6 +3,7 @@ import type { ViewSubscription } from './schema.ts'
 import type { App } from './app.ts'
 import { allFilters } from './filters.ts'
 import { createLiveClient } from './live-client.ts'
+import { createLiveHold } from './replay/live-hold.ts'
 
 /**
  * The live client (live-client.ts) on the link boot.ts opened, subscribed to the map's view and filters. What it
@@ -28,16 +29,18 @@ export function createLiveView(app: App): { start(): void } {
     return v
   }
 
+  // while the map replays the past, what the link brings is kept aside, not drawn
+  const hold = createLiveHold(app.store)
   const live = createLiveClient({
     link: app.liveLink,
-    store: app.store,
+    store: hold.sink,
     incidents: app.incidents,
     view: currentView,
     onLink: (s) => app.emit('link', s),
     onSignInRequired: () => void session.check(),
     onPipeline: (h) => app.emit('pipeline', h),
     onFirstView: (fv, isLive) => app.emit('firstView', fv, isLive),
-    onUpdates: (devices) => app.emit('updates', devices),
+    onUpdates: (devices) => app.replay === undefined && app.emit('updates', devices),
     onRemoved: (ids) => app.emit('removed', ids),
   })
   map.on('moveend', () => {
@@ -45,6 +48,15 @@ export function createLiveView(app: App): { start(): void } {
   })
   app.on('filters', () => live.viewChanged(0))
   app.on('signedIn', () => live.reconnect())
+  let replaying = false
+  app.on('replay', () => {
+    if (replaying === (app.replay !== undefined)) return
+    replaying = !replaying
+    if (replaying) return hold.hold()
+    // back to live: the present kept aside at once, and a fresh snapshot of the view
+    hold.release()
+    live.viewChanged(0)
+  })
   session.onChange((me) => {
     if (me.role === null) live.pause()
   })

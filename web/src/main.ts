@@ -20,7 +20,9 @@ import type { LiveLink } from './live-client.ts'
 import { createLiveView } from './live-view.ts'
 import { addTiles, createMap } from './map-view.ts'
 import { addOutline } from './outline.ts'
+import { createOverlays } from './overlays.ts'
 import { createPipelineBanner } from './pipeline-banner.ts'
+import { createReplayControl } from './replay/replay-control.ts'
 import { loadRegistryNames } from './registry-names.ts'
 import { createSearch } from './search.ts'
 import { createSelection } from './selection.ts'
@@ -38,6 +40,7 @@ export function startMap(boot: { session: Session; link: LiveLink }): void {
   const app = createApp({ map: createMap($('map'), opened), session: boot.session, liveLink: boot.link, opened })
   addTiles(app)
   addOutline(app)
+  createOverlays(app)
   const layer = createDevicesLayer(app)
   const selection = createSelection(app)
   const connection = createConnectionStatus(app)
@@ -48,6 +51,7 @@ export function startMap(boot: { session: Session; link: LiveLink }): void {
   createIncidentPanel(app)
   createIncidentCue(app)
   createPipelineBanner(app)
+  createReplayControl(app)
   createSignIn(app)
   syncHash(app)
   loadRegistryNames(app)

@@ -8,6 +8,7 @@ import type { DeviceStore } from './store.ts'
 import { fetchDeviceIncidents, incidentMarks, renderIncidentHistory } from './incidents-history.ts'
 import { historyHref } from './history/link.ts'
 import { ht } from './i18n/history.ts'
+import { incidentAt, LevelTexts } from './replay/incident-at.ts'
 
 const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] => {
   const e = document.createElement(tag)
@@ -21,7 +22,13 @@ const el = <K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: 
  * registry and are never parsed as HTML. `refresh()` rewrites the values in place when an update arrives;
  * the chart is drawn once per opening (and again on a language switch).
  */
-export function createPopupContent(store: DeviceStore, deviceId: string, onResize: () => void = () => undefined) {
+export function createPopupContent(
+  store: DeviceStore,
+  deviceId: string,
+  onResize: () => void = () => undefined,
+  /** The replay cursor while the map replays: the chart's 24 h end there and later incidents are left out. */
+  replayAt: () => number | undefined = () => undefined,
+) {
   const root = el('div', 'device-popup')
   root.dataset['deviceId'] = deviceId
   const title = el('h3', 'popup-title')
@@ -83,14 +90,17 @@ export function createPopupContent(store: DeviceStore, deviceId: string, onResiz
     historyLink.textContent = ht('viewHistory')
     plot?.destroy()
     const drawing = ++drawings
+    const at = replayAt()
     // the device's incidents: listed below the chart, their raise/clear times drawn on it
     const history = fetchDeviceIncidents(deviceId).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))
     // uPlot and the response schema load with the first popup, not with the map
     void Promise.all([import('./chart.ts'), history])
       .then(([{ renderChart }, list]) => {
         if (drawing !== drawings) return undefined
-        renderIncidentHistory(incidents, list)
-        return renderChart(chart, deviceId, metric, list instanceof Error ? [] : incidentMarks(list))
+        // replaying: the device's incidents as they stood at the cursor (a later clearing not yet shown)
+        const shown = at === undefined || list instanceof Error ? list : list.flatMap((i) => incidentAt(i, at, new LevelTexts()) ?? [])
+        renderIncidentHistory(incidents, shown)
+        return renderChart(chart, deviceId, metric, shown instanceof Error ? [] : incidentMarks(shown), at)
       })
       .then((p) => {
         if (drawing !== drawings) return p?.destroy()

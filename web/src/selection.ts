@@ -10,6 +10,9 @@ import { createPopupContent, type PopupContent } from './popup.ts'
  * incidents, the registry's names and the language. A device that leaves the registry (an admin disabled it) while
  * its popup is open closes it; the popup says why in its place, so the operator does not take it for a fault.
  */
+/** While replay plays, the open popup's chart is drawn again at most this often, ms (each drawing asks the API). */
+const REPLAY_CHART_MS = 5000
+
 export function createSelection(app: App) {
   const { map, store } = app
   let selected: string | undefined
@@ -44,7 +47,12 @@ export function createSelection(app: App) {
     selected = id
     app.emit('selected', id)
     popup?.destroy()
-    popup = createPopupContent(store, id, () => leafletPopup.update())
+    popup = createPopupContent(
+      store,
+      id,
+      () => leafletPopup.update(),
+      () => app.replay?.at,
+    )
     if (pan) map.setView(at, Math.max(map.getZoom(), 15), { animate: false })
     leafletPopup.setLatLng(at).setContent(popup.root).openOn(map)
     popup.drawChart()
@@ -90,6 +98,19 @@ export function createSelection(app: App) {
     if (e.type === 'changed' && selected !== undefined && deviceOf(e.incident) === selected) popup?.drawChart()
   })
   app.on('link', () => popup?.refresh())
+  // the chart follows the replay cursor: on a jump, a pause and back to live at once, while playing every few seconds
+  let chartAt: number | undefined
+  let chartDrawnAt = 0
+  app.on('replay', () => {
+    const at = app.replay?.at
+    if (!popup || at === chartAt) return
+    const playing = app.replay?.playing === true
+    if (playing && performance.now() - chartDrawnAt < REPLAY_CHART_MS) return
+    chartAt = at
+    chartDrawnAt = performance.now()
+    popup.refresh()
+    popup.drawChart()
+  })
   app.on('relabel', () => {
     popup?.relabel()
     const note = leafletPopup.getContent()

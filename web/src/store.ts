@@ -18,6 +18,9 @@ export type StoreEvent =
   /** Devices that left the registry (disabled by an admin): no longer in `devices`, listed in `removed`. */
   | { type: 'removed'; deviceIds: string[] }
 
+/** What the live link writes into a store (live-client.ts): while the map replays, a hold keeps it aside (replay/live-hold.ts). */
+export type LiveSink = Pick<DeviceStore, 'snapshot' | 'update' | 'remove' | 'fillReadings' | 'setLive'>
+
 export interface StatusChange {
   prev: LiveDeviceState | undefined
   next: LiveDeviceState

@@ -60,7 +60,12 @@ export function installTestHook(
     lagFrame ||= requestAnimationFrame(recordLag)
   })
 
+  /** Batches of live updates the link received (also those a replay holds aside). */
+  let liveBatches = 0
+  app.liveLink.socket.on('updates', () => void liveBatches++)
+
   window.__mytho = {
+    liveBatches: () => liveBatches,
     map: app.map,
     store,
     incidents,

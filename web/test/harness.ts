@@ -14,7 +14,7 @@ import { createSqliteStore } from '@mytho/storage'
 import { connectDevice, makeTempDir, publishReading } from '@mytho/testing'
 
 const WEB_DIR = fileURLToPath(new URL('..', import.meta.url))
-/** A tile server nobody listens on: the map must still draw devices and the outline (and the browser reaches only 127.0.0.1). */
+/** A tile server nobody listens on: the map must still draw devices and the ward names (and the browser reaches only 127.0.0.1). */
 export const DEAD_TILES = 'http://127.0.0.1:9/{z}/{x}/{y}.png'
 
 export const CHROMIUM_ARGS = [

@@ -20,7 +20,7 @@ describe('operator map in headless Chromium against the real platform', () => {
     await p?.stop()
   })
 
-  it('draws every device of the seed fleet (clustered on canvas) and the outline with no tile server reachable', async () => {
+  it('draws every device of the seed fleet (clustered on canvas) and the ward names with no tile server reachable', async () => {
     await page.goto(p.mapUrl())
     const s = await waitForIndexed(page, p.registry.size)
     expect(s.devices).toBe(p.registry.size)
@@ -28,7 +28,8 @@ describe('operator map in headless Chromium against the real platform', () => {
     expect(s.drawnPoints + s.clusteredDevices).toBe(p.registry.size)
     expect(s.byStatus['never_seen']).toBe(p.registry.size)
     expect(await page.locator('.ward-label').count()).toBe(5)
-    expect(await page.locator('.leaflet-overlay-pane svg path').count()).toBeGreaterThanOrEqual(2)
+    // no boundary, river or box drawn from memory: without the city's overlay files there is no geometry (issue #21)
+    expect(await page.locator('.leaflet-pane svg path').count()).toBe(0)
     await expect(page.locator('#link').textContent()).resolves.toBe('Trực tiếp')
     expect(problems).toEqual([])
   })

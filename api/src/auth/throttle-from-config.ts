@@ -6,6 +6,11 @@ import { createRedisLoginThrottle, createRedisRateLimit } from './throttle-redis
 export interface Limits {
   throttle: LoginThrottle
   rateLimit: RateLimit
+  /**
+   * A rate limit of `perMinute` (an agency key's own rate, issue #22), counted where the others are: the same token
+   * bucket, in memory or on Redis, one per rate (callers key it by what they limit, e.g. `agency:ID`).
+   */
+  rateFor(perMinute: number): RateLimit
   /** Releases the Redis connection, if any. Safe to call twice. */
   close(): Promise<void>
 }
@@ -19,12 +24,24 @@ export function openLimitsFromConfig(
   config: { REDIS_URL?: string | undefined },
   options: { throttle: LoginThrottleOptions /** Requests a minute per address; 0 = no limit. */; ratePerMinute: number; logger: Logger },
 ): Limits {
+  const byRate = new Map<number, RateLimit>()
+  const cached = (make: (perMinute: number) => RateLimit) => (perMinute: number) => {
+    let limit = byRate.get(perMinute)
+    if (!limit) byRate.set(perMinute, (limit = make(perMinute)))
+    return limit
+  }
   if (config.REDIS_URL === undefined)
-    return { throttle: createLoginThrottle(options.throttle), rateLimit: createRateLimit(options.ratePerMinute), close: async () => {} }
+    return {
+      throttle: createLoginThrottle(options.throttle),
+      rateLimit: createRateLimit(options.ratePerMinute),
+      rateFor: cached((n) => createRateLimit(n)),
+      close: async () => {},
+    }
   const conn = metaRedis(config.REDIS_URL, { logger: options.logger })
   return {
     throttle: createRedisLoginThrottle(conn.redis, options.throttle),
     rateLimit: createRedisRateLimit(conn.redis, options.ratePerMinute),
+    rateFor: cached((n) => createRedisRateLimit(conn.redis, n)),
     close: conn.release,
   }
 }

@@ -1,6 +1,6 @@
 import express, { Router } from 'express'
 import type { Provisioning } from '../provisioning.ts'
-import { DeviceIdPath, DevicePlacement, DeviceRecord, type ImportReport } from '@mytho/schema'
+import { DeviceIdPath, DevicePlacement, DevicePublicRequest, DeviceRecord, type ImportReport } from '@mytho/schema'
 import { checkAgainst, ImportFormatError, type ImportRow, readCsv, readGeoJson } from '../device-import.ts'
 import { HttpError, parseInput } from '../http-errors.ts'
 import { callerOf, clientIp, requireRole } from '../auth/session.ts'
@@ -95,6 +95,15 @@ export function adminDevicesRouter(provisioning: () => Provisioning | undefined,
     const device = await p().move(id, place)
     if (!device) throw new HttpError(404, `no provisioned device ${id}`)
     await audit(req, res, 'device-move', id, place)
+    res.json(device)
+  })
+  // The open-data flag (issue #22): a device marked not public is left out of the daily export; agency keys still read it.
+  r.post('/admin/devices/:id/public', admin, async (req, res) => {
+    const { id } = parseInput(DeviceIdPath, req.params, 'path')
+    const body = parseInput(DevicePublicRequest, req.body ?? {}, 'body')
+    const device = await p().setPublic(id, body.public)
+    if (!device) throw new HttpError(404, `no provisioned device ${id}`)
+    await audit(req, res, 'device-publish', id, body)
     res.json(device)
   })
   return r

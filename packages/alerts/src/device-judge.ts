@@ -32,11 +32,21 @@ export const ruleOnMap = (rule: AlertRule): boolean => rule.type !== 'silent' &&
 
 const beyond = (op: 'above' | 'below', value: number, set: number) => (op === 'above' ? value >= set : value <= set)
 
+/**
+ * What a judge reads: a reading's fields, or a span of readings (a replay's 5-minute roll-up bucket: fields its means)
+ * with each metric's min and max, so each rule is judged on the span's worst value in its own direction and a bucket
+ * holding one minute at BĐ III is an alarm, not the mean's BĐ II.
+ */
+export type Judged = Pick<StoredReading, 'fields'> & { span?: { min: Record<string, number>; max: Record<string, number> } }
+
+const judgedValue = (r: Judged, metric: string, op: 'above' | 'below'): number | undefined =>
+  (r.span ? (op === 'above' ? r.span.max : r.span.min)[metric] : undefined) ?? r.fields[metric]
+
 /** The level (1-based; 0 none) one rule gives one reading of one device, now. */
-export function levelNow(rule: AlertRule, device: Pick<DeviceRecord, 'id' | 'kind'>, reading: Pick<StoredReading, 'fields'>): number {
+export function levelNow(rule: AlertRule, device: Pick<DeviceRecord, 'id' | 'kind'>, reading: Judged): number {
   if (!rule.kinds.includes(device.kind) || (rule.devices && !rule.devices.includes(device.id))) return 0
   if (rule.type === 'threshold') {
-    const value = reading.fields[rule.metric]
+    const value = judgedValue(reading, rule.metric, rule.direction)
     if (value === undefined) return 0
     const levels = rule.overrides?.[device.id]?.levels ?? rule.levels
     let reached = 0
@@ -49,7 +59,7 @@ export function levelNow(rule: AlertRule, device: Pick<DeviceRecord, 'id' | 'kin
     let reached = 0
     rule.levels.forEach((l, i) => {
       const results = l.conditions.map((c) => {
-        const v = reading.fields[c.metric]
+        const v = judgedValue(reading, c.metric, c.op)
         return v === undefined ? undefined : beyond(c.op, v, c.set)
       })
       if (results.every((x) => x === undefined)) return
@@ -71,7 +81,7 @@ const severityAt = (rule: AlertRule, deviceId: string, level: number): Severity 
 }
 
 /** The marker of a device's latest reading under `rules`: the worst level any of its map rules reaches now. */
-export function judgeReading(rules: readonly AlertRule[], device: Pick<DeviceRecord, 'id' | 'kind'>, reading: Pick<StoredReading, 'fields'>): MarkerLevel {
+export function judgeReading(rules: readonly AlertRule[], device: Pick<DeviceRecord, 'id' | 'kind'>, reading: Judged): MarkerLevel {
   let worst: MarkerLevel = 'ok'
   for (const rule of rules) {
     if (!ruleOnMap(rule)) continue
@@ -85,7 +95,7 @@ export function judgeReading(rules: readonly AlertRule[], device: Pick<DeviceRec
 }
 
 /** A judge bound to one rule set, as the API's live state holds it. */
-export type DeviceJudge = (device: Pick<DeviceRecord, 'id' | 'kind'>, reading: Pick<StoredReading, 'fields'>) => MarkerLevel
+export type DeviceJudge = (device: Pick<DeviceRecord, 'id' | 'kind'>, reading: Judged) => MarkerLevel
 
 export function createDeviceJudge(rules: readonly AlertRule[]): DeviceJudge {
   // Per kind, only the rules that can colour it: the live state judges every reading of the city.

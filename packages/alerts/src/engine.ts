@@ -69,6 +69,12 @@ export interface ConnectionNews {
   retained?: boolean
 }
 
+/** One condition of a condition rule against a value: wantedLevel for its single level, without the array. */
+function conditionHolds(c: { op: 'above' | 'below'; set: number; clear: number }, atOrAbove: boolean, v: number): boolean {
+  const above = c.op === 'above'
+  return (above ? v >= c.set : v <= c.set) || (atOrAbove && (above ? v > c.clear : v < c.clear))
+}
+
 const newIncidentId = (at: number) => `inc-${at.toString(36)}-${randomBytes(4).toString('hex')}`
 
 export function createAlertEngine(opts: AlertEngineOptions) {
@@ -82,17 +88,33 @@ export function createAlertEngine(opts: AlertEngineOptions) {
   const plannedOffline = new Set<string>()
   /** When this engine started listening: after a restart, silence counts from here, not from before the downtime. */
   let startedAt = clock()
-  const holds = new Map<string, HoldRecord>()
+  // By rule, then subject: a joined string key was built and hashed for every rule of every reading.
+  const holds = new Map<string, Map<string, HoldRecord>>()
   const stats = { evaluations: 0, changes: 0, skippedStale: 0 }
 
   const applies = (rule: AlertRule, d: DeviceRecord) => rule.kinds.includes(d.kind) && (!rule.devices || rule.devices.includes(d.id))
+  // The rules of each kind, in rule order: every reading walks only its own kind's (issue #20's per-reading budget).
+  const measuringRulesOf = new Map<string, (ThresholdRuleT | ConditionRuleT)[]>()
+  for (const rule of opts.rules)
+    if (rule.type !== 'silent') for (const kind of rule.kinds) measuringRulesOf.set(kind, [...(measuringRulesOf.get(kind) ?? []), rule])
+  // One level lookup per levels list, made once: a closure per reading was garbage on the hot path.
+  const levelLookups = new WeakMap<readonly LevelDef[], (level: number) => LevelDef>()
+  const levelLookup = (levels: readonly LevelDef[]): ((level: number) => LevelDef) => {
+    let f = levelLookups.get(levels)
+    if (!f) {
+      f = (n) => levels[n - 1] ?? levels[levels.length - 1]!
+      levelLookups.set(levels, f)
+    }
+    return f
+  }
 
   const holdOf = (ruleId: string, subject: string): HoldRecord => {
-    const key = `${ruleId}\u0000${subject}`
-    let h = holds.get(key)
+    let ofRule = holds.get(ruleId)
+    if (!ofRule) holds.set(ruleId, (ofRule = new Map()))
+    let h = ofRule.get(subject)
     if (!h) {
       h = store.getHold(ruleId, subject) ?? { hold: initialHold(), incidentId: null, extra: {} }
-      holds.set(key, h)
+      ofRule.set(subject, h)
     }
     return h
   }
@@ -204,7 +226,7 @@ export function createAlertEngine(opts: AlertEngineOptions) {
       wanted,
       at: r.ts,
       value,
-      levelDef: (n) => levels[n - 1] ?? levels[levels.length - 1]!,
+      levelDef: levelLookup(levels),
       metric: rule.metric,
     })
   }
@@ -239,26 +261,32 @@ export function createAlertEngine(opts: AlertEngineOptions) {
     const subject = rule.groupBy === 'road' ? (d.road ?? d.id) : d.id
     const rec = holdOf(rule.id, subject)
     // Each counter's level on the road (holds written before levels kept `true` for "congested": level 1).
+    const stored = rec.extra['active'] as Record<string, boolean | number> | undefined
     const active: Record<string, number> = {}
-    for (const [id, v] of Object.entries((rec.extra['active'] as Record<string, boolean | number> | undefined) ?? {}))
-      active[id] = v === true ? 1 : Number(v) || 0
+    if (stored) for (const id in stored) active[id] = stored[id] === true ? 1 : Number(stored[id]) || 0
     const was = active[d.id] ?? 0
     let seen = false
     let level = 0
-    rule.levels.forEach((l, i) => {
-      const results = l.conditions.map((c) => {
+    // Loops, not map/every: this runs for every traffic reading.
+    for (let i = 0; i < rule.levels.length; i++) {
+      let judged = 0
+      let met = 0
+      for (const c of rule.levels[i]!.conditions) {
         const v = r.fields[c.metric]
-        if (v === undefined) return undefined
+        if (v === undefined) continue
+        judged++
         // Hysteresis per level: a counter at this level or above stays until the value passes `clear`.
-        return wantedLevel([{ set: c.set, clear: c.clear }], c.op, was > i ? 1 : 0, v) === 1
-      })
-      if (results.every((x) => x === undefined)) return
+        if (conditionHolds(c, was > i, v)) met++
+      }
+      if (judged === 0) continue
       seen = true
-      if (rule.match === 'all' ? results.every((x) => x === true) : results.some((x) => x === true)) level = i + 1
-    })
+      // `all` counts a condition without its metric as not met, as it did when every result had to be true.
+      if (rule.match === 'all' ? met === rule.levels[i]!.conditions.length : met > 0) level = i + 1
+    }
     if (!seen) return
     active[d.id] = level
-    const wanted = Math.max(0, ...Object.values(active))
+    let wanted = 0
+    for (const id in active) if (active[id]! > wanted) wanted = active[id]!
     const first = rule.levels[0]!.conditions[0]!
     // The road's memory is written only when this counter's level changes, not on every reading.
     advance({
@@ -269,7 +297,7 @@ export function createAlertEngine(opts: AlertEngineOptions) {
       wanted,
       at: r.ts,
       value: r.fields[first.metric] ?? null,
-      levelDef: (n) => rule.levels[n - 1] ?? rule.levels[rule.levels.length - 1]!,
+      levelDef: levelLookup(rule.levels),
       metric: first.metric,
       extra: level !== was ? { active } : undefined,
     })
@@ -320,14 +348,13 @@ export function createAlertEngine(opts: AlertEngineOptions) {
      */
     forgetDevices(deviceIds: ReadonlySet<string>, opts: { save?: boolean } = {}): void {
       const drop = () => {
-        for (const [key, rec] of holds) {
-          const sep = key.indexOf('\u0000')
-          const subject = key.slice(sep + 1)
-          if (!deviceIds.has(subject)) continue
-          if (opts.save) store.putHold(key.slice(0, sep), subject, rec)
-          holds.delete(key)
-          windowSavedAt.delete(key)
-        }
+        for (const [ruleId, ofRule] of holds)
+          for (const [subject, rec] of ofRule) {
+            if (!deviceIds.has(subject)) continue
+            if (opts.save) store.putHold(ruleId, subject, rec)
+            ofRule.delete(subject)
+            windowSavedAt.delete(`${ruleId}\u0000${subject}`)
+          }
       }
       if (opts.save) store.transaction(drop)
       else drop()
@@ -339,15 +366,15 @@ export function createAlertEngine(opts: AlertEngineOptions) {
      */
     saveHolds(): void {
       store.transaction(() => {
-        for (const [key, rec] of holds) {
-          const sep = key.indexOf('\u0000')
-          try {
-            store.putHold(key.slice(0, sep), key.slice(sep + 1), rec)
-          } catch (err) {
-            // A store may refuse a subject it no longer holds (Redis: a partition gone); the others are still saved.
-            log.warn('hold not saved', { rule: key.slice(0, sep), subject: key.slice(sep + 1), err: (err as Error).message })
+        for (const [ruleId, ofRule] of holds)
+          for (const [subject, rec] of ofRule) {
+            try {
+              store.putHold(ruleId, subject, rec)
+            } catch (err) {
+              // A store may refuse a subject it no longer holds (Redis: a partition gone); the others are still saved.
+              log.warn('hold not saved', { rule: ruleId, subject, err: (err as Error).message })
+            }
           }
-        }
       })
     },
     /** Seeds last-seen times from storage at start, so silence is measured across a restart. */
@@ -403,10 +430,10 @@ export function createAlertEngine(opts: AlertEngineOptions) {
           }
         return
       }
-      for (const rule of opts.rules) {
-        if (!applies(rule, d)) continue
+      for (const rule of measuringRulesOf.get(d.kind) ?? []) {
+        if (rule.devices && !rule.devices.includes(d.id)) continue
         if (rule.type === 'threshold') evalThreshold(rule, d, r)
-        else if (rule.type === 'condition') evalCondition(rule, d, r)
+        else evalCondition(rule, d, r)
       }
     },
     /**
@@ -452,5 +479,9 @@ export function createAlertEngine(opts: AlertEngineOptions) {
 }
 export type AlertEngine = ReturnType<typeof createAlertEngine>
 
-const titleOf = (rule: AlertRule, def: LevelDef): LocalizedText => ({ vi: `${rule.title.vi}: ${def.name.vi}`, en: `${rule.title.en}: ${def.name.en}` })
+/** An incident's title at a level: the rule's and the level's names (replay rebuilds past titles with it too). */
+export const titleOf = (rule: Pick<AlertRule, 'title'>, def: Pick<LevelDef, 'name'>): LocalizedText => ({
+  vi: `${rule.title.vi}: ${def.name.vi}`,
+  en: `${rule.title.en}: ${def.name.en}`,
+})
 const severityWorse = (a: Severity, b: Severity) => severityRank[a] > severityRank[b]

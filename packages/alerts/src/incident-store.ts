@@ -31,8 +31,12 @@ export interface IncidentQuery {
   state?: IncidentState
   from?: number
   to?: number
-  /** What from/to bound: `raised` (default) the raise time; `active` the incident's life (raised before `to`, not closed before `from`). */
-  range?: 'raised' | 'active'
+  /**
+   * What from/to bound: `raised` (default) the raise time; `active` the incident's life (raised before `to`, not closed
+   * before `from`); `replay` what a replay of [from, to) needs: raised before `to` and either not cleared or updated at
+   * or after `from` (every incident alive at `from` or with an event in the range, and a few more the caller drops).
+   */
+  range?: 'raised' | 'active' | 'replay'
   /** A ward id: incidents with that ward, or without a ward (stored before wards were kept) on one of `wardDeviceIds`. */
   ward?: string
   /** The registry's devices in `ward` now: how an incident without a ward of its own is placed. */
@@ -134,6 +138,13 @@ export function openIncidentStore(path: string) {
       db.prepare(`INSERT INTO incidents (id, rule_id, subject, subject_type, device_ids, kind, level, peak_level, severity, title, state, metric, last_value, peak_value, raised_at, updated_at, ward, action)
       VALUES (@id, @ruleId, @subject, @subjectType, @deviceIds, @kind, @level, @peakLevel, @severity, @title, @state, @metric, @lastValue, @peakValue, @raisedAt, @updatedAt, @ward, @action)`),
     insertDevice: db.prepare('INSERT OR IGNORE INTO incident_devices (incident_id, device_id) VALUES (?, ?)'),
+    // Prepared once: it runs for every reading of a device with an open incident (a flood: every gauge).
+    touchValue: db.prepare(
+      `UPDATE incidents SET last_value = @value, updated_at = max(updated_at, @at),
+         peak_value = CASE WHEN peak_value IS NULL OR (@above AND @value > peak_value) OR (NOT @above AND @value < peak_value) THEN @value ELSE peak_value END
+       WHERE id = @id`,
+    ),
+    deviceIdsOf: db.prepare(`UPDATE incidents SET device_ids = (SELECT json_group_array(device_id) FROM incident_devices WHERE incident_id = ?) WHERE id = ?`),
     event: db.prepare('INSERT INTO incident_events (incident_id, at, type, level, value, by, note, claimed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
     get: db.prepare<[string], Row>('SELECT * FROM incidents WHERE id = ?'),
     events: db.prepare<
@@ -295,16 +306,12 @@ export function openIncidentStore(path: string) {
     },
     /** Tracks the latest and the worst value while an incident is open (no event: levels did not change). */
     touchValue(id: string, value: number, direction: 'above' | 'below', at: number): void {
-      db.prepare(
-        `UPDATE incidents SET last_value = @value, updated_at = max(updated_at, @at),
-           peak_value = CASE WHEN peak_value IS NULL OR (@above AND @value > peak_value) OR (NOT @above AND @value < peak_value) THEN @value ELSE peak_value END
-         WHERE id = @id`,
-      ).run({ id, value, at, above: direction === 'above' ? 1 : 0 })
+      st.touchValue.run({ id, value, at, above: direction === 'above' ? 1 : 0 })
     },
     /** Adds a device to an incident about a road segment (idempotent). */
     addDevice(id: string, deviceId: string): void {
       if (st.insertDevice.run(id, deviceId).changes === 0) return
-      db.prepare(`UPDATE incidents SET device_ids = (SELECT json_group_array(device_id) FROM incident_devices WHERE incident_id = ?) WHERE id = ?`).run(id, id)
+      st.deviceIdsOf.run(id, id)
     },
     recordEvent(id: string, event: IncidentEvent): void {
       addEvent(id, event)
@@ -330,6 +337,8 @@ export function openIncidentStore(path: string) {
       }
       if (q.range === 'active') {
         if (q.from !== undefined) where.push('(closed_at IS NULL OR closed_at >= @from)'), (params['from'] = q.from)
+      } else if (q.range === 'replay') {
+        if (q.from !== undefined) where.push('(cleared_at IS NULL OR updated_at >= @from)'), (params['from'] = q.from)
       } else if (q.from !== undefined) where.push('raised_at >= @from'), (params['from'] = q.from)
       if (q.to !== undefined) where.push('raised_at < @to'), (params['to'] = q.to)
       const sql = `SELECT * FROM incidents ${where.length ? `WHERE ${where.join(' AND ')}` : ''}

@@ -181,7 +181,7 @@ export function redisIncidentReads(redis: Redis, prefix = DEFAULT_ALERTS_PREFIX)
     },
     async list(q: IncidentQuery = {}): Promise<Incident[]> {
       const limit = Math.min(Math.max(q.limit ?? 200, 1), 1000)
-      if (q.ward !== undefined || q.range === 'active') return this.listByLife(q, limit)
+      if (q.ward !== undefined || q.range === 'active' || q.range === 'replay') return this.listByLife(q, limit)
       const sevs = q.severity ? [q.severity] : [...severities].sort((a, b) => severityRank[b] - severityRank[a])
       const filters: string[] = []
       if (q.active) filters.push(`${prefix}:idx:active`)
@@ -195,16 +195,19 @@ export function redisIncidentReads(redis: Redis, prefix = DEFAULT_ALERTS_PREFIX)
       return ids.flatMap((id) => found.get(id) ?? [])
     },
     /**
-     * The incident log's filters (ward, range=active), which no index answers: the incidents raised in the range (for
+     * The incident log's and replay's filters (ward, range=active or replay), which no index answers: the incidents raised in the range (for
      * range=active, every one raised before `to`) are read and filtered here. A log over a long history on Redis reads
      * that history; indexes by ward and by closing time would bound it.
      */
     async listByLife(q: IncidentQuery, limit: number): Promise<Incident[]> {
       const max = q.to !== undefined ? `(${q.to}` : '+inf'
-      const min = q.range !== 'active' && q.from !== undefined ? String(q.from) : '-inf'
+      const min = q.range !== 'active' && q.range !== 'replay' && q.from !== undefined ? String(q.from) : '-inf'
       const ids = await redis.zrangebyscore(`${prefix}:idx:${q.active ? 'active' : 'all'}`, min, max)
       const found = await this.incidents(ids)
-      const alive = (i: Incident) => q.range !== 'active' || q.from === undefined || i.closedAt === null || i.closedAt >= q.from
+      const from = q.from
+      const alive = (i: Incident) =>
+        from === undefined ||
+        (q.range === 'active' ? i.closedAt === null || i.closedAt >= from : q.range === 'replay' ? i.clearedAt === null || i.updatedAt >= from : true)
       return [...found.values()]
         .filter(
           (i) =>

@@ -447,6 +447,35 @@ describe.each([
     expect(await ids({ from: T0 + 5 * min, range: 'active', ward: 'thoi-son', wardDeviceIds: ['wl-ts'], severity: 'warning' })).toEqual(['w2'])
   })
 
+  it('replay (issue #21): range=replay lists every incident alive at `from` or changed since, raised before `to`', async () => {
+    const s = await open()
+    const all = [
+      incident('r1', { raisedAt: T0 + 1, updatedAt: T0 + 1 }),
+      incident('r2', { raisedAt: T0 + 2, updatedAt: T0 + 2, subject: 'wl-a', deviceIds: ['wl-a'] }),
+      incident('r3', { raisedAt: T0 + 3, updatedAt: T0 + 3, subject: 'wl-b', deviceIds: ['wl-b'], severity: 'critical', level: 3, peakLevel: 3 }),
+      incident('r4', { raisedAt: T0 + 10 * min, updatedAt: T0 + 10 * min, subject: 'wl-c', deviceIds: ['wl-c'] }),
+    ]
+    for (const i of all) s.engine.create(i, raised(i))
+    // r1 cleared at 4 min and acknowledged (closed) at 5; r3 cleared at 4 min, never acknowledged
+    for (const [id, sev, n] of [
+      ['r1', 'warning', 'I'],
+      ['r3', 'critical', 'III'],
+    ] as const)
+      s.engine.update(
+        id,
+        { level: 0, severity: sev, title: title(n), value: 100, at: T0 + 4 * min, cleared: true },
+        { at: T0 + 4 * min, type: 'cleared', level: 0, value: 100 },
+      )
+    await s.commit()
+    await s.api.acknowledge('r1', 'minh', undefined, T0 + 5 * min)
+    const ids = async (q: Parameters<OperatorIncidents['list']>[0]) => (await s.api.list({ range: 'replay', ...q })).map((i) => i.id)
+    // after every change: the ones still not cleared
+    expect(await ids({ from: T0 + 6 * min })).toEqual(['r2', 'r4'])
+    // r3's clearing at 4 min and r1's acknowledgement at 5 are in [4 min, 10 min); r4 is raised at its end
+    expect(await ids({ from: T0 + 4 * min, to: T0 + 10 * min })).toEqual(['r3', 'r1', 'r2'])
+    expect(await ids({ from: T0 + 4 * min + 1, to: T0 + 10 * min })).toEqual(['r1', 'r2'])
+  })
+
   it('a transaction that throws leaves nothing of itself behind', async () => {
     const s = await open()
     const inc = incident('inc-t')

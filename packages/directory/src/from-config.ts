@@ -8,6 +8,8 @@ import type { MetaRedisOptions } from './meta-redis.ts'
 import { followDirectory } from './registry-follow.ts'
 import { metaSqlitePath } from './meta-sqlite.ts'
 import { openOperatorStore, type OperatorStore } from './operator-store.ts'
+import { openAgencyKeyStore, type AgencyKeyStore } from './agency-keys.ts'
+import { openRedisAgencyKeyStore } from './agency-keys-redis.ts'
 import { openRedisOperatorStore } from './operator-store-redis.ts'
 
 /**
@@ -47,6 +49,11 @@ export function openDeviceDirectoryFromConfig(config: MetaConfig, options: MetaR
 /** Operators, their sessions and the audit log. */
 export function openOperatorStoreFromConfig(config: MetaConfig, options: MetaRedisOptions = {}): OperatorStore {
   return onHostOrCluster(config, openOperatorStore, (url) => openRedisOperatorStore(url, options))
+}
+
+/** Agency keys, their use log and the NGSI-LD subscriptions made with them (issue #22). */
+export function openAgencyKeysFromConfig(config: MetaConfig, options: MetaRedisOptions = {}): AgencyKeyStore {
+  return onHostOrCluster(config, openAgencyKeyStore, (url) => openRedisAgencyKeyStore(url, options))
 }
 
 /**

@@ -14,6 +14,8 @@ export { loadProvisionedRegistry, openDeviceDirectory, recordOf, type DeviceDire
 export { followRedisDirectory, openRedisDeviceDirectory, type FollowedRegistry } from './device-directory-redis.ts'
 export { openOperatorStore, type AuditInput, type AuditQuery, type GuardedChange, type OperatorStore, type Session } from './operator-store.ts'
 export { openRedisOperatorStore } from './operator-store-redis.ts'
+export { AGENCY_KEY_PREFIX, openAgencyKeyStore, type AgencyKeyInput, type AgencyKeyStore, type StoredSubscription } from './agency-keys.ts'
+export { openRedisAgencyKeyStore } from './agency-keys-redis.ts'
 export { migrateMetaToRedis, type MigrationCounts } from './meta-migration.ts'
 export { META_SQLITE_FILE, metaSqlitePath, openMetaSqlite } from './meta-sqlite.ts'
 export { META_PREFIX, MetaStoreError, luaScript, metaRedis, type MetaRedis, type MetaRedisOptions } from './meta-redis.ts'

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import type Database from 'better-sqlite3'
 import type { Redis } from 'ioredis'
 import type { AuditAction } from '@mytho/schema'
+import { copyAgencyKeysToRedis } from './agency-keys-redis.ts'
 import { credentialKey } from './credential-store-redis.ts'
 import { devicesKey } from './device-directory-redis.ts'
 import { luaScript, metaRedis, MetaStoreError, type MetaRedisOptions } from './meta-redis.ts'
@@ -22,6 +23,9 @@ export interface MigrationCounts {
   operators: number
   sessions: number
   audit: number
+  /** Agency keys and NGSI-LD subscriptions (issue #22); a key's use log stays in meta.sqlite, its count travels. */
+  agencyKeys: number
+  subscriptions: number
 }
 
 // HSET of every field, only when the key does not exist.
@@ -46,7 +50,7 @@ export async function migrateMetaToRedis(dataDir: string, target: Redis | string
   const { redis, prefix, release } = metaRedis(target, options)
   const keys = operatorKeys(prefix)
   const now = options.now ?? Date.now()
-  const counts: MigrationCounts = { credentials: 0, devices: 0, operators: 0, sessions: 0, audit: 0 }
+  const counts: MigrationCounts = { credentials: 0, devices: 0, operators: 0, sessions: 0, audit: 0, agencyKeys: 0, subscriptions: 0 }
   try {
     if (tableExists(db, 'credentials'))
       for (const c of db.prepare('SELECT username, role, scrypt_hash, disabled, updated_at FROM credentials').all() as {
@@ -119,6 +123,7 @@ export async function migrateMetaToRedis(dataDir: string, target: Redis | string
         counts.audit = rows.length
       }
     }
+    if (tableExists(db, 'agency_keys')) Object.assign(counts, await copyAgencyKeysToRedis(db, redis, prefix))
     return counts
   } finally {
     db.close()

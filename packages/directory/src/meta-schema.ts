@@ -47,6 +47,40 @@ const OPERATORS = `CREATE TABLE IF NOT EXISTS operators (
   );
   CREATE INDEX IF NOT EXISTS audit_log_actor ON audit_log (actor, id)`
 
+// Issue #22: keys an admin issues to other agencies (only sha256 of a key is kept), each key's use log, the NGSI-LD
+// subscriptions made with a key, and which notifications some API node has taken on (so each goes out once).
+const AGENCY_KEYS = `CREATE TABLE IF NOT EXISTS agency_keys (
+    id           TEXT PRIMARY KEY,
+    key_hash     TEXT NOT NULL,
+    record       TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    revoked_at   INTEGER,
+    use_count    INTEGER NOT NULL DEFAULT 0,
+    last_used_at INTEGER
+  );
+  CREATE TABLE IF NOT EXISTS agency_key_uses (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    key_id TEXT NOT NULL,
+    ts     INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    path   TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    ip     TEXT
+  );
+  CREATE INDEX IF NOT EXISTS agency_key_uses_key ON agency_key_uses (key_id, id);
+  CREATE TABLE IF NOT EXISTS ngsi_subscriptions (
+    id         TEXT PRIMARY KEY,
+    key_id     TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS ngsi_deliveries (
+    subscription_id TEXT NOT NULL,
+    event           TEXT NOT NULL,
+    claimed_at      INTEGER NOT NULL,
+    PRIMARY KEY (subscription_id, event)
+  )`
+
 export const META_MIGRATIONS: readonly SqliteMigration<Database.Database>[] = [
   {
     version: 1,
@@ -55,6 +89,13 @@ export const META_MIGRATIONS: readonly SqliteMigration<Database.Database>[] = [
       db.exec(CREDENTIALS)
       db.exec(DEVICES)
       db.exec(OPERATORS)
+    },
+  },
+  {
+    version: 2,
+    description: 'agency keys, their use log, NGSI-LD subscriptions and their deliveries',
+    up(db) {
+      db.exec(AGENCY_KEYS)
     },
   },
 ]

@@ -13,7 +13,7 @@ import { PLATFORM_ROOT } from '@mytho/schema'
 export const REGISTRY_NOTICE_TOPIC = `${PLATFORM_ROOT}/registry`
 
 export const RegistryNotice = z.object({
-  op: z.enum(['created', 'rotated', 'disabled', 'enabled', 'moved']),
+  op: z.enum(['created', 'rotated', 'disabled', 'enabled', 'moved', 'published']),
   deviceId: z.string().min(1).max(64),
 })
 export type RegistryNotice = z.infer<typeof RegistryNotice>

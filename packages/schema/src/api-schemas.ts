@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { deviceNowShape } from './live-events.ts'
 import { PipelineHealth } from './pipeline-health.ts'
+import { BasemapInfo } from './overlays.ts'
 import { DeviceRecord } from './registry.ts'
 import { RejectReason } from './rejection.ts'
 import { StorageStatus } from './storage-status.ts'
@@ -114,5 +115,7 @@ export const MapConfigResponse = z.object({
    * the line trusts the system's authorities.
    */
   mqttCa: z.object({ url: z.string(), fileName: z.string() }).optional(),
+  /** The basemap from the city's own file (env MAP_BASEMAP_FILE), drawn instead of tileUrl's server: no internet needed. */
+  basemap: BasemapInfo.optional(),
 })
 export type MapConfigResponse = z.infer<typeof MapConfigResponse>

@@ -68,6 +68,9 @@ export const AuditAction = z.enum([
   'device-move',
   'device-import',
   'dead-letter-redrive',
+  'agency-key-create',
+  'agency-key-revoke',
+  'device-publish',
 ])
 export type AuditAction = z.infer<typeof AuditAction>
 

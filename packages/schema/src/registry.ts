@@ -26,6 +26,8 @@ export const DeviceRecord = z
     gatewayId: z.string().regex(DEVICE_ID_PATTERN).optional(),
     /** Confidence of the coordinates as in the facts sheet (A dataset, B single source, C estimate). */
     locationConfidence: z.enum(['A', 'B', 'C']),
+    /** false: left out of the open-data export (issue #22); absent or true: published. Agency keys still read it. */
+    public: z.boolean().optional(),
   })
   .refine((d) => (d.kind === 'water_level') === (d.waterBody !== undefined), {
     message: 'waterBody is required for water_level gauges and only for them',
@@ -41,6 +43,9 @@ export const DevicePlacement = z.strictObject({
   ward: Ward.optional(),
 })
 export type DevicePlacement = z.infer<typeof DevicePlacement>
+
+/** POST /admin/devices/{id}/public: whether the open-data export publishes the device's readings. */
+export const DevicePublicRequest = z.strictObject({ public: z.boolean() })
 
 export const DeviceRegistryFile = z
   .array(DeviceRecord)

@@ -40,11 +40,15 @@ const csvList = <T extends z.ZodType<string, string>>(item: T) =>
     .transform((s) => s.split(',').filter(Boolean))
     .pipe(z.array(item).max(10))
 
-/** GET /api/v1/replay/state */
+/**
+ * GET /api/v1/replay/state. `resolution` (optional, default `5m`): `raw` answers each device's newest reading at or
+ * before `at`, as a raw window's frames show it; `5m` the 5-minute bucket containing `at` (or the last before it).
+ */
 export const ReplayStateParams = z.strictObject({
   at: Instant,
   kinds: csvList(DeviceKind).optional(),
   wards: csvList(Ward).optional(),
+  resolution: ReplayResolution.optional(),
 })
 export type ReplayStateParams = z.infer<typeof ReplayStateParams>
 
@@ -65,7 +69,9 @@ export const ReplayStatus = z.enum(deviceStatuses)
 /**
  * One device at one instant: [row in `ids`, status, reading time (UTC ms) or null, fields]. Status is the live
  * judge's on that reading, `offline` when the reading is older than the device's silence limit at the instant,
- * `never_seen` when nothing was stored before it.
+ * `never_seen` when nothing was stored before it (looked for a day back, or the device's silence limit if longer).
+ * At 5m resolution the reading time is the bucket's start, fields its means, the status judged on its worst value
+ * and silence counted from the bucket's end.
  */
 export const ReplayRow = z.tuple([z.number().int().min(0), ReplayStatus, z.number().int().nullable(), z.record(z.string(), z.number()).nullable()])
 export type ReplayRow = z.infer<typeof ReplayRow>

@@ -281,6 +281,102 @@ export function runStoreContract(name: string, makeStore: MakeStore): void {
       })
     })
 
+    describe('replay: state at an instant and changes in a window', () => {
+      // wl-a1 every 2 minutes from T0 (values in quarters, so means are exact), tr-b2 once, wl-c3 two hours later.
+      const a = [0, 2, 4, 6, 8, 10, 12].map((m, i) =>
+        level('wl-a1', m * MIN, 100 + i * 2.5, { fields: { waterLevelCm: 100 + i * 2.5, batteryV: 12 + i * 0.25 } }),
+      )
+      const b = reading({ deviceId: 'tr-b2', kind: 'traffic', ward: 'dao-thanh', ts: T0 + 3 * MIN, fields: { vehicleCount: 40, avgSpeedKmh: 22.5 } })
+      const c = level('wl-c3', 2 * HOUR, 150)
+      async function seeded(): Promise<ReadingStore> {
+        const store = await open()
+        await store.writeReadings([...a, b, c].reverse())
+        await store.rollUp(T0 - HOUR, T0 + 3 * HOUR)
+        return store
+      }
+
+      it('raw state: each device’s newest reading at or before the instant, within the lookback, sorted by id', async () => {
+        const store = await seeded()
+        expect(await store.stateAt({ at: T0 + 7 * MIN, lookbackMs: HOUR, resolution: 'raw' })).toEqual([
+          { deviceId: 'tr-b2', ts: T0 + 3 * MIN, fields: { vehicleCount: 40, avgSpeedKmh: 22.5 } },
+          { deviceId: 'wl-a1', ts: T0 + 6 * MIN, fields: a[3]!.fields },
+        ])
+        // a reading exactly at the instant counts; one exactly a lookback before it does not
+        expect(await store.stateAt({ at: T0 + 8 * MIN, lookbackMs: 5 * MIN, resolution: 'raw' })).toEqual([
+          { deviceId: 'wl-a1', ts: T0 + 8 * MIN, fields: a[4]!.fields },
+        ])
+        expect(await store.stateAt({ at: T0 - MIN, lookbackMs: HOUR, resolution: 'raw' })).toEqual([])
+        expect((await store.stateAt({ at: T0 + 3 * HOUR, lookbackMs: 2 * HOUR, resolution: 'raw' })).map((p) => [p.deviceId, p.ts])).toEqual([
+          ['wl-c3', T0 + 2 * HOUR],
+        ])
+      })
+
+      it('5-minute state: the bucket holding the newest point, by its start, each metric’s mean with min and max', async () => {
+        const store = await seeded()
+        expect(await store.stateAt({ at: T0 + 7 * MIN, lookbackMs: HOUR, resolution: '5m' })).toEqual([
+          {
+            deviceId: 'tr-b2',
+            ts: T0,
+            fields: { vehicleCount: 40, avgSpeedKmh: 22.5 },
+            min: { vehicleCount: 40, avgSpeedKmh: 22.5 },
+            max: { vehicleCount: 40, avgSpeedKmh: 22.5 },
+          },
+          // 6 and 8 minutes: 107.5 and 110
+          {
+            deviceId: 'wl-a1',
+            ts: T0 + 5 * MIN,
+            fields: { waterLevelCm: 108.75, batteryV: 12.875 },
+            min: { waterLevelCm: 107.5, batteryV: 12.75 },
+            max: { waterLevelCm: 110, batteryV: 13 },
+          },
+        ])
+        // the bucket containing the instant counts whole, its readings after the instant too; one starting a lookback before does not
+        expect((await store.stateAt({ at: T0 + 5 * MIN + 1, lookbackMs: HOUR, resolution: '5m' })).map((p) => [p.deviceId, p.ts - T0])).toEqual([
+          ['tr-b2', 0],
+          ['wl-a1', 5 * MIN],
+        ])
+        expect((await store.stateAt({ at: T0 + 9 * MIN, lookbackMs: 9 * MIN, resolution: '5m' })).map((p) => [p.deviceId, p.ts - T0])).toEqual([
+          ['wl-a1', 5 * MIN],
+        ])
+      })
+
+      it('raw changes: every reading in [from, to), oldest first, devices of one time by id', async () => {
+        const store = await seeded()
+        const got = await store.changes({ from: T0 + 2 * MIN, to: T0 + 8 * MIN, resolution: 'raw' })
+        expect(got.map((p) => [p.deviceId, p.ts - T0])).toEqual([
+          ['wl-a1', 2 * MIN],
+          ['tr-b2', 3 * MIN],
+          ['wl-a1', 4 * MIN],
+          ['wl-a1', 6 * MIN],
+        ])
+        expect(got[1]!.fields).toEqual(b.fields)
+      })
+
+      it('5-minute changes: every bucket starting in [from, to), by start then device', async () => {
+        const store = await seeded()
+        const got = await store.changes({ from: T0, to: T0 + 15 * MIN, resolution: '5m' })
+        expect(
+          got.map((p) => [p.deviceId, p.ts - T0, p.fields['waterLevelCm'] ?? p.fields['vehicleCount'], p.min?.['waterLevelCm'], p.max?.['waterLevelCm']]),
+        ).toEqual([
+          ['tr-b2', 0, 40, undefined, undefined],
+          ['wl-a1', 0, 102.5, 100, 105],
+          ['wl-a1', 5 * MIN, 108.75, 107.5, 110],
+          ['wl-a1', 10 * MIN, 113.75, 112.5, 115],
+        ])
+      })
+
+      it('refuses an empty or too long window and a malformed query, without retry', async () => {
+        const store = await seeded()
+        for (const bad of [
+          store.changes({ from: T0, to: T0, resolution: 'raw' }),
+          store.changes({ from: T0, to: T0 + 25 * HOUR, resolution: '5m' }),
+          store.stateAt({ at: T0, lookbackMs: 0, resolution: 'raw' }),
+          store.stateAt({ at: T0, lookbackMs: HOUR, resolution: '1h' as 'raw' }),
+        ])
+          await expect(bad).rejects.toMatchObject({ name: 'StorageError', retryable: false })
+      })
+    })
+
     describe('dead letters', () => {
       /** The letters without their store-given ids, to compare with what was written. */
       const lettersOf = async (store: ReadingStore, query?: Parameters<ReadingStore['deadLetters']>[0]) =>

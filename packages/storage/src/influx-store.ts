@@ -4,7 +4,7 @@ import { LOCAL_UTC_OFFSET_MS, deviceKinds, metricsByKind, windowMs } from '@myth
 import { createInfluxHttp, toStorageError, type InfluxHttpOptions, type InfluxSeries } from './influx-http.ts'
 import { GRAINS, ROLLUP_RP, createRollupJob, firstRawAt, lastRollupAt, rollupSelect, type RollupJob } from './influx-rollups.ts'
 import { DEAD_LETTER_MEASUREMENT, deadLetterLine, decodeText, encodeText, ident, literal, readingLine } from './line-protocol.ts'
-import { StorageError, type ReadingStore } from './port.ts'
+import { StorageError, type ReadingStore, type ReplayPoint, type ReplayResolution } from './port.ts'
 import { DAY_MS, FIVE_MIN_MS, HOUR_MS, planHistory, type RetentionOptions } from './retention.ts'
 import {
   checkReadings,
@@ -13,6 +13,8 @@ import {
   parseDeadLetterCountQuery,
   parseDeadLetterQuery,
   parseHistoryQuery,
+  parseReplayChangesQuery,
+  parseReplayStateQuery,
   type DeadLetterCountFilter,
 } from './validate.ts'
 
@@ -117,6 +119,9 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxStore {
   let lastDetect = 0
   /** The server refused DELETE (2.x/3.x serve no DELETE over the v1 API): re-driven letters get a tombstone instead. */
   let deleteRefused = false
+
+  const replayMeasurements = (resolution: ReplayResolution) =>
+    resolution === 'raw' ? allMeasurements : deviceKinds.map((k) => `${ident(db)}.${ident(ROLLUP_RP['5m'])}.${ident(k)}`).join(',')
 
   /** Retention policies as the server lists them: name → duration in ms (0: forever; undefined: not given). */
   async function readPolicies(): Promise<Map<string, number | undefined>> {
@@ -286,6 +291,29 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxStore {
           }
         }
         return [...byDevice].map(([deviceId, points]): HistorySeries => ({ deviceId, metric: q.metric, window: q.window, points }))
+      }),
+
+    // One SELECT over every kind's measurement: raw in the default policy, buckets in rp_5m (written at their start).
+    stateAt: (input) =>
+      wrap('stateAt', async () => {
+        const q = parseReplayStateQuery(input)
+        const series = await query(
+          `SELECT * FROM ${replayMeasurements(q.resolution)} WHERE time <= ${q.at}ms AND time > ${q.at - q.lookbackMs}ms GROUP BY "deviceId" ORDER BY time DESC LIMIT 1`,
+        )
+        // A device that changed kind has a newest point in two measurements; keep the newer.
+        const newest = new Map<string, ReplayPoint>()
+        for (const p of replayPoints(series, q.resolution)) {
+          const seen = newest.get(p.deviceId)
+          if (!seen || p.ts > seen.ts) newest.set(p.deviceId, p)
+        }
+        return [...newest.values()].sort(byDevice)
+      }),
+
+    changes: (input) =>
+      wrap('changes', async () => {
+        const q = parseReplayChangesQuery(input)
+        const series = await query(`SELECT * FROM ${replayMeasurements(q.resolution)} WHERE time >= ${q.from}ms AND time < ${q.to}ms GROUP BY "deviceId"`)
+        return replayPoints(series, q.resolution).sort((a, b) => a.ts - b.ts || byDevice(a, b))
       }),
 
     writeDeadLetters: (rejections) =>
@@ -579,6 +607,57 @@ function readingFromSeries(s: InfluxSeries): StoredReading | undefined {
   }
   if (typeof seq === 'number') r.seq = seq
   return r
+}
+
+const byDevice = (a: { deviceId: string }, b: { deviceId: string }) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0)
+
+/** Roll-up aggregates that are not metrics: the continuous queries' sum(*) also sums these integer and text columns. */
+const NOT_ROLLED_METRICS = new Set(['receivedAt', 'seq', 'tsSource'])
+
+/**
+ * Replay points of a `SELECT *` grouped by deviceId: raw rows carry the metrics as columns; roll-up rows carry
+ * sum_/min_/max_/count_ of each, from which the mean is sum/count.
+ */
+function replayPoints(series: readonly InfluxSeries[], resolution: ReplayResolution): ReplayPoint[] {
+  const out: ReplayPoint[] = []
+  for (const s of series) {
+    const deviceId = s.tags?.['deviceId']
+    const timeAt = s.columns.indexOf('time')
+    if (!deviceId || timeAt < 0) continue
+    for (const row of s.values) {
+      const ts = row[timeAt]
+      if (typeof ts !== 'number') continue
+      if (resolution === 'raw') {
+        const fields: Record<string, number> = {}
+        s.columns.forEach((name, i) => {
+          const v = row[i]
+          if (!READING_META.has(name) && typeof v === 'number') fields[name] = v
+        })
+        out.push({ deviceId, ts, fields })
+        continue
+      }
+      const agg: Record<'sum' | 'min' | 'max' | 'count', Record<string, number>> = { sum: {}, min: {}, max: {}, count: {} }
+      s.columns.forEach((name, i) => {
+        const v = row[i]
+        const cut = name.indexOf('_')
+        const kind = name.slice(0, cut) as keyof typeof agg
+        const metric = name.slice(cut + 1)
+        if (typeof v === 'number' && cut > 0 && kind in agg && !NOT_ROLLED_METRICS.has(metric)) agg[kind][metric] = v
+      })
+      const p: ReplayPoint & { min: Record<string, number>; max: Record<string, number> } = { deviceId, ts, fields: {}, min: {}, max: {} }
+      for (const [metric, sum] of Object.entries(agg.sum)) {
+        const count = agg.count[metric]
+        const min = agg.min[metric]
+        const max = agg.max[metric]
+        if (!count || min === undefined || max === undefined) continue
+        p.fields[metric] = sum / count
+        p.min[metric] = min
+        p.max[metric] = max
+      }
+      if (Object.keys(p.fields).length > 0) out.push(p)
+    }
+  }
+  return out
 }
 
 function rawPoint(row: unknown[]): HistoryPoint | undefined {

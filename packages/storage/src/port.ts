@@ -47,6 +47,19 @@ export interface ReadingStore {
    */
   rollUp(from: number, to: number): Promise<void>
   /**
+   * Replay (issue #21): each device's newest point at or before `at` and after `at - lookbackMs`, sorted by deviceId,
+   * in one query whatever `at` is. `raw`: its newest reading. `5m`: the 5-minute roll-up bucket holding its newest
+   * point (the bucket containing `at` or the last one before it), `ts` its start, fields each metric's mean, with
+   * min/max. A device without a point in the lookback is left out.
+   */
+  stateAt(query: ReplayStateQuery): Promise<ReplayPoint[]>
+  /**
+   * Replay: every reading (`raw`) or 5-minute bucket (`5m`, by its start) in [from, to), oldest first, devices of one
+   * time sorted by id. InfluxDB's 5-minute buckets come from its roll-ups: rollUp() a range written behind its
+   * continuous queries' backs before reading it.
+   */
+  changes(query: ReplayChangesQuery): Promise<ReplayPoint[]>
+  /**
    * Keeps rejected messages with their reason; durable when the promise resolves. Not idempotent: a dead
    * letter written twice is kept twice (two in the same ms are never merged). Any text round-trips exactly.
    */
@@ -78,6 +91,33 @@ export interface ReadingStore {
   status?(): StorageStatus
   /** Releases files/sockets, aborting requests in flight. Safe to call twice; later calls fail non-retryable. */
   close(): Promise<void>
+}
+
+export type ReplayResolution = 'raw' | '5m'
+
+export interface ReplayStateQuery {
+  at: number
+  /** How far back a device's newest point may lie, ms (bounds the query's cost). */
+  lookbackMs: number
+  resolution: ReplayResolution
+}
+
+export interface ReplayChangesQuery {
+  from: number
+  to: number
+  resolution: ReplayResolution
+}
+
+/** One device's point in a replay: a reading, or a 5-minute roll-up bucket. */
+export interface ReplayPoint {
+  deviceId: string
+  /** The reading's time, or the bucket's start (UTC ms). */
+  ts: number
+  /** The reading's fields, or each metric's mean over the bucket. */
+  fields: Record<string, number>
+  /** 5m only: each metric's smallest and largest value in the bucket (what a judge takes the worst of). */
+  min?: Record<string, number>
+  max?: Record<string, number>
 }
 
 export class StorageError extends Error {

@@ -1,8 +1,8 @@
 import type { HistoryPoint, HistoryQuery, HistorySeries, Rejection, StoredReading } from '@mytho/schema'
-import { LOCAL_UTC_OFFSET_MS, windowMs } from '@mytho/schema'
+import { LOCAL_UTC_OFFSET_MS, deviceKinds, metricsByKind, windowMs } from '@mytho/schema'
 import { migrateSqlite, type SqliteMigration } from '@mytho/runtime'
 import Database from 'better-sqlite3'
-import { StorageError, type ReadingStore } from './port.ts'
+import { StorageError, type ReadingStore, type ReplayPoint } from './port.ts'
 import { DAY_MS, FIVE_MIN_MS, HOUR_MS, bucketStart, planHistory, type HistorySource, type RetentionOptions } from './retention.ts'
 import {
   checkReadings,
@@ -11,6 +11,8 @@ import {
   parseDeadLetterCountQuery,
   parseDeadLetterQuery,
   parseHistoryQuery,
+  parseReplayChangesQuery,
+  parseReplayStateQuery,
   type DeadLetterCountFilter,
   type DeadLetterFilter,
 } from './validate.ts'
@@ -215,6 +217,25 @@ export function createSqliteStore(opts: SqliteStoreOptions): ReadingStore {
         return q.deviceIds.map((deviceId) => seriesOf(s, q, deviceId, parts))
       }),
 
+    // Devices are walked from `latest` (every device with raw readings kept), each one a primary-key or index seek.
+    stateAt: (query) =>
+      run('stateAt', (s) => {
+        const q = parseReplayStateQuery(query)
+        if (q.resolution === 'raw') return s.stateRaw.all({ at: q.at, lookback: q.lookbackMs }).map(toPoint)
+        // The bucket containing `at` or the newest before it that starts after at - lookback, as InfluxDB picks it in
+        // rp_5m: found by the newest reading before that bucket's end.
+        const lo = bucketStart(q.at - q.lookbackMs, FIVE_MIN_MS) + FIVE_MIN_MS
+        const hi = bucketStart(q.at, FIVE_MIN_MS) + FIVE_MIN_MS
+        return bucketPoints(s.state5m.all({ lo, hi, metrics: KIND_METRICS }))
+      }),
+
+    changes: (query) =>
+      run('changes', (s) => {
+        const q = parseReplayChangesQuery(query)
+        const params = { from: q.from, to: q.to }
+        return q.resolution === 'raw' ? s.changesRaw.all(params).map(toPoint) : bucketPoints(s.changes5m.all({ ...params, metrics: KIND_METRICS }))
+      }),
+
     writeDeadLetters: (rejections) =>
       run('writeDeadLetters', (s) => {
         if (rejections.length > 0) s.writeDeadLetters(rejections)
@@ -391,6 +412,35 @@ function prepare(db: Database.Database) {
        FROM (SELECT ts, json_extract(fields, :path) AS v FROM readings WHERE device_id = :deviceId AND ts >= :from AND ts < :to)
        WHERE v IS NOT NULL GROUP BY bucket ORDER BY bucket`,
     ),
+    stateRaw: db.prepare<[{ at: number; lookback: number }], PointRow>(
+      `SELECT r.device_id, r.ts, r.fields FROM latest l CROSS JOIN readings r ON r.device_id = l.device_id AND r.ts =
+         (SELECT ts FROM readings WHERE device_id = l.device_id AND ts <= :at AND ts > :at - :lookback ORDER BY ts DESC LIMIT 1)
+       ORDER BY l.device_id`,
+    ),
+    // The bucket is found by the newest raw reading in it (a primary-key seek per device), its rows by primary key
+    // (CROSS JOIN keeps that order: without statistics the planner would scan every roll-up row instead)
+    // per metric of the device's kind (every metric a reading of that kind may carry, so one without batteryV does
+    // not hide the bucket's batteryV).
+    state5m: db.prepare<[{ lo: number; hi: number; metrics: string }], BucketRow>(
+      `SELECT b.device_id, b.bucket_start, b.metric, b.sum, b.min, b.max, b.count
+       FROM latest l CROSS JOIN readings r ON r.device_id = l.device_id AND r.ts =
+         (SELECT ts FROM readings WHERE device_id = l.device_id AND ts >= :lo AND ts < :hi ORDER BY ts DESC LIMIT 1)
+       CROSS JOIN json_each(:metrics, '$.' || r.kind) k
+       CROSS JOIN rollup_5m b ON b.device_id = l.device_id AND b.metric = k.value AND b.bucket_start = (r.ts / ${FIVE_MIN_MS}) * ${FIVE_MIN_MS}
+       ORDER BY l.device_id`,
+    ),
+    changesRaw: db.prepare<[{ from: number; to: number }], PointRow>(
+      `SELECT r.device_id, r.ts, r.fields FROM latest l CROSS JOIN readings r ON r.device_id = l.device_id AND r.ts >= :from AND r.ts < :to
+       ORDER BY r.ts, r.device_id`,
+    ),
+    // Per device and metric of its kind (its newest reading's kind), a primary-key range.
+    changes5m: db.prepare<[{ from: number; to: number; metrics: string }], BucketRow>(
+      `SELECT b.device_id, b.bucket_start, b.metric, b.sum, b.min, b.max, b.count
+       FROM latest l CROSS JOIN readings r ON r.device_id = l.device_id AND r.ts = l.ts
+       CROSS JOIN json_each(:metrics, '$.' || r.kind) k
+       CROSS JOIN rollup_5m b ON b.device_id = l.device_id AND b.metric = k.value AND b.bucket_start >= :from AND b.bucket_start < :to
+       ORDER BY b.bucket_start, b.device_id`,
+    ),
     rollup: { '5m': rollupWindows('rollup_5m'), '1h': rollupWindows('rollup_1h') },
     deadLetters: deadLetterQueries(db),
     deadLetterCounts: (q: DeadLetterCountFilter) => {
@@ -471,6 +521,40 @@ function pointsOf(s: ReturnType<typeof prepare>, q: HistoryQuery, deviceId: stri
   return s.rollup[source]
     .all({ offset, width, metric: q.metric, deviceId, from, to, grain })
     .map(({ bucket, sum, min, max, count }) => ({ ts: bucket * width - offset, mean: sum / count, min, max, count }))
+}
+
+/** Each kind's metrics and batteryV, as JSON for the replay queries: the roll-up metrics a device of that kind may have. */
+const KIND_METRICS = JSON.stringify(Object.fromEntries(deviceKinds.map((k) => [k, [...new Set([...metricsByKind[k], 'batteryV'])]])))
+
+interface PointRow {
+  device_id: string
+  ts: number
+  fields: string
+}
+
+interface BucketRow {
+  device_id: string
+  bucket_start: number
+  metric: string
+  sum: number
+  min: number
+  max: number
+  count: number
+}
+
+const toPoint = (row: PointRow): ReplayPoint => ({ deviceId: row.device_id, ts: row.ts, fields: JSON.parse(row.fields) as Record<string, number> })
+
+/** Roll-up rows (one per metric), ordered by bucket then device, as one point per device and bucket. */
+function bucketPoints(rows: readonly BucketRow[]): ReplayPoint[] {
+  const out: ReplayPoint[] = []
+  let p: (ReplayPoint & { min: Record<string, number>; max: Record<string, number> }) | undefined
+  for (const r of rows) {
+    if (!p || p.deviceId !== r.device_id || p.ts !== r.bucket_start) out.push((p = { deviceId: r.device_id, ts: r.bucket_start, fields: {}, min: {}, max: {} }))
+    p.fields[r.metric] = r.sum / r.count
+    p.min[r.metric] = r.min
+    p.max[r.metric] = r.max
+  }
+  return out
 }
 
 function toReading(row: ReadingRow): StoredReading {

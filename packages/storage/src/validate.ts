@@ -9,12 +9,14 @@ import {
   HistoryQuery,
   METRIC_NAME_MAX_LENGTH,
   METRIC_NAME_PATTERN,
+  REPLAY_MAX_AGE_MS,
+  REPLAY_WINDOW_MAX_MS,
   type DeadLetterQuery as DeadLetterQueryInput,
   type HistoryQuery as HistoryQueryType,
   type StoredReading,
 } from '@mytho/schema'
 import { z } from 'zod'
-import { StorageError } from './port.ts'
+import { StorageError, type ReplayChangesQuery, type ReplayStateQuery } from './port.ts'
 
 /*
  * Checks both adapters apply before touching the database, so they accept and refuse the same input.
@@ -110,3 +112,23 @@ function parseOrRefuse<S extends z.ZodType>(schema: S, value: unknown, what: str
 
 /** Device ids a query can match at all; others cannot be stored, so they are answered without asking the database. */
 export const isStorableDeviceId = (id: string): boolean => DEVICE_ID_PATTERN.test(id)
+
+const ReplayResolutionInput = z.enum(['raw', '5m'])
+const ReplayStateInput = z.strictObject({
+  at: z.number().int().min(0),
+  lookbackMs: z.number().int().min(1).max(REPLAY_MAX_AGE_MS),
+  resolution: ReplayResolutionInput,
+})
+const ReplayChangesInput = z.strictObject({ from: z.number().int().min(0), to: z.number().int().min(0), resolution: ReplayResolutionInput })
+
+export function parseReplayStateQuery(query: ReplayStateQuery): ReplayStateQuery {
+  return parseOrRefuse(ReplayStateInput, query, 'replay state query')
+}
+
+/** Both adapters refuse a window longer than replay's, so neither is asked for a month of raw points at once. */
+export function parseReplayChangesQuery(query: ReplayChangesQuery): ReplayChangesQuery {
+  const q = parseOrRefuse(ReplayChangesInput, query, 'replay changes query')
+  if (q.to <= q.from) refuse(`replay changes query: to ${q.to} is not after from ${q.from}`)
+  if (q.to - q.from > REPLAY_WINDOW_MAX_MS) refuse(`replay changes query: window of ${q.to - q.from} ms is longer than ${REPLAY_WINDOW_MAX_MS}`)
+  return q
+}
