@@ -1,86 +1,22 @@
-import { severityRank, type Incident, type Severity } from '@mytho/schema'
+import { incidentAsOf as foldAsOf, type Incident, type IncidentLevelText } from '@mytho/schema'
 import { titleOf } from './engine.ts'
 import type { AlertRule } from './rules.ts'
 
+export { activeAsOf } from '@mytho/schema'
+
 /*
- * An incident as it stood at a past instant (replay, issue #21): its events up to then, and the fields the store keeps
- * current (level, state, severity, title, action, values, acknowledgement, clearing) rebuilt from those events the way
- * the engine and the acknowledgement wrote them. Severity, title and action of a past level come from the rule the
- * platform runs (a level the rules no longer have keeps the stored ones).
+ * The server's replay of an incident (issue #21): the schema's fold, with a past level's severity, title and action from
+ * the rule the platform runs (a level the rules no longer have keeps the stored words).
  */
-
-interface LevelText {
-  severity: Severity
-  name: Incident['title']
-  action: Incident['action']
-}
-
-function levelOf(rules: readonly AlertRule[], inc: Incident, level: number): LevelText | undefined {
+function levelTextOf(rules: readonly AlertRule[], inc: Incident): (level: number) => IncidentLevelText | undefined {
   const rule = rules.find((r) => r.id === inc.ruleId)
-  if (!rule || rule.type === 'silent' || level < 1) return undefined
-  const levels = rule.type === 'threshold' ? (rule.overrides?.[inc.subject]?.levels ?? rule.levels) : rule.levels
-  const l = levels[level - 1]
-  return l && { severity: l.severity, name: l.name, action: l.action ?? null }
+  return (level) => {
+    if (!rule || rule.type === 'silent' || level < 1) return undefined
+    const levels = rule.type === 'threshold' ? (rule.overrides?.[inc.subject]?.levels ?? rule.levels) : rule.levels
+    const l = levels[level - 1]
+    return l && { severity: l.severity, title: titleOf(rule, l), action: l.action ?? null }
+  }
 }
 
 /** The incident at `t` (events with `at` ≤ t), or undefined when it was not raised yet. */
-export function incidentAsOf(inc: Incident, t: number, rules: readonly AlertRule[]): Incident | undefined {
-  if (inc.raisedAt > t) return undefined
-  const events = inc.events.filter((e) => e.at <= t)
-  const last = events.at(-1)
-  if (!last) return undefined
-  if (events.length === inc.events.length) return inc
-  const rule = rules.find((r) => r.id === inc.ruleId)
-  const out: Incident = {
-    ...inc,
-    events,
-    state: 'open',
-    acknowledgedAt: null,
-    acknowledgedBy: null,
-    ackNote: null,
-    clearedAt: null,
-    closedAt: null,
-    updatedAt: last.at,
-  }
-  let peakValue: number | null = null
-  for (const e of events) {
-    if (e.type === 'raised' || e.type === 'escalated' || e.type === 'deescalated') {
-      const before = out.severity
-      const text = levelOf(rules, inc, e.level)
-      if (e.type === 'raised') out.peakLevel = e.level
-      if (text) {
-        out.severity = text.severity
-        out.action = text.action
-        if (rule) out.title = titleOf(rule, text)
-      }
-      // A worse severity needs a fresh acknowledgement (the engine's reopen).
-      const reopen = e.type === 'escalated' && severityRank[out.severity] > severityRank[before]
-      if (reopen) Object.assign(out, { acknowledgedAt: null, acknowledgedBy: null, ackNote: null })
-      out.state = out.acknowledgedAt !== null ? 'acknowledged' : 'open'
-      if (e.value !== null && (peakValue === null || (e.level >= out.peakLevel && Math.abs(e.value) > Math.abs(peakValue)))) peakValue = e.value
-      out.level = e.level
-      out.peakLevel = Math.max(out.peakLevel, e.level)
-      if (e.value !== null) out.lastValue = e.value
-    } else if (e.type === 'acknowledged') {
-      Object.assign(out, { acknowledgedAt: e.at, acknowledgedBy: e.by ?? null, ackNote: e.note ?? null })
-      if (out.state !== 'cleared') out.state = 'acknowledged'
-    } else if (e.type === 'cleared') {
-      out.level = 0
-      out.clearedAt = e.at
-      if (e.value !== null) out.lastValue = e.value
-      out.state = out.acknowledgedAt !== null ? 'closed' : 'cleared'
-      if (out.state === 'closed') out.closedAt = e.at
-    } else if (e.type === 'closed') {
-      out.state = 'closed'
-      out.closedAt = e.at
-    } else if (e.type === 'reopened') {
-      Object.assign(out, { state: 'open', acknowledgedAt: null, acknowledgedBy: null, ackNote: null })
-    }
-  }
-  // Values between events (touchValue) leave no trace: the peak is the worst an event recorded.
-  out.peakValue = peakValue ?? inc.peakValue
-  return out
-}
-
-/** Whether an incident (as of an instant) was active then: raised and not yet cleared. */
-export const activeAsOf = (inc: Incident): boolean => inc.state === 'open' || inc.state === 'acknowledged'
+export const incidentAsOf = (inc: Incident, t: number, rules: readonly AlertRule[]): Incident | undefined => foldAsOf(inc, t, levelTextOf(rules, inc))
