@@ -16,12 +16,12 @@ async function copy(text: string, status: HTMLElement): Promise<void> {
 let copyables = 0
 
 /** One read-only value with its copy button; the field is selectable by hand where the clipboard is refused. */
-function copyable(label: string, value: string, className: string): HTMLElement {
+export function copyable(label: string, value: string, className: string, multiline = className === 'dev-command'): HTMLElement {
   const wrap = el('div', { className: `dev-copy ${className}` })
   const id = `dev-copy-${++copyables}`
   const l = el('label', { text: label })
   l.htmlFor = id
-  const field = el(className === 'dev-command' ? 'textarea' : 'input', { className: 'dev-copy-value' }) as HTMLInputElement | HTMLTextAreaElement
+  const field = el(multiline ? 'textarea' : 'input', { className: 'dev-copy-value' }) as HTMLInputElement | HTMLTextAreaElement
   field.id = id
   field.readOnly = true
   field.value = value

@@ -6,7 +6,7 @@ import { formatLocalTime } from '../format.ts'
 import { getLang, tx } from '../i18n/index.ts'
 import { at, fill } from '../i18n/admin.ts'
 import { dt, type DeviceKey } from '../i18n/admin-devices.ts'
-import { errorText, type AdminApi } from './api.ts'
+import { errorText, Refusal, type AdminApi } from './api.ts'
 import { createPlacementMap } from './device-map.ts'
 import { showSecrets } from './device-secret.ts'
 import { type Broker, type BrokerCa, brokerOf } from './mosquitto-line.ts'
@@ -101,6 +101,7 @@ export function createDevicesSection(o: { api: AdminApi; notify: (text: string) 
     const tr = el('tr')
     tr.dataset['deviceId'] = d.id
     tr.dataset['state'] = d.disabled ? 'disabled' : 'enabled'
+    tr.dataset['public'] = String(d.public !== false)
     const seen = lastSeen.get(d.id)
     const cells: [string, DeviceKey | undefined, string][] = [
       ['dev-id', undefined, d.id],
@@ -116,6 +117,7 @@ export function createDevicesSection(o: { api: AdminApi; notify: (text: string) 
       tr.append(td)
     }
     tr.querySelector<HTMLElement>('.dev-state')!.dataset['label'] = at('colState')
+    tr.append(publicCell(d))
     const actions = el('td', { className: 'dev-actions' })
     const path = `/admin/devices/${encodeURIComponent(d.id)}`
     actions.append(
@@ -155,6 +157,52 @@ export function createDevicesSection(o: { api: AdminApi; notify: (text: string) 
     return tr
   }
 
+  /**
+   * The open-data flag (issue #22): ticked, the daily export publishes the device; the box shows what the API answered,
+   * and goes back, with the reason beside it, when the change is refused or the API cannot be reached.
+   */
+  function publicCell(d: Device): HTMLTableCellElement {
+    const td = el('td', { className: 'dev-public' })
+    td.dataset['label'] = dt('colPublic')
+    const label = el('label', { className: 'dev-public-toggle' })
+    const box = el('input')
+    box.type = 'checkbox'
+    box.setAttribute('role', 'switch')
+    box.checked = d.public !== false
+    box.setAttribute('aria-label', fill(dt('publicOf'), { id: d.id }))
+    const error = el('span', { className: 'log-error dev-public-error' })
+    error.setAttribute('role', 'alert')
+    error.hidden = true
+    // Not disabled while the answer is awaited: a disabled box loses the keyboard's focus.
+    box.addEventListener('click', (e) => box.getAttribute('aria-busy') === 'true' && e.preventDefault())
+    box.addEventListener('change', () => void setPublic(d.id, box, error))
+    label.append(box, ' ', el('span', { text: dt('public') }))
+    td.append(label, ' ', error)
+    return td
+  }
+
+  async function setPublic(id: string, box: HTMLInputElement, error: HTMLElement): Promise<void> {
+    const wanted = box.checked
+    box.setAttribute('aria-busy', 'true')
+    error.hidden = true
+    try {
+      const saved = await api.post<Device>(`/admin/devices/${encodeURIComponent(id)}/public`, { public: wanted })
+      devices = devices.map((d) => (d.id === saved.id ? saved : d))
+      box.checked = saved.public !== false
+      notify(fill(dt(box.checked ? 'publishedDone' : 'unpublishedDone'), { id }))
+      o.changed()
+    } catch (err) {
+      box.checked = !wanted
+      error.textContent = fill(at('refused'), { why: err instanceof Refusal ? err.text : dt('unreachable') })
+      error.hidden = false
+    } finally {
+      box.removeAttribute('aria-busy')
+    }
+    box.closest('tr')!.dataset['public'] = String(box.checked)
+    // the list was redrawn meanwhile (a search, a reload) from what was known before the answer
+    if (!box.isConnected) render()
+  }
+
   function startMove(d: Device): void {
     moving = d.id
     $('dev-move').hidden = false
@@ -190,7 +238,7 @@ export function createDevicesSection(o: { api: AdminApi; notify: (text: string) 
     rows.replaceChildren(...shown.map(row))
     if (shown.length === 0) {
       const td = el('td', { text: dt('noMatch') })
-      td.colSpan = 7
+      td.colSpan = 8
       const tr = el('tr')
       tr.append(td)
       rows.append(tr)

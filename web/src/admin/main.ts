@@ -1,6 +1,7 @@
 /*
  * The administration page (admin.html, issue #18): operators (add, change role, disable, enable, reset password),
- * devices (provision, rotate a secret, disable, enable, move, import; devices.ts) and the audit log (filter by actor, action and time, paged). Behind the map's sign-in, the same session cookie; every
+ * devices (provision, rotate a secret, disable, enable, move, import, the open-data flag; devices.ts), agency keys
+ * (issue #22; agency-keys.ts) and the audit log (filter by actor, action and time, paged). Behind the map's sign-in, the same session cookie; every
  * change is a POST with the session's CSRF token and is checked and audited by the API, which alone decides: a
  * viewer or operator who opens the page sees why it is closed to them, and the API answers them 403 anyway.
  */
@@ -9,6 +10,7 @@ import './admin.css'
 import { getLang, onLangChange, toggleLang, tx } from '../i18n/index.ts'
 import { at, fill, type AdminKey } from '../i18n/admin.ts'
 import { createSession } from '../session.ts'
+import { createAgencyKeysSection } from './agency-keys.ts'
 import { adminApi } from './api.ts'
 import { createAuditSection } from './audit.ts'
 import { createImportSection } from './device-import.ts'
@@ -40,6 +42,7 @@ const operators = createOperatorsSection({
 })
 const devices = createDevicesSection({ api, notify, changed: () => void audit.load() })
 const deviceImport = createImportSection({ api, done: devices.imported })
+const agencyKeys = createAgencyKeysSection({ api, notify, changed: () => void audit.load() })
 
 function applyTexts(): void {
   document.documentElement.lang = getLang()
@@ -65,6 +68,7 @@ function show(): void {
   void operators.load()
   devices.resize()
   void devices.load()
+  void agencyKeys.load()
 }
 
 function wire(): void {
@@ -75,6 +79,7 @@ function wire(): void {
     audit.render()
     devices.render()
     deviceImport.render()
+    agencyKeys.render()
   })
   $('adm-sign-in-form').addEventListener('submit', (e) => {
     e.preventDefault()
@@ -87,7 +92,10 @@ function wire(): void {
   })
   session.onChange((me) => {
     // a session that ended (reset, disabled, expired) closes the page until someone signs in again
-    if (me.role === null) started = false
+    if (me.role === null) {
+      started = false
+      agencyKeys.clear()
+    }
     show()
   })
 }

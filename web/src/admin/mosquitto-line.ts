@@ -36,7 +36,7 @@ const SAMPLE: Record<DeviceKind, Record<string, unknown>> = {
 }
 
 /** POSIX single quotes: nothing inside is expanded; a quote is closed, escaped and reopened. */
-const sh = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`
+export const sh = (s: string): string => `'${s.replaceAll("'", `'\\''`)}'`
 
 /** -i: the broker binds the client id to the device (client-ids.ts); -q 1: the broker acknowledges once it is stored. */
 export function mosquittoPub(id: string, secret: string, kind: DeviceKind, broker: Broker): string {

@@ -63,6 +63,14 @@ const vi = {
   colResult: 'Kết quả',
   importSecrets: 'Khóa của các thiết bị vừa tạo (chỉ hiển thị lần này)',
   errorIdTaken: 'Mã thiết bị này đã có.',
+  colPublic: 'Công khai',
+  public: 'Công khai',
+  publicOf: 'Công khai dữ liệu của {id}',
+  publicHint:
+    'Công khai: số liệu của thiết bị có trong tệp dữ liệu mở hằng ngày. Bỏ chọn để giữ thiết bị ngoài dữ liệu mở; cơ quan có khóa vẫn đọc được trong phạm vi khóa.',
+  publishedDone: 'Đã công khai dữ liệu của {id}',
+  unpublishedDone: 'Đã bỏ {id} khỏi dữ liệu mở',
+  unreachable: 'không kết nối được tới máy chủ; chưa lưu',
 }
 export type DeviceKey = keyof typeof vi
 
@@ -128,6 +136,14 @@ const en: Record<DeviceKey, string> = {
   colResult: 'Result',
   importSecrets: 'Secrets of the devices just created (shown this once)',
   errorIdTaken: 'That device id is taken.',
+  colPublic: 'Public',
+  public: 'Public',
+  publicOf: 'Publish the data of {id}',
+  publicHint:
+    'Public: the device’s readings are in the daily open-data files. Untick to keep a device out of open data; agencies with a key still read it within their key’s scope.',
+  publishedDone: 'The data of {id} is public',
+  unpublishedDone: 'Took {id} out of open data',
+  unreachable: 'the server could not be reached; not saved',
 }
 
 export const dt = (key: DeviceKey): string => (getLang() === 'vi' ? vi : en)[key]
