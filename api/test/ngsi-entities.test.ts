@@ -125,7 +125,14 @@ describe('NGSI-LD entities for an agency key', () => {
     expect(bad.status).toBe(400)
     expect(bad.body).toMatchObject({ type: 'https://uri.etsi.org/ngsi-ld/errors/BadRequestData', status: 400 })
     expect(bad.body.detail).toMatch(/^invalid query parameter q: /)
-    expect((await s.ngsi(key, 'GET', '/entities?idPattern=.*')).status).toBe(400)
+    // idPattern: a regular expression over the ids, run under a time limit (a catastrophic one is refused, not run on).
+    expect(ids((await s.ngsi(key, 'GET', `/entities?type=FloodMonitoring&idPattern=${encodeURIComponent(':wl-t[a-z-]+$')}`)).body)).toEqual([
+      'wl-tan-long',
+      'wl-tourist-wharf',
+    ])
+    expect((await s.ngsi(key, 'GET', `/entities?idPattern=${encodeURIComponent('([a-z]')}`)).status).toBe(400)
+    const redos = await s.ngsi<{ detail: string }>(key, 'GET', `/entities?idPattern=${encodeURIComponent('^(([A-Za-z:-]|[A-Za-z:-])+)+\\d$')}`)
+    expect([redos.status, redos.body.detail]).toEqual([400, expect.stringMatching(/^invalid query parameter idPattern: took longer than/)])
     const badGeo = await s.ngsi<{ detail: string }>(key, 'GET', '/entities?georel=near;maxDistance==300&geometry=Point&coordinates=[1]')
     expect([badGeo.status, badGeo.body.detail]).toEqual([400, 'invalid query parameter georel: coordinates: near takes geometry=Point and [lon,lat]'])
   })

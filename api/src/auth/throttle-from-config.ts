@@ -3,9 +3,25 @@ import type { Logger } from '@mytho/runtime'
 import { createLoginThrottle, createRateLimit, type LoginThrottle, type LoginThrottleOptions, type RateLimit } from './throttle.ts'
 import { createRedisLoginThrottle, createRedisRateLimit } from './throttle-redis.ts'
 
+/**
+ * Unknown, revoked or expired agency keys one client address may present before it is refused for a minute (issue
+ * #22): the sign-in throttle's rules with a one-minute window and lock (auth/throttle.ts), counted apart from
+ * sign-in failures.
+ */
+export const AGENCY_KEY_FAILURES = 10
+const agencyKeyFailureRules: LoginThrottleOptions = {
+  maxFailures: AGENCY_KEY_FAILURES,
+  addressMaxFailures: AGENCY_KEY_FAILURES,
+  windowMs: 60_000,
+  lockoutMs: 60_000,
+  firstDelayMs: 60_000,
+}
+
 export interface Limits {
   throttle: LoginThrottle
   rateLimit: RateLimit
+  /** Bad agency keys per client address (agency-auth.ts), where the others are counted. */
+  agencyKeyFailures: LoginThrottle
   /**
    * A rate limit of `perMinute` (an agency key's own rate, issue #22), counted where the others are: the same token
    * bucket, in memory or on Redis, one per rate (callers key it by what they limit, e.g. `agency:ID`).
@@ -34,6 +50,7 @@ export function openLimitsFromConfig(
     return {
       throttle: createLoginThrottle(options.throttle),
       rateLimit: createRateLimit(options.ratePerMinute),
+      agencyKeyFailures: createLoginThrottle(agencyKeyFailureRules),
       rateFor: cached((n) => createRateLimit(n)),
       close: async () => {},
     }
@@ -41,6 +58,8 @@ export function openLimitsFromConfig(
   return {
     throttle: createRedisLoginThrottle(conn.redis, options.throttle),
     rateLimit: createRedisRateLimit(conn.redis, options.ratePerMinute),
+    // Its own keys (…ngsi-key-throttle:…): bad keys and failed sign-ins of an address are counted apart.
+    agencyKeyFailures: createRedisLoginThrottle(conn.redis, { ...agencyKeyFailureRules, prefix: `${conn.prefix}ngsi-key-` }),
     rateFor: cached((n) => createRedisRateLimit(conn.redis, n)),
     close: conn.release,
   }

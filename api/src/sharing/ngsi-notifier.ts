@@ -13,10 +13,12 @@ import {
   type IncidentChange,
   type NgsiAttributeMapping,
   type NgsiObservation,
+  ngsiSubscriptionStatus,
   type NgsiSubscription,
   type StoredReading,
 } from '@mytho/schema'
 import { inScope } from './agency-auth.ts'
+import { compileIdPattern, IdPatternError, matchIdPattern } from './ngsi-id-pattern.ts'
 import { attributesOf, parseNgsiQuery, type NgsiQuery } from './ngsi-q.ts'
 import { contextLink } from './ngsi-respond.ts'
 
@@ -30,9 +32,14 @@ import { contextLink } from './ngsi-respond.ts'
  * q=currentLevel>=150), not again until it has stopped matching — an agency wants the crossing, not one POST per
  * reading above the line; without `q`, at every new value of a watched attribute (all of the model's when
  * watchedAttributes is absent). An incident change of a device notifies the subscriptions that watch `incident`.
- * The subscriptions and their keys are re-read every RELOAD_MS, so one made, deleted or revoked on another node
- * counts here within seconds. On a cluster every API node hears every reading; the store's delivery claim lets one
- * of them send each notification.
+ * The subscriptions and their keys are re-read every RELOAD_MS, so one made, changed, deleted or revoked on another
+ * node counts here within seconds. On a cluster every API node hears every reading; the store's delivery claim lets
+ * one of them send each notification.
+ *
+ * A paused (isActive false) or expired subscription (expiresAt passed; checked again at each notification, not only
+ * at the re-read) sends nothing. `throttling` (seconds) lets one notification through per window: later ones in the
+ * window are dropped, never queued (a queue would only deliver stale values later, in a burst). Each node counts the
+ * window by its own clock; the nodes hear the same readings within milliseconds, so they drop the same ones.
  */
 
 export const SUBSCRIPTIONS_RELOAD_MS = 5000
@@ -62,15 +69,51 @@ export function createNgsiNotifier(deps: NgsiNotifierDeps) {
   const log = deps.logger
   let active: Active[] = []
   const queues = new Map<string, ReturnType<typeof createDeliveryQueue>>()
+  /** Where each queue posts and how: a PATCH that changes it gets a new queue (the old one's pending are dropped). */
+  const queueTargets = new Map<string, string>()
   /** Whether the subscription's q held for the device at its last reading. */
   const matched = new Map<string, boolean>()
+  /** The q each subscription's `matched` entries were judged by: a PATCH of q starts them afresh. */
+  const judgedBy = new Map<string, string | undefined>()
   /** Each device's newest reading seen, for incident notifications. */
   const newest = new Map<string, NgsiObservation>()
+  /** When each throttled subscription last let a notification through, ms (kept across re-reads). */
+  const lastSent = new Map<string, number>()
+  /** idPattern → entity id → whether it matches: each pattern runs once per entity (ngsi-id-pattern.ts). */
+  const patterns = new Map<string, { re: RegExp | undefined; matches: Map<string, boolean> }>()
   let stopped = false
 
+  function patternMatches(pattern: string, entityId: string): boolean {
+    let p = patterns.get(pattern)
+    if (!p) {
+      let re: RegExp | undefined
+      try {
+        re = compileIdPattern(pattern)
+      } catch {
+        re = undefined // checked when it was made: a stored one that no longer compiles matches nothing
+      }
+      patterns.set(pattern, (p = { re, matches: new Map() }))
+    }
+    let hit = p.matches.get(entityId)
+    if (hit === undefined) {
+      try {
+        hit = p.re !== undefined && matchIdPattern(p.re, [entityId])[0] === true
+      } catch (err) {
+        if (!(err instanceof IdPatternError)) throw err
+        log.warn('NGSI-LD idPattern too costly on an entity id: treated as not matching', { pattern, entityId })
+        hit = false
+      }
+      p.matches.set(entityId, hit)
+    }
+    return hit
+  }
+
   const queueFor = (sub: NgsiSubscription) => {
+    const target = JSON.stringify([sub.notification.endpoint, sub.jsonldContext])
     let q = queues.get(sub.id)
-    if (q) return q
+    if (q && queueTargets.get(sub.id) === target) return q
+    q?.stop()
+    queueTargets.set(sub.id, target)
     const accept = sub.notification.endpoint.accept
     const headers: Record<string, string> = { 'content-type': accept }
     if (accept === 'application/json' && sub.jsonldContext !== undefined) headers['link'] = contextLink(sub.jsonldContext)
@@ -97,7 +140,7 @@ export function createNgsiNotifier(deps: NgsiNotifierDeps) {
     for (const { keyId, subscription: sub } of stored) {
       const key = keys.get(keyId)
       // A revoked or expired key's subscriptions stop with it.
-      if (!key || key.revokedAt !== null || (key.expiresAt !== null && key.expiresAt <= now) || sub.isActive === false) continue
+      if (!key || key.revokedAt !== null || (key.expiresAt !== null && key.expiresAt <= now) || ngsiSubscriptionStatus(sub, now) !== 'active') continue
       let match: NgsiQuery | undefined
       try {
         match = sub.q === undefined ? undefined : parseNgsiQuery(sub.q)
@@ -112,7 +155,16 @@ export function createNgsiNotifier(deps: NgsiNotifierDeps) {
       if (!ids.has(id)) {
         q.stop()
         queues.delete(id)
+        queueTargets.delete(id)
       }
+    for (const id of lastSent.keys()) if (!ids.has(id)) lastSent.delete(id)
+    for (const a of next)
+      if (judgedBy.has(a.sub.id) && judgedBy.get(a.sub.id) !== a.sub.q)
+        for (const slot of matched.keys()) if (slot.startsWith(`${a.sub.id}|`)) matched.delete(slot)
+    judgedBy.clear()
+    for (const a of next) judgedBy.set(a.sub.id, a.sub.q)
+    const inUse = new Set(next.flatMap((a) => a.sub.entities.flatMap((e) => (e.idPattern !== undefined ? [e.idPattern] : []))))
+    for (const p of patterns.keys()) if (!inUse.has(p)) patterns.delete(p)
     active = next
   }
   /**
@@ -125,9 +177,15 @@ export function createNgsiNotifier(deps: NgsiNotifierDeps) {
   const timer = setInterval(() => void reload(), SUBSCRIPTIONS_RELOAD_MS)
   timer.unref()
 
-  const wants = (a: Active, device: DeviceRecord) =>
-    inScope(a.key, device) &&
-    a.sub.entities.some((e) => e.type === SMART_DATA_MODELS[device.kind].type && (e.id === undefined || e.id === ngsiEntityId(device.kind, device.id)))
+  const wants = (a: Active, device: DeviceRecord) => {
+    if (!inScope(a.key, device)) return false
+    const id = ngsiEntityId(device.kind, device.id)
+    // CIM 009 §5.2.8: id wins over idPattern when both are given.
+    return a.sub.entities.some(
+      (e) =>
+        e.type === SMART_DATA_MODELS[device.kind].type && (e.id !== undefined ? e.id === id : e.idPattern === undefined || patternMatches(e.idPattern, id)),
+    )
+  }
 
   /**
    * Queues one notification once the store says this node is the one to send it (`event` names what triggered it):
@@ -136,10 +194,17 @@ export function createNgsiNotifier(deps: NgsiNotifierDeps) {
   function send(a: Active, device: DeviceRecord, obs: NgsiObservation | undefined, event: string, extra: Record<string, unknown> = {}): void {
     const store = deps.keys()
     if (!store) return
+    const now = deps.clock()
+    // Expired since the last re-read: nothing more (the re-read drops it within RELOAD_MS).
+    if (ngsiSubscriptionStatus(a.sub, now) !== 'active') return
+    if (a.sub.throttling !== undefined) {
+      const last = lastSent.get(a.sub.id)
+      if (last !== undefined && now - last < a.sub.throttling * 1000) return
+      lastSent.set(a.sub.id, now)
+    }
     const form = a.sub.notification.format
     const entity = { ...toNgsiEntity(device, obs, form, a.sub.notification.attributes), ...extra }
     if (a.sub.notification.endpoint.accept === 'application/ld+json' && a.sub.jsonldContext !== undefined) entity['@context'] = a.sub.jsonldContext
-    const now = deps.clock()
     const body = JSON.stringify({
       id: `urn:ngsi-ld:Notification:${randomUUID()}`,
       type: 'Notification',
@@ -215,6 +280,7 @@ export function createNgsiNotifier(deps: NgsiNotifierDeps) {
       clearInterval(timer)
       for (const q of queues.values()) q.stop()
       queues.clear()
+      queueTargets.clear()
     },
   }
 }

@@ -3,7 +3,7 @@ import type { AgencyKeyStore } from '@mytho/directory'
 import type { Logger } from '@mytho/runtime'
 import { ngsiContextDocument, type DeviceRegistry } from '@mytho/schema'
 import type { ReadingStore } from '@mytho/storage'
-import type { RateLimit } from '../auth/throttle.ts'
+import type { LoginThrottle, RateLimit } from '../auth/throttle.ts'
 import { HttpError } from '../http-errors.ts'
 import { ngsiEntitiesRouter } from '../routes/ngsi-entities.ts'
 import { ngsiSubscriptionsRouter } from '../routes/ngsi-subscriptions.ts'
@@ -18,6 +18,8 @@ export interface NgsiRouterParts {
   keys: () => AgencyKeyStore | undefined
   notifier: () => NgsiNotifier | undefined
   rateFor: (perMinute: number) => RateLimit
+  /** Bad keys per client address, counted before a key is looked up (agency-auth.ts). */
+  keyFailures: LoginThrottle
   clock: () => number
   logger: Logger
 }
@@ -33,7 +35,7 @@ export function ngsiRouter(parts: NgsiRouterParts): Router {
   r.get(CONTEXT_PATH, (_req, res) => {
     res.type('application/ld+json').send(JSON.stringify(ngsiContextDocument()))
   })
-  r.use(agencyAuth({ keys: parts.keys, rateFor: parts.rateFor, clock: parts.clock, logger: parts.logger }))
+  r.use(agencyAuth({ keys: parts.keys, rateFor: parts.rateFor, failures: parts.keyFailures, clock: parts.clock, logger: parts.logger }))
   r.use((req, _res, next) =>
     req.method === 'GET' || req.method === 'HEAD' || isSubscriptions(req.path)
       ? next()

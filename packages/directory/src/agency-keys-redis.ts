@@ -40,6 +40,17 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSETNX', KEYS[1], 'revokedAt', ARGV[1])
 return 1`)
 
+// KEYS: the subscriptions hash. ARGV: id, keyId, the new subscription JSON. Read, owner check and write in one step,
+// so a PATCH racing a DELETE on another node cannot bring the subscription back.
+const UPDATE_SUBSCRIPTION = luaScript(`
+local j = redis.call('HGET', KEYS[1], ARGV[1])
+if not j then return 0 end
+local stored = cjson.decode(j)
+if stored.keyId ~= ARGV[2] then return 0 end
+-- The body goes in as sent: a cjson round trip would turn an empty array into an object.
+redis.call('HSET', KEYS[1], ARGV[1], '{"keyId":' .. cjson.encode(stored.keyId) .. ',"createdAt":' .. string.format('%d', stored.createdAt) .. ',"subscription":' .. ARGV[3] .. '}')
+return 1`)
+
 const FIELDS = ['hash', 'record', 'createdAt', 'revokedAt', 'useCount', 'lastUsedAt'] as const
 
 /** The keys above, for this store and for the one-shot copy from meta.sqlite (meta-migration.ts). */
@@ -141,6 +152,9 @@ export function openRedisAgencyKeyStore(target: Redis | string, options: MetaRed
         .filter((s) => keyId === undefined || s.keyId === keyId)
         .sort((a, b) => a.createdAt - b.createdAt || (a.subscription.id < b.subscription.id ? -1 : 1))
         .map(({ keyId: k, subscription }) => ({ keyId: k, subscription: subscription as NgsiSubscription }))
+    },
+    async updateSubscription(keyId, subscription) {
+      return Number(await UPDATE_SUBSCRIPTION(redis, [keys.subs], [subscription.id, keyId, JSON.stringify(subscription)])) === 1
     },
     async deleteSubscription(keyId, id) {
       const j = await redis.hget(keys.subs, id)

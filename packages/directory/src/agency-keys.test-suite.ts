@@ -87,6 +87,32 @@ export function runAgencyKeyContract(name: string, make: () => Promise<AgencyKey
       expect((await a.subscriptions()).map((s) => s.subscription.id)).toEqual(['urn:ngsi-ld:Subscription:two'])
     })
 
+    it("updates a subscription for its own key only, on every node, keeping its place and the body's empty lists", async () => {
+      const b = await make()
+      const [a, c] = [b.open(), b.open()]
+      const k1 = (await a.create(input, 1000)).agencyKey.id
+      const k2 = (await a.create(input, 1001)).agencyKey.id
+      await a.addSubscription(k1, sub('urn:ngsi-ld:Subscription:one'), 10)
+      await a.addSubscription(k1, sub('urn:ngsi-ld:Subscription:two'), 11)
+      const paused: NgsiSubscription = {
+        ...sub('urn:ngsi-ld:Subscription:one'),
+        watchedAttributes: [],
+        throttling: 1.5,
+        expiresAt: '2026-12-31T17:00:00.000Z',
+        isActive: false,
+        status: 'paused',
+      }
+      expect(await c.updateSubscription(k2, paused)).toBe(false)
+      expect((await a.subscriptions(k1))[0]?.subscription).toEqual(sub('urn:ngsi-ld:Subscription:one'))
+      expect(await c.updateSubscription(k1, paused)).toBe(true)
+      expect((await a.subscriptions()).map((s) => [s.keyId, s.subscription])).toEqual([
+        [k1, paused],
+        [k1, sub('urn:ngsi-ld:Subscription:two')],
+      ])
+      expect(await c.updateSubscription(k1, sub('urn:ngsi-ld:Subscription:none'))).toBe(false)
+      expect((await a.subscriptions()).map((s) => s.subscription.id)).toEqual(['urn:ngsi-ld:Subscription:one', 'urn:ngsi-ld:Subscription:two'])
+    })
+
     it('lets one node only take on a notification, even when two claim it at once', async () => {
       const b = await make()
       const [a, c] = [b.open(), b.open()]

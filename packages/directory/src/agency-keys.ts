@@ -58,6 +58,11 @@ export interface AgencyKeyStore {
   addSubscription(keyId: string, subscription: NgsiSubscription, now: number): Promise<boolean>
   /** Every subscription (of one key when given), oldest first. */
   subscriptions(keyId?: string): Promise<StoredSubscription[]>
+  /**
+   * Replaces a subscription's body (a PATCH, merged and checked by the caller), keeping its place in the order; false
+   * when the key has no subscription of that id (another key's is never touched).
+   */
+  updateSubscription(keyId: string, subscription: NgsiSubscription): Promise<boolean>
   /** false when the key has no subscription of that id. */
   deleteSubscription(keyId: string, id: string): Promise<boolean>
   /**
@@ -137,6 +142,7 @@ export function openAgencyKeyStore(dataDir: string): AgencyKeyStore {
     addSub: db.prepare<[string, string, string, number]>('INSERT OR IGNORE INTO ngsi_subscriptions (id, key_id, body, created_at) VALUES (?, ?, ?, ?)'),
     subs: db.prepare<[], { key_id: string; body: string }>('SELECT key_id, body FROM ngsi_subscriptions ORDER BY created_at, id'),
     subsOf: db.prepare<[string], { key_id: string; body: string }>('SELECT key_id, body FROM ngsi_subscriptions WHERE key_id = ? ORDER BY created_at, id'),
+    updSub: db.prepare<[string, string, string]>('UPDATE ngsi_subscriptions SET body = ? WHERE key_id = ? AND id = ?'),
     delSub: db.prepare<[string, string]>('DELETE FROM ngsi_subscriptions WHERE key_id = ? AND id = ?'),
     claim: db.prepare<[string, string, number]>('INSERT OR IGNORE INTO ngsi_deliveries (subscription_id, event, claimed_at) VALUES (?, ?, ?)'),
     forget: db.prepare<[number]>('DELETE FROM ngsi_deliveries WHERE claimed_at < ?'),
@@ -182,6 +188,7 @@ export function openAgencyKeyStore(dataDir: string): AgencyKeyStore {
       const rows = keyId === undefined ? q.subs.all() : q.subsOf.all(keyId)
       return rows.map((r) => ({ keyId: r.key_id, subscription: JSON.parse(r.body) as NgsiSubscription }))
     },
+    updateSubscription: async (keyId, subscription) => q.updSub.run(JSON.stringify(subscription), keyId, subscription.id).changes > 0,
     deleteSubscription: async (keyId, id) => q.delSub.run(keyId, id).changes > 0,
     async claimDelivery(subscriptionId, event, now) {
       // Old claims go once a minute, not on every claim: a burst of readings stays one INSERT each.

@@ -206,27 +206,69 @@ export const NgsiTemporalQuery = z.object({
 })
 export type NgsiTemporalQuery = z.infer<typeof NgsiTemporalQuery>
 
+/** Longest `idPattern` (a regular expression, CIM 009 §5.2.8): matched under a time limit (api ngsi-id-pattern.ts). */
+export const NGSI_ID_PATTERN_MAX = 200
+/** Longest `throttling`, seconds (a day). */
+export const NGSI_THROTTLING_MAX_S = 86_400
+
+const subscriptionEntity = z.object({
+  type: z.string().max(64),
+  id: z.string().max(200).optional(),
+  idPattern: z.string().min(1).max(NGSI_ID_PATTERN_MAX).optional().describe('regular expression over entity ids; ignored when id is given'),
+})
+const subscriptionEndpoint = z.object({
+  uri: z.url({ protocol: /^https?$/ }),
+  accept: z.enum(['application/json', 'application/ld+json']).default('application/json'),
+})
+const subscriptionNotification = z.object({
+  attributes: z.array(z.string().max(64)).max(20).optional(),
+  format: z.enum(['normalized', 'keyValues']).default('normalized'),
+  endpoint: subscriptionEndpoint,
+})
+
 /** POST /ngsi-ld/v1/subscriptions body (CIM 009 §5.2.12), the part this platform acts on. */
 export const NgsiSubscriptionRequest = z.object({
   id: z.string().max(200).optional(),
   type: z.literal('Subscription'),
   description: z.string().max(500).optional(),
-  entities: z
-    .array(z.object({ type: z.string().max(64), id: z.string().max(200).optional() }))
-    .min(1)
-    .max(50),
+  entities: z.array(subscriptionEntity).min(1).max(50),
   watchedAttributes: z.array(z.string().max(64)).max(20).optional(),
   q: z.string().max(1000).optional(),
-  notification: z.object({
-    attributes: z.array(z.string().max(64)).max(20).optional(),
-    format: z.enum(['normalized', 'keyValues']).default('normalized'),
-    endpoint: z.object({ uri: z.url({ protocol: /^https?$/ }), accept: z.enum(['application/json', 'application/ld+json']).default('application/json') }),
-  }),
+  notification: subscriptionNotification,
+  /** When it stops notifying (ISO 8601); its status then reads `expired`. A time already past is refused. */
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+  /** At most one notification per this many seconds; later ones inside the window are dropped, not queued. */
+  throttling: z.number().positive().max(NGSI_THROTTLING_MAX_S).optional(),
+  /** false pauses it (status `paused`) until a PATCH sets it true again. Default true. */
+  isActive: z.boolean().optional(),
   /** Where the notifications' @context is (CIM 009 1.5+); default: this platform's, as the request that made it reached it. */
   jsonldContext: z.url().optional(),
   '@context': z.unknown().optional(),
 })
 export type NgsiSubscriptionRequest = z.infer<typeof NgsiSubscriptionRequest>
+
+/**
+ * PATCH /ngsi-ld/v1/subscriptions/{id} body (CIM 009 §5.8.2, a Subscription fragment): each member given replaces the
+ * stored one (`notification`'s members one by one, so `{"notification":{"format":"keyValues"}}` keeps the endpoint);
+ * null removes an optional member. The merged subscription is checked as a new one would be.
+ */
+export const NgsiSubscriptionPatch = z.object({
+  type: z.literal('Subscription').optional(),
+  description: z.string().max(500).nullable().optional(),
+  entities: z.array(subscriptionEntity).min(1).max(50).optional(),
+  watchedAttributes: z.array(z.string().max(64)).max(20).nullable().optional(),
+  q: z.string().max(1000).nullable().optional(),
+  notification: subscriptionNotification
+    .partial()
+    .extend({ attributes: z.array(z.string().max(64)).max(20).nullable().optional() })
+    .optional(),
+  expiresAt: z.iso.datetime({ offset: true }).nullable().optional(),
+  throttling: z.number().positive().max(NGSI_THROTTLING_MAX_S).nullable().optional(),
+  isActive: z.boolean().optional(),
+  jsonldContext: z.url().optional(),
+  '@context': z.unknown().optional(),
+})
+export type NgsiSubscriptionPatch = z.infer<typeof NgsiSubscriptionPatch>
 
 /** A subscription as stored and listed: the request with its id, owner key and status. */
 export const NgsiSubscription = NgsiSubscriptionRequest.extend({
@@ -235,3 +277,10 @@ export const NgsiSubscription = NgsiSubscriptionRequest.extend({
   status: z.enum(['active', 'paused', 'expired']).default('active'),
 })
 export type NgsiSubscription = z.infer<typeof NgsiSubscription>
+export type NgsiSubscriptionStatus = NgsiSubscription['status']
+
+/** Its status at `now` (CIM 009 §5.2.12): paused while isActive is false, expired from expiresAt on, else active. */
+export function ngsiSubscriptionStatus(sub: { isActive?: boolean | undefined; expiresAt?: string | undefined }, now: number): NgsiSubscriptionStatus {
+  if (sub.expiresAt !== undefined && Date.parse(sub.expiresAt) <= now) return 'expired'
+  return sub.isActive === false ? 'paused' : 'active'
+}
