@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs'
+import { constants as fsConstants, readFileSync } from 'node:fs'
+import { access, mkdir } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { DeviceRegistry, IncidentChange } from '@mytho/schema'
-import { once, servicePassword, type Logger } from '@mytho/runtime'
+import { ConfigError, once, servicePassword, type Logger } from '@mytho/runtime'
 import type { ReadingStore } from '@mytho/storage'
 import { alarmLinesFor, configuredAlertRules, createDeviceJudge } from '@mytho/alerts'
 import { openAgencyKeysFromConfig, REGISTRY_NOTICE_TOPIC, type AgencyKeyStore, type OperatorStore } from '@mytho/directory'
@@ -16,6 +17,7 @@ import { createSignInStats } from './auth/sign-in-stats.ts'
 import { DEFAULT_MAP_TILE_ATTRIBUTION, DEFAULT_MAP_TILE_URL, type ApiConfig } from './config.ts'
 import { createHttpApp, DEFAULT_WEB_ROOT } from './http-app.ts'
 import { openIncidents, type OpenIncidents } from './incident-store.ts'
+import { createOpenDataJob, type OpenDataJob } from './open-data-job.ts'
 import { createNgsiNotifier, type NgsiNotifier } from './sharing/ngsi-notifier.ts'
 import { openBasemap } from './basemap.ts'
 import { loadOverlays } from './overlays.ts'
@@ -72,6 +74,7 @@ export type ApiOptions = Pick<ApiConfig, 'HTTP_PORT' | 'HTTP_HOST'> &
       | 'MQTT_PUBLIC_CA'
       | 'REDIS_URL'
       | 'ALERT_RULES_FILE'
+      | 'OPEN_DATA_DIR'
     >
   > &
   Partial<
@@ -85,6 +88,7 @@ export type ApiOptions = Pick<ApiConfig, 'HTTP_PORT' | 'HTTP_HOST'> &
       | 'LOGIN_MAX_FAILURES'
       | 'LOGIN_LOCKOUT_S'
       | 'API_RATE_LIMIT_PER_MIN'
+      | 'TILE_RATE_LIMIT_PER_MIN'
       | 'CORS_ORIGINS'
       | 'HTTPS_CERT'
       | 'HTTPS_KEY'
@@ -114,6 +118,8 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
     /** Agency keys and NGSI-LD subscriptions (issue #22), with DATA_DIR (meta.sqlite, or Redis with REDIS_URL). */
     agencyKeys?: AgencyKeyStore | undefined
     ngsi?: NgsiNotifier | undefined
+    /** The daily open-data files, with OPEN_DATA_DIR. */
+    openData?: OpenDataJob | undefined
     server?: Server
     push?: LivePush
     /** With REDIS_URL: what this node alone knows (acknowledgements, ended sessions) reaches every node's browsers. */
@@ -203,6 +209,7 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
       webRoot: deps.webRoot ?? DEFAULT_WEB_ROOT,
       overlays,
       basemap,
+      ...(config.OPEN_DATA_DIR !== undefined ? { openDataDir: config.OPEN_DATA_DIR } : {}),
     },
     {
       store: deps.store,
@@ -212,6 +219,8 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
       auth,
       rateLimit: limits.rateLimit,
       rateFor: limits.rateFor,
+      agencyKeyFailures: limits.agencyKeyFailures,
+      tileRateLimit: limits.rateFor(config.TILE_RATE_LIMIT_PER_MIN ?? 0),
       agencyKeys: () => opened.agencyKeys,
       ngsiNotifier: () => opened.ngsi,
       audit,
@@ -250,7 +259,19 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
     get provisioning() {
       return opened.provisioning
     },
+    /** The open-data job (OPEN_DATA_DIR), once started: tests call its check() after moving the clock. */
+    get openData() {
+      return opened.openData
+    },
     async start(): Promise<{ port: number }> {
+      const openDataDir = config.OPEN_DATA_DIR
+      if (openDataDir !== undefined)
+        // Before anything opens: a folder the job cannot write would only show up in the log after midnight.
+        await mkdir(openDataDir, { recursive: true })
+          .then(() => access(openDataDir, fsConstants.W_OK))
+          .catch((err: unknown) => {
+            throw new ConfigError(`invalid environment:\n  OPEN_DATA_DIR: cannot write ${openDataDir}: ${(err as Error).message}`, { cause: err })
+          })
       await deps.store.init()
       await state.hydrate()
       // The ingest's alert engine writes incidents (alerts.sqlite, or Redis with REDIS_URL); the API reads them and acknowledges.
@@ -310,10 +331,22 @@ export function createApi(config: ApiOptions, deps: ApiDeps) {
       })
       // Waits for the broker: until the feed is subscribed the map would show storage's state as if it were live.
       await feed?.start()
+      if (openDataDir !== undefined) {
+        opened.openData = createOpenDataJob({
+          dir: openDataDir,
+          store: deps.store,
+          devices: () => deps.registry.devices,
+          clock,
+          logger: log.child({ part: 'open-data' }),
+        })
+        opened.openData.start()
+      }
       return { port: (server.address() as AddressInfo).port }
     },
     stop: once(async () => {
       clearInterval(statusTimer)
+      // First: a day being written reads the store, closed below.
+      await opened.openData?.stop()
       await feed?.stop()
       state.close()
       await opened.push?.stop()

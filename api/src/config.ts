@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs'
 import { z } from 'zod'
 import { commonEnv, ConfigError, env, HOW_TO_GENERATE, isPlaceholder, parseEnv } from '@mytho/runtime'
 import { pemCertificateProblem, pemCertificates } from './mqtt-ca.ts'
@@ -111,6 +112,11 @@ export const apiEnv = commonEnv.extend({
   LOGIN_LOCKOUT_S: env.int(900, 1, 86_400),
   /** API requests per minute per client address (token bucket; 429 with Retry-After beyond). 0 = no limit. Default 1,200. */
   API_RATE_LIMIT_PER_MIN: env.int(1_200, 0, 1_000_000),
+  /**
+   * Basemap tile requests (MAP_BASEMAP_FILE) per minute per client address, counted apart from API_RATE_LIMIT_PER_MIN:
+   * the wall screens behind one NAT address each ask for dozens of tiles at every pan. 0 = no limit. Default 12,000.
+   */
+  TILE_RATE_LIMIT_PER_MIN: env.int(12_000, 0, 10_000_000),
   /** Origins (comma list) whose pages may call the API with credentials. Default none: same origin only. */
   CORS_ORIGINS: z
     .string()
@@ -131,8 +137,16 @@ export const apiEnv = commonEnv.extend({
   BEHIND_PROXY: env.bool(false),
   /** Largest device import (CSV or GeoJSON), bytes. Default 5,000,000. */
   IMPORT_MAX_BYTES: env.int(5_000_000, 1_000, 100_000_000),
-  /** Where `npm run export:open-data` writes the daily open-data files (docs/sharing.md). Default DATA_DIR/open-data. */
-  OPEN_DATA_DIR: z.string().optional(),
+  /**
+   * The daily open-data files (docs/sharing.md). Set: the API itself writes each local day's files shortly after
+   * midnight (catching up the last 7 days on start) and serves the folder read-only at /open-data/; it must be a
+   * folder the API can write (created when missing). `npm run export:open-data` writes here too. Default unset: no
+   * job, nothing served; the export command writes into DATA_DIR/open-data.
+   */
+  OPEN_DATA_DIR: z
+    .string()
+    .refine((v) => !existsSync(v) || statSync(v).isDirectory(), 'expected a folder; this path is a file')
+    .optional(),
   /**
    * Redis shared by the API nodes of a cluster (`redis://…`, `rediss://` for TLS; the brokers read the same variable):
    * Socket.IO's Redis adapter carries acknowledgements and ended sessions to the browsers of every node. Default unset: one node.

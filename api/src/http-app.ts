@@ -9,7 +9,7 @@ import type { AgencyKeyStore, AuditInput } from '@mytho/directory'
 import { clientIp, identify, requireRole, type AuthContext } from './auth/session.ts'
 import { corsPolicy } from './auth/cors.ts'
 import type { SignInStats } from './auth/sign-in-stats.ts'
-import type { RateLimit } from './auth/throttle.ts'
+import type { LoginThrottle, RateLimit } from './auth/throttle.ts'
 import { errorHandler, HttpError, notFound } from './http-errors.ts'
 import type { LiveFeed } from './live-feed.ts'
 import type { LiveState } from './live-state.ts'
@@ -27,7 +27,7 @@ import { historyCsvRouter } from './routes/history-csv.ts'
 import { incidentLogRouter } from './routes/incident-log.ts'
 import { incidentsRouter } from './routes/incidents.ts'
 import { mapConfigRouter } from './routes/map-config.ts'
-import { geographyRouter } from './routes/geography.ts'
+import { basemapRouter, geographyRouter } from './routes/geography.ts'
 import type { Basemap } from './basemap.ts'
 import type { LoadedOverlay } from './overlays.ts'
 import { mqttCaRouter } from './routes/mqtt-ca.ts'
@@ -39,6 +39,7 @@ import type { NgsiNotifier } from './sharing/ngsi-notifier.ts'
 import { NGSI_PREFIX } from './sharing/ngsi-problem.ts'
 import { ngsiRouter } from './sharing/ngsi-router.ts'
 import { replayRouter } from './routes/replay.ts'
+import { OPEN_DATA_PREFIX, openDataRouter } from './routes/open-data.ts'
 
 /** The built map: `npm run build:web` (npm start and npm test run it; the image builds it). */
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist', import.meta.url))
@@ -81,6 +82,8 @@ export interface HttpAppOptions {
   overlays: readonly LoadedOverlay[]
   /** The city's basemap file (MAP_BASEMAP_FILE), when set. */
   basemap: Basemap | undefined
+  /** OPEN_DATA_DIR, served read-only without auth at /open-data/ when set (issue #22). */
+  openDataDir?: string
 }
 
 /** The parts the routes use; those opened at the API's start() are read through functions (undefined before it). */
@@ -93,6 +96,10 @@ export interface HttpAppParts {
   rateLimit: RateLimit
   /** An agency key's own rate (issue #22), counted where rateLimit is. */
   rateFor: (perMinute: number) => RateLimit
+  /** Unknown or revoked agency keys per client address, counted before a key is looked up (issue #22). */
+  agencyKeyFailures: LoginThrottle
+  /** Basemap tiles' own per-address limit (TILE_RATE_LIMIT_PER_MIN): tiles are not counted in rateLimit. */
+  tileRateLimit: RateLimit
   /** Agency keys and their subscriptions (opened at start, with DATA_DIR). */
   agencyKeys: () => AgencyKeyStore | undefined
   ngsiNotifier: () => NgsiNotifier | undefined
@@ -155,10 +162,13 @@ export function createHttpApp(opts: HttpAppOptions, parts: HttpAppParts) {
       keys: parts.agencyKeys,
       notifier: parts.ngsiNotifier,
       rateFor: parts.rateFor,
+      keyFailures: parts.agencyKeyFailures,
       clock,
       logger: log,
     }),
   )
+  // The daily open-data files (issue #22): public, read-only, no session and no key.
+  if (opts.openDataDir !== undefined) app.use(OPEN_DATA_PREFIX, openDataRouter(opts.openDataDir, parts.rateLimit, clock))
   const v1 = express.Router()
   const jsonBody = express.json({ limit: '16kb' })
   v1.use(refuseAgencyKeys)
@@ -166,6 +176,8 @@ export function createHttpApp(opts: HttpAppOptions, parts: HttpAppParts) {
   // The import route reads its own (larger) body; everything else is JSON of at most 16 kB.
   v1.use((req, res, next) => (req.path === '/admin/devices/import' ? next() : jsonBody(req, res, next)))
   v1.use(healthRouter(parts.store, { feedConnected: () => feed?.connected, hydrated: () => state.hydrated, pipeline: () => feed?.pipeline }, parts.uptimeS))
+  // Before the request limit: tiles count against their own (routes/geography.ts says why).
+  v1.use(basemapRouter(opts.basemap, parts.tileRateLimit, clock))
   v1.use(async (req, res, next) => {
     const wait = await parts.rateLimit.take(clientIp(req), clock())
     if (wait === 0) return next()
@@ -193,7 +205,7 @@ export function createHttpApp(opts: HttpAppOptions, parts: HttpAppParts) {
       ...(opts.basemap ? { basemap: opts.basemap.info } : {}),
     }),
   )
-  v1.use(geographyRouter(opts.overlays, opts.basemap))
+  v1.use(geographyRouter(opts.overlays))
   v1.use(mqttCaRouter(opts.mqttPublicCa))
   v1.use(incidentLogRouter(parts.incidents, parts.registry))
   v1.use(incidentsRouter(parts.incidents, clock, parts.announceIncident, parts.audit))

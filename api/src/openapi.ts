@@ -425,7 +425,7 @@ export const routeDocs: RouteDoc[] = [
     role: 'viewer',
     path: '/basemap/{z}/{x}/{y}',
     summary:
-      "A tile of the city's basemap file (MAP_BASEMAP_FILE, MBTiles raster): PNG, JPEG or WebP, cached a day with an ETag; 404 outside the file or without one",
+      "A tile of the city's basemap file (MAP_BASEMAP_FILE, MBTiles raster): PNG, JPEG or WebP, cached a day with an ETag; 404 outside the file or without one. Counted against TILE_RATE_LIMIT_PER_MIN per address, not the API's request limit",
     path_params: TilePath,
     response: z.string(),
     contentType: 'image/png',
@@ -498,7 +498,7 @@ export function openApiDocument(): Record<string, unknown> {
       title: 'Mỹ Tho telemetry API',
       version: '1',
       description:
-        'Devices, history, dead letters and health of the Mỹ Tho smart-city telemetry platform. Times are UTC ms; 1d windows start at local midnight (Asia/Ho_Chi_Minh, UTC+7). Live updates come over Socket.IO at /socket.io (events typed in packages/schema/src/live-events.ts).',
+        'Devices, history, dead letters and health of the Mỹ Tho smart-city telemetry platform. Times are UTC ms; 1d windows start at local midnight (Asia/Ho_Chi_Minh, UTC+7). Live updates come over Socket.IO at /socket.io (events typed in packages/schema/src/live-events.ts). Not described here (docs/sharing.md): the NGSI-LD interface for other agencies at /ngsi-ld/v1 (agency keys; entities, temporal, subscriptions with PATCH, expiresAt, throttling, isActive, idPattern), and the daily open-data files at /open-data/ (no auth; an index of days and files) when OPEN_DATA_DIR is set.',
     },
     servers: [{ url: API_PREFIX }],
     paths,

@@ -208,6 +208,28 @@ describe('map geography from the city’s files', () => {
     expect(((await bad.json()) as { error: string }).error).toMatch(/\bz\b/)
   })
 
+  it('counts tiles apart from the API’s request limit: past it tiles still load while other requests get 429; tiles have a limit of their own', async () => {
+    const file = join(freshDir(), 'city.mbtiles')
+    const green = pngTile([40, 200, 40])
+    writeMbtiles(file, [{ z: 12, x: 3259, y: 1907, data: green }], { format: 'png', minzoom: '12', maxzoom: '12', attribution: 'Test tiles' })
+    const base = await start({ MAP_BASEMAP_FILE: file, API_RATE_LIMIT_PER_MIN: 3, TILE_RATE_LIMIT_PER_MIN: 8 })
+    const statuses = async (url: string, n: number) => {
+      const out: number[] = []
+      for (let i = 0; i < n; i++) out.push((await fetch(url)).status)
+      return out
+    }
+    // one address (the wall screens behind a NAT): the API's 3 a minute spent
+    expect(await statuses(`${base}/overlays`, 4)).toEqual([200, 200, 200, 429])
+    // its tiles still load, up to their own limit
+    expect(await statuses(`${base}/basemap/12/3259/1907`, 8)).toEqual(Array(8).fill(200))
+    const over = await fetch(`${base}/basemap/12/3259/1907`)
+    expect(over.status).toBe(429)
+    expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0)
+    expect(((await over.json()) as { error: string }).error).toMatch(/tile/)
+    // the API's own limit is still spent: tiles are counted apart
+    expect((await fetch(`${base}/overlays`)).status).toBe(429)
+  })
+
   it('refuses a vector, an unattributed or a missing basemap file, saying what to do', () => {
     const dir = freshDir()
     const vector = join(dir, 'vector.mbtiles')

@@ -26,7 +26,9 @@
  * pipe-embedded,pipeline (= all four pipe-*),connections,overload,
  * latency (publish → Socket.IO, platform/bench/latency.ts; BENCH_LATENCY_S per rate), queries (the map's reads, platform/bench/queries.ts),
  * cluster (broker nodes on Redis, one and two, each pinned to its CPU: platform/bench/cluster.ts; BENCH_REPEATS rounds),
- * replay (a replay's jump: the state of 5,000 devices at random instants in 30 days, platform/bench/replay.ts)),
+ * replay (a replay's jump: the state of 5,000 devices at random instants in 30 days, platform/bench/replay.ts),
+ * replay-fps (the map playing the last 24 h at 600× over 10,000 devices in headless Chromium, platform/bench/map-fps.ts;
+ * builds the map first, or serves BENCH_WEB_DIST)),
  * BENCH_OVERLOAD_S (60), BENCH_OVERLOAD_RATE (default: twice this run's pipe-embedded median, else pipe-influx's), BENCH_BROKER_FLAGS (node flags
  * for the broker; default --heap-growing-percent=100, as deployed), BENCH_CPU_PROF=<dir> (node
  * --cpu-prof on broker and ingest; summarise with platform/bench/profile-summary.ts).
@@ -48,6 +50,7 @@ import { latencyTable, runLatency, type LatencyRow } from './latency.ts'
 import { queriesTable, runQueries, type QueryRow } from './queries.ts'
 import { keptEverything, runClusterBench, TARGET_NODE_CPU_US, type ClusterRun } from './cluster.ts'
 import { replayMet, replayTable, runReplayBench, type ReplayRow } from './replay.ts'
+import type { ReplayFps } from './map-fps.ts'
 import { now, runConnections, runLineProtocol, runPassThrough, startChild, stopChild, type ConnResult, type ProcUse, type RefResult } from './reference.ts'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -58,10 +61,12 @@ const REPEATS = Number(process.env['BENCH_REPEATS'] ?? (QUICK ? 1 : 3))
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? (QUICK ? 1_000 : 10_000))
 const PERSISTENCE = process.env['BENCH_PERSISTENCE'] ?? 'level'
 const ONLY = new Set(
-  (process.env['BENCH_ONLY'] ?? 'pipeline,aedes,mosquitto,raw,lineproto,connections,overload,latency,queries,replay,cluster').split(',').flatMap((k) =>
-    // raw = the raw-socket generator's three parts (issue #20).
-    k === 'raw' ? ['raw-aedes', 'raw-mosquitto', 'raw-embedded'] : [k],
-  ),
+  (process.env['BENCH_ONLY'] ?? 'pipeline,aedes,mosquitto,raw,lineproto,connections,overload,latency,queries,replay,cluster,replay-fps')
+    .split(',')
+    .flatMap((k) =>
+      // raw = the raw-socket generator's three parts (issue #20).
+      k === 'raw' ? ['raw-aedes', 'raw-mosquitto', 'raw-embedded'] : [k],
+    ),
 )
 const CPU_PROF = process.env['BENCH_CPU_PROF']
 /** Seconds of the overload run; its offered rate is twice the pipeline's median in this run (or BENCH_OVERLOAD_RATE). */
@@ -567,6 +572,17 @@ async function main() {
   clearInterval(loadTimer)
   let cluster: ClusterRun | undefined
   if (ONLY.has('cluster')) cluster = await runClusterBench({ only: 'on Redis', rounds: REPEATS, log: (line) => process.stdout.write(`  cluster: ${line}\n`) })
+  let replayFps: ReplayFps | undefined
+  let replayFpsText = ''
+  if (ONLY.has('replay-fps')) {
+    // loaded for this part only: it brings Vite (the map's build) and Playwright
+    const { runReplayFps, replayFpsTable } = await import('./map-fps.ts')
+    replayFps = await runReplayFps()
+    replayFpsText = replayFpsTable(replayFps)
+    process.stdout.write(
+      `  replay on the map: ${replayFps.fps.toFixed(1)} fps, ${replayFps.playedH.toFixed(1)} h played in ${replayFps.realS.toFixed(0)} s over ${fmt(replayFps.devices)} devices\n`,
+    )
+  }
 
   const ours = embeddedMed ?? separate
   const oursRaw = med('raw-embedded')
@@ -654,12 +670,17 @@ async function main() {
   for (const r of replay ?? [])
     out += `| #21 | ${r.what}, p50/p95 ≤ ${r.target} ms, ${r.store} | p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms | ${metText(replayMet(r))} |\n`
   if (!replay) out += `| #21 | replay: state of 5,000 devices at any t over HTTP, p50/p95 ≤ 100 ms, InfluxDB and SQLite | ${notRun('replay')} | — |\n`
+  const replayFpsTarget = 'playing a 24 h window at 600× over 10,000 devices keeps the map at ≥ 50 fps, headless Chromium'
+  out += replayFps
+    ? `| #21 | ${replayFpsTarget} | ${replayFps.fps.toFixed(1)} fps: ${replayFps.playedH.toFixed(1)} h played in ${replayFps.realS.toFixed(0)} s over ${fmt(replayFps.devices)} devices, worst frame gap ${replayFps.worstGapMs.toFixed(0)} ms | ${replayFps.full ? metText(replayFps.met) : 'not measured as the target says (BENCH_REPLAY_DEVICES or BENCH_REPLAY_S shortened it)'} |\n`
+    : `| #21 | ${replayFpsTarget} | ${notRun('replay-fps')} | — |\n`
   out += `| #8 | CPU and peak RSS of each process | tables above | reported |\n`
   if (latency.length > 0)
     out += `\nPublish → Socket.IO client latency (platform/bench/latency.ts: 500 devices, each its own MQTT connection, QoS 1 → broker → ingest → InfluxDB → API → 20 signed-in Socket.IO clients; ${LATENCY_S} s per rate after 2 s of warm-up; CPU per reading in the measured window):\n\n${latency.map(([mode, rows]) => latencyTable(mode, rows, 20)).join('\n\n')}\n`
   if (queries) out += `\nThe map's reads (platform/bench/queries.ts):\n\n${queriesTable(queries)}\n`
   if (cluster) out += `\nBroker cluster on Redis (platform/bench/cluster.ts): ${cluster.table}`
   if (replay) out += `\nReplay's jump (platform/bench/replay.ts):\n\n${replayTable(replay)}\n`
+  if (replayFps) out += `\nReplay on the map (platform/bench/map-fps.ts):\n\n${replayFpsText}\n`
   mkdirSync(join(root, 'bench-results'), { recursive: true })
   writeFileSync(join(root, 'bench-results', 'ingest-throughput.md'), out)
   process.stdout.write(`\n${out}`)

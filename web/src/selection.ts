@@ -3,6 +3,7 @@ import type { App } from './app.ts'
 import { deviceOf } from './incidents-store.ts'
 import { t } from './i18n/index.ts'
 import { createPopupContent, type PopupContent } from './popup.ts'
+import { bannersRoom } from './replay/banner-room.ts'
 
 /**
  * The selected device and its popup (popup.ts): opened on `open` (panels, the map, the banner) and once from the link
@@ -12,6 +13,8 @@ import { createPopupContent, type PopupContent } from './popup.ts'
  */
 /** While replay plays, the open popup's chart is drawn again at most this often, ms (each drawing asks the API). */
 const REPLAY_CHART_MS = 5000
+/** A popup's margins to the map's edges after Leaflet pans it into view, px: [sides, top and bottom]. */
+const POPUP_PADDING: [number, number] = [20, 60]
 
 export function createSelection(app: App) {
   const { map, store } = app
@@ -20,7 +23,15 @@ export function createSelection(app: App) {
   /** The link's device, until it has been opened. */
   let fromLink = app.opened.selected
 
-  const leafletPopup = L.popup({ maxWidth: 340, minWidth: 260, autoPanPadding: [20, 60], className: 'mytho-popup' })
+  const leafletPopup = L.popup({ maxWidth: 340, minWidth: 260, autoPanPadding: POPUP_PADDING, className: 'mytho-popup' })
+  /**
+   * Before each pan into view (opening, and growing with its chart): while replaying, the replay banner (and an alarm
+   * banner under it) lies over the map's top, so the popup's top stays below them, not under them.
+   */
+  const keepClearOfBanners = () => {
+    const room = app.replay ? bannersRoom(map.getContainer()) : 0
+    leafletPopup.options.autoPanPaddingTopLeft = L.point(POPUP_PADDING[0], Math.max(POPUP_PADDING[1], room))
+  }
   leafletPopup.on('remove', () => {
     popup?.destroy()
     popup = undefined
@@ -50,13 +61,18 @@ export function createSelection(app: App) {
     popup = createPopupContent(
       store,
       id,
-      () => leafletPopup.update(),
+      () => {
+        keepClearOfBanners()
+        leafletPopup.update()
+      },
       () => app.replay?.at,
     )
+    // a phone's panel closes first: the banners it had moved to the screen's foot are back over the map's top
+    if (window.matchMedia('(max-width: 720px)').matches) document.body.classList.remove('panel-open')
     if (pan) map.setView(at, Math.max(map.getZoom(), 15), { animate: false })
+    keepClearOfBanners()
     leafletPopup.setLatLng(at).setContent(popup.root).openOn(map)
     popup.drawChart()
-    if (window.matchMedia('(max-width: 720px)').matches) document.body.classList.remove('panel-open')
     return true
   }
 
@@ -88,6 +104,7 @@ export function createSelection(app: App) {
     note.textContent = t('deviceRemoved')
     if (at) leafletPopup.setLatLng(at)
     leafletPopup.setContent(note)
+    keepClearOfBanners()
     if (!leafletPopup.isOpen()) leafletPopup.openOn(map)
   }
   app.on('removed', (ids) => {

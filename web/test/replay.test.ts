@@ -25,9 +25,9 @@ const TIDE: [minutes: number, cm: number][] = [
 
 interface Hook {
   __mytho?: {
-    stats(): { live: boolean }
+    stats(): { live: boolean; link: string }
     store: {
-      meta: Map<string, unknown>
+      meta: Map<string, { lat: number; lon: number }>
       devices: Map<string, { status: string; lastSeen: number | null; lastReading: { fields: Record<string, number> } | null }>
     }
     liveBatches(): number
@@ -53,6 +53,40 @@ describe('replay on the map, against the real platform (issue #21)', () => {
     }, GAUGE)
   const listed = (pg: Page) => pg.locator(`#incidents li.incident[data-device-id="${GAUGE}"]`)
   const shownAt = (pg: Page) => pg.locator('#replay-time').getAttribute('data-at')
+
+  /**
+   * Puts the gauge just under the map's top edge and opens its popup there, as a click on it would (no centring);
+   * waits for its chart and for Leaflet's pan to leave the popup's top below the banners over the map. Returns how far
+   * below the map's top the banners end.
+   */
+  async function popupNearTopClearsBanners(pg: Page): Promise<number> {
+    await pg.evaluate((id) => {
+      const w = (window as unknown as Hook).__mytho as unknown as {
+        map: { latLngToContainerPoint(ll: [number, number]): { y: number }; panBy(p: [number, number], o: { animate: boolean }): void; closePopup(): void }
+        store: { meta: Map<string, { lat: number; lon: number }> }
+        select(id: string, pan?: boolean): boolean
+      }
+      const d = w.store.meta.get(id)!
+      w.map.closePopup()
+      w.map.panBy([0, w.map.latLngToContainerPoint([d.lat, d.lon]).y - 24], { animate: false })
+      w.select(id, false)
+    }, GAUGE)
+    const popup = pg.locator('.leaflet-popup').filter({ has: pg.locator(`.device-popup[data-device-id="${GAUGE}"]`) })
+    // the chart drawn, or its "no data" said (the window may end before the tide): the popup at its full height
+    await pg.waitForFunction(() => {
+      const c = document.querySelector('.device-popup .popup-chart')
+      return c !== null && (c.querySelector('.uplot') !== null || /^(Không có dữ liệu|No data)/.test(c.textContent ?? ''))
+    })
+    const bannersBottom = async () => {
+      const b = (await pg.locator('.banners').boundingBox())!
+      return b.y + b.height
+    }
+    // the replay banner is among them
+    const replayBanner = (await pg.locator('#replay-banner').boundingBox())!
+    expect(replayBanner.y + replayBanner.height).toBeLessThanOrEqual(await bannersBottom())
+    await expect.poll(async () => (await popup.boundingBox())!.y - (await bannersBottom()), { timeout: 10_000 }).toBeGreaterThanOrEqual(0)
+    return (await bannersBottom()) - (await pg.locator('#map').boundingBox())!.y
+  }
 
   /** Moves the replay slider to `at` as the operator's drag ends there (its change event), and waits for the gauge. */
   async function seek(at: number, status: string, pg = page): Promise<void> {
@@ -247,9 +281,14 @@ describe('replay on the map, against the real platform (issue #21)', () => {
     await p.publish(gauge, GAUGE, { kind: 'water_level', waterLevelCm: 131 })
     await page.waitForFunction((n) => (window as unknown as Hook).__mytho!.liveBatches() > n, batches)
     expect(await gaugeState(page)).toEqual({ status: 'alarm', lastSeen: escalated + 2 * MIN, cm: 165 })
+    // the header's pill does not call the past live
+    expect(await page.locator('#link').textContent()).toBe('Đang xem lại')
+    expect(await page.locator('#link').getAttribute('class')).toBe('link replaying')
 
     await page.locator('#replay-live').click()
     await page.locator('#replay-banner').waitFor({ state: 'hidden' })
+    expect(await page.locator('#link').textContent()).toBe('Trực tiếp')
+    expect(await page.locator('#link').getAttribute('class')).toBe('link live')
     await page.waitForFunction((id) => (window as unknown as Hook).__mytho?.store.devices.get(id)?.lastReading?.fields['waterLevelCm'] === 131, GAUGE)
     expect((await gaugeState(page))?.status).toBe('ok')
     expect(page.url()).not.toContain('r=')
@@ -258,6 +297,37 @@ describe('replay on the map, against the real platform (issue #21)', () => {
     await listed(page).waitFor()
     expect(await listed(page).getAttribute('data-state')).toBe('cleared')
     expect(await listed(page).locator('.ack-btn').count()).toBe(1)
+    expect(problems).toEqual([])
+  }, 60_000)
+
+  it('the header’s pill says replaying (amber, not the live green); back to live it shows a link lost meanwhile, not "live"', async () => {
+    const pill = page.locator('#link')
+    // no popup asking the API for its chart while the API is away below
+    await page.evaluate(() => (window as unknown as { __mytho: { map: { closePopup(): void } } }).__mytho.map.closePopup())
+    expect(await pill.textContent()).toBe('Trực tiếp')
+    await page.locator('#replay-open').click()
+    await page.locator('#replay-6h').click()
+    await page.locator('#replay-banner').waitFor()
+    await page.locator('#replay-status[data-status="ready"]').waitFor()
+    expect(await pill.textContent()).toBe('Đang xem lại')
+    expect(await pill.getAttribute('class')).toBe('link replaying')
+    expect(await pill.getAttribute('role')).toBe('status')
+    expect(await pill.getAttribute('title')).toBe('Bản đồ đang hiển thị quá khứ, không phải số liệu trực tiếp')
+    expect(await pill.evaluate((e) => getComputedStyle(e).backgroundColor)).toBe('rgb(240, 180, 0)')
+
+    // the API goes away while the operator replays: the link drops, the pill still says what the map shows
+    const restart = await p.stopApi()
+    await page.waitForFunction(() => (window as unknown as Hook).__mytho!.stats().link === 'down')
+    expect(await pill.textContent()).toBe('Đang xem lại')
+    await page.locator('#replay-live').click()
+    await page.locator('#replay-banner').waitFor({ state: 'hidden' })
+    expect(await pill.textContent()).toBe('Mất kết nối — đang kết nối lại…')
+    expect(await pill.getAttribute('class')).toBe('link down')
+    expect(await pill.getAttribute('title')).toBe('')
+    // and live again once the API is back
+    await restart()
+    await page.waitForFunction(() => document.getElementById('link')?.textContent === 'Trực tiếp', undefined, { timeout: 20_000 })
+    expect(await pill.getAttribute('class')).toBe('link live')
     expect(problems).toEqual([])
   }, 60_000)
 
@@ -285,6 +355,9 @@ describe('replay on the map, against the real platform (issue #21)', () => {
     }
     // the instant, big enough to read across the room
     expect(parseFloat(await page.locator('#replay-time').evaluate((e) => getComputedStyle(e).fontSize))).toBeGreaterThanOrEqual(24)
+    // a device's popup opened near the map's top edge is panned clear of the banners over it, whose wrapped lines reach
+    // further down than the 60 px margin popups keep otherwise
+    expect(await popupNearTopClearsBanners(page)).toBeGreaterThan(60)
     // reachable by keyboard: the slider takes the arrows
     const before = Number(await shownAt(page))
     await page.locator('#replay-slider').focus()
@@ -292,6 +365,7 @@ describe('replay on the map, against the real platform (issue #21)', () => {
     await page.waitForFunction((t) => Number(document.getElementById('replay-time')?.dataset['at']) > t, before)
 
     await page.setViewportSize({ width: 1366, height: 768 })
+    await popupNearTopClearsBanners(page)
     await page.locator('#lang').click()
     expect(await page.locator('#replay-open').textContent()).toBe('Replay')
     expect(await page.locator('#replay-6h').textContent()).toBe('Last 6 h')
