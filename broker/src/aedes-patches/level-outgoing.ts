@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module'
 import type { Readable } from 'node:stream'
 import type { Level } from 'level'
+import { createInFlightIds, type InFlightPacket } from './in-flight-ids.ts'
 
 const fromLibrary = createRequire(createRequire(import.meta.url).resolve('aedes-persistence-level'))
 const AedesPacket = fromLibrary('aedes-packet') as new (packet: QueuedPacket) => object
@@ -28,13 +29,7 @@ const msgpack = fromLibrary('msgpack-lite') as { encode(value: unknown): Buffer 
  * wrote) keep the library's own path.
  */
 
-interface QueuedPacket {
-  cmd?: string
-  qos?: number
-  brokerId?: string
-  brokerCounter?: number
-  messageId?: number
-}
+type QueuedPacket = InFlightPacket
 type Client = { id: string }
 interface OutgoingMethods {
   outgoingUpdate(client: Client, packet: QueuedPacket): Promise<void>
@@ -45,20 +40,12 @@ interface OutgoingMethods {
 const queueKey = (clientId: string, brokerId: string, brokerCounter: number) =>
   `outgoing:${encodeURIComponent(clientId)}:${brokerId}:${String(brokerCounter).padStart(16, '0')}`
 
-interface InFlight {
-  key: string
-  packet: QueuedPacket
-}
-
 export function lightenOutgoingQueue(persistence: Record<string, unknown>, db: Level<string, Buffer>): void {
   const library = {
     outgoingUpdate: (persistence['outgoingUpdate'] as OutgoingMethods['outgoingUpdate']).bind(persistence),
     outgoingClearMessageId: (persistence['outgoingClearMessageId'] as OutgoingMethods['outgoingClearMessageId']).bind(persistence),
   }
-  /** client id → packet id → the queued packet now in flight under that id. */
-  const inFlight = new Map<string, Map<number, InFlight>>()
-  /** client id → queue key → its packet id, so a redelivery under a new id forgets the old one. */
-  const idOfKey = new Map<string, Map<string, number>>()
+  const inFlight = createInFlightIds<QueuedPacket>()
 
   // One LevelDB batch per tick for every enqueue and PUBACK of that tick (a put and its delete keep their order).
   let ops: ({ type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string })[] = []
@@ -89,32 +76,12 @@ export function lightenOutgoingQueue(persistence: Record<string, unknown>, db: L
     if (packet.cmd !== 'publish' || packet.qos !== 1 || packet.brokerId === undefined || packet.brokerCounter === undefined || packet.messageId === undefined) {
       return library.outgoingUpdate(client, packet)
     }
-    const key = queueKey(client.id, packet.brokerId, packet.brokerCounter)
-    let byId = inFlight.get(client.id)
-    let ids = idOfKey.get(client.id)
-    if (!byId || !ids) {
-      inFlight.set(client.id, (byId = new Map()))
-      idOfKey.set(client.id, (ids = new Map()))
-    }
-    const previous = ids.get(key)
-    if (previous !== undefined && previous !== packet.messageId) byId.delete(previous)
-    const reused = byId.get(packet.messageId)
-    if (reused && reused.key !== key) ids.delete(reused.key)
-    byId.set(packet.messageId, { key, packet })
-    ids.set(key, packet.messageId)
+    inFlight.remember(client.id, packet.messageId, queueKey(client.id, packet.brokerId, packet.brokerCounter), packet)
   }
 
   const outgoingClearMessageId: OutgoingMethods['outgoingClearMessageId'] = async (client, packet) => {
-    const byId = inFlight.get(client.id)
-    const entry = packet.messageId === undefined ? undefined : byId?.get(packet.messageId)
+    const entry = inFlight.take(client.id, packet.messageId)
     if (!entry) return library.outgoingClearMessageId(client, packet)
-    byId!.delete(packet.messageId!)
-    const ids = idOfKey.get(client.id)!
-    ids.delete(entry.key)
-    if (byId!.size === 0) {
-      inFlight.delete(client.id)
-      idOfKey.delete(client.id)
-    }
     await deleteSoon(entry.key)
     return entry.packet
   }
@@ -124,11 +91,10 @@ export function lightenOutgoingQueue(persistence: Record<string, unknown>, db: L
   // then sends those messages under fresh ids).
   const libraryStream = (persistence['outgoingStream'] as (client: Client) => Readable).bind(persistence)
   const outgoingStream = (client: Client): Readable => {
-    const ids = idOfKey.get(client.id)
-    if (!ids) return libraryStream(client)
+    if (!inFlight.has(client.id)) return libraryStream(client)
     return libraryStream(client).map((packet: QueuedPacket) => {
       if (packet.brokerId !== undefined && packet.brokerCounter !== undefined) {
-        const id = ids.get(queueKey(client.id, packet.brokerId, packet.brokerCounter))
+        const id = inFlight.idOf(client.id, queueKey(client.id, packet.brokerId, packet.brokerCounter))
         if (id !== undefined) packet.messageId = id
       }
       return packet

@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module'
 import type { Redis } from 'ioredis'
 import type { Logger } from '@mytho/runtime'
+import { createInFlightIds, type InFlightPacket } from './in-flight-ids.ts'
 import { createPooledEncoder } from './pooled-msgpack.ts'
 import { batchPerTurn } from './turn-batch.ts'
 
@@ -55,13 +56,7 @@ while a <= #ARGV do
   end
 end
 return k - 1`
-interface QueuedPacket {
-  cmd?: string
-  qos?: number
-  brokerId?: string
-  brokerCounter?: number
-  messageId?: number
-}
+type QueuedPacket = InFlightPacket
 type Client = { id: string }
 type Sub = { clientId: string }
 interface OutgoingMethods {
@@ -76,11 +71,6 @@ const packetKey = (brokerId: string, brokerCounter: number) => `packet:${brokerI
 
 type Scripted = Redis & { mythoQueueBatch(numKeys: number, ...keysThenArgs: (string | Buffer)[]): Promise<number> }
 
-interface InFlight {
-  key: string
-  packet: QueuedPacket
-}
-
 export function batchQueueSteps(persistence: Record<string, unknown>, db: Redis, logger: Logger): void {
   const library = {
     outgoingUpdate: (persistence['outgoingUpdate'] as OutgoingMethods['outgoingUpdate']).bind(persistence),
@@ -92,10 +82,7 @@ export function batchQueueSteps(persistence: Record<string, unknown>, db: Redis,
 
   const step = batchPerTurn((keys, args) => scripted.mythoQueueBatch(keys.length, ...keys, ...args))
 
-  /** client id → packet id → the queued packet now in flight under that id. */
-  const inFlight = new Map<string, Map<number, InFlight>>()
-  /** client id → queue key → its packet id, so a redelivery under a new id forgets the old one. */
-  const idOfKey = new Map<string, Map<string, number>>()
+  const inFlight = createInFlightIds<QueuedPacket>()
 
   const outgoingEnqueueCombi: OutgoingMethods['outgoingEnqueueCombi'] = async (subs, packet) => {
     if (!subs || subs.length === 0) return
@@ -108,32 +95,13 @@ export function batchQueueSteps(persistence: Record<string, unknown>, db: Redis,
       return library.outgoingUpdate(client, packet)
     }
     const key = packetKey(packet.brokerId, packet.brokerCounter)
-    let byId = inFlight.get(client.id)
-    let ids = idOfKey.get(client.id)
-    if (!byId || !ids) {
-      inFlight.set(client.id, (byId = new Map()))
-      idOfKey.set(client.id, (ids = new Map()))
-    }
-    const previous = ids.get(key)
-    if (previous !== undefined && previous !== packet.messageId) byId.delete(previous)
-    const reused = byId.get(packet.messageId)
-    if (reused && reused.key !== key) ids.delete(reused.key)
-    byId.set(packet.messageId, { key, packet })
-    ids.set(key, packet.messageId)
+    inFlight.remember(client.id, packet.messageId, key, packet)
     step([key], ['U', encode(packet)]).catch((err: Error) => logger.warn('could not store a packet id in redis', { clientId: client.id, err: err.message }))
   }
 
   const outgoingClearMessageId: OutgoingMethods['outgoingClearMessageId'] = async (client, packet) => {
-    const byId = inFlight.get(client.id)
-    const entry = packet.messageId === undefined ? undefined : byId?.get(packet.messageId)
+    const entry = inFlight.take(client.id, packet.messageId)
     if (!entry) return library.outgoingClearMessageId(client, packet)
-    byId!.delete(packet.messageId!)
-    const ids = idOfKey.get(client.id)!
-    ids.delete(entry.key)
-    if (byId!.size === 0) {
-      inFlight.delete(client.id)
-      idOfKey.delete(client.id)
-    }
     await step([listKey(client.id), entry.key, `${entry.key}:offlineCount`], ['C'])
     return entry.packet
   }
