@@ -199,7 +199,10 @@ describe('devices on the administration page against the real platform (issue #1
     expect(await admin.locator('#dev-secret-host h3').textContent()).toBe(`Khóa bí mật của ${ID}`)
     expect(await refusedCode(p, ID, secret)).toBe(4) // bad user name or password
     expect(await refusedCode(p, ID, rotated.secret)).toBe(0)
-    await closeSecret()
+    // Leaving the page clears it (the back-forward cache would otherwise show it again on Back).
+    await admin.evaluate(() => dispatchEvent(new PageTransitionEvent('pagehide', { persisted: true })))
+    await admin.locator('#dev-secret-host').waitFor({ state: 'hidden' })
+    expect(await admin.locator('#dev-secret-host .dev-copy-value').count()).toBe(0)
 
     await row(ID).locator('.dev-disable').click()
     await admin.locator(`#dev-rows tr[data-device-id="${ID}"][data-state="disabled"]`).waitFor()

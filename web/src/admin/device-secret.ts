@@ -39,9 +39,21 @@ export function copyable(label: string, value: string, className: string, multil
   return wrap
 }
 
+/** Hosts that show a secret now: leaving the page clears them all, so the back button cannot bring one back. */
+const showing = new Set<HTMLElement>()
+const clearSecrets = (host: HTMLElement) => {
+  host.replaceChildren()
+  host.hidden = true
+  showing.delete(host)
+}
+addEventListener('pagehide', () => {
+  for (const host of showing) clearSecrets(host)
+})
+
 /**
  * Shows a device's new secret once, in `host`, with a ready mosquitto_pub line: the API keeps only its hash, and the
- * page keeps it nowhere but here, so closing the panel (or reloading) is the end of it.
+ * page keeps it nowhere but here, so closing the panel, leaving the page (the browser's back-forward cache would
+ * otherwise show it again) or reloading is the end of it.
  */
 export function showSecrets(host: HTMLElement, broker: Broker, secrets: { deviceId: string; secret: string; kind: DeviceKind }[], heading?: string): void {
   const box = el('div', { className: 'dev-secret' })
@@ -66,12 +78,10 @@ export function showSecrets(host: HTMLElement, broker: Broker, secrets: { device
     one.append(copyable(dt('secret'), s.secret, 'dev-secret-value'), copyable(dt('command'), mosquittoPub(s.deviceId, s.secret, s.kind, broker), 'dev-command'))
     box.append(one)
   }
-  const close = button(dt('closeSecret'), 'primary dev-secret-close', () => {
-    host.replaceChildren()
-    host.hidden = true
-  })
+  const close = button(dt('closeSecret'), 'primary dev-secret-close', () => clearSecrets(host))
   box.append(close)
   host.replaceChildren(box)
   host.hidden = false
+  showing.add(host)
   box.querySelector<HTMLElement>('.dev-copy-btn')?.focus()
 }
