@@ -500,13 +500,14 @@ async function main() {
   if (want('pipe-sqlite'))
     parts.push({
       key: 'pipe-sqlite',
-      label: 'our pipeline → SQLite, one reading per message',
+      // npm start's own default: the ingest embedded, readings in SQLite under DATA_DIR.
+      label: 'our pipeline as npm start runs it (ingest embedded) → SQLite, one reading per message',
       unit: 'readings/s stored',
       run: () => {
         const t = makeTempDir('mytho-bench-sqlite-')
         sqliteDir = t.path
         sqliteBackend.env = { DATA_DIR: t.path }
-        return runPipeline(sqliteBackend, 1)
+        return runPipeline(sqliteBackend, 1, true)
       },
     })
   const results = new Map<string, (RefResult & { ackedPerS?: number })[]>(parts.map((p) => [p.key, []]))

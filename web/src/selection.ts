@@ -1,9 +1,9 @@
 import * as L from 'leaflet'
 import type { App } from './app.ts'
+import { bannersRoom } from './banner-room.ts'
 import { deviceOf } from './incidents-store.ts'
 import { t } from './i18n/index.ts'
 import { createPopupContent, type PopupContent } from './popup.ts'
-import { bannersRoom } from './replay/banner-room.ts'
 
 /**
  * The selected device and its popup (popup.ts): opened on `open` (panels, the map, the banner) and once from the link
@@ -25,11 +25,11 @@ export function createSelection(app: App) {
 
   const leafletPopup = L.popup({ maxWidth: 340, minWidth: 260, autoPanPadding: POPUP_PADDING, className: 'mytho-popup' })
   /**
-   * Before each pan into view (opening, and growing with its chart): while replaying, the replay banner (and an alarm
-   * banner under it) lies over the map's top, so the popup's top stays below them, not under them.
+   * Before each pan into view (opening, and growing with its chart): the banners over the map's top (an open alarm,
+   * the pipeline's health, the replay banner) would hide the popup's top, its name and values, so it stays below them.
    */
   const keepClearOfBanners = () => {
-    const room = app.replay ? bannersRoom(map.getContainer()) : 0
+    const room = bannersRoom(map.getContainer())
     leafletPopup.options.autoPanPaddingTopLeft = L.point(POPUP_PADDING[0], Math.max(POPUP_PADDING[1], room))
   }
   leafletPopup.on('remove', () => {
