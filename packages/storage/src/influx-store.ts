@@ -2,6 +2,7 @@ import type { Logger } from '@mytho/runtime'
 import type { DeadLetterBucketCount, HistoryPoint, HistorySeries, Rejection, StorageStatus, StoredReading } from '@mytho/schema'
 import { LOCAL_UTC_OFFSET_MS, deviceKinds, metricsByKind, windowMs } from '@mytho/schema'
 import { createInfluxHttp, toStorageError, type InfluxHttpOptions, type InfluxSeries } from './influx-http.ts'
+import { createReplayFrameJob, stateFromFrames, type ReplayFrameJob } from './influx-replay-frames.ts'
 import { GRAINS, ROLLUP_RP, createRollupJob, firstRawAt, lastRollupAt, rollupSelect, type RollupJob } from './influx-rollups.ts'
 import { DEAD_LETTER_MEASUREMENT, deadLetterLine, decodeText, encodeText, ident, literal, readingLine } from './line-protocol.ts'
 import { StorageError, type ReadingStore, type ReplayPoint, type ReplayResolution } from './port.ts'
@@ -42,6 +43,11 @@ export interface InfluxStoreOptions extends InfluxHttpOptions {
   rollupEveryMs?: number
   /** How long after a bucket ends the job first rolls it up, so slightly late readings are in it, ms. Default 120,000. */
   rollupGraceMs?: number
+  /**
+   * How often a writer writes the replay frames of the buckets closed since (influx-replay-frames.ts), ms; 0: only on
+   * flushReplayFrames(). Default 60,000.
+   */
+  replayFramesEveryMs?: number
 }
 
 export interface InfluxStore extends ReadingStore {
@@ -51,7 +57,18 @@ export interface InfluxStore extends ReadingStore {
    * Does nothing unless this store computes roll-ups. For tests and a graceful stop.
    */
   flushRollups(opts?: { all?: boolean }): Promise<void>
+  /**
+   * A writer: writes the replay frames of every bucket closed (of every bucket before `upTo` if given) and not written
+   * yet, or written before a reading behind them came, and resolves when done. For tests, the bench and a backfill.
+   */
+  flushReplayFrames(upTo?: number): Promise<void>
 }
+
+/**
+ * Raw points one timed run of the replay frames reads at most: a first start over weeks of readings catches up a slice
+ * a minute (about a second of this process's CPU) instead of holding the ingest's event loop for an hour.
+ */
+const FRAMES_POINTS_PER_RUN = 200_000
 
 /** How often a reader looks again for roll-ups it did not find. */
 const REDETECT_MS = 60_000
@@ -117,6 +134,15 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxStore {
   }
   let jobFailing = false
   let lastDetect = 0
+  let frames: ReplayFrameJob | undefined
+  let framesTimer: NodeJS.Timeout | undefined
+  let framesChain: Promise<void> = Promise.resolve()
+  let framesFailing = false
+  const serialFrames = (fn: () => Promise<void>): Promise<void> => {
+    const next = framesChain.then(fn)
+    framesChain = next.catch(() => undefined)
+    return next
+  }
   /** The server refused DELETE (2.x/3.x serve no DELETE over the v1 API): re-driven letters get a tombstone instead. */
   let deleteRefused = false
 
@@ -195,14 +221,18 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxStore {
           if (e.retryable) throw e
           await withoutAdmin(redact(e.message))
         }
+        startFrames()
       }),
 
     status: () => ({ ...state, warnings: [...warnings.values()] }),
+
+    flushReplayFrames: (upTo) => wrap('flushReplayFrames', () => (frames ? serialFrames(() => frames!.run(upTo)) : Promise.resolve())),
 
     flushRollups: ({ all = false } = {}) => wrap('flushRollups', () => (job ? serial(() => job!.run(all)) : Promise.resolve())),
 
     rollUp: (from, to) =>
       wrap('rollUp', async () => {
+        frames?.touchRange(from)
         if (job) return serial(() => job!.rollUp(from, to))
         if (state.rollups !== 'continuous_queries') return
         const range = { from: Math.floor(from / HOUR_MS) * HOUR_MS, to: Math.ceil(to / HOUR_MS) * HOUR_MS }
@@ -225,7 +255,9 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxStore {
         } finally {
           // After the write (also a failed one: part of it may be stored), so the job never rolls up a bucket before
           // the points that made it dirty are there to read.
-          job?.touch(readings.map((r) => r.ts))
+          const times = readings.map((r) => r.ts)
+          job?.touch(times)
+          frames?.touch(times)
         }
       }),
 
@@ -294,26 +326,17 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxStore {
       }),
 
     // One SELECT over every kind's measurement: raw in the default policy, buckets in rp_5m (written at their start).
+    // From the replay frames when they are written for that instant; else one SELECT per device's newest point.
     stateAt: (input) =>
       wrap('stateAt', async () => {
         const q = parseReplayStateQuery(input)
-        const series = await query(
-          `SELECT * FROM ${replayMeasurements(q.resolution)} WHERE time <= ${q.at}ms AND time > ${q.at - q.lookbackMs}ms GROUP BY "deviceId" ORDER BY time DESC LIMIT 1`,
-        )
-        // A device that changed kind has a newest point in two measurements; keep the newer.
-        const newest = new Map<string, ReplayPoint>()
-        for (const p of replayPoints(series, q.resolution)) {
-          const seen = newest.get(p.deviceId)
-          if (!seen || p.ts > seen.ts) newest.set(p.deviceId, p)
-        }
-        return [...newest.values()].sort(byDevice)
+        return (await stateFromFrames(http, db, q)) ?? stateByDevice(q.at, q.lookbackMs, q.resolution)
       }),
 
     changes: (input) =>
       wrap('changes', async () => {
         const q = parseReplayChangesQuery(input)
-        const series = await query(`SELECT * FROM ${replayMeasurements(q.resolution)} WHERE time >= ${q.from}ms AND time < ${q.to}ms GROUP BY "deviceId"`)
-        return replayPoints(series, q.resolution).sort((a, b) => a.ts - b.ts || byDevice(a, b))
+        return changesOf(q.from, q.to, q.resolution)
       }),
 
     writeDeadLetters: (rejections) =>
@@ -416,9 +439,65 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxStore {
     async close() {
       clearInterval(timer)
       timer = undefined
+      clearInterval(framesTimer)
+      framesTimer = undefined
+      frames = undefined
       job = undefined
       http.close()
     },
+  }
+
+  /** One SELECT over every kind's measurement: raw in the default policy, buckets in rp_5m (written at their start). */
+  async function stateByDevice(at: number, lookbackMs: number, resolution: ReplayResolution): Promise<ReplayPoint[]> {
+    const series = await query(
+      `SELECT * FROM ${replayMeasurements(resolution)} WHERE time <= ${at}ms AND time > ${at - lookbackMs}ms GROUP BY "deviceId" ORDER BY time DESC LIMIT 1`,
+    )
+    // A device that changed kind has a newest point in two measurements; keep the newer.
+    const newest = new Map<string, ReplayPoint>()
+    for (const p of replayPoints(series, resolution)) {
+      const seen = newest.get(p.deviceId)
+      if (!seen || p.ts > seen.ts) newest.set(p.deviceId, p)
+    }
+    return [...newest.values()].sort(byDevice)
+  }
+
+  async function changesOf(from: number, to: number, resolution: ReplayResolution): Promise<ReplayPoint[]> {
+    const series = await query(`SELECT * FROM ${replayMeasurements(resolution)} WHERE time >= ${from}ms AND time < ${to}ms GROUP BY "deviceId"`)
+    return replayPoints(series, resolution).sort((a, b) => a.ts - b.ts || byDevice(a, b))
+  }
+
+  /** A writer keeps the replay frames written (influx-replay-frames.ts) as buckets close. */
+  function startFrames(): void {
+    if (frames) return
+    frames = createReplayFrameJob({
+      http,
+      db,
+      now,
+      graceMs: opts.rollupGraceMs ?? 120_000,
+      maxLinesPerWrite: maxLines,
+      readRaw: (from, to) => changesOf(from, to, 'raw'),
+      readState: stateByDevice,
+      firstRawAt: () => firstRawAt(http, db, defaultRp),
+    })
+    const every = opts.replayFramesEveryMs ?? 60_000
+    if (every > 0)
+      framesTimer = setInterval(() => {
+        void serialFrames(() => frames?.run(undefined, FRAMES_POINTS_PER_RUN) ?? Promise.resolve()).then(
+          () => {
+            if (framesFailing) opts.logger?.info(`InfluxDB ${db}: replay frames written again`, { database: db })
+            framesFailing = false
+          },
+          (err: unknown) => {
+            // Once per failing stretch: the next run starts again from where the frames are whole.
+            if (!framesFailing && frames)
+              opts.logger?.warn(`InfluxDB ${db}: writing replay frames failed; will retry`, {
+                database: db,
+                err: redact(String((err as Error)?.message ?? err)),
+              })
+            framesFailing = true
+          },
+        )
+      }, every).unref()
   }
 
   /** The writer on a server that refused to set up retention policies and continuous queries. */
