@@ -1,4 +1,4 @@
-import { startInfluxd, type Influxd } from '@mytho/testing'
+import { startInfluxd, waitFor, type Influxd } from '@mytho/testing'
 import type { StoredReading } from '@mytho/schema'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { reading } from './contract.test-suite.ts'
@@ -29,8 +29,8 @@ afterAll(async () => {
 })
 
 let n = 0
-function open(): InfluxStore {
-  const store = createInfluxStore({ url: influx.url, database: `frames_${++n}`, rollupEveryMs: 0, replayFramesEveryMs: 0, maxLinesPerWrite: 2_000 })
+function open(everyMs = 0): InfluxStore {
+  const store = createInfluxStore({ url: influx.url, database: `frames_${++n}`, rollupEveryMs: 0, replayFramesEveryMs: everyMs, maxLinesPerWrite: 2_000 })
   onTestFinished(async () => {
     await store.close()
     await fetch(`${influx.url}/query?q=${encodeURIComponent(`DROP DATABASE "frames_${n}"`)}`, { method: 'POST' })
@@ -166,5 +166,16 @@ describe('replay frames on InfluxDB', () => {
     await http.write(db, bogus!.replace('n=1i', 'n=3i'), 'ns')
     for (const resolution of ['raw', '5m'] as ReplayResolution[])
       expect(await framed.stateAt({ at, lookbackMs: DAY, resolution })).toEqual(await plain.stateAt({ at, lookbackMs: DAY, resolution }))
+  })
+
+  it('are written by the writer on its own, from the oldest reading replay reaches, without a flush', async () => {
+    const store = open(50)
+    await store.init()
+    await store.writeReadings(city())
+    const db = `frames_${n}`
+    // Every closed bucket from the keyframe boundary before the first reading: 4.5 h of readings, 6 h of buckets at most.
+    await waitFor(async () => ((await frameCount(db))[BUCKET_MEASUREMENT] ?? 0) >= 4 * 12, { timeoutMs: 30_000, what: 'replay frames' })
+    const at = T0 + HOUR + 2 * MIN
+    expect((await store.stateAt({ at, lookbackMs: DAY, resolution: 'raw' })).map((p) => p.deviceId)).toContain('wl-fast-0')
   })
 })

@@ -66,8 +66,12 @@ const WRITE_BYTES = 4_000_000
 export const KEY_EVERY_MS = 6 * HOUR_MS
 /** The most raw time one SELECT of the sweep covers; less where the readings are dense (SWEEP_POINTS). */
 const SWEEP_SPAN_MS = 6 * HOUR_MS
-/** About how many raw points one SELECT of the sweep reads, so a dense city's hour is several small answers. */
-const SWEEP_POINTS = 50_000
+/**
+ * About how many raw points one SELECT of the sweep reads. The ingest runs in the broker's process, whose event loop
+ * parses the answer: 20,000 points of one kind are ~1.8 MB of JSON and ~30 ms to parse into points here, so 10,000
+ * keep the stall near 15 ms, once per answer.
+ */
+const SWEEP_POINTS = 10_000
 
 /** The roll-ups' aggregate of one device's readings in a bucket (they must agree to the last bit). */
 export function aggregate(start: number, readings: readonly Raw[]): Agg {
