@@ -118,7 +118,7 @@ const frameCount = async (db: string) => {
   const http = createInfluxHttp({ url: influx.url })
   try {
     const s = await http.query(`SELECT count("n") FROM ${ident(KEY_MEASUREMENT)},${ident(BUCKET_MEASUREMENT)}`, db)
-    return Object.fromEntries(s.map((x) => [x.name, x.values[0]?.[1]]))
+    return Object.fromEntries(s.map((x) => [x.name, Number(x.values[0]?.[1] ?? 0)])) as Record<string, number>
   } finally {
     http.close()
   }
