@@ -178,4 +178,21 @@ describe('replay frames on InfluxDB', () => {
     const at = T0 + HOUR + 2 * MIN
     expect((await store.stateAt({ at, lookbackMs: DAY, resolution: 'raw' })).map((p) => p.deviceId)).toContain('wl-fast-0')
   })
+
+  it('are put right by a restarted writer for readings it drains before its first sweep', async () => {
+    // Older than any keyframe a sweep of the city restarts from (those are within 6 h of its end).
+    const late = Array.from({ length: 7 }, (_, i) => reading({ deviceId: 'wl-old', ts: T0 - 20 * HOUR + i * 10 * MIN, fields: { waterLevelCm: 140 + i } }))
+    const [framed, plain] = await bothWith(city())
+    await framed.flushReplayFrames(T_END)
+    await framed.close()
+    // The ingest again, after a restart, draining its spool of readings older than the newest keyframe.
+    const again = createInfluxStore({ url: influx.url, database: `frames_${n - 1}`, rollupEveryMs: 0, replayFramesEveryMs: 0 })
+    onTestFinished(() => again.close())
+    await again.init()
+    await again.writeReadings(late)
+    await plain.writeReadings(late)
+    await plain.rollUp(T0 - DAY, T_END)
+    await again.flushReplayFrames(T_END)
+    await expectSameStates(again, plain, [DAY])
+  })
 })

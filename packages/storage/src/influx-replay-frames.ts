@@ -340,11 +340,11 @@ export function createReplayFrameJob(o: ReplayFrameJobOptions) {
   return {
     /** Remembers the keyframe before the earliest of these reading times behind the sweep; call after their write. */
     touch(times: Iterable<number>): void {
-      const behind = reach ?? cursor
-      if (behind === undefined) return
       let earliest = Infinity
       for (const ts of times) if (ts < earliest) earliest = ts
-      if (earliest < behind) rewind = Math.min(rewind ?? Infinity, bucketStart(earliest, KEY_EVERY_MS))
+      const behind = reach ?? cursor
+      // Before the first sweep (a restart draining its spool), any time may lie behind where that sweep starts.
+      if (behind === undefined || earliest < behind) rewind = Math.min(rewind ?? Infinity, bucketStart(earliest, KEY_EVERY_MS))
     },
 
     /** Sweeps again from `from` (ReadingStore.rollUp: readings written behind this process's back). */
@@ -366,7 +366,7 @@ export function createReplayFrameJob(o: ReplayFrameJobOptions) {
       else if (broken) start = bucketStart(cursor, KEY_EVERY_MS)
       if (again !== undefined && again < (start ?? cursor!)) start = Math.max(again, bucketStart(o.now() - REPLAY_MAX_AGE_MS, KEY_EVERY_MS))
       // A sweep over frames written before puts a keyframe wherever one was, so none is left from the older build.
-      const keepKeys = start !== undefined && cursor !== undefined ? await keyTimes(start, cursor) : new Set<number>()
+      const keepKeys = start !== undefined ? await keyTimes(start, end + 1) : new Set<number>()
       try {
         if (start !== undefined) {
           reach = start
