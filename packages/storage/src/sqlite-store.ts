@@ -226,7 +226,7 @@ export function createSqliteStore(opts: SqliteStoreOptions): ReadingStore {
         // rp_5m: found by the newest reading before that bucket's end.
         const lo = bucketStart(q.at - q.lookbackMs, FIVE_MIN_MS) + FIVE_MIN_MS
         const hi = bucketStart(q.at, FIVE_MIN_MS) + FIVE_MIN_MS
-        return bucketPoints(s.state5m.all({ lo, hi, metrics: KIND_METRICS }))
+        return bucketPoints(s.state5m.all({ lo, hi }))
       }),
 
     changes: (query) =>
@@ -417,30 +417,32 @@ function prepare(db: Database.Database) {
          (SELECT ts FROM readings WHERE device_id = l.device_id AND ts <= :at AND ts > :at - :lookback ORDER BY ts DESC LIMIT 1)
        ORDER BY l.device_id`,
     ),
-    // The bucket is found by the newest raw reading in it (a primary-key seek per device), its rows by primary key
-    // (CROSS JOIN keeps that order: without statistics the planner would scan every roll-up row instead)
-    // per metric of the device's kind (every metric a reading of that kind may carry, so one without batteryV does
-    // not hide the bucket's batteryV).
-    state5m: db.prepare<[{ lo: number; hi: number; metrics: string }], BucketRow>(
-      `SELECT b.device_id, b.bucket_start, b.metric, b.sum, b.min, b.max, b.count
-       FROM latest l CROSS JOIN readings r ON r.device_id = l.device_id AND r.ts =
-         (SELECT ts FROM readings WHERE device_id = l.device_id AND ts >= :lo AND ts < :hi ORDER BY ts DESC LIMIT 1)
-       CROSS JOIN json_each(:metrics, '$.' || r.kind) k
-       CROSS JOIN rollup_5m b ON b.device_id = l.device_id AND b.metric = k.value AND b.bucket_start = (r.ts / ${FIVE_MIN_MS}) * ${FIVE_MIN_MS}
-       ORDER BY l.device_id`,
-    ),
+    // The bucket is found by the newest raw reading in it (a primary-key seek per device), its rows (one per metric
+    // rolled up in it, so a reading without batteryV does not hide the bucket's batteryV) by the time index. CROSS
+    // JOIN keeps that order: without statistics the planner would scan every roll-up row instead. Rows as arrays
+    // (raw): ~15 % of the jump went into naming 10,000 rows' columns.
+    state5m: db
+      .prepare<[{ lo: number; hi: number }], BucketTuple>(
+        `SELECT b.device_id, b.bucket_start, b.metric, b.sum, b.min, b.max, b.count
+         FROM latest l CROSS JOIN rollup_5m b ON b.device_id = l.device_id AND b.bucket_start =
+           (SELECT (ts / ${FIVE_MIN_MS}) * ${FIVE_MIN_MS} FROM readings WHERE device_id = l.device_id AND ts >= :lo AND ts < :hi ORDER BY ts DESC LIMIT 1)
+         ORDER BY l.device_id`,
+      )
+      .raw(true),
     changesRaw: db.prepare<[{ from: number; to: number }], PointRow>(
       `SELECT r.device_id, r.ts, r.fields FROM latest l CROSS JOIN readings r ON r.device_id = l.device_id AND r.ts >= :from AND r.ts < :to
        ORDER BY r.ts, r.device_id`,
     ),
     // Per device and metric of its kind (its newest reading's kind), a primary-key range.
-    changes5m: db.prepare<[{ from: number; to: number; metrics: string }], BucketRow>(
-      `SELECT b.device_id, b.bucket_start, b.metric, b.sum, b.min, b.max, b.count
+    changes5m: db
+      .prepare<[{ from: number; to: number; metrics: string }], BucketTuple>(
+        `SELECT b.device_id, b.bucket_start, b.metric, b.sum, b.min, b.max, b.count
        FROM latest l CROSS JOIN readings r ON r.device_id = l.device_id AND r.ts = l.ts
        CROSS JOIN json_each(:metrics, '$.' || r.kind) k
        CROSS JOIN rollup_5m b ON b.device_id = l.device_id AND b.metric = k.value AND b.bucket_start >= :from AND b.bucket_start < :to
        ORDER BY b.bucket_start, b.device_id`,
-    ),
+      )
+      .raw(true),
     rollup: { '5m': rollupWindows('rollup_5m'), '1h': rollupWindows('rollup_1h') },
     deadLetters: deadLetterQueries(db),
     deadLetterCounts: (q: DeadLetterCountFilter) => {
@@ -532,27 +534,20 @@ interface PointRow {
   fields: string
 }
 
-interface BucketRow {
-  device_id: string
-  bucket_start: number
-  metric: string
-  sum: number
-  min: number
-  max: number
-  count: number
-}
+/** A roll-up row as the replay statements return it (raw: an array, not an object). */
+type BucketTuple = [deviceId: string, bucketStart: number, metric: string, sum: number, min: number, max: number, count: number]
 
 const toPoint = (row: PointRow): ReplayPoint => ({ deviceId: row.device_id, ts: row.ts, fields: JSON.parse(row.fields) as Record<string, number> })
 
 /** Roll-up rows (one per metric), ordered by bucket then device, as one point per device and bucket. */
-function bucketPoints(rows: readonly BucketRow[]): ReplayPoint[] {
+function bucketPoints(rows: readonly BucketTuple[]): ReplayPoint[] {
   const out: ReplayPoint[] = []
   let p: (ReplayPoint & { min: Record<string, number>; max: Record<string, number> }) | undefined
-  for (const r of rows) {
-    if (!p || p.deviceId !== r.device_id || p.ts !== r.bucket_start) out.push((p = { deviceId: r.device_id, ts: r.bucket_start, fields: {}, min: {}, max: {} }))
-    p.fields[r.metric] = r.sum / r.count
-    p.min[r.metric] = r.min
-    p.max[r.metric] = r.max
+  for (const [deviceId, bucketStart, metric, sum, min, max, count] of rows) {
+    if (!p || p.deviceId !== deviceId || p.ts !== bucketStart) out.push((p = { deviceId, ts: bucketStart, fields: {}, min: {}, max: {} }))
+    p.fields[metric] = sum / count
+    p.min[metric] = min
+    p.max[metric] = max
   }
   return out
 }
