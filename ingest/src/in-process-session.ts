@@ -63,25 +63,32 @@ export function createInProcessSession(
   let waiting: [InProcessPacket, () => void][] = []
   let head = 0
 
+  // Made by a factory rather than written in the message's object literal: a bundle built with keepNames (ours, and
+  // tsx) gives every function written at a named place an Object.defineProperty call each time it is created, here
+  // once per reading.
+  const ackOnce = (done: () => void) => {
+    let acked = false
+    return () => {
+      // fastparallel counts callbacks: a second call would complete someone else's publish.
+      if (acked) return
+      acked = true
+      inflight--
+      stats.acked++
+      done()
+      drain()
+    }
+  }
+
   const handOver = (packet: InProcessPacket, done: () => void) => {
     stats.received++
     if (packet.dup) stats.redelivered++
     inflight++
-    let acked = false
     onMessage({
       topic: packet.topic,
       payload: typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload,
       qos: packet.qos,
       dup: packet.dup,
-      ack: () => {
-        // fastparallel counts callbacks: a second call would complete someone else's publish.
-        if (acked) return
-        acked = true
-        inflight--
-        stats.acked++
-        done()
-        drain()
-      },
+      ack: ackOnce(done),
     })
   }
 
