@@ -32,6 +32,15 @@ export function createSelection(app: App) {
     const room = bannersRoom(map.getContainer())
     leafletPopup.options.autoPanPaddingTopLeft = L.point(POPUP_PADDING[0], Math.max(POPUP_PADDING[1], room))
   }
+  // A banner that appears or grows while a popup is open (an alarm raised, the pipeline degrading) would cover the
+  // popup's top: pan it clear again, as when it opened.
+  const banners = document.querySelector('.banners')
+  if (banners)
+    new ResizeObserver(() => {
+      if (!popup || !leafletPopup.isOpen()) return
+      keepClearOfBanners()
+      leafletPopup.update()
+    }).observe(banners)
   leafletPopup.on('remove', () => {
     popup?.destroy()
     popup = undefined

@@ -134,4 +134,45 @@ describe('a popup opened near the top of the live map stays clear of the banners
     }
     expect(problems).toEqual([])
   }, 60_000)
+
+  it('a banner that appears while the popup is open pans the popup below it', async () => {
+    const now = Date.now()
+    const health = (status: PipelineHealth['status']): PipelineHealth => ({
+      service: 'ingest',
+      clientId: 'mytho-ingest-test',
+      status,
+      at: now,
+      since: now,
+      storage: { up: status === 'ok', writeErrors: status === 'ok' ? 0 : 3 },
+      spool: { depth: 0, capacity: 2_000_000, oldestReceivedAt: null, oldestAgeMs: 0, full: false },
+      mqtt: { connected: true, received: 100, acked: 100, redelivered: 0, inflight: 0 },
+      stored: 100,
+    })
+    for (const size of [...VIEWPORTS].reverse()) {
+      await page.setViewportSize(size)
+      await svc.publishAsync(PLATFORM_HEALTH_TOPIC, JSON.stringify(health('ok')), { qos: 1, retain: true })
+      await page.locator('#pipeline-banner').waitFor({ state: 'hidden' })
+      // the stack is the alarm banner alone again before the popup opens under it
+      const alarmBottom = async () => {
+        const a = (await page.locator('#incident-banner').boundingBox())!
+        return a.y + a.height
+      }
+      await expect.poll(async () => (await bannersBottom()) - (await alarmBottom()), { timeout: 10_000 }).toBeLessThan(1)
+      await popupNearTopClearsBanners(OTHER)
+      const popup = page.locator('.leaflet-popup').filter({ has: page.locator(`.device-popup[data-device-id="${OTHER}"]`) })
+      const before = (await popup.boundingBox())!.y
+      const stackBefore = await bannersBottom()
+      await svc.publishAsync(PLATFORM_HEALTH_TOPIC, JSON.stringify(health('degraded')), { qos: 1, retain: true })
+      await page.locator('#pipeline-banner[data-status="degraded"]').waitFor({ state: 'visible' })
+      // the stack grew over the open popup's top; the popup follows it down without being opened again
+      const pipeline = (await page.locator('#pipeline-banner').boundingBox())!
+      expect(pipeline.y + pipeline.height).toBeGreaterThan(before)
+      await expect.poll(async () => (await popup.boundingBox())!.y - (await bannersBottom()), { timeout: 10_000 }).toBeGreaterThanOrEqual(0)
+      expect(
+        (await popup.boundingBox())!.y,
+        `${size.width} px: popup top ${before} under banners to ${stackBefore}, now to ${await bannersBottom()}`,
+      ).toBeGreaterThan(before)
+    }
+    expect(problems).toEqual([])
+  }, 60_000)
 })
