@@ -8,7 +8,7 @@ import { createApi, type ApiOptions } from '@mytho/api'
 import { createBroker, loadBrokerConfig } from '@mytho/broker'
 import { openOperatorStore, openProvisionedRegistryFromConfig } from '@mytho/directory'
 import { createIngest, loadIngestConfig } from '@mytho/ingest'
-import { DeviceRegistry, loadRegistryFile, parseRegistry, type DeviceRecord, type Role } from '@mytho/schema'
+import { DeviceRegistry, loadRegistryFile, parseRegistry, type DeviceRecord, type PipelineHealth, type Role } from '@mytho/schema'
 import { readDemoSecrets, silentLogger } from '@mytho/runtime'
 import { createSqliteStore } from '@mytho/storage'
 import { connectDevice, makeTempDir, publishReading } from '@mytho/testing'
@@ -196,4 +196,23 @@ export async function signInOnMap(page: Page, mapUrl: string, username: string, 
   await page.locator('#sign-in-username').fill(username)
   await page.locator('#sign-in-password').fill(password)
   await page.locator('#sign-in-submit').click()
+}
+
+/**
+ * A pipeline-health message as the ingest publishes it on PLATFORM_HEALTH_TOPIC (tests publish it as svc-ingest):
+ * storage down unless `ok`, `depth` readings spooled, the oldest `oldestAgeMs` old, the spool full when `blocked`.
+ */
+export function pipelineHealth(status: PipelineHealth['status'], depth = 0, oldestAgeMs: number | null = null): PipelineHealth {
+  const now = Date.now()
+  return {
+    service: 'ingest',
+    clientId: 'mytho-ingest-test',
+    status,
+    at: now,
+    since: now,
+    storage: { up: status === 'ok', writeErrors: status === 'ok' ? 0 : 3 },
+    spool: { depth, capacity: 2_000_000, oldestReceivedAt: oldestAgeMs === null ? null : now - oldestAgeMs, oldestAgeMs, full: status === 'blocked' },
+    mqtt: { connected: true, received: 100, acked: 100, redelivered: 0, inflight: 0 },
+    stored: 90,
+  }
 }

@@ -3,7 +3,7 @@ import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PLATFORM_HEALTH_TOPIC, type PipelineHealth } from '@mytho/schema'
 import { readDemoSecrets } from '@mytho/runtime'
-import { launchChromium, startPlatform, watchPage, type Platform } from './harness.ts'
+import { launchChromium, pipelineHealth, startPlatform, watchPage, type Platform } from './harness.ts'
 
 /*
  * The ingest's pipeline health reaching the map through the real broker and API. The messages are published
@@ -11,21 +11,6 @@ import { launchChromium, startPlatform, watchPage, type Platform } from './harne
  * real InfluxDB outage is api/test/pipeline-health.test.ts). The platform's own ingest announces only at start
  * and on change here (interval at its maximum), so it does not overwrite the test's messages.
  */
-const health = (status: PipelineHealth['status'], depth: number, oldestAgeMs: number | null): PipelineHealth => {
-  const now = Date.now()
-  return {
-    service: 'ingest',
-    clientId: 'mytho-ingest-test',
-    status,
-    at: now,
-    since: now,
-    storage: { up: status === 'ok', writeErrors: status === 'ok' ? 0 : 3 },
-    spool: { depth, capacity: 2_000_000, oldestReceivedAt: oldestAgeMs === null ? null : now - oldestAgeMs, oldestAgeMs, full: status === 'blocked' },
-    mqtt: { connected: true, received: 100, acked: 100, redelivered: 0, inflight: 0 },
-    stored: 90,
-  }
-}
-
 describe('pipeline health banner on the operator map', () => {
   let p: Platform
   let browser: Browser
@@ -60,7 +45,7 @@ describe('pipeline health banner on the operator map', () => {
   })
 
   it('shows an amber banner with the waiting count and the oldest wait when degraded, in either language', async () => {
-    await announce(health('degraded', 1234, 7 * 60_000 + 5_000))
+    await announce(pipelineHealth('degraded', 1234, 7 * 60_000 + 5_000))
     await page.locator('#pipeline-banner[data-status="degraded"]').waitFor({ state: 'visible' })
     expect(await banner().textContent()).toBe('Dữ liệu đang bị chậm: 1.234 số đo chờ ghi (cũ nhất 7 phút)')
     expect(await banner().evaluate((el) => getComputedStyle(el).backgroundColor)).toBe('rgb(243, 156, 18)')
@@ -70,24 +55,24 @@ describe('pipeline health banner on the operator map', () => {
   })
 
   it('turns red when blocked or down', async () => {
-    await announce(health('blocked', 2_000_000, 12 * 60_000))
+    await announce(pipelineHealth('blocked', 2_000_000, 12 * 60_000))
     await page.locator('#pipeline-banner[data-status="blocked"]').waitFor({ state: 'visible' })
     expect(await banner().textContent()).toBe('Hàng chờ ghi dữ liệu đã đầy, số đo mới đang bị giữ lại: 2.000.000 số đo chờ ghi (cũ nhất 12 phút)')
     expect(await banner().evaluate((el) => getComputedStyle(el).backgroundColor)).toBe('rgb(215, 25, 28)')
-    await announce(health('down', 0, null))
+    await announce(pipelineHealth('down', 0, null))
     await page.locator('#pipeline-banner[data-status="down"]').waitFor({ state: 'visible' })
     expect(await banner().textContent()).toBe('Dịch vụ ghi dữ liệu đã ngừng: số đo mới không được lưu')
   })
 
   it('disappears when the pipeline is ok again, and a page opened meanwhile gets the state on connect', async () => {
-    await announce(health('degraded', 5, 20_000))
+    await announce(pipelineHealth('degraded', 5, 20_000))
     await page.locator('#pipeline-banner[data-status="degraded"]').waitFor({ state: 'visible' })
     expect(await banner().textContent()).toBe('Dữ liệu đang bị chậm: 5 số đo chờ ghi (cũ nhất dưới 1 phút)')
     const second = await browser.newPage()
     const secondProblems = watchPage(second)
     await second.goto(p.mapUrl())
     await second.locator('#pipeline-banner[data-status="degraded"]').waitFor({ state: 'visible' })
-    await announce(health('ok', 0, null))
+    await announce(pipelineHealth('ok', 0, null))
     await banner().waitFor({ state: 'hidden' })
     await second.locator('#pipeline-banner').waitFor({ state: 'hidden' })
     await second.close()

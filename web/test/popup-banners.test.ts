@@ -1,9 +1,9 @@
 import mqtt, { type MqttClient } from 'mqtt'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { PLATFORM_HEALTH_TOPIC, type PipelineHealth } from '@mytho/schema'
+import { PLATFORM_HEALTH_TOPIC } from '@mytho/schema'
 import { readDemoSecrets } from '@mytho/runtime'
-import { launchChromium, startPlatform, watchPage, type Platform } from './harness.ts'
+import { launchChromium, pipelineHealth, startPlatform, watchPage, type Platform } from './harness.ts'
 
 /*
  * Live, the banners over the map's top (an open alarm, the pipeline's health) must not hide a device's popup opened
@@ -109,18 +109,7 @@ describe('a popup opened near the top of the live map stays clear of the banners
   }, 60_000)
 
   it('the pipeline banner under the alarm: the popup pans below the whole stack', async () => {
-    const now = Date.now()
-    const degraded: PipelineHealth = {
-      service: 'ingest',
-      clientId: 'mytho-ingest-test',
-      status: 'degraded',
-      at: now,
-      since: now,
-      storage: { up: false, writeErrors: 3 },
-      spool: { depth: 1234, capacity: 2_000_000, oldestReceivedAt: now - 7 * 60_000, oldestAgeMs: 7 * 60_000, full: false },
-      mqtt: { connected: true, received: 100, acked: 100, redelivered: 0, inflight: 0 },
-      stored: 90,
-    }
+    const degraded = pipelineHealth('degraded', 1234, 7 * 60_000)
     await svc.publishAsync(PLATFORM_HEALTH_TOPIC, JSON.stringify(degraded), { qos: 1, retain: true })
     await page.locator('#pipeline-banner[data-status="degraded"]').waitFor({ state: 'visible' })
     for (const size of VIEWPORTS) {
@@ -136,21 +125,9 @@ describe('a popup opened near the top of the live map stays clear of the banners
   }, 60_000)
 
   it('a banner that appears while the popup is open pans the popup below it', async () => {
-    const now = Date.now()
-    const health = (status: PipelineHealth['status']): PipelineHealth => ({
-      service: 'ingest',
-      clientId: 'mytho-ingest-test',
-      status,
-      at: now,
-      since: now,
-      storage: { up: status === 'ok', writeErrors: status === 'ok' ? 0 : 3 },
-      spool: { depth: 0, capacity: 2_000_000, oldestReceivedAt: null, oldestAgeMs: 0, full: false },
-      mqtt: { connected: true, received: 100, acked: 100, redelivered: 0, inflight: 0 },
-      stored: 100,
-    })
     for (const size of [...VIEWPORTS].reverse()) {
       await page.setViewportSize(size)
-      await svc.publishAsync(PLATFORM_HEALTH_TOPIC, JSON.stringify(health('ok')), { qos: 1, retain: true })
+      await svc.publishAsync(PLATFORM_HEALTH_TOPIC, JSON.stringify(pipelineHealth('ok')), { qos: 1, retain: true })
       await page.locator('#pipeline-banner').waitFor({ state: 'hidden' })
       // the stack is the alarm banner alone again before the popup opens under it
       const alarmBottom = async () => {
@@ -162,7 +139,7 @@ describe('a popup opened near the top of the live map stays clear of the banners
       const popup = page.locator('.leaflet-popup').filter({ has: page.locator(`.device-popup[data-device-id="${OTHER}"]`) })
       const before = (await popup.boundingBox())!.y
       const stackBefore = await bannersBottom()
-      await svc.publishAsync(PLATFORM_HEALTH_TOPIC, JSON.stringify(health('degraded')), { qos: 1, retain: true })
+      await svc.publishAsync(PLATFORM_HEALTH_TOPIC, JSON.stringify(pipelineHealth('degraded')), { qos: 1, retain: true })
       await page.locator('#pipeline-banner[data-status="degraded"]').waitFor({ state: 'visible' })
       // the stack grew over the open popup's top; the popup follows it down without being opened again
       const pipeline = (await page.locator('#pipeline-banner').boundingBox())!

@@ -63,7 +63,7 @@ const POINT_CHARS = 2_000
 /** Bytes of line protocol per /write. */
 const WRITE_BYTES = 4_000_000
 /** A keyframe is written at least this often (UTC-aligned), so a jump looks back at most this far for one. */
-export const KEY_EVERY_MS = 6 * HOUR_MS
+const KEY_EVERY_MS = 6 * HOUR_MS
 /** The most raw time one SELECT of the sweep covers; less where the readings are dense (SWEEP_POINTS). */
 const SWEEP_SPAN_MS = 6 * HOUR_MS
 /**
@@ -74,7 +74,7 @@ const SWEEP_SPAN_MS = 6 * HOUR_MS
 const SWEEP_POINTS = 10_000
 
 /** The roll-ups' aggregate of one device's readings in a bucket (they must agree to the last bit). */
-export function aggregate(start: number, readings: readonly Raw[]): Agg {
+function aggregate(start: number, readings: readonly Raw[]): Agg {
   const sum: Record<string, number> = {}
   const count: Record<string, number> = {}
   const min: Record<string, number> = {}

@@ -124,25 +124,12 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxStore {
     opts.logger?.warn(`InfluxDB ${db}: ${text}`, { database: db, what: topic })
   }
   let job: RollupJob | undefined
-  let timer: NodeJS.Timeout | undefined
-  /** The job's runs and explicit roll-ups, one at a time. */
-  let jobChain: Promise<void> = Promise.resolve()
-  const serial = (fn: () => Promise<void>): Promise<void> => {
-    const next = jobChain.then(fn)
-    jobChain = next.catch(() => undefined)
-    return next
-  }
-  let jobFailing = false
+  /** The roll-up job's runs and explicit roll-ups, one at a time. */
+  const rollups = backgroundWork()
   let lastDetect = 0
   let frames: ReplayFrameJob | undefined
-  let framesTimer: NodeJS.Timeout | undefined
-  let framesChain: Promise<void> = Promise.resolve()
-  let framesFailing = false
-  const serialFrames = (fn: () => Promise<void>): Promise<void> => {
-    const next = framesChain.then(fn)
-    framesChain = next.catch(() => undefined)
-    return next
-  }
+  /** The replay frames' runs and flushes, one at a time (beside the roll-ups: neither waits for the other). */
+  const framesWork = backgroundWork()
   /** The server refused DELETE (2.x/3.x serve no DELETE over the v1 API): re-driven letters get a tombstone instead. */
   let deleteRefused = false
 
@@ -226,14 +213,14 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxStore {
 
     status: () => ({ ...state, warnings: [...warnings.values()] }),
 
-    flushReplayFrames: (upTo) => wrap('flushReplayFrames', () => (frames ? serialFrames(() => frames!.run(upTo)) : Promise.resolve())),
+    flushReplayFrames: (upTo) => wrap('flushReplayFrames', () => (frames ? framesWork.serial(() => frames!.run(upTo)) : Promise.resolve())),
 
-    flushRollups: ({ all = false } = {}) => wrap('flushRollups', () => (job ? serial(() => job!.run(all)) : Promise.resolve())),
+    flushRollups: ({ all = false } = {}) => wrap('flushRollups', () => (job ? rollups.serial(() => job!.run(all)) : Promise.resolve())),
 
     rollUp: (from, to) =>
       wrap('rollUp', async () => {
         frames?.touchRange(from)
-        if (job) return serial(() => job!.rollUp(from, to))
+        if (job) return rollups.serial(() => job!.rollUp(from, to))
         if (state.rollups !== 'continuous_queries') return
         const range = { from: Math.floor(from / HOUR_MS) * HOUR_MS, to: Math.ceil(to / HOUR_MS) * HOUR_MS }
         for (const grain of GRAINS) await query(rollupSelect(db, defaultRp, grain, { into: true, ...range }))
@@ -325,7 +312,6 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxStore {
         return [...byDevice].map(([deviceId, points]): HistorySeries => ({ deviceId, metric: q.metric, window: q.window, points }))
       }),
 
-    // One SELECT over every kind's measurement: raw in the default policy, buckets in rp_5m (written at their start).
     // From the replay frames when they are written for that instant; else one SELECT per device's newest point.
     stateAt: (input) =>
       wrap('stateAt', async () => {
@@ -437,14 +423,51 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxStore {
       }),
 
     async close() {
-      clearInterval(timer)
-      timer = undefined
-      clearInterval(framesTimer)
-      framesTimer = undefined
+      rollups.stop()
+      framesWork.stop()
       frames = undefined
       job = undefined
       http.close()
     },
+  }
+
+  /**
+   * A job's work, one run at a time, and its timer: `every` ms (0: never) runs it, and a failing stretch is logged
+   * once when it starts and once when it ends.
+   */
+  function backgroundWork() {
+    let chain: Promise<void> = Promise.resolve()
+    let timer: NodeJS.Timeout | undefined
+    let failing = false
+    const serial = (fn: () => Promise<void>): Promise<void> => {
+      const next = chain.then(fn)
+      chain = next.catch(() => undefined)
+      return next
+    }
+    return {
+      serial,
+      every(ms: number, run: () => Promise<void> | undefined, say: { failed: string; recovered: string }): void {
+        if (ms <= 0 || timer) return
+        timer = setInterval(() => {
+          void serial(async () => {
+            await run()
+          }).then(
+            () => {
+              if (failing) opts.logger?.info(`InfluxDB ${db}: ${say.recovered}`, { database: db })
+              failing = false
+            },
+            (err: unknown) => {
+              if (!failing && timer) opts.logger?.warn(`InfluxDB ${db}: ${say.failed}`, { database: db, err: redact(String((err as Error)?.message ?? err)) })
+              failing = true
+            },
+          )
+        }, ms).unref()
+      },
+      stop(): void {
+        clearInterval(timer)
+        timer = undefined
+      },
+    }
   }
 
   /** One SELECT over every kind's measurement: raw in the default policy, buckets in rp_5m (written at their start). */
@@ -479,25 +502,11 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxStore {
       readState: stateByDevice,
       firstRawAt: () => firstRawAt(http, db, defaultRp),
     })
-    const every = opts.replayFramesEveryMs ?? 60_000
-    if (every > 0)
-      framesTimer = setInterval(() => {
-        void serialFrames(() => frames?.run(undefined, FRAMES_POINTS_PER_RUN) ?? Promise.resolve()).then(
-          () => {
-            if (framesFailing) opts.logger?.info(`InfluxDB ${db}: replay frames written again`, { database: db })
-            framesFailing = false
-          },
-          (err: unknown) => {
-            // Once per failing stretch: the next run starts again from where the frames are whole.
-            if (!framesFailing && frames)
-              opts.logger?.warn(`InfluxDB ${db}: writing replay frames failed; will retry`, {
-                database: db,
-                err: redact(String((err as Error)?.message ?? err)),
-              })
-            framesFailing = true
-          },
-        )
-      }, every).unref()
+    // A failing run leaves the next to start again from a keyframe boundary.
+    framesWork.every(opts.replayFramesEveryMs ?? 60_000, () => frames?.run(undefined, FRAMES_POINTS_PER_RUN), {
+      failed: 'writing replay frames failed; will retry',
+      recovered: 'replay frames written again',
+    })
   }
 
   /** The writer on a server that refused to set up retention policies and continuous queries. */
@@ -544,22 +553,8 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxStore {
   function startJob(): void {
     if (job) return
     job = createRollupJob({ http, db, rawRp: () => defaultRp, now, graceMs: opts.rollupGraceMs ?? 120_000, maxLinesPerWrite: maxLines })
-    const every = opts.rollupEveryMs ?? 60_000
-    if (every > 0)
-      timer = setInterval(() => {
-        void serial(() => job?.run() ?? Promise.resolve()).then(
-          () => {
-            if (jobFailing) opts.logger?.info(`InfluxDB ${db}: roll-ups computed again`, { database: db })
-            jobFailing = false
-          },
-          (err: unknown) => {
-            // Once per failing stretch: the touched buckets stay marked and are done on a later run.
-            if (!jobFailing && job)
-              opts.logger?.warn(`InfluxDB ${db}: computing roll-ups failed; will retry`, { database: db, err: redact(String((err as Error)?.message ?? err)) })
-            jobFailing = true
-          },
-        )
-      }, every).unref()
+    // A failing run leaves the touched buckets marked; a later run does them.
+    rollups.every(opts.rollupEveryMs ?? 60_000, () => job?.run(), { failed: 'computing roll-ups failed; will retry', recovered: 'roll-ups computed again' })
   }
 
   /** A reader: are there roll-ups to read? Creates nothing. */
