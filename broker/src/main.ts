@@ -1,3 +1,5 @@
+// First: the libraries' debug loggers are made when they load (packages/runtime/src/debug-off.ts says why).
+import '@mytho/runtime/debug-off'
 import { configOrExit, createLogger, runMain, withMetrics } from '@mytho/runtime'
 import { createBroker } from './broker.ts'
 import { checkTlsPair, loadBrokerConfig } from './config.ts'

@@ -1,3 +1,5 @@
+// First: the libraries' debug loggers are made when they load (packages/runtime/src/debug-off.ts says why).
+import '@mytho/runtime/debug-off'
 import { openProvisionedRegistryFromConfig } from '@mytho/directory'
 import { loadRegistryFile } from '@mytho/schema'
 import { configOrExit, createLogger, redactUrl, runMain, withMetrics } from '@mytho/runtime'

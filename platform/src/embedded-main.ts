@@ -1,3 +1,5 @@
+// First: the libraries' debug loggers are made when they load (packages/runtime/src/debug-off.ts says why).
+import '@mytho/runtime/debug-off'
 import { registerBrokerMetrics } from '@mytho/broker'
 import { openProvisionedRegistryFromConfig } from '@mytho/directory'
 import { ingestHealthReport, registerIngestMetrics } from '@mytho/ingest'
