@@ -6,6 +6,7 @@ import { addHistoryLink } from './history/link.ts'
 import { addDeadLettersLink } from './dead-letters/link.ts'
 import { addIncidentLogLink } from './incident-log/link.ts'
 import { addAdminLink } from './admin/link.ts'
+import { createHeaderToolsMenu } from './header-tools.ts'
 import { statusColors } from './status.ts'
 
 /*
@@ -60,6 +61,7 @@ export function createHeader(app: App): void {
   addDeadLettersLink($('lang'), app.session)
   addHistoryLink($('lang'))
   addAdminLink($('lang'), app.session)
+  createHeaderToolsMenu()
 
   app.on('relabel', () => {
     renderCounts()

@@ -20,6 +20,8 @@ export const en: Dict = {
   feed: 'Live updates',
   feedEmpty: 'No updates yet',
   deviceRemoved: 'This device was disabled by an administrator, so it was taken off the map.',
+  more: '⋯ More',
+  moreTitle: 'Account, sound, notifications, the other pages and language',
   panel: 'Panel',
   devices: 'devices',
   lastSeen: 'Last seen',

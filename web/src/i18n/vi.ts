@@ -19,6 +19,8 @@ export const vi = {
   feed: 'Cập nhật trực tiếp',
   feedEmpty: 'Chưa có cập nhật',
   deviceRemoved: 'Thiết bị này đã bị quản trị viên tắt nên đã được gỡ khỏi bản đồ.',
+  more: '⋯ Thêm',
+  moreTitle: 'Tài khoản, âm thanh, thông báo, các trang khác và ngôn ngữ',
   panel: 'Bảng điều khiển',
   devices: 'thiết bị',
   lastSeen: 'Lần cuối',
