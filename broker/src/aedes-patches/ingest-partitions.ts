@@ -51,17 +51,19 @@ export function partitionOwns(clientId: string, topic: string): boolean {
   return !device || partitionOf(device.deviceId, p.partitions) === p.index
 }
 
+/** The subscriptions without those of partition sessions that do not own the topic's device; the same array when none goes. */
+function ownedOnly(subs: Subscription[], topic: string): Subscription[] {
+  for (const s of subs) if (!partitionOwns(s.clientId, topic)) return subs.filter((x) => partitionOwns(x.clientId, topic))
+  return subs
+}
+
 /** Makes the persistence Aedes uses answer `subscriptionsByTopic` with only the owning partition session. */
 export function filterQueuedByPartition(persistence: object): void {
   const p = persistence as { subscriptionsByTopic: SubscriptionsByTopic }
   const original = p.subscriptionsByTopic.bind(persistence)
-  p.subscriptionsByTopic = async (topic) => {
-    const subs = await original(topic)
-    // Fast path: most subscriptions are not partition sessions.
-    let keep = true
-    for (const s of subs) if (!partitionOwns(s.clientId, topic)) keep = false
-    return keep ? subs : subs.filter((s) => partitionOwns(s.clientId, topic))
-  }
+  // A `then` rather than an async function: Aedes asks this for every QoS 1 publish, and the async wrapper's frame and
+  // promises were 4 % of the bytes the embedded broker allocated under load (where the answer is nearly always empty).
+  p.subscriptionsByTopic = (topic) => original(topic).then((subs) => (subs.length === 0 ? subs : ownedOnly(subs, topic)))
 }
 
 /** Wraps a connecting partition session's live delivery (call in preConnect, before its subscriptions are restored). */
