@@ -152,7 +152,10 @@ describe('a popup opened near the top of the live map stays clear of the banners
       // the stack grew over the open popup's top; the popup follows it down without being opened again
       const pipeline = (await page.locator('#pipeline-banner').boundingBox())!
       const alarmAfter = (await page.locator('#incident-banner').boundingBox())!
-      expect(pipeline.y + pipeline.height, `${size.width}: slack ${slack}, before ${before}, stack ${stackBefore}, alarm ${JSON.stringify(alarmBefore)} → ${JSON.stringify(alarmAfter)}, pipeline ${JSON.stringify(pipeline)}`).toBeGreaterThan(before)
+      expect(
+        pipeline.y + pipeline.height,
+        `${size.width}: slack ${slack}, before ${before}, stack ${stackBefore}, alarm ${JSON.stringify(alarmBefore)} → ${JSON.stringify(alarmAfter)}, pipeline ${JSON.stringify(pipeline)}`,
+      ).toBeGreaterThan(before)
       await expect.poll(async () => (await popup.boundingBox())!.y - (await bannersBottom()), { timeout: 10_000 }).toBeGreaterThanOrEqual(0)
       expect(
         (await popup.boundingBox())!.y,
