@@ -7,8 +7,15 @@ import { describe, expect, it } from 'vitest'
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const run = promisify(execFile)
 
-/** The long-running services: each must load debug-off before any library makes its loggers. */
-const SERVICE_ENTRIES = ['broker/src/main.ts', 'ingest/src/main.ts', 'api/src/main.ts', 'devices-sim/src/main.ts', 'platform/src/embedded-main.ts']
+/** The long-running services, and `npm start`'s composer of them all: each loads debug-off before any library. */
+const SERVICE_ENTRIES = [
+  'broker/src/main.ts',
+  'ingest/src/main.ts',
+  'api/src/main.ts',
+  'devices-sim/src/main.ts',
+  'platform/src/embedded-main.ts',
+  'platform/src/start-all.ts',
+]
 
 // A fresh process, as a service starts: debug-off first, then the libraries of the broker's hot path.
 const probe = `

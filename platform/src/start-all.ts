@@ -5,6 +5,8 @@
  * variables it reads when started alone. MYTHO_TOPOLOGY=separate runs the ingest as the broker's MQTT client instead,
  * as a cluster runs it, for working on that path. Prints where to look.
  */
+// First: the libraries' debug loggers are made when they load (packages/runtime/src/debug-off.ts says why).
+import '@mytho/runtime/debug-off'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { createApi, demoAdminPath, loadApiConfig } from '@mytho/api'
