@@ -57,6 +57,13 @@ describe("the map header's tools on a phone and on a wide screen", () => {
     expect(await barWidth()).toBeLessThanOrEqual(390)
     await page.locator('#link.live').waitFor()
     expect(await barWidth()).toBeLessThanOrEqual(390)
+    // "Trực tiếp" whole: the title is what gives way
+    expect(
+      await page.evaluate(() => {
+        const l = document.querySelector('#link')!
+        return l.scrollWidth <= l.clientWidth
+      }),
+    ).toBe(true)
     expect((await boxes(page, ['#header-more']))[0]!.right).toBeLessThanOrEqual(390)
     expect(await boxes(page, TOOLS)).toEqual(TOOLS.map(() => null))
 
