@@ -183,4 +183,48 @@ describe('InfluxDB adapter', () => {
     expect(new URL(seen[1]!.url, url).searchParams.get('u')).toBe('ingest')
     expect(new URL(seen[1]!.url, url).searchParams.get('p')).toBe('p&ss')
   })
+
+  it("windows computed from raw points (few per window) equal InfluxDB's own aggregates, as do the dense ranges it leaves to the server", async () => {
+    const { store, database } = await open()
+    const day = Date.UTC(2026, 11, 4, 17) // 00:00 on 5 Dec, UTC+7
+    const rows = []
+    // Sparse: a gauge every 7 minutes for a day, with a battery; dense: 30 readings a minute for two hours.
+    for (let t = day; t < day + 86_400_000; t += 420_000)
+      rows.push(reading({ deviceId: 'wl-sparse', ts: t, fields: { waterLevelCm: 100 + ((t / 420_000) % 37) * 0.5, batteryV: 12.1 } }))
+    for (let t = day; t < day + 7_200_000; t += 2_000)
+      rows.push(reading({ deviceId: 'wl-dense', ts: t, fields: { waterLevelCm: 80 + ((t / 2_000) % 11), batteryV: 12.4 } }))
+    // A device that changed kind: its battery in two measurements.
+    rows.push(reading({ deviceId: 'rn-moved', kind: 'water_level', ts: day + 65_000, fields: { waterLevelCm: 90, batteryV: 11.5 } }))
+    rows.push(reading({ deviceId: 'rn-moved', kind: 'rain', ts: day + 70_000, fields: { rainMm: 0.2, batteryV: 12.5 } }))
+    await store.writeReadings(rows)
+    const server = async (measurements: string, id: string, from: number, to: number, group: string, metric: string) => {
+      const [s] = await admin.query(
+        `SELECT mean(${ident(metric)}), min(${ident(metric)}), max(${ident(metric)}), count(${ident(metric)}) FROM ${measurements} WHERE "deviceId" = '${id}' AND time >= ${from}ms AND time < ${to}ms GROUP BY time(${group}) fill(none)`,
+        database,
+        'ms',
+      )
+      return (s?.values ?? []).map(([ts, mean, min, max, count]) => ({ ts, mean, min, max, count }))
+    }
+    const cases = [
+      // from and to off the window edges, so the first and last windows are partial.
+      { id: 'wl-sparse', metric: 'waterLevelCm', window: '1m', group: '60000ms', from: day + 31_000, to: day + 86_400_000 - 9_000 },
+      { id: 'wl-sparse', metric: 'waterLevelCm', window: '1h', group: '3600000ms', from: day, to: day + 86_400_000 },
+      { id: 'wl-sparse', metric: 'batteryV', window: '1d', group: '86400000ms, -25200000ms', from: day - 86_400_000, to: day + 2 * 86_400_000 },
+      // One local day's window, started before `from`: nine points, read raw.
+      { id: 'wl-sparse', metric: 'waterLevelCm', window: '1d', group: '86400000ms, -25200000ms', from: day + 3_600_000, to: day + 7_200_000 },
+      { id: 'wl-dense', metric: 'waterLevelCm', window: '1m', group: '60000ms', from: day + 1_000, to: day + 7_200_000 },
+      { id: 'wl-dense', metric: 'waterLevelCm', window: '5m', group: '300000ms', from: day, to: day + 7_200_000 },
+      { id: 'wl-dense', metric: 'waterLevelCm', window: '1h', group: '3600000ms', from: day, to: day + 7_200_000 },
+    ] as const
+    for (const c of cases) {
+      const [series] = await store.history({ deviceIds: [c.id], metric: c.metric, from: c.from, to: c.to, window: c.window })
+      const expected = await server('"water_level"', c.id, c.from, c.to, c.group, c.metric)
+      expect(expected.length, `${c.id} ${c.window}`).toBeGreaterThan(0)
+      expect(series!.points, `${c.id} ${c.window}`).toEqual(expected)
+    }
+    const [moved] = await store.history({ deviceIds: ['rn-moved'], metric: 'batteryV', from: day, to: day + 3_600_000, window: '1m' })
+    expect(moved!.points).toEqual([{ ts: day + 60_000, mean: 12, min: 11.5, max: 12.5, count: 2 }])
+    const [none] = await store.history({ deviceIds: ['wl-none'], metric: 'waterLevelCm', from: day, to: day + 86_400_000, window: '1m' })
+    expect(none!.points).toEqual([])
+  })
 })

@@ -1,5 +1,5 @@
 import type { Logger } from '@mytho/runtime'
-import type { DeadLetterBucketCount, HistoryPoint, HistorySeries, Rejection, StorageStatus, StoredReading } from '@mytho/schema'
+import type { AggregationWindow, DeadLetterBucketCount, HistoryPoint, HistorySeries, Rejection, StorageStatus, StoredReading } from '@mytho/schema'
 import { LOCAL_UTC_OFFSET_MS, deviceKinds, metricsByKind, windowMs } from '@mytho/schema'
 import { createInfluxHttp, toStorageError, type InfluxHttpOptions, type InfluxSeries } from './influx-http.ts'
 import { createReplayFrameJob, stateFromFrames, type ReplayFrameJob } from './influx-replay-frames.ts'
@@ -7,6 +7,7 @@ import { GRAINS, ROLLUP_RP, createRollupJob, firstRawAt, lastRollupAt, rollupSel
 import { DEAD_LETTER_MEASUREMENT, deadLetterLine, decodeText, encodeText, ident, literal, readingLine } from './line-protocol.ts'
 import { StorageError, type ReadingStore, type ReplayPoint, type ReplayResolution } from './port.ts'
 import { DAY_MS, FIVE_MIN_MS, HOUR_MS, planHistory, type RetentionOptions } from './retention.ts'
+import { readRawToWindow, windowCount, windowsOfRows } from './windows-from-raw.ts'
 import {
   checkReadings,
   isStorableDeviceId,
@@ -107,6 +108,33 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxStore {
   }
 
   const query = (q: string) => http.query(q, db)
+
+  /**
+   * A part's windows computed here from its raw points, when a count says that is cheaper than InfluxDB's aggregates
+   * (windows-from-raw.ts); undefined when the server should aggregate. `from` is `FROM … WHERE …` of the part.
+   */
+  const windowsFromRaw = async (
+    window: Exclude<AggregationWindow, 'raw'>,
+    part: { from: number; to: number },
+    from: string,
+    metric: string,
+  ): Promise<Map<string, HistoryPoint[]> | undefined> => {
+    let points = 0
+    for (const s of await query(`SELECT count(${metric}) ${from} GROUP BY "deviceId"`)) for (const row of s.values) points += Number(row[1]) || 0
+    const width = windowMs[window]
+    const offset = window === '1d' ? LOCAL_UTC_OFFSET_MS : 0
+    if (!readRawToWindow(points, windowCount(part.from, part.to, width, offset))) return undefined
+    const rows = new Map<string, unknown[][]>()
+    if (points > 0)
+      for (const s of await query(`SELECT ${metric} ${from} GROUP BY "deviceId"`)) {
+        const id = s.tags?.['deviceId']
+        if (id === undefined) continue
+        const into = rows.get(id)
+        if (!into) rows.set(id, s.values)
+        else for (const row of s.values) into.push(row)
+      }
+    return new Map([...rows].map(([id, r]) => [id, windowsOfRows(r, width, offset)]))
+  }
   const now = opts.now ?? Date.now
   const keepDays = { raw: opts.retention?.rawDays ?? 0, '5m': opts.retention?.fiveMinuteDays ?? 0, '1h': opts.retention?.hourDays ?? 0 }
   const role = opts.role ?? 'writer'
@@ -284,6 +312,16 @@ export function createInfluxStore(opts: InfluxStoreOptions): InfluxStore {
             if (part.source === 'raw') {
               const where = `(${deviceFilter(ids)}) AND time >= ${part.from}ms AND time < ${part.to}ms`
               const measurements = kinds.map(ident).join(',')
+              if (q.window !== 'raw') {
+                const windowed = await windowsFromRaw(q.window, part, `FROM ${measurements} WHERE ${where}`, m)
+                if (windowed) {
+                  for (const [id, points] of windowed) {
+                    const into = byDevice.get(id)
+                    if (into) mergePoints(into, points)
+                  }
+                  continue
+                }
+              }
               text =
                 q.window === 'raw'
                   ? `SELECT ${m} FROM ${measurements} WHERE ${where} GROUP BY "deviceId"`
