@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import type { MQEmitterRedis } from 'mqemitter-redis'
 import { createPooledEncoder, decode } from './pooled-msgpack.ts'
-import { batchPerTurn } from './turn-batch.ts'
+import { batchPerTurn, READ_PARTS } from './turn-batch.ts'
 
 /*
  * mqemitter-redis sends every publish (readings, Aedes's $SYS heartbeats and client take-overs) to Redis and
@@ -28,8 +28,13 @@ import { batchPerTurn } from './turn-batch.ts'
  * Redis has run its PUBLISH, as mqemitter-redis does, so a PUBACK sent after the publish (puback-after-publish.ts)
  * still means the other nodes' subscribers have it.
  */
-const PUBLISH_ALL = `for i = 1, #ARGV, 2 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1]) end
-return #ARGV / 2`
+const PUBLISH_ALL = `${READ_PARTS}local n = 0
+while moreParts() do
+  local channel = nextPart()
+  redis.call('PUBLISH', channel, nextPart())
+  n = n + 1
+end
+return n`
 const MAGIC = 0xc1
 const HEADER = 1 + 16 + 8
 
@@ -47,8 +52,8 @@ interface EmitterInternals {
 export function deliverLocallyFirst(mq: MQEmitterRedis): void {
   const emitter = mq as unknown as EmitterInternals
   emitter.pubConn.defineCommand('mythoPublishAll', { numberOfKeys: 0, lua: PUBLISH_ALL })
-  const pubConn = emitter.pubConn as Redis & { mythoPublishAll(...args: (string | Buffer)[]): Promise<number> }
-  const publish = batchPerTurn((_keys, args) => pubConn.mythoPublishAll(...args))
+  const pubConn = emitter.pubConn as Redis & { mythoPublishAll(frame: Buffer): Promise<number> }
+  const publish = batchPerTurn((frame) => pubConn.mythoPublishAll(frame))
   const id = randomBytes(16)
   const encode = createPooledEncoder()
   let sequence = 0
@@ -89,6 +94,6 @@ export function deliverLocallyFirst(mq: MQEmitterRedis): void {
     }
     // Encoded first: a local listener could change the message.
     emitter._emit(message)
-    publish([], [message.topic, frame]).then(() => callback(), callback)
+    publish([message.topic, frame]).then(() => callback(), callback)
   }
 }

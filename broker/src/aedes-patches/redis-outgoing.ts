@@ -9,7 +9,7 @@ import type { Redis } from 'ioredis'
 import type { Logger } from '@mytho/runtime'
 import { createInFlightIds, type InFlightPacket } from './in-flight-ids.ts'
 import { createPooledEncoder } from './pooled-msgpack.ts'
-import { batchPerTurn } from './turn-batch.ts'
+import { batchPerTurn, READ_PARTS } from './turn-batch.ts'
 
 const fromLibrary = createRequire(createRequire(import.meta.url).resolve('aedes-persistence-redis'))
 const { Packet } = fromLibrary('aedes-persistence') as { Packet: new (packet: QueuedPacket) => object }
@@ -31,31 +31,34 @@ const { Packet } = fromLibrary('aedes-persistence') as { Packet: new (packet: Qu
  *   and the packet Aedes reports with its 'ack' event come from memory instead of the library's LRU and a GET.
  * Encodes go through one pooled encoder (pooled-msgpack.ts). QoS 2, a packetTTL and anything this map did not see
  * (a PUBACK for a delivery made before a restart) keep the library's own path. Single Redis only: a batch touches
- * many keys, as the library's MSET and multi-key DEL already do without `cluster`.
+ * many keys, as the library's MSET and multi-key DEL already do without `cluster`, and its keys travel inside one
+ * argument, undeclared (turn-batch.ts).
  */
-const BATCH = `local k = 1
-local a = 1
-while a <= #ARGV do
-  local op = ARGV[a]
+const BATCH = `${READ_PARTS}local steps = 0
+while moreParts() do
+  local op = nextPart()
   if op == 'E' then
-    local n = tonumber(ARGV[a + 1])
-    redis.call('SET', KEYS[k], ARGV[a + 2])
-    redis.call('SET', KEYS[k + 1], n)
-    for i = 1, n do redis.call('RPUSH', KEYS[k + 1 + i], KEYS[k]) end
-    k = k + 2 + n
-    a = a + 3
+    local n = tonumber(nextPart())
+    local key = nextPart()
+    local count = nextPart()
+    local lists = {}
+    for i = 1, n do lists[i] = nextPart() end
+    redis.call('SET', key, nextPart())
+    redis.call('SET', count, n)
+    for i = 1, n do redis.call('RPUSH', lists[i], key) end
   elseif op == 'U' then
-    redis.call('SET', KEYS[k], ARGV[a + 1])
-    k = k + 1
-    a = a + 2
+    local key = nextPart()
+    redis.call('SET', key, nextPart())
   else
-    redis.call('LREM', KEYS[k], 1, KEYS[k + 1])
-    if redis.call('DECR', KEYS[k + 2]) <= 0 then redis.call('DEL', KEYS[k + 1], KEYS[k + 2]) end
-    k = k + 3
-    a = a + 1
+    local list = nextPart()
+    local key = nextPart()
+    local count = nextPart()
+    redis.call('LREM', list, 1, key)
+    if redis.call('DECR', count) <= 0 then redis.call('DEL', key, count) end
   end
+  steps = steps + 1
 end
-return k - 1`
+return steps`
 type QueuedPacket = InFlightPacket
 type Client = { id: string }
 type Sub = { clientId: string }
@@ -66,28 +69,38 @@ interface OutgoingMethods {
 }
 
 // Key layout of aedes-persistence-redis 12 (asyncPersistence.js: outgoingKey, packetKey, packetCountKey).
-const listKey = (clientId: string) => `outgoing:${encodeURIComponent(clientId)}`
+const listKeys = new Map<string, string>()
+/** Memoised: the ingest's queue key was encoded twice per message; the map holds one string per persistent client seen. */
+const listKey = (clientId: string): string => {
+  let key = listKeys.get(clientId)
+  if (key === undefined) {
+    key = `outgoing:${encodeURIComponent(clientId)}`
+    if (listKeys.size >= 10_000) listKeys.clear()
+    listKeys.set(clientId, key)
+  }
+  return key
+}
 const packetKey = (brokerId: string, brokerCounter: number) => `packet:${brokerId}:${brokerCounter}`
 
-type Scripted = Redis & { mythoQueueBatch(numKeys: number, ...keysThenArgs: (string | Buffer)[]): Promise<number> }
+type Scripted = Redis & { mythoQueueBatch(frame: Buffer): Promise<number> }
 
 export function batchQueueSteps(persistence: Record<string, unknown>, db: Redis, logger: Logger): void {
   const library = {
     outgoingUpdate: (persistence['outgoingUpdate'] as OutgoingMethods['outgoingUpdate']).bind(persistence),
     outgoingClearMessageId: (persistence['outgoingClearMessageId'] as OutgoingMethods['outgoingClearMessageId']).bind(persistence),
   }
-  db.defineCommand('mythoQueueBatch', { lua: BATCH })
+  db.defineCommand('mythoQueueBatch', { numberOfKeys: 0, lua: BATCH })
   const scripted = db as Scripted
   const encode = createPooledEncoder()
 
-  const step = batchPerTurn((keys, args) => scripted.mythoQueueBatch(keys.length, ...keys, ...args))
+  const step = batchPerTurn((frame) => scripted.mythoQueueBatch(frame))
 
   const inFlight = createInFlightIds<QueuedPacket>()
 
   const outgoingEnqueueCombi: OutgoingMethods['outgoingEnqueueCombi'] = async (subs, packet) => {
     if (!subs || subs.length === 0) return
     const key = packetKey(packet.brokerId!, packet.brokerCounter!)
-    await step([key, `${key}:offlineCount`, ...subs.map((s) => listKey(s.clientId))], ['E', String(subs.length), encode(new Packet(packet))])
+    await step(['E', String(subs.length), key, `${key}:offlineCount`, ...subs.map((s) => listKey(s.clientId)), encode(new Packet(packet))])
   }
 
   const outgoingUpdate: OutgoingMethods['outgoingUpdate'] = async (client, packet) => {
@@ -96,13 +109,13 @@ export function batchQueueSteps(persistence: Record<string, unknown>, db: Redis,
     }
     const key = packetKey(packet.brokerId, packet.brokerCounter)
     inFlight.remember(client.id, packet.messageId, key, packet)
-    step([key], ['U', encode(packet)]).catch((err: Error) => logger.warn('could not store a packet id in redis', { clientId: client.id, err: err.message }))
+    step(['U', key, encode(packet)]).catch((err: Error) => logger.warn('could not store a packet id in redis', { clientId: client.id, err: err.message }))
   }
 
   const outgoingClearMessageId: OutgoingMethods['outgoingClearMessageId'] = async (client, packet) => {
     const entry = inFlight.take(client.id, packet.messageId)
     if (!entry) return library.outgoingClearMessageId(client, packet)
-    await step([listKey(client.id), entry.key, `${entry.key}:offlineCount`], ['C'])
+    await step(['C', listKey(client.id), entry.key, `${entry.key}:offlineCount`])
     return entry.packet
   }
 
