@@ -22,7 +22,7 @@ import type { LiveState } from './live-state.ts'
 
 /*
  * Socket.IO live push. Each browser says what it views (bbox, zoom, kinds, wards); changed devices collect in
- * one set and are flushed every `flushMs` as one `updates` array per socket, holding only the devices in its
+ * one set and are flushed at most every `flushMs` as one `updates` array per socket, holding only the devices in its
  * view and only their latest state. Measured before building it: one event per reading to 20 clients at
  * 5,000/s gave p99 36 ms and saturated; one array every 10 ms gave p99 3.4 ms.
  *
@@ -36,7 +36,7 @@ import type { LiveState } from './live-state.ts'
  */
 
 export interface LivePushOptions {
-  /** Batch interval, ms. Default 10 (measured at 5,000 readings/s and 20 clients: p99 14 ms at 10 ms, 55–77 ms at 20 ms). */
+  /** Shortest time between two flushes, ms. Default 10 (measured at 5,000 readings/s and 20 clients: p99 14 ms at 10 ms, 55–77 ms at 20 ms). */
   flushMs?: number
   /** Unsent packets a socket may hold before it is switched to catch-up-by-snapshot. Default 64. */
   maxBacklog?: number
@@ -144,11 +144,13 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
   })
   const unsubscribe = deps.state.onChange((ids) => {
     for (const id of ids) changed.add(id)
+    schedule()
   })
   /** Devices that left the registry since the last flush; sent to every socket, whatever it views. */
   let removed = new Set<string>()
   const unsubscribeRemoved = deps.state.onRemoved((ids) => {
     for (const id of ids) removed.add(id)
+    schedule()
   })
 
   const backlogOf = (s: LiveSocket): number => (s.conn as unknown as { writeBuffer?: unknown[] }).writeBuffer?.length ?? 0
@@ -207,7 +209,30 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
     })
   })
 
-  const flush = () => {
+  /*
+   * Flushes come at most every `flushMs`, and only when there is something to send: a change after a quiet spell goes
+   * out on the next turn, later ones wait out the rest of the interval together. A fixed tick made every reading wait
+   * 0–flushMs for it, a third of publish → map time at 1,000 readings/s (platform/bench/latency.ts), and woke the API
+   * 100 times a second with nothing to do. A socket still catching up (its link was slow) is looked at every
+   * interval until it has had its catch-up, as the tick did.
+   */
+  let lastFlushAt = Number.NEGATIVE_INFINITY
+  let due: { timer: NodeJS.Timeout } | { immediate: NodeJS.Immediate } | undefined
+  let stopped = false
+  const runFlush = () => {
+    due = undefined
+    lastFlushAt = performance.now()
+    if (flush()) schedule()
+  }
+  function schedule(): void {
+    if (due || stopped) return
+    const wait = lastFlushAt + flushMs - performance.now()
+    due = wait > 0 ? { timer: setTimeout(runFlush, wait).unref() } : { immediate: setImmediate(runFlush).unref() }
+  }
+
+  /** Sends what changed; true when a socket still waits for its catch-up. */
+  const flush = (): boolean => {
+    let catchingUp = false
     if (removed.size > 0) {
       // Before this batch's updates, so a device disabled and enabled again within one batch ends up on the map.
       // City-wide, like incidents: a browser may list it (search, the feed, an open popup) outside its view. `local`:
@@ -238,6 +263,7 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
         const pending = (socket.data.pending ??= new Set())
         for (const d of states) if (inView(v, d)) pending.add(d.deviceId)
         stats.skippedBacklogged++
+        catchingUp = true
         continue
       }
       if (socket.data.pending) {
@@ -271,9 +297,8 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
       const now = Date.now()
       for (const [id, receivedAt] of timed) if (reached.has(id)) deps.onPushLatency!(Math.max(0, now - receivedAt) / 1000)
     }
+    return catchingUp
   }
-  const timer = setInterval(flush, flushMs)
-  timer.unref()
 
   return {
     stats,
@@ -319,7 +344,9 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
       io.local.emit('feed', status)
     },
     stop: once(async () => {
-      clearInterval(timer)
+      stopped = true
+      if (due && 'timer' in due) clearTimeout(due.timer)
+      else if (due) clearImmediate(due.immediate)
       unsubscribe()
       unsubscribeRemoved()
       clearTimeout(warmTimer)
