@@ -29,7 +29,7 @@ export const apiEnv = commonEnv.extend({
   API_MQTT_USERNAME: z.string().default('svc-api'),
   /** Its password; unset in a demo start: read from DATA_DIR/secrets/demo-secrets.json. */
   API_MQTT_PASSWORD: env.secret(),
-  /** How often changed devices are pushed to browsers, ms (one array per browser per interval). Default 10. */
+  /** Shortest time between two pushes to the browsers, ms (a change after a quiet spell goes at once). Default 10. */
   LIVE_FLUSH_MS: env.int(10, 5, 5_000),
   /** How often silent devices are re-checked so they turn offline without new data, ms. Default 1,000. */
   LIVE_STATUS_CHECK_MS: env.int(1_000, 50, 600_000),
