@@ -578,7 +578,7 @@ async function main() {
   }
   let replay: ReplayRow[] | undefined
   if (ONLY.has('replay')) {
-    replay = await runReplayBench(influx.url, (line) => process.stdout.write(`  ${line}\n`), influxPid)
+    replay = await runReplayBench(influx.url, (line) => process.stdout.write(`  ${line}\n`))
     for (const r of replay) process.stdout.write(`  ${r.what}, ${r.store}: p50 ${r.p50.toFixed(1)} ms, p95 ${r.p95.toFixed(1)} ms\n`)
   }
   await influx.stop()

@@ -16,7 +16,6 @@ import { silentLogger } from '@mytho/runtime'
 import { createInfluxStore, createSqliteStore, type InfluxStore, type ReadingStore } from '@mytho/storage'
 import { makeTempDir } from '@mytho/testing'
 import type { QueryRow } from './queries.ts'
-import { waitForQuietProcess } from './wait-for-quiet.ts'
 
 const DEVICES = 5000
 const DAYS = 30
@@ -47,7 +46,7 @@ export interface ReplayRow extends QueryRow {
   p95: number
 }
 
-export async function runReplayBench(influxUrl: string, log: (line: string) => void = () => {}, influxPid?: number): Promise<ReplayRow[]> {
+export async function runReplayBench(influxUrl: string, log: (line: string) => void = () => {}): Promise<ReplayRow[]> {
   const tmp = makeTempDir('mytho-bench-replay-')
   const fleet: DeviceRecord[] = syntheticFleet(
     DEVICES,
@@ -74,12 +73,10 @@ export async function runReplayBench(influxUrl: string, log: (line: string) => v
       }).filter((r) => r.ts < now),
     )
   const db = `replay_${now % 1e9}`
-  // SQLite first: after the InfluxDB seed (~3.7 million points, their roll-ups and frames) influxd goes on compacting
-  // for minutes, and SQLite's jumps measured after it shared the 2 cores with that.
   const stores: [string, ReadingStore][] = [
-    ['SQLite', createSqliteStore({ path: join(tmp.path, 'readings.sqlite') })],
     // Rolling a day of 5,000 devices up behind the continuous queries' backs takes longer than a query's usual 10 s.
     ['InfluxDB 1.6.7', createInfluxStore({ url: influxUrl, database: db, maxLinesPerWrite: 10_000, timeoutMs: 600_000, replayFramesEveryMs: 0 })],
+    ['SQLite', createSqliteStore({ path: join(tmp.path, 'readings.sqlite') })],
   ]
   const rows: ReplayRow[] = []
   const rng = mulberry32(21)
@@ -104,12 +101,6 @@ export async function runReplayBench(influxUrl: string, log: (line: string) => v
         `replay: ${name} seeded with ${DAYS} days × ${DEVICES.toLocaleString('en')} devices in ${s(seeded, written)} s, rolled up in ${s(written, rolled)} s` +
           ('flushReplayFrames' in store ? `, replay frames written in ${s(rolled, performance.now())} s` : ''),
       )
-      if ('flushReplayFrames' in store && influxPid !== undefined) {
-        // A city's 30 days were compacted long ago; a seed written in minutes is not, and the jumps measured during
-        // that compaction would be measuring it. At most 5 minutes, and the wait is printed.
-        const { waitedMs, quiet } = await waitForQuietProcess(influxPid)
-        log(`replay: ${name} ${quiet ? 'quiet' : 'still compacting (measured anyway)'} after ${(waitedMs / 1000).toFixed(0)} s`)
-      }
       const api = createApi(
         { HTTP_PORT: 0, HTTP_HOST: '127.0.0.1', DATA_DIR: tmp.path, AUTH_DISABLED: true, API_RATE_LIMIT_PER_MIN: 0 },
         { store, registry, logger: silentLogger },
@@ -164,11 +155,10 @@ export const replayTable = (rows: ReplayRow[]): string =>
   ].join('\n')
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { startInfluxd, childPidByName } = await import('@mytho/testing')
+  const { startInfluxd } = await import('@mytho/testing')
   const influx = await startInfluxd()
   try {
-    const log = (l: string) => process.stdout.write(`  ${l}\n`)
-    process.stdout.write(`${replayTable(await runReplayBench(influx.url, log, childPidByName('influxd')))}\n`)
+    process.stdout.write(`${replayTable(await runReplayBench(influx.url, (l) => process.stdout.write(`  ${l}\n`)))}\n`)
   } finally {
     await influx.stop()
   }
