@@ -217,17 +217,23 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
    * interval until it has had its catch-up, as the tick did.
    */
   let lastFlushAt = Number.NEGATIVE_INFINITY
-  let due: { timer: NodeJS.Timeout } | { immediate: NodeJS.Immediate } | undefined
-  let stopped = false
+  /** Cancels the flush that is scheduled, if one is. */
+  let cancelDue: (() => void) | undefined
   const runFlush = () => {
-    due = undefined
+    cancelDue = undefined
     lastFlushAt = performance.now()
     if (flush()) schedule()
   }
   function schedule(): void {
-    if (due || stopped) return
+    if (cancelDue) return
     const wait = lastFlushAt + flushMs - performance.now()
-    due = wait > 0 ? { timer: setTimeout(runFlush, wait).unref() } : { immediate: setImmediate(runFlush).unref() }
+    if (wait > 0) {
+      const timer = setTimeout(runFlush, wait).unref()
+      cancelDue = () => clearTimeout(timer)
+    } else {
+      const immediate = setImmediate(runFlush).unref()
+      cancelDue = () => clearImmediate(immediate)
+    }
   }
 
   /** Sends what changed; true when a socket still waits for its catch-up. */
@@ -344,9 +350,8 @@ export function createLivePush(http: HttpServer, options: LivePushOptions, deps:
       io.local.emit('feed', status)
     },
     stop: once(async () => {
-      stopped = true
-      if (due && 'timer' in due) clearTimeout(due.timer)
-      else if (due) clearImmediate(due.immediate)
+      // Unsubscribed in the same turn as the cancel: nothing is left that could schedule another flush.
+      cancelDue?.()
       unsubscribe()
       unsubscribeRemoved()
       clearTimeout(warmTimer)
