@@ -23,9 +23,12 @@ const { Packet } = fromLibrary('aedes-persistence') as { Packet: new (packet: Qu
  * - enqueue: SET packet, SET its reference count, RPUSH onto each subscriber's queue; it resolves once its batch
  *   has run, so the device's PUBACK (puback-after-publish.ts) still follows the write, and a batch runs atomically:
  *   no queue entry without its packet;
- * - delivery: SET the packet with its packet id (a session resumed on another node gets its messages again under
- *   those ids, and redelivery-dup.ts marks them DUP); the delivery does not wait for it, as a later PUBACK's step
- *   runs after it in the same or a later batch on the same connection;
+ * - delivery: the packet id goes into the stored packet (a session resumed on another node gets its messages again
+ *   under those ids, and redelivery-dup.ts marks them DUP). The library encodes the whole packet again for this;
+ *   here only the id travels, and the script writes it over the `messageId` entry's value in the stored bytes
+ *   (setPacketId below: ~8 µs less node CPU per message, issue #20). The delivery does not wait for it, as a later
+ *   PUBACK's step runs after it in the same or a later batch on the same connection; a packet already gone (its
+ *   PUBACK came first) is not written back, where the library's SET brought it back for good;
  * - PUBACK: LREM (count 1: cluster-patches.ts removeOneQueueEntryPerAck), DECR, and DEL at zero (a count already
  *   gone, a PUBACK twice, is removed instead of left at -1 as the library leaves it); the packet id → queue key map
  *   and the packet Aedes reports with its 'ack' event come from memory instead of the library's LRU and a GET.
@@ -34,31 +37,62 @@ const { Packet } = fromLibrary('aedes-persistence') as { Packet: new (packet: Qu
  * many keys, as the library's MSET and multi-key DEL already do without `cluster`, and its keys travel inside one
  * argument, undeclared (turn-batch.ts).
  */
-const BATCH = `${READ_PARTS}local steps = 0
+/*
+ * setPacketId: aedes-packet defines `messageId` last (a QoSPacket's writeCallback, stored as nil by the library, may
+ * follow it), so the id is the value after the last `messageId` key (msgpack fixstr 0xa9) near the end of the bytes:
+ * nil, a fixint, uint8 (0xcc) or uint16 (0xcd) as msgpack-lite writes them. It becomes a uint16 (ids are 1 to 65535),
+ * which msgpack-lite reads back as the same number. A value in any other layout is left alone and counted, and the
+ * node warns: the message is still delivered, only a session resumed elsewhere would get it under a new id.
+ */
+const BATCH = `${READ_PARTS}
+local MESSAGE_ID = '\\169messageId'
+local function setPacketId(key, id)
+  local v = redis.call('GET', key)
+  if not v then return true end
+  local at
+  local from = math.max(1, #v - 48)
+  while true do
+    local found = string.find(v, MESSAGE_ID, from, true)
+    if not found then break end
+    at, from = found, found + 1
+  end
+  if not at then return false end
+  local valueAt = at + #MESSAGE_ID
+  local b = string.byte(v, valueAt)
+  local len
+  if b == nil then return false
+  elseif b == 192 or b < 128 then len = 1
+  elseif b == 204 then len = 2
+  elseif b == 205 then len = 3
+  else return false end
+  redis.call('SET', key, string.sub(v, 1, valueAt - 1) .. string.char(205, math.floor(id / 256), id % 256) .. string.sub(v, valueAt + len))
+  return true
+end
+local steps, unchanged = 0, 0
 while moreParts() do
   local op = nextPart()
-  if op == 'E' then
-    local n = tonumber(nextPart())
+  local kind = string.byte(op, 1)
+  if kind == 69 then -- 'E' .. subscriber count
+    local n = tonumber(string.sub(op, 2))
     local key = nextPart()
-    local count = nextPart()
     local lists = {}
     for i = 1, n do lists[i] = nextPart() end
     redis.call('SET', key, nextPart())
-    redis.call('SET', count, n)
+    redis.call('SET', key .. ':offlineCount', n)
     for i = 1, n do redis.call('RPUSH', lists[i], key) end
-  elseif op == 'U' then
+  elseif kind == 85 then -- 'U' .. packet id
     local key = nextPart()
-    redis.call('SET', key, nextPart())
+    if not setPacketId(key, tonumber(string.sub(op, 2))) then unchanged = unchanged + 1 end
   else
     local list = nextPart()
     local key = nextPart()
-    local count = nextPart()
+    local count = key .. ':offlineCount'
     redis.call('LREM', list, 1, key)
     if redis.call('DECR', count) <= 0 then redis.call('DEL', key, count) end
   end
   steps = steps + 1
 end
-return steps`
+return unchanged`
 type QueuedPacket = InFlightPacket
 type Client = { id: string }
 type Sub = { clientId: string }
@@ -93,14 +127,17 @@ export function batchQueueSteps(persistence: Record<string, unknown>, db: Redis,
   const scripted = db as Scripted
   const encode = createPooledEncoder()
 
-  const step = batchPerTurn((frame) => scripted.mythoQueueBatch(frame))
+  const step = batchPerTurn(async (frame) => {
+    const unchanged = await scripted.mythoQueueBatch(frame)
+    if (unchanged > 0) logger.warn('could not store packet ids in redis: queued packets not in the expected layout', { packets: unchanged })
+  })
 
   const inFlight = createInFlightIds<QueuedPacket>()
 
   const outgoingEnqueueCombi: OutgoingMethods['outgoingEnqueueCombi'] = async (subs, packet) => {
     if (!subs || subs.length === 0) return
     const key = packetKey(packet.brokerId!, packet.brokerCounter!)
-    await step(['E', String(subs.length), key, `${key}:offlineCount`, ...subs.map((s) => listKey(s.clientId)), encode(new Packet(packet))])
+    await step([`E${subs.length}`, key, ...subs.map((s) => listKey(s.clientId)), encode(new Packet(packet))])
   }
 
   const outgoingUpdate: OutgoingMethods['outgoingUpdate'] = async (client, packet) => {
@@ -109,13 +146,13 @@ export function batchQueueSteps(persistence: Record<string, unknown>, db: Redis,
     }
     const key = packetKey(packet.brokerId, packet.brokerCounter)
     inFlight.remember(client.id, packet.messageId, key, packet)
-    step(['U', key, encode(packet)]).catch((err: Error) => logger.warn('could not store a packet id in redis', { clientId: client.id, err: err.message }))
+    step([`U${packet.messageId}`, key]).catch((err: Error) => logger.warn('could not store a packet id in redis', { clientId: client.id, err: err.message }))
   }
 
   const outgoingClearMessageId: OutgoingMethods['outgoingClearMessageId'] = async (client, packet) => {
     const entry = inFlight.take(client.id, packet.messageId)
     if (!entry) return library.outgoingClearMessageId(client, packet)
-    await step(['C', listKey(client.id), entry.key, `${entry.key}:offlineCount`])
+    await step(['C', listKey(client.id), entry.key])
     return entry.packet
   }
 
