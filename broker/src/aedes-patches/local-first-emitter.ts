@@ -94,6 +94,6 @@ export function deliverLocallyFirst(mq: MQEmitterRedis): void {
     }
     // Encoded first: a local listener could change the message.
     emitter._emit(message)
-    publish([message.topic, frame]).then(() => callback(), callback)
+    publish([message.topic, frame], callback)
   }
 }

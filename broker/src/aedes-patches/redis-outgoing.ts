@@ -116,6 +116,8 @@ const listKey = (clientId: string): string => {
 }
 const packetKey = (brokerId: string, brokerCounter: number) => `packet:${brokerId}:${brokerCounter}`
 
+const DONE: Promise<void> = Promise.resolve()
+
 type Scripted = Redis & { mythoQueueBatch(frame: Buffer): Promise<number> }
 
 export function batchQueueSteps(persistence: Record<string, unknown>, db: Redis, logger: Logger): void {
@@ -128,32 +130,47 @@ export function batchQueueSteps(persistence: Record<string, unknown>, db: Redis,
   const encode = createPooledEncoder()
 
   const step = batchPerTurn(async (frame) => {
-    const unchanged = await scripted.mythoQueueBatch(frame)
+    let unchanged: number
+    try {
+      unchanged = await scripted.mythoQueueBatch(frame)
+    } catch (err) {
+      // Enqueues fail to their publishers (no PUBACK); deliveries' packet ids are not stored; acks stay queued.
+      logger.warn('could not run queue steps in redis', { err: (err as Error).message })
+      throw err
+    }
     if (unchanged > 0) logger.warn('could not store packet ids in redis: queued packets not in the expected layout', { packets: unchanged })
   })
 
   const inFlight = createInFlightIds<QueuedPacket>()
 
-  const outgoingEnqueueCombi: OutgoingMethods['outgoingEnqueueCombi'] = async (subs, packet) => {
-    if (!subs || subs.length === 0) return
+  // Not async: an enqueue's promise is its batch's, one per turn (resolved with undefined), not two more per message.
+  const outgoingEnqueueCombi: OutgoingMethods['outgoingEnqueueCombi'] = (subs, packet) => {
+    if (!subs || subs.length === 0) return DONE
     const key = packetKey(packet.brokerId!, packet.brokerCounter!)
-    await step([`E${subs.length}`, key, ...subs.map((s) => listKey(s.clientId)), encode(new Packet(packet))])
+    const parts: (string | Buffer)[] = [`E${subs.length}`, key]
+    for (const s of subs) parts.push(listKey(s.clientId))
+    try {
+      parts.push(encode(new Packet(packet)))
+    } catch (err) {
+      return Promise.reject(err as Error)
+    }
+    return step(parts) as Promise<void>
   }
 
-  const outgoingUpdate: OutgoingMethods['outgoingUpdate'] = async (client, packet) => {
+  const outgoingUpdate: OutgoingMethods['outgoingUpdate'] = (client, packet) => {
     if (packet.cmd !== 'publish' || packet.qos !== 1 || packet.brokerId === undefined || packet.brokerCounter === undefined || packet.messageId === undefined) {
       return library.outgoingUpdate(client, packet)
     }
     const key = packetKey(packet.brokerId, packet.brokerCounter)
     inFlight.remember(client.id, packet.messageId, key, packet)
-    step([`U${packet.messageId}`, key]).catch((err: Error) => logger.warn('could not store a packet id in redis', { clientId: client.id, err: err.message }))
+    step([`U${packet.messageId}`, key])
+    return DONE
   }
 
-  const outgoingClearMessageId: OutgoingMethods['outgoingClearMessageId'] = async (client, packet) => {
+  const outgoingClearMessageId: OutgoingMethods['outgoingClearMessageId'] = (client, packet) => {
     const entry = inFlight.take(client.id, packet.messageId)
     if (!entry) return library.outgoingClearMessageId(client, packet)
-    await step(['C', listKey(client.id), entry.key])
-    return entry.packet
+    return step(['C', listKey(client.id), entry.key]).then(() => entry.packet)
   }
 
   persistence['outgoingEnqueue'] = (sub: Sub, packet: QueuedPacket) => outgoingEnqueueCombi([sub], packet)

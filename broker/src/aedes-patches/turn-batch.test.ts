@@ -34,3 +34,35 @@ it("a turn's steps reach the Lua script as their parts, in order: text (any UTF-
     await redis.stop()
   }
 })
+
+it("tells each step's callback how its call went; a failed call with no one waiting on it is no unhandled rejection", async () => {
+  const unhandled: unknown[] = []
+  const onUnhandled = (reason: unknown) => unhandled.push(reason)
+  process.on('unhandledRejection', onUnhandled)
+  try {
+    let fail = false
+    const step = batchPerTurn(async () => {
+      if (fail) throw new Error('redis went away')
+    })
+    const ok: (Error | null | undefined)[] = []
+    await new Promise<void>((resolve) => {
+      step(['a'], (err) => ok.push(err))
+      step(['b'], (err) => {
+        ok.push(err)
+        resolve()
+      })
+    })
+    expect(ok).toEqual([undefined, undefined])
+
+    fail = true
+    step(['fire and forget'])
+    const failed = await new Promise<Error | null | undefined>((resolve) => step(['c'], resolve))
+    expect(failed?.message).toBe('redis went away')
+    // Unhandled rejections are reported after the microtask queue drains: give them a turn to show.
+    await new Promise((resolve) => setImmediate(resolve))
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(unhandled).toEqual([])
+  } finally {
+    process.off('unhandledRejection', onUnhandled)
+  }
+})

@@ -50,23 +50,37 @@ export function packParts(parts: readonly Part[]): Buffer {
   return frame
 }
 
+/** Called once a step's call has run: with its error, or without one. */
+export type StepDone = (err?: Error | null) => void
+
 /**
- * `step(parts)` adds a step to this turn's call and resolves (or rejects) with that call; a turn's call goes out
- * from setImmediate, or at once when MAX_STEPS are waiting. Calls go out in the order their steps were made.
+ * `step(parts, done?)` adds a step to this turn's call and returns that call's promise (shared by its steps, so a
+ * step made only for its effect costs no promise of its own; a failed call counts as handled here, so such a step
+ * needs no catch). `done`, if given, is called when the call has run. A turn's call goes out from setImmediate, or at
+ * once when MAX_STEPS are waiting. Calls go out in the order their steps were made.
  */
-export function batchPerTurn(call: (frame: Buffer) => Promise<unknown>): (parts: readonly Part[]) => Promise<unknown> {
+export function batchPerTurn(call: (frame: Buffer) => Promise<unknown>): (parts: readonly Part[], done?: StepDone) => Promise<unknown> {
   interface Batch {
     parts: Part[]
     steps: number
+    done: StepDone[]
     result: Promise<unknown>
     send(): void
   }
   let open: Batch | undefined
-  return (parts) => {
+  return (parts, done) => {
     if (!open) {
-      const batch: Batch = { parts: [], steps: 0, result: Promise.resolve(), send: () => {} }
+      const batch: Batch = { parts: [], steps: 0, done: [], result: Promise.resolve(), send: () => {} }
       // send() is idempotent (a promise resolves once): the turn's timer may fire after the batch went out full.
       batch.result = new Promise<void>((resolve) => (batch.send = resolve)).then(() => call(packParts(batch.parts)))
+      batch.result.then(
+        () => {
+          for (const d of batch.done) d()
+        },
+        (err: Error) => {
+          for (const d of batch.done) d(err)
+        },
+      )
       open = batch
       setImmediate(() => {
         if (open === batch) open = undefined
@@ -75,6 +89,7 @@ export function batchPerTurn(call: (frame: Buffer) => Promise<unknown>): (parts:
     }
     const batch = open
     for (const p of parts) batch.parts.push(p)
+    if (done) batch.done.push(done)
     if (++batch.steps >= MAX_STEPS) {
       open = undefined
       batch.send()
