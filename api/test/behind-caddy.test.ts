@@ -98,7 +98,8 @@ async function startCaddy(upstreams: { api: string; mqttWs: string }) {
   await waitFor(
     async () => {
       if (proc.exitCode !== null) throw new Error(`caddy exited (${proc.exitCode}):\n${output}`)
-      ca ??= readFileSync(rootCert)
+      // Read on every try: caddy creates the file before it writes it, and a root read empty once stayed empty for good.
+      ca = readFileSync(rootCert)
       return (await httpsCall(httpsPort, ca, '/api/v1/health')).status === 200
     },
     { timeoutMs: 20_000, what: 'caddy serving the API over HTTPS with its internal CA' },
