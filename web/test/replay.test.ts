@@ -154,7 +154,11 @@ describe('replay on the map, against the real platform (issue #21)', () => {
     await page.locator('#replay-to').fill(local(Date.now() + MIN))
     await page.locator('#replay-apply').click()
     await page.locator('#replay-banner').waitFor()
-    await page.waitForFunction((t) => document.getElementById('replay-time')?.dataset['at'] === String(t), t0 - 2 * MIN)
+    // The time shows the instant as soon as the jump starts; the state of that instant is in once the status is ready.
+    await page.waitForFunction(
+      (t) => document.getElementById('replay-time')?.dataset['at'] === String(t) && document.getElementById('replay-status')?.dataset['status'] === 'ready',
+      t0 - 2 * MIN,
+    )
     expect(await page.locator('#replay-banner').textContent()).toMatch(/^Đang xem lại \d\d:\d\d \d\d\/\d\d\/\d{4} — Quay về trực tiếp$/)
     expect(await page.locator('#replay-slider').getAttribute('min')).toBe(String(t0 - 2 * MIN))
 
