@@ -20,6 +20,7 @@ import { openPersistence } from './persistence.ts'
 import { openClusterPersistence } from './cluster.ts'
 import { markRedeliveries } from './aedes-patches/redelivery-dup.ts'
 import { pubackAfterPublish } from './aedes-patches/puback-after-publish.ts'
+import { deliverStraightToSoleHandler, type StraightDelivery } from './aedes-patches/straight-to-sole-handler.ts'
 import { createPublishRateLimit } from './publish-rate.ts'
 import { count, createStats, type BrokerStats } from './refusals.ts'
 import { createPipelineGate } from './pipeline-gate.ts'
@@ -86,6 +87,12 @@ export interface Broker {
   stop(): Promise<void>
   readonly aedes: Aedes
   readonly stats: BrokerStats
+  /**
+   * With pubackAfterInProcessHandlers: `aedes.subscribe` for a handler in this process that calls back once it kept a
+   * message. A client's QoS 1 publish that only this handler receives goes to it straight, not through Aedes's
+   * publish (aedes-patches/straight-to-sole-handler.ts). Undefined otherwise.
+   */
+  readonly inProcess: StraightDelivery | undefined
 }
 
 /** The subprotocol names MQTT over WebSocket uses: `mqtt` (3.1.1), `mqttv3.1` (3.1). */
@@ -148,6 +155,8 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
     await sessions.close()
     throw err
   }
+  // Before the persistence's attach: puback-after-publish.ts wraps the publish this makes.
+  const inProcess = deps.pubackAfterInProcessHandlers ? deliverStraightToSoleHandler(aedes) : undefined
   markRedeliveries(aedes)
   // An ingest partition session's queue holds only its own devices' messages (ingest-partitions.ts).
   filterQueuedByPartition((aedes as unknown as { persistence: object }).persistence)
@@ -226,6 +235,7 @@ export async function createBroker(config: BrokerOptions, deps: BrokerDeps = {})
   return {
     aedes,
     stats,
+    inProcess,
 
     async start() {
       await seedCredentials(

@@ -7,8 +7,9 @@ import type { IngestSession } from './partition-sessions.ts'
  * instead of an MQTT connection, so the broker keeps no queue for the ingest and nothing is parsed twice.
  *
  * Why "acknowledged = stored" holds: Aedes hands a publish to every in-process handler through mqemitter, whose
- * emit calls back only once every handler has called its callback (fastparallel); with the broker's
- * pubackAfterInProcessHandlers option the device's PUBACK is written only after that publish called back. Here a
+ * emit calls back only once every handler has called its callback (fastparallel); a publish this session alone
+ * receives goes to it straight and calls back when it does (the broker's straight-to-sole-handler.ts). With the
+ * broker's pubackAfterInProcessHandlers option the device's PUBACK is written only after that publish called back. Here a
  * message's callback is its `ack()`, which the ingest calls once the reading (or its dead letter) is stored or
  * spooled. Until then the device's connection reads no further (aedes/lib/client.js nextBatch waits for every packet
  * of a read chunk), so the backpressure that the broker's queue gave reaches the devices' own MQTT windows instead.

@@ -92,7 +92,14 @@ export async function createEmbeddedPipeline(config: EmbeddedConfig, deps: Embed
     ...(deps.resyncRegistry ? { resyncRegistry: deps.resyncRegistry } : {}),
     logger: log.child({ part: 'ingest' }),
     ...(deps.clock ? { clock: deps.clock } : {}),
-    inProcess: broker.aedes,
+    // The broker's own subscribe for in-process handlers: a reading only the ingest receives goes to it straight.
+    inProcess: {
+      get closed() {
+        return broker.aedes.closed
+      },
+      subscribe: broker.inProcess!.subscribe,
+      publish: (packet, callback) => broker.aedes.publish(packet, callback),
+    },
   })
 
   // A persistent subscriber of device readings (the separate ingest of an earlier run on this DATA_DIR) still gets a

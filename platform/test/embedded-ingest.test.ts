@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { MqttClient } from 'mqtt'
+import mqtt, { type MqttClient } from 'mqtt'
 import { loadRegistryFile, PipelineHealth, PLATFORM_HEALTH_TOPIC, readingsTopic, type StoredReading } from '@mytho/schema'
 import { readDemoSecrets, silentLogger, type DemoSecrets } from '@mytho/runtime'
 import { createSqliteStore, StorageError, type ReadingStore } from '@mytho/storage'
@@ -230,5 +230,113 @@ describe('ingest embedded in the broker', () => {
       const missing = acked.get(id)!.filter((ts) => !stored.has(ts))
       expect(missing).toEqual([])
     }
+  })
+})
+
+/*
+ * A reading only the ingest receives skips Aedes's publish and goes to the ingest straight
+ * (broker/src/aedes-patches/straight-to-sole-handler.ts). What must still hold: acknowledged = stored, and anyone else
+ * who would receive a reading (a live subscriber, a persistent session away, a retained message) still does.
+ */
+describe("a reading only the ingest receives goes to it straight, and nobody else's copy is lost", () => {
+  /** The API's service account (it may subscribe under mytho/v1/): a subscriber the ingest does not know about. */
+  const subscriber = (s: Started, opts: { clientId: string; clean: boolean }) =>
+    mqtt.connectAsync(s.url, { ...opts, username: 'svc-api', password: s.secrets.services['svc-api']!, reconnectPeriod: 0 })
+
+  /** Publishes readings until one goes straight (the first on a topic takes Aedes's path while the broker learns who receives it). */
+  async function warmUp(s: Started, d: MqttClient, id: string, base: number): Promise<number> {
+    const stats = s.pipeline.broker.inProcess!.stats
+    const before = stats.straight
+    let ts = base
+    await waitFor(
+      async () => {
+        await publishReading(d, id, level(ts++))
+        return stats.straight > before
+      },
+      { what: 'a reading delivered straight' },
+    )
+    return ts
+  }
+
+  it.each(['level', 'memory'])('still sends the PUBACK only once the reading is in storage (MQTT_PERSISTENCE=%s)', async (persistence) => {
+    const s = await start({ MQTT_PERSISTENCE: persistence })
+    const id = fleet[3]!.id
+    const d = await device(s, id)
+    const ts = await warmUp(s, d, id, Date.now() - 60_000)
+    const straight = s.pipeline.broker.inProcess!.stats.straight
+    s.valve.shut()
+    let acked = false
+    const publishing = publishReading(d, id, level(ts, 131)).then(() => (acked = true))
+    await waitFor(() => s.valve.attempts.some((b) => b.some((r) => r.deviceId === id && r.ts === ts)), { what: 'the write of the reading to begin' })
+    expect(s.pipeline.broker.inProcess!.stats.straight).toBe(straight + 1)
+    await new Promise((r) => setTimeout(r, 300))
+    expect(acked).toBe(false)
+    s.valve.open()
+    await publishing
+    expect((await s.sqlite.latest([id]))[0]).toMatchObject({ ts, fields: { waterLevelCm: 131 } })
+  })
+
+  it('a subscriber that comes later gets every reading from then on, and storage too', async () => {
+    const s = await start()
+    const id = fleet[4]!.id
+    const d = await device(s, id)
+    // Connected before the broker learns who receives the topic: only the subscription itself tells it.
+    const sub = await subscriber(s, { clientId: 'mytho-api-watcher', clean: true })
+    cleanups.push(async () => void sub.end(true))
+    let ts = await warmUp(s, d, id, Date.now() - 60_000)
+    const got: number[] = []
+    sub.on('message', (_t, payload) => got.push((JSON.parse(payload.toString()) as { ts: number }).ts))
+    await sub.subscribeAsync(readingsTopic(id), { qos: 1 })
+    const sent: number[] = []
+    for (let k = 0; k < 5; k++) {
+      sent.push(ts)
+      await publishReading(d, id, level(ts++))
+    }
+    await waitFor(() => got.length >= sent.length, { what: 'the subscriber to get the readings' })
+    expect(got).toEqual(sent)
+    expect((await s.sqlite.latest([id]))[0]?.ts).toBe(sent.at(-1))
+  })
+
+  it('a persistent session away gets the readings published meanwhile when it comes back', async () => {
+    const s = await start()
+    const id = fleet[5]!.id
+    const d = await device(s, id)
+    let ts = await warmUp(s, d, id, Date.now() - 60_000)
+    const away = await subscriber(s, { clientId: 'mytho-api-away', clean: false })
+    await away.subscribeAsync(readingsTopic(id), { qos: 1 })
+    await away.endAsync()
+    const sent: number[] = []
+    for (let k = 0; k < 5; k++) {
+      sent.push(ts)
+      await publishReading(d, id, level(ts++))
+    }
+    const got: number[] = []
+    const back = mqtt.connect(s.url, {
+      clientId: 'mytho-api-away',
+      clean: false,
+      username: 'svc-api',
+      password: s.secrets.services['svc-api']!,
+      reconnectPeriod: 0,
+    })
+    cleanups.push(async () => void back.end(true))
+    back.on('message', (_t, payload) => got.push((JSON.parse(payload.toString()) as { ts: number }).ts))
+    await waitFor(() => got.length >= sent.length, { what: 'the queued readings to arrive' })
+    expect(got).toEqual(sent)
+  })
+
+  it('a retained reading is kept for later subscribers', async () => {
+    const s = await start()
+    const id = fleet[6]!.id
+    const d = await device(s, id)
+    const ts = await warmUp(s, d, id, Date.now() - 60_000)
+    await d.publishAsync(readingsTopic(id), JSON.stringify(level(ts, 140)), { qos: 1, retain: true })
+    const sub = await subscriber(s, { clientId: 'mytho-api-late', clean: true })
+    cleanups.push(async () => void sub.end(true))
+    const retained = new Promise<{ ts: number }>((resolve) =>
+      sub.on('message', (_t, payload, packet) => packet.retain && resolve(JSON.parse(payload.toString()))),
+    )
+    await sub.subscribeAsync(readingsTopic(id), { qos: 1 })
+    expect((await retained).ts).toBe(ts)
+    expect((await s.sqlite.latest([id]))[0]?.ts).toBe(ts)
   })
 })

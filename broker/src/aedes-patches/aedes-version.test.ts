@@ -21,6 +21,9 @@ const PATCHED_VERSIONS = {
   'aedes-persistence-level': '9.2.0',
   'aedes-persistence-redis': '12.0.0',
   mqemitter: '7.1.0',
+  // straight-to-sole-handler.ts wraps mqemitter's matcher and builds the packet Aedes's publish builds
+  qlobber: '8.0.1',
+  'aedes-packet (aedes)': '4.0.1',
   'mqemitter-redis': '7.2.1',
   // level-outgoing.ts writes queue records as aedes-persistence-level does, with its own copies of these two
   'aedes-packet': '3.0.0',
@@ -34,6 +37,8 @@ const REQUIRED_FROM: Record<keyof typeof PATCHED_VERSIONS, string> = {
   'aedes-persistence-level': 'broker',
   'aedes-persistence-redis': 'broker',
   mqemitter: 'aedes',
+  qlobber: 'mqemitter',
+  'aedes-packet (aedes)': 'aedes',
   'mqemitter-redis': 'broker',
   'aedes-packet': 'aedes-persistence-level',
   'msgpack-lite': 'aedes-persistence-level',
@@ -50,9 +55,11 @@ function packageDir(name: string, fromDir: string): string {
   }
 }
 
-function installed(name: keyof typeof PATCHED_VERSIONS): string {
-  const from = REQUIRED_FROM[name]
+/** A key names the package, then, in brackets, whose copy it is when two copies run. */
+function installed(key: keyof typeof PATCHED_VERSIONS): string {
+  const from = REQUIRED_FROM[key]
   const fromDir = from === 'broker' ? brokerDir : packageDir(from, brokerDir)
+  const name = key.replace(/ \(.*\)$/, '')
   return (JSON.parse(readFileSync(join(packageDir(name, fromDir), 'package.json'), 'utf8')) as { version: string }).version
 }
 
