@@ -19,6 +19,7 @@ import type { Aedes, Client, PublishPacket } from 'aedes'
  * queues the topic, a client's QoS 1, non-retained publish goes to that handler at once, with the packet Aedes would
  * have given it; the publish calls back when the handler does, as mqemitter's would. Anything else (a retained
  * message, a second receiver, a persistent subscriber, 'publish' listeners, a closed emitter) takes Aedes's own path.
+ * Aedes's `published` hook is not called on this path: the broker sets none (broker.ts); one that does must drop this.
  *
  * Who receives a topic is learnt on its first publish (that publish takes Aedes's path) and kept until any
  * subscription changes: the emitter's matcher and the persistence's subscription writes bump a generation, and an
