@@ -13,4 +13,15 @@ export function registerBrokerMetrics(registry: Registry, broker: Broker): void 
     'reason',
   )
   counterFrom(registry, 'mytho_mqtt_receive_time_stamped_total', 'Publishes whose readings got the broker receive time (no ts)', () => broker.stats.stamped)
+  // Embedded only. A rising `aedes` share means something else now receives device readings (an operator's
+  // subscriber of every reading, a persistent session): each then costs the broker the longer path.
+  const inProcess = broker.inProcess
+  if (inProcess)
+    counterFrom(
+      registry,
+      'mytho_mqtt_in_process_publishes_total',
+      "Clients' QoS 1 publishes to the ingest in this process, by path: straight to it, or through Aedes's publish (the topic has another receiver)",
+      () => ({ ...inProcess.stats }),
+      'path',
+    )
 }

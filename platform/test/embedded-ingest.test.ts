@@ -1,8 +1,10 @@
+import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import mqtt, { type MqttClient } from 'mqtt'
 import { loadRegistryFile, PipelineHealth, PLATFORM_HEALTH_TOPIC, readingsTopic, type StoredReading } from '@mytho/schema'
-import { readDemoSecrets, silentLogger, type DemoSecrets } from '@mytho/runtime'
+import { createMetricsRegistry, readDemoSecrets, silentLogger, type DemoSecrets } from '@mytho/runtime'
+import { registerBrokerMetrics } from '@mytho/broker'
 import { createSqliteStore, StorageError, type ReadingStore } from '@mytho/storage'
 import { connectDevice, makeTempDir, publishReading, waitFor } from '@mytho/testing'
 import { createEmbeddedPipeline, loadEmbeddedConfig, type EmbeddedPipeline } from '../src/embedded.ts'
@@ -274,6 +276,22 @@ describe("a reading only the ingest receives goes to it straight, and nobody els
     s.valve.open()
     await publishing
     expect((await s.sqlite.latest([id]))[0]).toMatchObject({ ts, fields: { waterLevelCm: 131 } })
+  })
+
+  it("counts each path on the broker's /metrics, so a subscriber that slows every reading shows", async () => {
+    const s = await start()
+    const id = fleet[7]!.id
+    const d = await device(s, id)
+    await warmUp(s, d, id, Date.now() - 60_000)
+    const registry = createMetricsRegistry('broker+ingest')
+    registerBrokerMetrics(registry, s.pipeline.broker)
+    const text = await registry.metrics()
+    const count = (path: string) =>
+      Number(new RegExp(`mytho_mqtt_in_process_publishes_total\\{path="${path}",service="broker\\+ingest"\\} (\\d+)`).exec(text)?.[1])
+    expect(count('straight')).toBe(s.pipeline.broker.inProcess!.stats.straight)
+    expect(count('straight')).toBeGreaterThan(0)
+    expect(count('aedes')).toBeGreaterThan(0) // the topic's first reading, while the broker learnt who receives it
+    expect(execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' })).toBe('')
   })
 
   it('a subscriber that comes later gets every reading from then on, and storage too', async () => {
