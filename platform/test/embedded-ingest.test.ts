@@ -242,8 +242,13 @@ describe('ingest embedded in the broker', () => {
  */
 describe("a reading only the ingest receives goes to it straight, and nobody else's copy is lost", () => {
   /** The API's service account (it may subscribe under mytho/v1/): a subscriber the ingest does not know about. */
-  const subscriber = (s: Started, opts: { clientId: string; clean: boolean }) =>
-    mqtt.connectAsync(s.url, { ...opts, username: 'svc-api', password: s.secrets.services['svc-api']!, reconnectPeriod: 0 })
+  const asApi = (s: Started, opts: { clientId: string; clean: boolean }) => ({
+    ...opts,
+    username: 'svc-api',
+    password: s.secrets.services['svc-api']!,
+    reconnectPeriod: 0,
+  })
+  const subscriber = (s: Started, opts: { clientId: string; clean: boolean }) => mqtt.connectAsync(s.url, asApi(s, opts))
 
   /** Publishes readings until one goes straight (the first on a topic takes Aedes's path while the broker learns who receives it). */
   async function warmUp(s: Started, d: MqttClient, id: string, base: number): Promise<number> {
@@ -329,13 +334,8 @@ describe("a reading only the ingest receives goes to it straight, and nobody els
       await publishReading(d, id, level(ts++))
     }
     const got: number[] = []
-    const back = mqtt.connect(s.url, {
-      clientId: 'mytho-api-away',
-      clean: false,
-      username: 'svc-api',
-      password: s.secrets.services['svc-api']!,
-      reconnectPeriod: 0,
-    })
+    // Not connectAsync: the queued readings may come before it resolves, so the listener is there from the start.
+    const back = mqtt.connect(s.url, asApi(s, { clientId: 'mytho-api-away', clean: false }))
     cleanups.push(async () => void back.end(true))
     back.on('message', (_t, payload) => got.push((JSON.parse(payload.toString()) as { ts: number }).ts))
     await waitFor(() => got.length >= sent.length, { what: 'the queued readings to arrive' })

@@ -110,19 +110,15 @@ export function deliverStraightToSoleHandler(aedes: Aedes): StraightDelivery {
     if (typeof client === 'function' || !client || packet.qos !== 1 || packet.retain || broker.mq.closed || aedes.listenerCount('publish') > 0)
       return (publish as (...a: unknown[]) => void)(packet, client, done)
     const known = receivers.get(packet.topic)
-    if (known === undefined || known.generation !== generation) {
-      learn(packet.topic)
-      stats.aedes++
-      return publish(packet, client as Client, done as Callback)
-    }
-    if (known.handler === null) {
+    const handler = known?.generation === generation ? known.handler : (learn(packet.topic), null)
+    if (handler === null) {
       stats.aedes++
       return publish(packet, client as Client, done as Callback)
     }
     stats.straight++
     const p = new AedesPacket(packet, aedes)
     p.clientId = (client as Client).id
-    known.handler.call(broker.mq, p, () => (done as Callback | undefined)?.(null))
+    handler.call(broker.mq, p, () => (done as Callback | undefined)?.(null))
   }) as Aedes['publish']
 
   return {
