@@ -29,8 +29,8 @@
  * replay (a replay's jump: the state of 5,000 devices at random instants in 30 days, platform/bench/replay.ts),
  * replay-fps (the map playing the last 24 h at 600× over 10,000 devices in headless Chromium, platform/bench/map-fps.ts;
  * builds the map first, or serves BENCH_WEB_DIST)),
- * BENCH_OVERLOAD_S (60), BENCH_OVERLOAD_RATE (default: twice this run's pipe-embedded median, else pipe-influx's), BENCH_BROKER_FLAGS (node flags
- * for the broker; default --heap-growing-percent=100, as deployed), BENCH_CPU_PROF=<dir> (node
+ * BENCH_OVERLOAD_S (60), BENCH_OVERLOAD_RATE (default: twice this run's pipe-embedded median, else pipe-influx's), BENCH_BROKER_FLAGS and BENCH_API_FLAGS (node
+ * flags for the broker and the API; default: docker-compose.yml's, as deployed), BENCH_CPU_PROF=<dir> (node
  * --cpu-prof on broker and ingest; summarise with platform/bench/profile-summary.ts).
  * Writes bench-results/ingest-throughput.md and prints the same tables.
  */
@@ -46,6 +46,7 @@ import { readDemoSecrets } from '@mytho/runtime'
 import { childPidByName, freePort, makeTempDir, procDelta, procStats, startInfluxd, waitFor, type ProcStats } from '@mytho/testing'
 import { body, publishAll, WINDOW } from './publish.ts'
 import { startRawLoad } from './raw-mqtt.ts'
+import { nodeFlagsFor } from './deployed-flags.ts'
 import { latencyTable, runLatency, type LatencyRow } from './latency.ts'
 import { queriesTable, runQueries, type QueryRow } from './queries.ts'
 import { keptEverything, runClusterBench, TARGET_NODE_CPU_US, type ClusterRun } from './cluster.ts'
@@ -82,7 +83,9 @@ const LATENCY_S = Number(process.env['BENCH_LATENCY_S'] ?? (QUICK ? 4 : 10))
  */
 const BROKER_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '1048576' }
 /** As docker-compose.yml runs the broker (its comment says why); BENCH_BROKER_FLAGS='' runs it with V8's defaults. */
-const BROKER_NODE_FLAGS = (process.env['BENCH_BROKER_FLAGS'] ?? '--heap-growing-percent=100').split(' ').filter(Boolean)
+const BROKER_NODE_FLAGS = nodeFlagsFor('broker', 'BENCH_BROKER_FLAGS')
+/** As docker-compose.yml runs the API (the latency part's); BENCH_API_FLAGS='' runs it with V8's defaults. */
+const API_NODE_FLAGS = nodeFlagsFor('api', 'BENCH_API_FLAGS')
 
 const TARGET_PER_S = 40_000
 /** Issue #20: our pipeline as npm start runs it ÷ Aedes alone, with MQTT.js devices and with the raw-socket generator. */
@@ -567,6 +570,7 @@ async function main() {
         seconds: LATENCY_S,
         clients: 20,
         nodeFlags: BROKER_NODE_FLAGS,
+        apiNodeFlags: API_NODE_FLAGS,
       })
       latency.push([mode, rows])
       for (const r of rows) process.stdout.write(`  latency, ${mode}, ${fmt(r.rate)}/s: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms\n`)
@@ -689,7 +693,7 @@ async function main() {
     : `| #21 | ${replayFpsTarget} | ${notRun('replay-fps')} | — |\n`
   out += `| #8 | CPU and peak RSS of each process | tables above | reported |\n`
   if (latency.length > 0)
-    out += `\nPublish → Socket.IO client latency (platform/bench/latency.ts: 500 devices, each its own MQTT connection, QoS 1 → broker → ingest → InfluxDB → API → 20 signed-in Socket.IO clients; ${LATENCY_S} s per rate after 2 s of warm-up; CPU per reading in the measured window):\n\n${latency.map(([mode, rows]) => latencyTable(mode, rows, 20)).join('\n\n')}\n`
+    out += `\nPublish → Socket.IO client latency (platform/bench/latency.ts: 500 devices, each its own MQTT connection, QoS 1 → broker → ingest → InfluxDB → API → 20 signed-in Socket.IO clients; ${LATENCY_S} s per rate after 2 s of warm-up; CPU per reading in the measured window; node flags: broker ${BROKER_NODE_FLAGS.join(' ') || 'V8 defaults'}, API ${API_NODE_FLAGS.join(' ') || 'V8 defaults'}):\n\n${latency.map(([mode, rows]) => latencyTable(mode, rows, 20)).join('\n\n')}\n`
   if (queries) out += `\nThe map's reads (platform/bench/queries.ts):\n\n${queriesTable(queries)}\n`
   if (cluster) out += `\nBroker cluster on Redis (platform/bench/cluster.ts): ${cluster.table}`
   if (replay) out += `\nReplay's jump (platform/bench/replay.ts):\n\n${replayTable(replay)}\n`

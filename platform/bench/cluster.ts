@@ -37,12 +37,13 @@ import { Redis } from 'ioredis'
 import { loadRegistryFile, readingsTopic } from '@mytho/schema'
 import { readDemoSecrets, SERVICE_ACCOUNTS, type DemoSecrets } from '@mytho/runtime'
 import { childPidByName, freePort, makeTempDir, procStats, startRedisServer, waitFor, type ProcStats } from '@mytho/testing'
+import { nodeFlagsFor } from './deployed-flags.ts'
 
 const MESSAGES = Number(process.env['BENCH_MESSAGES'] ?? 20_000)
 const DEVICES = Number(process.env['BENCH_DEVICES'] ?? 50)
 const CPU_PROF = process.env['BENCH_CPU_PROF']
 /** As docker-compose.yml runs a cluster node (broker-2); BENCH_BROKER_FLAGS='' runs the nodes with V8's defaults. */
-const NODE_FLAGS = (process.env['BENCH_BROKER_FLAGS'] ?? '--heap-growing-percent=100').split(' ').filter(Boolean)
+const NODE_FLAGS = nodeFlagsFor('broker-2', 'BENCH_BROKER_FLAGS')
 /** Node i on CPU i (of the first two): without two CPUs, or with BENCH_PIN=0, nothing is pinned. */
 const PIN = process.env['BENCH_PIN'] !== '0' && cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0
 /** Issue #20: broker CPU per message of one node on Redis. */

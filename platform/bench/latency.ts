@@ -12,7 +12,8 @@
  * Readings a flush coalesced (a newer one of the same device in the same 10 ms) are not counted: the map shows the
  * newest.
  *
- *   npx tsx platform/bench/latency.ts                 (LAT_SECONDS=10 per rate, LAT_CLIENTS=20, LAT_MODE=separate|embedded)
+ *   npx tsx platform/bench/latency.ts                 (LAT_SECONDS=10 per rate, LAT_CLIENTS=20, LAT_MODE=separate|embedded,
+ *                                                      LAT_NODE_FLAGS, LAT_API_FLAGS: default docker-compose.yml's)
  */
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -24,7 +25,8 @@ import { CITY_BOUNDS, readingsTopic, type ClientToServerEvents, type LiveDeviceS
 import { syntheticFleet } from '@mytho/devices-sim'
 import { readDemoSecrets } from '@mytho/runtime'
 import { freePort, makeTempDir, procDelta, procStats, type ProcStats } from '@mytho/testing'
-import { answerBenchControl } from './client-control.ts'
+import { nodeFlagsFor } from './deployed-flags.ts'
+import { answerBenchControl, timeLoopDelay, type LoopDelay } from './client-control.ts'
 import { startChild, stopChild } from './reference.ts'
 
 const wall = () => performance.timeOrigin + performance.now()
@@ -79,6 +81,8 @@ export interface LatencyRow {
   /** Readings published and acknowledged in the measured window. */
   measured: number
   procs: { name: string; stats: ProcStats }[]
+  /** The bench's own threads over the measured window: the devices' (and the send stamps') and the clients'. */
+  loopDelay: { devices: LoopDelay; clients: LoopDelay | undefined }
 }
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN
@@ -96,7 +100,9 @@ export async function runLatency(opts: {
   seconds: number
   clients: number
   devices?: number
+  /** Node flags of the broker and of the API (the separate ingest runs with none, as compose runs it). */
   nodeFlags?: string[]
+  apiNodeFlags?: string[]
 }): Promise<LatencyRow[]> {
   const tmp = makeTempDir('mytho-bench-latency-')
   const registryFile = join(tmp.path, 'bench-fleet.json')
@@ -132,6 +138,7 @@ export async function runLatency(opts: {
       'api/src/main.ts',
       { ...common, MQTT_URL: `mqtt://127.0.0.1:${mqttPort}`, HTTP_PORT: String(httpPort), HTTP_HOST: '127.0.0.1', ADMIN_PASSWORD, API_RATE_LIMIT_PER_MIN: '0' },
       /api: map and API on/,
+      opts.apiNodeFlags,
     )
     const url = `http://127.0.0.1:${httpPort}`
     // Each client is its own operator session, as 20 browsers are.
@@ -216,6 +223,7 @@ export async function runLatency(opts: {
       let measuring = false
       let before: [string, number, ProcStats][] = []
       let ackedAtMeasure = 0
+      let devicesLoop: ReturnType<typeof timeLoopDelay> | undefined
       await new Promise<void>((resolve) => {
         const timer = setInterval(() => {
           const now = wall()
@@ -227,6 +235,7 @@ export async function runLatency(opts: {
               ...(opts.influxPid ? [['influxd', opts.influxPid] as [string, number]] : []),
             ].map(([n, pid]) => [n, pid, procStats(pid)])
             worker!.postMessage({ type: 'measure' })
+            devicesLoop = timeLoopDelay()
           }
           // Round-robin over the devices, as many as are due by now: an even `rate` per second.
           const due = Math.floor(((now - started) / 1000) * rate) - sent
@@ -243,15 +252,26 @@ export async function runLatency(opts: {
           }
         }, 5)
       })
+      const devicesDelay = devicesLoop!.stop()
       const procs = before.map(([name, pid, b]) => ({ name, stats: procDelta(pid, b) }))
       const measured = acked - ackedAtMeasure
       // The last readings' batch and flush, before the clients report.
       await new Promise((r) => setTimeout(r, 500))
       worker.postMessage({ type: 'report' })
-      const { reports } = await fromWorker<{ reports: ClientReport[] }>('report')
+      const { reports, loopDelay } = await fromWorker<{ reports: ClientReport[]; loopDelay: LoopDelay | undefined }>('report')
       const all = reports.flatMap((r) => r.latencies).sort((a, b) => a - b)
       if (all.length === 0) throw new Error(`no reading reached a Socket.IO client at ${rate}/s`)
-      rows.push({ rate, p50: pct(all, 50), p95: pct(all, 95), p99: pct(all, 99), max: all.at(-1)!, samples: all.length, measured, procs })
+      rows.push({
+        rate,
+        p50: pct(all, 50),
+        p95: pct(all, 95),
+        p99: pct(all, 99),
+        max: all.at(-1)!,
+        samples: all.length,
+        measured,
+        procs,
+        loopDelay: { devices: devicesDelay, clients: loopDelay },
+      })
     }
     return rows
   } finally {
@@ -263,14 +283,16 @@ export async function runLatency(opts: {
   }
 }
 
+const loopText = (d: LoopDelay | undefined) => (d ? `${d.p99.toFixed(1)} / ${d.max.toFixed(1)}` : '—')
+
 export function latencyTable(mode: string, rows: LatencyRow[], clients: number): string {
   const lines = [
-    `| mode | rate | p50 ms | p95 ms | p99 ms | max ms | samples | ${rows[0]?.procs.map((p) => `${p.name} CPU µs/reading`).join(' | ')} |`,
-    `|---|---|---|---|---|---|---|${rows[0]?.procs.map(() => '---|').join('')}`,
+    `| mode | rate | p50 ms | p95 ms | p99 ms | max ms | samples | ${rows[0]?.procs.map((p) => `${p.name} CPU µs/reading`).join(' | ')} | bench's loop delay p99 / max ms: devices, clients |`,
+    `|---|---|---|---|---|---|---|${rows[0]?.procs.map(() => '---|').join('')}---|`,
   ]
   for (const r of rows)
     lines.push(
-      `| ${mode} | ${r.rate.toLocaleString('en')}/s, ${clients} clients | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${r.samples.toLocaleString('en')} | ${r.procs.map((p) => ((p.stats.cpuS * 1e6) / Math.max(1, r.measured)).toFixed(1)).join(' | ')} |`,
+      `| ${mode} | ${r.rate.toLocaleString('en')}/s, ${clients} clients | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.max.toFixed(1)} | ${r.samples.toLocaleString('en')} | ${r.procs.map((p) => ((p.stats.cpuS * 1e6) / Math.max(1, r.measured)).toFixed(1)).join(' | ')} | ${loopText(r.loopDelay.devices)}, ${loopText(r.loopDelay.clients)} |`,
     )
   return lines.join('\n')
 }
@@ -293,7 +315,8 @@ if (isMainThread && process.argv[1] && fileURLToPath(import.meta.url) === proces
         seconds,
         clients,
         devices,
-        nodeFlags: (process.env['LAT_NODE_FLAGS'] ?? '--heap-growing-percent=100').split(' ').filter(Boolean),
+        nodeFlags: nodeFlagsFor('broker', 'LAT_NODE_FLAGS'),
+        apiNodeFlags: nodeFlagsFor('api', 'LAT_API_FLAGS'),
       })
       process.stdout.write(`${latencyTable(mode, rows, clients)}\n\n`)
     }
