@@ -157,7 +157,8 @@ describe('docker-compose.yml', () => {
     const entry = SERVER_ENTRIES.find((e) => bundlePath(e) === command.at(-1))
     expect(entry, `${command.at(-1)} is a bundle of deploy/build-server.ts`).toBeDefined()
     expect(existsSync(`${root}${entry!.workspace}/${entry!.source}`), entry!.source).toBe(true)
-    // Node flags before the entry (the broker's GC tuning) must be ones this node accepts: a bad one ends the process.
+    // Node flags before the entry (the broker's and the API's GC tuning) must be ones this node accepts: a bad one ends
+    // the process.
     const flags = command.slice(1, -1)
     for (const flag of flags) expect(flag).toMatch(/^--[a-z-]+(=\S+)?$/)
     if (flags.length > 0) expect(() => execFileSync(process.execPath, [...flags, '-e', '0'], { stdio: 'pipe' })).not.toThrow()
