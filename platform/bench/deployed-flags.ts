@@ -3,15 +3,20 @@ import { parse } from 'yaml'
 
 const composeFile = new URL('../../docker-compose.yml', import.meta.url)
 
+type Services = Record<string, { command?: string[] }>
+let services: Services | undefined
+/** Read once per process: the bench asks for several services' flags at its start. */
+const composeServices = (): Services =>
+  // merge: compose uses YAML merge keys (<<: *platform)
+  (services ??= (parse(readFileSync(composeFile, 'utf8'), { merge: true }) as { services: Services }).services)
+
 /**
  * The node flags docker-compose.yml starts `service` with (those between `node` and its entry), so the bench runs
  * each process as deployed and the two cannot drift apart. `--enable-source-maps` is left out: the bench runs the
  * TypeScript under tsx, which maps its own sources.
  */
 export function composeNodeFlags(service: string): string[] {
-  // merge: compose uses YAML merge keys (<<: *platform)
-  const compose = parse(readFileSync(composeFile, 'utf8'), { merge: true }) as { services: Record<string, { command?: string[] }> }
-  const command = compose.services[service]?.command
+  const command = composeServices()[service]?.command
   if (command?.[0] !== 'node') throw new Error(`docker-compose.yml: service ${service} has no node command`)
   return command.slice(1, -1).filter((f) => f !== '--enable-source-maps')
 }
