@@ -26,7 +26,7 @@
  * and each command the script runs, so this is Redis's work, not the number of round trips.
  * The nodes run with the node flags compose gives them (BENCH_BROKER_FLAGS, default --heap-growing-percent=100).
  *
- *   npx tsx platform/bench/cluster.ts      BENCH_MESSAGES (20000) BENCH_DEVICES (50) BENCH_ROUNDS (3) BENCH_ONLY (e.g. Redis)
+ *   npx tsx platform/bench/cluster.ts      BENCH_MESSAGES (100000) BENCH_DEVICES (50) BENCH_ROUNDS (3) BENCH_ONLY (e.g. Redis)
  *   BENCH_ONLY=cluster npm run bench       the Redis setups, with the issue #20 target (≤ 60 µs broker CPU per message on one node)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
@@ -39,7 +39,7 @@ import { readDemoSecrets, SERVICE_ACCOUNTS, type DemoSecrets } from '@mytho/runt
 import { childPidByName, freePort, makeTempDir, procStats, startRedisServer, waitFor, type ProcStats } from '@mytho/testing'
 import { nodeFlagsFor } from './deployed-flags.ts'
 
-const MESSAGES = Number(process.env['BENCH_MESSAGES'] ?? 20_000)
+const MESSAGES = Number(process.env['BENCH_MESSAGES'] ?? 100_000)
 const DEVICES = Number(process.env['BENCH_DEVICES'] ?? 50)
 const CPU_PROF = process.env['BENCH_CPU_PROF']
 /** As docker-compose.yml runs a cluster node (broker-2); BENCH_BROKER_FLAGS='' runs the nodes with V8's defaults. */
@@ -234,7 +234,7 @@ async function runScenario(s: Scenario, redisUrl: string, redisPid: number | und
     }
 
     // Warm-up (JIT, Redis connections, session keys), not counted.
-    const warm = await publish(2_000)
+    const warm = await publish(10_000)
     await waitFor(() => received >= warm || undefined, { timeoutMs: 60_000, what: 'warm-up delivered' })
     received = 0
     latencies.length = 0
